@@ -1,0 +1,161 @@
+/*
+ * Parsec wire protocol 1.0: the fixed 36-byte header, the opcode table, the
+ * auth types and provider IDs, and the header checks in the order Parsec
+ * applies them (reference: shared parsec-facts section 1.4).
+ */
+#ifndef TESSERA_WIRE_WIRE_H
+#define TESSERA_WIRE_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errors.h"
+
+#define WIRE_MAGIC		0x5EC0A710u
+#define WIRE_HEADER_LEN		36 /* whole fixed header */
+#define WIRE_PREFIX_LEN		6  /* magic + header size field */
+#define WIRE_HEADER_SIZE_VALUE	30 /* the header size field: bytes after the prefix */
+#define WIRE_VERSION_MAJ	1
+#define WIRE_VERSION_MIN	0
+#define WIRE_CONTENT_PROTOBUF	0
+#define WIRE_AUTH_MAX_LEN	65535u
+
+/* Auth types (header byte 21). */
+enum wire_auth_type {
+	WIRE_AUTH_NONE = 0,
+	WIRE_AUTH_DIRECT = 1,
+	WIRE_AUTH_JWT = 2,
+	WIRE_AUTH_UNIX_PEER = 3,
+	WIRE_AUTH_JWT_SVID = 4,
+};
+#define WIRE_AUTH_TYPE_MAX 4
+
+/* Provider IDs (header byte 10). IDs are static per provider type. */
+enum wire_provider_id {
+	WIRE_PROVIDER_CORE = 0,
+	WIRE_PROVIDER_SOFTWARE = 1, /* Parsec's "Mbed Crypto" slot */
+	WIRE_PROVIDER_PKCS11 = 2,
+	WIRE_PROVIDER_TPM = 3,
+	WIRE_PROVIDER_TRUSTED_SERVICE = 4,
+	WIRE_PROVIDER_CRYPTOAUTHLIB = 5,
+};
+#define WIRE_PROVIDER_ID_MAX 5
+
+/* Opcodes (header bytes 28-31). */
+enum wire_opcode {
+	WIRE_OP_PING = 0x01,
+	WIRE_OP_PSA_GENERATE_KEY = 0x02,
+	WIRE_OP_PSA_DESTROY_KEY = 0x03,
+	WIRE_OP_PSA_SIGN_HASH = 0x04,
+	WIRE_OP_PSA_VERIFY_HASH = 0x05,
+	WIRE_OP_PSA_IMPORT_KEY = 0x06,
+	WIRE_OP_PSA_EXPORT_PUBLIC_KEY = 0x07,
+	WIRE_OP_LIST_PROVIDERS = 0x08,
+	WIRE_OP_LIST_OPCODES = 0x09,
+	WIRE_OP_PSA_ASYMMETRIC_ENCRYPT = 0x0A,
+	WIRE_OP_PSA_ASYMMETRIC_DECRYPT = 0x0B,
+	WIRE_OP_PSA_EXPORT_KEY = 0x0C,
+	WIRE_OP_PSA_GENERATE_RANDOM = 0x0D,
+	WIRE_OP_LIST_AUTHENTICATORS = 0x0E,
+	WIRE_OP_PSA_HASH_COMPUTE = 0x0F,
+	WIRE_OP_PSA_HASH_COMPARE = 0x10,
+	WIRE_OP_PSA_AEAD_ENCRYPT = 0x11,
+	WIRE_OP_PSA_AEAD_DECRYPT = 0x12,
+	WIRE_OP_PSA_RAW_KEY_AGREEMENT = 0x13,
+	WIRE_OP_PSA_CIPHER_ENCRYPT = 0x14,
+	WIRE_OP_PSA_CIPHER_DECRYPT = 0x15,
+	WIRE_OP_PSA_MAC_COMPUTE = 0x16,
+	WIRE_OP_PSA_MAC_VERIFY = 0x17,
+	WIRE_OP_PSA_SIGN_MESSAGE = 0x18,
+	WIRE_OP_PSA_VERIFY_MESSAGE = 0x19,
+	WIRE_OP_LIST_KEYS = 0x1A,
+	WIRE_OP_LIST_CLIENTS = 0x1B,
+	WIRE_OP_DELETE_CLIENT = 0x1C,
+	WIRE_OP_ATTEST_KEY = 0x1E,
+	WIRE_OP_PREPARE_KEY_ATTESTATION = 0x1F,
+	WIRE_OP_CAN_DO_CRYPTO = 0x20,
+};
+
+enum wire_op_class {
+	WIRE_CLASS_CORE,   /* served by the core (provider 0) */
+	WIRE_CLASS_CRYPTO, /* served by a crypto provider (1..5) */
+};
+
+struct wire_opcode_info {
+	uint32_t opcode;
+	const char *name;	/* Parsec's name, e.g. "PsaSignHash" */
+	enum wire_op_class cls;
+	bool admin;		/* ListClients, DeleteClient */
+	bool needs_identity;	/* NoAuth gets NotAuthenticated (19) */
+	bool parsec_listed;	/* Parsec client libraries know this value */
+};
+
+/* The opcode's entry, or NULL when the opcode does not exist. */
+const struct wire_opcode_info *wire_opcode_find(uint32_t opcode);
+
+/* The whole table, ordered by opcode; *ret_n receives its length. */
+const struct wire_opcode_info *wire_opcode_table(size_t *ret_n);
+
+/* Parsec's name for a status ("PsaErrorNotPermitted"), or NULL if unknown. */
+const char *wire_status_name(uint16_t status);
+
+/* Name of an auth type ("Direct"), or NULL if unknown. */
+const char *wire_auth_type_name(uint8_t auth_type);
+
+struct wire_header {
+	uint32_t magic;
+	uint16_t hdr_size;
+	uint8_t version_maj;
+	uint8_t version_min;
+	uint16_t flags;
+	uint8_t provider;
+	uint64_t session;
+	uint8_t content_type;
+	uint8_t accept_type;
+	uint8_t auth_type;
+	uint32_t body_len;
+	uint16_t auth_len;
+	uint32_t opcode;
+	uint16_t status;
+	uint8_t reserved1;
+	uint8_t reserved2;
+};
+
+/* Little-endian encoding of all 36 bytes. Cannot fail. */
+void wire_header_encode(const struct wire_header *h, uint8_t out[WIRE_HEADER_LEN]);
+void wire_header_decode(const uint8_t in[WIRE_HEADER_LEN], struct wire_header *ret_h);
+
+/* Magic and header size from the first 6 bytes of a request. */
+void wire_prefix_decode(const uint8_t in[WIRE_PREFIX_LEN], uint32_t *ret_magic,
+			uint16_t *ret_hdr_size);
+
+/* A request header for the given operation (version 1.0, protobuf, session 0). */
+void wire_header_request(struct wire_header *ret_h, uint32_t opcode, uint8_t provider,
+			 uint8_t auth_type, uint32_t body_len, uint16_t auth_len);
+
+/* The response header for a request: provider, session and opcode copied back,
+ * content type = the request's accept type, everything else as Parsec sends it. */
+void wire_header_response(const struct wire_header *req, uint16_t status, uint32_t body_len,
+			  struct wire_header *ret_h);
+
+/* The default header Parsec answers with when the request header could not be
+ * decoded: provider 0, session 0, opcode Ping, empty body. */
+void wire_header_default_response(uint16_t status, struct wire_header *ret_h);
+
+/*
+ * Header checks in Parsec's order. Each returns TS_OK or the error whose wire
+ * status Parsec answers with.
+ *   wire_check_magic:  step 1 (InvalidHeader).
+ *   wire_check_header: steps 2-5 on the decoded header: header size 30
+ *                      (InvalidHeader), version 1.0 (WireProtocolVersionNotSupported),
+ *                      reserved bytes 0 (InvalidHeader), body_len <= limit
+ *                      (BodySizeExceedsLimit).
+ *   wire_check_fields: step 7, after body and auth were read: content type,
+ *                      accept type, auth type <= 4, opcode exists, provider <= 5.
+ */
+enum ts_err wire_check_magic(uint32_t magic);
+enum ts_err wire_check_header(const struct wire_header *h, uint32_t body_len_limit);
+enum ts_err wire_check_fields(const struct wire_header *h);
+
+#endif
