@@ -158,4 +158,21 @@ enum ts_err wire_check_magic(uint32_t magic);
 enum ts_err wire_check_header(const struct wire_header *h, uint32_t body_len_limit);
 enum ts_err wire_check_fields(const struct wire_header *h);
 
+#include <protobuf-c/protobuf-c.h>
+
+/*
+ * A protobuf-c allocator that refuses to hand out more than cap bytes in
+ * total, so a hostile body cannot make the decoder allocate without bound
+ * (protobuf-c sizes repeated fields from the input). Use a.base as the
+ * allocator argument of *__unpack() and *__free_unpacked().
+ */
+struct wire_pb_alloc {
+	ProtobufCAllocator base;
+	size_t used;
+	size_t cap;
+};
+
+/* Prepare an allocator with the given budget. Cannot fail. */
+void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap);
+
 #endif

@@ -1,0 +1,168 @@
+/* tesserad: command line, start-up hardening, configuration, then the loop. */
+#include "daemon/daemon-priv.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <signal.h>
+
+#include "common/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: tesserad [OPTIONS]\n"
+		"Tessera security daemon (Parsec wire protocol 1.0).\n\n"
+		"  -c, --config FILE          configuration file (default: the embedded default)\n"
+		"      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
+		"      --print-default-config print the embedded default configuration\n"
+		"      --socket PATH          override listener.socket_path\n"
+		"      --allow-root           override core.allow_root (run as root)\n"
+		"      --log-level LEVEL      override core.log_level (error|warn|info|debug)\n"
+		"  -V, --version              print the version\n"
+		"  -h, --help                 this text\n\n"
+		"Signals: SIGTERM/SIGINT finish in-flight requests and exit 0; SIGHUP reloads\n"
+		"the configuration file and keeps the running one if the new one is invalid.\n");
+}
+
+void resolve_defaults(struct ts_config *cfg)
+{
+	if (cfg->core.threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->core.threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (cfg->core.threads > 1024)
+		cfg->core.threads = 1024; /* libuv's pool limit */
+	if (cfg->core.max_in_flight == 0)
+		cfg->core.max_in_flight = 4 * cfg->core.threads;
+}
+
+/* No core dumps (they would hold keys), not ptrace-attachable by the same
+ * user, private files, and as many descriptors as the hard limit allows. */
+static void harden_process(void)
+{
+	struct rlimit rl = {0, 0};
+
+	umask(077);
+	setrlimit(RLIMIT_CORE, &rl);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_PRINT_DEFAULT, OPT_SOCKET, OPT_ALLOW_ROOT, OPT_LOG_LEVEL };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", required_argument, NULL, OPT_CHECK},
+		{"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
+		{"socket", required_argument, NULL, OPT_SOCKET},
+		{"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct server_opts opts = {0};
+	const char *check = NULL, *log_level = NULL;
+	enum ts_log_level level;
+	struct ts_config *cfg;
+	struct svc_state *st;
+	char err[512];
+	char threads[16];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case OPT_CHECK:
+			check = optarg;
+			break;
+		case OPT_PRINT_DEFAULT:
+			fputs(config_default_json(), stdout);
+			return 0;
+		case OPT_SOCKET:
+			opts.socket_override = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			opts.allow_root_override = true;
+			break;
+		case OPT_LOG_LEVEL:
+			log_level = optarg;
+			break;
+		case 'V':
+			printf("tesserad %s\n", TESSERA_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tesserad: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (log_level != NULL && ts_log_level_parse(log_level, &level) != 0) {
+		fprintf(stderr, "tesserad: --log-level: expected error, warn, info or debug\n");
+		return 2;
+	}
+
+	if (check != NULL) {
+		cfg = config_load_file(check, err, sizeof(err));
+		if (cfg == NULL) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		config_free(cfg);
+		printf("%s: configuration is valid\n", check);
+		return 0;
+	}
+
+	harden_process();
+	cfg = opts.config_path != NULL ? config_load_file(opts.config_path, err, sizeof(err))
+				       : config_load_default(err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "tesserad: %s\n", err);
+		return 1;
+	}
+	if (apply_overrides(cfg, &opts) != 0) {
+		fprintf(stderr, "tesserad: out of memory\n");
+		config_free(cfg);
+		return 1;
+	}
+	ts_log_set_level(log_level != NULL ? level : cfg->core.log_level);
+	if ((getuid() == 0 || geteuid() == 0) && !cfg->core.allow_root) {
+		ts_error("refusing to run as root: run as the tessera user, or set "
+			 "core.allow_root (or pass --allow-root) to accept the risk");
+		config_free(cfg);
+		return 1;
+	}
+	resolve_defaults(cfg);
+	/* libuv sizes its worker pool from this on first use. */
+	snprintf(threads, sizeof(threads), "%u", cfg->core.threads);
+	setenv("UV_THREADPOOL_SIZE", threads, 1);
+
+	if (svc_state_new(cfg, &st, err, sizeof(err)) != TS_OK) {
+		ts_error("%s", err);
+		config_free(cfg);
+		return 1;
+	}
+	return server_run(st, &opts);
+}

@@ -1,0 +1,64 @@
+/*
+ * Crypto providers. A provider is a const table of metadata and operation
+ * functions; a NULL operation means "not supported" and the dispatcher
+ * answers PsaErrorNotSupported. Providers compute only: the core decodes,
+ * checks policy and looks keys up before calling them.
+ */
+#ifndef TESSERA_PROVIDERS_PROVIDER_H
+#define TESSERA_PROVIDERS_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errors.h"
+
+/* Hash algorithms, numbered as psa_algorithm.proto's Hash enum. */
+enum prov_hash {
+	PROV_HASH_MD2 = 1,
+	PROV_HASH_MD4 = 2,
+	PROV_HASH_MD5 = 3,
+	PROV_HASH_RIPEMD160 = 4,
+	PROV_HASH_SHA_1 = 5,
+	PROV_HASH_SHA_224 = 6,
+	PROV_HASH_SHA_256 = 7,
+	PROV_HASH_SHA_384 = 8,
+	PROV_HASH_SHA_512 = 9,
+	PROV_HASH_SHA_512_224 = 10,
+	PROV_HASH_SHA_512_256 = 11,
+	PROV_HASH_SHA3_224 = 12,
+	PROV_HASH_SHA3_256 = 13,
+	PROV_HASH_SHA3_384 = 14,
+	PROV_HASH_SHA3_512 = 15,
+};
+
+#define PROV_HASH_MAX_SIZE 64
+
+struct prov_ops {
+	uint8_t id;		  /* wire provider ID (static per type) */
+	const char *uuid;	  /* Parsec's UUID for this provider type */
+	const char *description;
+	const char *vendor;
+	uint32_t version_maj, version_min, version_rev;
+	const char *default_name;
+
+	/* Optional. Build provider state; TS_OK or an error. */
+	enum ts_err (*init)(void **ret_ctx);
+	/* Optional. Free what init made. */
+	void (*fini)(void *ctx);
+
+	/* Fill len bytes with random data. TS_OK, or a PSA error. */
+	enum ts_err (*generate_random)(void *ctx, uint8_t *out, size_t len);
+	/* Hash in into out (size outsize >= PROV_HASH_MAX_SIZE); TS_OK and the
+	 * digest length in *ret_len, TS_E_PSA_NOT_SUPPORTED for an algorithm it
+	 * lacks, or another PSA error. */
+	enum ts_err (*hash_compute)(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
+				    uint8_t *out, size_t outsize, size_t *ret_len);
+};
+
+/* The implementation for a wire provider ID, or NULL when this build has none. */
+const struct prov_ops *prov_find(uint8_t id);
+
+/* Whether a provider serves an opcode (its function for it is not NULL). */
+int prov_supports(const struct prov_ops *ops, uint32_t opcode);
+
+#endif

@@ -1,0 +1,30 @@
+#include "providers/provider.h"
+
+#include "common/util.h"
+#include "providers/software/software-priv.h"
+#include "wire/wire.h"
+
+static const struct prov_ops *const registry[] = {
+	&prov_software_ops,
+};
+
+const struct prov_ops *prov_find(uint8_t id)
+{
+	for (size_t i = 0; i < TS_ARRAY_LEN(registry); i++)
+		if (registry[i]->id == id)
+			return registry[i];
+	return NULL;
+}
+
+int prov_supports(const struct prov_ops *ops, uint32_t opcode)
+{
+	switch (opcode) {
+	case WIRE_OP_PSA_GENERATE_RANDOM:
+		return ops->generate_random != NULL;
+	case WIRE_OP_PSA_HASH_COMPUTE:
+	case WIRE_OP_PSA_HASH_COMPARE:
+		return ops->hash_compute != NULL;
+	default:
+		return 0;
+	}
+}

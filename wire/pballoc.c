@@ -1,0 +1,45 @@
+#include "wire/wire.h"
+
+#include <stdlib.h>
+
+/* Each block carries its size in front so the budget can be given back on free. */
+union block_head {
+	size_t size;
+	max_align_t align;
+};
+
+static void *capped_alloc(void *data, size_t size)
+{
+	struct wire_pb_alloc *a = data;
+	union block_head *h;
+
+	if (size > a->cap - a->used)
+		return NULL;
+	h = malloc(sizeof(*h) + size);
+	if (h == NULL)
+		return NULL;
+	h->size = size;
+	a->used += size;
+	return h + 1;
+}
+
+static void capped_free(void *data, void *ptr)
+{
+	struct wire_pb_alloc *a = data;
+	union block_head *h;
+
+	if (ptr == NULL)
+		return;
+	h = (union block_head *)ptr - 1;
+	a->used -= h->size;
+	free(h);
+}
+
+void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap)
+{
+	a->base.alloc = capped_alloc;
+	a->base.free = capped_free;
+	a->base.allocator_data = a;
+	a->used = 0;
+	a->cap = cap;
+}
