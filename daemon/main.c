@@ -52,7 +52,11 @@ static void harden_process(void)
 
 	umask(077);
 	setrlimit(RLIMIT_CORE, &rl);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer stops the world with ptrace, which a non-dumpable
+	 * process refuses; sanitizer builds are test builds only. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);

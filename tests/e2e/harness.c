@@ -1,0 +1,350 @@
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void td_write_config(struct td *d, const char *tmpl)
+{
+	FILE *f = fopen(d->cfg, "w");
+
+	cr_assert_not_null(f, "cannot write %s", d->cfg);
+	fprintf(f, tmpl, d->sock);
+	fclose(f);
+}
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
+{
+	const char *argv[32];
+	int n = 0, fd, status;
+	long deadline;
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->dir, "/tmp/tsd.XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
+	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+	td_write_config(d, tmpl);
+
+	argv[n++] = TESSERAD;
+	argv[n++] = "--config";
+	argv[n++] = d->cfg;
+	for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
+
+	d->pid = fork();
+	cr_assert_neq(d->pid, -1);
+	if (d->pid == 0) {
+		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		if (log >= 0) {
+			dup2(log, 2);
+			dup2(log, 1);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("LISTEN_FDS");
+		execv(TESSERAD, (char *const *)argv);
+		_exit(127);
+	}
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		fd = try_connect(d->sock);
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			td_dump_log(d);
+			d->pid = 0;
+			cr_assert_fail("tesserad exited during start-up (status %d)", status);
+		}
+		usleep(10000);
+	}
+	td_dump_log(d);
+	cr_assert_fail("tesserad did not accept connections within 10 s");
+}
+
+void td_start(struct td *d, const char *tmpl)
+{
+	td_start_args(d, tmpl, NULL);
+}
+
+int td_stop(struct td *d)
+{
+	int status = 0, rc = -1;
+	long deadline;
+	char cmd[128];
+
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		deadline = now_ms() + 15000;
+		while (now_ms() < deadline) {
+			pid_t p = waitpid(d->pid, &status, WNOHANG);
+
+			if (p == d->pid) {
+				rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+				break;
+			}
+			usleep(5000);
+		}
+		if (rc == -1) {
+			kill(d->pid, SIGKILL);
+			waitpid(d->pid, &status, 0);
+		}
+		if (rc != 0)
+			td_dump_log(d);
+		d->pid = 0;
+	}
+	if (d->dir[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", d->dir);
+		d->dir[0] = '\0';
+	}
+	return rc;
+}
+
+void td_dump_log(const struct td *d)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(d->log, "r");
+
+	if (f == NULL)
+		return;
+	fprintf(stderr, "---- tesserad log (%s) ----\n", d->log);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fprintf(stderr, "---- end of log ----\n");
+	fclose(f);
+}
+
+int td_log_count(const struct td *d, const char *needle)
+{
+	char line[2048];
+	int count = 0;
+	FILE *f = fopen(d->log, "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strstr(line, needle) != NULL)
+			count++;
+	fclose(f);
+	return count;
+}
+
+int td_connect(const struct td *d)
+{
+	int fd = try_connect(d->sock);
+
+	cr_assert_geq(fd, 0, "connect %s: %s", d->sock, strerror(errno));
+	return fd;
+}
+
+int td_send_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int td_recv_exact(int fd, void *buf, size_t len, int timeout_ms)
+{
+	uint8_t *p = buf;
+	long deadline = now_ms() + timeout_ms;
+
+	while (len > 0) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int td_wait_closed(int fd, int timeout_ms)
+{
+	uint8_t b;
+	long deadline = now_ms() + timeout_ms;
+
+	while (now_ms() < deadline) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+			continue;
+		n = recv(fd, &b, 1, 0);
+		if (n == 0 || (n < 0 && errno == ECONNRESET))
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return 1;
+	}
+	return 0;
+}
+
+void td_resp_free(struct td_resp *r)
+{
+	if (r == NULL)
+		return;
+	free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+int td_read_response(int fd, struct td_resp *r, int timeout_ms)
+{
+	uint8_t hdr[WIRE_HEADER_LEN];
+
+	memset(r, 0, sizeof(*r));
+	if (td_recv_exact(fd, hdr, sizeof(hdr), timeout_ms) < 0)
+		return -1;
+	wire_header_decode(hdr, &r->h);
+	if (r->h.magic != WIRE_MAGIC || r->h.hdr_size != 30 || r->h.body_len > (64u << 20))
+		return -1;
+	r->body_len = r->h.body_len;
+	r->body = malloc(r->body_len ? r->body_len : 1);
+	if (r->body == NULL)
+		return -1;
+	if (td_recv_exact(fd, r->body, r->body_len, timeout_ms) < 0) {
+		td_resp_free(r);
+		return -1;
+	}
+	return 0;
+}
+
+int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, const void *body,
+		size_t body_len, const void *auth, size_t auth_len, struct td_resp *r)
+{
+	struct wire_header h;
+	uint8_t *buf;
+	size_t len = WIRE_HEADER_LEN + body_len + auth_len;
+	int rc;
+
+	wire_header_request(&h, opcode, provider, auth_type, (uint32_t)body_len,
+			    (uint16_t)auth_len);
+	buf = malloc(len);
+	if (buf == NULL)
+		return -1;
+	wire_header_encode(&h, buf);
+	if (body_len > 0)
+		memcpy(buf + WIRE_HEADER_LEN, body, body_len);
+	if (auth_len > 0)
+		memcpy(buf + WIRE_HEADER_LEN + body_len, auth, auth_len);
+	rc = td_send_all(fd, buf, len);
+	free(buf);
+	if (rc < 0)
+		return -1;
+	return td_read_response(fd, r, 10000);
+}
+
+int td_call(const struct td *d, uint32_t opcode, uint8_t provider, uint8_t auth_type,
+	    const void *body, size_t body_len, const void *auth, size_t auth_len,
+	    struct td_resp *r)
+{
+	struct td_resp local;
+	int fd = td_connect(d), rc;
+
+	rc = td_exchange(fd, opcode, provider, auth_type, body, body_len, auth, auth_len,
+			 r != NULL ? r : &local);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	rc = (r != NULL ? r : &local)->h.status;
+	if (r == NULL)
+		td_resp_free(&local);
+	return rc;
+}
+
+int td_raw(const struct td *d, const void *bytes, size_t len, struct td_resp *r)
+{
+	struct td_resp local;
+	int fd = td_connect(d), rc;
+
+	if (td_send_all(fd, bytes, len) < 0) {
+		close(fd);
+		return -1;
+	}
+	rc = td_read_response(fd, r != NULL ? r : &local, 10000);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	rc = (r != NULL ? r : &local)->h.status;
+	if (r == NULL)
+		td_resp_free(&local);
+	return rc;
+}
+
+size_t td_unhex(const char *hex, uint8_t **ret)
+{
+	size_t n = strlen(hex) / 2;
+	uint8_t *out = malloc(n ? n : 1);
+
+	cr_assert_not_null(out);
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1, "bad hex at %zu", 2 * i);
+		out[i] = (uint8_t)v;
+	}
+	*ret = out;
+	return n;
+}

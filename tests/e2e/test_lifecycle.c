@@ -1,0 +1,220 @@
+/* Start-up checks, reload and shutdown of the real daemon. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "list_authenticators.pb-c.h"
+
+#define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
+
+#define CONFIG_DIRECT_FIRST \
+	"{\"core\": {\"allow_root\": true}," \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
+	" \"authenticators\": [{\"type\": \"Direct\"}, {\"type\": \"UnixPeerCredentials\"}]}"
+#define CONFIG_UNIX_FIRST \
+	"{\"core\": {\"allow_root\": true}," \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
+	" \"authenticators\": [{\"type\": \"UnixPeerCredentials\"}, {\"type\": \"Direct\"}]}"
+
+TestSuite(lifecycle, .timeout = 60);
+
+static int first_authenticator(const struct td *d, size_t *ret_n)
+{
+	struct td_resp r;
+	ListAuthenticators__Result *res;
+	int id;
+
+	cr_assert_eq(td_call(d, WIRE_OP_LIST_AUTHENTICATORS, 0, 0, NULL, 0, NULL, 0, &r), 0);
+	res = list_authenticators__result__unpack(NULL, r.body_len, r.body);
+	cr_assert_not_null(res);
+	cr_assert_geq(res->n_authenticators, 1);
+	id = (int)res->authenticators[0]->id;
+	*ret_n = res->n_authenticators;
+	list_authenticators__result__free_unpacked(res, NULL);
+	td_resp_free(&r);
+	return id;
+}
+
+static int wait_first_authenticator(const struct td *d, int want)
+{
+	size_t n;
+
+	for (int i = 0; i < 200; i++) {
+		if (first_authenticator(d, &n) == want)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+Test(lifecycle, sighup_applies_a_valid_config_and_keeps_serving)
+{
+	struct td d;
+	size_t n;
+
+	td_start(&d, CONFIG_DIRECT_FIRST);
+	cr_assert_eq(first_authenticator(&d, &n), 1);
+	cr_assert_eq(n, 2);
+	td_write_config(&d, CONFIG_UNIX_FIRST);
+	kill(d.pid, SIGHUP);
+	cr_assert(wait_first_authenticator(&d, 3), "reload did not change the order");
+	cr_assert_eq(td_log_count(&d, "configuration reloaded"), 1);
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+Test(lifecycle, sighup_with_a_broken_config_keeps_the_old_one)
+{
+	struct td d;
+	size_t n;
+
+	td_start(&d, CONFIG_DIRECT_FIRST);
+	td_write_config(&d, "{\"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": -1}}");
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 200 && td_log_count(&d, "reload failed") == 0; i++)
+		usleep(10000);
+	cr_assert_eq(td_log_count(&d, "reload failed"), 1, "the failure is logged");
+	cr_assert_geq(td_log_count(&d, "listener.timeout_ms"), 1, "the log names the key");
+	/* Still serving, with the old authenticators. */
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	cr_assert_eq(first_authenticator(&d, &n), 1);
+	/* Broken JSON too. */
+	td_write_config(&d, "{ not json");
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 200 && td_log_count(&d, "reload failed") < 2; i++)
+		usleep(10000);
+	cr_assert_eq(td_log_count(&d, "reload failed"), 2);
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+Test(lifecycle, sigterm_exits_zero_and_removes_the_socket)
+{
+	struct td d;
+	char sock[128];
+	struct stat sb;
+
+	td_start(&d, TD_CONFIG_DEFAULT);
+	strcpy(sock, d.sock);
+	cr_assert_eq(stat(sock, &sb), 0);
+	cr_assert(S_ISSOCK(sb.st_mode));
+	/* Default socket mode 0666: access control is by identity. */
+	cr_assert_eq(sb.st_mode & 0777, 0666);
+	kill(d.pid, SIGTERM);
+	for (int i = 0; i < 500 && stat(sock, &sb) == 0; i++)
+		usleep(10000);
+	cr_assert_neq(stat(sock, &sb), 0, "socket file removed at exit");
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+Test(lifecycle, sigint_finishes_the_request_in_flight)
+{
+	struct td d;
+	struct td_resp r;
+	int fd;
+
+	td_start(&d, TD_CONFIG_DEFAULT);
+	fd = td_connect(&d);
+	/* A whole request is sent, then the signal: the answer still comes. */
+	cr_assert_eq(td_exchange(fd, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
+	td_resp_free(&r);
+	kill(d.pid, SIGINT);
+	cr_assert(td_wait_closed(fd, 5000), "idle connection closed at shutdown");
+	close(fd);
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+static int run(const char *cmd, char *out, size_t outlen)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	cr_assert_not_null(p);
+	n = fread(out, 1, outlen - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(lifecycle, command_line)
+{
+	char out[4096], cmd[1024];
+	char dir[] = "/tmp/tsc.XXXXXX";
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(run(TESSERAD " --version", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "tesserad ") != NULL);
+	cr_assert_eq(run(TESSERAD " --print-default-config", out, sizeof(out)), 0);
+	cr_assert(strstr(out, "\"listener\"") != NULL);
+
+	snprintf(cmd, sizeof(cmd), "%s/good.json", dir);
+	f = fopen(cmd, "w");
+	fputs("{\"core\": {\"threads\": 2}}", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), TESSERAD " --check-config %s/good.json 2>&1", dir);
+	cr_assert_eq(run(cmd, out, sizeof(out)), 0, "%s", out);
+
+	snprintf(cmd, sizeof(cmd), "%s/bad.json", dir);
+	f = fopen(cmd, "w");
+	fputs("{\"core\": {\"threads\": 2, \"colour\": \"blue\"}}", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), TESSERAD " --check-config %s/bad.json 2>&1", dir);
+	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "core.colour") != NULL, "error names the key: %s", out);
+
+	cr_assert_eq(run(TESSERAD " --no-such-flag 2>&1", out, sizeof(out)), 2);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(lifecycle, socket_path_too_long_is_an_error_not_truncated)
+{
+	char longpath[200], cmd[512], out[4096];
+
+	memset(longpath, 'x', sizeof(longpath));
+	memcpy(longpath, "/tmp/", 5);
+	longpath[150] = '\0';
+	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --socket %s 2>&1", longpath);
+	cr_assert_neq(run(cmd, out, sizeof(out)), 0);
+	cr_assert(strstr(out, "socket_path") != NULL, "names the key: %s", out);
+	cr_assert(access("/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+			 F_OK) != 0,
+		  "no truncated socket file was created");
+}
+
+Test(lifecycle, refuses_root_unless_allowed)
+{
+	char cmd[512], out[4096];
+	char dir[] = "/tmp/tsr.XXXXXX";
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), TESSERAD " --socket %s/s.sock 2>&1", dir);
+	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "allow_root") != NULL, "%s", out);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(lifecycle, a_live_daemon_socket_is_not_stolen)
+{
+	struct td d, d2;
+	char cmd[512], out[4096];
+
+	td_start(&d, TD_CONFIG_DEFAULT);
+	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --socket %s 2>&1", d.sock);
+	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
+	cr_assert(strstr(out, "another process is listening") != NULL, "%s", out);
+	(void)d2;
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	cr_assert_eq(td_stop(&d), 0);
+}

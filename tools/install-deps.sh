@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Install the Debian packages Tessera builds and tests with. Idempotent: it
+# only calls apt-get when something is missing.
+set -euo pipefail
+
+packages=(
+  gcc pkg-config meson ninja-build
+  libuv1-dev libjansson-dev libjwt-dev libssl-dev
+  protobuf-c-compiler libprotobuf-c-dev libsqlite3-dev libsystemd-dev
+  libcriterion-dev
+  systemd        # systemd-analyze, for the unit file checks
+  procps         # ps/pkill used by tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

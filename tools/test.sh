@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Fresh machine to full test run: install packages, build with warnings as
+# errors, run every test; then the same suite again under ASan+UBSan.
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+tools/install-deps.sh || exit 1
+
+total_pass=0
+total_fail=0
+status=0
+
+count() { # build dir -> adds its Criterion test counts to the totals
+  local log="$1/meson-logs/testlog.json"
+  [ -f "$log" ] || return 0
+  local out
+  out=$(python3 - "$log" <<'PY'
+import json, re, sys
+passed = failed = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    text = (t.get("stdout") or "") + (t.get("stderr") or "")
+    m = re.findall(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)", text)
+    if m:
+        tested, ok, fail, crash = map(int, m[-1])
+        passed += ok
+        failed += fail + crash
+        if t["result"] not in ("OK", "SKIP") and fail + crash == 0:
+            failed += 1   # the executable failed outside any test
+    elif t["result"] == "OK":
+        passed += 1
+    elif t["result"] != "SKIP":
+        failed += 1
+print(passed, failed)
+PY
+)
+  total_pass=$((total_pass + ${out% *}))
+  total_fail=$((total_fail + ${out#* }))
+}
+
+run_suite() { # name, build dir, meson setup options...
+  local name="$1" dir="$2"
+  shift 2
+  echo "=== $name build ($dir)"
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" --werror "$@" || { status=1; total_fail=$((total_fail + 1)); return; }
+  fi
+  if ! ninja -C "$dir"; then
+    status=1; total_fail=$((total_fail + 1)); return
+  fi
+  echo "=== $name tests"
+  if ! meson test -C "$dir" --print-errorlogs --num-processes 2; then
+    status=1
+  fi
+  count "$dir"
+}
+
+run_suite "release (-Werror)" build-test -Dbuildtype=debugoptimized
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+echo
+echo "$total_pass passed, $total_fail failed"
+exit $status
