@@ -1,0 +1,665 @@
+/*
+ * Loading and validating the JSON configuration. The built-in defaults are
+ * set first; every key present in the document replaces one. A key that is
+ * not part of the schema, a value of the wrong type or out of range is an
+ * error naming its path.
+ */
+#include "config/config-priv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define PATH_MAX_LEN	     160
+#define SUN_PATH_MAX	     107 /* sizeof(sockaddr_un.sun_path) - 1 */
+#define BODY_LIMIT_MAX	     268435456u
+#define TIMEOUT_MAX_MS	     3600000u
+#define IDLE_TIMEOUT_MAX_MS  86400000u
+#define CONNECTIONS_MAX	     1000000u
+
+struct ctx {
+	const char *origin;
+	char *err;
+	size_t errlen;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *path,
+							const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->errlen > 0)
+		snprintf(c->err, c->errlen, "%s: %s: %s", c->origin, path, msg);
+	return -1;
+}
+
+/* "parent.key" into out (PATH_MAX_LEN bytes); a path too long to fit ends in "...". */
+static void join(char *out, const char *parent, const char *key)
+{
+	int n;
+
+	if (parent[0] == '\0')
+		n = snprintf(out, PATH_MAX_LEN, "%s", key);
+	else
+		n = snprintf(out, PATH_MAX_LEN, "%s.%s", parent, key);
+	if (n < 0 || n >= PATH_MAX_LEN)
+		memcpy(out + PATH_MAX_LEN - 4, "...", 4);
+}
+
+/* A short rendering of a JSON value for "got ..." in messages. */
+static void describe(const json_t *v, char *out, size_t outlen)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		snprintf(out, outlen, "an object");
+		break;
+	case JSON_ARRAY:
+		snprintf(out, outlen, "an array");
+		break;
+	case JSON_STRING:
+		snprintf(out, outlen, "the string \"%.40s%s\"", json_string_value(v),
+			 json_string_length(v) > 40 ? "..." : "");
+		break;
+	case JSON_INTEGER:
+		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		snprintf(out, outlen, "the number %g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		snprintf(out, outlen, "true");
+		break;
+	case JSON_FALSE:
+		snprintf(out, outlen, "false");
+		break;
+	default:
+		snprintf(out, outlen, "null");
+		break;
+	}
+}
+
+static int check_keys(struct ctx *c, const json_t *obj, const char *path,
+		      const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		bool known = false;
+		char list[256] = "", full[PATH_MAX_LEN];
+
+		for (size_t i = 0; allowed[i] != NULL && !known; i++)
+			known = strcmp(key, allowed[i]) == 0;
+		if (known)
+			continue;
+		for (size_t i = 0; allowed[i] != NULL; i++) {
+			strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+			strncat(list, allowed[i], sizeof(list) - strlen(list) - 1);
+		}
+		join(full, path, key);
+		return fail(c, full, "unknown key (expected one of: %s)", list);
+	}
+	return 0;
+}
+
+static int want_object(struct ctx *c, const json_t *v, const char *path)
+{
+	char got[96];
+
+	if (json_is_object(v))
+		return 0;
+	describe(v, got, sizeof(got));
+	return fail(c, path, "expected an object, got %s", got);
+}
+
+static int get_bool(struct ctx *c, const json_t *obj, const char *parent, const char *key,
+		    bool *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char path[PATH_MAX_LEN], got[96];
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		join(path, parent, key);
+		describe(v, got, sizeof(got));
+		return fail(c, path, "expected true or false, got %s", got);
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_uint(struct ctx *c, const json_t *obj, const char *parent, const char *key,
+		    uint64_t min, uint64_t max, uint64_t *out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char path[PATH_MAX_LEN], got[96];
+	json_int_t n;
+
+	if (v == NULL)
+		return 0;
+	join(path, parent, key);
+	if (!json_is_integer(v)) {
+		describe(v, got, sizeof(got));
+		return fail(c, path, "expected an integer from %llu to %llu, got %s",
+			    (unsigned long long)min, (unsigned long long)max, got);
+	}
+	n = json_integer_value(v);
+	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
+		return fail(c, path, "expected an integer from %llu to %llu, got %" JSON_INTEGER_FORMAT,
+			    (unsigned long long)min, (unsigned long long)max, n);
+	*out = (uint64_t)n;
+	return 0;
+}
+
+#define GET_UINT(c, obj, parent, key, min, max, field) \
+	do { \
+		uint64_t tmp_ = (field); \
+		if (get_uint(c, obj, parent, key, min, max, &tmp_) < 0) \
+			return -1; \
+		(field) = tmp_; \
+	} while (0)
+
+/* A non-empty string without NUL bytes; *out replaced by a copy. */
+static int get_string(struct ctx *c, const json_t *obj, const char *parent, const char *key,
+		      size_t max_len, const char *why, char **out)
+{
+	const json_t *v = json_object_get(obj, key);
+	char path[PATH_MAX_LEN], got[96];
+	char *copy;
+
+	if (v == NULL)
+		return 0;
+	join(path, parent, key);
+	if (!json_is_string(v)) {
+		describe(v, got, sizeof(got));
+		return fail(c, path, "expected a non-empty string, got %s", got);
+	}
+	if (json_string_length(v) == 0 || strlen(json_string_value(v)) != json_string_length(v))
+		return fail(c, path, "expected a non-empty string without NUL bytes");
+	if (json_string_length(v) > max_len)
+		return fail(c, path, "is %zu bytes long; at most %zu bytes are allowed%s",
+			    json_string_length(v), max_len, why);
+	copy = strdup(json_string_value(v));
+	if (copy == NULL)
+		return fail(c, path, "out of memory");
+	free(*out);
+	*out = copy;
+	return 0;
+}
+
+static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"allow_root",	"threads",	     "log_level",
+					   "body_len_limit",	"buffer_size_limit", "allow_deprecated",
+					   "log_error_details", "max_in_flight",     NULL};
+	const json_t *lv;
+
+	if (want_object(c, o, "core") < 0 || check_keys(c, o, "core", keys) < 0)
+		return -1;
+	if (get_bool(c, o, "core", "allow_root", &cfg->core.allow_root) < 0 ||
+	    get_bool(c, o, "core", "allow_deprecated", &cfg->core.allow_deprecated) < 0 ||
+	    get_bool(c, o, "core", "log_error_details", &cfg->core.log_error_details) < 0)
+		return -1;
+	GET_UINT(c, o, "core", "threads", 0, 256, cfg->core.threads);
+	GET_UINT(c, o, "core", "body_len_limit", 1, BODY_LIMIT_MAX, cfg->core.body_len_limit);
+	GET_UINT(c, o, "core", "buffer_size_limit", 1, BODY_LIMIT_MAX,
+		 cfg->core.buffer_size_limit);
+	GET_UINT(c, o, "core", "max_in_flight", 0, 65536, cfg->core.max_in_flight);
+	lv = json_object_get(o, "log_level");
+	if (lv != NULL) {
+		enum ts_log_level level;
+
+		if (!json_is_string(lv) || ts_log_level_parse(json_string_value(lv), &level) != 0) {
+			char got[96];
+
+			describe(lv, got, sizeof(got));
+			return fail(c, "core.log_level",
+				    "expected one of \"error\", \"warn\", \"info\", \"debug\", "
+				    "\"trace\", got %s",
+				    got);
+		}
+		cfg->core.log_level = level;
+	}
+	return 0;
+}
+
+static int parse_socket_mode(struct ctx *c, const json_t *v, unsigned *out)
+{
+	const char *s;
+	size_t n;
+	unsigned mode = 0;
+	char got[96];
+
+	describe(v, got, sizeof(got));
+	if (!json_is_string(v))
+		goto bad;
+	s = json_string_value(v);
+	n = strlen(s);
+	if (n < 3 || n > 4 || n != json_string_length(v))
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '7')
+			goto bad;
+		mode = mode * 8 + (unsigned)(s[i] - '0');
+	}
+	if (mode > 0777)
+		goto bad;
+	*out = mode;
+	return 0;
+bad:
+	return fail(c, "listener.socket_mode",
+		    "expected a string of 3 or 4 octal digits no greater than \"0777\" "
+		    "(e.g. \"0660\"), got %s",
+		    got);
+}
+
+static int parse_listener(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {
+		"socket_path",	   "timeout_ms",      "idle_timeout_ms",	 "socket_mode",
+		"socket_group",	   "max_connections", "max_connections_per_uid", NULL};
+	const json_t *v;
+
+	if (want_object(c, o, "listener") < 0 || check_keys(c, o, "listener", keys) < 0)
+		return -1;
+	if (get_string(c, o, "listener", "socket_path", SUN_PATH_MAX,
+		       " (a Unix socket path must fit in sun_path)", &cfg->listener.socket_path) < 0)
+		return -1;
+	GET_UINT(c, o, "listener", "timeout_ms", 1, TIMEOUT_MAX_MS, cfg->listener.timeout_ms);
+	GET_UINT(c, o, "listener", "idle_timeout_ms", 0, IDLE_TIMEOUT_MAX_MS,
+		 cfg->listener.idle_timeout_ms);
+	GET_UINT(c, o, "listener", "max_connections", 1, CONNECTIONS_MAX,
+		 cfg->listener.max_connections);
+	GET_UINT(c, o, "listener", "max_connections_per_uid", 1, CONNECTIONS_MAX,
+		 cfg->listener.max_connections_per_uid);
+	if (cfg->listener.max_connections_per_uid > cfg->listener.max_connections)
+		return fail(c, "listener.max_connections_per_uid",
+			    "is %u, more than listener.max_connections (%u)",
+			    cfg->listener.max_connections_per_uid, cfg->listener.max_connections);
+	v = json_object_get(o, "socket_mode");
+	if (v != NULL && parse_socket_mode(c, v, &cfg->listener.socket_mode) < 0)
+		return -1;
+	v = json_object_get(o, "socket_group");
+	if (v != NULL && json_is_null(v)) {
+		free(cfg->listener.socket_group);
+		cfg->listener.socket_group = NULL;
+	} else if (v != NULL &&
+		   get_string(c, o, "listener", "socket_group", 255, "", &cfg->listener.socket_group) <
+			   0) {
+		return -1;
+	}
+	return 0;
+}
+
+struct named_type {
+	const char *name;
+	uint8_t value;
+	bool available;
+};
+
+static const struct named_type auth_types[] = {
+	{"Direct", CFG_AUTH_DIRECT, true},
+	{"UnixPeerCredentials", CFG_AUTH_UNIX_PEER, true},
+	{"Jwt", CFG_AUTH_JWT, false},
+	{"JwtSvid", CFG_AUTH_JWT_SVID, false},
+	{NULL, 0, false},
+};
+
+static const struct named_type provider_types[] = {
+	{"Software", CFG_PROVIDER_SOFTWARE, true},
+	{"MbedCrypto", CFG_PROVIDER_SOFTWARE, true}, /* Parsec's name for the same slot */
+	{"Pkcs11", CFG_PROVIDER_PKCS11, false},
+	{"Tpm", CFG_PROVIDER_TPM, false},
+	{"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, false},
+	{NULL, 0, false},
+};
+
+static int parse_type(struct ctx *c, const json_t *item, const char *path,
+		      const struct named_type *types, const char *what, uint8_t *out)
+{
+	const json_t *v = json_object_get(item, "type");
+	char full[PATH_MAX_LEN], got[96], list[160] = "";
+
+	join(full, path, "type");
+	for (size_t i = 0; types[i].name != NULL; i++) {
+		if (!types[i].available)
+			continue;
+		strncat(list, list[0] ? ", \"" : "\"", sizeof(list) - strlen(list) - 1);
+		strncat(list, types[i].name, sizeof(list) - strlen(list) - 1);
+		strncat(list, "\"", sizeof(list) - strlen(list) - 1);
+	}
+	if (v == NULL)
+		return fail(c, full, "missing (expected one of %s)", list);
+	if (json_is_string(v)) {
+		for (size_t i = 0; types[i].name != NULL; i++) {
+			if (strcmp(json_string_value(v), types[i].name) != 0)
+				continue;
+			if (!types[i].available)
+				return fail(c, full,
+					    "%s type \"%s\" is not available in this build "
+					    "(available: %s)",
+					    what, types[i].name, list);
+			*out = types[i].value;
+			return 0;
+		}
+	}
+	describe(v, got, sizeof(got));
+	return fail(c, full, "expected one of %s, got %s", list, got);
+}
+
+static void free_authenticators(struct cfg_authenticator *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < a[i].n_admins; k++)
+			free(a[i].admins[k]);
+		free(a[i].admins);
+	}
+	free(a);
+}
+
+static int parse_admins(struct ctx *c, const json_t *v, const char *path,
+			struct cfg_authenticator *a)
+{
+	char full[PATH_MAX_LEN], got[96];
+	size_t n;
+
+	join(full, path, "admins");
+	if (!json_is_array(v)) {
+		describe(v, got, sizeof(got));
+		return fail(c, full, "expected an array of {\"name\": ...} objects, got %s", got);
+	}
+	n = json_array_size(v);
+	a->admins = calloc(n ? n : 1, sizeof(*a->admins));
+	if (a->admins == NULL)
+		return fail(c, full, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		static const char *const keys[] = {"name", NULL};
+		const json_t *item = json_array_get(v, i);
+		char ipath[PATH_MAX_LEN + 24];
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", full, i);
+		if (want_object(c, item, ipath) < 0 || check_keys(c, item, ipath, keys) < 0)
+			return -1;
+		if (json_object_get(item, "name") == NULL)
+			return fail(c, ipath, "missing \"name\"");
+		if (get_string(c, item, ipath, "name", 65535, "", &a->admins[i]) < 0)
+			return -1;
+		a->n_admins++;
+	}
+	return 0;
+}
+
+static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"type", "admins", NULL};
+	struct cfg_authenticator *list;
+	size_t n;
+	char got[96];
+
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		describe(v, got, sizeof(got));
+		return fail(c, "authenticators",
+			    "expected a non-empty array of authenticators, got %s%s", got,
+			    json_is_array(v) ? " (empty)" : "");
+	}
+	n = json_array_size(v);
+	list = calloc(n, sizeof(*list));
+	if (list == NULL)
+		return fail(c, "authenticators", "out of memory");
+	free_authenticators(cfg->authenticators, cfg->n_authenticators);
+	cfg->authenticators = list;
+	cfg->n_authenticators = 0;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *item = json_array_get(v, i);
+		const json_t *admins;
+		char path[PATH_MAX_LEN];
+
+		snprintf(path, sizeof(path), "authenticators[%zu]", i);
+		if (want_object(c, item, path) < 0 || check_keys(c, item, path, keys) < 0)
+			return -1;
+		cfg->n_authenticators = i + 1;
+		if (parse_type(c, item, path, auth_types, "authenticator", &list[i].auth_type) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (list[k].auth_type == list[i].auth_type)
+				return fail(c, path,
+					    "the same authenticator type as authenticators[%zu]; "
+					    "each type may be enabled once",
+					    k);
+		admins = json_object_get(item, "admins");
+		if (admins != NULL && parse_admins(c, admins, path, &list[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void free_providers(struct cfg_provider *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i].name);
+	free(p);
+}
+
+static const char *provider_default_name(uint8_t id)
+{
+	switch (id) {
+	case CFG_PROVIDER_SOFTWARE:
+		return "software-provider";
+	case CFG_PROVIDER_PKCS11:
+		return "pkcs11-provider";
+	case CFG_PROVIDER_TPM:
+		return "tpm-provider";
+	default:
+		return "trusted-service-provider";
+	}
+}
+
+static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"type", "name", NULL};
+	struct cfg_provider *list;
+	size_t n;
+	char got[96];
+
+	if (!json_is_array(v) || json_array_size(v) == 0) {
+		describe(v, got, sizeof(got));
+		return fail(c, "providers", "expected a non-empty array of providers, got %s%s",
+			    got, json_is_array(v) ? " (empty)" : "");
+	}
+	n = json_array_size(v);
+	list = calloc(n, sizeof(*list));
+	if (list == NULL)
+		return fail(c, "providers", "out of memory");
+	free_providers(cfg->providers, cfg->n_providers);
+	cfg->providers = list;
+	cfg->n_providers = 0;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *item = json_array_get(v, i);
+		char path[PATH_MAX_LEN];
+
+		snprintf(path, sizeof(path), "providers[%zu]", i);
+		if (want_object(c, item, path) < 0 || check_keys(c, item, path, keys) < 0)
+			return -1;
+		cfg->n_providers = i + 1;
+		if (parse_type(c, item, path, provider_types, "provider", &list[i].provider_id) < 0)
+			return -1;
+		if (get_string(c, item, path, "name", 255, "", &list[i].name) < 0)
+			return -1;
+		if (list[i].name == NULL) {
+			list[i].name = strdup(provider_default_name(list[i].provider_id));
+			if (list[i].name == NULL)
+				return fail(c, path, "out of memory");
+		}
+		for (size_t k = 0; k < i; k++) {
+			/* Provider IDs are static per type, so two of one type
+			 * could not both be addressed; Parsec lets the later
+			 * one win silently. */
+			if (list[k].provider_id == list[i].provider_id)
+				return fail(c, path,
+					    "the same provider type as providers[%zu]; each type "
+					    "may be configured once",
+					    k);
+			if (strcmp(list[k].name, list[i].name) == 0)
+				return fail(c, path, "the same name \"%s\" as providers[%zu]",
+					    list[i].name, k);
+		}
+	}
+	return 0;
+}
+
+static int parse_key_store(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"path", NULL};
+
+	if (want_object(c, o, "key_store") < 0 || check_keys(c, o, "key_store", keys) < 0)
+		return -1;
+	return get_string(c, o, "key_store", "path", 4095, "", &cfg->key_store.path);
+}
+
+/* The built-in defaults; default.c states the same values as JSON. */
+static struct ts_config *config_new_defaults(void)
+{
+	struct ts_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	cfg->core.log_level = TS_LOG_INFO;
+	cfg->core.body_len_limit = 1048576;
+	cfg->core.buffer_size_limit = 1048576;
+	cfg->listener.timeout_ms = 3000;
+	cfg->listener.idle_timeout_ms = 60000;
+	cfg->listener.socket_mode = 0666;
+	cfg->listener.max_connections = 4096;
+	cfg->listener.max_connections_per_uid = 1024;
+	cfg->listener.socket_path = strdup("/run/tessera/api.sock");
+	cfg->key_store.path = strdup("/var/lib/tessera/keystore.sqlite3");
+	cfg->authenticators = calloc(1, sizeof(*cfg->authenticators));
+	cfg->providers = calloc(1, sizeof(*cfg->providers));
+	if (cfg->authenticators != NULL) {
+		cfg->n_authenticators = 1;
+		cfg->authenticators[0].auth_type = CFG_AUTH_UNIX_PEER;
+	}
+	if (cfg->providers != NULL) {
+		cfg->n_providers = 1;
+		cfg->providers[0].provider_id = CFG_PROVIDER_SOFTWARE;
+		cfg->providers[0].name = strdup("software-provider");
+	}
+	if (cfg->listener.socket_path == NULL || cfg->key_store.path == NULL ||
+	    cfg->authenticators == NULL || cfg->providers == NULL ||
+	    cfg->providers[0].name == NULL) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static struct ts_config *load(json_t *root, struct ctx *c)
+{
+	static const char *const keys[] = {"core",	"listener",  "authenticators",
+					   "key_store", "providers", NULL};
+	struct ts_config *cfg;
+	const json_t *v;
+
+	if (!json_is_object(root)) {
+		fail(c, "(top level)", "expected a JSON object");
+		return NULL;
+	}
+	if (check_keys(c, root, "", keys) < 0)
+		return NULL;
+	cfg = config_new_defaults();
+	if (cfg == NULL) {
+		fail(c, "(top level)", "out of memory");
+		return NULL;
+	}
+	if (((v = json_object_get(root, "core")) != NULL && parse_core(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "listener")) != NULL && parse_listener(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "authenticators")) != NULL &&
+	     parse_authenticators(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "key_store")) != NULL && parse_key_store(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "providers")) != NULL && parse_providers(c, v, cfg) < 0)) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct ts_config *config_load_string(const char *json, const char *origin, char *err,
+				     size_t errlen)
+{
+	struct ctx c = {.origin = origin, .err = err, .errlen = errlen};
+	json_error_t jerr;
+	json_t *root;
+	struct ts_config *cfg;
+
+	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(err, errlen, "%s: line %d, column %d: %s", origin, jerr.line, jerr.column,
+			 jerr.text);
+		return NULL;
+	}
+	cfg = load(root, &c);
+	json_decref(root);
+	return cfg;
+}
+
+struct ts_config *config_load_file(const char *path, char *err, size_t errlen)
+{
+	struct ctx c = {.origin = path, .err = err, .errlen = errlen};
+	json_error_t jerr;
+	json_t *root;
+	struct ts_config *cfg;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
+	if (root == NULL) {
+		snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column,
+			 jerr.text);
+		return NULL;
+	}
+	cfg = load(root, &c);
+	json_decref(root);
+	return cfg;
+}
+
+struct ts_config *config_load_default(char *err, size_t errlen)
+{
+	return config_load_string(config_default_json(), "(embedded default)", err, errlen);
+}
+
+void config_free(struct ts_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->listener.socket_path);
+	free(cfg->listener.socket_group);
+	free(cfg->key_store.path);
+	free_authenticators(cfg->authenticators, cfg->n_authenticators);
+	free_providers(cfg->providers, cfg->n_providers);
+	free(cfg);
+}
+
+int config_set_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*field);
+	*field = copy;
+	return 0;
+}

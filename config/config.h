@@ -1,0 +1,89 @@
+/*
+ * tesserad's JSON configuration: schema, defaults, validation. Every error
+ * names the key path and what was expected; unknown keys are errors.
+ * Reference: docs/configuration.md.
+ */
+#ifndef TESSERA_CONFIG_CONFIG_H
+#define TESSERA_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/log.h"
+
+/* Values equal Parsec's wire auth types. */
+#define CFG_AUTH_DIRECT	   1
+#define CFG_AUTH_JWT	   2
+#define CFG_AUTH_UNIX_PEER 3
+#define CFG_AUTH_JWT_SVID  4
+
+/* Values equal Parsec's provider IDs. */
+#define CFG_PROVIDER_SOFTWARE	     1
+#define CFG_PROVIDER_PKCS11	     2
+#define CFG_PROVIDER_TPM	     3
+#define CFG_PROVIDER_TRUSTED_SERVICE 4
+
+struct cfg_authenticator {
+	uint8_t auth_type;
+	char **admins;
+	size_t n_admins;
+};
+
+struct cfg_provider {
+	uint8_t provider_id;
+	char *name;
+};
+
+struct ts_config {
+	struct {
+		bool allow_root;
+		unsigned threads; /* 0 = number of CPUs (the daemon resolves it) */
+		enum ts_log_level log_level;
+		uint32_t body_len_limit;
+		uint32_t buffer_size_limit;
+		bool allow_deprecated;
+		bool log_error_details;
+		unsigned max_in_flight; /* 0 = 4 x threads (the daemon resolves it) */
+	} core;
+	struct {
+		char *socket_path;
+		uint32_t timeout_ms;
+		uint32_t idle_timeout_ms;
+		unsigned socket_mode;
+		char *socket_group; /* NULL: leave the group as created */
+		unsigned max_connections;
+		unsigned max_connections_per_uid;
+	} listener;
+	struct cfg_authenticator *authenticators;
+	size_t n_authenticators;
+	struct {
+		char *path;
+	} key_store;
+	struct cfg_provider *providers;
+	size_t n_providers;
+};
+
+/*
+ * Parse and validate. On success a new configuration (free it with
+ * config_free); on failure NULL and one line in err:
+ * "<origin>: <key path>: <what is wrong and what was expected>".
+ */
+struct ts_config *config_load_file(const char *path, char *err, size_t errlen);
+struct ts_config *config_load_string(const char *json, const char *origin, char *err,
+				     size_t errlen);
+
+/* The embedded default configuration; NULL only when out of memory. */
+struct ts_config *config_load_default(char *err, size_t errlen);
+
+/* The JSON text of the embedded default configuration. */
+const char *config_default_json(void);
+
+/* Free a configuration. NULL ok. */
+void config_free(struct ts_config *cfg);
+
+/* Replace a string field with a copy of value (command-line overrides).
+ * 0 on success, -1 when out of memory (the field is then unchanged). */
+int config_set_string(char **field, const char *value);
+
+#endif

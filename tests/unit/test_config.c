@@ -1,0 +1,293 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config.h"
+
+static char err[512];
+
+static struct ts_config *load(const char *json)
+{
+	err[0] = '\0';
+	return config_load_string(json, "test.json", err, sizeof(err));
+}
+
+/* The document must be rejected and the message must name path. */
+static void assert_rejected(const char *json, const char *path)
+{
+	struct ts_config *cfg = load(json);
+
+	cr_assert_null(cfg, "accepted: %s", json);
+	cr_assert(strstr(err, path) != NULL, "error \"%s\" does not name %s", err, path);
+	cr_assert(strncmp(err, "test.json: ", 11) == 0, "error lacks the origin: %s", err);
+}
+
+static void assert_accepted(const char *json)
+{
+	struct ts_config *cfg = load(json);
+
+	cr_assert_not_null(cfg, "rejected %s: %s", json, err);
+	config_free(cfg);
+}
+
+Test(config, empty_object_gives_the_defaults)
+{
+	struct ts_config *c = load("{}");
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_not(c->core.allow_root);
+	cr_assert_eq(c->core.threads, 0);
+	cr_assert_eq(c->core.log_level, TS_LOG_INFO);
+	cr_assert_eq(c->core.body_len_limit, 1048576);
+	cr_assert_eq(c->core.buffer_size_limit, 1048576);
+	cr_assert_str_eq(c->listener.socket_path, "/run/tessera/api.sock");
+	cr_assert_eq(c->listener.timeout_ms, 3000);
+	cr_assert_eq(c->listener.socket_mode, 0666);
+	cr_assert_null(c->listener.socket_group);
+	cr_assert_eq(c->n_authenticators, 1);
+	cr_assert_eq(c->authenticators[0].auth_type, CFG_AUTH_UNIX_PEER);
+	cr_assert_eq(c->n_providers, 1);
+	cr_assert_eq(c->providers[0].provider_id, CFG_PROVIDER_SOFTWARE);
+	cr_assert_str_eq(c->providers[0].name, "software-provider");
+	config_free(c);
+}
+
+Test(config, embedded_default_states_exactly_the_builtin_defaults)
+{
+	struct ts_config *a = load("{}");
+	struct ts_config *b = config_load_default(err, sizeof(err));
+
+	cr_assert_not_null(a);
+	cr_assert_not_null(b, "%s", err);
+	cr_assert_eq(a->core.allow_root, b->core.allow_root);
+	cr_assert_eq(a->core.threads, b->core.threads);
+	cr_assert_eq(a->core.log_level, b->core.log_level);
+	cr_assert_eq(a->core.body_len_limit, b->core.body_len_limit);
+	cr_assert_eq(a->core.buffer_size_limit, b->core.buffer_size_limit);
+	cr_assert_eq(a->core.allow_deprecated, b->core.allow_deprecated);
+	cr_assert_eq(a->core.log_error_details, b->core.log_error_details);
+	cr_assert_eq(a->core.max_in_flight, b->core.max_in_flight);
+	cr_assert_str_eq(a->listener.socket_path, b->listener.socket_path);
+	cr_assert_eq(a->listener.timeout_ms, b->listener.timeout_ms);
+	cr_assert_eq(a->listener.idle_timeout_ms, b->listener.idle_timeout_ms);
+	cr_assert_eq(a->listener.socket_mode, b->listener.socket_mode);
+	cr_assert_eq(a->listener.socket_group, b->listener.socket_group);
+	cr_assert_eq(a->listener.max_connections, b->listener.max_connections);
+	cr_assert_eq(a->listener.max_connections_per_uid, b->listener.max_connections_per_uid);
+	cr_assert_eq(a->n_authenticators, b->n_authenticators);
+	cr_assert_eq(a->authenticators[0].auth_type, b->authenticators[0].auth_type);
+	cr_assert_eq(a->authenticators[0].n_admins, b->authenticators[0].n_admins);
+	cr_assert_str_eq(a->key_store.path, b->key_store.path);
+	cr_assert_eq(a->n_providers, b->n_providers);
+	cr_assert_str_eq(a->providers[0].name, b->providers[0].name);
+	config_free(a);
+	config_free(b);
+}
+
+Test(config, example_files_parse)
+{
+	static const char *const files[] = {"tesserad.json", "direct-and-unix-peer.json",
+					    "development.json"};
+
+	for (size_t i = 0; i < 3; i++) {
+		char path[512];
+		struct ts_config *c;
+
+		snprintf(path, sizeof(path), "%s/config/examples/%s", TESSERA_SOURCE_DIR, files[i]);
+		c = config_load_file(path, err, sizeof(err));
+		cr_assert_not_null(c, "%s: %s", files[i], err);
+		config_free(c);
+	}
+}
+
+Test(config, missing_file_and_bad_json)
+{
+	cr_assert_null(config_load_file("/nonexistent/tesserad.json", err, sizeof(err)));
+	cr_assert(strstr(err, "/nonexistent/tesserad.json") != NULL);
+	cr_assert_null(load("{\"core\": {"));
+	cr_assert(strstr(err, "line 1") != NULL, "%s", err);
+	assert_rejected("[]", "top level");
+	cr_assert_null(load("42"), "a bare number is not a configuration");
+}
+
+Test(config, unknown_keys_are_errors)
+{
+	assert_rejected("{\"colour\": 1}", "colour");
+	assert_rejected("{\"core\": {\"thread_pool_size\": 4}}", "core.thread_pool_size");
+	assert_rejected("{\"listener\": {\"timeout\": 200}}", "listener.timeout");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admin\": []}]}",
+			"authenticators[0].admin");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
+			"[{\"name\": \"a\", \"role\": \"x\"}]}]}",
+			"authenticators[0].admins[0].role");
+	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"library_path\": \"/x\"}]}",
+			"providers[0].library_path");
+	/* The message lists what is allowed. */
+	assert_rejected("{\"core\": {\"treads\": 4}}", "core.treads");
+	cr_assert(strstr(err, "threads") != NULL, "%s", err);
+}
+
+Test(config, duplicate_keys_are_errors)
+{
+	cr_assert_null(load("{\"core\": {\"threads\": 1, \"threads\": 2}}"));
+	cr_assert(strstr(err, "duplicate") != NULL, "%s", err);
+}
+
+Test(config, integer_ranges)
+{
+	assert_accepted("{\"core\": {\"threads\": 0}}");
+	assert_accepted("{\"core\": {\"threads\": 256}}");
+	assert_rejected("{\"core\": {\"threads\": 257}}", "core.threads");
+	assert_rejected("{\"core\": {\"threads\": -1}}", "core.threads");
+	assert_rejected("{\"core\": {\"body_len_limit\": 0}}", "core.body_len_limit");
+	assert_accepted("{\"core\": {\"body_len_limit\": 1}}");
+	assert_accepted("{\"core\": {\"body_len_limit\": 268435456}}");
+	assert_rejected("{\"core\": {\"body_len_limit\": 268435457}}", "core.body_len_limit");
+	assert_rejected("{\"listener\": {\"timeout_ms\": 0}}", "listener.timeout_ms");
+	assert_accepted("{\"listener\": {\"timeout_ms\": 1}}");
+	assert_accepted("{\"listener\": {\"timeout_ms\": 3600000}}");
+	assert_rejected("{\"listener\": {\"timeout_ms\": 3600001}}", "listener.timeout_ms");
+	cr_assert(strstr(err, "from 1 to 3600000") != NULL, "says the range: %s", err);
+	assert_accepted("{\"listener\": {\"idle_timeout_ms\": 0}}");
+	assert_rejected("{\"listener\": {\"max_connections\": 0}}", "listener.max_connections");
+	assert_rejected("{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 11}}",
+			"listener.max_connections_per_uid");
+	assert_accepted("{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 10}}");
+	assert_rejected("{\"core\": {\"max_in_flight\": 65537}}", "core.max_in_flight");
+}
+
+Test(config, strict_types)
+{
+	assert_rejected("{\"core\": {\"threads\": \"4\"}}", "core.threads");
+	assert_rejected("{\"core\": {\"threads\": 4.0}}", "core.threads");
+	assert_rejected("{\"core\": {\"threads\": true}}", "core.threads");
+	assert_rejected("{\"core\": {\"allow_root\": 1}}", "core.allow_root");
+	assert_rejected("{\"core\": {\"allow_root\": \"yes\"}}", "core.allow_root");
+	assert_rejected("{\"core\": []}", "core");
+	assert_rejected("{\"core\": {\"log_level\": \"verbose\"}}", "core.log_level");
+	assert_rejected("{\"core\": {\"log_level\": 3}}", "core.log_level");
+	assert_rejected("{\"listener\": {\"socket_path\": \"\"}}", "listener.socket_path");
+	assert_rejected("{\"listener\": {\"socket_path\": 5}}", "listener.socket_path");
+	assert_rejected("{\"key_store\": {\"path\": null}}", "key_store.path");
+}
+
+Test(config, log_levels)
+{
+	struct ts_config *c = load("{\"core\": {\"log_level\": \"trace\"}}");
+
+	cr_assert_not_null(c);
+	cr_assert_eq(c->core.log_level, TS_LOG_DEBUG);
+	config_free(c);
+	c = load("{\"core\": {\"log_level\": \"error\"}}");
+	cr_assert_eq(c->core.log_level, TS_LOG_ERROR);
+	config_free(c);
+}
+
+Test(config, socket_mode)
+{
+	struct ts_config *c = load("{\"listener\": {\"socket_mode\": \"0660\"}}");
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->listener.socket_mode, 0660);
+	config_free(c);
+	c = load("{\"listener\": {\"socket_mode\": \"600\"}}");
+	cr_assert_eq(c->listener.socket_mode, 0600);
+	config_free(c);
+	assert_rejected("{\"listener\": {\"socket_mode\": \"999\"}}", "listener.socket_mode");
+	assert_rejected("{\"listener\": {\"socket_mode\": \"0o660\"}}", "listener.socket_mode");
+	assert_rejected("{\"listener\": {\"socket_mode\": \"1777\"}}", "listener.socket_mode");
+	assert_rejected("{\"listener\": {\"socket_mode\": \"66\"}}", "listener.socket_mode");
+	assert_rejected("{\"listener\": {\"socket_mode\": 666}}", "listener.socket_mode");
+}
+
+Test(config, socket_path_length_is_the_sun_path_limit)
+{
+	char json[512], path[120];
+
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[107] = '\0';
+	snprintf(json, sizeof(json), "{\"listener\": {\"socket_path\": \"%s\"}}", path);
+	assert_accepted(json);
+	path[107] = 'a';
+	path[108] = '\0';
+	snprintf(json, sizeof(json), "{\"listener\": {\"socket_path\": \"%s\"}}", path);
+	assert_rejected(json, "listener.socket_path");
+	cr_assert(strstr(err, "108") != NULL && strstr(err, "107") != NULL, "%s", err);
+}
+
+Test(config, socket_group)
+{
+	struct ts_config *c = load("{\"listener\": {\"socket_group\": \"tessera\"}}");
+
+	cr_assert_not_null(c);
+	cr_assert_str_eq(c->listener.socket_group, "tessera");
+	config_free(c);
+	assert_accepted("{\"listener\": {\"socket_group\": null}}");
+	assert_rejected("{\"listener\": {\"socket_group\": \"\"}}", "listener.socket_group");
+}
+
+Test(config, authenticators)
+{
+	struct ts_config *c = load("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
+				   "[{\"name\": \"a\"}, {\"name\": \"b\"}]}, "
+				   "{\"type\": \"UnixPeerCredentials\"}]}");
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->n_authenticators, 2);
+	cr_assert_eq(c->authenticators[0].auth_type, CFG_AUTH_DIRECT);
+	cr_assert_eq(c->authenticators[0].n_admins, 2);
+	cr_assert_str_eq(c->authenticators[0].admins[1], "b");
+	cr_assert_eq(c->authenticators[1].auth_type, CFG_AUTH_UNIX_PEER);
+	cr_assert_eq(c->authenticators[1].n_admins, 0);
+	config_free(c);
+
+	assert_rejected("{\"authenticators\": []}", "authenticators");
+	assert_rejected("{\"authenticators\": {}}", "authenticators");
+	assert_rejected("{\"authenticators\": [{}]}", "authenticators[0].type");
+	assert_rejected("{\"authenticators\": [{\"type\": \"direct\"}]}",
+			"authenticators[0].type");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\"}, {\"type\": \"Direct\"}]}",
+			"authenticators[1]");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Jwt\"}]}", "authenticators[0].type");
+	cr_assert(strstr(err, "not available in this build") != NULL, "%s", err);
+	assert_rejected("{\"authenticators\": [{\"type\": \"JwtSvid\"}]}",
+			"authenticators[0].type");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [\"a\"]}]}",
+			"authenticators[0].admins[0]");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [{}]}]}",
+			"authenticators[0].admins[0]");
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
+			"[{\"name\": \"\"}]}]}",
+			"authenticators[0].admins[0].name");
+}
+
+Test(config, providers)
+{
+	struct ts_config *c = load("{\"providers\": [{\"type\": \"MbedCrypto\", \"name\": \"sw\"}]}");
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->providers[0].provider_id, CFG_PROVIDER_SOFTWARE);
+	cr_assert_str_eq(c->providers[0].name, "sw");
+	config_free(c);
+	assert_rejected("{\"providers\": []}", "providers");
+	assert_rejected("{\"providers\": [{\"type\": \"Software\"}, {\"type\": \"Software\", "
+			"\"name\": \"other\"}]}",
+			"providers[1]");
+	assert_rejected("{\"providers\": [{\"type\": \"Pkcs11\"}]}", "providers[0].type");
+	cr_assert(strstr(err, "not available") != NULL, "%s", err);
+	assert_rejected("{\"providers\": [{\"type\": \"Tpm\"}]}", "providers[0].type");
+	assert_rejected("{\"providers\": [{\"type\": \"Quantum\"}]}", "providers[0].type");
+	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"name\": 3}]}",
+			"providers[0].name");
+}
+
+Test(config, set_string_replaces_value)
+{
+	struct ts_config *c = load("{}");
+
+	cr_assert_eq(config_set_string(&c->listener.socket_path, "/tmp/x.sock"), 0);
+	cr_assert_str_eq(c->listener.socket_path, "/tmp/x.sock");
+	config_free(c);
+	config_free(NULL);
+}
