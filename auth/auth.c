@@ -6,8 +6,8 @@
 #include "common/util.h"
 
 static const struct auth_ops *const registry[] = {
-	&auth_direct_ops,
-	&auth_unix_peer_ops,
+        &auth_direct_ops,
+        &auth_unix_peer_ops,
 };
 
 struct auth_instance {
@@ -66,7 +66,7 @@ static const struct auth_instance *set_find(const struct auth_set *set, uint8_t 
 }
 
 enum ts_err auth_set_add(struct auth_set *set, uint8_t auth_type,
-			 const struct auth_settings *settings)
+                         const struct auth_settings *settings)
 {
 	const struct auth_ops *ops = auth_ops_find(auth_type);
 	struct auth_instance in = {0}, *grown;
@@ -129,8 +129,8 @@ const struct auth_ops *auth_set_get(const struct auth_set *set, size_t i)
 }
 
 enum ts_err auth_set_authenticate(const struct auth_set *set, uint8_t auth_type,
-				  const uint8_t *auth, size_t len, const struct auth_peer *peer,
-				  struct auth_identity *ret_id)
+                                  const uint8_t *auth, size_t len, const struct auth_peer *peer,
+                                  struct auth_identity *ret_id)
 {
 	const struct auth_instance *in;
 	char *name = NULL;

@@ -38,15 +38,15 @@ struct auth_settings {
 };
 
 struct auth_ops {
-	const char *name;	 /* Parsec's name, e.g. "UnixPeerCredentials" */
+	const char *name;        /* Parsec's name, e.g. "UnixPeerCredentials" */
 	const char *description; /* for ListAuthenticators */
-	uint8_t auth_type;	 /* wire auth type */
+	uint8_t auth_type;       /* wire auth type */
 	/* Optional. Build per-instance state; TS_OK or an error. */
 	enum ts_err (*init)(const struct auth_settings *settings, void **ret_ctx);
 	/* Check the auth bytes. TS_OK and a malloc'd *ret_name, or
 	 * TS_E_AUTHENTICATION_ERROR / TS_E_INVALID_ENCODING / TS_E_NOMEM. */
 	enum ts_err (*authenticate)(void *ctx, const uint8_t *auth, size_t len,
-				    const struct auth_peer *peer, char **ret_name);
+	                            const struct auth_peer *peer, char **ret_name);
 	/* Optional. Free what init made. */
 	void (*fini)(void *ctx);
 };
@@ -67,7 +67,7 @@ enum ts_err auth_set_new(struct auth_set **ret_set);
  * or what the authenticator's init returned.
  */
 enum ts_err auth_set_add(struct auth_set *set, uint8_t auth_type,
-			 const struct auth_settings *settings);
+                         const struct auth_settings *settings);
 
 /* Free the set and every authenticator in it. NULL ok. */
 void auth_set_free(struct auth_set *set);
@@ -85,7 +85,7 @@ const struct auth_ops *auth_set_get(const struct auth_set *set, size_t i);
  * rejected; TS_E_NOMEM. ret_id is untouched on failure. Thread-safe.
  */
 enum ts_err auth_set_authenticate(const struct auth_set *set, uint8_t auth_type,
-				  const uint8_t *auth, size_t len, const struct auth_peer *peer,
-				  struct auth_identity *ret_id);
+                                  const uint8_t *auth, size_t len, const struct auth_peer *peer,
+                                  struct auth_identity *ret_id);
 
 #endif

@@ -10,7 +10,7 @@
 #include "common/util.h"
 
 static enum ts_err direct_authenticate(void *ctx, const uint8_t *auth, size_t len,
-				       const struct auth_peer *peer, char **ret_name)
+                                       const struct auth_peer *peer, char **ret_name)
 {
 	char *name;
 
@@ -28,8 +28,8 @@ static enum ts_err direct_authenticate(void *ctx, const uint8_t *auth, size_t le
 }
 
 const struct auth_ops auth_direct_ops = {
-	.name = "Direct",
-	.description = "Direct authentication: the auth field is the application name",
-	.auth_type = 1,
-	.authenticate = direct_authenticate,
+        .name = "Direct",
+        .description = "Direct authentication: the auth field is the application name",
+        .auth_type = 1,
+        .authenticate = direct_authenticate,
 };

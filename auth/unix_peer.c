@@ -10,7 +10,7 @@
 #include <string.h>
 
 static enum ts_err unix_peer_authenticate(void *ctx, const uint8_t *auth, size_t len,
-					  const struct auth_peer *peer, char **ret_name)
+                                          const struct auth_peer *peer, char **ret_name)
 {
 	uint32_t claimed;
 	char buf[16];
@@ -20,7 +20,7 @@ static enum ts_err unix_peer_authenticate(void *ctx, const uint8_t *auth, size_t
 	if (len != 4 || peer == NULL || !peer->valid)
 		return TS_E_AUTHENTICATION_ERROR;
 	claimed = (uint32_t)auth[0] | ((uint32_t)auth[1] << 8) | ((uint32_t)auth[2] << 16) |
-		  ((uint32_t)auth[3] << 24);
+	          ((uint32_t)auth[3] << 24);
 	if (claimed != (uint32_t)peer->uid)
 		return TS_E_AUTHENTICATION_ERROR;
 	snprintf(buf, sizeof(buf), "%u", claimed);
@@ -32,8 +32,8 @@ static enum ts_err unix_peer_authenticate(void *ctx, const uint8_t *auth, size_t
 }
 
 const struct auth_ops auth_unix_peer_ops = {
-	.name = "UnixPeerCredentials",
-	.description = "Unix peer credentials: the caller's UID, checked against SO_PEERCRED",
-	.auth_type = 3,
-	.authenticate = unix_peer_authenticate,
+        .name = "UnixPeerCredentials",
+        .description = "Unix peer credentials: the caller's UID, checked against SO_PEERCRED",
+        .auth_type = 3,
+        .authenticate = unix_peer_authenticate,
 };

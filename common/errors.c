@@ -10,7 +10,7 @@ struct err_entry {
 
 static const struct err_entry err_table[] = {
 #define TS_ERR_ROW(name, wire, msg) [TS_E_##name] = {#name, msg, wire},
-	TS_ERROR_LIST(TS_ERR_ROW)
+        TS_ERROR_LIST(TS_ERR_ROW)
 #undef TS_ERR_ROW
 };
 

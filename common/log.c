@@ -77,7 +77,7 @@ void ts_log_write(enum ts_log_level level, const char *func, const char *fmt, ..
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ldZ %-5s %s: %s\n", when, ts.tv_nsec / 1000000L,
-			level_names[level], func, msg);
+		        level_names[level], func, msg);
 	}
 }
 

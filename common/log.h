@@ -28,7 +28,7 @@ int ts_log_level_parse(const char *text, enum ts_log_level *ret_level);
 const char *ts_log_level_name(enum ts_log_level level);
 
 void ts_log_write(enum ts_log_level level, const char *func, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Copy untrusted text into out (size outlen) for a log line: at most max
  * input bytes, non-printable bytes as \xNN, quotes and backslashes escaped.

@@ -14,12 +14,12 @@
 
 #include <jansson.h>
 
-#define PATH_MAX_LEN	     160
-#define SUN_PATH_MAX	     107 /* sizeof(sockaddr_un.sun_path) - 1 */
-#define BODY_LIMIT_MAX	     268435456u
-#define TIMEOUT_MAX_MS	     3600000u
-#define IDLE_TIMEOUT_MAX_MS  86400000u
-#define CONNECTIONS_MAX	     1000000u
+#define PATH_MAX_LEN        160
+#define SUN_PATH_MAX        107 /* sizeof(sockaddr_un.sun_path) - 1 */
+#define BODY_LIMIT_MAX      268435456u
+#define TIMEOUT_MAX_MS      3600000u
+#define IDLE_TIMEOUT_MAX_MS 86400000u
+#define CONNECTIONS_MAX     1000000u
 
 struct ctx {
 	const char *origin;
@@ -28,7 +28,7 @@ struct ctx {
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *path,
-							const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -66,7 +66,7 @@ static void describe(const json_t *v, char *out, size_t outlen)
 		break;
 	case JSON_STRING:
 		snprintf(out, outlen, "the string \"%.40s%s\"", json_string_value(v),
-			 json_string_length(v) > 40 ? "..." : "");
+		         json_string_length(v) > 40 ? "..." : "");
 		break;
 	case JSON_INTEGER:
 		snprintf(out, outlen, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -87,7 +87,7 @@ static void describe(const json_t *v, char *out, size_t outlen)
 }
 
 static int check_keys(struct ctx *c, const json_t *obj, const char *path,
-		      const char *const *allowed)
+                      const char *const *allowed)
 {
 	const char *key;
 	json_t *v;
@@ -122,7 +122,7 @@ static int want_object(struct ctx *c, const json_t *v, const char *path)
 }
 
 static int get_bool(struct ctx *c, const json_t *obj, const char *parent, const char *key,
-		    bool *out)
+                    bool *out)
 {
 	const json_t *v = json_object_get(obj, key);
 	char path[PATH_MAX_LEN], got[96];
@@ -139,7 +139,7 @@ static int get_bool(struct ctx *c, const json_t *obj, const char *parent, const 
 }
 
 static int get_uint(struct ctx *c, const json_t *obj, const char *parent, const char *key,
-		    uint64_t min, uint64_t max, uint64_t *out)
+                    uint64_t min, uint64_t max, uint64_t *out)
 {
 	const json_t *v = json_object_get(obj, key);
 	char path[PATH_MAX_LEN], got[96];
@@ -151,27 +151,28 @@ static int get_uint(struct ctx *c, const json_t *obj, const char *parent, const 
 	if (!json_is_integer(v)) {
 		describe(v, got, sizeof(got));
 		return fail(c, path, "expected an integer from %llu to %llu, got %s",
-			    (unsigned long long)min, (unsigned long long)max, got);
+		            (unsigned long long)min, (unsigned long long)max, got);
 	}
 	n = json_integer_value(v);
 	if (n < 0 || (uint64_t)n < min || (uint64_t)n > max)
-		return fail(c, path, "expected an integer from %llu to %llu, got %" JSON_INTEGER_FORMAT,
-			    (unsigned long long)min, (unsigned long long)max, n);
+		return fail(c, path,
+		            "expected an integer from %llu to %llu, got %" JSON_INTEGER_FORMAT,
+		            (unsigned long long)min, (unsigned long long)max, n);
 	*out = (uint64_t)n;
 	return 0;
 }
 
-#define GET_UINT(c, obj, parent, key, min, max, field) \
-	do { \
-		uint64_t tmp_ = (field); \
+#define GET_UINT(c, obj, parent, key, min, max, field)                  \
+	do {                                                            \
+		uint64_t tmp_ = (field);                                \
 		if (get_uint(c, obj, parent, key, min, max, &tmp_) < 0) \
-			return -1; \
-		(field) = tmp_; \
+			return -1;                                      \
+		(field) = tmp_;                                         \
 	} while (0)
 
 /* A non-empty string without NUL bytes; *out replaced by a copy. */
 static int get_string(struct ctx *c, const json_t *obj, const char *parent, const char *key,
-		      size_t max_len, const char *why, char **out)
+                      size_t max_len, const char *why, char **out)
 {
 	const json_t *v = json_object_get(obj, key);
 	char path[PATH_MAX_LEN], got[96];
@@ -188,7 +189,7 @@ static int get_string(struct ctx *c, const json_t *obj, const char *parent, cons
 		return fail(c, path, "expected a non-empty string without NUL bytes");
 	if (json_string_length(v) > max_len)
 		return fail(c, path, "is %zu bytes long; at most %zu bytes are allowed%s",
-			    json_string_length(v), max_len, why);
+		            json_string_length(v), max_len, why);
 	copy = strdup(json_string_value(v));
 	if (copy == NULL)
 		return fail(c, path, "out of memory");
@@ -199,9 +200,10 @@ static int get_string(struct ctx *c, const json_t *obj, const char *parent, cons
 
 static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"allow_root",	"threads",	     "log_level",
-					   "body_len_limit",	"buffer_size_limit", "allow_deprecated",
-					   "log_error_details", "max_in_flight",     NULL};
+	static const char *const keys[] = {
+	        "allow_root",        "threads",           "log_level",
+	        "body_len_limit",    "buffer_size_limit", "allow_deprecated",
+	        "log_error_details", "max_in_flight",     NULL};
 	const json_t *lv;
 
 	if (want_object(c, o, "core") < 0 || check_keys(c, o, "core", keys) < 0)
@@ -212,8 +214,7 @@ static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 		return -1;
 	GET_UINT(c, o, "core", "threads", 0, 256, cfg->core.threads);
 	GET_UINT(c, o, "core", "body_len_limit", 1, BODY_LIMIT_MAX, cfg->core.body_len_limit);
-	GET_UINT(c, o, "core", "buffer_size_limit", 1, BODY_LIMIT_MAX,
-		 cfg->core.buffer_size_limit);
+	GET_UINT(c, o, "core", "buffer_size_limit", 1, BODY_LIMIT_MAX, cfg->core.buffer_size_limit);
 	GET_UINT(c, o, "core", "max_in_flight", 0, 65536, cfg->core.max_in_flight);
 	lv = json_object_get(o, "log_level");
 	if (lv != NULL) {
@@ -224,9 +225,9 @@ static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 
 			describe(lv, got, sizeof(got));
 			return fail(c, "core.log_level",
-				    "expected one of \"error\", \"warn\", \"info\", \"debug\", "
-				    "\"trace\", got %s",
-				    got);
+			            "expected one of \"error\", \"warn\", \"info\", \"debug\", "
+			            "\"trace\", got %s",
+			            got);
 		}
 		cfg->core.log_level = level;
 	}
@@ -258,34 +259,35 @@ static int parse_socket_mode(struct ctx *c, const json_t *v, unsigned *out)
 	return 0;
 bad:
 	return fail(c, "listener.socket_mode",
-		    "expected a string of 3 or 4 octal digits no greater than \"0777\" "
-		    "(e.g. \"0660\"), got %s",
-		    got);
+	            "expected a string of 3 or 4 octal digits no greater than \"0777\" "
+	            "(e.g. \"0660\"), got %s",
+	            got);
 }
 
 static int parse_listener(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
 	static const char *const keys[] = {
-		"socket_path",	   "timeout_ms",      "idle_timeout_ms",	 "socket_mode",
-		"socket_group",	   "max_connections", "max_connections_per_uid", NULL};
+	        "socket_path",  "timeout_ms",      "idle_timeout_ms",         "socket_mode",
+	        "socket_group", "max_connections", "max_connections_per_uid", NULL};
 	const json_t *v;
 
 	if (want_object(c, o, "listener") < 0 || check_keys(c, o, "listener", keys) < 0)
 		return -1;
 	if (get_string(c, o, "listener", "socket_path", SUN_PATH_MAX,
-		       " (a Unix socket path must fit in sun_path)", &cfg->listener.socket_path) < 0)
+	               " (a Unix socket path must fit in sun_path)",
+	               &cfg->listener.socket_path) < 0)
 		return -1;
 	GET_UINT(c, o, "listener", "timeout_ms", 1, TIMEOUT_MAX_MS, cfg->listener.timeout_ms);
 	GET_UINT(c, o, "listener", "idle_timeout_ms", 0, IDLE_TIMEOUT_MAX_MS,
-		 cfg->listener.idle_timeout_ms);
+	         cfg->listener.idle_timeout_ms);
 	GET_UINT(c, o, "listener", "max_connections", 1, CONNECTIONS_MAX,
-		 cfg->listener.max_connections);
+	         cfg->listener.max_connections);
 	GET_UINT(c, o, "listener", "max_connections_per_uid", 1, CONNECTIONS_MAX,
-		 cfg->listener.max_connections_per_uid);
+	         cfg->listener.max_connections_per_uid);
 	if (cfg->listener.max_connections_per_uid > cfg->listener.max_connections)
 		return fail(c, "listener.max_connections_per_uid",
-			    "is %u, more than listener.max_connections (%u)",
-			    cfg->listener.max_connections_per_uid, cfg->listener.max_connections);
+		            "is %u, more than listener.max_connections (%u)",
+		            cfg->listener.max_connections_per_uid, cfg->listener.max_connections);
 	v = json_object_get(o, "socket_mode");
 	if (v != NULL && parse_socket_mode(c, v, &cfg->listener.socket_mode) < 0)
 		return -1;
@@ -293,9 +295,8 @@ static int parse_listener(struct ctx *c, const json_t *o, struct ts_config *cfg)
 	if (v != NULL && json_is_null(v)) {
 		free(cfg->listener.socket_group);
 		cfg->listener.socket_group = NULL;
-	} else if (v != NULL &&
-		   get_string(c, o, "listener", "socket_group", 255, "", &cfg->listener.socket_group) <
-			   0) {
+	} else if (v != NULL && get_string(c, o, "listener", "socket_group", 255, "",
+	                                   &cfg->listener.socket_group) < 0) {
 		return -1;
 	}
 	return 0;
@@ -308,24 +309,24 @@ struct named_type {
 };
 
 static const struct named_type auth_types[] = {
-	{"Direct", CFG_AUTH_DIRECT, true},
-	{"UnixPeerCredentials", CFG_AUTH_UNIX_PEER, true},
-	{"Jwt", CFG_AUTH_JWT, false},
-	{"JwtSvid", CFG_AUTH_JWT_SVID, false},
-	{NULL, 0, false},
+        {"Direct", CFG_AUTH_DIRECT, true},
+        {"UnixPeerCredentials", CFG_AUTH_UNIX_PEER, true},
+        {"Jwt", CFG_AUTH_JWT, false},
+        {"JwtSvid", CFG_AUTH_JWT_SVID, false},
+        {NULL, 0, false},
 };
 
 static const struct named_type provider_types[] = {
-	{"Software", CFG_PROVIDER_SOFTWARE, true},
-	{"MbedCrypto", CFG_PROVIDER_SOFTWARE, true}, /* Parsec's name for the same slot */
-	{"Pkcs11", CFG_PROVIDER_PKCS11, false},
-	{"Tpm", CFG_PROVIDER_TPM, false},
-	{"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, false},
-	{NULL, 0, false},
+        {"Software", CFG_PROVIDER_SOFTWARE, true},
+        {"MbedCrypto", CFG_PROVIDER_SOFTWARE, true}, /* Parsec's name for the same slot */
+        {"Pkcs11", CFG_PROVIDER_PKCS11, false},
+        {"Tpm", CFG_PROVIDER_TPM, false},
+        {"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, false},
+        {NULL, 0, false},
 };
 
 static int parse_type(struct ctx *c, const json_t *item, const char *path,
-		      const struct named_type *types, const char *what, uint8_t *out)
+                      const struct named_type *types, const char *what, uint8_t *out)
 {
 	const json_t *v = json_object_get(item, "type");
 	char full[PATH_MAX_LEN], got[96], list[160] = "";
@@ -346,9 +347,9 @@ static int parse_type(struct ctx *c, const json_t *item, const char *path,
 				continue;
 			if (!types[i].available)
 				return fail(c, full,
-					    "%s type \"%s\" is not available in this build "
-					    "(available: %s)",
-					    what, types[i].name, list);
+				            "%s type \"%s\" is not available in this build "
+				            "(available: %s)",
+				            what, types[i].name, list);
 			*out = types[i].value;
 			return 0;
 		}
@@ -368,7 +369,7 @@ static void free_authenticators(struct cfg_authenticator *a, size_t n)
 }
 
 static int parse_admins(struct ctx *c, const json_t *v, const char *path,
-			struct cfg_authenticator *a)
+                        struct cfg_authenticator *a)
 {
 	char full[PATH_MAX_LEN], got[96];
 	size_t n;
@@ -409,8 +410,8 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 	if (!json_is_array(v) || json_array_size(v) == 0) {
 		describe(v, got, sizeof(got));
 		return fail(c, "authenticators",
-			    "expected a non-empty array of authenticators, got %s%s", got,
-			    json_is_array(v) ? " (empty)" : "");
+		            "expected a non-empty array of authenticators, got %s%s", got,
+		            json_is_array(v) ? " (empty)" : "");
 	}
 	n = json_array_size(v);
 	list = calloc(n, sizeof(*list));
@@ -433,9 +434,9 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 		for (size_t k = 0; k < i; k++)
 			if (list[k].auth_type == list[i].auth_type)
 				return fail(c, path,
-					    "the same authenticator type as authenticators[%zu]; "
-					    "each type may be enabled once",
-					    k);
+				            "the same authenticator type as authenticators[%zu]; "
+				            "each type may be enabled once",
+				            k);
 		admins = json_object_get(item, "admins");
 		if (admins != NULL && parse_admins(c, admins, path, &list[i]) < 0)
 			return -1;
@@ -474,7 +475,7 @@ static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg
 	if (!json_is_array(v) || json_array_size(v) == 0) {
 		describe(v, got, sizeof(got));
 		return fail(c, "providers", "expected a non-empty array of providers, got %s%s",
-			    got, json_is_array(v) ? " (empty)" : "");
+		            got, json_is_array(v) ? " (empty)" : "");
 	}
 	n = json_array_size(v);
 	list = calloc(n, sizeof(*list));
@@ -506,12 +507,12 @@ static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg
 			 * one win silently. */
 			if (list[k].provider_id == list[i].provider_id)
 				return fail(c, path,
-					    "the same provider type as providers[%zu]; each type "
-					    "may be configured once",
-					    k);
+				            "the same provider type as providers[%zu]; each type "
+				            "may be configured once",
+				            k);
 			if (strcmp(list[k].name, list[i].name) == 0)
 				return fail(c, path, "the same name \"%s\" as providers[%zu]",
-					    list[i].name, k);
+				            list[i].name, k);
 		}
 	}
 	return 0;
@@ -565,8 +566,8 @@ static struct ts_config *config_new_defaults(void)
 
 static struct ts_config *load(json_t *root, struct ctx *c)
 {
-	static const char *const keys[] = {"core",	"listener",  "authenticators",
-					   "key_store", "providers", NULL};
+	static const char *const keys[] = {"core",      "listener",  "authenticators",
+	                                   "key_store", "providers", NULL};
 	struct ts_config *cfg;
 	const json_t *v;
 
@@ -593,8 +594,7 @@ static struct ts_config *load(json_t *root, struct ctx *c)
 	return cfg;
 }
 
-struct ts_config *config_load_string(const char *json, const char *origin, char *err,
-				     size_t errlen)
+struct ts_config *config_load_string(const char *json, const char *origin, char *err, size_t errlen)
 {
 	struct ctx c = {.origin = origin, .err = err, .errlen = errlen};
 	json_error_t jerr;
@@ -604,7 +604,7 @@ struct ts_config *config_load_string(const char *json, const char *origin, char 
 	root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(err, errlen, "%s: line %d, column %d: %s", origin, jerr.line, jerr.column,
-			 jerr.text);
+		         jerr.text);
 		return NULL;
 	}
 	cfg = load(root, &c);
@@ -628,7 +628,7 @@ struct ts_config *config_load_file(const char *path, char *err, size_t errlen)
 	fclose(f);
 	if (root == NULL) {
 		snprintf(err, errlen, "%s: line %d, column %d: %s", path, jerr.line, jerr.column,
-			 jerr.text);
+		         jerr.text);
 		return NULL;
 	}
 	cfg = load(root, &c);

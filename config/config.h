@@ -13,15 +13,15 @@
 #include "common/log.h"
 
 /* Values equal Parsec's wire auth types. */
-#define CFG_AUTH_DIRECT	   1
-#define CFG_AUTH_JWT	   2
+#define CFG_AUTH_DIRECT    1
+#define CFG_AUTH_JWT       2
 #define CFG_AUTH_UNIX_PEER 3
 #define CFG_AUTH_JWT_SVID  4
 
 /* Values equal Parsec's provider IDs. */
-#define CFG_PROVIDER_SOFTWARE	     1
-#define CFG_PROVIDER_PKCS11	     2
-#define CFG_PROVIDER_TPM	     3
+#define CFG_PROVIDER_SOFTWARE        1
+#define CFG_PROVIDER_PKCS11          2
+#define CFG_PROVIDER_TPM             3
 #define CFG_PROVIDER_TRUSTED_SERVICE 4
 
 struct cfg_authenticator {
@@ -71,7 +71,7 @@ struct ts_config {
  */
 struct ts_config *config_load_file(const char *path, char *err, size_t errlen);
 struct ts_config *config_load_string(const char *json, const char *origin, char *err,
-				     size_t errlen);
+                                     size_t errlen);
 
 /* The embedded default configuration; NULL only when out of memory. */
 struct ts_config *config_load_default(char *err, size_t errlen);

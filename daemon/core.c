@@ -135,7 +135,7 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 		if (!o->parsec_listed && !op->include_extensions)
 			continue;
 		if (p == NULL ? o->cls == WIRE_CLASS_CORE
-			      : (o->cls == WIRE_CLASS_CRYPTO && prov_supports(p->ops, o->opcode)))
+		              : (o->cls == WIRE_CLASS_CRYPTO && prov_supports(p->ops, o->opcode)))
 			codes[k++] = o->opcode;
 	}
 	r.n_opcodes = k;
@@ -145,8 +145,7 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 	return err;
 }
 
-enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body,
-				     size_t *ret_len)
+enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
 {
 	const struct auth_set *set = c->st->auth;
 	size_t n = auth_set_count(set);

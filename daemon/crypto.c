@@ -19,8 +19,8 @@ static bool hash_alg_valid(int alg)
 }
 
 static enum ts_err do_generate_random(struct svc_state *st, const struct svc_provider *p,
-				      const PsaGenerateRandom__Operation *op, uint8_t **ret_body,
-				      size_t *ret_len)
+                                      const PsaGenerateRandom__Operation *op, uint8_t **ret_body,
+                                      size_t *ret_len)
 {
 	PsaGenerateRandom__Result r = PSA_GENERATE_RANDOM__RESULT__INIT;
 	uint8_t *bytes;
@@ -43,15 +43,15 @@ static enum ts_err do_generate_random(struct svc_state *st, const struct svc_pro
 }
 
 static enum ts_err do_hash(const struct svc_provider *p, int alg, const ProtobufCBinaryData *in,
-			   uint8_t *out, size_t *ret_len)
+                           uint8_t *out, size_t *ret_len)
 {
 	return p->ops->hash_compute(p->ctx, (enum prov_hash)alg, in->data, in->len, out,
-				    PROV_HASH_MAX_SIZE, ret_len);
+	                            PROV_HASH_MAX_SIZE, ret_len);
 }
 
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
-			    const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
-			    size_t body_len, uint8_t **ret_body, size_t *ret_len)
+                            const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
+                            size_t body_len, uint8_t **ret_body, size_t *ret_len)
 {
 	const ProtobufCMessageDescriptor *desc;
 	struct wire_pb_alloc alloc;
@@ -84,7 +84,7 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 	switch (opcode) {
 	case WIRE_OP_PSA_GENERATE_RANDOM:
 		err = do_generate_random(st, p, (PsaGenerateRandom__Operation *)msg, ret_body,
-					 ret_len);
+		                         ret_len);
 		break;
 	case WIRE_OP_PSA_HASH_COMPUTE: {
 		PsaHashCompute__Operation *op = (PsaHashCompute__Operation *)msg;

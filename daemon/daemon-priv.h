@@ -37,7 +37,7 @@ struct svc_state {
 /* Build a state from a config (taking ownership of cfg on success). TS_OK, or
  * an error with a message in err. */
 enum ts_err svc_state_new(struct ts_config *cfg, struct svc_state **ret_st, char *err,
-			  size_t errlen);
+                          size_t errlen);
 struct svc_state *svc_state_ref(struct svc_state *st);
 void svc_state_unref(struct svc_state *st);
 const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_t id);
@@ -56,8 +56,8 @@ struct dispatch_reply {
  * one), so the caller can always answer.
  */
 void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-		      const struct wire_header *h, const uint8_t *payload,
-		      struct dispatch_reply *ret_reply);
+                      const struct wire_header *h, const uint8_t *payload,
+                      struct dispatch_reply *ret_reply);
 
 /* Free a reply produced by dispatch_request or reply_status. */
 void dispatch_reply_free(struct dispatch_reply *r);
@@ -78,8 +78,7 @@ struct core_ctx {
 enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body,
-				     size_t *ret_len);
+enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
@@ -90,8 +89,8 @@ enum ts_err pack_result(const ProtobufCMessage *m, uint8_t **ret_body, size_t *r
 
 /* Crypto operations served without keys (provider != 0). */
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
-			    const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
-			    size_t body_len, uint8_t **ret_body, size_t *ret_len);
+                            const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
+                            size_t body_len, uint8_t **ret_body, size_t *ret_len);
 
 /* Decoding budget for one request body: enough for any valid message of that
  * size, never proportional to counts the client declares. */

@@ -28,14 +28,14 @@ struct core_entry {
 };
 
 static const struct core_entry core_ops[] = {
-	{WIRE_OP_PING, &ping__operation__descriptor, core_ping},
-	{WIRE_OP_LIST_PROVIDERS, &list_providers__operation__descriptor, core_list_providers},
-	{WIRE_OP_LIST_OPCODES, &list_opcodes__operation__descriptor, core_list_opcodes},
-	{WIRE_OP_LIST_AUTHENTICATORS, &list_authenticators__operation__descriptor,
-	 core_list_authenticators},
-	{WIRE_OP_LIST_KEYS, &list_keys__operation__descriptor, core_list_keys},
-	{WIRE_OP_LIST_CLIENTS, &list_clients__operation__descriptor, core_list_clients},
-	{WIRE_OP_DELETE_CLIENT, &delete_client__operation__descriptor, core_delete_client},
+        {WIRE_OP_PING, &ping__operation__descriptor, core_ping},
+        {WIRE_OP_LIST_PROVIDERS, &list_providers__operation__descriptor, core_list_providers},
+        {WIRE_OP_LIST_OPCODES, &list_opcodes__operation__descriptor, core_list_opcodes},
+        {WIRE_OP_LIST_AUTHENTICATORS, &list_authenticators__operation__descriptor,
+         core_list_authenticators},
+        {WIRE_OP_LIST_KEYS, &list_keys__operation__descriptor, core_list_keys},
+        {WIRE_OP_LIST_CLIENTS, &list_clients__operation__descriptor, core_list_clients},
+        {WIRE_OP_DELETE_CLIENT, &delete_client__operation__descriptor, core_delete_client},
 };
 
 size_t body_alloc_budget(size_t body_len)
@@ -58,7 +58,7 @@ void dispatch_reply_free(struct dispatch_reply *r)
 static uint8_t oom_reply[WIRE_HEADER_LEN];
 
 static void reply_build(const struct wire_header *req, enum ts_err err, const uint8_t *body,
-			size_t body_len, struct dispatch_reply *ret)
+                        size_t body_len, struct dispatch_reply *ret)
 {
 	struct wire_header h;
 	uint16_t status = ts_err_wire_status(err);
@@ -107,8 +107,8 @@ static const struct core_entry *core_find(uint32_t opcode)
 }
 
 static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info *op,
-			    const struct auth_identity *id, const uint8_t *body, size_t body_len,
-			    uint8_t **ret_body, size_t *ret_len)
+                            const struct auth_identity *id, const uint8_t *body, size_t body_len,
+                            uint8_t **ret_body, size_t *ret_len)
 {
 	const struct core_entry *e = core_find(op->opcode);
 	struct wire_pb_alloc alloc;
@@ -135,8 +135,8 @@ static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info 
 }
 
 void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-		      const struct wire_header *h, const uint8_t *payload,
-		      struct dispatch_reply *ret_reply)
+                      const struct wire_header *h, const uint8_t *payload,
+                      struct dispatch_reply *ret_reply)
 {
 	const struct wire_opcode_info *op = wire_opcode_find(h->opcode);
 	const uint8_t *body = payload, *auth = payload + h->body_len;
@@ -154,7 +154,7 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
 	if (err != TS_OK) {
 		if (st->cfg->core.log_error_details)
 			ts_info("opcode %s: authentication (%s) failed: %s", op->name,
-				wire_auth_type_name(h->auth_type), ts_strerror(err));
+			        wire_auth_type_name(h->auth_type), ts_strerror(err));
 		goto out;
 	}
 	/* Step 9: a known provider ID that is not configured. */
@@ -183,7 +183,7 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
 		err = run_core(st, op, &id, body, h->body_len, &out, &out_len);
 	else
 		err = crypto_dispatch(st, svc_state_provider(st, h->provider), &id, op->opcode,
-				      body, h->body_len, &out, &out_len);
+		                      body, h->body_len, &out, &out_len);
 	if (err != TS_OK && st->cfg->core.log_error_details)
 		ts_info("opcode %s on provider %u: %s", op->name, h->provider, ts_strerror(err));
 out:

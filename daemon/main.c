@@ -17,18 +17,18 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: tesserad [OPTIONS]\n"
-		"Tessera security daemon (Parsec wire protocol 1.0).\n\n"
-		"  -c, --config FILE          configuration file (default: the embedded default)\n"
-		"      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
-		"      --print-default-config print the embedded default configuration\n"
-		"      --socket PATH          override listener.socket_path\n"
-		"      --allow-root           override core.allow_root (run as root)\n"
-		"      --log-level LEVEL      override core.log_level (error|warn|info|debug)\n"
-		"  -V, --version              print the version\n"
-		"  -h, --help                 this text\n\n"
-		"Signals: SIGTERM/SIGINT finish in-flight requests and exit 0; SIGHUP reloads\n"
-		"the configuration file and keeps the running one if the new one is invalid.\n");
+	        "Usage: tesserad [OPTIONS]\n"
+	        "Tessera security daemon (Parsec wire protocol 1.0).\n\n"
+	        "  -c, --config FILE          configuration file (default: the embedded default)\n"
+	        "      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
+	        "      --print-default-config print the embedded default configuration\n"
+	        "      --socket PATH          override listener.socket_path\n"
+	        "      --allow-root           override core.allow_root (run as root)\n"
+	        "      --log-level LEVEL      override core.log_level (error|warn|info|debug)\n"
+	        "  -V, --version              print the version\n"
+	        "  -h, --help                 this text\n\n"
+	        "Signals: SIGTERM/SIGINT finish in-flight requests and exit 0; SIGHUP reloads\n"
+	        "the configuration file and keeps the running one if the new one is invalid.\n");
 }
 
 void resolve_defaults(struct ts_config *cfg)
@@ -68,15 +68,15 @@ int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_PRINT_DEFAULT, OPT_SOCKET, OPT_ALLOW_ROOT, OPT_LOG_LEVEL };
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", required_argument, NULL, OPT_CHECK},
-		{"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
-		{"socket", required_argument, NULL, OPT_SOCKET},
-		{"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
-		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},
+	        {"check-config", required_argument, NULL, OPT_CHECK},
+	        {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
+	        {"socket", required_argument, NULL, OPT_SOCKET},
+	        {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
+	        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct server_opts opts = {0};
 	const char *check = NULL, *log_level = NULL;
@@ -141,7 +141,7 @@ int main(int argc, char **argv)
 
 	harden_process();
 	cfg = opts.config_path != NULL ? config_load_file(opts.config_path, err, sizeof(err))
-				       : config_load_default(err, sizeof(err));
+	                               : config_load_default(err, sizeof(err));
 	if (cfg == NULL) {
 		fprintf(stderr, "tesserad: %s\n", err);
 		return 1;
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	ts_log_set_level(log_level != NULL ? level : cfg->core.log_level);
 	if ((getuid() == 0 || geteuid() == 0) && !cfg->core.allow_root) {
 		ts_error("refusing to run as root: run as the tessera user, or set "
-			 "core.allow_root (or pass --allow-root) to accept the risk");
+		         "core.allow_root (or pass --allow-root) to accept the risk");
 		config_free(cfg);
 		return 1;
 	}

@@ -20,7 +20,8 @@ void notify_reloading(void)
 	 * READY=1 that follows to this reload. */
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
-		   (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000ULL);
+	           (unsigned long long)ts.tv_sec * 1000000ULL +
+	                   (unsigned long long)ts.tv_nsec / 1000ULL);
 }
 
 void notify_stopping(void)

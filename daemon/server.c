@@ -9,6 +9,7 @@
 #include "daemon/daemon-priv.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,7 @@ struct conn {
 	uv_write_t wreq;
 	struct server *srv;
 	struct conn *prev, *next; /* every open connection */
-	struct conn *wnext;	  /* queue of requests waiting for a worker */
+	struct conn *wnext;       /* queue of requests waiting for a worker */
 	struct auth_peer peer;
 	enum conn_state state;
 	uint8_t hdr[WIRE_HEADER_LEN];
@@ -125,6 +126,24 @@ static void uid_release(struct server *srv, uid_t uid)
 
 /* ---- closing ---- */
 
+/* The last step of a shutdown: with nothing left to serve, the loop ends
+ * once these handles are closed. */
+static void close_signals(struct server *srv)
+{
+	uv_close((uv_handle_t *)&srv->sig_term, NULL);
+	uv_close((uv_handle_t *)&srv->sig_int, NULL);
+	uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+	/* libuv puts back the default actions; a second stop signal during
+	 * the last clean-up must not kill the process with a signal status. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	if (srv->drain_timer_open) {
+		uv_close((uv_handle_t *)&srv->drain_timer, NULL);
+		srv->drain_timer_open = false;
+	}
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
@@ -145,15 +164,8 @@ static void on_handle_closed(uv_handle_t *h)
 	dispatch_reply_free(&c->reply);
 	free(c);
 
-	if (srv->draining && srv->n_conns == 0) {
-		uv_close((uv_handle_t *)&srv->sig_term, NULL);
-		uv_close((uv_handle_t *)&srv->sig_int, NULL);
-		uv_close((uv_handle_t *)&srv->sig_hup, NULL);
-		if (srv->drain_timer_open) {
-			uv_close((uv_handle_t *)&srv->drain_timer, NULL);
-			srv->drain_timer_open = false;
-		}
-	}
+	if (srv->draining && srv->n_conns == 0)
+		close_signals(srv);
 }
 
 static void wait_remove(struct server *srv, struct conn *c)
@@ -348,8 +360,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		return;
 	case CS_DISCARD:
 		*buf = uv_buf_init((char *)discard_buf, c->discard_left < sizeof(discard_buf)
-								? c->discard_left
-								: sizeof(discard_buf));
+		                                                ? c->discard_left
+		                                                : sizeof(discard_buf));
 		return;
 	case CS_PAYLOAD:
 		if (c->have == c->payload_cap) {
@@ -370,7 +382,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 			c->payload_cap = cap;
 		}
 		*buf = uv_buf_init((char *)c->payload + c->have,
-				   (unsigned)(c->payload_cap - c->have));
+		                   (unsigned)(c->payload_cap - c->have));
 		return;
 	default:
 		*buf = uv_buf_init(NULL, 0);
@@ -571,8 +583,8 @@ static void on_connection(uv_stream_t *server, int status)
 		 * in a while, not per connection, so a flood cannot flood the log. */
 		if (srv->rejected++ % 1000 == 0)
 			ts_warn("connection refused (uid %u): %u open, caps %u total, %u per uid",
-				(unsigned)c->peer.uid, srv->n_conns, cfg->listener.max_connections,
-				cfg->listener.max_connections_per_uid);
+			        (unsigned)c->peer.uid, srv->n_conns, cfg->listener.max_connections,
+			        cfg->listener.max_connections_per_uid);
 		if (u != NULL && u->n == 0)
 			*u = srv->uids[--srv->n_uids]; /* the slot made for this one */
 		c->state = CS_CLOSING;
@@ -612,16 +624,16 @@ static int bind_path(struct server *srv, const struct ts_config *cfg, char *err,
 	/* libuv 1.44 would silently cut a long path; refuse instead. */
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen,
-			 "listener.socket_path is %zu bytes long; a Unix socket path must be "
-			 "shorter than %zu bytes",
-			 strlen(path), sizeof(sa.sun_path));
+		         "listener.socket_path is %zu bytes long; a Unix socket path must be "
+		         "shorter than %zu bytes",
+		         strlen(path), sizeof(sa.sun_path));
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (lstat(path, &sb) == 0) {
 		if (!S_ISSOCK(sb.st_mode)) {
 			snprintf(err, errlen, "%s exists and is not a socket; not replacing it",
-				 path);
+			         path);
 			return -1;
 		}
 		/* A socket file is left by a previous run; replace it unless a
@@ -651,12 +663,12 @@ static int bind_path(struct server *srv, const struct ts_config *cfg, char *err,
 
 		if (gr == NULL) {
 			snprintf(err, errlen, "listener.socket_group: no group named \"%s\"",
-				 cfg->listener.socket_group);
+			         cfg->listener.socket_group);
 			goto fail_unlink;
 		}
 		if (chown(path, (uid_t)-1, gr->gr_gid) < 0) {
 			snprintf(err, errlen, "cannot give %s to group %s: %s", path,
-				 cfg->listener.socket_group, strerror(errno));
+			         cfg->listener.socket_group, strerror(errno));
 			goto fail_unlink;
 		}
 	}
@@ -668,7 +680,7 @@ static int bind_path(struct server *srv, const struct ts_config *cfg, char *err,
 	rc = uv_pipe_open(&srv->listen, fd);
 	if (rc < 0 || srv->bound_path == NULL) {
 		snprintf(err, errlen, "cannot use the socket: %s",
-			 rc < 0 ? uv_strerror(rc) : "out of memory");
+		         rc < 0 ? uv_strerror(rc) : "out of memory");
 		goto fail_unlink;
 	}
 	return 0;
@@ -693,14 +705,15 @@ static int open_listener(struct server *srv, char *err, size_t errlen)
 	}
 	if (n == 1) {
 		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
-			snprintf(err, errlen, "the socket from systemd is not a listening "
-					      "Unix stream socket");
+			snprintf(err, errlen,
+			         "the socket from systemd is not a listening "
+			         "Unix stream socket");
 			return -1;
 		}
 		rc = uv_pipe_open(&srv->listen, SD_LISTEN_FDS_START);
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot use the socket from systemd: %s",
-				 uv_strerror(rc));
+			         uv_strerror(rc));
 			return -1;
 		}
 		ts_info("listening on the socket passed by systemd");
@@ -721,8 +734,8 @@ static void on_drain_timer(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 
-	ts_warn("shutdown: %u connection(s) still busy after %d ms; closing them",
-		srv->n_conns, DRAIN_LIMIT_MS);
+	ts_warn("shutdown: %u connection(s) still busy after %d ms; closing them", srv->n_conns,
+	        DRAIN_LIMIT_MS);
 	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		conn_close(c);
@@ -735,8 +748,7 @@ static void begin_drain(struct server *srv, const char *why)
 		return;
 	srv->draining = true;
 	notify_stopping();
-	ts_info("%s: no longer accepting; finishing %u request(s) in flight", why,
-		srv->in_flight);
+	ts_info("%s: no longer accepting; finishing %u request(s) in flight", why, srv->in_flight);
 	if (srv->listen_open) {
 		uv_close((uv_handle_t *)&srv->listen, NULL);
 		srv->listen_open = false;
@@ -750,9 +762,7 @@ static void begin_drain(struct server *srv, const char *why)
 			conn_close(c);
 	}
 	if (srv->n_conns == 0) {
-		uv_close((uv_handle_t *)&srv->sig_term, NULL);
-		uv_close((uv_handle_t *)&srv->sig_int, NULL);
-		uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+		close_signals(srv);
 		return;
 	}
 	uv_timer_init(srv->loop, &srv->drain_timer);
@@ -790,7 +800,7 @@ static void on_hup(uv_signal_t *s, int signum)
 	notify_reloading();
 	if (srv->opts->config_path == NULL) {
 		ts_warn("SIGHUP: running on the embedded default configuration; nothing to "
-			"reload");
+		        "reload");
 		notify_ready();
 		return;
 	}
@@ -849,9 +859,9 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_signal_start(&srv.sig_hup, on_hup, SIGHUP);
 
 	ts_info("tesserad %s ready on %s (%u worker threads, %zu authenticator(s), "
-		"%zu provider(s))",
-		TESSERA_VERSION, srv.bound_path ? srv.bound_path : "the systemd socket",
-		st->cfg->core.threads, auth_set_count(st->auth), st->n_providers);
+	        "%zu provider(s))",
+	        TESSERA_VERSION, srv.bound_path ? srv.bound_path : "the systemd socket",
+	        st->cfg->core.threads, auth_set_count(st->auth), st->n_providers);
 	notify_status("serving on %s", srv.bound_path ? srv.bound_path : "the systemd socket");
 	notify_ready();
 

@@ -35,16 +35,17 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 	for (size_t i = 0; i < st->cfg->n_authenticators; i++) {
 		const struct cfg_authenticator *a = &st->cfg->authenticators[i];
 		struct auth_settings s = {
-			.admins = (const char *const *)a->admins,
-			.n_admins = a->n_admins,
+		        .admins = (const char *const *)a->admins,
+		        .n_admins = a->n_admins,
 		};
 
 		rc = auth_set_add(st->auth, a->auth_type, &s);
 		if (rc != TS_OK) {
 			snprintf(err, errlen, "authenticators[%zu]: cannot enable %s: %s", i,
-				 wire_auth_type_name(a->auth_type) ? wire_auth_type_name(a->auth_type)
-								   : "?",
-				 ts_strerror(rc));
+			         wire_auth_type_name(a->auth_type)
+			                 ? wire_auth_type_name(a->auth_type)
+			                 : "?",
+			         ts_strerror(rc));
 			return rc;
 		}
 	}
@@ -65,8 +66,8 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 
 		p->ops = prov_find(cp->provider_id);
 		if (p->ops == NULL) {
-			snprintf(err, errlen, "providers[%zu]: provider ID %u is not in this build", i,
-				 cp->provider_id);
+			snprintf(err, errlen, "providers[%zu]: provider ID %u is not in this build",
+			         i, cp->provider_id);
 			return TS_E_CONFIG;
 		}
 		st->n_providers = i + 1; /* from here on state_free cleans this entry */
@@ -77,7 +78,7 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 			rc = p->ops->init(&p->ctx);
 			if (rc != TS_OK) {
 				snprintf(err, errlen, "providers[%zu] (%s): start-up failed: %s", i,
-					 p->name, ts_strerror(rc));
+				         p->name, ts_strerror(rc));
 				p->ops = NULL; /* nothing for fini to undo */
 				return rc;
 			}
@@ -87,7 +88,7 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 }
 
 enum ts_err svc_state_new(struct ts_config *cfg, struct svc_state **ret_st, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	struct svc_state *st = calloc(1, sizeof(*st));
 	enum ts_err rc = TS_E_NOMEM;

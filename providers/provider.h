@@ -34,8 +34,8 @@ enum prov_hash {
 #define PROV_HASH_MAX_SIZE 64
 
 struct prov_ops {
-	uint8_t id;		  /* wire provider ID (static per type) */
-	const char *uuid;	  /* Parsec's UUID for this provider type */
+	uint8_t id;       /* wire provider ID (static per type) */
+	const char *uuid; /* Parsec's UUID for this provider type */
 	const char *description;
 	const char *vendor;
 	uint32_t version_maj, version_min, version_rev;
@@ -52,7 +52,7 @@ struct prov_ops {
 	 * digest length in *ret_len, TS_E_PSA_NOT_SUPPORTED for an algorithm it
 	 * lacks, or another PSA error. */
 	enum ts_err (*hash_compute)(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
-				    uint8_t *out, size_t outsize, size_t *ret_len);
+	                            uint8_t *out, size_t outsize, size_t *ret_len);
 };
 
 /* The implementation for a wire provider ID, or NULL when this build has none. */

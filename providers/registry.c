@@ -5,7 +5,7 @@
 #include "wire/wire.h"
 
 static const struct prov_ops *const registry[] = {
-	&prov_software_ops,
+        &prov_software_ops,
 };
 
 const struct prov_ops *prov_find(uint8_t id)

@@ -77,7 +77,7 @@ void wire_header_decode(const uint8_t in[WIRE_HEADER_LEN], struct wire_header *r
 }
 
 void wire_prefix_decode(const uint8_t in[WIRE_PREFIX_LEN], uint32_t *ret_magic,
-			uint16_t *ret_hdr_size)
+                        uint16_t *ret_hdr_size)
 {
 	*ret_magic = get_u32(in);
 	*ret_hdr_size = get_u16(in + 4);
@@ -95,7 +95,7 @@ static void header_base(struct wire_header *h)
 }
 
 void wire_header_request(struct wire_header *ret_h, uint32_t opcode, uint8_t provider,
-			 uint8_t auth_type, uint32_t body_len, uint16_t auth_len)
+                         uint8_t auth_type, uint32_t body_len, uint16_t auth_len)
 {
 	header_base(ret_h);
 	ret_h->opcode = opcode;
@@ -106,7 +106,7 @@ void wire_header_request(struct wire_header *ret_h, uint32_t opcode, uint8_t pro
 }
 
 void wire_header_response(const struct wire_header *req, uint16_t status, uint32_t body_len,
-			  struct wire_header *ret_h)
+                          struct wire_header *ret_h)
 {
 	header_base(ret_h);
 	ret_h->provider = req->provider;

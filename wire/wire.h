@@ -12,14 +12,14 @@
 
 #include "common/errors.h"
 
-#define WIRE_MAGIC		0x5EC0A710u
-#define WIRE_HEADER_LEN		36 /* whole fixed header */
-#define WIRE_PREFIX_LEN		6  /* magic + header size field */
-#define WIRE_HEADER_SIZE_VALUE	30 /* the header size field: bytes after the prefix */
-#define WIRE_VERSION_MAJ	1
-#define WIRE_VERSION_MIN	0
-#define WIRE_CONTENT_PROTOBUF	0
-#define WIRE_AUTH_MAX_LEN	65535u
+#define WIRE_MAGIC             0x5EC0A710u
+#define WIRE_HEADER_LEN        36 /* whole fixed header */
+#define WIRE_PREFIX_LEN        6  /* magic + header size field */
+#define WIRE_HEADER_SIZE_VALUE 30 /* the header size field: bytes after the prefix */
+#define WIRE_VERSION_MAJ       1
+#define WIRE_VERSION_MIN       0
+#define WIRE_CONTENT_PROTOBUF  0
+#define WIRE_AUTH_MAX_LEN      65535u
 
 /* Auth types (header byte 21). */
 enum wire_auth_type {
@@ -84,11 +84,11 @@ enum wire_op_class {
 
 struct wire_opcode_info {
 	uint32_t opcode;
-	const char *name;	/* Parsec's name, e.g. "PsaSignHash" */
+	const char *name; /* Parsec's name, e.g. "PsaSignHash" */
 	enum wire_op_class cls;
-	bool admin;		/* ListClients, DeleteClient */
-	bool needs_identity;	/* NoAuth gets NotAuthenticated (19) */
-	bool parsec_listed;	/* Parsec client libraries know this value */
+	bool admin;          /* ListClients, DeleteClient */
+	bool needs_identity; /* NoAuth gets NotAuthenticated (19) */
+	bool parsec_listed;  /* Parsec client libraries know this value */
 };
 
 /* The opcode's entry, or NULL when the opcode does not exist. */
@@ -128,16 +128,16 @@ void wire_header_decode(const uint8_t in[WIRE_HEADER_LEN], struct wire_header *r
 
 /* Magic and header size from the first 6 bytes of a request. */
 void wire_prefix_decode(const uint8_t in[WIRE_PREFIX_LEN], uint32_t *ret_magic,
-			uint16_t *ret_hdr_size);
+                        uint16_t *ret_hdr_size);
 
 /* A request header for the given operation (version 1.0, protobuf, session 0). */
 void wire_header_request(struct wire_header *ret_h, uint32_t opcode, uint8_t provider,
-			 uint8_t auth_type, uint32_t body_len, uint16_t auth_len);
+                         uint8_t auth_type, uint32_t body_len, uint16_t auth_len);
 
 /* The response header for a request: provider, session and opcode copied back,
  * content type = the request's accept type, everything else as Parsec sends it. */
 void wire_header_response(const struct wire_header *req, uint16_t status, uint32_t body_len,
-			  struct wire_header *ret_h);
+                          struct wire_header *ret_h);
 
 /* The default header Parsec answers with when the request header could not be
  * decoded: provider 0, session 0, opcode Ping, empty body. */

@@ -56,7 +56,7 @@ static const char *hash_name(enum prov_hash alg)
 }
 
 static enum ts_err sw_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
-				   uint8_t *out, size_t outsize, size_t *ret_len)
+                                   uint8_t *out, size_t outsize, size_t *ret_len)
 {
 	const char *name = hash_name(alg);
 	EVP_MD *md = NULL;
@@ -83,14 +83,14 @@ out:
 }
 
 const struct prov_ops prov_software_ops = {
-	.id = 1,
-	.uuid = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",
-	.description = "Software provider: PSA Crypto on OpenSSL 3",
-	.vendor = "Tessera",
-	.version_maj = 0,
-	.version_min = 1,
-	.version_rev = 0,
-	.default_name = "software-provider",
-	.generate_random = sw_generate_random,
-	.hash_compute = sw_hash_compute,
+        .id = 1,
+        .uuid = "1c1139dc-ad7c-47dc-ad6b-db6fdb466552",
+        .description = "Software provider: PSA Crypto on OpenSSL 3",
+        .vendor = "Tessera",
+        .version_maj = 0,
+        .version_min = 1,
+        .version_rev = 0,
+        .default_name = "software-provider",
+        .generate_random = sw_generate_random,
+        .hash_compute = sw_hash_compute,
 };

@@ -119,7 +119,8 @@ int td_stop(struct td *d)
 			pid_t p = waitpid(d->pid, &status, WNOHANG);
 
 			if (p == d->pid) {
-				rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+				rc = WIFEXITED(status) ? WEXITSTATUS(status)
+				                       : 128 + WTERMSIG(status);
 				break;
 			}
 			usleep(5000);
@@ -272,7 +273,7 @@ int td_read_response(int fd, struct td_resp *r, int timeout_ms)
 }
 
 int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, const void *body,
-		size_t body_len, const void *auth, size_t auth_len, struct td_resp *r)
+                size_t body_len, const void *auth, size_t auth_len, struct td_resp *r)
 {
 	struct wire_header h;
 	uint8_t *buf;
@@ -280,7 +281,7 @@ int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, co
 	int rc;
 
 	wire_header_request(&h, opcode, provider, auth_type, (uint32_t)body_len,
-			    (uint16_t)auth_len);
+	                    (uint16_t)auth_len);
 	buf = malloc(len);
 	if (buf == NULL)
 		return -1;
@@ -297,14 +298,13 @@ int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, co
 }
 
 int td_call(const struct td *d, uint32_t opcode, uint8_t provider, uint8_t auth_type,
-	    const void *body, size_t body_len, const void *auth, size_t auth_len,
-	    struct td_resp *r)
+            const void *body, size_t body_len, const void *auth, size_t auth_len, struct td_resp *r)
 {
 	struct td_resp local;
 	int fd = td_connect(d), rc;
 
 	rc = td_exchange(fd, opcode, provider, auth_type, body, body_len, auth, auth_len,
-			 r != NULL ? r : &local);
+	                 r != NULL ? r : &local);
 	close(fd);
 	if (rc < 0)
 		return -1;

@@ -20,11 +20,12 @@ struct td {
 };
 
 /* A configuration template: every "%1$s" becomes the socket path. */
-#define TD_CONFIG_DEFAULT \
-	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"}," \
-	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
+#define TD_CONFIG_DEFAULT                                                                         \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"},"                            \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000},"                       \
 	" \"authenticators\": [{\"type\": \"Direct\", \"admins\": [{\"name\": \"admin_priv\"}]}," \
-	"                      {\"type\": \"UnixPeerCredentials\", \"admins\": [{\"name\": \"0\"}]}]," \
+	"                      {\"type\": \"UnixPeerCredentials\", \"admins\": [{\"name\": "      \
+	"\"0\"}]}],"                                                                              \
 	" \"providers\": [{\"type\": \"Software\"}]}"
 
 /* Write the configuration, start tesserad, wait until it accepts (the test
@@ -60,15 +61,14 @@ void td_resp_free(struct td_resp *r);
 int td_read_response(int fd, struct td_resp *r, int timeout_ms);
 
 /* Send a request on fd and read the response. 0 ok, -1 on error. */
-int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type,
-		const void *body, size_t body_len, const void *auth, size_t auth_len,
-		struct td_resp *r);
+int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, const void *body,
+                size_t body_len, const void *auth, size_t auth_len, struct td_resp *r);
 
 /* One request on its own connection (Parsec style); returns the status, or
  * -1 on a transport error. r may be NULL. */
 int td_call(const struct td *d, uint32_t opcode, uint8_t provider, uint8_t auth_type,
-	    const void *body, size_t body_len, const void *auth, size_t auth_len,
-	    struct td_resp *r);
+            const void *body, size_t body_len, const void *auth, size_t auth_len,
+            struct td_resp *r);
 
 /* Send raw bytes on a new connection and read one response; the status, or -1. */
 int td_raw(const struct td *d, const void *bytes, size_t len, struct td_resp *r);

@@ -25,7 +25,7 @@ TestSuite(basic, .init = setup, .fini = teardown, .timeout = 60);
 /* Build a NoAuth Ping header, let the caller mangle it, send it with the
  * given trailing bytes, and return the response status. */
 static int send_mangled(void (*mangle)(uint8_t *hdr), const void *tail, size_t tail_len,
-			struct td_resp *r)
+                        struct td_resp *r)
 {
 	struct wire_header h;
 	uint8_t buf[WIRE_HEADER_LEN + 64];
@@ -48,34 +48,96 @@ static void assert_default_header(const struct td_resp *r)
 	cr_assert_eq(r->h.version_min, 0);
 }
 
-static void set_provider_ff(uint8_t *b) { b[10] = 0xFF; }
-static void set_provider_pkcs11(uint8_t *b) { b[10] = 2; }
-static void set_content_ff(uint8_t *b) { b[19] = 0xFF; }
-static void set_accept_ff(uint8_t *b) { b[20] = 0xFF; }
-static void set_auth_ff(uint8_t *b) { b[21] = 0xFF; }
-static void set_auth_jwt(uint8_t *b) { b[21] = 2; }
-static void set_opcode_ffff(uint8_t *b) { b[28] = 0xFF; b[29] = 0xFF; }
-static void set_opcode_zero(uint8_t *b) { b[28] = 0; }
-static void set_flags(uint8_t *b) { b[8] = 56; }
-static void set_status(uint8_t *b) { b[32] = 0xFF; b[33] = 0xFF; }
-static void set_reserved1(uint8_t *b) { b[34] = 1; }
-static void set_reserved2(uint8_t *b) { b[35] = 1; }
-static void set_magic(uint8_t *b) { b[0] ^= 0x01; }
-static void set_version2(uint8_t *b) { b[6] = 2; }
-static void set_minor1(uint8_t *b) { b[7] = 1; }
-static void set_body_ffff(uint8_t *b) { b[22] = 0xFF; b[23] = 0xFF; }
-static void set_auth_len_ffff(uint8_t *b) { b[26] = 0xFF; b[27] = 0xFF; }
-static void set_body_huge(uint8_t *b) { b[24] = 0x20; } /* 2 MiB > 1 MiB limit */
-static void set_session(uint8_t *b) { b[11] = 0x2A; b[18] = 0x99; }
+static void set_provider_ff(uint8_t *b)
+{
+	b[10] = 0xFF;
+}
+static void set_provider_pkcs11(uint8_t *b)
+{
+	b[10] = 2;
+}
+static void set_content_ff(uint8_t *b)
+{
+	b[19] = 0xFF;
+}
+static void set_accept_ff(uint8_t *b)
+{
+	b[20] = 0xFF;
+}
+static void set_auth_ff(uint8_t *b)
+{
+	b[21] = 0xFF;
+}
+static void set_auth_jwt(uint8_t *b)
+{
+	b[21] = 2;
+}
+static void set_opcode_ffff(uint8_t *b)
+{
+	b[28] = 0xFF;
+	b[29] = 0xFF;
+}
+static void set_opcode_zero(uint8_t *b)
+{
+	b[28] = 0;
+}
+static void set_flags(uint8_t *b)
+{
+	b[8] = 56;
+}
+static void set_status(uint8_t *b)
+{
+	b[32] = 0xFF;
+	b[33] = 0xFF;
+}
+static void set_reserved1(uint8_t *b)
+{
+	b[34] = 1;
+}
+static void set_reserved2(uint8_t *b)
+{
+	b[35] = 1;
+}
+static void set_magic(uint8_t *b)
+{
+	b[0] ^= 0x01;
+}
+static void set_version2(uint8_t *b)
+{
+	b[6] = 2;
+}
+static void set_minor1(uint8_t *b)
+{
+	b[7] = 1;
+}
+static void set_body_ffff(uint8_t *b)
+{
+	b[22] = 0xFF;
+	b[23] = 0xFF;
+}
+static void set_auth_len_ffff(uint8_t *b)
+{
+	b[26] = 0xFF;
+	b[27] = 0xFF;
+}
+static void set_body_huge(uint8_t *b)
+{
+	b[24] = 0x20;
+} /* 2 MiB > 1 MiB limit */
+static void set_session(uint8_t *b)
+{
+	b[11] = 0x2A;
+	b[18] = 0x99;
+}
 
-#define STATUS_CASE(name, fn, expect, dflt) \
-	Test(basic, name) \
-	{ \
-		struct td_resp r; \
+#define STATUS_CASE(name, fn, expect, dflt)                          \
+	Test(basic, name)                                            \
+	{                                                            \
+		struct td_resp r;                                    \
 		cr_assert_eq(send_mangled(fn, NULL, 0, &r), expect); \
-		if (dflt) \
-			assert_default_header(&r); \
-		td_resp_free(&r); \
+		if (dflt)                                            \
+			assert_default_header(&r);                   \
+		td_resp_free(&r);                                    \
 	}
 
 STATUS_CASE(provider_does_not_exist, set_provider_ff, 6, 1)
@@ -163,7 +225,7 @@ Test(basic, mangled_body_fails_to_deserialize)
 	cr_assert_eq(r.h.opcode, WIRE_OP_PING);
 	td_resp_free(&r);
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_PROVIDERS, 0, 0, body, sizeof(body), NULL, 0, NULL),
-		     7);
+	             7);
 }
 
 Test(basic, direct_auth_rejects_empty_and_bad_utf8)
@@ -179,9 +241,9 @@ Test(basic, unix_peer_must_match_peer_uid)
 {
 	uint32_t uid = (uint32_t)geteuid();
 	uint8_t good[4] = {(uint8_t)uid, (uint8_t)(uid >> 8), (uint8_t)(uid >> 16),
-			   (uint8_t)(uid >> 24)};
+	                   (uint8_t)(uid >> 24)};
 	uint8_t other[4] = {(uint8_t)(uid + 1), (uint8_t)((uid + 1) >> 8),
-			    (uint8_t)((uid + 1) >> 16), (uint8_t)((uid + 1) >> 24)};
+	                    (uint8_t)((uid + 1) >> 16), (uint8_t)((uid + 1) >> 24)};
 
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_KEYS, 0, 3, NULL, 0, good, 4, NULL), 0);
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_KEYS, 0, 3, NULL, 0, other, 4, NULL), 11);
@@ -198,16 +260,16 @@ Test(basic, identity_and_admin_rules)
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_CLIENTS, 0, 0, NULL, 0, NULL, 0, NULL), 19);
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_CLIENTS, 0, 1, NULL, 0, "eve", 3, NULL), 21);
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_CLIENTS, 0, 1, NULL, 0, "admin_priv", 10, NULL), 0);
-	cr_assert_eq(td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, client, sizeof(client), "eve", 3,
-			     NULL),
-		     21);
-	cr_assert_eq(td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, client, sizeof(client),
-			     "admin_priv", 10, NULL),
-		     0);
+	cr_assert_eq(
+	        td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, client, sizeof(client), "eve", 3, NULL),
+	        21);
+	cr_assert_eq(td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, client, sizeof(client), "admin_priv",
+	                     10, NULL),
+	             0);
 	/* The admin check comes before the body is decoded. */
 	cr_assert_eq(td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, "\xFF", 1, "eve", 3, NULL), 21);
 	cr_assert_eq(td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, "\xFF", 1, "admin_priv", 10, NULL),
-		     7);
+	             7);
 }
 
 Test(basic, core_and_crypto_opcodes_go_to_their_own_providers)
@@ -218,7 +280,7 @@ Test(basic, core_and_crypto_opcodes_go_to_their_own_providers)
 	/* A core opcode sent to a crypto provider, and the reverse. */
 	cr_assert_eq(td_call(&d, WIRE_OP_LIST_PROVIDERS, 1, 0, NULL, 0, NULL, 0, NULL), 1134);
 	cr_assert_eq(td_call(&d, WIRE_OP_PSA_GENERATE_RANDOM, 0, 0, rand_body, 2, NULL, 0, NULL),
-		     1134);
+	             1134);
 	/* The software provider serves random generation without an identity. */
 	cr_assert_eq(td_call(&d, WIRE_OP_PSA_GENERATE_RANDOM, 1, 0, rand_body, 2, NULL, 0, &r), 0);
 	cr_assert_eq(r.h.provider, 1);

@@ -125,7 +125,7 @@ Test(core, extensions_only_on_request)
 
 		cr_assert_not_null(info);
 		cr_assert(info->parsec_listed, "0x%x must not be listed to Parsec clients",
-			  res->opcodes[i]);
+		          res->opcodes[i]);
 		cr_assert_eq(info->cls, WIRE_CLASS_CRYPTO);
 	}
 	list_opcodes__result__free_unpacked(res, NULL);
@@ -210,19 +210,20 @@ Test(core, cli_exit_codes)
 	char cmd[512];
 	int st;
 
-	snprintf(cmd, sizeof(cmd), TESSERA_BUILD_DIR "/client/tessera --endpoint unix:%s ping >/dev/null",
-		 d.sock);
+	snprintf(cmd, sizeof(cmd),
+	         TESSERA_BUILD_DIR "/client/tessera --endpoint unix:%s ping >/dev/null", d.sock);
 	st = system(cmd);
 	cr_assert_eq(WEXITSTATUS(st), 0);
 	snprintf(cmd, sizeof(cmd),
-		 TESSERA_BUILD_DIR "/client/tessera --endpoint unix:%s --auth direct --app-name x "
-				   "list-clients >/dev/null 2>&1",
-		 d.sock);
+	         TESSERA_BUILD_DIR "/client/tessera --endpoint unix:%s --auth direct --app-name x "
+	                           "list-clients >/dev/null 2>&1",
+	         d.sock);
 	st = system(cmd);
 	cr_assert_eq(WEXITSTATUS(st), 1, "daemon said no (AdminOperation)");
 	snprintf(cmd, sizeof(cmd),
-		 TESSERA_BUILD_DIR "/client/tessera --endpoint unix:%s.missing ping >/dev/null 2>&1",
-		 d.sock);
+	         TESSERA_BUILD_DIR
+	         "/client/tessera --endpoint unix:%s.missing ping >/dev/null 2>&1",
+	         d.sock);
 	st = system(cmd);
 	cr_assert_eq(WEXITSTATUS(st), 3, "could not reach the daemon");
 }

@@ -13,12 +13,12 @@
 
 #define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
 
-#define CONFIG_DIRECT_FIRST \
-	"{\"core\": {\"allow_root\": true}," \
+#define CONFIG_DIRECT_FIRST                                                 \
+	"{\"core\": {\"allow_root\": true},"                                \
 	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
 	" \"authenticators\": [{\"type\": \"Direct\"}, {\"type\": \"UnixPeerCredentials\"}]}"
-#define CONFIG_UNIX_FIRST \
-	"{\"core\": {\"allow_root\": true}," \
+#define CONFIG_UNIX_FIRST                                                   \
+	"{\"core\": {\"allow_root\": true},"                                \
 	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
 	" \"authenticators\": [{\"type\": \"UnixPeerCredentials\"}, {\"type\": \"Direct\"}]}"
 
@@ -184,10 +184,11 @@ Test(lifecycle, socket_path_too_long_is_an_error_not_truncated)
 	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --socket %s 2>&1", longpath);
 	cr_assert_neq(run(cmd, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "socket_path") != NULL, "names the key: %s", out);
-	cr_assert(access("/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-			 F_OK) != 0,
-		  "no truncated socket file was created");
+	cr_assert(
+	        access("/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	               F_OK) != 0,
+	        "no truncated socket file was created");
 }
 
 Test(lifecycle, refuses_root_unless_allowed)

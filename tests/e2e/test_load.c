@@ -29,7 +29,7 @@ Test(load, ten_thousand_pings_on_one_connection)
 		struct td_resp r;
 
 		cr_assert_eq(td_exchange(fd, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0,
-			     "ping %d: transport failure", i);
+		             "ping %d: transport failure", i);
 		cr_assert_eq(r.h.status, 0, "ping %d: status %u", i, r.h.status);
 		cr_assert_eq(r.body_len, 2);
 		td_resp_free(&r);
@@ -48,7 +48,7 @@ Test(load, thousand_pings_each_on_its_own_connection)
 		struct td_resp r;
 
 		cr_assert_eq(td_exchange(fd, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0,
-			     "ping %d: transport failure", i);
+		             "ping %d: transport failure", i);
 		cr_assert_eq(r.h.status, 0);
 		td_resp_free(&r);
 		close(fd);
@@ -62,7 +62,7 @@ Test(load, pipelined_requests_are_answered_in_order)
 	/* Several requests written at once on one connection: each gets its
 	 * answer, in order (one request in flight per connection). */
 	uint32_t ops[] = {WIRE_OP_PING, WIRE_OP_LIST_PROVIDERS, WIRE_OP_LIST_AUTHENTICATORS,
-			  WIRE_OP_PING, WIRE_OP_LIST_OPCODES};
+	                  WIRE_OP_PING, WIRE_OP_LIST_OPCODES};
 	uint8_t buf[5 * WIRE_HEADER_LEN];
 	int fd = td_connect(&d);
 

@@ -65,9 +65,10 @@ Test(mock, every_vector_gets_parsecs_status)
 	struct dirent *e;
 	int checked = 0, exact = 0;
 
-	cr_assert_not_null(dir, "missing %s (the steering repo's shared/ must sit beside this "
-				"checkout)",
-			   PARSEC_MOCK_DIR);
+	cr_assert_not_null(dir,
+	                   "missing %s (the steering repo's shared/ must sit beside this "
+	                   "checkout)",
+	                   PARSEC_MOCK_DIR);
 	while ((e = readdir(dir)) != NULL) {
 		char path[1024];
 		struct vector v;
@@ -87,7 +88,7 @@ Test(mock, every_vector_gets_parsecs_status)
 		got = td_raw(&d, req, req_len, &r);
 		cr_expect_eq(got, expect, "%s: status %d, expected %d", e->d_name, got, expect);
 		cr_assert_eq(r.h.opcode, req[28] | (req[29] << 8), "%s: opcode copied back",
-			     e->d_name);
+		             e->d_name);
 		/* Ping and the admin errors do not depend on the mock's made-up
 		 * providers: the whole response must match byte for byte. */
 		if (strcmp(e->d_name, "ping.test.yaml") == 0 || strstr(e->d_name, "admin_err")) {
@@ -96,11 +97,10 @@ Test(mock, every_vector_gets_parsecs_status)
 			resp_len = td_unhex(v.response_hex, &resp);
 			wire_header_encode(&r.h, hdr);
 			cr_assert_eq(resp_len, WIRE_HEADER_LEN + r.body_len, "%s: length",
-				     e->d_name);
-			cr_assert_arr_eq(hdr, resp, WIRE_HEADER_LEN, "%s: header bytes",
-					 e->d_name);
+			             e->d_name);
+			cr_assert_arr_eq(hdr, resp, WIRE_HEADER_LEN, "%s: header bytes", e->d_name);
 			cr_assert_arr_eq(r.body, resp + WIRE_HEADER_LEN, r.body_len,
-					 "%s: body bytes", e->d_name);
+			                 "%s: body bytes", e->d_name);
 			free(resp);
 			exact++;
 		}

@@ -8,10 +8,11 @@
 
 #include "harness.h"
 
-#define CONFIG_DEADLINE \
-	"{\"core\": {\"allow_root\": true}," \
-	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 2000, \"idle_timeout_ms\": 1500," \
-	"              \"max_connections_per_uid\": 64, \"max_connections\": 128}," \
+#define CONFIG_DEADLINE                                                                          \
+	"{\"core\": {\"allow_root\": true},"                                                     \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 2000, \"idle_timeout_ms\": " \
+	"1500,"                                                                                  \
+	"              \"max_connections_per_uid\": 64, \"max_connections\": 128},"              \
 	" \"authenticators\": [{\"type\": \"Direct\"}]}"
 
 static struct td d;

@@ -59,9 +59,9 @@ Test(auth, type_not_enabled_is_not_registered)
 	cr_assert_eq(auth_set_new(&set), TS_OK);
 	cr_assert_eq(auth_set_add(set, 3, NULL), TS_OK);
 	cr_assert_eq(auth_set_authenticate(set, 1, (const uint8_t *)"a", 1, &peer1000, &id),
-		     TS_E_AUTHENTICATOR_NOT_REGISTERED);
+	             TS_E_AUTHENTICATOR_NOT_REGISTERED);
 	cr_assert_eq(auth_set_authenticate(set, 2, (const uint8_t *)"a", 1, &peer1000, &id),
-		     TS_E_AUTHENTICATOR_NOT_REGISTERED);
+	             TS_E_AUTHENTICATOR_NOT_REGISTERED);
 	cr_assert_null(id.name);
 	auth_set_free(set);
 }
@@ -77,12 +77,12 @@ Test(auth, direct_names_and_admins)
 	cr_assert_not(id.is_admin);
 	auth_identity_clear(&id);
 	cr_assert_eq(auth_set_authenticate(set, 1, (const uint8_t *)"root-app", 8, NULL, &id),
-		     TS_OK);
+	             TS_OK);
 	cr_assert(id.is_admin);
 	auth_identity_clear(&id);
 	/* A prefix of an admin name is not an admin. */
 	cr_assert_eq(auth_set_authenticate(set, 1, (const uint8_t *)"root-ap", 7, NULL, &id),
-		     TS_OK);
+	             TS_OK);
 	cr_assert_not(id.is_admin);
 	auth_identity_clear(&id);
 	auth_set_free(set);
@@ -98,13 +98,13 @@ Test(auth, direct_rejects_empty_and_invalid_utf8)
 	static const uint8_t good[] = {0xC3, 0xA9, 't', 0xC3, 0xA9}; /* "été" */
 
 	cr_assert_eq(auth_set_authenticate(set, 1, (const uint8_t *)"", 0, NULL, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 1, bad_utf8, sizeof(bad_utf8), NULL, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 1, overlong, sizeof(overlong), NULL, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 1, surrogate, sizeof(surrogate), NULL, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_null(id.name);
 	cr_assert_eq(auth_set_authenticate(set, 1, good, sizeof(good), NULL, &id), TS_OK);
 	cr_assert_str_eq(id.name, "\xC3\xA9t\xC3\xA9");
@@ -132,16 +132,16 @@ Test(auth, unix_peer_matches_peer_uid)
 	auth_identity_clear(&id);
 
 	cr_assert_eq(auth_set_authenticate(set, 3, uid1001, 4, &peer1000, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 3, uid1000, 3, &peer1000, &id),
-		     TS_E_AUTHENTICATION_ERROR);
-	cr_assert_eq(auth_set_authenticate(set, 3, (const uint8_t *)"\xE8\x03\0\0\0", 5,
-					   &peer1000, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
+	cr_assert_eq(
+	        auth_set_authenticate(set, 3, (const uint8_t *)"\xE8\x03\0\0\0", 5, &peer1000, &id),
+	        TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 3, uid1000, 4, &no_cred, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_eq(auth_set_authenticate(set, 3, uid1000, 4, NULL, &id),
-		     TS_E_AUTHENTICATION_ERROR);
+	             TS_E_AUTHENTICATION_ERROR);
 	cr_assert_null(id.name);
 	auth_set_free(set);
 }

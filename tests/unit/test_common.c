@@ -27,8 +27,8 @@ Test(util, parse_u64_bounds_and_garbage)
 Test(util, utf8)
 {
 	cr_assert(ts_utf8_valid("plain", 5));
-	cr_assert(ts_utf8_valid("\xF0\x9F\x94\x91", 4)); /* U+1F511 */
-	cr_assert_not(ts_utf8_valid("\xF0\x9F\x94", 3));  /* truncated */
+	cr_assert(ts_utf8_valid("\xF0\x9F\x94\x91", 4));     /* U+1F511 */
+	cr_assert_not(ts_utf8_valid("\xF0\x9F\x94", 3));     /* truncated */
 	cr_assert_not(ts_utf8_valid("\xF4\x90\x80\x80", 4)); /* above U+10FFFF */
 	cr_assert_not(ts_utf8_valid("\xE0\x80\xAF", 3));     /* overlong */
 	cr_assert_not(ts_utf8_valid("\xFF", 1));

@@ -87,7 +87,7 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 Test(config, example_files_parse)
 {
 	static const char *const files[] = {"tesserad.json", "direct-and-unix-peer.json",
-					    "development.json"};
+	                                    "development.json"};
 
 	for (size_t i = 0; i < 3; i++) {
 		char path[512];
@@ -116,12 +116,12 @@ Test(config, unknown_keys_are_errors)
 	assert_rejected("{\"core\": {\"thread_pool_size\": 4}}", "core.thread_pool_size");
 	assert_rejected("{\"listener\": {\"timeout\": 200}}", "listener.timeout");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admin\": []}]}",
-			"authenticators[0].admin");
+	                "authenticators[0].admin");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
-			"[{\"name\": \"a\", \"role\": \"x\"}]}]}",
-			"authenticators[0].admins[0].role");
+	                "[{\"name\": \"a\", \"role\": \"x\"}]}]}",
+	                "authenticators[0].admins[0].role");
 	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"library_path\": \"/x\"}]}",
-			"providers[0].library_path");
+	                "providers[0].library_path");
 	/* The message lists what is allowed. */
 	assert_rejected("{\"core\": {\"treads\": 4}}", "core.treads");
 	cr_assert(strstr(err, "threads") != NULL, "%s", err);
@@ -150,9 +150,11 @@ Test(config, integer_ranges)
 	cr_assert(strstr(err, "from 1 to 3600000") != NULL, "says the range: %s", err);
 	assert_accepted("{\"listener\": {\"idle_timeout_ms\": 0}}");
 	assert_rejected("{\"listener\": {\"max_connections\": 0}}", "listener.max_connections");
-	assert_rejected("{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 11}}",
-			"listener.max_connections_per_uid");
-	assert_accepted("{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 10}}");
+	assert_rejected(
+	        "{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 11}}",
+	        "listener.max_connections_per_uid");
+	assert_accepted(
+	        "{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 10}}");
 	assert_rejected("{\"core\": {\"max_in_flight\": 65537}}", "core.max_in_flight");
 }
 
@@ -230,8 +232,8 @@ Test(config, socket_group)
 Test(config, authenticators)
 {
 	struct ts_config *c = load("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
-				   "[{\"name\": \"a\"}, {\"name\": \"b\"}]}, "
-				   "{\"type\": \"UnixPeerCredentials\"}]}");
+	                           "[{\"name\": \"a\"}, {\"name\": \"b\"}]}, "
+	                           "{\"type\": \"UnixPeerCredentials\"}]}");
 
 	cr_assert_not_null(c, "%s", err);
 	cr_assert_eq(c->n_authenticators, 2);
@@ -245,26 +247,26 @@ Test(config, authenticators)
 	assert_rejected("{\"authenticators\": []}", "authenticators");
 	assert_rejected("{\"authenticators\": {}}", "authenticators");
 	assert_rejected("{\"authenticators\": [{}]}", "authenticators[0].type");
-	assert_rejected("{\"authenticators\": [{\"type\": \"direct\"}]}",
-			"authenticators[0].type");
+	assert_rejected("{\"authenticators\": [{\"type\": \"direct\"}]}", "authenticators[0].type");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\"}, {\"type\": \"Direct\"}]}",
-			"authenticators[1]");
+	                "authenticators[1]");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Jwt\"}]}", "authenticators[0].type");
 	cr_assert(strstr(err, "not available in this build") != NULL, "%s", err);
 	assert_rejected("{\"authenticators\": [{\"type\": \"JwtSvid\"}]}",
-			"authenticators[0].type");
+	                "authenticators[0].type");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [\"a\"]}]}",
-			"authenticators[0].admins[0]");
+	                "authenticators[0].admins[0]");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [{}]}]}",
-			"authenticators[0].admins[0]");
+	                "authenticators[0].admins[0]");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
-			"[{\"name\": \"\"}]}]}",
-			"authenticators[0].admins[0].name");
+	                "[{\"name\": \"\"}]}]}",
+	                "authenticators[0].admins[0].name");
 }
 
 Test(config, providers)
 {
-	struct ts_config *c = load("{\"providers\": [{\"type\": \"MbedCrypto\", \"name\": \"sw\"}]}");
+	struct ts_config *c =
+	        load("{\"providers\": [{\"type\": \"MbedCrypto\", \"name\": \"sw\"}]}");
 
 	cr_assert_not_null(c, "%s", err);
 	cr_assert_eq(c->providers[0].provider_id, CFG_PROVIDER_SOFTWARE);
@@ -272,14 +274,14 @@ Test(config, providers)
 	config_free(c);
 	assert_rejected("{\"providers\": []}", "providers");
 	assert_rejected("{\"providers\": [{\"type\": \"Software\"}, {\"type\": \"Software\", "
-			"\"name\": \"other\"}]}",
-			"providers[1]");
+	                "\"name\": \"other\"}]}",
+	                "providers[1]");
 	assert_rejected("{\"providers\": [{\"type\": \"Pkcs11\"}]}", "providers[0].type");
 	cr_assert(strstr(err, "not available") != NULL, "%s", err);
 	assert_rejected("{\"providers\": [{\"type\": \"Tpm\"}]}", "providers[0].type");
 	assert_rejected("{\"providers\": [{\"type\": \"Quantum\"}]}", "providers[0].type");
 	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"name\": 3}]}",
-			"providers[0].name");
+	                "providers[0].name");
 }
 
 Test(config, set_string_replaces_value)

@@ -9,7 +9,7 @@ Test(errors, every_error_maps_to_a_named_wire_status)
 		uint16_t s = ts_err_wire_status((enum ts_err)e);
 
 		cr_assert_not_null(wire_status_name(s), "%s maps to unnamed status %u",
-				   ts_errname((enum ts_err)e), s);
+		                   ts_errname((enum ts_err)e), s);
 		cr_assert_str_neq(ts_strerror((enum ts_err)e), "unknown error");
 	}
 }

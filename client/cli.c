@@ -1,0 +1,349 @@
+/* tessera: command-line client of tesserad (and of any Parsec service). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "client/tessera.h"
+#include "common/util.h"
+#include "wire/wire.h"
+
+/* Exit codes: scripts can tell "the daemon said no" from "no daemon". */
+#define EXIT_OK      0
+#define EXIT_STATUS  1 /* the daemon answered with a non-zero status */
+#define EXIT_USAGE   2
+#define EXIT_CONNECT 3 /* could not reach the daemon, or a transport error */
+
+static int json_out;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "Usage: tessera [OPTIONS] COMMAND [ARGS]\n"
+	        "Talk to tesserad (or any Parsec service) over its Unix socket.\n\n"
+	        "Options:\n"
+	        "  --endpoint unix:/PATH   daemon socket (default: $PARSEC_SERVICE_ENDPOINT,\n"
+	        "                          else " TESSERA_DEFAULT_ENDPOINT ")\n"
+	        "  --auth none|direct|unix-peer   authentication (default unix-peer)\n"
+	        "  --app-name NAME         application name for --auth direct\n"
+	        "  --timeout-ms N          bound on each request (default 60000)\n"
+	        "  --json                  machine-readable output\n"
+	        "  -V, --version           print the version\n"
+	        "  -h, --help              this text\n\n"
+	        "Commands:\n"
+	        "  ping                     wire protocol version of the daemon\n"
+	        "  list-providers           providers, the default first\n"
+	        "  list-opcodes [--provider ID]   operations a provider serves (default 0, core)\n"
+	        "  list-authenticators      enabled authenticators, in order\n"
+	        "  list-keys                the caller's keys\n"
+	        "  list-clients             applications that own keys (admins)\n"
+	        "  delete-client NAME       destroy every key of NAME (admins)\n\n"
+	        "Exit status: 0 success; 1 the daemon answered with an error status;\n"
+	        "2 usage error; 3 the daemon could not be reached.\n");
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s != NULL) {
+		puts(s);
+		free(s);
+	}
+	json_decref(j);
+}
+
+/* Report a failed call and turn it into an exit code. */
+static int failed(struct tessera_client *c, const char *cmd, int rc)
+{
+	if (rc < 0) {
+		fprintf(stderr, "tessera: %s: %s (endpoint %s)\n", cmd, tessera_strerror(rc),
+		        tessera_endpoint(c));
+		return EXIT_CONNECT;
+	}
+	fprintf(stderr, "tessera: %s: %s (%d)\n", cmd, tessera_strerror(rc), rc);
+	return EXIT_STATUS;
+}
+
+static int cmd_ping(struct tessera_client *c)
+{
+	uint32_t maj, min;
+	int rc = tessera_ping(c, &maj, &min);
+
+	if (rc != TESSERA_OK)
+		return failed(c, "ping", rc);
+	if (json_out)
+		print_json(json_pack("{s:i, s:i}", "wire_protocol_version_maj", (int)maj,
+		                     "wire_protocol_version_min", (int)min));
+	else
+		printf("Wire protocol version %u.%u\n", maj, min);
+	return EXIT_OK;
+}
+
+static int cmd_list_providers(struct tessera_client *c)
+{
+	struct tessera_provider_info *p;
+	size_t n;
+	int rc = tessera_list_providers(c, &p, &n);
+
+	if (rc != TESSERA_OK)
+		return failed(c, "list-providers", rc);
+	if (json_out) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n; i++) {
+			char v[48];
+
+			snprintf(v, sizeof(v), "%u.%u.%u", p[i].version_maj, p[i].version_min,
+			         p[i].version_rev);
+			json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s}", "id",
+			                                     (int)p[i].id, "uuid", p[i].uuid,
+			                                     "description", p[i].description,
+			                                     "vendor", p[i].vendor, "version", v));
+		}
+		print_json(json_pack("{s:o}", "providers", arr));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			printf("ID %u%s: %s\n  UUID: %s\n  vendor: %s\n  version: %u.%u.%u\n",
+			       p[i].id, i == 0 ? " (default)" : "", p[i].description, p[i].uuid,
+			       p[i].vendor[0] ? p[i].vendor : "-", p[i].version_maj,
+			       p[i].version_min, p[i].version_rev);
+	}
+	tessera_provider_info_free(p, n);
+	return EXIT_OK;
+}
+
+static int cmd_list_opcodes(struct tessera_client *c, uint8_t provider)
+{
+	uint32_t *ops;
+	size_t n;
+	int rc = tessera_list_opcodes(c, provider, &ops, &n);
+	json_t *arr = json_out ? json_array() : NULL;
+
+	if (rc != TESSERA_OK) {
+		json_decref(arr);
+		return failed(c, "list-opcodes", rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct wire_opcode_info *info = wire_opcode_find(ops[i]);
+
+		if (arr != NULL)
+			json_array_append_new(arr,
+			                      json_pack("{s:i, s:s}", "opcode", (int)ops[i], "name",
+			                                info ? info->name : "unknown"));
+		else if (info != NULL)
+			printf("0x%04x %s\n", ops[i], info->name);
+		else
+			printf("0x%04x (unknown to this client)\n", ops[i]);
+	}
+	if (arr != NULL)
+		print_json(json_pack("{s:i, s:o}", "provider", provider, "opcodes", arr));
+	free(ops);
+	return EXIT_OK;
+}
+
+static int cmd_list_authenticators(struct tessera_client *c)
+{
+	struct tessera_authenticator_info *a;
+	size_t n;
+	int rc = tessera_list_authenticators(c, &a, &n);
+	json_t *arr = json_out ? json_array() : NULL;
+
+	if (rc != TESSERA_OK) {
+		json_decref(arr);
+		return failed(c, "list-authenticators", rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *name = wire_auth_type_name((uint8_t)a[i].id);
+
+		if (arr != NULL)
+			json_array_append_new(arr, json_pack("{s:i, s:s, s:s}", "id", (int)a[i].id,
+			                                     "name", name ? name : "unknown",
+			                                     "description", a[i].description));
+		else
+			printf("%u %s%s: %s\n", a[i].id, name ? name : "unknown",
+			       i == 0 ? " (default)" : "", a[i].description);
+	}
+	if (arr != NULL)
+		print_json(json_pack("{s:o}", "authenticators", arr));
+	tessera_authenticator_info_free(a, n);
+	return EXIT_OK;
+}
+
+static int cmd_list_keys(struct tessera_client *c)
+{
+	struct tessera_key_info *k;
+	size_t n;
+	int rc = tessera_list_keys(c, &k, &n);
+	json_t *arr = json_out ? json_array() : NULL;
+
+	if (rc != TESSERA_OK) {
+		json_decref(arr);
+		return failed(c, "list-keys", rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (arr != NULL)
+			json_array_append_new(arr, json_pack("{s:s, s:i}", "name", k[i].name,
+			                                     "provider", (int)k[i].provider_id));
+		else
+			printf("%s (provider %u)\n", k[i].name, k[i].provider_id);
+	}
+	if (arr != NULL)
+		print_json(json_pack("{s:o}", "keys", arr));
+	else if (n == 0)
+		printf("No keys.\n");
+	tessera_key_info_free(k, n);
+	return EXIT_OK;
+}
+
+static int cmd_list_clients(struct tessera_client *c)
+{
+	char **v;
+	size_t n;
+	int rc = tessera_list_clients(c, &v, &n);
+	json_t *arr = json_out ? json_array() : NULL;
+
+	if (rc != TESSERA_OK) {
+		json_decref(arr);
+		return failed(c, "list-clients", rc);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (arr != NULL)
+			json_array_append_new(arr, json_string(v[i]));
+		else
+			printf("%s\n", v[i]);
+	}
+	if (arr != NULL)
+		print_json(json_pack("{s:o}", "clients", arr));
+	else if (n == 0)
+		printf("No clients.\n");
+	tessera_strv_free(v, n);
+	return EXIT_OK;
+}
+
+static int cmd_delete_client(struct tessera_client *c, const char *name)
+{
+	int rc = tessera_delete_client(c, name);
+
+	if (rc != TESSERA_OK)
+		return failed(c, "delete-client", rc);
+	if (json_out)
+		print_json(json_pack("{s:s}", "deleted", name));
+	else
+		printf("Deleted every key of client \"%s\".\n", name);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON };
+	static const struct option longopts[] = {
+	        {"endpoint", required_argument, NULL, OPT_ENDPOINT},
+	        {"auth", required_argument, NULL, OPT_AUTH},
+	        {"app-name", required_argument, NULL, OPT_APP},
+	        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"version", no_argument, NULL, 'V'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct tessera_options o;
+	struct tessera_client *c;
+	uint64_t num, provider = 0;
+	const char *cmd;
+	int ch, rc;
+
+	tessera_options_init(&o);
+	/* "+" stops at the command, so its own options follow it. */
+	while ((ch = getopt_long(argc, argv, "+Vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_ENDPOINT:
+			o.endpoint = optarg;
+			break;
+		case OPT_AUTH:
+			if (strcmp(optarg, "none") == 0)
+				o.auth_type = TESSERA_AUTH_NONE;
+			else if (strcmp(optarg, "direct") == 0)
+				o.auth_type = TESSERA_AUTH_DIRECT;
+			else if (strcmp(optarg, "unix-peer") == 0)
+				o.auth_type = TESSERA_AUTH_UNIX_PEER;
+			else {
+				fprintf(stderr, "tessera: --auth: expected none, direct or "
+				                "unix-peer\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_APP:
+			o.app_name = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (ts_parse_u64(optarg, 1, 3600000, &num) != 0) {
+				fprintf(stderr, "tessera: --timeout-ms: expected 1 to 3600000\n");
+				return EXIT_USAGE;
+			}
+			o.timeout_ms = (unsigned)num;
+			break;
+		case OPT_JSON:
+			json_out = 1;
+			break;
+		case 'V':
+			printf("tessera %s\n", TESSERA_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	if (strcmp(cmd, "list-opcodes") == 0 && optind < argc) {
+		if (optind + 2 != argc || strcmp(argv[optind], "--provider") != 0 ||
+		    ts_parse_u64(argv[optind + 1], 0, 255, &provider) != 0) {
+			fprintf(stderr, "tessera: list-opcodes: expected --provider ID (0-255)\n");
+			return EXIT_USAGE;
+		}
+		optind = argc;
+	}
+	if (o.auth_type == TESSERA_AUTH_DIRECT && o.app_name == NULL) {
+		fprintf(stderr, "tessera: --auth direct needs --app-name\n");
+		return EXIT_USAGE;
+	}
+	rc = tessera_open(&o, &c);
+	if (rc != TESSERA_OK) {
+		fprintf(stderr,
+		        "tessera: %s (endpoint must be unix:/PATH, shorter than 108 "
+		        "bytes)\n",
+		        tessera_strerror(rc));
+		return EXIT_USAGE;
+	}
+
+	if (strcmp(cmd, "ping") == 0 && optind == argc)
+		rc = cmd_ping(c);
+	else if (strcmp(cmd, "list-providers") == 0 && optind == argc)
+		rc = cmd_list_providers(c);
+	else if (strcmp(cmd, "list-opcodes") == 0)
+		rc = cmd_list_opcodes(c, (uint8_t)provider);
+	else if (strcmp(cmd, "list-authenticators") == 0 && optind == argc)
+		rc = cmd_list_authenticators(c);
+	else if (strcmp(cmd, "list-keys") == 0 && optind == argc)
+		rc = cmd_list_keys(c);
+	else if (strcmp(cmd, "list-clients") == 0 && optind == argc)
+		rc = cmd_list_clients(c);
+	else if (strcmp(cmd, "delete-client") == 0 && optind == argc - 1)
+		rc = cmd_delete_client(c, argv[optind]);
+	else {
+		fprintf(stderr, "tessera: unknown command or wrong arguments: %s\n", cmd);
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	tessera_close(c);
+	return rc;
+}

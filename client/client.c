@@ -1,0 +1,598 @@
+/* libtessera: transport, framing and the core operations. */
+#include "client/tessera.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/secmem.h"
+#include "wire/wire.h"
+
+#include "delete_client.pb-c.h"
+#include "list_authenticators.pb-c.h"
+#include "list_clients.pb-c.h"
+#include "list_keys.pb-c.h"
+#include "list_opcodes.pb-c.h"
+#include "list_providers.pb-c.h"
+#include "ping.pb-c.h"
+
+#define DEFAULT_TIMEOUT_MS   60000u
+#define DEFAULT_MAX_RESPONSE (16u << 20)
+
+struct tessera_client {
+	char *endpoint;
+	struct sockaddr_un sa;
+	uint8_t auth_type;
+	char *app_name;
+	unsigned timeout_ms;
+	size_t max_response;
+	int persistent;
+	int fd;
+};
+
+void tessera_options_init(struct tessera_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->auth_type = TESSERA_AUTH_UNIX_PEER;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->max_response = DEFAULT_MAX_RESPONSE;
+	o->persistent = 1;
+}
+
+int tessera_open(const struct tessera_options *o, struct tessera_client **ret_client)
+{
+	const char *ep = o->endpoint;
+	struct tessera_client *c;
+	size_t plen;
+
+	if (ep == NULL)
+		ep = getenv("PARSEC_SERVICE_ENDPOINT");
+	if (ep == NULL || *ep == '\0')
+		ep = TESSERA_DEFAULT_ENDPOINT;
+	if (strncmp(ep, "unix:", 5) != 0 || ep[5] == '\0')
+		return TESSERA_ERR_ARG;
+	plen = strlen(ep + 5);
+	if (plen >= sizeof(c->sa.sun_path))
+		return TESSERA_ERR_ARG; /* never truncate a socket path */
+	if (o->auth_type != TESSERA_AUTH_NONE && o->auth_type != TESSERA_AUTH_DIRECT &&
+	    o->auth_type != TESSERA_AUTH_UNIX_PEER)
+		return TESSERA_ERR_ARG;
+	if (o->auth_type == TESSERA_AUTH_DIRECT &&
+	    (o->app_name == NULL || o->app_name[0] == '\0' || strlen(o->app_name) > 65535))
+		return TESSERA_ERR_ARG;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return TESSERA_ERR_NOMEM;
+	c->fd = -1;
+	c->endpoint = strdup(ep);
+	if (o->app_name != NULL)
+		c->app_name = strdup(o->app_name);
+	if (c->endpoint == NULL || (o->app_name != NULL && c->app_name == NULL)) {
+		tessera_close(c);
+		return TESSERA_ERR_NOMEM;
+	}
+	c->sa.sun_family = AF_UNIX;
+	memcpy(c->sa.sun_path, ep + 5, plen + 1);
+	c->auth_type = o->auth_type;
+	c->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->max_response = o->max_response ? o->max_response : DEFAULT_MAX_RESPONSE;
+	c->persistent = o->persistent;
+	*ret_client = c;
+	return TESSERA_OK;
+}
+
+static void drop_connection(struct tessera_client *c)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
+
+void tessera_close(struct tessera_client *c)
+{
+	if (c == NULL)
+		return;
+	drop_connection(c);
+	free(c->endpoint);
+	if (c->app_name != NULL)
+		ts_free_secret(c->app_name, strlen(c->app_name));
+	free(c);
+}
+
+const char *tessera_endpoint(const struct tessera_client *c)
+{
+	return c->endpoint;
+}
+
+const char *tessera_strerror(int rc)
+{
+	const char *name;
+
+	switch (rc) {
+	case TESSERA_OK:
+		return "success";
+	case TESSERA_ERR_CONNECT:
+		return "cannot connect to the daemon";
+	case TESSERA_ERR_IO:
+		return "connection to the daemon failed";
+	case TESSERA_ERR_TIMEOUT:
+		return "timed out waiting for the daemon";
+	case TESSERA_ERR_PROTOCOL:
+		return "malformed response from the daemon";
+	case TESSERA_ERR_NOMEM:
+		return "out of memory";
+	case TESSERA_ERR_TOO_LARGE:
+		return "response larger than the client accepts";
+	case TESSERA_ERR_ARG:
+		return "invalid argument";
+	default:
+		break;
+	}
+	if (rc > 0 && rc <= 0xFFFF && (name = wire_status_name((uint16_t)rc)) != NULL)
+		return name;
+	return "unknown status";
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, long deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = events};
+		long left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return TESSERA_ERR_TIMEOUT;
+		n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return TESSERA_OK;
+		if (n < 0 && errno != EINTR)
+			return TESSERA_ERR_IO;
+	}
+}
+
+static int connect_endpoint(struct tessera_client *c)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return TESSERA_ERR_CONNECT;
+	while (connect(fd, (struct sockaddr *)&c->sa, sizeof(c->sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		/* A full backlog answers EAGAIN on Unix sockets: not worth a retry
+		 * loop here; the caller sees a clear connect failure. */
+		close(fd);
+		return TESSERA_ERR_CONNECT;
+	}
+	c->fd = fd;
+	return TESSERA_OK;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t len, long deadline)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int rc = wait_fd(fd, POLLOUT, deadline);
+
+			if (rc != TESSERA_OK)
+				return rc;
+			continue;
+		}
+		return TESSERA_ERR_IO;
+	}
+	return TESSERA_OK;
+}
+
+/* Read exactly len bytes. *ret_got says how many arrived (for "closed before
+ * any byte", which is when a persistent client may retry). */
+static int recv_all(int fd, uint8_t *p, size_t len, long deadline, size_t *ret_got)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, p + got, len - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int rc = wait_fd(fd, POLLIN, deadline);
+
+			if (rc != TESSERA_OK) {
+				*ret_got = got;
+				return rc;
+			}
+			continue;
+		}
+		*ret_got = got;
+		return TESSERA_ERR_IO; /* EOF or reset */
+	}
+	*ret_got = got;
+	return TESSERA_OK;
+}
+
+/* Build header + body + auth in one buffer (auth may be a secret: the
+ * caller wipes the buffer). */
+static int build_request(const struct tessera_client *c, uint8_t provider, uint32_t opcode,
+                         const uint8_t *body, size_t body_len, uint8_t **ret_buf, size_t *ret_len)
+{
+	uint8_t uid_bytes[4];
+	const uint8_t *auth = NULL;
+	size_t auth_len = 0, len;
+	struct wire_header h;
+	uint8_t *buf;
+
+	if (body_len > UINT32_MAX)
+		return TESSERA_ERR_ARG;
+	if (c->auth_type == TESSERA_AUTH_DIRECT) {
+		auth = (const uint8_t *)c->app_name;
+		auth_len = strlen(c->app_name);
+	} else if (c->auth_type == TESSERA_AUTH_UNIX_PEER) {
+		uint32_t uid = (uint32_t)geteuid();
+
+		for (int i = 0; i < 4; i++)
+			uid_bytes[i] = (uint8_t)(uid >> (8 * i));
+		auth = uid_bytes;
+		auth_len = 4;
+	}
+	len = WIRE_HEADER_LEN + body_len + auth_len;
+	buf = malloc(len);
+	if (buf == NULL)
+		return TESSERA_ERR_NOMEM;
+	wire_header_request(&h, opcode, provider, c->auth_type, (uint32_t)body_len,
+	                    (uint16_t)auth_len);
+	wire_header_encode(&h, buf);
+	if (body_len > 0)
+		memcpy(buf + WIRE_HEADER_LEN, body, body_len);
+	if (auth_len > 0)
+		memcpy(buf + WIRE_HEADER_LEN + body_len, auth, auth_len);
+	*ret_buf = buf;
+	*ret_len = len;
+	return TESSERA_OK;
+}
+
+/* One attempt on the current (or a new) connection. *ret_retry is set when
+ * a reused connection turned out closed before any response byte. */
+static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len, uint32_t opcode,
+                    long deadline, uint8_t **ret_body, size_t *ret_len, int *ret_retry)
+{
+	uint8_t hdr[WIRE_HEADER_LEN];
+	struct wire_header h;
+	int reused = c->fd >= 0, rc;
+	size_t got = 0;
+	uint8_t *body = NULL;
+
+	*ret_retry = 0;
+	if (c->fd < 0 && (rc = connect_endpoint(c)) != TESSERA_OK)
+		return rc;
+	rc = send_all(c->fd, req, req_len, deadline);
+	if (rc == TESSERA_OK)
+		rc = recv_all(c->fd, hdr, sizeof(hdr), deadline, &got);
+	if (rc != TESSERA_OK) {
+		drop_connection(c);
+		if (reused && got == 0 && rc == TESSERA_ERR_IO)
+			*ret_retry = 1;
+		return rc;
+	}
+	wire_header_decode(hdr, &h);
+	if (h.magic != WIRE_MAGIC || h.hdr_size != WIRE_HEADER_SIZE_VALUE || h.opcode != opcode) {
+		drop_connection(c);
+		return TESSERA_ERR_PROTOCOL;
+	}
+	if (h.body_len > c->max_response) {
+		drop_connection(c); /* the rest of the stream is unread */
+		return TESSERA_ERR_TOO_LARGE;
+	}
+	if (h.body_len > 0) {
+		body = malloc(h.body_len);
+		if (body == NULL) {
+			drop_connection(c);
+			return TESSERA_ERR_NOMEM;
+		}
+		rc = recv_all(c->fd, body, h.body_len, deadline, &got);
+		if (rc != TESSERA_OK) {
+			free(body);
+			drop_connection(c);
+			return rc;
+		}
+	}
+	if (!c->persistent)
+		drop_connection(c);
+	*ret_body = body;
+	*ret_len = h.body_len;
+	return h.status;
+}
+
+int tessera_request(struct tessera_client *c, uint8_t provider, uint32_t opcode,
+                    const uint8_t *body, size_t body_len, uint8_t **ret_body, size_t *ret_len)
+{
+	long deadline = now_ms() + (long)c->timeout_ms;
+	uint8_t *req = NULL;
+	size_t req_len = 0;
+	int rc, retry;
+
+	rc = build_request(c, provider, opcode, body, body_len, &req, &req_len);
+	if (rc != TESSERA_OK)
+		return rc;
+	rc = exchange(c, req, req_len, opcode, deadline, ret_body, ret_len, &retry);
+	if (retry) /* the daemon had closed the idle connection: once more, fresh */
+		rc = exchange(c, req, req_len, opcode, deadline, ret_body, ret_len, &retry);
+	ts_free_secret(req, req_len);
+	return rc;
+}
+
+/* Pack an operation, send it, and unpack the result with desc (NULL: the
+ * result has no content we read). */
+static int call(struct tessera_client *c, uint8_t provider, uint32_t opcode,
+                const ProtobufCMessage *op, const ProtobufCMessageDescriptor *desc,
+                ProtobufCMessage **ret_result)
+{
+	size_t n = protobuf_c_message_get_packed_size(op), rlen = 0;
+	uint8_t *buf = malloc(n ? n : 1), *rbody = NULL;
+	int rc;
+
+	if (buf == NULL)
+		return TESSERA_ERR_NOMEM;
+	protobuf_c_message_pack(op, buf);
+	rc = tessera_request(c, provider, opcode, buf, n, &rbody, &rlen);
+	free(buf);
+	if (rc != TESSERA_OK) {
+		free(rbody);
+		return rc;
+	}
+	if (desc != NULL) {
+		*ret_result = protobuf_c_message_unpack(desc, NULL, rlen, rbody);
+		if (*ret_result == NULL)
+			rc = TESSERA_ERR_PROTOCOL;
+	}
+	free(rbody);
+	return rc;
+}
+
+int tessera_ping(struct tessera_client *c, uint32_t *ret_maj, uint32_t *ret_min)
+{
+	Ping__Operation op = PING__OPERATION__INIT;
+	Ping__Result *r;
+	int rc = call(c, 0, WIRE_OP_PING, &op.base, &ping__result__descriptor,
+	              (ProtobufCMessage **)&r);
+
+	if (rc != TESSERA_OK)
+		return rc;
+	*ret_maj = r->wire_protocol_version_maj;
+	*ret_min = r->wire_protocol_version_min;
+	ping__result__free_unpacked(r, NULL);
+	return TESSERA_OK;
+}
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s != NULL ? s : "");
+}
+
+void tessera_provider_info_free(struct tessera_provider_info *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(p[i].uuid);
+		free(p[i].description);
+		free(p[i].vendor);
+	}
+	free(p);
+}
+
+int tessera_list_providers(struct tessera_client *c, struct tessera_provider_info **ret,
+                           size_t *ret_n)
+{
+	ListProviders__Operation op = LIST_PROVIDERS__OPERATION__INIT;
+	ListProviders__Result *r;
+	struct tessera_provider_info *out;
+	int rc = call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base, &list_providers__result__descriptor,
+	              (ProtobufCMessage **)&r);
+
+	if (rc != TESSERA_OK)
+		return rc;
+	out = calloc(r->n_providers ? r->n_providers : 1, sizeof(*out));
+	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+	for (size_t i = 0; rc == TESSERA_OK && i < r->n_providers; i++) {
+		const ListProviders__ProviderInfo *p = r->providers[i];
+
+		out[i].uuid = dup_or_empty(p->uuid);
+		out[i].description = dup_or_empty(p->description);
+		out[i].vendor = dup_or_empty(p->vendor);
+		out[i].version_maj = p->version_maj;
+		out[i].version_min = p->version_min;
+		out[i].version_rev = p->version_rev;
+		out[i].id = p->id;
+		if (out[i].uuid == NULL || out[i].description == NULL || out[i].vendor == NULL)
+			rc = TESSERA_ERR_NOMEM;
+	}
+	if (rc == TESSERA_OK) {
+		*ret = out;
+		*ret_n = r->n_providers;
+	} else {
+		tessera_provider_info_free(out, r->n_providers);
+	}
+	list_providers__result__free_unpacked(r, NULL);
+	return rc;
+}
+
+int tessera_list_opcodes(struct tessera_client *c, uint8_t provider, uint32_t **ret, size_t *ret_n)
+{
+	ListOpcodes__Operation op = LIST_OPCODES__OPERATION__INIT;
+	ListOpcodes__Result *r;
+	uint32_t *out;
+	int rc;
+
+	op.provider_id = provider;
+	op.include_extensions = 1;
+	rc = call(c, 0, WIRE_OP_LIST_OPCODES, &op.base, &list_opcodes__result__descriptor,
+	          (ProtobufCMessage **)&r);
+	if (rc != TESSERA_OK)
+		return rc;
+	out = malloc((r->n_opcodes ? r->n_opcodes : 1) * sizeof(*out));
+	if (out == NULL) {
+		list_opcodes__result__free_unpacked(r, NULL);
+		return TESSERA_ERR_NOMEM;
+	}
+	if (r->n_opcodes > 0)
+		memcpy(out, r->opcodes, r->n_opcodes * sizeof(*out));
+	*ret = out;
+	*ret_n = r->n_opcodes;
+	list_opcodes__result__free_unpacked(r, NULL);
+	return TESSERA_OK;
+}
+
+void tessera_authenticator_info_free(struct tessera_authenticator_info *a, size_t n)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(a[i].description);
+	free(a);
+}
+
+int tessera_list_authenticators(struct tessera_client *c, struct tessera_authenticator_info **ret,
+                                size_t *ret_n)
+{
+	ListAuthenticators__Operation op = LIST_AUTHENTICATORS__OPERATION__INIT;
+	ListAuthenticators__Result *r;
+	struct tessera_authenticator_info *out;
+	int rc = call(c, 0, WIRE_OP_LIST_AUTHENTICATORS, &op.base,
+	              &list_authenticators__result__descriptor, (ProtobufCMessage **)&r);
+
+	if (rc != TESSERA_OK)
+		return rc;
+	out = calloc(r->n_authenticators ? r->n_authenticators : 1, sizeof(*out));
+	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+	for (size_t i = 0; rc == TESSERA_OK && i < r->n_authenticators; i++) {
+		const ListAuthenticators__AuthenticatorInfo *a = r->authenticators[i];
+
+		out[i].description = dup_or_empty(a->description);
+		out[i].version_maj = a->version_maj;
+		out[i].version_min = a->version_min;
+		out[i].version_rev = a->version_rev;
+		out[i].id = a->id;
+		if (out[i].description == NULL)
+			rc = TESSERA_ERR_NOMEM;
+	}
+	if (rc == TESSERA_OK) {
+		*ret = out;
+		*ret_n = r->n_authenticators;
+	} else {
+		tessera_authenticator_info_free(out, r->n_authenticators);
+	}
+	list_authenticators__result__free_unpacked(r, NULL);
+	return rc;
+}
+
+void tessera_key_info_free(struct tessera_key_info *k, size_t n)
+{
+	if (k == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(k[i].name);
+	free(k);
+}
+
+int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, size_t *ret_n)
+{
+	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
+	ListKeys__Result *r;
+	struct tessera_key_info *out;
+	int rc = call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
+	              (ProtobufCMessage **)&r);
+
+	if (rc != TESSERA_OK)
+		return rc;
+	out = calloc(r->n_keys ? r->n_keys : 1, sizeof(*out));
+	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+	for (size_t i = 0; rc == TESSERA_OK && i < r->n_keys; i++) {
+		out[i].provider_id = r->keys[i]->provider_id;
+		out[i].name = dup_or_empty(r->keys[i]->name);
+		if (out[i].name == NULL)
+			rc = TESSERA_ERR_NOMEM;
+	}
+	if (rc == TESSERA_OK) {
+		*ret = out;
+		*ret_n = r->n_keys;
+	} else {
+		tessera_key_info_free(out, r->n_keys);
+	}
+	list_keys__result__free_unpacked(r, NULL);
+	return rc;
+}
+
+void tessera_strv_free(char **v, size_t n)
+{
+	if (v == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int tessera_list_clients(struct tessera_client *c, char ***ret, size_t *ret_n)
+{
+	ListClients__Operation op = LIST_CLIENTS__OPERATION__INIT;
+	ListClients__Result *r;
+	char **out;
+	int rc = call(c, 0, WIRE_OP_LIST_CLIENTS, &op.base, &list_clients__result__descriptor,
+	              (ProtobufCMessage **)&r);
+
+	if (rc != TESSERA_OK)
+		return rc;
+	out = calloc(r->n_clients ? r->n_clients : 1, sizeof(*out));
+	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+	for (size_t i = 0; rc == TESSERA_OK && i < r->n_clients; i++) {
+		out[i] = dup_or_empty(r->clients[i]);
+		if (out[i] == NULL)
+			rc = TESSERA_ERR_NOMEM;
+	}
+	if (rc == TESSERA_OK) {
+		*ret = out;
+		*ret_n = r->n_clients;
+	} else {
+		tessera_strv_free(out, r->n_clients);
+	}
+	list_clients__result__free_unpacked(r, NULL);
+	return rc;
+}
+
+int tessera_delete_client(struct tessera_client *c, const char *client)
+{
+	DeleteClient__Operation op = DELETE_CLIENT__OPERATION__INIT;
+
+	if (client == NULL)
+		return TESSERA_ERR_ARG;
+	op.client = (char *)client;
+	return call(c, 0, WIRE_OP_DELETE_CLIENT, &op.base, NULL, NULL);
+}

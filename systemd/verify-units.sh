@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Check the unit files with systemd-analyze. Arguments: source dir, the
+# configured tesserad.service, the built tesserad binary.
+# Exit 77 (meson's "skipped") when systemd-analyze is not installed.
+set -euo pipefail
+src=$1 service=$2 tesserad=$3
+
+if ! command -v systemd-analyze >/dev/null; then
+  echo "systemd-analyze not installed: skipping"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The check must be able to fail: a misspelt directive is reported.
+cat > "$tmp/broken.service" <<UNIT
+[Service]
+ExecStart=/bin/true
+ProtectSystm=strict
+UNIT
+if out=$(systemd-analyze verify --man=no "$tmp/broken.service" 2>&1) && \
+   ! grep -q "Unknown key" <<<"$out"; then
+  echo "self-check failed: systemd-analyze did not report a misspelt directive"
+  exit 1
+fi
+
+# The real units, with ExecStart pointing at the binary just built.
+sed "s#^ExecStart=[^ ]*#ExecStart=$tesserad#" "$service" > "$tmp/tesserad.service"
+cp "$src/tesserad.socket" "$tmp/tesserad.socket"
+out=$(systemd-analyze verify --man=no "$tmp/tesserad.socket" "$tmp/tesserad.service" 2>&1 || true)
+# A user that does not exist on the build machine is not a unit error.
+problems=$(grep -v -E "User=|Group=|tessera.*does not exist|Failed to resolve|^$" <<<"$out" || true)
+echo "$out"
+if [ -n "$problems" ]; then
+  echo "systemd-analyze verify reported problems:"
+  echo "$problems"
+  exit 1
+fi
+echo "units verified"
+
+if systemd-analyze security --help 2>/dev/null | grep -q -- "--offline"; then
+  systemd-analyze security --offline=true --no-pager "$tmp/tesserad.service" | tail -n 3 || true
+fi
