@@ -34,7 +34,8 @@ static int send_mangled(void (*mangle)(uint8_t *hdr), const void *tail, size_t t
 	wire_header_encode(&h, buf);
 	if (mangle != NULL)
 		mangle(buf);
-	memcpy(buf + WIRE_HEADER_LEN, tail, tail_len);
+	if (tail_len > 0)
+		memcpy(buf + WIRE_HEADER_LEN, tail, tail_len);
 	return td_raw(&d, buf, WIRE_HEADER_LEN + tail_len, r);
 }
 
