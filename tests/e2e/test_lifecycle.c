@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -216,6 +220,146 @@ Test(lifecycle, a_live_daemon_socket_is_not_stolen)
 	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
 	cr_assert(strstr(out, "another process is listening") != NULL, "%s", out);
 	(void)d2;
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+/* A datagram socket standing in for systemd's notification socket. */
+static int notify_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	strcpy(sa.sun_path, path);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Wait for a notification containing want; 1 if it came within 5 s. */
+static int notify_wait(int fd, const char *want)
+{
+	for (int i = 0; i < 50; i++) {
+		char buf[512];
+		struct timeval tv = {0, 100000};
+		ssize_t n;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+Test(lifecycle, systemd_notifications)
+{
+	char dir[] = "/tmp/tsn.XXXXXX", npath[128], sock[128], cmd[512];
+	int nfd, status;
+	pid_t pid;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(npath, sizeof(npath), "%s/notify", dir);
+	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
+	nfd = notify_listen(npath);
+	pid = fork();
+	if (pid == 0) {
+		setenv("NOTIFY_SOCKET", npath, 1);
+		execl(TESSERAD, TESSERAD, "--allow-root", "--socket", sock, "--log-level", "error",
+		      (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(notify_wait(nfd, "READY=1"), "READY=1 after start-up");
+	kill(pid, SIGHUP);
+	cr_assert(notify_wait(nfd, "RELOADING=1"), "RELOADING=1 on SIGHUP");
+	cr_assert(notify_wait(nfd, "READY=1"), "READY=1 after the reload");
+	kill(pid, SIGTERM);
+	cr_assert(notify_wait(nfd, "STOPPING=1"), "STOPPING=1 on SIGTERM");
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(nfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(lifecycle, socket_activation)
+{
+	char dir[] = "/tmp/tsa.XXXXXX", sock[128], cmd[512];
+	struct td d = {0};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int status, fd = -1;
+	pid_t pid;
+
+	if (system("command -v systemd-socket-activate >/dev/null") != 0)
+		cr_skip_test("systemd-socket-activate is not installed");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
+	pid = fork();
+	if (pid == 0) {
+		/* The daemon is told a different path: it must use the socket it
+		 * was handed, not bind its own. */
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, 2);
+		execlp("systemd-socket-activate", "systemd-socket-activate", "-l", sock, TESSERAD,
+		       "--allow-root", "--socket", "/nonexistent/dir/api.sock", (char *)NULL);
+		_exit(127);
+	}
+	strcpy(sa.sun_path, sock);
+	for (int i = 0; i < 500 && fd < 0; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			close(fd);
+			fd = -1;
+			usleep(10000);
+		}
+	}
+	cr_assert_geq(fd, 0, "the activation socket never appeared");
+	close(fd);
+	strcpy(d.sock, sock);
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+#define CONFIG_CAPS                                                                \
+	"{\"core\": {\"allow_root\": true},"                                       \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"max_connections\": 4,"       \
+	"              \"max_connections_per_uid\": 4, \"socket_mode\": \"0660\"," \
+	"              \"socket_group\": \"daemon\"}}"
+
+Test(lifecycle, global_cap_and_socket_group)
+{
+	struct td d;
+	struct stat sb;
+	struct group *gr = getgrnam("daemon");
+	int fds[4], extra;
+	struct td_resp r;
+
+	if (gr == NULL)
+		cr_skip_test("no group named daemon");
+	td_start(&d, CONFIG_CAPS);
+	usleep(200000); /* let the daemon see the harness's start-up probe close */
+	cr_assert_eq(stat(d.sock, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0660);
+	cr_assert_eq(sb.st_gid, gr->gr_gid);
+	for (int i = 0; i < 4; i++)
+		fds[i] = td_connect(&d);
+	cr_assert_eq(td_exchange(fds[3], WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
+	td_resp_free(&r);
+	extra = td_connect(&d);
+	cr_assert(td_wait_closed(extra, 3000), "a fifth connection is over the global cap");
+	close(extra);
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+	usleep(100000);
 	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
 	cr_assert_eq(td_stop(&d), 0);
 }

@@ -124,3 +124,52 @@ Test(load, concurrent_clients_all_succeed)
 		cr_assert_eq(w[i].ok, 500);
 	}
 }
+
+/* One worker thread and one request in flight: every other complete request
+ * waits in the daemon's queue. Work that goes to workers (random generation
+ * by the provider, ListKeys) must still all succeed, in order per client. */
+#define CONFIG_ONE_WORKER                                                          \
+	"{\"core\": {\"allow_root\": true, \"threads\": 1, \"max_in_flight\": 1}," \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 5000},"        \
+	" \"authenticators\": [{\"type\": \"Direct\"}]}"
+
+static void *random_worker(void *arg)
+{
+	static const uint8_t body[] = {0x08, 0x20}; /* 32 bytes */
+	struct worker *w = arg;
+	int fd = td_connect(&d);
+
+	for (int i = 0; i < 300; i++) {
+		struct td_resp r;
+		uint32_t op = (i % 3 == 0) ? WIRE_OP_LIST_KEYS : WIRE_OP_PSA_GENERATE_RANDOM;
+		uint8_t provider = op == WIRE_OP_LIST_KEYS ? 0 : 1;
+
+		if (td_exchange(fd, op, provider, 1, op == WIRE_OP_LIST_KEYS ? NULL : body,
+		                op == WIRE_OP_LIST_KEYS ? 0 : sizeof(body), "bench", 5, &r) == 0 &&
+		    r.h.status == 0 && r.h.opcode == op &&
+		    (op == WIRE_OP_LIST_KEYS || r.body_len == 34))
+			w->ok++;
+		else
+			w->failed++;
+		td_resp_free(&r);
+	}
+	close(fd);
+	return NULL;
+}
+
+Test(backpressure, queued_requests_all_complete, .timeout = 120)
+{
+	pthread_t t[8];
+	struct worker w[8];
+
+	td_start(&d, CONFIG_ONE_WORKER);
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, random_worker, &w[i]), 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(w[i].failed, 0, "client %d: %d failures", i, w[i].failed);
+		cr_assert_eq(w[i].ok, 300);
+	}
+	cr_assert_eq(td_stop(&d), 0);
+}

@@ -127,6 +127,7 @@ Test(robust, per_uid_cap_closes_extra_connections_unanswered)
 	int extra;
 	struct td_resp r;
 
+	usleep(200000); /* let the daemon see the harness's start-up probe close */
 	for (int i = 0; i < 64; i++)
 		fds[i] = td_connect(&d);
 	/* Let the daemon accept all 64 before the 65th arrives. */
