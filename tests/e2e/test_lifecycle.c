@@ -363,3 +363,29 @@ Test(lifecycle, global_cap_and_socket_group)
 	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
 	cr_assert_eq(td_stop(&d), 0);
 }
+
+Test(lifecycle, no_core_dumps)
+{
+	struct td d;
+	char path[64], line[256];
+	int found = 0;
+	FILE *f;
+
+	td_start(&d, TD_CONFIG_DEFAULT);
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)d.pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "Max core file size", 18) == 0) {
+			unsigned long soft, hard;
+
+			cr_assert_eq(sscanf(line + 18, " %lu %lu", &soft, &hard), 2, "%s", line);
+			cr_assert_eq(soft, 0);
+			cr_assert_eq(hard, 0);
+			found = 1;
+		}
+	}
+	fclose(f);
+	cr_assert(found);
+	cr_assert_eq(td_stop(&d), 0);
+}
