@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "keystore/keystore.h"
 
 #include "delete_client.pb-c.h"
 #include "list_authenticators.pb-c.h"
@@ -13,6 +14,7 @@
 #include "list_opcodes.pb-c.h"
 #include "list_providers.pb-c.h"
 #include "ping.pb-c.h"
+#include "psa_key_attributes.pb-c.h"
 
 #define CORE_UUID "47049873-2a43-4845-9d72-831eab668784"
 
@@ -179,33 +181,172 @@ out:
 	return err;
 }
 
-/*
- * ListKeys, ListClients and DeleteClient: the identity and admin rules are
- * enforced by the dispatcher before these run. Until the key store is part
- * of the daemon no key can exist, so the lists are truthfully empty and
- * deleting a client has nothing to remove (Parsec answers Success for a
- * client without keys too).
- */
+/* ---- ListKeys, ListClients, DeleteClient: the key store's view ---- */
+
+struct key_list {
+	ListKeys__KeyInfo **items;
+	size_t n, cap;
+	enum ts_err err;
+};
+
+static int add_key(void *ctx, const char *name, uint8_t provider, const uint8_t *attrs,
+                   size_t attrs_len)
+{
+	struct key_list *l = ctx;
+	ListKeys__KeyInfo *ki;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		ListKeys__KeyInfo **grown = realloc(l->items, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			goto nomem;
+		l->items = grown;
+		l->cap = cap;
+	}
+	ki = malloc(sizeof(*ki));
+	if (ki == NULL)
+		goto nomem;
+	list_keys__key_info__init(ki);
+	ki->provider_id = provider;
+	ki->name = strdup(name);
+	/* Stored attributes are the packed KeyAttributes message itself. */
+	ki->attributes = psa_key_attributes__key_attributes__unpack(NULL, attrs_len, attrs);
+	l->items[l->n++] = ki;
+	if (ki->name == NULL || ki->attributes == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	l->err = TS_E_NOMEM;
+	return 1;
+}
+
+static void key_list_free(struct key_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i]->name);
+		psa_key_attributes__key_attributes__free_unpacked(l->items[i]->attributes, NULL);
+		free(l->items[i]);
+	}
+	free(l->items);
+}
+
 enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
 {
 	ListKeys__Result r = LIST_KEYS__RESULT__INIT;
+	struct key_list l = {0};
+	enum ts_err err;
 
-	(void)c;
-	return pack_result(&r.base, ret_body, ret_len);
+	if (c->st->ks == NULL)
+		return TS_E_KEY_INFO_MANAGER_ERROR;
+	err = ks_list(c->st->ks, c->id->auth_type, c->id->name, add_key, &l);
+	if (err == TS_OK)
+		err = l.err;
+	if (err == TS_OK) {
+		/* Keys of providers no longer configured are not listed. */
+		ListKeys__KeyInfo **shown = calloc(l.n ? l.n : 1, sizeof(*shown));
+		size_t k = 0;
+
+		if (shown == NULL) {
+			err = TS_E_NOMEM;
+		} else {
+			for (size_t i = 0; i < l.n; i++)
+				if (svc_state_provider(c->st, (uint8_t)l.items[i]->provider_id))
+					shown[k++] = l.items[i];
+			r.n_keys = k;
+			r.keys = shown;
+			err = pack_result(&r.base, ret_body, ret_len);
+			free(shown);
+		}
+	}
+	key_list_free(&l);
+	return err;
+}
+
+struct name_list {
+	char **names;
+	size_t n, cap;
+	enum ts_err err;
+};
+
+static int add_name(void *ctx, const char *name)
+{
+	struct name_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **grown = realloc(l->names, cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			l->err = TS_E_NOMEM;
+			return 1;
+		}
+		l->names = grown;
+		l->cap = cap;
+	}
+	l->names[l->n] = strdup(name);
+	if (l->names[l->n] == NULL) {
+		l->err = TS_E_NOMEM;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static void name_list_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
 }
 
 enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
 {
 	ListClients__Result r = LIST_CLIENTS__RESULT__INIT;
+	struct name_list l = {0};
+	enum ts_err err;
 
-	(void)c;
-	return pack_result(&r.base, ret_body, ret_len);
+	if (c->st->ks == NULL)
+		return TS_E_KEY_INFO_MANAGER_ERROR;
+	/* Names from every authenticator, sorted and unique, as Parsec does. */
+	err = ks_list_clients(c->st->ks, add_name, &l);
+	if (err == TS_OK)
+		err = l.err;
+	if (err == TS_OK) {
+		r.n_clients = l.n;
+		r.clients = l.names;
+		err = pack_result(&r.base, ret_body, ret_len);
+	}
+	name_list_free(&l);
+	return err;
 }
 
 enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
 {
+	const DeleteClient__Operation *op = (const DeleteClient__Operation *)c->msg;
 	DeleteClient__Result r = DELETE_CLIENT__RESULT__INIT;
+	struct key_list l = {0};
+	enum ts_err err;
 
-	(void)c;
+	if (c->st->ks == NULL)
+		return TS_E_KEY_INFO_MANAGER_ERROR;
+	if (op->client == NULL || op->client[0] == '\0')
+		return TS_E_INVALID_ENCODING;
+	/* The client is looked up under the admin's own authenticator. Keys go
+	 * one by one, best effort: a client without keys is not an error. */
+	err = ks_list(c->st->ks, c->id->auth_type, op->client, add_key, &l);
+	if (err == TS_OK)
+		err = l.err;
+	for (size_t i = 0; err == TS_OK && i < l.n; i++) {
+		const struct svc_provider *p =
+		        svc_state_provider(c->st, (uint8_t)l.items[i]->provider_id);
+
+		if (p == NULL)
+			continue;
+		(void)key_destroy(c->st, p, c->id->auth_type, op->client, l.items[i]->name);
+	}
+	key_list_free(&l);
+	if (err != TS_OK)
+		return err;
 	return pack_result(&r.base, ret_body, ret_len);
 }

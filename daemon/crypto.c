@@ -60,9 +60,10 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 	size_t dlen = 0;
 	enum ts_err err;
 
-	(void)id; /* these operations need no identity */
 	if (!prov_supports(p->ops, opcode))
 		return TS_E_PSA_NOT_SUPPORTED;
+	if (key_op_known(opcode))
+		return key_dispatch(st, p, id, opcode, body, body_len, ret_body, ret_len);
 	switch (opcode) {
 	case WIRE_OP_PSA_GENERATE_RANDOM:
 		desc = &psa_generate_random__operation__descriptor;

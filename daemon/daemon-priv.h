@@ -26,9 +26,12 @@ struct svc_provider {
  * reference for the duration of a request, so a reload can swap in a new
  * state while old requests finish on the old one.
  */
+struct ks;
+
 struct svc_state {
 	atomic_int refs;
 	struct ts_config *cfg;
+	struct ks *ks; /* borrowed: the key store outlives every state */
 	struct auth_set *auth;
 	struct svc_provider *providers; /* config order */
 	size_t n_providers;
@@ -36,8 +39,8 @@ struct svc_state {
 
 /* Build a state from a config (taking ownership of cfg on success). TS_OK, or
  * an error with a message in err. */
-enum ts_err svc_state_new(struct ts_config *cfg, struct svc_state **ret_st, char *err,
-                          size_t errlen);
+enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct svc_state **ret_st,
+                          char *err, size_t errlen);
 struct svc_state *svc_state_ref(struct svc_state *st);
 void svc_state_unref(struct svc_state *st);
 const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_t id);
@@ -87,6 +90,15 @@ enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, siz
  * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */
 enum ts_err pack_result(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);
 
+/* Key operations (generate, import, destroy, export, sign, verify). */
+bool key_op_known(uint32_t opcode);
+enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
+                         const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
+                         size_t body_len, uint8_t **ret_body, size_t *ret_len);
+/* Destroy one key of a tenant in a provider (also used by DeleteClient). */
+enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
+                        const char *app, const char *name);
+
 /* Crypto operations served without keys (provider != 0). */
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
                             const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
@@ -104,6 +116,8 @@ struct server_opts {
 	const char *config_path; /* for SIGHUP; NULL: embedded default */
 	const char *socket_override;
 	bool allow_root_override;
+	const char *state_dir; /* overrides key_store.path's directory */
+	struct ks *ks;
 };
 
 /* Run the daemon until SIGTERM/SIGINT. Returns the process exit code. */

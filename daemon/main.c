@@ -8,11 +8,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <signal.h>
 
 #include "common/log.h"
+#include "keystore/keystore.h"
 
 static void usage(FILE *f)
 {
@@ -23,6 +25,8 @@ static void usage(FILE *f)
 	        "      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
 	        "      --print-default-config print the embedded default configuration\n"
 	        "      --socket PATH          override listener.socket_path\n"
+	        "      --state-dir DIR        keep the key store in DIR (overrides "
+	        "key_store.path)\n"
 	        "      --allow-root           override core.allow_root (run as root)\n"
 	        "      --log-level LEVEL      override core.log_level (error|warn|info|debug)\n"
 	        "  -V, --version              print the version\n"
@@ -64,14 +68,58 @@ static void harden_process(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static int open_key_store(const struct ts_config *cfg, struct ks **ret)
+{
+	char kek[4096], err[512];
+
+	/* The key-encryption key file sits next to the store unless systemd
+	 * hands it over as a credential. */
+	snprintf(kek, sizeof(kek), "%s.kek", cfg->key_store.path);
+	if (ks_open(cfg->key_store.path, kek, ret, err, sizeof(err)) != TS_OK) {
+		ts_error("key_store.path: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_record *r)
+{
+	struct svc_state *st = ctx;
+	const struct svc_provider *p = svc_state_provider(st, r->provider);
+
+	/* A key half created or half destroyed when the daemon stopped: drop
+	 * what the provider holds, the record goes with it. */
+	if (p != NULL && p->ops->destroy_key != NULL && r->material != NULL)
+		p->ops->destroy_key(p->ctx, r->material, r->material_len);
+	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
+}
+
+static void recover_keys(struct svc_state *st)
+{
+	unsigned n = 0;
+
+	if (ks_recover(st->ks, recover_one, st, &n) != TS_OK)
+		ts_warn("key store recovery did not complete; it is retried at the next start");
+	else if (n > 0)
+		ts_info("key store recovery: %u unfinished key(s) removed", n);
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_PRINT_DEFAULT, OPT_SOCKET, OPT_ALLOW_ROOT, OPT_LOG_LEVEL };
+	enum {
+		OPT_CHECK = 256,
+		OPT_PRINT_DEFAULT,
+		OPT_SOCKET,
+		OPT_ALLOW_ROOT,
+		OPT_LOG_LEVEL,
+		OPT_STATE_DIR
+	};
 	static const struct option longopts[] = {
 	        {"config", required_argument, NULL, 'c'},
 	        {"check-config", required_argument, NULL, OPT_CHECK},
 	        {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
 	        {"socket", required_argument, NULL, OPT_SOCKET},
+	        {"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	        {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
 	        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	        {"version", no_argument, NULL, 'V'},
@@ -85,7 +133,8 @@ int main(int argc, char **argv)
 	struct svc_state *st;
 	char err[512];
 	char threads[16];
-	int ch;
+	struct ks *ks = NULL;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -100,6 +149,9 @@ int main(int argc, char **argv)
 			return 0;
 		case OPT_SOCKET:
 			opts.socket_override = optarg;
+			break;
+		case OPT_STATE_DIR:
+			opts.state_dir = optarg;
 			break;
 		case OPT_ALLOW_ROOT:
 			opts.allow_root_override = true;
@@ -163,10 +215,29 @@ int main(int argc, char **argv)
 	snprintf(threads, sizeof(threads), "%u", cfg->core.threads);
 	setenv("UV_THREADPOOL_SIZE", threads, 1);
 
-	if (svc_state_new(cfg, &st, err, sizeof(err)) != TS_OK) {
-		ts_error("%s", err);
+	/* Fail before touching anything else: a path libuv or bind(2) would
+	 * have to cut is a configuration error. */
+	if (strlen(cfg->listener.socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		ts_error("listener.socket_path is %zu bytes long; a Unix socket path must be "
+		         "shorter than %zu bytes",
+		         strlen(cfg->listener.socket_path),
+		         sizeof(((struct sockaddr_un *)0)->sun_path));
 		config_free(cfg);
 		return 1;
 	}
-	return server_run(st, &opts);
+	if (open_key_store(cfg, &ks) != 0) {
+		config_free(cfg);
+		return 1;
+	}
+	if (svc_state_new(cfg, ks, &st, err, sizeof(err)) != TS_OK) {
+		ts_error("%s", err);
+		config_free(cfg);
+		ks_close(ks);
+		return 1;
+	}
+	recover_keys(st);
+	opts.ks = ks;
+	rc = server_run(st, &opts);
+	ks_close(ks);
+	return rc;
 }

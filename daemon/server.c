@@ -854,7 +854,9 @@ static void on_hup(uv_signal_t *s, int signum)
 	}
 	resolve_defaults(cfg);
 	keep_startup_settings(srv->st->cfg, cfg);
-	if (svc_state_new(cfg, &st, err, sizeof(err)) != TS_OK) {
+	if (strcmp(srv->st->cfg->key_store.path, cfg->key_store.path) != 0)
+		ts_warn("reload: key_store.path changed; it takes effect at restart");
+	if (svc_state_new(cfg, srv->st->ks, &st, err, sizeof(err)) != TS_OK) {
 		ts_error("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		notify_ready();

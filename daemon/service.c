@@ -87,8 +87,8 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 	return TS_OK;
 }
 
-enum ts_err svc_state_new(struct ts_config *cfg, struct svc_state **ret_st, char *err,
-                          size_t errlen)
+enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct svc_state **ret_st,
+                          char *err, size_t errlen)
 {
 	struct svc_state *st = calloc(1, sizeof(*st));
 	enum ts_err rc = TS_E_NOMEM;
@@ -99,6 +99,7 @@ enum ts_err svc_state_new(struct ts_config *cfg, struct svc_state **ret_st, char
 	}
 	atomic_init(&st->refs, 1);
 	st->cfg = cfg;
+	st->ks = ks;
 	rc = build_auth(st, err, errlen);
 	if (rc != TS_OK)
 		goto out;
@@ -144,5 +145,12 @@ int apply_overrides(struct ts_config *cfg, const struct server_opts *opts)
 		return -1;
 	if (opts->allow_root_override)
 		cfg->core.allow_root = true;
+	if (opts->state_dir != NULL) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/keystore.sqlite3", opts->state_dir);
+		if (config_set_string(&cfg->key_store.path, path) != 0)
+			return -1;
+	}
 	return 0;
 }

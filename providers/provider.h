@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/errors.h"
+#include "wire/psa.h"
 
 /* Hash algorithms, numbered as psa_algorithm.proto's Hash enum. */
 enum prov_hash {
@@ -53,6 +54,35 @@ struct prov_ops {
 	 * lacks, or another PSA error. */
 	enum ts_err (*hash_compute)(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
 	                            uint8_t *out, size_t outsize, size_t *ret_len);
+
+	/*
+	 * Keys. "Material" is what the provider needs to use a key later: the
+	 * key itself for software, a reference for hardware. The core keeps it
+	 * sealed in the key store and hands it back for each operation. Output
+	 * buffers are malloc'd; material and secrets must be freed with
+	 * ts_free_secret. Errors are PSA errors (NotSupported for a type or
+	 * size the provider lacks, InvalidArgument for bad data).
+	 */
+	enum ts_err (*generate_key)(void *ctx, const struct psa_attrs *a, uint8_t **ret_mat,
+	                            size_t *ret_len);
+	/* Import data in PSA's export format; *ret_bits receives the key size. */
+	enum ts_err (*import_key)(void *ctx, const struct psa_attrs *a, const uint8_t *data,
+	                          size_t len, uint8_t **ret_mat, size_t *ret_len,
+	                          uint32_t *ret_bits);
+	enum ts_err (*export_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                          size_t mat_len, uint8_t **ret, size_t *ret_len);
+	enum ts_err (*export_public_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                                 size_t mat_len, uint8_t **ret, size_t *ret_len);
+	/* Optional even when keys are supported: NULL means nothing lives
+	 * outside the key store. */
+	enum ts_err (*destroy_key)(void *ctx, const uint8_t *mat, size_t mat_len);
+	enum ts_err (*sign_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                         size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
+	                         size_t hash_len, uint8_t **ret_sig, size_t *ret_len);
+	/* TS_OK, or TS_E_PSA_INVALID_SIGNATURE for a signature that does not verify. */
+	enum ts_err (*verify_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                           size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
+	                           size_t hash_len, const uint8_t *sig, size_t sig_len);
 };
 
 /* The implementation for a wire provider ID, or NULL when this build has none. */

@@ -24,6 +24,25 @@ int prov_supports(const struct prov_ops *ops, uint32_t opcode)
 	case WIRE_OP_PSA_HASH_COMPUTE:
 	case WIRE_OP_PSA_HASH_COMPARE:
 		return ops->hash_compute != NULL;
+	case WIRE_OP_PSA_GENERATE_KEY:
+		return ops->generate_key != NULL;
+	case WIRE_OP_PSA_IMPORT_KEY:
+		return ops->import_key != NULL;
+	case WIRE_OP_PSA_DESTROY_KEY:
+		return ops->generate_key != NULL || ops->import_key != NULL;
+	case WIRE_OP_PSA_EXPORT_KEY:
+		return ops->export_key != NULL;
+	case WIRE_OP_PSA_EXPORT_PUBLIC_KEY:
+		return ops->export_public_key != NULL;
+	case WIRE_OP_PSA_SIGN_HASH:
+		return ops->sign_hash != NULL;
+	case WIRE_OP_PSA_VERIFY_HASH:
+		return ops->verify_hash != NULL;
+	/* Messages are hashed by the provider, then signed as a hash. */
+	case WIRE_OP_PSA_SIGN_MESSAGE:
+		return ops->sign_hash != NULL && ops->hash_compute != NULL;
+	case WIRE_OP_PSA_VERIFY_MESSAGE:
+		return ops->verify_hash != NULL && ops->hash_compute != NULL;
 	default:
 		return 0;
 	}

@@ -14,7 +14,7 @@ mkdir -p "$state"
 chmod 0700 "$state"
 sock="$state/api.sock"
 
-args=(--socket "$sock")
+args=(--socket "$sock" --state-dir "$state")
 if [ "$(id -u)" -eq 0 ]; then
   # tesserad refuses root by default; this demo opts in explicitly.
   args+=(--allow-root)

@@ -1,8 +1,32 @@
 #ifndef TESSERA_PROVIDERS_SOFTWARE_PRIV_H
 #define TESSERA_PROVIDERS_SOFTWARE_PRIV_H
 
+#include <openssl/evp.h>
+
 #include "providers/provider.h"
 
 extern const struct prov_ops prov_software_ops;
+
+/* OpenSSL's curve name for a Weierstrass family and size, or NULL. */
+const char *sw_curve_name(uint8_t family, uint32_t bits);
+/* The digest for a PSA hash value, or NULL. */
+const EVP_MD *sw_md(unsigned hash);
+/* Parse material (PSA export format) into an OpenSSL key. */
+enum ts_err sw_load_pkey(const struct psa_attrs *a, const uint8_t *mat, size_t len, EVP_PKEY **ret);
+
+enum ts_err sw_generate_key(void *ctx, const struct psa_attrs *a, uint8_t **ret_mat,
+                            size_t *ret_len);
+enum ts_err sw_import_key(void *ctx, const struct psa_attrs *a, const uint8_t *data, size_t len,
+                          uint8_t **ret_mat, size_t *ret_len, uint32_t *ret_bits);
+enum ts_err sw_export_key(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t mat_len,
+                          uint8_t **ret, size_t *ret_len);
+enum ts_err sw_export_public_key(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+                                 size_t mat_len, uint8_t **ret, size_t *ret_len);
+enum ts_err sw_sign_hash(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t mat_len,
+                         const struct psa_alg *alg, const uint8_t *hash, size_t hash_len,
+                         uint8_t **ret_sig, size_t *ret_len);
+enum ts_err sw_verify_hash(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t mat_len,
+                           const struct psa_alg *alg, const uint8_t *hash, size_t hash_len,
+                           const uint8_t *sig, size_t sig_len);
 
 #endif

@@ -65,6 +65,8 @@ void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
 	argv[n++] = TESSERAD;
 	argv[n++] = "--config";
 	argv[n++] = d->cfg;
+	argv[n++] = "--state-dir";
+	argv[n++] = d->dir;
 	for (int i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;

@@ -185,7 +185,9 @@ Test(lifecycle, socket_path_too_long_is_an_error_not_truncated)
 	memset(longpath, 'x', sizeof(longpath));
 	memcpy(longpath, "/tmp/", 5);
 	longpath[150] = '\0';
-	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --socket %s 2>&1", longpath);
+	snprintf(cmd, sizeof(cmd),
+	         TESSERAD " --allow-root --state-dir /nonexistent-tessera --socket %s 2>&1",
+	         longpath);
 	cr_assert_neq(run(cmd, out, sizeof(out)), 0);
 	cr_assert(strstr(out, "socket_path") != NULL, "names the key: %s", out);
 	cr_assert(
@@ -216,7 +218,8 @@ Test(lifecycle, a_live_daemon_socket_is_not_stolen)
 	char cmd[512], out[4096];
 
 	td_start(&d, TD_CONFIG_DEFAULT);
-	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --socket %s 2>&1", d.sock);
+	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --state-dir %s --socket %s 2>&1", d.dir,
+	         d.sock);
 	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
 	cr_assert(strstr(out, "another process is listening") != NULL, "%s", out);
 	(void)d2;
@@ -269,7 +272,7 @@ Test(lifecycle, systemd_notifications)
 	if (pid == 0) {
 		setenv("NOTIFY_SOCKET", npath, 1);
 		execl(TESSERAD, TESSERAD, "--allow-root", "--socket", sock, "--log-level", "error",
-		      (char *)NULL);
+		      "--state-dir", dir, (char *)NULL);
 		_exit(127);
 	}
 	cr_assert(notify_wait(nfd, "READY=1"), "READY=1 after start-up");
@@ -305,7 +308,8 @@ Test(lifecycle, socket_activation)
 
 		dup2(devnull, 2);
 		execlp("systemd-socket-activate", "systemd-socket-activate", "-l", sock, TESSERAD,
-		       "--allow-root", "--socket", "/nonexistent/dir/api.sock", (char *)NULL);
+		       "--allow-root", "--socket", "/nonexistent/dir/api.sock", "--state-dir", dir,
+		       (char *)NULL);
 		_exit(127);
 	}
 	strcpy(sa.sun_path, sock);
