@@ -415,7 +415,11 @@ enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, uint8_t provid
 	if (rc == SQLITE_OK) {
 		bind_id(st, id);
 		sqlite3_bind_int(st, 4, provider);
-		sqlite3_bind_blob(st, 5, attrs, (int)attrs_len, SQLITE_STATIC);
+		/* A NULL pointer would bind SQL NULL; an empty blob is meant. */
+		if (attrs_len == 0)
+			sqlite3_bind_zeroblob(st, 5, 0);
+		else
+			sqlite3_bind_blob(st, 5, attrs, (int)attrs_len, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 	}
 	if (rc == SQLITE_DONE)

@@ -93,4 +93,10 @@ const struct prov_ops prov_software_ops = {
         .default_name = "software-provider",
         .generate_random = sw_generate_random,
         .hash_compute = sw_hash_compute,
+        .generate_key = sw_generate_key,
+        .import_key = sw_import_key,
+        .export_key = sw_export_key,
+        .export_public_key = sw_export_public_key,
+        .sign_hash = sw_sign_hash,
+        .verify_hash = sw_verify_hash,
 };

@@ -48,19 +48,12 @@ static int try_connect(const char *path)
 	return fd;
 }
 
-void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
+/* Start the daemon on d's files and wait until it accepts. */
+static void spawn(struct td *d, const char *const *extra)
 {
 	const char *argv[32];
 	int n = 0, fd, status;
 	long deadline;
-
-	memset(d, 0, sizeof(*d));
-	strcpy(d->dir, "/tmp/tsd.XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
-	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
-	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
-	td_write_config(d, tmpl);
 
 	argv[n++] = TESSERAD;
 	argv[n++] = "--config";
@@ -74,7 +67,7 @@ void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
 	d->pid = fork();
 	cr_assert_neq(d->pid, -1);
 	if (d->pid == 0) {
-		int log = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		if (log >= 0) {
 			dup2(log, 2);
@@ -101,6 +94,29 @@ void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
 	}
 	td_dump_log(d);
 	cr_assert_fail("tesserad did not accept connections within 10 s");
+}
+
+void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
+{
+	memset(d, 0, sizeof(*d));
+	strcpy(d->dir, "/tmp/tsd.XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
+	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+	td_write_config(d, tmpl);
+	spawn(d, extra);
+}
+
+int td_restart(struct td *d, int sig)
+{
+	int status = 0, rc;
+
+	kill(d->pid, sig);
+	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	spawn(d, NULL);
+	return rc;
 }
 
 void td_start(struct td *d, const char *tmpl)

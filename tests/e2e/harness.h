@@ -21,7 +21,8 @@ struct td {
 
 /* A configuration template: every "%1$s" becomes the socket path. */
 #define TD_CONFIG_DEFAULT                                                                         \
-	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"},"                            \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", \"log_error_details\": "     \
+	"true},"                                                                                  \
 	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000},"                       \
 	" \"authenticators\": [{\"type\": \"Direct\", \"admins\": [{\"name\": \"admin_priv\"}]}," \
 	"                      {\"type\": \"UnixPeerCredentials\", \"admins\": [{\"name\": "      \
@@ -33,6 +34,9 @@ struct td {
 void td_start(struct td *d, const char *config_template);
 /* Same, with extra command-line arguments (NULL-terminated list). */
 void td_start_args(struct td *d, const char *config_template, const char *const *extra_args);
+/* Stop the daemon with sig, wait, start it again on the same files; returns
+ * the exit status it had (128 + signal when killed). */
+int td_restart(struct td *d, int sig);
 /* SIGTERM, wait; returns the exit status (-1 if it had to be killed). Removes the temp dir. */
 int td_stop(struct td *d);
 /* Replace the configuration file. */
