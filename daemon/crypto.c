@@ -64,6 +64,8 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 		return TS_E_PSA_NOT_SUPPORTED;
 	if (key_op_known(opcode))
 		return key_dispatch(st, p, id, opcode, body, body_len, ret_body, ret_len);
+	if (crypt_op_known(opcode))
+		return crypt_dispatch(st, p, id, opcode, body, body_len, ret_body, ret_len);
 	switch (opcode) {
 	case WIRE_OP_PSA_GENERATE_RANDOM:
 		desc = &psa_generate_random__operation__descriptor;

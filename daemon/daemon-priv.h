@@ -99,6 +99,20 @@ enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
 enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
                         const char *app, const char *name);
 
+struct ks_record;
+struct psa_attrs;
+/* A caller's ready key in a provider, with its attributes decoded. TS_OK;
+ * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_CORRUPTION_DETECTED/DATA_CORRUPT. */
+enum ts_err key_load(struct svc_state *st, const struct svc_provider *p,
+                     const struct auth_identity *id, const char *name, struct ks_record *r,
+                     struct psa_attrs *ret_attrs);
+
+/* Encryption, MAC and key agreement with stored keys. */
+bool crypt_op_known(uint32_t opcode);
+enum ts_err crypt_dispatch(struct svc_state *st, const struct svc_provider *p,
+                           const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
+                           size_t body_len, uint8_t **ret_body, size_t *ret_len);
+
 /* Crypto operations served without keys (provider != 0). */
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
                             const struct auth_identity *id, uint32_t opcode, const uint8_t *body,

@@ -132,9 +132,9 @@ enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint
 }
 
 /* Load a key for use; the record holds secrets until ks_record_clear. */
-static enum ts_err load(struct svc_state *st, const struct svc_provider *p,
-                        const struct auth_identity *id, const char *name, struct ks_record *r,
-                        struct psa_attrs *ret_attrs)
+enum ts_err key_load(struct svc_state *st, const struct svc_provider *p,
+                     const struct auth_identity *id, const char *name, struct ks_record *r,
+                     struct psa_attrs *ret_attrs)
 {
 	struct ks_key_id kid = key_id(id, name);
 	enum ts_err err = ks_get(st->ks, &kid, p->ops->id, r);
@@ -192,7 +192,7 @@ static enum ts_err sign_verify(struct svc_state *st, const struct svc_provider *
 		return TS_E_INVALID_ENCODING;
 	if (alg.hash_any)
 		return TS_E_PSA_INVALID_ARGUMENT; /* "any hash" is a policy, not an algorithm */
-	err = load(st, p, id, name, &r, &a);
+	err = key_load(st, p, id, name, &r, &a);
 	if (err != TS_OK)
 		return err;
 	if (message) {
@@ -230,7 +230,7 @@ static enum ts_err export(struct svc_state *st, const struct svc_provider *p,
                           const struct auth_identity *id, const char *name, bool public_only,
                           uint8_t **ret, size_t *ret_len) {
 	struct psa_attrs a; struct ks_record r = {0};
-	enum ts_err err = load(st, p, id, name, &r, &a);
+	enum ts_err err = key_load(st, p, id, name, &r, &a);
 
 	if (err != TS_OK) return err;
 	if (public_only){err = p->ops->export_public_key(p->ctx, &a, r.material, r.material_len,

@@ -7,6 +7,7 @@
 #ifndef TESSERA_PROVIDERS_PROVIDER_H
 #define TESSERA_PROVIDERS_PROVIDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,6 +84,32 @@ struct prov_ops {
 	enum ts_err (*verify_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
 	                           size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
 	                           size_t hash_len, const uint8_t *sig, size_t sig_len);
+	/* AEAD: encrypt returns ciphertext || tag; decrypt takes it so and
+	 * answers TS_E_PSA_INVALID_SIGNATURE when the tag does not verify. */
+	enum ts_err (*aead)(void *ctx, const struct psa_attrs *a, const uint8_t *key,
+	                    size_t key_len, const struct psa_alg *alg, bool encrypt,
+	                    const uint8_t *nonce, size_t nonce_len, const uint8_t *ad,
+	                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t **ret,
+	                    size_t *ret_len);
+	/* Unauthenticated ciphers: encrypt picks a random IV and returns
+	 * IV || ciphertext; decrypt takes that form. */
+	enum ts_err (*cipher)(void *ctx, const struct psa_attrs *a, const uint8_t *key,
+	                      size_t key_len, const struct psa_alg *alg, bool encrypt,
+	                      const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+	/* MAC of in (truncated to alg->length when set). Verification is the
+	 * core's constant-time comparison against this. */
+	enum ts_err (*mac)(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+	                   const struct psa_alg *alg, const uint8_t *in, size_t in_len,
+	                   uint8_t **ret, size_t *ret_len);
+	/* RSA encryption; label is the OAEP label (PSA's "salt"). */
+	enum ts_err (*asym_crypt)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                          size_t mat_len, const struct psa_alg *alg, bool encrypt,
+	                          const uint8_t *in, size_t in_len, const uint8_t *label,
+	                          size_t label_len, uint8_t **ret, size_t *ret_len);
+	/* Raw key agreement with a peer public key in PSA's format. */
+	enum ts_err (*key_agreement)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                             size_t mat_len, const struct psa_alg *alg, const uint8_t *peer,
+	                             size_t peer_len, uint8_t **ret, size_t *ret_len);
 };
 
 /* The implementation for a wire provider ID, or NULL when this build has none. */

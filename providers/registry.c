@@ -43,6 +43,20 @@ int prov_supports(const struct prov_ops *ops, uint32_t opcode)
 		return ops->sign_hash != NULL && ops->hash_compute != NULL;
 	case WIRE_OP_PSA_VERIFY_MESSAGE:
 		return ops->verify_hash != NULL && ops->hash_compute != NULL;
+	case WIRE_OP_PSA_AEAD_ENCRYPT:
+	case WIRE_OP_PSA_AEAD_DECRYPT:
+		return ops->aead != NULL;
+	case WIRE_OP_PSA_CIPHER_ENCRYPT:
+	case WIRE_OP_PSA_CIPHER_DECRYPT:
+		return ops->cipher != NULL;
+	case WIRE_OP_PSA_MAC_COMPUTE:
+	case WIRE_OP_PSA_MAC_VERIFY:
+		return ops->mac != NULL;
+	case WIRE_OP_PSA_ASYMMETRIC_ENCRYPT:
+	case WIRE_OP_PSA_ASYMMETRIC_DECRYPT:
+		return ops->asym_crypt != NULL;
+	case WIRE_OP_PSA_RAW_KEY_AGREEMENT:
+		return ops->key_agreement != NULL;
 	default:
 		return 0;
 	}

@@ -29,4 +29,21 @@ enum ts_err sw_verify_hash(void *ctx, const struct psa_attrs *a, const uint8_t *
                            const struct psa_alg *alg, const uint8_t *hash, size_t hash_len,
                            const uint8_t *sig, size_t sig_len);
 
+enum ts_err sw_aead(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+                    const struct psa_alg *alg, bool encrypt, const uint8_t *nonce, size_t nonce_len,
+                    const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t in_len,
+                    uint8_t **ret, size_t *ret_len);
+enum ts_err sw_cipher(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+                      const struct psa_alg *alg, bool encrypt, const uint8_t *in, size_t in_len,
+                      uint8_t **ret, size_t *ret_len);
+enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+                   const struct psa_alg *alg, const uint8_t *in, size_t in_len, uint8_t **ret,
+                   size_t *ret_len);
+enum ts_err sw_asym_crypt(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t mat_len,
+                          const struct psa_alg *alg, bool encrypt, const uint8_t *in, size_t in_len,
+                          const uint8_t *label, size_t label_len, uint8_t **ret, size_t *ret_len);
+enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+                             size_t mat_len, const struct psa_alg *alg, const uint8_t *peer,
+                             size_t peer_len, uint8_t **ret, size_t *ret_len);
+
 #endif

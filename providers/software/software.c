@@ -99,4 +99,9 @@ const struct prov_ops prov_software_ops = {
         .export_public_key = sw_export_public_key,
         .sign_hash = sw_sign_hash,
         .verify_hash = sw_verify_hash,
+        .aead = sw_aead,
+        .cipher = sw_cipher,
+        .mac = sw_mac,
+        .asym_crypt = sw_asym_crypt,
+        .key_agreement = sw_key_agreement,
 };

@@ -366,3 +366,25 @@ size_t td_unhex(const char *hex, uint8_t **ret)
 	*ret = out;
 	return n;
 }
+
+int td_fill_connections(const struct td *d, int *fds, int n)
+{
+	/* The daemon may not have seen an earlier connection (the start-up
+	 * probe) close yet; retry until all n are accepted and answered. */
+	for (int attempt = 0; attempt < 50; attempt++) {
+		struct td_resp r;
+		int ok;
+
+		for (int i = 0; i < n; i++)
+			fds[i] = td_connect(d);
+		ok = td_exchange(fds[n - 1], WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r) == 0 &&
+		     r.h.status == 0;
+		td_resp_free(&r);
+		if (ok)
+			return 0;
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		usleep(100000);
+	}
+	return -1;
+}

@@ -77,6 +77,10 @@ int td_call(const struct td *d, uint32_t opcode, uint8_t provider, uint8_t auth_
 /* Send raw bytes on a new connection and read one response; the status, or -1. */
 int td_raw(const struct td *d, const void *bytes, size_t len, struct td_resp *r);
 
+/* Open n connections and check the last is served (retrying while the
+ * daemon still counts older ones). 0, or -1 after 5 s. */
+int td_fill_connections(const struct td *d, int *fds, int n);
+
 /* Hex string to bytes (malloc'd); returns the length. */
 size_t td_unhex(const char *hex, uint8_t **ret);
 

@@ -345,19 +345,14 @@ Test(lifecycle, global_cap_and_socket_group)
 	struct stat sb;
 	struct group *gr = getgrnam("daemon");
 	int fds[4], extra;
-	struct td_resp r;
 
 	if (gr == NULL)
 		cr_skip_test("no group named daemon");
 	td_start(&d, CONFIG_CAPS);
-	usleep(200000); /* let the daemon see the harness's start-up probe close */
 	cr_assert_eq(stat(d.sock, &sb), 0);
 	cr_assert_eq(sb.st_mode & 0777, 0660);
 	cr_assert_eq(sb.st_gid, gr->gr_gid);
-	for (int i = 0; i < 4; i++)
-		fds[i] = td_connect(&d);
-	cr_assert_eq(td_exchange(fds[3], WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
-	td_resp_free(&r);
+	cr_assert_eq(td_fill_connections(&d, fds, 4), 0);
 	extra = td_connect(&d);
 	cr_assert(td_wait_closed(extra, 3000), "a fifth connection is over the global cap");
 	close(extra);

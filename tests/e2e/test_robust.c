@@ -127,12 +127,7 @@ Test(robust, per_uid_cap_closes_extra_connections_unanswered)
 	int extra;
 	struct td_resp r;
 
-	usleep(200000); /* let the daemon see the harness's start-up probe close */
-	for (int i = 0; i < 64; i++)
-		fds[i] = td_connect(&d);
-	/* Let the daemon accept all 64 before the 65th arrives. */
-	cr_assert_eq(td_exchange(fds[63], WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
-	td_resp_free(&r);
+	cr_assert_eq(td_fill_connections(&d, fds, 64), 0);
 	extra = td_connect(&d);
 	cr_assert(td_wait_closed(extra, 3000), "65th connection of one uid must be closed");
 	close(extra);

@@ -1,0 +1,601 @@
+/*
+ * AEAD, ciphers, MACs, RSA encryption and key agreement on the software
+ * provider, each checked against OpenSSL doing the same thing on its own.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "harness.h"
+#include "psa_aead_decrypt.pb-c.h"
+#include "psa_aead_encrypt.pb-c.h"
+#include "psa_asymmetric_decrypt.pb-c.h"
+#include "psa_asymmetric_encrypt.pb-c.h"
+#include "psa_cipher_decrypt.pb-c.h"
+#include "psa_cipher_encrypt.pb-c.h"
+#include "psa_export_key.pb-c.h"
+#include "psa_generate_key.pb-c.h"
+#include "psa_import_key.pb-c.h"
+#include "psa_mac_compute.pb-c.h"
+#include "psa_mac_verify.pb-c.h"
+#include "psa_raw_key_agreement.pb-c.h"
+
+static struct td d;
+
+static void setup(void)
+{
+	td_start(&d, TD_CONFIG_DEFAULT);
+}
+
+static void teardown(void)
+{
+	cr_assert_eq(td_stop(&d), 0);
+}
+
+TestSuite(crypt, .init = setup, .fini = teardown, .timeout = 120);
+
+#define U_ENC    (1 << 0)
+#define U_DEC    (1 << 1)
+#define U_EXP    (1 << 2)
+#define U_SIGN   (1 << 3)
+#define U_VER    (1 << 4)
+#define U_DERIVE (1 << 5)
+
+/* Send a message to provider 1 as Direct "carol"; result bytes (field 1) in *out. */
+static int call(uint32_t opcode, const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
+{
+	uint8_t *buf = malloc(protobuf_c_message_get_packed_size(m) + 1);
+	size_t n = protobuf_c_message_pack(m, buf);
+	struct td_resp r;
+	int st = td_call(&d, opcode, 1, 1, buf, n, "carol", 5, &r);
+
+	free(buf);
+	if (st == 0 && out != NULL) {
+		PsaExportKey__Result *res =
+		        psa_export_key__result__unpack(NULL, r.body_len, r.body);
+
+		cr_assert_not_null(res);
+		*out = malloc(res->data.len + 1);
+		memcpy(*out, res->data.data, res->data.len);
+		*out_len = res->data.len;
+		psa_export_key__result__free_unpacked(res, NULL);
+	}
+	td_resp_free(&r);
+	return st;
+}
+
+/* Create (generate, or import when data != NULL) a key with a policy. */
+static int make_key(const char *name, int type, int family, uint32_t bits, int usage,
+                    PsaAlgorithm__Algorithm *alg, const uint8_t *data, size_t len)
+{
+	PsaKeyAttributes__KeyAttributes a = PSA_KEY_ATTRIBUTES__KEY_ATTRIBUTES__INIT;
+	PsaKeyAttributes__KeyType t = PSA_KEY_ATTRIBUTES__KEY_TYPE__INIT;
+	PsaKeyAttributes__KeyType__EccKeyPair ecc =
+	        PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_KEY_PAIR__INIT;
+	PsaKeyAttributes__KeyType__Aes empty = PSA_KEY_ATTRIBUTES__KEY_TYPE__AES__INIT;
+	PsaKeyAttributes__KeyPolicy pol = PSA_KEY_ATTRIBUTES__KEY_POLICY__INIT;
+	PsaKeyAttributes__UsageFlags u = PSA_KEY_ATTRIBUTES__USAGE_FLAGS__INIT;
+
+	t.variant_case = type;
+	ecc.curve_family = family;
+	/* All variants but ECC are empty messages: one pointer serves. */
+	t.aes = (void *)&empty;
+	if (type == PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_KEY_PAIR)
+		t.ecc_key_pair = &ecc;
+	u.encrypt = (usage & U_ENC) != 0;
+	u.decrypt = (usage & U_DEC) != 0;
+	u.export = (usage & U_EXP) != 0;
+	u.sign_message = (usage & U_SIGN) != 0;
+	u.verify_message = (usage & U_VER) != 0;
+	u.derive = (usage & U_DERIVE) != 0;
+	pol.key_usage_flags = &u;
+	pol.key_algorithm = alg;
+	a.key_type = &t;
+	a.key_bits = bits;
+	a.key_policy = &pol;
+	if (data == NULL) {
+		PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.attributes = &a;
+		return call(WIRE_OP_PSA_GENERATE_KEY, &op.base, NULL, NULL);
+	} else {
+		PsaImportKey__Operation op = PSA_IMPORT_KEY__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.attributes = &a;
+		op.data.data = (uint8_t *)data;
+		op.data.len = len;
+		return call(WIRE_OP_PSA_IMPORT_KEY, &op.base, NULL, NULL);
+	}
+}
+
+static void export_key(const char *name, int public_only, uint8_t **out, size_t *len)
+{
+	PsaExportKey__Operation op = PSA_EXPORT_KEY__OPERATION__INIT;
+
+	op.key_name = (char *)name;
+	cr_assert_eq(call(public_only ? WIRE_OP_PSA_EXPORT_PUBLIC_KEY : WIRE_OP_PSA_EXPORT_KEY,
+	                  &op.base, out, len),
+	             0);
+}
+
+/* ---- AEAD ---- */
+
+static PsaAlgorithm__Algorithm__Aead aead_alg(int kind)
+{
+	PsaAlgorithm__Algorithm__Aead a = PSA_ALGORITHM__ALGORITHM__AEAD__INIT;
+
+	a.variant_case = PSA_ALGORITHM__ALGORITHM__AEAD__VARIANT_AEAD_WITH_DEFAULT_LENGTH_TAG;
+	a.aead_with_default_length_tag = kind;
+	return a;
+}
+
+static int aead(const char *name, int kind, int encrypt, const uint8_t *nonce, size_t nlen,
+                const char *ad, const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len)
+{
+	PsaAlgorithm__Algorithm__Aead alg = aead_alg(kind);
+
+	if (encrypt) {
+		PsaAeadEncrypt__Operation op = PSA_AEAD_ENCRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = &alg;
+		op.nonce = (ProtobufCBinaryData){nlen, (uint8_t *)nonce};
+		op.additional_data = (ProtobufCBinaryData){strlen(ad), (uint8_t *)ad};
+		op.plaintext = (ProtobufCBinaryData){in_len, (uint8_t *)in};
+		return call(WIRE_OP_PSA_AEAD_ENCRYPT, &op.base, out, out_len);
+	} else {
+		PsaAeadDecrypt__Operation op = PSA_AEAD_DECRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = &alg;
+		op.nonce = (ProtobufCBinaryData){nlen, (uint8_t *)nonce};
+		op.additional_data = (ProtobufCBinaryData){strlen(ad), (uint8_t *)ad};
+		op.ciphertext = (ProtobufCBinaryData){in_len, (uint8_t *)in};
+		return call(WIRE_OP_PSA_AEAD_DECRYPT, &op.base, out, out_len);
+	}
+}
+
+/* OpenSSL's own AEAD, to compare with. */
+static void openssl_aead(const char *cipher, int encrypt, const uint8_t *key, const uint8_t *nonce,
+                         int nlen, const char *ad, const uint8_t *in, int in_len, uint8_t *out,
+                         uint8_t *tag)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	EVP_CIPHER *ci = EVP_CIPHER_fetch(NULL, cipher, NULL);
+	int n;
+
+	cr_assert_eq(EVP_CipherInit_ex2(c, ci, NULL, NULL, encrypt, NULL), 1);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_IVLEN, nlen, NULL);
+	cr_assert_eq(EVP_CipherInit_ex2(c, NULL, key, nonce, encrypt, NULL), 1);
+	EVP_CipherUpdate(c, NULL, &n, (const uint8_t *)ad, (int)strlen(ad));
+	if (!encrypt)
+		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16, tag);
+	cr_assert_eq(EVP_CipherUpdate(c, out, &n, in, in_len), 1);
+	cr_assert_eq(EVP_CipherFinal_ex(c, out + n, &n), 1, "OpenSSL rejected it");
+	if (encrypt)
+		EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, 16, tag);
+	EVP_CIPHER_free(ci);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void aead_case(int kind, int type, const char *openssl_name, size_t nonce_len)
+{
+	PsaAlgorithm__Algorithm__Aead pa = aead_alg(kind);
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	static const char msg[] = "attack at dawn, and bring the good biscuits";
+	uint8_t nonce[13] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3};
+	uint8_t *ct, *pt, *key, mine[128], tag[16];
+	size_t ct_len, pt_len, key_len;
+
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD;
+	alg.aead = &pa;
+	cr_assert_eq(make_key("sym", type, 0, 256, U_ENC | U_DEC | U_EXP, &alg, NULL, 0), 0);
+	cr_assert_eq(aead("sym", kind, 1, nonce, nonce_len, "hdr", (const uint8_t *)msg,
+	                  strlen(msg), &ct, &ct_len),
+	             0);
+	cr_assert_eq(ct_len, strlen(msg) + 16, "ciphertext then a 16-byte tag");
+	cr_assert_eq(aead("sym", kind, 0, nonce, nonce_len, "hdr", ct, ct_len, &pt, &pt_len), 0);
+	cr_assert_eq(pt_len, strlen(msg));
+	cr_assert_arr_eq(pt, msg, pt_len);
+	if (openssl_name != NULL) {
+		/* OpenSSL, with the exported key, decrypts the daemon's ciphertext. */
+		export_key("sym", 0, &key, &key_len);
+		cr_assert_eq(key_len, 32);
+		openssl_aead(openssl_name, 0, key, nonce, (int)nonce_len, "hdr", ct,
+		             (int)(ct_len - 16), mine, ct + ct_len - 16);
+		cr_assert_arr_eq(mine, msg, strlen(msg));
+		/* And the daemon decrypts OpenSSL's. */
+		free(pt);
+		openssl_aead(openssl_name, 1, key, nonce, (int)nonce_len, "other",
+		             (const uint8_t *)msg, (int)strlen(msg), mine, tag);
+		memcpy(mine + strlen(msg), tag, 16);
+		cr_assert_eq(aead("sym", kind, 0, nonce, nonce_len, "other", mine, strlen(msg) + 16,
+		                  &pt, &pt_len),
+		             0);
+		cr_assert_arr_eq(pt, msg, pt_len);
+		free(key);
+	}
+	/* A changed tag or associated data is refused. */
+	ct[ct_len - 1] ^= 1;
+	cr_assert_eq(aead("sym", kind, 0, nonce, nonce_len, "hdr", ct, ct_len, NULL, NULL), 1149);
+	ct[ct_len - 1] ^= 1;
+	cr_assert_eq(aead("sym", kind, 0, nonce, nonce_len, "hdX", ct, ct_len, NULL, NULL), 1149);
+	free(ct);
+	free(pt);
+}
+
+Test(crypt, aes_256_gcm_matches_openssl)
+{
+	aead_case(2, PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, "AES-256-GCM", 12);
+}
+
+Test(crypt, chacha20_poly1305_matches_openssl)
+{
+	aead_case(3, PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_CHACHA20, "ChaCha20-Poly1305", 12);
+}
+
+Test(crypt, aes_256_ccm_round_trip)
+{
+	aead_case(1, PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, NULL, 13);
+}
+
+Test(crypt, aead_policy)
+{
+	PsaAlgorithm__Algorithm__Aead gcm = aead_alg(2), chacha = aead_alg(3);
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	uint8_t nonce[32] = {0}; /* also used as input */
+
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD;
+	alg.aead = &gcm;
+	cr_assert_eq(make_key("gcm-enc-only", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 128,
+	                      U_ENC, &alg, NULL, 0),
+	             0);
+	cr_assert_eq(aead("gcm-enc-only", 1, 1, nonce, 12, "", nonce, 4, NULL, NULL), 1133,
+	             "CCM is not the permitted algorithm");
+	cr_assert_eq(aead("gcm-enc-only", 2, 0, nonce, 12, "", nonce, 20, NULL, NULL), 1133,
+	             "no decrypt usage");
+	alg.aead = &chacha;
+	cr_assert_eq(make_key("chacha-on-aes", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 256,
+	                      U_ENC, &alg, NULL, 0),
+	             0);
+	cr_assert_eq(aead("chacha-on-aes", 3, 1, nonce, 12, "", nonce, 4, NULL, NULL), 1135,
+	             "ChaCha20-Poly1305 does not fit an AES key");
+}
+
+/* ---- ciphers ---- */
+
+static int cipher(const char *name, int alg, int encrypt, const uint8_t *in, size_t len,
+                  uint8_t **out, size_t *out_len)
+{
+	if (encrypt) {
+		PsaCipherEncrypt__Operation op = PSA_CIPHER_ENCRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.plaintext = (ProtobufCBinaryData){len, (uint8_t *)in};
+		return call(WIRE_OP_PSA_CIPHER_ENCRYPT, &op.base, out, out_len);
+	} else {
+		PsaCipherDecrypt__Operation op = PSA_CIPHER_DECRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.ciphertext = (ProtobufCBinaryData){len, (uint8_t *)in};
+		return call(WIRE_OP_PSA_CIPHER_DECRYPT, &op.base, out, out_len);
+	}
+}
+
+Test(crypt, aes_cbc_pkcs7_iv_prepended_and_openssl_decrypts)
+{
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	static const char msg[] = "sixteen byte msg plus a tail";
+	uint8_t *ct, *pt, *key, mine[64];
+	size_t ct_len, pt_len, key_len;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n1, n2;
+
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
+	alg.cipher = PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_PKCS7;
+	cr_assert_eq(make_key("cbc", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 128,
+	                      U_ENC | U_DEC | U_EXP, &alg, NULL, 0),
+	             0);
+	cr_assert_eq(cipher("cbc", alg.cipher, 1, (const uint8_t *)msg, strlen(msg), &ct, &ct_len),
+	             0);
+	cr_assert_eq(ct_len, 16 + 32, "IV, then two padded blocks");
+	export_key("cbc", 0, &key, &key_len);
+	cr_assert_eq(EVP_DecryptInit_ex2(c, EVP_aes_128_cbc(), key, ct, NULL), 1);
+	cr_assert_eq(EVP_DecryptUpdate(c, mine, &n1, ct + 16, (int)ct_len - 16), 1);
+	cr_assert_eq(EVP_DecryptFinal_ex(c, mine + n1, &n2), 1);
+	cr_assert_eq((size_t)(n1 + n2), strlen(msg));
+	cr_assert_arr_eq(mine, msg, strlen(msg));
+	cr_assert_eq(cipher("cbc", alg.cipher, 0, ct, ct_len, &pt, &pt_len), 0);
+	cr_assert_arr_eq(pt, msg, strlen(msg));
+	/* Two encryptions of the same text differ (fresh IV). */
+	free(pt);
+	cr_assert_eq(cipher("cbc", alg.cipher, 1, (const uint8_t *)msg, strlen(msg), &pt, &pt_len),
+	             0);
+	cr_assert(memcmp(pt, ct, 16) != 0);
+	EVP_CIPHER_CTX_free(c);
+	free(ct);
+	free(pt);
+	free(key);
+}
+
+Test(crypt, aes_ctr_round_trip_any_length)
+{
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	uint8_t *ct, *pt;
+	size_t ct_len, pt_len;
+
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
+	alg.cipher = PSA_ALGORITHM__ALGORITHM__CIPHER__CTR;
+	cr_assert_eq(make_key("ctr", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 256,
+	                      U_ENC | U_DEC, &alg, NULL, 0),
+	             0);
+	cr_assert_eq(cipher("ctr", alg.cipher, 1, (const uint8_t *)"seven!!", 7, &ct, &ct_len), 0);
+	cr_assert_eq(ct_len, 16 + 7);
+	cr_assert_eq(cipher("ctr", alg.cipher, 0, ct, ct_len, &pt, &pt_len), 0);
+	cr_assert_eq(pt_len, 7);
+	cr_assert_arr_eq(pt, "seven!!", 7);
+	free(ct);
+	free(pt);
+}
+
+/* ---- MAC ---- */
+
+static int mac(const char *name, PsaAlgorithm__Algorithm__Mac *alg, const char *in,
+               const uint8_t *expect, size_t expect_len, uint8_t **out, size_t *out_len)
+{
+	if (expect == NULL) {
+		PsaMacCompute__Operation op = PSA_MAC_COMPUTE__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.input = (ProtobufCBinaryData){strlen(in), (uint8_t *)in};
+		return call(WIRE_OP_PSA_MAC_COMPUTE, &op.base, out, out_len);
+	} else {
+		PsaMacVerify__Operation op = PSA_MAC_VERIFY__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.input = (ProtobufCBinaryData){strlen(in), (uint8_t *)in};
+		op.mac = (ProtobufCBinaryData){expect_len, (uint8_t *)expect};
+		return call(WIRE_OP_PSA_MAC_VERIFY, &op.base, NULL, NULL);
+	}
+}
+
+Test(crypt, hmac_sha256_matches_openssl_and_verifies)
+{
+	PsaAlgorithm__Algorithm__Mac__FullLength__Hmac h =
+	        PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__HMAC__INIT;
+	PsaAlgorithm__Algorithm__Mac__FullLength full =
+	        PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__INIT;
+	PsaAlgorithm__Algorithm__Mac__Truncated tr = PSA_ALGORITHM__ALGORITHM__MAC__TRUNCATED__INIT;
+	PsaAlgorithm__Algorithm__Mac m = PSA_ALGORITHM__ALGORITHM__MAC__INIT;
+	PsaAlgorithm__Algorithm__Mac m16 = PSA_ALGORITHM__ALGORITHM__MAC__INIT;
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	static const uint8_t key[32] = "an hmac key of thirty-two bytes";
+	uint8_t *out, expect[64];
+	size_t out_len, expect_len;
+
+	h.hash_alg = PSA_ALGORITHM__ALGORITHM__HASH__SHA_256;
+	full.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_HMAC;
+	full.hmac = &h;
+	m.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__VARIANT_FULL_LENGTH;
+	m.full_length = &full;
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_MAC;
+	alg.mac = &m;
+	cr_assert_eq(make_key("hmac", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_HMAC, 0, 0,
+	                      U_SIGN | U_VER, &alg, key, sizeof(key)),
+	             0);
+	cr_assert_eq(mac("hmac", &m, "the message", NULL, 0, &out, &out_len), 0);
+	cr_assert_not_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, sizeof(key),
+	                             (const uint8_t *)"the message", 11, expect, sizeof(expect),
+	                             &expect_len));
+	cr_assert_eq(out_len, 32);
+	cr_assert_arr_eq(out, expect, 32);
+	cr_assert_eq(mac("hmac", &m, "the message", expect, 32, NULL, NULL), 0);
+	expect[31] ^= 1;
+	cr_assert_eq(mac("hmac", &m, "the message", expect, 32, NULL, NULL), 1149);
+	cr_assert_eq(mac("hmac", &m, "the message", expect, 31, NULL, NULL), 1149);
+	/* A truncated MAC is a different algorithm: not permitted by this policy. */
+	tr.mac_alg = &full;
+	tr.mac_length = 16;
+	m16.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__VARIANT_TRUNCATED;
+	m16.truncated = &tr;
+	cr_assert_eq(mac("hmac", &m16, "the message", NULL, 0, NULL, NULL), 1133);
+	free(out);
+}
+
+Test(crypt, cmac_aes_matches_openssl)
+{
+	PsaAlgorithm__Algorithm__Mac__FullLength__Cmac cm =
+	        PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__CMAC__INIT;
+	PsaAlgorithm__Algorithm__Mac__FullLength full =
+	        PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__INIT;
+	PsaAlgorithm__Algorithm__Mac m = PSA_ALGORITHM__ALGORITHM__MAC__INIT;
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	static const uint8_t key[16] = "0123456789abcdef";
+	uint8_t *out, expect[32];
+	size_t out_len, expect_len;
+
+	full.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_CMAC;
+	full.cmac = &cm;
+	m.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__VARIANT_FULL_LENGTH;
+	m.full_length = &full;
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_MAC;
+	alg.mac = &m;
+	cr_assert_eq(make_key("cmac", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 128, U_SIGN,
+	                      &alg, key, sizeof(key)),
+	             0);
+	cr_assert_eq(mac("cmac", &m, "block cipher mac", NULL, 0, &out, &out_len), 0);
+	cr_assert_not_null(EVP_Q_mac(NULL, "CMAC", NULL, "AES-128-CBC", NULL, key, sizeof(key),
+	                             (const uint8_t *)"block cipher mac", 16, expect,
+	                             sizeof(expect), &expect_len));
+	cr_assert_eq(out_len, expect_len);
+	cr_assert_arr_eq(out, expect, out_len);
+	free(out);
+}
+
+/* ---- RSA encryption ---- */
+
+static int asym(const char *name, PsaAlgorithm__Algorithm__AsymmetricEncryption *alg, int encrypt,
+                const uint8_t *in, size_t len, const char *label, uint8_t **out, size_t *out_len)
+{
+	if (encrypt) {
+		PsaAsymmetricEncrypt__Operation op = PSA_ASYMMETRIC_ENCRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.plaintext = (ProtobufCBinaryData){len, (uint8_t *)in};
+		op.salt = (ProtobufCBinaryData){strlen(label), (uint8_t *)label};
+		return call(WIRE_OP_PSA_ASYMMETRIC_ENCRYPT, &op.base, out, out_len);
+	} else {
+		PsaAsymmetricDecrypt__Operation op = PSA_ASYMMETRIC_DECRYPT__OPERATION__INIT;
+
+		op.key_name = (char *)name;
+		op.alg = alg;
+		op.ciphertext = (ProtobufCBinaryData){len, (uint8_t *)in};
+		op.salt = (ProtobufCBinaryData){strlen(label), (uint8_t *)label};
+		return call(WIRE_OP_PSA_ASYMMETRIC_DECRYPT, &op.base, out, out_len);
+	}
+}
+
+Test(crypt, rsa_oaep_with_label_openssl_encrypts_daemon_decrypts)
+{
+	PsaAlgorithm__Algorithm__AsymmetricEncryption__RsaOaep oaep =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_ENCRYPTION__RSA_OAEP__INIT;
+	PsaAlgorithm__Algorithm__AsymmetricEncryption e =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_ENCRYPTION__INIT;
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	uint8_t *pub, *pt, ct[256];
+	size_t pub_len, pt_len, ct_len = sizeof(ct);
+	const uint8_t *p;
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *c;
+
+	oaep.hash_alg = PSA_ALGORITHM__ALGORITHM__HASH__SHA_256;
+	e.variant_case = PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_ENCRYPTION__VARIANT_RSA_OAEP;
+	e.rsa_oaep = &oaep;
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_ASYMMETRIC_ENCRYPTION;
+	alg.asymmetric_encryption = &e;
+	cr_assert_eq(make_key("oaep", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_RSA_KEY_PAIR, 0, 2048,
+	                      U_ENC | U_DEC, &alg, NULL, 0),
+	             0);
+	export_key("oaep", 1, &pub, &pub_len);
+	p = pub;
+	pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)pub_len);
+	cr_assert_not_null(pk);
+	c = EVP_PKEY_CTX_new(pk, NULL);
+	EVP_PKEY_encrypt_init(c);
+	EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING);
+	EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256());
+	EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256());
+	EVP_PKEY_CTX_set0_rsa_oaep_label(c, OPENSSL_strdup("label"), 5);
+	cr_assert_eq(EVP_PKEY_encrypt(c, ct, &ct_len, (const uint8_t *)"secret data", 11), 1);
+	cr_assert_eq(asym("oaep", &e, 0, ct, ct_len, "label", &pt, &pt_len), 0);
+	cr_assert_eq(pt_len, 11);
+	cr_assert_arr_eq(pt, "secret data", 11);
+	free(pt);
+	cr_assert_eq(asym("oaep", &e, 0, ct, ct_len, "other", NULL, NULL), 1150,
+	             "the label is bound to the ciphertext");
+	/* The daemon's own round trip. */
+	cr_assert_eq(asym("oaep", &e, 1, (const uint8_t *)"hi", 2, "", &pt, &pt_len), 0);
+	cr_assert_eq(pt_len, 256);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(pk);
+	free(pub);
+	free(pt);
+}
+
+/* ---- key agreement ---- */
+
+static int agree(const char *name, int alg, const uint8_t *peer, size_t len, uint8_t **out,
+                 size_t *out_len)
+{
+	PsaRawKeyAgreement__Operation op = PSA_RAW_KEY_AGREEMENT__OPERATION__INIT;
+
+	op.private_key_name = (char *)name;
+	op.alg = alg;
+	op.peer_key = (ProtobufCBinaryData){len, (uint8_t *)peer};
+	return call(WIRE_OP_PSA_RAW_KEY_AGREEMENT, &op.base, out, out_len);
+}
+
+static void ecdh_case(int family, uint32_t bits, const char *openssl_type, const char *curve)
+{
+	PsaAlgorithm__Algorithm__KeyAgreement ka = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__INIT;
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	EVP_PKEY *mine = curve ? EVP_PKEY_Q_keygen(NULL, NULL, openssl_type, curve)
+	                       : EVP_PKEY_Q_keygen(NULL, NULL, openssl_type);
+	EVP_PKEY *theirs = NULL;
+	EVP_PKEY_CTX *c;
+	uint8_t mine_pub[200], *their_pub, *secret, expect[128];
+	size_t mine_len = sizeof(mine_pub), their_len, secret_len, expect_len = sizeof(expect);
+
+	ka.variant_case = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__VARIANT_RAW;
+	ka.raw = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__ECDH;
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_KEY_AGREEMENT;
+	alg.key_agreement = &ka;
+	cr_assert_eq(make_key("dh", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_KEY_PAIR, family,
+	                      bits, U_DERIVE, &alg, NULL, 0),
+	             0);
+	if (curve)
+		cr_assert_eq(EVP_PKEY_get_octet_string_param(mine,
+		                                             OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+		                                             mine_pub, sizeof(mine_pub), &mine_len),
+		             1);
+	else
+		cr_assert_eq(EVP_PKEY_get_raw_public_key(mine, mine_pub, &mine_len), 1);
+	cr_assert_eq(agree("dh", PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__ECDH, mine_pub,
+	                   mine_len, &secret, &secret_len),
+	             0);
+	/* OpenSSL computes the same secret from the daemon's public key. */
+	export_key("dh", 1, &their_pub, &their_len);
+	if (curve) {
+		OSSL_PARAM params[3] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+		                                                         (char *)curve, 0),
+		                        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+		                                                          their_pub, their_len),
+		                        OSSL_PARAM_construct_end()};
+		EVP_PKEY_CTX *fc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+		EVP_PKEY_fromdata_init(fc);
+		cr_assert_eq(EVP_PKEY_fromdata(fc, &theirs, EVP_PKEY_PUBLIC_KEY, params), 1);
+		EVP_PKEY_CTX_free(fc);
+	} else {
+		theirs = EVP_PKEY_new_raw_public_key_ex(NULL, openssl_type, NULL, their_pub,
+		                                        their_len);
+	}
+	c = EVP_PKEY_CTX_new(mine, NULL);
+	EVP_PKEY_derive_init(c);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(c, theirs), 1);
+	cr_assert_eq(EVP_PKEY_derive(c, expect, &expect_len), 1);
+	cr_assert_eq(secret_len, expect_len);
+	cr_assert_arr_eq(secret, expect, secret_len);
+	/* FFDH is a different algorithm from the policy's ECDH. */
+	cr_assert_eq(agree("dh", PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__FFDH, mine_pub,
+	                   mine_len, NULL, NULL),
+	             1133);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(theirs);
+	free(their_pub);
+	free(secret);
+}
+
+Test(crypt, ecdh_p256_matches_openssl)
+{
+	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1, 256, "EC", "prime256v1");
+}
+
+Test(crypt, x25519_matches_openssl)
+{
+	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__MONTGOMERY, 255, "X25519", NULL);
+}
