@@ -6,17 +6,13 @@
 
 #include <jansson.h>
 
+#include "client/cli-priv.h"
 #include "client/tessera.h"
 #include "common/util.h"
 #include "wire/wire.h"
 
-/* Exit codes: scripts can tell "the daemon said no" from "no daemon". */
-#define EXIT_OK      0
-#define EXIT_STATUS  1 /* the daemon answered with a non-zero status */
-#define EXIT_USAGE   2
-#define EXIT_CONNECT 3 /* could not reach the daemon, or a transport error */
-
-static int json_out;
+/* Exit codes (cli-priv.h): scripts can tell "the daemon said no" from "no daemon". */
+int cli_json;
 
 static void usage(FILE *f)
 {
@@ -55,8 +51,7 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
-/* Report a failed call and turn it into an exit code. */
-static int failed(struct tessera_client *c, const char *cmd, int rc)
+int cli_failed(struct tessera_client *c, const char *cmd, int rc)
 {
 	if (rc < 0) {
 		fprintf(stderr, "tessera: %s: %s (endpoint %s)\n", cmd, tessera_strerror(rc),
@@ -73,8 +68,8 @@ static int cmd_ping(struct tessera_client *c)
 	int rc = tessera_ping(c, &maj, &min);
 
 	if (rc != TESSERA_OK)
-		return failed(c, "ping", rc);
-	if (json_out)
+		return cli_failed(c, "ping", rc);
+	if (cli_json)
 		print_json(json_pack("{s:i, s:i}", "wire_protocol_version_maj", (int)maj,
 		                     "wire_protocol_version_min", (int)min));
 	else
@@ -89,8 +84,8 @@ static int cmd_list_providers(struct tessera_client *c)
 	int rc = tessera_list_providers(c, &p, &n);
 
 	if (rc != TESSERA_OK)
-		return failed(c, "list-providers", rc);
-	if (json_out) {
+		return cli_failed(c, "list-providers", rc);
+	if (cli_json) {
 		json_t *arr = json_array();
 
 		for (size_t i = 0; i < n; i++) {
@@ -120,11 +115,11 @@ static int cmd_list_opcodes(struct tessera_client *c, uint8_t provider)
 	uint32_t *ops;
 	size_t n;
 	int rc = tessera_list_opcodes(c, provider, &ops, &n);
-	json_t *arr = json_out ? json_array() : NULL;
+	json_t *arr = cli_json ? json_array() : NULL;
 
 	if (rc != TESSERA_OK) {
 		json_decref(arr);
-		return failed(c, "list-opcodes", rc);
+		return cli_failed(c, "list-opcodes", rc);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_opcode_info *info = wire_opcode_find(ops[i]);
@@ -149,11 +144,11 @@ static int cmd_list_authenticators(struct tessera_client *c)
 	struct tessera_authenticator_info *a;
 	size_t n;
 	int rc = tessera_list_authenticators(c, &a, &n);
-	json_t *arr = json_out ? json_array() : NULL;
+	json_t *arr = cli_json ? json_array() : NULL;
 
 	if (rc != TESSERA_OK) {
 		json_decref(arr);
-		return failed(c, "list-authenticators", rc);
+		return cli_failed(c, "list-authenticators", rc);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *name = wire_auth_type_name((uint8_t)a[i].id);
@@ -177,18 +172,21 @@ static int cmd_list_keys(struct tessera_client *c)
 	struct tessera_key_info *k;
 	size_t n;
 	int rc = tessera_list_keys(c, &k, &n);
-	json_t *arr = json_out ? json_array() : NULL;
+	json_t *arr = cli_json ? json_array() : NULL;
 
 	if (rc != TESSERA_OK) {
 		json_decref(arr);
-		return failed(c, "list-keys", rc);
+		return cli_failed(c, "list-keys", rc);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (arr != NULL)
-			json_array_append_new(arr, json_pack("{s:s, s:i}", "name", k[i].name,
-			                                     "provider", (int)k[i].provider_id));
+			json_array_append_new(
+			        arr, json_pack("{s:s, s:i, s:s, s:i, s:s?}", "name", k[i].name,
+			                       "provider", (int)k[i].provider_id, "type", k[i].type,
+			                       "bits", (int)k[i].bits, "algorithm", k[i].alg));
 		else
-			printf("%s (provider %u)\n", k[i].name, k[i].provider_id);
+			printf("%s: %s %u bits, %s, provider %u\n", k[i].name, k[i].type, k[i].bits,
+			       k[i].alg ? k[i].alg : "no named algorithm", k[i].provider_id);
 	}
 	if (arr != NULL)
 		print_json(json_pack("{s:o}", "keys", arr));
@@ -203,11 +201,11 @@ static int cmd_list_clients(struct tessera_client *c)
 	char **v;
 	size_t n;
 	int rc = tessera_list_clients(c, &v, &n);
-	json_t *arr = json_out ? json_array() : NULL;
+	json_t *arr = cli_json ? json_array() : NULL;
 
 	if (rc != TESSERA_OK) {
 		json_decref(arr);
-		return failed(c, "list-clients", rc);
+		return cli_failed(c, "list-clients", rc);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (arr != NULL)
@@ -228,8 +226,8 @@ static int cmd_delete_client(struct tessera_client *c, const char *name)
 	int rc = tessera_delete_client(c, name);
 
 	if (rc != TESSERA_OK)
-		return failed(c, "delete-client", rc);
-	if (json_out)
+		return cli_failed(c, "delete-client", rc);
+	if (cli_json)
 		print_json(json_pack("{s:s}", "deleted", name));
 	else
 		printf("Deleted every key of client \"%s\".\n", name);
@@ -286,7 +284,7 @@ int main(int argc, char **argv)
 			o.timeout_ms = (unsigned)num;
 			break;
 		case OPT_JSON:
-			json_out = 1;
+			cli_json = 1;
 			break;
 		case 'V':
 			printf("tessera %s\n", TESSERA_VERSION);
@@ -339,6 +337,8 @@ int main(int argc, char **argv)
 		rc = cmd_list_clients(c);
 	else if (strcmp(cmd, "delete-client") == 0 && optind == argc - 1)
 		rc = cmd_delete_client(c, argv[optind]);
+	else if (cli_is_key_command(cmd))
+		rc = cli_key_command(c, argc - optind + 1, argv + optind - 1);
 	else {
 		fprintf(stderr, "tessera: unknown command or wrong arguments: %s\n", cmd);
 		usage(stderr);

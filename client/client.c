@@ -1,5 +1,6 @@
 /* libtessera: transport, framing and the core operations. */
 #include "client/tessera.h"
+#include "client/client-priv.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -349,11 +350,9 @@ int tessera_request(struct tessera_client *c, uint8_t provider, uint32_t opcode,
 	return rc;
 }
 
-/* Pack an operation, send it, and unpack the result with desc (NULL: the
- * result has no content we read). */
-static int call(struct tessera_client *c, uint8_t provider, uint32_t opcode,
-                const ProtobufCMessage *op, const ProtobufCMessageDescriptor *desc,
-                ProtobufCMessage **ret_result)
+int tessera_call(struct tessera_client *c, uint8_t provider, uint32_t opcode,
+                 const ProtobufCMessage *op, const ProtobufCMessageDescriptor *desc,
+                 ProtobufCMessage **ret_result)
 {
 	size_t n = protobuf_c_message_get_packed_size(op), rlen = 0;
 	uint8_t *buf = malloc(n ? n : 1), *rbody = NULL;
@@ -381,8 +380,8 @@ int tessera_ping(struct tessera_client *c, uint32_t *ret_maj, uint32_t *ret_min)
 {
 	Ping__Operation op = PING__OPERATION__INIT;
 	Ping__Result *r;
-	int rc = call(c, 0, WIRE_OP_PING, &op.base, &ping__result__descriptor,
-	              (ProtobufCMessage **)&r);
+	int rc = tessera_call(c, 0, WIRE_OP_PING, &op.base, &ping__result__descriptor,
+	                      (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -415,8 +414,8 @@ int tessera_list_providers(struct tessera_client *c, struct tessera_provider_inf
 	ListProviders__Operation op = LIST_PROVIDERS__OPERATION__INIT;
 	ListProviders__Result *r;
 	struct tessera_provider_info *out;
-	int rc = call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base, &list_providers__result__descriptor,
-	              (ProtobufCMessage **)&r);
+	int rc = tessera_call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base,
+	                      &list_providers__result__descriptor, (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -454,8 +453,8 @@ int tessera_list_opcodes(struct tessera_client *c, uint8_t provider, uint32_t **
 
 	op.provider_id = provider;
 	op.include_extensions = 1;
-	rc = call(c, 0, WIRE_OP_LIST_OPCODES, &op.base, &list_opcodes__result__descriptor,
-	          (ProtobufCMessage **)&r);
+	rc = tessera_call(c, 0, WIRE_OP_LIST_OPCODES, &op.base, &list_opcodes__result__descriptor,
+	                  (ProtobufCMessage **)&r);
 	if (rc != TESSERA_OK)
 		return rc;
 	out = malloc((r->n_opcodes ? r->n_opcodes : 1) * sizeof(*out));
@@ -486,8 +485,8 @@ int tessera_list_authenticators(struct tessera_client *c, struct tessera_authent
 	ListAuthenticators__Operation op = LIST_AUTHENTICATORS__OPERATION__INIT;
 	ListAuthenticators__Result *r;
 	struct tessera_authenticator_info *out;
-	int rc = call(c, 0, WIRE_OP_LIST_AUTHENTICATORS, &op.base,
-	              &list_authenticators__result__descriptor, (ProtobufCMessage **)&r);
+	int rc = tessera_call(c, 0, WIRE_OP_LIST_AUTHENTICATORS, &op.base,
+	                      &list_authenticators__result__descriptor, (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -518,8 +517,11 @@ void tessera_key_info_free(struct tessera_key_info *k, size_t n)
 {
 	if (k == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(k[i].name);
+		free(k[i].type);
+		free(k[i].alg);
+	}
 	free(k);
 }
 
@@ -528,17 +530,40 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
 	ListKeys__Result *r;
 	struct tessera_key_info *out;
-	int rc = call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
-	              (ProtobufCMessage **)&r);
+	int rc = tessera_call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
+	                      (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
 	out = calloc(r->n_keys ? r->n_keys : 1, sizeof(*out));
 	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
 	for (size_t i = 0; rc == TESSERA_OK && i < r->n_keys; i++) {
+		const PsaKeyAttributes__KeyAttributes *a = r->keys[i]->attributes;
+
 		out[i].provider_id = r->keys[i]->provider_id;
 		out[i].name = dup_or_empty(r->keys[i]->name);
-		if (out[i].name == NULL)
+		out[i].type = strdup(tessera_type_name(a != NULL ? a->key_type : NULL));
+		if (a != NULL) {
+			out[i].bits = a->key_bits;
+			if (a->key_policy != NULL) {
+				const PsaKeyAttributes__UsageFlags *u =
+				        a->key_policy->key_usage_flags;
+
+				out[i].alg = tessera_alg_name(a->key_policy->key_algorithm);
+				if (u != NULL)
+					out[i].usage =
+					        (u->export ? TESSERA_USAGE_EXPORT : 0) |
+					        (u->encrypt ? TESSERA_USAGE_ENCRYPT : 0) |
+					        (u->decrypt ? TESSERA_USAGE_DECRYPT : 0) |
+					        (u->sign_message ? TESSERA_USAGE_SIGN_MESSAGE : 0) |
+					        (u->verify_message ? TESSERA_USAGE_VERIFY_MESSAGE
+					                           : 0) |
+					        (u->sign_hash ? TESSERA_USAGE_SIGN_HASH : 0) |
+					        (u->verify_hash ? TESSERA_USAGE_VERIFY_HASH : 0) |
+					        (u->derive ? TESSERA_USAGE_DERIVE : 0);
+			}
+		}
+		if (out[i].name == NULL || out[i].type == NULL)
 			rc = TESSERA_ERR_NOMEM;
 	}
 	if (rc == TESSERA_OK) {
@@ -565,8 +590,8 @@ int tessera_list_clients(struct tessera_client *c, char ***ret, size_t *ret_n)
 	ListClients__Operation op = LIST_CLIENTS__OPERATION__INIT;
 	ListClients__Result *r;
 	char **out;
-	int rc = call(c, 0, WIRE_OP_LIST_CLIENTS, &op.base, &list_clients__result__descriptor,
-	              (ProtobufCMessage **)&r);
+	int rc = tessera_call(c, 0, WIRE_OP_LIST_CLIENTS, &op.base,
+	                      &list_clients__result__descriptor, (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -594,5 +619,5 @@ int tessera_delete_client(struct tessera_client *c, const char *client)
 	if (client == NULL)
 		return TESSERA_ERR_ARG;
 	op.client = (char *)client;
-	return call(c, 0, WIRE_OP_DELETE_CLIENT, &op.base, NULL, NULL);
+	return tessera_call(c, 0, WIRE_OP_DELETE_CLIENT, &op.base, NULL, NULL);
 }

@@ -122,6 +122,10 @@ void tessera_authenticator_info_free(struct tessera_authenticator_info *a, size_
 struct tessera_key_info {
 	uint32_t provider_id;
 	char *name;
+	char *type; /* "rsa", "ecc", ..., with "-public" for public keys; "other" */
+	uint32_t bits;
+	char *alg;      /* the policy's algorithm name (see below), or NULL */
+	uint32_t usage; /* TESSERA_USAGE_* */
 };
 /* ListKeys: the caller's keys (needs an authenticated identity: status 19
  * otherwise). */
@@ -134,6 +138,89 @@ void tessera_strv_free(char **v, size_t n);
 
 /* DeleteClient: destroy every key of a client (admins only). */
 int tessera_delete_client(struct tessera_client *c, const char *client);
+
+/* ---- keys and cryptography ----
+ *
+ * Keys are named per caller; provider is the wire provider ID (1 = the
+ * software provider; tessera_default_provider() finds the daemon's default).
+ * Algorithms are named by short strings:
+ *   signatures:  "ecdsa-sha256" (also -sha384, -sha512), "rsa-pkcs1-sha256",
+ *                "rsa-pss-sha256" (and -sha384, -sha512)
+ *   encryption:  "rsa-oaep-sha256", "rsa-pkcs1", "aes-gcm", "aes-ccm",
+ *                "chacha20-poly1305"
+ *   agreement:   "ecdh"
+ *   MAC:         "hmac-sha256" (and -sha384, -sha512), "cmac"
+ * and key types by: "rsa", "ecc" (NIST P curves; bits 256/384/521),
+ * "secp256k1", "brainpool" (bits), "x25519", "aes", "chacha20", "hmac",
+ * "raw". An unknown name is TESSERA_ERR_ARG.
+ */
+#define TESSERA_USAGE_EXPORT         (1u << 0)
+#define TESSERA_USAGE_ENCRYPT        (1u << 3)
+#define TESSERA_USAGE_DECRYPT        (1u << 4)
+#define TESSERA_USAGE_SIGN_MESSAGE   (1u << 5)
+#define TESSERA_USAGE_VERIFY_MESSAGE (1u << 6)
+#define TESSERA_USAGE_SIGN_HASH      (1u << 7)
+#define TESSERA_USAGE_VERIFY_HASH    (1u << 8)
+#define TESSERA_USAGE_DERIVE         (1u << 9)
+
+struct tessera_key_spec {
+	const char *type; /* see above */
+	uint32_t bits;    /* 0 on import: taken from the data */
+	const char *alg;  /* the one algorithm the key may be used with; NULL: none */
+	uint32_t usage;   /* TESSERA_USAGE_* */
+};
+
+/* The first provider of ListProviders (the clients' default). */
+int tessera_default_provider(struct tessera_client *c, uint8_t *ret_provider);
+
+/* PsaGenerateKey / PsaImportKey (data in PSA's export format) / PsaDestroyKey. */
+int tessera_generate_key(struct tessera_client *c, uint8_t provider, const char *name,
+                         const struct tessera_key_spec *spec);
+int tessera_import_key(struct tessera_client *c, uint8_t provider, const char *name,
+                       const struct tessera_key_spec *spec, const uint8_t *data, size_t len);
+int tessera_destroy_key(struct tessera_client *c, uint8_t provider, const char *name);
+
+/* PsaExportPublicKey / PsaExportKey: PSA formats (RSA: DER RSAPublicKey or
+ * RSAPrivateKey; ECC: uncompressed point or private scalar). */
+int tessera_export_public_key(struct tessera_client *c, uint8_t provider, const char *name,
+                              uint8_t **ret, size_t *ret_len);
+int tessera_export_key(struct tessera_client *c, uint8_t provider, const char *name, uint8_t **ret,
+                       size_t *ret_len);
+
+/* Sign or verify a message (hashed by the daemon) or a ready hash. Verify
+ * returns 1149 (PsaErrorInvalidSignature) for a bad signature. */
+int tessera_sign_message(struct tessera_client *c, uint8_t provider, const char *name,
+                         const char *alg, const uint8_t *msg, size_t len, uint8_t **ret_sig,
+                         size_t *ret_len);
+int tessera_verify_message(struct tessera_client *c, uint8_t provider, const char *name,
+                           const char *alg, const uint8_t *msg, size_t len, const uint8_t *sig,
+                           size_t sig_len);
+int tessera_sign_hash(struct tessera_client *c, uint8_t provider, const char *name, const char *alg,
+                      const uint8_t *hash, size_t len, uint8_t **ret_sig, size_t *ret_len);
+int tessera_verify_hash(struct tessera_client *c, uint8_t provider, const char *name,
+                        const char *alg, const uint8_t *hash, size_t len, const uint8_t *sig,
+                        size_t sig_len);
+
+/* RSA encryption; label is OAEP's (PSA's "salt"), may be NULL. */
+int tessera_asymmetric_encrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                               const char *alg, const uint8_t *in, size_t len, const uint8_t *label,
+                               size_t label_len, uint8_t **ret, size_t *ret_len);
+int tessera_asymmetric_decrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                               const char *alg, const uint8_t *in, size_t len, const uint8_t *label,
+                               size_t label_len, uint8_t **ret, size_t *ret_len);
+
+/* AEAD: ciphertext carries the tag at its end. */
+int tessera_aead_encrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                         const char *alg, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad,
+                         size_t ad_len, const uint8_t *in, size_t len, uint8_t **ret,
+                         size_t *ret_len);
+int tessera_aead_decrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                         const char *alg, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad,
+                         size_t ad_len, const uint8_t *in, size_t len, uint8_t **ret,
+                         size_t *ret_len);
+
+/* PsaGenerateRandom. */
+int tessera_generate_random(struct tessera_client *c, uint8_t provider, size_t len, uint8_t **ret);
 
 #ifdef __cplusplus
 }

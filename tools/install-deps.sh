@@ -10,6 +10,8 @@ packages=(
   libcriterion-dev
   systemd        # systemd-analyze, for the unit file checks
   procps         # ps/pkill used by tests
+  openssl        # the command line, as an independent verifier in tests
+  python3        # test helpers and the result summary
 )
 
 missing=()
