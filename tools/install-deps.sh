@@ -12,6 +12,7 @@ packages=(
   procps         # ps/pkill used by tests
   openssl        # the command line, as an independent verifier in tests
   python3        # test helpers and the result summary
+  passwd         # useradd, for the two-user tenancy test
 )
 
 missing=()
