@@ -9,7 +9,9 @@
 
 #include "common/secmem.h"
 
+#include "can_do_crypto.pb-c.h"
 #include "psa_generate_random.pb-c.h"
+#include "wire/psa.h"
 #include "psa_hash_compare.pb-c.h"
 #include "psa_hash_compute.pb-c.h"
 
@@ -49,6 +51,28 @@ static enum ts_err do_hash(const struct svc_provider *p, int alg, const Protobuf
 	                            PROV_HASH_MAX_SIZE, ret_len);
 }
 
+/* CanDoCrypto: the answer is the status (Parsec's semantics). */
+static enum ts_err do_can_do(const struct svc_provider *p, const struct auth_identity *id,
+                             const CanDoCrypto__Operation *op, uint8_t **ret_body, size_t *ret_len)
+{
+	CanDoCrypto__Result r = CAN_DO_CRYPTO__RESULT__INIT;
+	struct psa_attrs a;
+	enum ts_err err;
+
+	if (op->check_type < CAN_DO_CRYPTO__CHECK_TYPE__USE ||
+	    op->check_type > CAN_DO_CRYPTO__CHECK_TYPE__DERIVE ||
+	    psa_attrs_from_pb(op->attributes, &a) != TS_OK)
+		return TS_E_INVALID_ENCODING;
+	if (id->name == NULL)
+		return TS_E_NOT_AUTHENTICATED;
+	if (!psa_alg_fits_type(&a))
+		return TS_E_PSA_NOT_PERMITTED;
+	err = p->ops->can_do(p->ctx, &a, (int)op->check_type);
+	if (err != TS_OK)
+		return err;
+	return pack_result(&r.base, ret_body, ret_len);
+}
+
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
                             const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
                             size_t body_len, uint8_t **ret_body, size_t *ret_len)
@@ -76,6 +100,9 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 	case WIRE_OP_PSA_HASH_COMPARE:
 		desc = &psa_hash_compare__operation__descriptor;
 		break;
+	case WIRE_OP_CAN_DO_CRYPTO:
+		desc = &can_do_crypto__operation__descriptor;
+		break;
 	default:
 		return TS_E_PSA_NOT_SUPPORTED;
 	}
@@ -85,6 +112,9 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 		return TS_E_DESERIALIZING_BODY_FAILED;
 
 	switch (opcode) {
+	case WIRE_OP_CAN_DO_CRYPTO:
+		err = do_can_do(p, id, (CanDoCrypto__Operation *)msg, ret_body, ret_len);
+		break;
 	case WIRE_OP_PSA_GENERATE_RANDOM:
 		err = do_generate_random(st, p, (PsaGenerateRandom__Operation *)msg, ret_body,
 		                         ret_len);

@@ -110,6 +110,11 @@ struct prov_ops {
 	enum ts_err (*key_agreement)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
 	                             size_t mat_len, const struct psa_alg *alg, const uint8_t *peer,
 	                             size_t peer_len, uint8_t **ret, size_t *ret_len);
+	/* CanDoCrypto: can the provider hold keys like these (bits 0 = any size)
+	 * and run their algorithm, for check 1 use, 2 generate, 3 import,
+	 * 4 derive? TS_OK or TS_E_PSA_NOT_SUPPORTED. The core has already
+	 * checked that the algorithm fits the key type. */
+	enum ts_err (*can_do)(void *ctx, const struct psa_attrs *a, int check);
 };
 
 /* The implementation for a wire provider ID, or NULL when this build has none. */

@@ -57,6 +57,8 @@ int prov_supports(const struct prov_ops *ops, uint32_t opcode)
 		return ops->asym_crypt != NULL;
 	case WIRE_OP_PSA_RAW_KEY_AGREEMENT:
 		return ops->key_agreement != NULL;
+	case WIRE_OP_CAN_DO_CRYPTO:
+		return ops->can_do != NULL;
 	default:
 		return 0;
 	}

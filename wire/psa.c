@@ -391,3 +391,40 @@ bool psa_attrs_deprecated(const struct psa_attrs *a)
 		return hash_deprecated(a->alg.kind);
 	return hash_deprecated(a->alg.hash) || hash_deprecated(a->alg.kdf_hash);
 }
+
+static bool block_type(uint8_t t)
+{
+	return t == PSA_KT_AES || t == PSA_KT_CAMELLIA;
+}
+
+bool psa_alg_fits_type(const struct psa_attrs *a)
+{
+	bool ecc = a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC;
+	bool rsa = a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+
+	switch (a->alg.cls) {
+	case PSA_AC_NONE:
+		return true;
+	case PSA_AC_SIGN:
+		if (a->alg.kind == PSA_SIGN_ECDSA || a->alg.kind == PSA_SIGN_ECDSA_ANY ||
+		    a->alg.kind == PSA_SIGN_DETERMINISTIC_ECDSA)
+			return ecc && a->family != PSA_ECC_MONTGOMERY;
+		return rsa;
+	case PSA_AC_ASYM_ENC:
+		return rsa;
+	case PSA_AC_AEAD:
+		return a->alg.kind == PSA_AEAD_CHACHA20_POLY1305 ? a->type == PSA_KT_CHACHA20
+		                                                 : block_type(a->type);
+	case PSA_AC_CIPHER:
+		return a->alg.kind == 1 ? a->type == PSA_KT_CHACHA20 : block_type(a->type);
+	case PSA_AC_MAC:
+		return a->alg.kind == PSA_MAC_HMAC ? a->type == PSA_KT_HMAC : block_type(a->type);
+	case PSA_AC_KEY_AGREEMENT:
+		return a->alg.kind == PSA_KA_ECDH ? a->type == PSA_KT_ECC_PAIR
+		                                  : a->type == PSA_KT_DH_PAIR;
+	case PSA_AC_KDF:
+		return a->type == PSA_KT_DERIVE;
+	default:
+		return false; /* a hash is not a key's algorithm */
+	}
+}

@@ -129,6 +129,10 @@ enum ts_err psa_attrs_unpack(const uint8_t *buf, size_t len, struct psa_attrs *r
  * rule: equal, or the policy signs with any hash and req names one). */
 bool psa_alg_permits(const struct psa_alg *policy, const struct psa_alg *req);
 
+/* Whether a policy's algorithm can be used with its key type at all
+ * (ECDSA with an ECC key, GCM with AES, ...). "No algorithm" always fits. */
+bool psa_alg_fits_type(const struct psa_attrs *a);
+
 /* Digest size of a hash value in bytes; 0 for an unknown value. */
 size_t psa_hash_size(unsigned hash);
 

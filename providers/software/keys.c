@@ -420,3 +420,59 @@ enum ts_err sw_export_public_key(void *ctx, const struct psa_attrs *a, const uin
 	EVP_PKEY_free(pk);
 	return err;
 }
+
+/* Does the software provider know this hash (for the algorithms bound to one)? */
+static bool hash_ok(unsigned h)
+{
+	return h == 0 || sw_md(h) != NULL;
+}
+
+enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check)
+{
+	const struct psa_alg *alg = &a->alg;
+	bool pub = a->type == PSA_KT_RSA_PUBLIC || a->type == PSA_KT_ECC_PUBLIC ||
+	           a->type == PSA_KT_DH_PUBLIC;
+
+	(void)ctx;
+	if (check == 4 || (check == 2 && pub))
+		return TS_E_PSA_NOT_SUPPORTED; /* no key derivation; public keys are imported */
+	switch (a->type) {
+	case PSA_KT_AES:
+	case PSA_KT_CAMELLIA:
+	case PSA_KT_CHACHA20:
+	case PSA_KT_HMAC:
+	case PSA_KT_RAW_DATA:
+	case PSA_KT_DERIVE:
+		if (a->bits != 0 && !symmetric_size_ok(a->type, a->bits))
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
+	case PSA_KT_RSA_PAIR:
+	case PSA_KT_RSA_PUBLIC:
+		if (a->bits != 0 &&
+		    (a->bits < 1024 || a->bits > 4096 || (check == 2 && a->bits % 1024 != 0)))
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
+	case PSA_KT_ECC_PAIR:
+	case PSA_KT_ECC_PUBLIC:
+		if (a->family == PSA_ECC_MONTGOMERY) {
+			if (a->bits != 0 && montgomery_name(a->bits) == NULL)
+				return TS_E_PSA_NOT_SUPPORTED;
+		} else if (a->bits != 0 ? sw_curve_name(a->family, a->bits) == NULL
+		                        : sw_curve_name(a->family, 256) == NULL &&
+		                                  sw_curve_name(a->family, 192) == NULL) {
+			return TS_E_PSA_NOT_SUPPORTED;
+		}
+		break;
+	default:
+		return TS_E_PSA_NOT_SUPPORTED; /* DES, ARC4, Diffie-Hellman */
+	}
+	if (!hash_ok(alg->hash) || !hash_ok(alg->kdf_hash) || alg->kdf != 0 ||
+	    alg->cls == PSA_AC_KDF)
+		return TS_E_PSA_NOT_SUPPORTED;
+	if ((alg->cls == PSA_AC_SIGN && alg->kind == PSA_SIGN_DETERMINISTIC_ECDSA) ||
+	    (alg->cls == PSA_AC_MAC && alg->kind == PSA_MAC_CBC_MAC) ||
+	    (alg->cls == PSA_AC_KEY_AGREEMENT && alg->kind == PSA_KA_FFDH) ||
+	    (alg->cls == PSA_AC_CIPHER && alg->kind == 5 /* XTS */))
+		return TS_E_PSA_NOT_SUPPORTED;
+	return TS_OK;
+}

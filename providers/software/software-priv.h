@@ -46,4 +46,6 @@ enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t
                              size_t mat_len, const struct psa_alg *alg, const uint8_t *peer,
                              size_t peer_len, uint8_t **ret, size_t *ret_len);
 
+enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check);
+
 #endif

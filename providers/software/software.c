@@ -104,4 +104,5 @@ const struct prov_ops prov_software_ops = {
         .mac = sw_mac,
         .asym_crypt = sw_asym_crypt,
         .key_agreement = sw_key_agreement,
+        .can_do = sw_can_do,
 };

@@ -12,6 +12,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "can_do_crypto.pb-c.h"
 #include "harness.h"
 #include "psa_aead_decrypt.pb-c.h"
 #include "psa_aead_encrypt.pb-c.h"
@@ -598,4 +599,82 @@ Test(crypt, ecdh_p256_matches_openssl)
 Test(crypt, x25519_matches_openssl)
 {
 	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__MONTGOMERY, 255, "X25519", NULL);
+}
+
+/* ---- CanDoCrypto ---- */
+
+static int can_do(int check, int type, int family, uint32_t bits, PsaAlgorithm__Algorithm *alg,
+                  int auth)
+{
+	PsaKeyAttributes__KeyAttributes a = PSA_KEY_ATTRIBUTES__KEY_ATTRIBUTES__INIT;
+	PsaKeyAttributes__KeyType t = PSA_KEY_ATTRIBUTES__KEY_TYPE__INIT;
+	PsaKeyAttributes__KeyType__EccKeyPair ecc =
+	        PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_KEY_PAIR__INIT;
+	PsaKeyAttributes__KeyType__EccPublicKey eccp =
+	        PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_PUBLIC_KEY__INIT;
+	PsaKeyAttributes__KeyType__Aes empty = PSA_KEY_ATTRIBUTES__KEY_TYPE__AES__INIT;
+	PsaKeyAttributes__KeyPolicy pol = PSA_KEY_ATTRIBUTES__KEY_POLICY__INIT;
+	PsaKeyAttributes__UsageFlags u = PSA_KEY_ATTRIBUTES__USAGE_FLAGS__INIT;
+	CanDoCrypto__Operation op = CAN_DO_CRYPTO__OPERATION__INIT;
+	uint8_t buf[512];
+	size_t n;
+
+	t.variant_case = type;
+	ecc.curve_family = family;
+	eccp.curve_family = family;
+	t.aes = (void *)&empty;
+	if (type == PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_KEY_PAIR)
+		t.ecc_key_pair = &ecc;
+	if (type == PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_PUBLIC_KEY)
+		t.ecc_public_key = &eccp;
+	pol.key_usage_flags = &u;
+	pol.key_algorithm = alg;
+	a.key_type = &t;
+	a.key_bits = bits;
+	a.key_policy = &pol;
+	op.check_type = check;
+	op.attributes = &a;
+	n = can_do_crypto__operation__pack(&op, buf);
+	return td_call(&d, WIRE_OP_CAN_DO_CRYPTO, 1, auth ? 1 : 0, buf, n, auth ? "carol" : NULL,
+	               auth ? 5 : 0, NULL);
+}
+
+Test(crypt, can_do_crypto_answers_by_status)
+{
+	PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash sh =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__INIT;
+	PsaAlgorithm__Algorithm__AsymmetricSignature__Ecdsa e =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__ECDSA__INIT;
+	PsaAlgorithm__Algorithm__AsymmetricSignature s =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__INIT;
+	PsaAlgorithm__Algorithm ecdsa = PSA_ALGORITHM__ALGORITHM__INIT;
+	PsaAlgorithm__Algorithm__Aead gcm = aead_alg(2);
+	PsaAlgorithm__Algorithm aes_gcm = PSA_ALGORITHM__ALGORITHM__INIT;
+	const int ECC = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_KEY_PAIR;
+	const int ECCP = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_PUBLIC_KEY;
+	const int R1 = PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1;
+	const int AES = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES;
+
+	sh.variant_case =
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT_SPECIFIC;
+	sh.specific = PSA_ALGORITHM__ALGORITHM__HASH__SHA_256;
+	e.hash_alg = &sh;
+	s.variant_case = PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__VARIANT_ECDSA;
+	s.ecdsa = &e;
+	ecdsa.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_ASYMMETRIC_SIGNATURE;
+	ecdsa.asymmetric_signature = &s;
+	aes_gcm.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD;
+	aes_gcm.aead = &gcm;
+
+	cr_assert_eq(can_do(2, ECC, R1, 256, &ecdsa, 1), 0, "generate P-256 ECDSA");
+	cr_assert_eq(can_do(1, ECC, R1, 0, &ecdsa, 1), 0, "bits 0: any size");
+	cr_assert_eq(can_do(2, ECC, R1, 255, &ecdsa, 1), 1134, "no such curve");
+	cr_assert_eq(can_do(2, ECCP, R1, 256, &ecdsa, 1), 1134, "public keys are not generated");
+	cr_assert_eq(can_do(3, ECCP, R1, 256, &ecdsa, 1), 0, "but imported");
+	cr_assert_eq(can_do(1, AES, 0, 256, &ecdsa, 1), 1133, "ECDSA does not fit an AES key");
+	cr_assert_eq(can_do(2, AES, 0, 256, &aes_gcm, 1), 0);
+	cr_assert_eq(can_do(2, AES, 0, 100, &aes_gcm, 1), 1134);
+	cr_assert_eq(can_do(4, AES, 0, 256, &aes_gcm, 1), 1134, "no derivation");
+	cr_assert_eq(can_do(0, ECC, R1, 256, &ecdsa, 1), 16, "check type NONE");
+	cr_assert_eq(can_do(2, ECC, R1, 256, &ecdsa, 0), 19, "needs an identity");
 }
