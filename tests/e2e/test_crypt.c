@@ -13,6 +13,8 @@
 #include <openssl/x509.h>
 
 #include "can_do_crypto.pb-c.h"
+#include "psa_hash_compare.pb-c.h"
+#include "psa_hash_compute.pb-c.h"
 #include "harness.h"
 #include "psa_aead_decrypt.pb-c.h"
 #include "psa_aead_encrypt.pb-c.h"
@@ -677,4 +679,70 @@ Test(crypt, can_do_crypto_answers_by_status)
 	cr_assert_eq(can_do(4, AES, 0, 256, &aes_gcm, 1), 1134, "no derivation");
 	cr_assert_eq(can_do(0, ECC, R1, 256, &ecdsa, 1), 16, "check type NONE");
 	cr_assert_eq(can_do(2, ECC, R1, 256, &ecdsa, 0), 19, "needs an identity");
+}
+
+/* ---- hashing (no key, no identity needed) ---- */
+
+Test(crypt, hash_compute_and_compare_match_openssl)
+{
+	static const struct {
+		int alg;
+		const char *md;
+	} cases[] = {
+	        {PSA_ALGORITHM__ALGORITHM__HASH__SHA_256, "SHA256"},
+	        {PSA_ALGORITHM__ALGORITHM__HASH__SHA_384, "SHA384"},
+	        {PSA_ALGORITHM__ALGORITHM__HASH__SHA_512, "SHA512"},
+	        {PSA_ALGORITHM__ALGORITHM__HASH__SHA3_256, "SHA3-256"},
+	        {PSA_ALGORITHM__ALGORITHM__HASH__RIPEMD160, "RIPEMD160"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PsaHashCompute__Operation op = PSA_HASH_COMPUTE__OPERATION__INIT;
+		PsaHashCompare__Operation cmp = PSA_HASH_COMPARE__OPERATION__INIT;
+		PsaHashCompute__Result *res;
+		uint8_t buf[256], expect[64];
+		unsigned elen;
+		size_t n;
+		struct td_resp r;
+		EVP_MD *md = EVP_MD_fetch(NULL, cases[i].md, NULL);
+
+		op.alg = cases[i].alg;
+		op.input = (ProtobufCBinaryData){9, (uint8_t *)"some text"};
+		n = psa_hash_compute__operation__pack(&op, buf);
+		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPUTE, 1, 0, buf, n, NULL, 0, &r), 0,
+		             "%s", cases[i].md);
+		res = psa_hash_compute__result__unpack(NULL, r.body_len, r.body);
+		cr_assert_not_null(res);
+		cr_assert_not_null(md, "%s", cases[i].md);
+		EVP_Digest("some text", 9, expect, &elen, md, NULL);
+		cr_assert_eq(res->hash.len, elen);
+		cr_assert_arr_eq(res->hash.data, expect, elen, "%s", cases[i].md);
+		psa_hash_compute__result__free_unpacked(res, NULL);
+		td_resp_free(&r);
+
+		cmp.alg = cases[i].alg;
+		cmp.input = op.input;
+		cmp.hash = (ProtobufCBinaryData){elen, expect};
+		n = psa_hash_compare__operation__pack(&cmp, buf);
+		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPARE, 1, 0, buf, n, NULL, 0, NULL), 0);
+		expect[0] ^= 1;
+		n = psa_hash_compare__operation__pack(&cmp, buf);
+		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPARE, 1, 0, buf, n, NULL, 0, NULL),
+		             1149);
+		EVP_MD_free(md);
+	}
+	{
+		PsaHashCompute__Operation op = PSA_HASH_COMPUTE__OPERATION__INIT;
+		uint8_t buf[64];
+		size_t n;
+
+		op.alg = PSA_ALGORITHM__ALGORITHM__HASH__HASH_NONE;
+		n = psa_hash_compute__operation__pack(&op, buf);
+		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPUTE, 1, 0, buf, n, NULL, 0, NULL),
+		             16);
+		op.alg = PSA_ALGORITHM__ALGORITHM__HASH__MD2;
+		n = psa_hash_compute__operation__pack(&op, buf);
+		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPUTE, 1, 0, buf, n, NULL, 0, NULL),
+		             1134, "MD2 is not in OpenSSL 3's default provider");
+	}
 }
