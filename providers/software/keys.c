@@ -472,7 +472,8 @@ enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check)
 	if ((alg->cls == PSA_AC_SIGN && alg->kind == PSA_SIGN_DETERMINISTIC_ECDSA) ||
 	    (alg->cls == PSA_AC_MAC && alg->kind == PSA_MAC_CBC_MAC) ||
 	    (alg->cls == PSA_AC_KEY_AGREEMENT && alg->kind == PSA_KA_FFDH) ||
-	    (alg->cls == PSA_AC_CIPHER && alg->kind == 5 /* XTS */))
+	    (alg->cls == PSA_AC_CIPHER && alg->kind == 5 /* XTS */) ||
+	    (alg->cls == PSA_AC_AEAD && a->type == PSA_KT_CAMELLIA))
 		return TS_E_PSA_NOT_SUPPORTED;
 	return TS_OK;
 }
