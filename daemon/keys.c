@@ -63,7 +63,7 @@ static enum ts_err generate(struct svc_state *st, const struct svc_provider *p,
 		err = ks_commit(st->ks, &kid, attrs, attrs_len, mat, mat_len);
 	if (err != TS_OK) {
 		if (mat != NULL && p->ops->destroy_key != NULL)
-			p->ops->destroy_key(p->ctx, mat, mat_len);
+			p->ops->destroy_key(p->ctx, &a, mat, mat_len);
 		ks_abort(st->ks, &kid);
 	}
 out:
@@ -101,7 +101,7 @@ static enum ts_err import(struct svc_state *st, const struct svc_provider *p,
 out:
 	if (err != TS_OK) {
 		if (mat != NULL && p->ops->destroy_key != NULL)
-			p->ops->destroy_key(p->ctx, mat, mat_len);
+			p->ops->destroy_key(p->ctx, &a, mat, mat_len);
 		ks_abort(st->ks, &kid);
 	}
 	free(attrs);
@@ -120,7 +120,10 @@ enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint
 	if (err != TS_OK)
 		return err;
 	if (p->ops->destroy_key != NULL && r.material != NULL) {
-		err = p->ops->destroy_key(p->ctx, r.material, r.material_len);
+		struct psa_attrs a;
+		bool have = psa_attrs_unpack(r.attrs, r.attrs_len, &a) == TS_OK;
+
+		err = p->ops->destroy_key(p->ctx, have ? &a : NULL, r.material, r.material_len);
 		if (err != TS_OK) {
 			/* Left "destroying": recovery at the next start retries. */
 			ks_record_clear(&r);

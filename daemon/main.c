@@ -90,7 +90,7 @@ static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_r
 	/* A key half created or half destroyed when the daemon stopped: drop
 	 * what the provider holds, the record goes with it. */
 	if (p != NULL && p->ops->destroy_key != NULL && r->material != NULL)
-		p->ops->destroy_key(p->ctx, r->material, r->material_len);
+		p->ops->destroy_key(p->ctx, NULL, r->material, r->material_len);
 	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
 }
 

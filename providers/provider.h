@@ -76,7 +76,8 @@ struct prov_ops {
 	                                 size_t mat_len, uint8_t **ret, size_t *ret_len);
 	/* Optional even when keys are supported: NULL means nothing lives
 	 * outside the key store. */
-	enum ts_err (*destroy_key)(void *ctx, const uint8_t *mat, size_t mat_len);
+	enum ts_err (*destroy_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
+	                           size_t mat_len);
 	enum ts_err (*sign_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
 	                         size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
 	                         size_t hash_len, uint8_t **ret_sig, size_t *ret_len);

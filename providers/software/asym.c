@@ -19,8 +19,7 @@ enum ts_err sw_asym_crypt(void *ctx, const struct psa_attrs *a, const uint8_t *m
 	size_t out_len = 0;
 	enum ts_err err;
 
-	(void)ctx;
-	err = sw_load_pkey(a, mat, mat_len, &pk);
+	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
 	err = TS_E_NOMEM;
@@ -98,7 +97,7 @@ enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t
 	(void)ctx;
 	if (alg->kind != PSA_KA_ECDH || a->type != PSA_KT_ECC_PAIR)
 		return TS_E_PSA_NOT_SUPPORTED; /* FFDH is not offered yet */
-	err = sw_load_pkey(a, mat, mat_len, &pk);
+	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
 	/* The peer key is in PSA's public format for the same curve. */

@@ -413,7 +413,7 @@ enum ts_err sw_export_public_key(void *ctx, const struct psa_attrs *a, const uin
 		return copy_out(mat, mat_len, ret, ret_len);
 	if (a->type != PSA_KT_RSA_PAIR && a->type != PSA_KT_ECC_PAIR)
 		return TS_E_PSA_INVALID_ARGUMENT; /* symmetric keys have no public part */
-	err = sw_load_pkey(a, mat, mat_len, &pk);
+	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
 	err = export_pkey(a, pk, true, ret, ret_len);

@@ -168,8 +168,7 @@ enum ts_err sw_sign_hash(void *ctx, const struct psa_attrs *a, const uint8_t *ma
 	size_t slen = 0;
 	enum ts_err err;
 
-	(void)ctx;
-	err = sw_load_pkey(a, mat, mat_len, &pk);
+	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
 	err = TS_E_NOMEM;
@@ -217,8 +216,7 @@ enum ts_err sw_verify_hash(void *ctx, const struct psa_attrs *a, const uint8_t *
 	size_t der_len = 0;
 	enum ts_err err;
 
-	(void)ctx;
-	err = sw_load_pkey(a, mat, mat_len, &pk);
+	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
 	if (is_ecdsa(alg)) {

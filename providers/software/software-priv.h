@@ -48,4 +48,12 @@ enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t
 
 enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check);
 
+/* Provider state: the parsed-key cache (cache.c). */
+enum ts_err sw_init(void **ret_ctx);
+void sw_fini(void *ctx);
+/* A parsed key, from the cache or freshly parsed; EVP_PKEY_free it. */
+enum ts_err sw_get_pkey(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t len,
+                        EVP_PKEY **ret);
+enum ts_err sw_destroy_key(void *ctx, const struct psa_attrs *a, const uint8_t *mat, size_t len);
+
 #endif

@@ -105,4 +105,7 @@ const struct prov_ops prov_software_ops = {
         .asym_crypt = sw_asym_crypt,
         .key_agreement = sw_key_agreement,
         .can_do = sw_can_do,
+        .init = sw_init,
+        .fini = sw_fini,
+        .destroy_key = sw_destroy_key,
 };
