@@ -2,6 +2,7 @@
 #include "keystore/keystore.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,10 +25,21 @@
 
 enum { ST_CREATING = 1, ST_READY = 2, ST_DESTROYING = 3 };
 
+/* Opened ready records, so a hot key is read and unsealed once. Direct
+ * mapped: a slot per hash of the identity; a colliding key replaces it. */
+#define CACHE_SLOTS 1024
+
+struct cached {
+	uint8_t auth_type;
+	char *app, *name;
+	struct ks_record r;
+};
+
 struct ks {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	uint8_t kek[KEK_LEN];
+	struct cached cache[CACHE_SLOTS];
 };
 
 void ks_record_clear(struct ks_record *r)
@@ -37,6 +49,62 @@ void ks_record_clear(struct ks_record *r)
 	free(r->attrs);
 	ts_free_secret(r->material, r->material_len);
 	memset(r, 0, sizeof(*r));
+}
+
+static size_t slot_of(const struct ks_key_id *id)
+{
+	/* FNV-1a over the identity; the slot is only a hint, entries are
+	 * compared in full. */
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[2] = {id->app, id->name};
+
+	h = (h ^ id->auth_type) * 1099511628211ULL;
+	for (int k = 0; k < 2; k++) {
+		for (const char *p = parts[k]; *p != '\0'; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+		h = (h ^ 0xFF) * 1099511628211ULL;
+	}
+	return (size_t)(h % CACHE_SLOTS);
+}
+
+static void cached_clear(struct cached *c)
+{
+	free(c->app);
+	free(c->name);
+	ks_record_clear(&c->r);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool cached_is(const struct cached *c, const struct ks_key_id *id)
+{
+	return c->app != NULL && c->auth_type == id->auth_type && strcmp(c->app, id->app) == 0 &&
+	       strcmp(c->name, id->name) == 0;
+}
+
+/* Forget a key (it changed state); caller holds the lock. */
+static void cache_drop(struct ks *ks, const struct ks_key_id *id)
+{
+	struct cached *c = &ks->cache[slot_of(id)];
+
+	if (cached_is(c, id))
+		cached_clear(c);
+}
+
+static int record_copy(const struct ks_record *from, struct ks_record *to)
+{
+	memset(to, 0, sizeof(*to));
+	to->provider = from->provider;
+	to->attrs = malloc(from->attrs_len ? from->attrs_len : 1);
+	to->material = malloc(from->material_len ? from->material_len : 1);
+	if (to->attrs == NULL || to->material == NULL) {
+		ks_record_clear(to);
+		return -1;
+	}
+	memcpy(to->attrs, from->attrs, from->attrs_len);
+	to->attrs_len = from->attrs_len;
+	memcpy(to->material, from->material, from->material_len);
+	to->material_len = from->material_len;
+	return 0;
 }
 
 /* ---- the key-encryption key ---- */
@@ -387,6 +455,8 @@ void ks_close(struct ks *ks)
 {
 	if (ks == NULL)
 		return;
+	for (size_t i = 0; i < CACHE_SLOTS; i++)
+		cached_clear(&ks->cache[i]);
 	sqlite3_close(ks->db);
 	ts_wipe(ks->kek, sizeof(ks->kek));
 	pthread_mutex_destroy(&ks->lock);
@@ -443,6 +513,7 @@ enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *
 	int rc, provider = -1;
 
 	pthread_mutex_lock(&ks->lock);
+	cache_drop(ks, id);
 	rc = sqlite3_prepare_v2(ks->db,
 	                        "SELECT provider FROM keys WHERE auth_type = ? AND app = ? AND "
 	                        "name = ? AND state = 1",
@@ -505,6 +576,7 @@ enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id)
 	enum ts_err err;
 
 	pthread_mutex_lock(&ks->lock);
+	cache_drop(ks, id);
 	err = delete_row(ks, id, ST_CREATING);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
@@ -515,6 +587,7 @@ enum ts_err ks_remove(struct ks *ks, const struct ks_key_id *id)
 	enum ts_err err;
 
 	pthread_mutex_lock(&ks->lock);
+	cache_drop(ks, id);
 	err = delete_row(ks, id, ST_DESTROYING);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
@@ -574,8 +647,28 @@ enum ts_err ks_get(struct ks *ks, const struct ks_key_id *id, uint8_t provider,
 {
 	enum ts_err err;
 
+	struct cached *c;
+
 	pthread_mutex_lock(&ks->lock);
+	c = &ks->cache[slot_of(id)];
+	if (cached_is(c, id)) {
+		/* Same answers as the database: another provider's key does
+		 * not exist for this one. */
+		err = c->r.provider != provider      ? TS_E_PSA_DOES_NOT_EXIST
+		      : record_copy(&c->r, ret) == 0 ? TS_OK
+		                                     : TS_E_NOMEM;
+		pthread_mutex_unlock(&ks->lock);
+		return err;
+	}
 	err = get_locked(ks, id, provider, ret);
+	if (err == TS_OK) {
+		cached_clear(c);
+		c->auth_type = id->auth_type;
+		c->app = strdup(id->app);
+		c->name = strdup(id->name);
+		if (c->app == NULL || c->name == NULL || record_copy(ret, &c->r) != 0)
+			cached_clear(c);
+	}
 	pthread_mutex_unlock(&ks->lock);
 	return err;
 }
@@ -589,6 +682,7 @@ enum ts_err ks_begin_destroy(struct ks *ks, const struct ks_key_id *id, uint8_t 
 	int rc;
 
 	pthread_mutex_lock(&ks->lock);
+	cache_drop(ks, id);
 	err = get_locked(ks, id, provider, &r);
 	if (err == TS_E_PSA_CORRUPTION_DETECTED) {
 		/* A record that does not open can still be destroyed: the
@@ -707,6 +801,7 @@ enum ts_err ks_recover(struct ks *ks, ks_recover_cb cb, void *ctx, unsigned *ret
 			        (size_t)sqlite3_column_bytes(st, 6), &r.material, &r.material_len);
 		sqlite3_finalize(st);
 		st = NULL;
+		cache_drop(ks, &id);
 		if (cb != NULL)
 			cb(ctx, &id, &r);
 		ks_record_clear(&r);
