@@ -258,8 +258,7 @@ enum ts_err crypt_dispatch(struct svc_state *st, const struct svc_provider *p,
 			desc = crypt_ops[i].desc;
 	if (desc == NULL)
 		return TS_E_PSA_NOT_SUPPORTED;
-	wire_pb_alloc_init(&alloc, body_alloc_budget(body_len));
-	m = protobuf_c_message_unpack(desc, &alloc.base, body_len, body);
+	m = decode_body(desc, body, body_len, &alloc);
 	if (m == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
 	err = decode(opcode, m, &r);
@@ -298,6 +297,6 @@ enum ts_err crypt_dispatch(struct svc_state *st, const struct svc_provider *p,
 out:
 	ts_free_secret(out, out_len);
 	ks_record_clear(&k);
-	protobuf_c_message_free_unpacked(m, &alloc.base);
+	free_body(m, &alloc);
 	return err;
 }

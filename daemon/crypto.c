@@ -106,8 +106,7 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 	default:
 		return TS_E_PSA_NOT_SUPPORTED;
 	}
-	wire_pb_alloc_init(&alloc, body_alloc_budget(body_len));
-	msg = protobuf_c_message_unpack(desc, &alloc.base, body_len, body);
+	msg = decode_body(desc, body, body_len, &alloc);
 	if (msg == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
 
@@ -153,6 +152,6 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 		break;
 	}
 	}
-	protobuf_c_message_free_unpacked(msg, &alloc.base);
+	free_body(msg, &alloc);
 	return err;
 }

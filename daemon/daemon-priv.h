@@ -118,6 +118,12 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
                             const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
                             size_t body_len, uint8_t **ret_body, size_t *ret_len);
 
+/* Step 12's parse: unpack a body with a budget that follows its length.
+ * NULL when it does not decode (DeserializingBodyFailed). Free with free_body. */
+ProtobufCMessage *decode_body(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
+                              size_t body_len, struct wire_pb_alloc *alloc);
+void free_body(ProtobufCMessage *m, struct wire_pb_alloc *alloc);
+
 /* Decoding budget for one request body: enough for any valid message of that
  * size, never proportional to counts the client declares. */
 size_t body_alloc_budget(size_t body_len);

@@ -45,6 +45,18 @@ size_t body_alloc_budget(size_t body_len)
 	return 16384 + body_len * 48;
 }
 
+ProtobufCMessage *decode_body(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
+                              size_t body_len, struct wire_pb_alloc *alloc)
+{
+	wire_pb_alloc_init(alloc, body_alloc_budget(body_len));
+	return protobuf_c_message_unpack(desc, &alloc->base, body_len, body);
+}
+
+void free_body(ProtobufCMessage *m, struct wire_pb_alloc *alloc)
+{
+	protobuf_c_message_free_unpacked(m, &alloc->base);
+}
+
 void dispatch_reply_free(struct dispatch_reply *r)
 {
 	if (r == NULL)
@@ -119,8 +131,7 @@ static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info 
 	if (e == NULL)
 		return TS_E_PSA_NOT_SUPPORTED;
 	/* Step 12: the body must decode even when the operation ignores it. */
-	wire_pb_alloc_init(&alloc, body_alloc_budget(body_len));
-	msg = protobuf_c_message_unpack(e->desc, &alloc.base, body_len, body);
+	msg = decode_body(e->desc, body, body_len, &alloc);
 	if (msg == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
 	/* Step 13. */
@@ -130,7 +141,7 @@ static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info 
 		c.msg = msg;
 		err = e->fn(&c, ret_body, ret_len);
 	}
-	protobuf_c_message_free_unpacked(msg, &alloc.base);
+	free_body(msg, &alloc);
 	return err;
 }
 
