@@ -8,7 +8,15 @@
 #include "client/client-priv.h"
 #include "wire/wire.h"
 
+#include "can_do_crypto.pb-c.h"
 #include "psa_aead_decrypt.pb-c.h"
+#include "psa_cipher_decrypt.pb-c.h"
+#include "psa_cipher_encrypt.pb-c.h"
+#include "psa_hash_compare.pb-c.h"
+#include "psa_hash_compute.pb-c.h"
+#include "psa_mac_compute.pb-c.h"
+#include "psa_mac_verify.pb-c.h"
+#include "psa_raw_key_agreement.pb-c.h"
 #include "psa_aead_encrypt.pb-c.h"
 #include "psa_asymmetric_decrypt.pb-c.h"
 #include "psa_asymmetric_encrypt.pb-c.h"
@@ -62,6 +70,28 @@ static int hash_suffix(const char *name, const char *prefix)
 	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		if (strcmp(name + n, hashes[i].s) == 0)
 			return hashes[i].v;
+	return 0;
+}
+
+/* The Cipher enum value of a cipher name, or 0. */
+static int cipher_value(const char *name)
+{
+	static const struct {
+		const char *s;
+		int v;
+	} ciphers[] = {
+	        {"chacha20", PSA_ALGORITHM__ALGORITHM__CIPHER__STREAM_CIPHER},
+	        {"aes-ctr", PSA_ALGORITHM__ALGORITHM__CIPHER__CTR},
+	        {"aes-cfb", PSA_ALGORITHM__ALGORITHM__CIPHER__CFB},
+	        {"aes-ofb", PSA_ALGORITHM__ALGORITHM__CIPHER__OFB},
+	        {"aes-ecb", PSA_ALGORITHM__ALGORITHM__CIPHER__ECB_NO_PADDING},
+	        {"aes-cbc", PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_NO_PADDING},
+	        {"aes-cbc-pkcs7", PSA_ALGORITHM__ALGORITHM__CIPHER__CBC_PKCS7},
+	};
+
+	for (size_t i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
+		if (strcmp(name, ciphers[i].s) == 0)
+			return ciphers[i].v;
 	return 0;
 }
 
@@ -168,6 +198,11 @@ static int build_alg(const char *name, struct alg_pb *p)
 	if (strcmp(name, "cmac") == 0) {
 		p->full.variant_case = PSA_ALGORITHM__ALGORITHM__MAC__FULL_LENGTH__VARIANT_CMAC;
 		p->full.cmac = &p->cmac;
+		return 0;
+	}
+	if (cipher_value(name) != 0) {
+		p->alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_CIPHER;
+		p->alg.cipher = cipher_value(name);
 		return 0;
 	}
 	return -1;
@@ -678,4 +713,149 @@ const char *tessera_type_name(const PsaKeyAttributes__KeyType *t)
 	default:
 		return "other";
 	}
+}
+
+/* ---- MAC, cipher, agreement, hashing, capability ---- */
+
+static int mac_alg(const char *name, struct alg_pb *a)
+{
+	return name != NULL && build_alg(name, a) == 0 &&
+	                       a->alg.variant_case == PSA_ALGORITHM__ALGORITHM__VARIANT_MAC
+	               ? 0
+	               : -1;
+}
+
+int tessera_mac_compute(struct tessera_client *c, uint8_t provider, const char *name,
+                        const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                        size_t *ret_len)
+{
+	PsaMacCompute__Operation op = PSA_MAC_COMPUTE__OPERATION__INIT;
+	struct alg_pb a;
+
+	if (mac_alg(alg, &a) < 0)
+		return TESSERA_ERR_ARG;
+	op.key_name = (char *)name;
+	op.alg = &a.mac;
+	op.input = (ProtobufCBinaryData){len, (uint8_t *)in};
+	return call_bytes(c, provider, WIRE_OP_PSA_MAC_COMPUTE, &op.base, ret, ret_len);
+}
+
+int tessera_mac_verify(struct tessera_client *c, uint8_t provider, const char *name,
+                       const char *alg, const uint8_t *in, size_t len, const uint8_t *mac,
+                       size_t mac_len)
+{
+	PsaMacVerify__Operation op = PSA_MAC_VERIFY__OPERATION__INIT;
+	struct alg_pb a;
+
+	if (mac_alg(alg, &a) < 0)
+		return TESSERA_ERR_ARG;
+	op.key_name = (char *)name;
+	op.alg = &a.mac;
+	op.input = (ProtobufCBinaryData){len, (uint8_t *)in};
+	op.mac = (ProtobufCBinaryData){mac_len, (uint8_t *)mac};
+	return tessera_call(c, provider, WIRE_OP_PSA_MAC_VERIFY, &op.base, NULL, NULL);
+}
+
+int tessera_cipher_encrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                           const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                           size_t *ret_len)
+{
+	PsaCipherEncrypt__Operation op = PSA_CIPHER_ENCRYPT__OPERATION__INIT;
+
+	if (alg == NULL || cipher_value(alg) == 0)
+		return TESSERA_ERR_ARG;
+	op.key_name = (char *)name;
+	op.alg = cipher_value(alg);
+	op.plaintext = (ProtobufCBinaryData){len, (uint8_t *)in};
+	return call_bytes(c, provider, WIRE_OP_PSA_CIPHER_ENCRYPT, &op.base, ret, ret_len);
+}
+
+int tessera_cipher_decrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                           const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                           size_t *ret_len)
+{
+	PsaCipherDecrypt__Operation op = PSA_CIPHER_DECRYPT__OPERATION__INIT;
+
+	if (alg == NULL || cipher_value(alg) == 0)
+		return TESSERA_ERR_ARG;
+	op.key_name = (char *)name;
+	op.alg = cipher_value(alg);
+	op.ciphertext = (ProtobufCBinaryData){len, (uint8_t *)in};
+	return call_bytes(c, provider, WIRE_OP_PSA_CIPHER_DECRYPT, &op.base, ret, ret_len);
+}
+
+int tessera_raw_key_agreement(struct tessera_client *c, uint8_t provider, const char *name,
+                              const char *alg, const uint8_t *peer, size_t peer_len,
+                              uint8_t **ret_secret, size_t *ret_len)
+{
+	PsaRawKeyAgreement__Operation op = PSA_RAW_KEY_AGREEMENT__OPERATION__INIT;
+
+	if (alg == NULL || strcmp(alg, "ecdh") != 0)
+		return TESSERA_ERR_ARG;
+	op.alg = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__ECDH;
+	op.private_key_name = (char *)name;
+	op.peer_key = (ProtobufCBinaryData){peer_len, (uint8_t *)peer};
+	return call_bytes(c, provider, WIRE_OP_PSA_RAW_KEY_AGREEMENT, &op.base, ret_secret,
+	                  ret_len);
+}
+
+static int hash_value(const char *name)
+{
+	static const struct {
+		const char *s;
+		int v;
+	} hashes[] = {
+	        {"sha1", PSA_ALGORITHM__ALGORITHM__HASH__SHA_1},
+	        {"sha224", PSA_ALGORITHM__ALGORITHM__HASH__SHA_224},
+	        {"sha256", PSA_ALGORITHM__ALGORITHM__HASH__SHA_256},
+	        {"sha384", PSA_ALGORITHM__ALGORITHM__HASH__SHA_384},
+	        {"sha512", PSA_ALGORITHM__ALGORITHM__HASH__SHA_512},
+	        {"sha3-224", PSA_ALGORITHM__ALGORITHM__HASH__SHA3_224},
+	        {"sha3-256", PSA_ALGORITHM__ALGORITHM__HASH__SHA3_256},
+	        {"sha3-384", PSA_ALGORITHM__ALGORITHM__HASH__SHA3_384},
+	        {"sha3-512", PSA_ALGORITHM__ALGORITHM__HASH__SHA3_512},
+	};
+
+	for (size_t i = 0; name != NULL && i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		if (strcmp(name, hashes[i].s) == 0)
+			return hashes[i].v;
+	return 0;
+}
+
+int tessera_hash_compute(struct tessera_client *c, uint8_t provider, const char *alg,
+                         const uint8_t *in, size_t len, uint8_t **ret, size_t *ret_len)
+{
+	PsaHashCompute__Operation op = PSA_HASH_COMPUTE__OPERATION__INIT;
+
+	if (hash_value(alg) == 0)
+		return TESSERA_ERR_ARG;
+	op.alg = hash_value(alg);
+	op.input = (ProtobufCBinaryData){len, (uint8_t *)in};
+	return call_bytes(c, provider, WIRE_OP_PSA_HASH_COMPUTE, &op.base, ret, ret_len);
+}
+
+int tessera_hash_compare(struct tessera_client *c, uint8_t provider, const char *alg,
+                         const uint8_t *in, size_t len, const uint8_t *hash, size_t hash_len)
+{
+	PsaHashCompare__Operation op = PSA_HASH_COMPARE__OPERATION__INIT;
+
+	if (hash_value(alg) == 0)
+		return TESSERA_ERR_ARG;
+	op.alg = hash_value(alg);
+	op.input = (ProtobufCBinaryData){len, (uint8_t *)in};
+	op.hash = (ProtobufCBinaryData){hash_len, (uint8_t *)hash};
+	return tessera_call(c, provider, WIRE_OP_PSA_HASH_COMPARE, &op.base, NULL, NULL);
+}
+
+int tessera_can_do_crypto(struct tessera_client *c, uint8_t provider, int check,
+                          const struct tessera_key_spec *spec)
+{
+	CanDoCrypto__Operation op = CAN_DO_CRYPTO__OPERATION__INIT;
+	struct attrs_pb a;
+
+	if (check < 1 || check > 4 || build_attrs(spec, false, &a) < 0)
+		return TESSERA_ERR_ARG;
+	op.check_type = check;
+	op.attributes = &a.a;
+	return tessera_call(c, provider, WIRE_OP_CAN_DO_CRYPTO, &op.base, NULL, NULL);
 }

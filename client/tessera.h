@@ -222,6 +222,42 @@ int tessera_aead_decrypt(struct tessera_client *c, uint8_t provider, const char 
 /* PsaGenerateRandom. */
 int tessera_generate_random(struct tessera_client *c, uint8_t provider, size_t len, uint8_t **ret);
 
+/* MACs ("hmac-sha256", "cmac"); verify answers 1149 for a wrong MAC. */
+int tessera_mac_compute(struct tessera_client *c, uint8_t provider, const char *name,
+                        const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                        size_t *ret_len);
+int tessera_mac_verify(struct tessera_client *c, uint8_t provider, const char *name,
+                       const char *alg, const uint8_t *in, size_t len, const uint8_t *mac,
+                       size_t mac_len);
+
+/* Unauthenticated ciphers: "aes-ctr", "aes-cfb", "aes-ofb", "aes-ecb", "aes-cbc",
+ * "aes-cbc-pkcs7", "chacha20". Encryption returns IV || ciphertext and
+ * decryption takes that form. */
+int tessera_cipher_encrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                           const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                           size_t *ret_len);
+int tessera_cipher_decrypt(struct tessera_client *c, uint8_t provider, const char *name,
+                           const char *alg, const uint8_t *in, size_t len, uint8_t **ret,
+                           size_t *ret_len);
+
+/* Raw key agreement ("ecdh") with a peer public key in PSA's format. */
+int tessera_raw_key_agreement(struct tessera_client *c, uint8_t provider, const char *name,
+                              const char *alg, const uint8_t *peer, size_t peer_len,
+                              uint8_t **ret_secret, size_t *ret_len);
+
+/* Hashing by name ("sha256", "sha384", "sha512", "sha3-256", ...); compare
+ * answers 1149 for a mismatch. No identity needed. */
+int tessera_hash_compute(struct tessera_client *c, uint8_t provider, const char *alg,
+                         const uint8_t *in, size_t len, uint8_t **ret, size_t *ret_len);
+int tessera_hash_compare(struct tessera_client *c, uint8_t provider, const char *alg,
+                         const uint8_t *in, size_t len, const uint8_t *hash, size_t hash_len);
+
+/* CanDoCrypto: check 1 use, 2 generate, 3 import, 4 derive. TESSERA_OK when
+ * supported, 1133 when the algorithm does not fit the key type, 1134 when
+ * the provider cannot. */
+int tessera_can_do_crypto(struct tessera_client *c, uint8_t provider, int check,
+                          const struct tessera_key_spec *spec);
+
 #ifdef __cplusplus
 }
 #endif
