@@ -5,9 +5,12 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/objects.h>
 #include <openssl/x509.h>
 
 #include "client/cli-priv.h"
@@ -15,17 +18,10 @@
 #include "common/util.h"
 
 static const char *const key_commands[] = {
-        "create-ecc-key",
-        "create-rsa-key",
-        "import",
-        "export-public-key",
-        "sign",
-        "verify",
-        "encrypt",
-        "decrypt",
-        "generate-random",
-        "delete-key",
-        NULL,
+        "create-ecc-key",    "create-rsa-key", "import",
+        "export-public-key", "sign",           "verify",
+        "encrypt",           "decrypt",        "generate-random",
+        "delete-key",        "create-csr",     NULL,
 };
 
 int cli_is_key_command(const char *cmd)
@@ -38,7 +34,7 @@ int cli_is_key_command(const char *cmd)
 
 struct args {
 	const char *name, *curve, *purpose, *type, *alg, *usage, *file, *message, *signature,
-	        *ciphertext;
+	        *ciphertext, *cn;
 	uint32_t bits;
 	int der;
 	int provider; /* -1: the daemon's default */
@@ -64,7 +60,8 @@ static int parse(int argc, char **argv, struct args *a)
 		O_SIG,
 		O_CT,
 		O_DER,
-		O_PROVIDER
+		O_PROVIDER,
+		O_CN
 	};
 	static const struct option opts[] = {
 	        {"curve", required_argument, NULL, O_CURVE},
@@ -79,6 +76,7 @@ static int parse(int argc, char **argv, struct args *a)
 	        {"ciphertext", required_argument, NULL, O_CT},
 	        {"der", no_argument, NULL, O_DER},
 	        {"provider", required_argument, NULL, O_PROVIDER},
+	        {"cn", required_argument, NULL, O_CN},
 	        {NULL, 0, NULL, 0},
 	};
 	uint64_t v;
@@ -118,6 +116,9 @@ static int parse(int argc, char **argv, struct args *a)
 			break;
 		case O_DER:
 			a->der = 1;
+			break;
+		case O_CN:
+			a->cn = optarg;
 			break;
 		case O_BITS:
 			if (ts_parse_u64(optarg, 1, 16384, &v) != 0)
@@ -301,6 +302,144 @@ static int export_public(struct tessera_client *c, uint8_t prov, const struct ar
 	return EXIT_OK;
 }
 
+/* r || s (PSA) -> DER ECDSA-Sig-Value (X.509). */
+static int ecdsa_raw_to_der(const uint8_t *rs, size_t len, uint8_t **ret, int *ret_len)
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(rs, (int)len / 2, NULL);
+	BIGNUM *s = BN_bin2bn(rs + len / 2, (int)len / 2, NULL);
+	unsigned char *der = NULL;
+	int n = -1;
+
+	if (sig != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(sig, r, s) == 1) {
+		r = s = NULL; /* owned by sig now */
+		n = i2d_ECDSA_SIG(sig, &der);
+	}
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(sig);
+	if (n <= 0)
+		return -1;
+	*ret = der;
+	*ret_len = n;
+	return 0;
+}
+
+/* The X.509 signature algorithm for a PSA algorithm name (0: none). */
+static int csr_sig_nid(const char *alg, const EVP_MD **ret_md)
+{
+	static const struct {
+		const char *alg;
+		int nid;
+	} map[] = {
+	        {"ecdsa-sha256", NID_ecdsa_with_SHA256},
+	        {"ecdsa-sha384", NID_ecdsa_with_SHA384},
+	        {"ecdsa-sha512", NID_ecdsa_with_SHA512},
+	        {"rsa-pkcs1-sha256", NID_sha256WithRSAEncryption},
+	        {"rsa-pkcs1-sha384", NID_sha384WithRSAEncryption},
+	        {"rsa-pkcs1-sha512", NID_sha512WithRSAEncryption},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(alg, map[i].alg) == 0) {
+			const char *h = strrchr(alg, '-') + 1;
+
+			*ret_md = strcmp(h, "sha256") == 0   ? EVP_sha256()
+			          : strcmp(h, "sha384") == 0 ? EVP_sha384()
+			                                     : EVP_sha512();
+			return map[i].nid;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A PKCS#10 request for a key held in the daemon: the request is built here,
+ * its to-be-signed part hashed here, and the hash signed by the daemon; the
+ * private key never leaves it.
+ */
+static int create_csr(struct tessera_client *c, uint8_t prov, const struct args *a)
+{
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *subj = X509_NAME_new();
+	X509_ALGOR *algor = X509_ALGOR_new();
+	ASN1_BIT_STRING *bits = ASN1_BIT_STRING_new();
+	EVP_PKEY *pk = NULL;
+	uint8_t *pub = NULL, *tbs = NULL, *sig = NULL, *der = NULL, hash[64];
+	size_t pub_len = 0, sig_len = 0;
+	int tbs_len, der_len = 0, rc = EXIT_STATUS, nid = 0;
+	unsigned hash_len;
+	char *alg = a->alg != NULL ? strdup(a->alg) : key_alg(c, a->name);
+	const EVP_MD *md = NULL;
+
+	if (a->cn == NULL) {
+		rc = usage_error("create-csr", "--cn is needed");
+		goto out;
+	}
+	if (alg == NULL || (nid = csr_sig_nid(alg, &md)) == 0) {
+		rc = usage_error("create-csr", "the key must sign with ECDSA or RSA PKCS#1 v1.5 "
+		                               "and SHA-2 (give --alg if its policy names none)");
+		goto out;
+	}
+	rc = tessera_export_public_key(c, prov, a->name, &pub, &pub_len);
+	if (rc != TESSERA_OK) {
+		rc = cli_failed(c, "create-csr", rc);
+		goto out;
+	}
+	rc = EXIT_STATUS;
+	pk = public_to_pkey(pub, pub_len);
+	if (req == NULL || subj == NULL || algor == NULL || bits == NULL || pk == NULL ||
+	    X509_REQ_set_version(req, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)a->cn, -1,
+	                               -1, 0) != 1 ||
+	    X509_REQ_set_subject_name(req, subj) != 1 || X509_REQ_set_pubkey(req, pk) != 1 ||
+	    /* RSA signature algorithms carry NULL parameters; ECDSA ones none. */
+	    X509_ALGOR_set0(algor, OBJ_nid2obj(nid),
+	                    strncmp(alg, "rsa", 3) == 0 ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) != 1 ||
+	    X509_REQ_set1_signature_algo(req, algor) != 1) {
+		fprintf(stderr, "tessera: create-csr: cannot build the request\n");
+		goto out;
+	}
+	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
+	if (tbs_len <= 0 || EVP_Digest(tbs, (size_t)tbs_len, hash, &hash_len, md, NULL) != 1)
+		goto out;
+	rc = tessera_sign_hash(c, prov, a->name, alg, hash, hash_len, &sig, &sig_len);
+	if (rc != TESSERA_OK) {
+		rc = cli_failed(c, "create-csr", rc);
+		goto out;
+	}
+	rc = EXIT_STATUS;
+	if (strncmp(alg, "ecdsa", 5) == 0) {
+		if (ecdsa_raw_to_der(sig, sig_len, &der, &der_len) < 0)
+			goto out;
+		ASN1_BIT_STRING_set(bits, der, der_len);
+	} else {
+		ASN1_BIT_STRING_set(bits, sig, (int)sig_len);
+	}
+	/* A signature is whole bytes: no unused bits. */
+	bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+	X509_REQ_set0_signature(req, bits);
+	bits = NULL;
+	if (a->der)
+		i2d_X509_REQ_fp(stdout, req);
+	else
+		PEM_write_X509_REQ(stdout, req);
+	rc = EXIT_OK;
+out:
+	free(alg);
+	free(pub);
+	free(sig);
+	OPENSSL_free(tbs);
+	OPENSSL_free(der);
+	ASN1_BIT_STRING_free(bits);
+	X509_ALGOR_free(algor);
+	X509_NAME_free(subj);
+	EVP_PKEY_free(pk);
+	X509_REQ_free(req);
+	return rc;
+}
+
 int cli_key_command(struct tessera_client *c, int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -374,6 +513,8 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv)
 		in = NULL;
 	} else if (strcmp(cmd, "export-public-key") == 0) {
 		return export_public(c, prov, &a);
+	} else if (strcmp(cmd, "create-csr") == 0) {
+		return create_csr(c, prov, &a);
 	} else if (strcmp(cmd, "delete-key") == 0) {
 		rc = tessera_destroy_key(c, prov, a.name);
 	} else if (strcmp(cmd, "generate-random") == 0) {

@@ -114,3 +114,22 @@ Test(cli, encrypt_decrypt_random_delete)
 	cr_assert_eq(tessera(out, sizeof(out), "--json list-keys"), 0);
 	cr_assert(strstr(out, "\"keys\"") != NULL && strstr(out, "box") == NULL, "%s", out);
 }
+
+Test(cli, create_csr_verifies_with_openssl)
+{
+	char out[8192];
+
+	cr_assert_eq(tessera(out, sizeof(out), "create-ecc-key dev --curve p384"), 0);
+	cr_assert_eq(tessera(out, sizeof(out), "create-csr dev --cn device-7 > %s/dev.csr", d.dir),
+	             0);
+	cr_assert_eq(sh("openssl req -in %s/dev.csr -verify -noout 2>/dev/null", d.dir), 0,
+	             "OpenSSL verifies the request's self-signature");
+	cr_assert_eq(
+	        sh("openssl req -in %s/dev.csr -noout -subject | grep -q 'CN = device-7'", d.dir),
+	        0);
+	cr_assert_eq(tessera(out, sizeof(out), "create-rsa-key rsa"), 0);
+	cr_assert_eq(tessera(out, sizeof(out), "create-csr rsa --cn r --der > %s/r.der", d.dir), 0);
+	cr_assert_eq(sh("openssl req -inform DER -in %s/r.der -verify -noout 2>/dev/null", d.dir),
+	             0);
+	cr_assert_eq(tessera(out, sizeof(out), "create-csr dev 2>&1"), 2, "--cn is needed");
+}
