@@ -5,6 +5,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/dh.h>
 #include <openssl/rsa.h>
 
 #include "common/secmem.h"
@@ -95,13 +96,14 @@ enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t
 	enum ts_err err;
 
 	(void)ctx;
-	if (alg->kind != PSA_KA_ECDH || a->type != PSA_KT_ECC_PAIR)
-		return TS_E_PSA_NOT_SUPPORTED; /* FFDH is not offered yet */
+	if (!(alg->kind == PSA_KA_ECDH && a->type == PSA_KT_ECC_PAIR) &&
+	    !(alg->kind == PSA_KA_FFDH && a->type == PSA_KT_DH_PAIR))
+		return TS_E_PSA_NOT_SUPPORTED;
 	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
 		return err;
-	/* The peer key is in PSA's public format for the same curve. */
-	pa.type = PSA_KT_ECC_PUBLIC;
+	/* The peer key is in PSA's public format for the same curve or group. */
+	pa.type = a->type == PSA_KT_DH_PAIR ? PSA_KT_DH_PUBLIC : PSA_KT_ECC_PUBLIC;
 	err = sw_load_pkey(&pa, peer, peer_len, &pp);
 	if (err != TS_OK) {
 		err = TS_E_PSA_INVALID_ARGUMENT;
@@ -110,6 +112,9 @@ enum ts_err sw_key_agreement(void *ctx, const struct psa_attrs *a, const uint8_t
 	err = TS_E_PSA_GENERIC_ERROR;
 	pc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
 	if (pc == NULL || EVP_PKEY_derive_init(pc) != 1)
+		goto out;
+	/* PSA's raw FFDH output keeps the modulus' length (leading zeros). */
+	if (a->type == PSA_KT_DH_PAIR && EVP_PKEY_CTX_set_dh_pad(pc, 1) != 1)
 		goto out;
 	if (EVP_PKEY_derive_set_peer(pc, pp) != 1) {
 		err = TS_E_PSA_INVALID_ARGUMENT;

@@ -179,12 +179,102 @@ out:
 	return err;
 }
 
+static bool is_dh(const struct psa_attrs *a)
+{
+	return a->type == PSA_KT_DH_PAIR || a->type == PSA_KT_DH_PUBLIC;
+}
+
+/* OpenSSL's name for an RFC 7919 group of a size. */
+static const char *ffdhe_name(uint32_t bits)
+{
+	switch (bits) {
+	case 2048:
+		return "ffdhe2048";
+	case 3072:
+		return "ffdhe3072";
+	case 4096:
+		return "ffdhe4096";
+	case 6144:
+		return "ffdhe6144";
+	case 8192:
+		return "ffdhe8192";
+	default:
+		return NULL;
+	}
+}
+
+/* A DH key of a named group from x (pair; y = g^x mod p is derived) or y. */
+static enum ts_err dh_from_bytes(const struct psa_attrs *a, const uint8_t *v, size_t len,
+                                 EVP_PKEY **ret)
+{
+	const char *group = ffdhe_name(a->bits);
+	EVP_PKEY_CTX *pc = NULL, *fc = NULL;
+	EVP_PKEY *params = NULL;
+	BIGNUM *p = NULL, *g = NULL, *x = NULL, *y = NULL;
+	BN_CTX *bn = BN_CTX_new();
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *ps = NULL, gp[2];
+	enum ts_err err = TS_E_PSA_INVALID_ARGUMENT;
+
+	if (group == NULL) {
+		err = TS_E_PSA_NOT_SUPPORTED;
+		goto out;
+	}
+	if (len != a->bits / 8 || bn == NULL || bld == NULL)
+		goto out;
+	/* The group's p and g, from OpenSSL's built-in RFC 7919 parameters. */
+	pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	gp[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group, 0);
+	gp[1] = OSSL_PARAM_construct_end();
+	if (pc == NULL || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &params, EVP_PKEY_KEY_PARAMETERS, gp) != 1 ||
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &p) != 1 ||
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_G, &g) != 1)
+		goto out;
+	if (a->type == PSA_KT_DH_PAIR) {
+		x = BN_bin2bn(v, (int)len, NULL);
+		y = BN_new();
+		/* 1 < x < p */
+		if (x == NULL || y == NULL || BN_cmp(x, BN_value_one()) <= 0 || BN_cmp(x, p) >= 0 ||
+		    BN_mod_exp_mont_consttime(y, g, x, p, bn, NULL) != 1)
+			goto out;
+	} else {
+		y = BN_bin2bn(v, (int)len, NULL);
+		if (y == NULL || BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, p) >= 0)
+			goto out;
+	}
+	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) != 1 ||
+	    (x != NULL && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, x) != 1))
+		goto out;
+	ps = OSSL_PARAM_BLD_to_param(bld);
+	fc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	if (ps == NULL || fc == NULL || EVP_PKEY_fromdata_init(fc) != 1 ||
+	    EVP_PKEY_fromdata(fc, ret, x != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, ps) != 1)
+		goto out;
+	err = TS_OK;
+out:
+	OSSL_PARAM_free(ps);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(fc);
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(params);
+	BN_free(p);
+	BN_free(g);
+	BN_clear_free(x);
+	BN_free(y);
+	BN_CTX_free(bn);
+	return err;
+}
+
 enum ts_err sw_load_pkey(const struct psa_attrs *a, const uint8_t *mat, size_t len, EVP_PKEY **ret)
 {
 	const uint8_t *p = mat;
 	const char *name;
 	EVP_PKEY *pk = NULL;
 
+	if (is_dh(a))
+		return dh_from_bytes(a, mat, len, ret);
 	if (is_rsa(a)) {
 		pk = a->type == PSA_KT_RSA_PAIR ? d2i_PrivateKey(EVP_PKEY_RSA, NULL, &p, (long)len)
 		                                : d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
@@ -242,6 +332,21 @@ static enum ts_err export_pkey(const struct psa_attrs *a, EVP_PKEY *pk, bool pub
 			memcpy(out, der, (size_t)n);
 		OPENSSL_clear_free(der, (size_t)n);
 		len = (size_t)n;
+	} else if (is_dh(a)) {
+		BIGNUM *v = NULL;
+
+		/* PSA: big-endian, as long as the group's modulus. */
+		if (EVP_PKEY_get_bn_param(
+		            pk, public_only ? OSSL_PKEY_PARAM_PUB_KEY : OSSL_PKEY_PARAM_PRIV_KEY,
+		            &v) != 1)
+			return TS_E_PSA_GENERIC_ERROR;
+		len = a->bits / 8;
+		out = malloc(len);
+		if (out != NULL && BN_bn2binpad(v, out, (int)len) != (int)len) {
+			ts_free_secret(out, len);
+			out = NULL;
+		}
+		BN_clear_free(v);
 	} else if (a->family == PSA_ECC_MONTGOMERY) {
 		if ((public_only ? EVP_PKEY_get_raw_public_key(pk, NULL, &len)
 		                 : EVP_PKEY_get_raw_private_key(pk, NULL, &len)) != 1)
@@ -323,6 +428,21 @@ enum ts_err sw_generate_key(void *ctx, const struct psa_attrs *a, uint8_t **ret_
 			return a->bits < 1024 || a->bits > 4096 ? TS_E_PSA_INVALID_ARGUMENT
 			                                        : TS_E_PSA_NOT_SUPPORTED;
 		pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)a->bits);
+	} else if (a->type == PSA_KT_DH_PAIR) {
+		const char *group = ffdhe_name(a->bits);
+		EVP_PKEY_CTX *gc;
+		OSSL_PARAM gp[2];
+
+		if (group == NULL)
+			return TS_E_PSA_NOT_SUPPORTED;
+		gp[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)group,
+		                                         0);
+		gp[1] = OSSL_PARAM_construct_end();
+		gc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+		if (gc == NULL || EVP_PKEY_keygen_init(gc) != 1 ||
+		    EVP_PKEY_CTX_set_params(gc, gp) != 1 || EVP_PKEY_generate(gc, &pk) != 1)
+			pk = NULL;
+		EVP_PKEY_CTX_free(gc);
 	} else if (a->type == PSA_KT_ECC_PAIR && a->family == PSA_ECC_MONTGOMERY) {
 		const char *name = montgomery_name(a->bits);
 
@@ -375,7 +495,9 @@ enum ts_err sw_import_key(void *ctx, const struct psa_attrs *a, const uint8_t *d
 		else
 			sized.bits = len == 133 ? 521 : (uint32_t)(len - 1) / 2 * 8;
 	}
-	if (!is_rsa(&sized) && !is_ecc(&sized))
+	if (is_dh(a) && a->bits == 0)
+		sized.bits = (uint32_t)len * 8;
+	if (!is_rsa(&sized) && !is_ecc(&sized) && !is_dh(&sized))
 		return TS_E_PSA_NOT_SUPPORTED;
 	err = sw_load_pkey(&sized, data, len, &pk);
 	if (err != TS_OK)
@@ -409,9 +531,10 @@ enum ts_err sw_export_public_key(void *ctx, const struct psa_attrs *a, const uin
 	enum ts_err err;
 
 	(void)ctx;
-	if (a->type == PSA_KT_RSA_PUBLIC || a->type == PSA_KT_ECC_PUBLIC)
+	if (a->type == PSA_KT_RSA_PUBLIC || a->type == PSA_KT_ECC_PUBLIC ||
+	    a->type == PSA_KT_DH_PUBLIC)
 		return copy_out(mat, mat_len, ret, ret_len);
-	if (a->type != PSA_KT_RSA_PAIR && a->type != PSA_KT_ECC_PAIR)
+	if (a->type != PSA_KT_RSA_PAIR && a->type != PSA_KT_ECC_PAIR && a->type != PSA_KT_DH_PAIR)
 		return TS_E_PSA_INVALID_ARGUMENT; /* symmetric keys have no public part */
 	err = sw_get_pkey(ctx, a, mat, mat_len, &pk);
 	if (err != TS_OK)
@@ -463,15 +586,20 @@ enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check)
 			return TS_E_PSA_NOT_SUPPORTED;
 		}
 		break;
+	case PSA_KT_DH_PAIR:
+	case PSA_KT_DH_PUBLIC:
+		if (a->bits != 0 && ffdhe_name(a->bits) == NULL)
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
 	default:
-		return TS_E_PSA_NOT_SUPPORTED; /* DES, ARC4, Diffie-Hellman */
+		return TS_E_PSA_NOT_SUPPORTED; /* DES, ARC4 */
 	}
 	if (!hash_ok(alg->hash) || !hash_ok(alg->kdf_hash) || alg->kdf != 0 ||
 	    alg->cls == PSA_AC_KDF)
 		return TS_E_PSA_NOT_SUPPORTED;
 	if ((alg->cls == PSA_AC_SIGN && alg->kind == PSA_SIGN_DETERMINISTIC_ECDSA) ||
 	    (alg->cls == PSA_AC_MAC && alg->kind == PSA_MAC_CBC_MAC) ||
-	    (alg->cls == PSA_AC_KEY_AGREEMENT && alg->kind == PSA_KA_FFDH) ||
+
 	    (alg->cls == PSA_AC_CIPHER && alg->kind == 5 /* XTS */) ||
 	    (alg->cls == PSA_AC_AEAD && a->type == PSA_KT_CAMELLIA))
 		return TS_E_PSA_NOT_SUPPORTED;

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/dh.h>
+#include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -745,4 +748,91 @@ Test(crypt, hash_compute_and_compare_match_openssl)
 		cr_assert_eq(td_call(&d, WIRE_OP_PSA_HASH_COMPUTE, 1, 0, buf, n, NULL, 0, NULL),
 		             1134, "MD2 is not in OpenSSL 3's default provider");
 	}
+}
+
+Test(crypt, ffdh_2048_matches_openssl)
+{
+	PsaAlgorithm__Algorithm__KeyAgreement ka = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__INIT;
+	PsaAlgorithm__Algorithm alg = PSA_ALGORITHM__ALGORITHM__INIT;
+	PsaKeyAttributes__KeyAttributes a = PSA_KEY_ATTRIBUTES__KEY_ATTRIBUTES__INIT;
+	PsaKeyAttributes__KeyType t = PSA_KEY_ATTRIBUTES__KEY_TYPE__INIT;
+	PsaKeyAttributes__KeyType__DhKeyPair dh = PSA_KEY_ATTRIBUTES__KEY_TYPE__DH_KEY_PAIR__INIT;
+	PsaKeyAttributes__KeyPolicy pol = PSA_KEY_ATTRIBUTES__KEY_POLICY__INIT;
+	PsaKeyAttributes__UsageFlags u = PSA_KEY_ATTRIBUTES__USAGE_FLAGS__INIT;
+	PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
+	OSSL_PARAM gp[2] = {
+	        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "ffdhe2048", 0),
+	        OSSL_PARAM_construct_end()};
+	EVP_PKEY_CTX *gc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	EVP_PKEY *mine = NULL, *theirs = NULL;
+	BIGNUM *y = NULL;
+	uint8_t my_pub[256], *their_pub, *secret, expect[256];
+	size_t their_len, secret_len, expect_len = sizeof(expect);
+	EVP_PKEY_CTX *c, *fc;
+
+	ka.variant_case = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__VARIANT_RAW;
+	ka.raw = PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__FFDH;
+	alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_KEY_AGREEMENT;
+	alg.key_agreement = &ka;
+	t.variant_case = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_DH_KEY_PAIR;
+	t.dh_key_pair = &dh; /* RFC 7919 is family 0 */
+	u.derive = 1;
+	pol.key_usage_flags = &u;
+	pol.key_algorithm = &alg;
+	a.key_type = &t;
+	a.key_bits = 2048;
+	a.key_policy = &pol;
+	op.key_name = "ffdh";
+	op.attributes = &a;
+	cr_assert_eq(call(WIRE_OP_PSA_GENERATE_KEY, &op.base, NULL, NULL), 0);
+	export_key("ffdh", 1, &their_pub, &their_len);
+	cr_assert_eq(their_len, 256, "y is as long as the modulus");
+
+	/* OpenSSL's own key on the same group. */
+	cr_assert_eq(EVP_PKEY_keygen_init(gc), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_params(gc, gp), 1);
+	cr_assert_eq(EVP_PKEY_generate(gc, &mine), 1);
+	cr_assert_eq(EVP_PKEY_get_bn_param(mine, OSSL_PKEY_PARAM_PUB_KEY, &y), 1);
+	cr_assert_eq(BN_bn2binpad(y, my_pub, 256), 256);
+	cr_assert_eq(agree("ffdh", PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__FFDH, my_pub, 256,
+	                   &secret, &secret_len),
+	             0);
+	cr_assert_eq(secret_len, 256, "padded to the modulus length");
+
+	{
+		BIGNUM *ty = BN_bin2bn(their_pub, (int)their_len, NULL);
+		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM *ps;
+
+		OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "ffdhe2048", 0);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, ty);
+		ps = OSSL_PARAM_BLD_to_param(bld);
+		fc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+		cr_assert_eq(EVP_PKEY_fromdata_init(fc), 1);
+		cr_assert_eq(EVP_PKEY_fromdata(fc, &theirs, EVP_PKEY_PUBLIC_KEY, ps), 1);
+		OSSL_PARAM_free(ps);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(ty);
+		EVP_PKEY_CTX_free(fc);
+	}
+	c = EVP_PKEY_CTX_new(mine, NULL);
+	EVP_PKEY_derive_init(c);
+	EVP_PKEY_CTX_set_dh_pad(c, 1);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(c, theirs), 1);
+	cr_assert_eq(EVP_PKEY_derive(c, expect, &expect_len), 1);
+	cr_assert_eq(expect_len, secret_len);
+	cr_assert_arr_eq(secret, expect, secret_len, "both sides agree");
+	/* A peer value out of range is refused. */
+	memset(my_pub, 0, sizeof(my_pub));
+	my_pub[255] = 1;
+	cr_assert_eq(agree("ffdh", PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__RAW__FFDH, my_pub, 256,
+	                   NULL, NULL),
+	             1135);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_CTX_free(gc);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(theirs);
+	BN_free(y);
+	free(their_pub);
+	free(secret);
 }
