@@ -836,3 +836,8 @@ Test(crypt, ffdh_2048_matches_openssl)
 	free(their_pub);
 	free(secret);
 }
+
+Test(crypt, x448_matches_openssl)
+{
+	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__MONTGOMERY, 448, "X448", NULL);
+}

@@ -653,3 +653,76 @@ Test(keys, imported_private_key_is_not_on_disk_in_clear)
 	         hex, d.dir, hex);
 	cr_assert_eq(system(cmd), 0, "the private scalar is in a file of %s", d.dir);
 }
+
+static void other_curve(int family, uint32_t bits, const char *curve)
+{
+	struct spec s = {ECC_PAIR, family, bits, USE_SIGN, ECDSA, SHA256};
+	uint8_t h[64], *sig, *pub;
+	size_t hlen, siglen, publen;
+	EVP_PKEY *pk;
+
+	cr_assert_eq(generate(curve, &s), 0, "%s", curve);
+	sha(EVP_sha256(), "curves", h, &hlen);
+	cr_assert_eq(sign(curve, ECDSA, SHA256, h, hlen, &sig, &siglen), 0);
+	cr_assert_eq(siglen, 2 * ((bits + 7) / 8));
+	cr_assert_eq(export(curve, 1, &pub, &publen), 0);
+	pk = ec_public(curve, pub, publen);
+	cr_assert(openssl_verify_ecdsa(pk, h, hlen, sig, siglen), "%s", curve);
+	EVP_PKEY_free(pk);
+	free(sig);
+	free(pub);
+}
+
+Test(keys, ecdsa_on_secp256k1_and_brainpool_verifies_in_openssl)
+{
+	other_curve(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_K1, 256, "secp256k1");
+	other_curve(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__BRAINPOOL_P_R1, 256,
+	            "brainpoolP256r1");
+	other_curve(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1, 521, "secp521r1");
+}
+
+Test(keys, openssl_rsa_private_key_imports_and_signs)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	struct spec s = {RSA_PAIR, 0, 0 /* from the data */, USE_SIGN | USE_EXPORT, PKCS1, SHA256};
+	unsigned char *der = NULL;
+	uint8_t h[64], *sig, *back;
+	size_t hlen, siglen, backlen;
+	int n = i2d_PrivateKey(pk, &der);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+
+	cr_assert_gt(n, 0);
+	cr_assert_eq(import("imported-rsa", &s, der, (size_t)n), 0);
+	sha(EVP_sha256(), "imported", h, &hlen);
+	cr_assert_eq(sign("imported-rsa", PKCS1, SHA256, h, hlen, &sig, &siglen), 0);
+	cr_assert_eq(siglen, 384);
+	EVP_PKEY_verify_init(ctx);
+	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING);
+	EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256());
+	cr_assert_eq(EVP_PKEY_verify(ctx, sig, siglen, h, hlen), 1);
+	/* Exported back, byte for byte (PSA's RSAPrivateKey format). */
+	cr_assert_eq(export("imported-rsa", 0, &back, &backlen), 0);
+	cr_assert_eq(backlen, (size_t)n);
+	cr_assert_arr_eq(back, der, backlen);
+	/* Size taken from the data: a mismatching stated size is refused. */
+	s.bits = 2048;
+	cr_assert_eq(import("wrong-size", &s, der, (size_t)n), 1135);
+	OPENSSL_clear_free(der, (size_t)n);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	free(sig);
+	free(back);
+}
+
+Test(deprecated, allowed_when_configured, .timeout = 60)
+{
+	struct spec sha1 = {ECC_PAIR, SECP_R1, 256,
+	                    USE_SIGN, ECDSA,   PSA_ALGORITHM__ALGORITHM__HASH__SHA_1};
+
+	td_start(&d, "{\"core\": {\"allow_root\": true, \"allow_deprecated\": true},"
+	             " \"listener\": {\"socket_path\": \"%1$s\"},"
+	             " \"authenticators\": [{\"type\": \"Direct\"}]}");
+	who = "alice";
+	cr_assert_eq(generate("old-but-allowed", &sha1), 0);
+	cr_assert_eq(td_stop(&d), 0);
+}
