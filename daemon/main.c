@@ -35,19 +35,6 @@ static void usage(FILE *f)
 	        "the configuration file and keeps the running one if the new one is invalid.\n");
 }
 
-void resolve_defaults(struct ts_config *cfg)
-{
-	if (cfg->core.threads == 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		cfg->core.threads = n > 0 ? (unsigned)n : 1;
-	}
-	if (cfg->core.threads > 1024)
-		cfg->core.threads = 1024; /* libuv's pool limit */
-	if (cfg->core.max_in_flight == 0)
-		cfg->core.max_in_flight = 4 * cfg->core.threads;
-}
-
 /* No core dumps (they would hold keys), not ptrace-attachable by the same
  * user, private files, and as many descriptors as the hard limit allows. */
 static void harden_process(void)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void state_free(struct svc_state *st)
 {
@@ -136,6 +137,19 @@ const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_
 		if (st->providers[i].ops->id == id)
 			return &st->providers[i];
 	return NULL;
+}
+
+void resolve_defaults(struct ts_config *cfg)
+{
+	if (cfg->core.threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->core.threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (cfg->core.threads > 1024)
+		cfg->core.threads = 1024; /* libuv's pool limit */
+	if (cfg->core.max_in_flight == 0)
+		cfg->core.max_in_flight = 4 * cfg->core.threads;
 }
 
 int apply_overrides(struct ts_config *cfg, const struct server_opts *opts)

@@ -12,7 +12,8 @@ packages=(
   procps         # ps/pkill used by tests
   openssl        # the command line, as an independent verifier in tests
   python3        # test helpers and the result summary
-  passwd         # useradd, for the two-user tenancy test
+    passwd         # useradd, for the two-user tenancy test
+  clang libclang-rt-14-dev   # libFuzzer, for the fuzz targets
 )
 
 missing=()

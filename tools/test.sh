@@ -62,6 +62,24 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_retu
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+# libFuzzer targets, briefly (tests/fuzz/run.sh BUILD SECONDS runs them longer).
+echo "=== fuzz build (clang, libFuzzer, ASan+UBSan)"
+if [ ! -f build-fuzz/build.ninja ]; then
+  CC=clang meson setup build-fuzz --werror -Dfuzzing=true -Dbuildtype=debugoptimized \
+    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || status=1
+fi
+if ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_config tests/fuzz/fuzz_attrs; then
+  echo "=== fuzz (${FUZZ_SECONDS:-20} s per target)"
+  fuzz_out=$(tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}")
+  echo "$fuzz_out"
+  total_pass=$((total_pass + $(grep -c ': ok,' <<<"$fuzz_out")))
+  fuzz_bad=$(grep -c 'FAILED\|not built' <<<"$fuzz_out")
+  total_fail=$((total_fail + fuzz_bad))
+  [ "$fuzz_bad" -eq 0 ] || status=1
+else
+  status=1; total_fail=$((total_fail + 1))
+fi
+
 echo
 echo "$total_pass passed, $total_fail failed"
 exit $status

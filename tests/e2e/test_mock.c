@@ -87,8 +87,8 @@ Test(mock, every_vector_gets_parsecs_status)
 		req_len = td_unhex(v.request_hex, &req);
 		got = td_raw(&d, req, req_len, &r);
 		cr_expect_eq(got, expect, "%s: status %d, expected %d", e->d_name, got, expect);
-		cr_assert_eq(r.h.opcode, req[28] | (req[29] << 8), "%s: opcode copied back",
-		             e->d_name);
+		cr_assert_eq(r.h.opcode, (uint32_t)(req[28] | (req[29] << 8)),
+		             "%s: opcode copied back", e->d_name);
 		/* Ping and the admin errors do not depend on the mock's made-up
 		 * providers: the whole response must match byte for byte. */
 		if (strcmp(e->d_name, "ping.test.yaml") == 0 || strstr(e->d_name, "admin_err")) {
