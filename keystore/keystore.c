@@ -571,26 +571,27 @@ static enum ts_err delete_row(struct ks *ks, const struct ks_key_id *id, int sta
 	return rc == SQLITE_DONE ? TS_OK : db_err(rc);
 }
 
-enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id)
+/* Delete a record that is in the given state (the last step of create
+ * rollback and of destroy). */
+static enum ts_err delete_in_state(struct ks *ks, const struct ks_key_id *id, int state)
 {
 	enum ts_err err;
 
 	pthread_mutex_lock(&ks->lock);
 	cache_drop(ks, id);
-	err = delete_row(ks, id, ST_CREATING);
+	err = delete_row(ks, id, state);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
 }
 
+enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id)
+{
+	return delete_in_state(ks, id, ST_CREATING);
+}
+
 enum ts_err ks_remove(struct ks *ks, const struct ks_key_id *id)
 {
-	enum ts_err err;
-
-	pthread_mutex_lock(&ks->lock);
-	cache_drop(ks, id);
-	err = delete_row(ks, id, ST_DESTROYING);
-	pthread_mutex_unlock(&ks->lock);
-	return err;
+	return delete_in_state(ks, id, ST_DESTROYING);
 }
 
 /* Read and open one ready record; caller holds the lock. */
