@@ -7,6 +7,7 @@
 
 static const struct auth_ops *const registry[] = {
         &auth_direct_ops,
+        &auth_jwt_ops,
         &auth_unix_peer_ops,
 };
 

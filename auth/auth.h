@@ -31,10 +31,24 @@ struct auth_identity {
 /* Free the name and reset the identity. NULL ok. */
 void auth_identity_clear(struct auth_identity *id);
 
+struct trust_store;
+
+/* What a JWS must satisfy beyond its signature (auth/jws.c). */
+struct jws_policy {
+	const char *issuer;   /* "iss" must equal it; NULL: not checked */
+	const char *audience; /* "aud" (string or array) must hold it; NULL: not checked */
+	unsigned skew_s;      /* tolerance on exp, nbf and iat */
+	bool need_sub;        /* "sub": a non-empty printable string */
+};
+
 /* Settings of one enabled authenticator. */
 struct auth_settings {
 	const char *const *admins; /* identity names that are admins */
 	size_t n_admins;
+	/* Jwt only: the store holding the idp's chain (borrowed; it must
+	 * outlive the authenticator) and the claims policy. */
+	struct trust_store *trust;
+	struct jws_policy jwt;
 };
 
 struct auth_ops {
@@ -87,5 +101,56 @@ const struct auth_ops *auth_set_get(const struct auth_set *set, size_t i);
 enum ts_err auth_set_authenticate(const struct auth_set *set, uint8_t auth_type,
                                   const uint8_t *auth, size_t len, const struct auth_peer *peer,
                                   struct auth_identity *ret_id);
+
+/*
+ * Trust bundles (auth/trust.c): the trusting side of a trust relationship.
+ * The first root certificate shared by the configured peer is kept for the
+ * life of the process; intermediates must chain to it and each new one
+ * replaces the previous at once. Thread-safe.
+ */
+
+/* A store that accepts bundles only from a peer with this uid (and gid,
+ * when gid is not (gid_t)-1). TS_OK or TS_E_NOMEM. */
+enum ts_err trust_store_new(uid_t peer_uid, gid_t peer_gid, struct trust_store **ret_ts);
+void trust_store_free(struct trust_store *ts);
+
+/*
+ * Accept one DER certificate from peer. TS_OK; TS_E_PSA_NOT_PERMITTED when
+ * the peer is not the configured one; TS_E_PSA_ALREADY_EXISTS for a second
+ * root; TS_E_PSA_BAD_STATE for an intermediate before any root;
+ * TS_E_PSA_INVALID_ARGUMENT for a certificate that does not parse, is not
+ * ECDSA P-256, is outside its validity or (root) is not a self-signed CA;
+ * TS_E_PSA_INVALID_SIGNATURE for an intermediate that does not chain to the
+ * root; TS_E_NOMEM. On failure the store is unchanged.
+ */
+enum ts_err trust_store_share(struct trust_store *ts, const struct auth_peer *peer,
+                              const uint8_t *der, size_t len, bool root);
+
+/* Number of intermediates accepted so far (0: none yet). Any change of it
+ * invalidates what was verified against an earlier one. */
+uint64_t trust_store_generation(struct trust_store *ts);
+
+/* True once a root has been accepted. */
+bool trust_store_has_root(struct trust_store *ts);
+
+/* "kid" of a certificate: lowercase hex SHA-256 of its DER (65 bytes with
+ * the NUL). */
+#define TRUST_KID_LEN 65
+void trust_kid(const uint8_t *der, size_t len, char ret_kid[TRUST_KID_LEN]);
+
+/*
+ * Compact JWS verification (auth/jws.c) against the store's current
+ * intermediate: strict base64url, header and payload JSON objects without
+ * duplicate names, alg ES256 only, kid = the intermediate's, no crit, the
+ * signature (checked by libjwt), exp and iat present and nbf/exp/iat within
+ * skew of now, then the policy. TS_OK with the claims (a jansson object:
+ * json_decref it) and the generation they were verified against;
+ * TS_E_AUTHENTICATION_ERROR for any rejection; TS_E_NOMEM.
+ */
+#define JWS_MAX_LEN 8192
+struct json_t;
+enum ts_err jws_verify(struct trust_store *ts, const char *token, size_t len,
+                       const struct jws_policy *pol, int64_t now, struct json_t **ret_claims,
+                       uint64_t *ret_generation);
 
 #endif

@@ -134,7 +134,7 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 
 		/* Parsec clients reject the whole list if one value is unknown
 		 * to them, so extensions are listed only on request. */
-		if (!o->parsec_listed && !op->include_extensions)
+		if (o->idp_only || (!o->parsec_listed && !op->include_extensions))
 			continue;
 		if (p == NULL ? o->cls == WIRE_CLASS_CORE
 		              : (o->cls == WIRE_CLASS_CRYPTO && prov_supports(p->ops, o->opcode)))

@@ -12,6 +12,12 @@
 		.opcode = code, .name = nm, .cls = cl, .admin = adm, .needs_identity = ident, \
 		.parsec_listed = listed                                                       \
 	}
+/* Identity operations: the idp checks the caller's peer credentials. */
+#define IDP(code, nm)                                                                       \
+	{                                                                                   \
+		.opcode = code, .name = nm, .cls = WIRE_CLASS_CORE, .parsec_listed = false, \
+		.idp_only = true                                                            \
+	}
 #define CORE   WIRE_CLASS_CORE
 #define CRYPTO WIRE_CLASS_CRYPTO
 
@@ -48,6 +54,12 @@ static const struct wire_opcode_info opcode_table[] = {
         OP(WIRE_OP_ATTEST_KEY, "AttestKey", CRYPTO, false, true, true),
         OP(WIRE_OP_PREPARE_KEY_ATTESTATION, "PrepareKeyAttestation", CRYPTO, false, true, true),
         OP(WIRE_OP_CAN_DO_CRYPTO, "CanDoCrypto", CRYPTO, false, true, true),
+        /* The trusting side checks the sharer's SO_PEERCRED itself. */
+        OP(WIRE_OP_SHARE_TRUST_BUNDLE, "ShareTrustBundle", CORE, false, false, false),
+        IDP(WIRE_OP_ADD_CLIENT, "AddClient"),
+        IDP(WIRE_OP_PROVE_CLIENT, "ProveClient"),
+        IDP(WIRE_OP_REMOVE_CLIENT, "RemoveClient"),
+        IDP(WIRE_OP_GET_TOKEN, "GetToken"),
 };
 
 const struct wire_opcode_info *wire_opcode_find(uint32_t opcode)

@@ -75,6 +75,12 @@ enum wire_opcode {
 	WIRE_OP_ATTEST_KEY = 0x1E,
 	WIRE_OP_PREPARE_KEY_ATTESTATION = 0x1F,
 	WIRE_OP_CAN_DO_CRYPTO = 0x20,
+	/* Tessera's identity extensions (docs/identity.md). */
+	WIRE_OP_SHARE_TRUST_BUNDLE = 0x10001,
+	WIRE_OP_ADD_CLIENT = 0x10002,
+	WIRE_OP_PROVE_CLIENT = 0x10003,
+	WIRE_OP_REMOVE_CLIENT = 0x10004,
+	WIRE_OP_GET_TOKEN = 0x10005,
 };
 
 enum wire_op_class {
@@ -89,6 +95,7 @@ struct wire_opcode_info {
 	bool admin;          /* ListClients, DeleteClient */
 	bool needs_identity; /* NoAuth gets NotAuthenticated (19) */
 	bool parsec_listed;  /* Parsec client libraries know this value */
+	bool idp_only;       /* served by tessera-idp, not by tesserad */
 };
 
 /* The opcode's entry, or NULL when the opcode does not exist. */

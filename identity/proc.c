@@ -1,0 +1,221 @@
+/*
+ * Proofs about a process, read from the kernel's /proc: start time (which
+ * together with the pid names one process for the life of the boot), real
+ * uid and gid, the executable's SHA-256, and the cgroup with the container
+ * id a runtime encodes in it.
+ */
+#include "identity/identity.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+static enum ts_err read_small(const char *path, char *buf, size_t size, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH ? TS_E_PSA_DOES_NOT_EXIST : TS_E_IO;
+	while (got + 1 < size) {
+		ssize_t n = read(fd, buf + got, size - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return errno == ESRCH ? TS_E_PSA_DOES_NOT_EXIST : TS_E_IO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*ret_len = got;
+	return TS_OK;
+}
+
+enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024], *p, *end;
+	size_t len;
+	enum ts_err err;
+	int field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	err = read_small(path, buf, sizeof(buf), &len);
+	if (err != TS_OK)
+		return err;
+	/* The command name (field 2) may hold spaces and parentheses: count
+	 * fields from its last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return TS_E_IO;
+	p++;
+	while (*p != '\0' && field < 22) {
+		while (*p == ' ')
+			p++;
+		field++;
+		if (field == 22)
+			break;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	if (field != 22)
+		return TS_E_IO;
+	errno = 0;
+	*ret = strtoull(p, &end, 10);
+	if (errno != 0 || end == p)
+		return TS_E_IO;
+	return TS_OK;
+}
+
+enum ts_err file_sha256(const char *path, char ret_hex[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	EVP_MD_CTX *md;
+	unsigned char buf[65536], out[32];
+	unsigned int olen = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	enum ts_err err = TS_E_IO;
+
+	if (fd < 0)
+		return errno == ENOENT ? TS_E_PSA_DOES_NOT_EXIST : TS_E_IO;
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, buf, (size_t)n);
+	}
+	if (EVP_DigestFinal_ex(md, out, &olen) != 1)
+		goto out;
+	for (int i = 0; i < 32; i++) {
+		ret_hex[2 * i] = hex[out[i] >> 4];
+		ret_hex[2 * i + 1] = hex[out[i] & 15];
+	}
+	ret_hex[64] = '\0';
+	err = TS_OK;
+out:
+	EVP_MD_CTX_free(md);
+	close(fd);
+	return err;
+}
+
+static void find_container_id(const char *cgroup, char ret_id[65])
+{
+	size_t run = 0;
+
+	ret_id[0] = '\0';
+	for (const char *p = cgroup;; p++) {
+		if (*p != '\0' && isxdigit((unsigned char)*p) && !isupper((unsigned char)*p)) {
+			run++;
+			continue;
+		}
+		/* runc, crun, podman and docker all name the scope after the
+		 * 64-hex-digit container id; take the last one. */
+		if (run == 64) {
+			memcpy(ret_id, p - 64, 64);
+			ret_id[64] = '\0';
+		}
+		run = 0;
+		if (*p == '\0')
+			break;
+	}
+}
+
+static enum ts_err read_ids(pid_t pid, struct proc_proofs *r)
+{
+	char path[64], buf[4096], *line;
+	size_t len;
+	enum ts_err err;
+	bool have_uid = false, have_gid = false;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	err = read_small(path, buf, sizeof(buf), &len);
+	if (err != TS_OK)
+		return err;
+	for (line = buf; line != NULL && *line != '\0';) {
+		char *nl = strchr(line, '\n');
+		unsigned long v;
+
+		if (nl != NULL)
+			*nl = '\0';
+		if (sscanf(line, "Uid: %lu", &v) == 1) {
+			r->uid = (uid_t)v;
+			have_uid = true;
+		} else if (sscanf(line, "Gid: %lu", &v) == 1) {
+			r->gid = (gid_t)v;
+			have_gid = true;
+		}
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	return have_uid && have_gid ? TS_OK : TS_E_IO;
+}
+
+static void read_cgroup(pid_t pid, struct proc_proofs *r)
+{
+	char path[64], buf[4096];
+	size_t len;
+
+	r->cgroup[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
+	if (read_small(path, buf, sizeof(buf), &len) != TS_OK)
+		return;
+	/* Unified hierarchy: the line "0::/path". */
+	for (char *line = buf; line != NULL && *line != '\0';) {
+		char *nl = strchr(line, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		if (strncmp(line, "0::", 3) == 0) {
+			snprintf(r->cgroup, sizeof(r->cgroup), "%s", line + 3);
+			break;
+		}
+		line = nl != NULL ? nl + 1 : NULL;
+	}
+	find_container_id(r->cgroup, r->container_id);
+}
+
+enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret)
+{
+	char path[64];
+	enum ts_err err;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = pid;
+	err = proc_start_time(pid, &ret->start_time);
+	if (err == TS_OK)
+		err = read_ids(pid, ret);
+	if (err != TS_OK)
+		return err;
+	read_cgroup(pid, ret);
+	if (exe_path == NULL) {
+		snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+		exe_path = path;
+	}
+	if (file_sha256(exe_path, ret->exe_sha256) != TS_OK)
+		ret->exe_sha256[0] = '\0';
+	/* The process may have exited while we read: same pid, same start? */
+	{
+		uint64_t again;
+
+		if (proc_start_time(pid, &again) != TS_OK || again != ret->start_time)
+			return TS_E_PSA_DOES_NOT_EXIST;
+	}
+	return TS_OK;
+}
