@@ -7,6 +7,7 @@
 #include "config/config-priv.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,7 +312,7 @@ struct named_type {
 static const struct named_type auth_types[] = {
         {"Direct", CFG_AUTH_DIRECT, true},
         {"UnixPeerCredentials", CFG_AUTH_UNIX_PEER, true},
-        {"Jwt", CFG_AUTH_JWT, false},
+        {"Jwt", CFG_AUTH_JWT, true},
         {"JwtSvid", CFG_AUTH_JWT_SVID, false},
         {NULL, 0, false},
 };
@@ -364,6 +365,8 @@ static void free_authenticators(struct cfg_authenticator *a, size_t n)
 		for (size_t k = 0; k < a[i].n_admins; k++)
 			free(a[i].admins[k]);
 		free(a[i].admins);
+		free(a[i].issuer);
+		free(a[i].audience);
 	}
 	free(a);
 }
@@ -400,9 +403,62 @@ static int parse_admins(struct ctx *c, const json_t *v, const char *path,
 	return 0;
 }
 
+static int parse_jwt(struct ctx *c, const json_t *item, const char *path,
+                     struct cfg_authenticator *a)
+{
+	a->clock_skew_s = 30;
+	a->issuer = strdup("tessera-idp");
+	a->audience = strdup("tesserad");
+	if (a->issuer == NULL || a->audience == NULL)
+		return fail(c, path, "out of memory");
+	if (get_string(c, item, path, "issuer", 255, "", &a->issuer) < 0 ||
+	    get_string(c, item, path, "audience", 255, "", &a->audience) < 0)
+		return -1;
+	GET_UINT(c, item, path, "clock_skew_s", 0, 300, a->clock_skew_s);
+	return 0;
+}
+
+static int parse_trust(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"peer_uid", "peer_user", "peer_gid", NULL};
+	uint64_t uid = 0, gid = 0;
+
+	if (want_object(c, o, "trust") < 0 || check_keys(c, o, "trust", keys) < 0)
+		return -1;
+	if (json_object_get(o, "peer_uid") != NULL && json_object_get(o, "peer_user") != NULL)
+		return fail(c, "trust", "give peer_uid or peer_user, not both");
+	if (json_object_get(o, "peer_uid") != NULL) {
+		if (get_uint(c, o, "trust", "peer_uid", 0, 4294967294u, &uid) < 0)
+			return -1;
+		cfg->trust.configured = true;
+		cfg->trust.peer_uid = (uint32_t)uid;
+	}
+	if (json_object_get(o, "peer_user") != NULL) {
+		struct passwd *pw;
+
+		if (get_string(c, o, "trust", "peer_user", 255, "", &cfg->trust.peer_user) < 0)
+			return -1;
+		pw = getpwnam(cfg->trust.peer_user);
+		if (pw == NULL)
+			return fail(c, "trust.peer_user", "no user named \"%s\" on this system",
+			            cfg->trust.peer_user);
+		cfg->trust.configured = true;
+		cfg->trust.peer_uid = (uint32_t)pw->pw_uid;
+	}
+	if (json_object_get(o, "peer_gid") != NULL &&
+	    !json_is_null(json_object_get(o, "peer_gid"))) {
+		if (get_uint(c, o, "trust", "peer_gid", 0, 4294967294u, &gid) < 0)
+			return -1;
+		cfg->trust.peer_gid = (int64_t)gid;
+	}
+	return 0;
+}
+
 static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config *cfg)
 {
 	static const char *const keys[] = {"type", "admins", NULL};
+	static const char *const jwt_keys[] = {"type",     "admins",       "issuer",
+	                                       "audience", "clock_skew_s", NULL};
 	struct cfg_authenticator *list;
 	size_t n;
 	char got[96];
@@ -426,10 +482,15 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 		char path[PATH_MAX_LEN];
 
 		snprintf(path, sizeof(path), "authenticators[%zu]", i);
-		if (want_object(c, item, path) < 0 || check_keys(c, item, path, keys) < 0)
+		if (want_object(c, item, path) < 0)
 			return -1;
 		cfg->n_authenticators = i + 1;
 		if (parse_type(c, item, path, auth_types, "authenticator", &list[i].auth_type) < 0)
+			return -1;
+		if (check_keys(c, item, path, list[i].auth_type == CFG_AUTH_JWT ? jwt_keys : keys) <
+		    0)
+			return -1;
+		if (list[i].auth_type == CFG_AUTH_JWT && parse_jwt(c, item, path, &list[i]) < 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (list[k].auth_type == list[i].auth_type)
@@ -542,6 +603,7 @@ static struct ts_config *config_new_defaults(void)
 	cfg->listener.socket_mode = 0666;
 	cfg->listener.max_connections = 4096;
 	cfg->listener.max_connections_per_uid = 1024;
+	cfg->trust.peer_gid = -1;
 	cfg->listener.socket_path = strdup("/run/tessera/api.sock");
 	cfg->key_store.path = strdup("/var/lib/tessera/keystore.sqlite3");
 	cfg->authenticators = calloc(1, sizeof(*cfg->authenticators));
@@ -566,8 +628,8 @@ static struct ts_config *config_new_defaults(void)
 
 static struct ts_config *load(json_t *root, struct ctx *c)
 {
-	static const char *const keys[] = {"core",      "listener",  "authenticators",
-	                                   "key_store", "providers", NULL};
+	static const char *const keys[] = {
+	        "core", "listener", "authenticators", "key_store", "providers", "trust", NULL};
 	struct ts_config *cfg;
 	const json_t *v;
 
@@ -587,7 +649,20 @@ static struct ts_config *load(json_t *root, struct ctx *c)
 	    ((v = json_object_get(root, "authenticators")) != NULL &&
 	     parse_authenticators(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "key_store")) != NULL && parse_key_store(c, v, cfg) < 0) ||
-	    ((v = json_object_get(root, "providers")) != NULL && parse_providers(c, v, cfg) < 0)) {
+	    ((v = json_object_get(root, "providers")) != NULL && parse_providers(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "trust")) != NULL && parse_trust(c, v, cfg) < 0)) {
+		config_free(cfg);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->n_authenticators; i++) {
+		char path[PATH_MAX_LEN];
+
+		if (cfg->authenticators[i].auth_type != CFG_AUTH_JWT || cfg->trust.configured)
+			continue;
+		snprintf(path, sizeof(path), "authenticators[%zu]", i);
+		fail(c, path,
+		     "the Jwt authenticator verifies tokens against a chain shared by a trusted "
+		     "peer: set trust.peer_user or trust.peer_uid");
 		config_free(cfg);
 		return NULL;
 	}
@@ -648,6 +723,7 @@ void config_free(struct ts_config *cfg)
 	free(cfg->listener.socket_path);
 	free(cfg->listener.socket_group);
 	free(cfg->key_store.path);
+	free(cfg->trust.peer_user);
 	free_authenticators(cfg->authenticators, cfg->n_authenticators);
 	free_providers(cfg->providers, cfg->n_providers);
 	free(cfg);

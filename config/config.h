@@ -28,6 +28,10 @@ struct cfg_authenticator {
 	uint8_t auth_type;
 	char **admins;
 	size_t n_admins;
+	/* Jwt only. */
+	char *issuer;   /* required "iss" */
+	char *audience; /* required "aud" */
+	unsigned clock_skew_s;
 };
 
 struct cfg_provider {
@@ -62,6 +66,13 @@ struct ts_config {
 	} key_store;
 	struct cfg_provider *providers;
 	size_t n_providers;
+	/* Who may share trust bundles (ShareTrustBundle). */
+	struct {
+		bool configured; /* peer_uid or peer_user was given */
+		uint32_t peer_uid;
+		int64_t peer_gid; /* -1: any group */
+		char *peer_user;  /* as written, for messages; NULL when by uid */
+	} trust;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "list_opcodes.pb-c.h"
 #include "list_providers.pb-c.h"
 #include "ping.pb-c.h"
+#include "share_trust_bundle.pb-c.h"
 #include "psa_key_attributes.pb-c.h"
 
 #define CORE_UUID "47049873-2a43-4845-9d72-831eab668784"
@@ -349,4 +350,22 @@ enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, siz
 	if (err != TS_OK)
 		return err;
 	return pack_result(&r.base, ret_body, ret_len);
+}
+
+/*
+ * ShareTrustBundle (a Tessera extension): the idp hands over its root, once,
+ * then each new intermediate. Who may share is checked against the socket's
+ * peer credentials, not against an authenticator: the sharer is a service,
+ * not a tenant.
+ */
+enum ts_err core_share_trust_bundle(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+{
+	const ShareTrustBundle__Operation *op = (const ShareTrustBundle__Operation *)c->msg;
+
+	(void)ret_body;
+	(void)ret_len;
+	if (c->st->trust == NULL)
+		return TS_E_PSA_NOT_PERMITTED;
+	return trust_store_share(c->st->trust, c->peer, op->certificate.data, op->certificate.len,
+	                         op->root);
 }

@@ -31,7 +31,8 @@ struct ks;
 struct svc_state {
 	atomic_int refs;
 	struct ts_config *cfg;
-	struct ks *ks; /* borrowed: the key store outlives every state */
+	struct ks *ks;             /* borrowed: the key store outlives every state */
+	struct trust_store *trust; /* borrowed, likewise: a root is kept for the process lifetime */
 	struct auth_set *auth;
 	struct svc_provider *providers; /* config order */
 	size_t n_providers;
@@ -39,8 +40,8 @@ struct svc_state {
 
 /* Build a state from a config (taking ownership of cfg on success). TS_OK, or
  * an error with a message in err. */
-enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct svc_state **ret_st,
-                          char *err, size_t errlen);
+enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_store *trust,
+                          struct svc_state **ret_st, char *err, size_t errlen);
 struct svc_state *svc_state_ref(struct svc_state *st);
 void svc_state_unref(struct svc_state *st);
 const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_t id);
@@ -76,6 +77,7 @@ void reply_status(const struct wire_header *req, enum ts_err err, struct dispatc
 struct core_ctx {
 	struct svc_state *st;
 	const struct auth_identity *id;
+	const struct auth_peer *peer;
 	const ProtobufCMessage *msg; /* the decoded Operation message */
 };
 enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
@@ -85,6 +87,7 @@ enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_bod
 enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_share_trust_bundle(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 
 /* Pack a result message into a new buffer (*ret_body NULL for an empty
  * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */

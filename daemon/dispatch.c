@@ -18,6 +18,7 @@
 #include "list_opcodes.pb-c.h"
 #include "list_providers.pb-c.h"
 #include "ping.pb-c.h"
+#include "share_trust_bundle.pb-c.h"
 
 typedef enum ts_err (*core_fn)(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 
@@ -36,6 +37,8 @@ static const struct core_entry core_ops[] = {
         {WIRE_OP_LIST_KEYS, &list_keys__operation__descriptor, core_list_keys},
         {WIRE_OP_LIST_CLIENTS, &list_clients__operation__descriptor, core_list_clients},
         {WIRE_OP_DELETE_CLIENT, &delete_client__operation__descriptor, core_delete_client},
+        {WIRE_OP_SHARE_TRUST_BUNDLE, &share_trust_bundle__operation__descriptor,
+         core_share_trust_bundle},
 };
 
 size_t body_alloc_budget(size_t body_len)
@@ -119,13 +122,14 @@ static const struct core_entry *core_find(uint32_t opcode)
 }
 
 static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info *op,
-                            const struct auth_identity *id, const uint8_t *body, size_t body_len,
-                            uint8_t **ret_body, size_t *ret_len)
+                            const struct auth_identity *id, const struct auth_peer *peer,
+                            const uint8_t *body, size_t body_len, uint8_t **ret_body,
+                            size_t *ret_len)
 {
 	const struct core_entry *e = core_find(op->opcode);
 	struct wire_pb_alloc alloc;
 	ProtobufCMessage *msg;
-	struct core_ctx c = {.st = st, .id = id};
+	struct core_ctx c = {.st = st, .id = id, .peer = peer};
 	enum ts_err err;
 
 	if (e == NULL)
@@ -191,7 +195,7 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
 	}
 	/* Steps 12-14. */
 	if (h->provider == WIRE_PROVIDER_CORE)
-		err = run_core(st, op, &id, body, h->body_len, &out, &out_len);
+		err = run_core(st, op, &id, peer, body, h->body_len, &out, &out_len);
 	else
 		err = crypto_dispatch(st, svc_state_provider(st, h->provider), &id, op->opcode,
 		                      body, h->body_len, &out, &out_len);

@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 	char err[512];
 	char threads[16];
 	struct ks *ks = NULL;
+	struct trust_store *trust = NULL;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
@@ -216,15 +217,25 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (svc_state_new(cfg, ks, &st, err, sizeof(err)) != TS_OK) {
+	/* Without trust.* nobody may share bundles: no peer has uid -1. */
+	if (trust_store_new(cfg->trust.configured ? (uid_t)cfg->trust.peer_uid : (uid_t)-1,
+	                    (gid_t)cfg->trust.peer_gid, &trust) != TS_OK) {
+		ts_error("out of memory");
+		config_free(cfg);
+		ks_close(ks);
+		return 1;
+	}
+	if (svc_state_new(cfg, ks, trust, &st, err, sizeof(err)) != TS_OK) {
 		ts_error("%s", err);
 		config_free(cfg);
 		ks_close(ks);
+		trust_store_free(trust);
 		return 1;
 	}
 	recover_keys(st);
 	opts.ks = ks;
 	rc = server_run(st, &opts);
 	ks_close(ks);
+	trust_store_free(trust);
 	return rc;
 }

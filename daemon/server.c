@@ -856,7 +856,11 @@ static void on_hup(uv_signal_t *s, int signum)
 	keep_startup_settings(srv->st->cfg, cfg);
 	if (strcmp(srv->st->cfg->key_store.path, cfg->key_store.path) != 0)
 		ts_warn("reload: key_store.path changed; it takes effect at restart");
-	if (svc_state_new(cfg, srv->st->ks, &st, err, sizeof(err)) != TS_OK) {
+	if (srv->st->cfg->trust.configured != cfg->trust.configured ||
+	    srv->st->cfg->trust.peer_uid != cfg->trust.peer_uid ||
+	    srv->st->cfg->trust.peer_gid != cfg->trust.peer_gid)
+		ts_warn("reload: trust.* changed; it takes effect at restart");
+	if (svc_state_new(cfg, srv->st->ks, srv->st->trust, &st, err, sizeof(err)) != TS_OK) {
 		ts_error("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		notify_ready();

@@ -38,6 +38,10 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 		struct auth_settings s = {
 		        .admins = (const char *const *)a->admins,
 		        .n_admins = a->n_admins,
+		        .trust = st->trust,
+		        .jwt = {.issuer = a->issuer,
+		                .audience = a->audience,
+		                .skew_s = a->clock_skew_s},
 		};
 
 		rc = auth_set_add(st->auth, a->auth_type, &s);
@@ -88,8 +92,8 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 	return TS_OK;
 }
 
-enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct svc_state **ret_st,
-                          char *err, size_t errlen)
+enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_store *trust,
+                          struct svc_state **ret_st, char *err, size_t errlen)
 {
 	struct svc_state *st = calloc(1, sizeof(*st));
 	enum ts_err rc = TS_E_NOMEM;
@@ -101,6 +105,7 @@ enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct svc_state
 	atomic_init(&st->refs, 1);
 	st->cfg = cfg;
 	st->ks = ks;
+	st->trust = trust;
 	rc = build_auth(st, err, errlen);
 	if (rc != TS_OK)
 		goto out;

@@ -42,7 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	resolve_defaults(cfg);
-	if (svc_state_new(cfg, ks, &st, err, sizeof(err)) != TS_OK) {
+	if (svc_state_new(cfg, ks, NULL, &st, err, sizeof(err)) != TS_OK) {
 		fprintf(stderr, "fuzz set-up: %s\n", err);
 		abort();
 	}

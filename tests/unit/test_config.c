@@ -250,10 +250,30 @@ Test(config, authenticators)
 	assert_rejected("{\"authenticators\": [{\"type\": \"direct\"}]}", "authenticators[0].type");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\"}, {\"type\": \"Direct\"}]}",
 	                "authenticators[1]");
-	assert_rejected("{\"authenticators\": [{\"type\": \"Jwt\"}]}", "authenticators[0].type");
-	cr_assert(strstr(err, "not available in this build") != NULL, "%s", err);
+	assert_rejected("{\"authenticators\": [{\"type\": \"Jwt\"}]}", "authenticators[0]");
+	cr_assert(strstr(err, "trust.peer_user") != NULL, "%s", err);
 	assert_rejected("{\"authenticators\": [{\"type\": \"JwtSvid\"}]}",
 	                "authenticators[0].type");
+	cr_assert(strstr(err, "not available in this build") != NULL, "%s", err);
+	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"issuer\": \"x\"}]}",
+	                "authenticators[0].issuer");
+	assert_rejected("{\"trust\": {\"peer_uid\": 5}, \"authenticators\": [{\"type\": "
+	                "\"Jwt\", \"clock_skew_s\": 301}]}",
+	                "authenticators[0].clock_skew_s");
+	assert_rejected("{\"trust\": {\"peer_uid\": 5, \"peer_user\": \"root\"}}", "trust");
+	assert_rejected("{\"trust\": {\"peer_user\": \"no-such-user-here\"}}", "trust.peer_user");
+	assert_rejected("{\"trust\": {\"peer_uid\": -1}}", "trust.peer_uid");
+	assert_rejected("{\"trust\": {\"uid\": 1}}", "trust.uid");
+	c = load("{\"trust\": {\"peer_user\": \"root\", \"peer_gid\": 7}, \"authenticators\": "
+	         "[{\"type\": \"Jwt\", \"issuer\": \"me\", \"clock_skew_s\": 0}]}");
+	cr_assert_not_null(c, "%s", err);
+	cr_assert(c->trust.configured);
+	cr_assert_eq(c->trust.peer_uid, 0);
+	cr_assert_eq(c->trust.peer_gid, 7);
+	cr_assert_str_eq(c->authenticators[0].issuer, "me");
+	cr_assert_str_eq(c->authenticators[0].audience, "tesserad");
+	cr_assert_eq(c->authenticators[0].clock_skew_s, 0);
+	config_free(c);
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [\"a\"]}]}",
 	                "authenticators[0].admins[0]");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": [{}]}]}",
