@@ -34,6 +34,12 @@ struct tessera_client {
 	size_t max_response;
 	int persistent;
 	int fd;
+	/* JWT: where tokens come from, and the current one. */
+	char *idp_endpoint;
+	char *token;
+	uint64_t token_exp;
+	uint64_t token_refresh; /* fetch a new one from this time on */
+	char *identity;
 };
 
 void tessera_options_init(struct tessera_options *o)
@@ -45,9 +51,16 @@ void tessera_options_init(struct tessera_options *o)
 	o->persistent = 1;
 }
 
+/* "unix:/path" with a path that fits a socket address (never truncated). */
+static int endpoint_ok(const char *ep)
+{
+	return strncmp(ep, "unix:", 5) == 0 && ep[5] != '\0' &&
+	       strlen(ep + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
 int tessera_open(const struct tessera_options *o, struct tessera_client **ret_client)
 {
-	const char *ep = o->endpoint;
+	const char *ep = o->endpoint, *idp = NULL;
 	struct tessera_client *c;
 	size_t plen;
 
@@ -55,14 +68,21 @@ int tessera_open(const struct tessera_options *o, struct tessera_client **ret_cl
 		ep = getenv("PARSEC_SERVICE_ENDPOINT");
 	if (ep == NULL || *ep == '\0')
 		ep = TESSERA_DEFAULT_ENDPOINT;
-	if (strncmp(ep, "unix:", 5) != 0 || ep[5] == '\0')
+	if (!endpoint_ok(ep))
 		return TESSERA_ERR_ARG;
 	plen = strlen(ep + 5);
-	if (plen >= sizeof(c->sa.sun_path))
-		return TESSERA_ERR_ARG; /* never truncate a socket path */
 	if (o->auth_type != TESSERA_AUTH_NONE && o->auth_type != TESSERA_AUTH_DIRECT &&
-	    o->auth_type != TESSERA_AUTH_UNIX_PEER)
+	    o->auth_type != TESSERA_AUTH_UNIX_PEER && o->auth_type != TESSERA_AUTH_JWT)
 		return TESSERA_ERR_ARG;
+	if (o->auth_type == TESSERA_AUTH_JWT) {
+		idp = o->idp_endpoint;
+		if (idp == NULL)
+			idp = getenv("TESSERA_IDP_ENDPOINT");
+		if (idp == NULL || *idp == '\0')
+			idp = TESSERA_DEFAULT_IDP_ENDPOINT;
+		if (!endpoint_ok(idp))
+			return TESSERA_ERR_ARG;
+	}
 	if (o->auth_type == TESSERA_AUTH_DIRECT &&
 	    (o->app_name == NULL || o->app_name[0] == '\0' || strlen(o->app_name) > 65535))
 		return TESSERA_ERR_ARG;
@@ -74,7 +94,10 @@ int tessera_open(const struct tessera_options *o, struct tessera_client **ret_cl
 	c->endpoint = strdup(ep);
 	if (o->app_name != NULL)
 		c->app_name = strdup(o->app_name);
-	if (c->endpoint == NULL || (o->app_name != NULL && c->app_name == NULL)) {
+	if (idp != NULL)
+		c->idp_endpoint = strdup(idp);
+	if (c->endpoint == NULL || (o->app_name != NULL && c->app_name == NULL) ||
+	    (idp != NULL && c->idp_endpoint == NULL)) {
 		tessera_close(c);
 		return TESSERA_ERR_NOMEM;
 	}
@@ -96,6 +119,17 @@ static void drop_connection(struct tessera_client *c)
 	}
 }
 
+/* A token is a bearer credential until it expires: wipe it. */
+static void drop_token(struct tessera_client *c)
+{
+	if (c->token != NULL)
+		ts_free_secret(c->token, strlen(c->token));
+	c->token = NULL;
+	free(c->identity);
+	c->identity = NULL;
+	c->token_exp = c->token_refresh = 0;
+}
+
 void tessera_close(struct tessera_client *c)
 {
 	if (c == NULL)
@@ -104,6 +138,8 @@ void tessera_close(struct tessera_client *c)
 	free(c->endpoint);
 	if (c->app_name != NULL)
 		ts_free_secret(c->app_name, strlen(c->app_name));
+	drop_token(c);
+	free(c->idp_endpoint);
 	free(c);
 }
 
@@ -256,6 +292,11 @@ static int build_request(const struct tessera_client *c, uint8_t provider, uint3
 	if (c->auth_type == TESSERA_AUTH_DIRECT) {
 		auth = (const uint8_t *)c->app_name;
 		auth_len = strlen(c->app_name);
+	} else if (c->auth_type == TESSERA_AUTH_JWT) {
+		auth = (const uint8_t *)c->token;
+		auth_len = c->token != NULL ? strlen(c->token) : 0;
+		if (auth_len > 65535)
+			return TESSERA_ERR_PROTOCOL;
 	} else if (c->auth_type == TESSERA_AUTH_UNIX_PEER) {
 		uint32_t uid = (uint32_t)geteuid();
 
@@ -332,14 +373,62 @@ static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len
 	return h.status;
 }
 
+static uint64_t wall_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Make sure a JWT client holds a token that is not about to expire (force:
+ * fetch a new one regardless). *ret_fetched says whether one was fetched. */
+static int ensure_token(struct tessera_client *c, int force, int *ret_fetched)
+{
+	struct tessera_options o;
+	struct tessera_client *idp;
+	char *token = NULL, *identity = NULL;
+	uint64_t exp = 0, now = wall_s();
+	int rc;
+
+	if (!force && c->token != NULL && now < c->token_refresh)
+		return TESSERA_OK;
+	tessera_options_init(&o);
+	o.endpoint = c->idp_endpoint;
+	o.auth_type = TESSERA_AUTH_NONE; /* the idp knows us by our peer credentials */
+	o.timeout_ms = c->timeout_ms;
+	o.persistent = 0;
+	rc = tessera_open(&o, &idp);
+	if (rc != TESSERA_OK)
+		return rc;
+	rc = tessera_get_token(idp, &token, &exp, &identity);
+	tessera_close(idp);
+	if (rc != TESSERA_OK)
+		return rc;
+	drop_token(c);
+	c->token = token;
+	c->identity = identity;
+	c->token_exp = exp;
+	/* Renew when four fifths of the remaining life have passed. */
+	c->token_refresh = exp > now ? now + (exp - now) * 4 / 5 : now;
+	*ret_fetched = 1;
+	return TESSERA_OK;
+}
+
+const char *tessera_identity(const struct tessera_client *c)
+{
+	return c->identity;
+}
+
 int tessera_request(struct tessera_client *c, uint8_t provider, uint32_t opcode,
                     const uint8_t *body, size_t body_len, uint8_t **ret_body, size_t *ret_len)
 {
 	long deadline = now_ms() + (long)c->timeout_ms;
 	uint8_t *req = NULL;
 	size_t req_len = 0;
-	int rc, retry;
+	int rc, retry, fresh_token = 0;
 
+	if (c->auth_type == TESSERA_AUTH_JWT &&
+	    (rc = ensure_token(c, 0, &fresh_token)) != TESSERA_OK)
+		return rc;
+again:
 	rc = build_request(c, provider, opcode, body, body_len, &req, &req_len);
 	if (rc != TESSERA_OK)
 		return rc;
@@ -347,6 +436,17 @@ int tessera_request(struct tessera_client *c, uint8_t provider, uint32_t opcode,
 	if (retry) /* the daemon had closed the idle connection: once more, fresh */
 		rc = exchange(c, req, req_len, opcode, deadline, ret_body, ret_len, &retry);
 	ts_free_secret(req, req_len);
+	req = NULL;
+	/* A token the daemon no longer accepts (its intermediate was rotated,
+	 * or the daemon restarted): one new token, one more try. */
+	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT && !fresh_token) {
+		free(*ret_body);
+		*ret_body = NULL;
+		rc = ensure_token(c, 1, &fresh_token);
+		if (rc != TESSERA_OK)
+			return rc;
+		goto again;
+	}
 	return rc;
 }
 

@@ -36,12 +36,17 @@ extern "C" {
 
 #define TESSERA_AUTH_NONE      0
 #define TESSERA_AUTH_DIRECT    1
+#define TESSERA_AUTH_JWT       2
 #define TESSERA_AUTH_UNIX_PEER 3
+
+/* The identity provider used by TESSERA_AUTH_JWT when neither the options
+ * nor $TESSERA_IDP_ENDPOINT name one. */
+#define TESSERA_DEFAULT_IDP_ENDPOINT "unix:/run/tessera/idp.sock"
 
 struct tessera_options {
 	/* "unix:/path"; NULL: $PARSEC_SERVICE_ENDPOINT, else TESSERA_DEFAULT_ENDPOINT. */
 	const char *endpoint;
-	/* TESSERA_AUTH_NONE, _DIRECT or _UNIX_PEER. */
+	/* TESSERA_AUTH_NONE, _DIRECT, _UNIX_PEER or _JWT. */
 	uint8_t auth_type;
 	/* Direct only: the application name sent as the auth bytes. */
 	const char *app_name;
@@ -53,6 +58,12 @@ struct tessera_options {
 	 * reconnect once, transparently, if the daemon closed it; 0: one
 	 * connection per request, as Parsec clients do. */
 	int persistent;
+	/* JWT only: the idp ("unix:/path"); NULL: $TESSERA_IDP_ENDPOINT, else
+	 * TESSERA_DEFAULT_IDP_ENDPOINT. The client fetches a token there, keeps
+	 * it until shortly before it expires, and when the daemon answers
+	 * AuthenticationError fetches a new one and retries once (this is how
+	 * a rotated intermediate is picked up). */
+	const char *idp_endpoint;
 };
 
 struct tessera_client;
@@ -138,6 +149,27 @@ void tessera_strv_free(char **v, size_t n);
 
 /* DeleteClient: destroy every key of a client (admins only). */
 int tessera_delete_client(struct tessera_client *c, const char *client);
+
+/* ---- identity (docs/identity.md) ---- */
+
+/* GetToken, asked of tessera-idp: a token naming the calling process's
+ * identity (malloc'd strings; free() them). 1140 (PsaErrorDoesNotExist)
+ * when the idp knows no proven client for this process. */
+int tessera_get_token(struct tessera_client *c, char **ret_token, uint64_t *ret_expires_at,
+                      char **ret_identity);
+
+/* ShareTrustBundle: one DER certificate, a root or an intermediate. */
+int tessera_share_trust_bundle(struct tessera_client *c, const uint8_t *der, size_t len, int root);
+
+/* AddClient / ProveClient / RemoveClient, sent by an orchestrator to the
+ * idp: each carries a compact JWS signed by its current intermediate. */
+int tessera_add_client(struct tessera_client *c, const char *definition_jws);
+int tessera_prove_client(struct tessera_client *c, const char *proofs_jws);
+int tessera_remove_client(struct tessera_client *c, const char *statement_jws);
+
+/* The identity a JWT client currently holds a token for (NULL before the
+ * first request). */
+const char *tessera_identity(const struct tessera_client *c);
 
 /* ---- keys and cryptography ----
  *
