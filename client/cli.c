@@ -22,8 +22,11 @@ static void usage(FILE *f)
 	        "Options:\n"
 	        "  --endpoint unix:/PATH   daemon socket (default: $PARSEC_SERVICE_ENDPOINT,\n"
 	        "                          else " TESSERA_DEFAULT_ENDPOINT ")\n"
-	        "  --auth none|direct|unix-peer   authentication (default unix-peer)\n"
+	        "  --auth none|direct|unix-peer|jwt   authentication (default unix-peer)\n"
 	        "  --app-name NAME         application name for --auth direct\n"
+	        "  --idp unix:/PATH        tessera-idp for --auth jwt (default:\n"
+	        "                          $TESSERA_IDP_ENDPOINT, "
+	        "else " TESSERA_DEFAULT_IDP_ENDPOINT ")\n"
 	        "  --timeout-ms N          bound on each request (default 60000)\n"
 	        "  --json                  machine-readable output\n"
 	        "  -V, --version           print the version\n"
@@ -33,6 +36,7 @@ static void usage(FILE *f)
 	        "  list-providers           providers, the default first\n"
 	        "  list-opcodes [--provider ID]   operations a provider serves (default 0, core)\n"
 	        "  list-authenticators      enabled authenticators, in order\n"
+	        "  whoami                   the identity tessera-idp vouches for (--auth jwt)\n"
 	        "  list-keys                the caller's keys\n"
 	        "  list-clients             applications that own keys (admins)\n"
 	        "  delete-client NAME       destroy every key of NAME (admins)\n"
@@ -152,6 +156,45 @@ static int cmd_list_opcodes(struct tessera_client *c, uint8_t provider)
 	return EXIT_OK;
 }
 
+/* Ask the idp for a token and show whom it names (never the token). */
+static int cmd_whoami(struct tessera_client *c, const struct tessera_options *o)
+{
+	struct tessera_options io;
+	struct tessera_client *idp;
+	char *tok = NULL, *ident = NULL;
+	uint64_t exp = 0;
+	int rc;
+
+	(void)c;
+	tessera_options_init(&io);
+	io.endpoint = o->idp_endpoint != NULL ? o->idp_endpoint : getenv("TESSERA_IDP_ENDPOINT");
+	if (io.endpoint == NULL)
+		io.endpoint = TESSERA_DEFAULT_IDP_ENDPOINT;
+	io.auth_type = TESSERA_AUTH_NONE;
+	io.timeout_ms = o->timeout_ms;
+	rc = tessera_open(&io, &idp);
+	if (rc != TESSERA_OK) {
+		fprintf(stderr, "tessera: whoami: bad --idp endpoint\n");
+		return EXIT_USAGE;
+	}
+	rc = tessera_get_token(idp, &tok, &exp, &ident);
+	if (rc != TESSERA_OK) {
+		rc = cli_failed(idp, "whoami", rc);
+		tessera_close(idp);
+		return rc;
+	}
+	if (cli_json)
+		print_json(
+		        json_pack("{s:s, s:I}", "identity", ident, "expires_at", (json_int_t)exp));
+	else
+		printf("%s (token expires at %llu)\n", ident, (unsigned long long)exp);
+	memset(tok, 0, strlen(tok));
+	free(tok);
+	free(ident);
+	tessera_close(idp);
+	return 0;
+}
+
 static int cmd_list_authenticators(struct tessera_client *c)
 {
 	struct tessera_authenticator_info *a;
@@ -249,11 +292,12 @@ static int cmd_delete_client(struct tessera_client *c, const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON };
+	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON, OPT_IDP };
 	static const struct option longopts[] = {
 	        {"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	        {"auth", required_argument, NULL, OPT_AUTH},
 	        {"app-name", required_argument, NULL, OPT_APP},
+	        {"idp", required_argument, NULL, OPT_IDP},
 	        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"version", no_argument, NULL, 'V'},
@@ -280,14 +324,19 @@ int main(int argc, char **argv)
 				o.auth_type = TESSERA_AUTH_DIRECT;
 			else if (strcmp(optarg, "unix-peer") == 0)
 				o.auth_type = TESSERA_AUTH_UNIX_PEER;
+			else if (strcmp(optarg, "jwt") == 0)
+				o.auth_type = TESSERA_AUTH_JWT;
 			else {
-				fprintf(stderr, "tessera: --auth: expected none, direct or "
-				                "unix-peer\n");
+				fprintf(stderr, "tessera: --auth: expected none, direct, "
+				                "unix-peer or jwt\n");
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_APP:
 			o.app_name = optarg;
+			break;
+		case OPT_IDP:
+			o.idp_endpoint = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (ts_parse_u64(optarg, 1, 3600000, &num) != 0) {
@@ -344,6 +393,8 @@ int main(int argc, char **argv)
 		rc = cmd_list_opcodes(c, (uint8_t)provider);
 	else if (strcmp(cmd, "list-authenticators") == 0 && optind == argc)
 		rc = cmd_list_authenticators(c);
+	else if (strcmp(cmd, "whoami") == 0 && optind == argc)
+		rc = cmd_whoami(c, &o);
 	else if (strcmp(cmd, "list-keys") == 0 && optind == argc)
 		rc = cmd_list_keys(c);
 	else if (strcmp(cmd, "list-clients") == 0 && optind == argc)

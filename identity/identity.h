@@ -76,8 +76,10 @@ struct proc_proofs {
  * launcher is about to execute). */
 enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret);
 
-/* Only the start time (cheap; used to defeat pid reuse). */
+/* Only the start time (cheap; used to defeat pid reuse), and with it the
+ * parent's pid. */
 enum ts_err proc_start_time(pid_t pid, uint64_t *ret);
+enum ts_err proc_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start);
 
 /* SHA-256 of a file, lowercase hex. */
 enum ts_err file_sha256(const char *path, char ret_hex[65]);

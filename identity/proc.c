@@ -42,7 +42,8 @@ static enum ts_err read_small(const char *path, char *buf, size_t size, size_t *
 	return TS_OK;
 }
 
-enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
+/* Fields 4 (parent pid) and 22 (start time) of /proc/PID/stat. */
+enum ts_err proc_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start)
 {
 	char path[64], buf[1024], *p, *end;
 	size_t len;
@@ -59,10 +60,12 @@ enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
 	if (p == NULL)
 		return TS_E_IO;
 	p++;
-	while (*p != '\0' && field < 22) {
+	while (*p != '\0') {
 		while (*p == ' ')
 			p++;
 		field++;
+		if (field == 4 && ret_ppid != NULL)
+			*ret_ppid = (pid_t)strtol(p, NULL, 10);
 		if (field == 22)
 			break;
 		while (*p != ' ' && *p != '\0')
@@ -71,10 +74,15 @@ enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
 	if (field != 22)
 		return TS_E_IO;
 	errno = 0;
-	*ret = strtoull(p, &end, 10);
+	*ret_start = strtoull(p, &end, 10);
 	if (errno != 0 || end == p)
 		return TS_E_IO;
 	return TS_OK;
+}
+
+enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
+{
+	return proc_stat(pid, NULL, ret);
 }
 
 enum ts_err file_sha256(const char *path, char ret_hex[65])

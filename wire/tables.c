@@ -60,6 +60,7 @@ static const struct wire_opcode_info opcode_table[] = {
         IDP(WIRE_OP_PROVE_CLIENT, "ProveClient"),
         IDP(WIRE_OP_REMOVE_CLIENT, "RemoveClient"),
         IDP(WIRE_OP_GET_TOKEN, "GetToken"),
+        IDP(WIRE_OP_REPORT_CLIENT, "ReportClient"),
 };
 
 const struct wire_opcode_info *wire_opcode_find(uint32_t opcode)

@@ -81,6 +81,7 @@ enum wire_opcode {
 	WIRE_OP_PROVE_CLIENT = 0x10003,
 	WIRE_OP_REMOVE_CLIENT = 0x10004,
 	WIRE_OP_GET_TOKEN = 0x10005,
+	WIRE_OP_REPORT_CLIENT = 0x10010, /* tessera-orchestrator's control socket */
 };
 
 enum wire_op_class {
@@ -95,7 +96,7 @@ struct wire_opcode_info {
 	bool admin;          /* ListClients, DeleteClient */
 	bool needs_identity; /* NoAuth gets NotAuthenticated (19) */
 	bool parsec_listed;  /* Parsec client libraries know this value */
-	bool idp_only;       /* served by tessera-idp, not by tesserad */
+	bool idp_only;       /* served by tessera-idp or the orchestrator, not tesserad */
 };
 
 /* The opcode's entry, or NULL when the opcode does not exist. */

@@ -1,0 +1,348 @@
+/*
+ * A small framed server for tessera-idp and tessera-orchestrator: Parsec
+ * wire protocol 1.0 on a Unix socket, persistent connections, every request
+ * answered on the loop thread (their operations are a signature or a table
+ * look-up). Ping and ListOpcodes are answered here; the rest goes to the
+ * program's handler with the caller's SO_PEERCRED credentials.
+ */
+#include "identity/identity-priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+#include "list_opcodes.pb-c.h"
+#include "ping.pb-c.h"
+
+#define BODY_LIMIT      65536u
+#define REQUEST_MAX     (WIRE_HEADER_LEN + BODY_LIMIT + 65535u)
+#define DEADLINE_MS     5000u  /* a whole request, once its first byte arrived */
+#define IDLE_MS         60000u /* between requests */
+#define MAX_CONNECTIONS 512u
+
+struct idsrv {
+	uv_loop_t *loop;
+	uv_pipe_t listener;
+	idsrv_fn fn;
+	void *ctx;
+	const uint32_t *opcodes; /* what ListOpcodes reports */
+	size_t n_opcodes;
+	unsigned n_conns;
+	bool closing;
+};
+
+struct conn {
+	uv_pipe_t pipe;
+	uv_timer_t timer;
+	struct idsrv *srv;
+	struct auth_peer peer;
+	uint8_t *buf;
+	size_t len, cap;
+	bool closing;
+	int handles; /* open handles: pipe and timer */
+};
+
+struct write_req {
+	uv_write_t req;
+	uint8_t *data;
+	size_t len;
+	bool close_after;
+};
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	if (--c->handles > 0)
+		return;
+	c->srv->n_conns--;
+	if (c->buf != NULL)
+		ts_free_secret(c->buf, c->cap); /* auth bytes may be tokens */
+	free(c);
+}
+
+static void conn_close(struct conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	conn_close(t->data);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)req;
+	struct conn *c = req->data;
+
+	free(w->data);
+	if (status < 0 || w->close_after)
+		conn_close(c);
+	free(w);
+}
+
+static void send_reply(struct conn *c, const struct wire_header *req, enum ts_err err,
+                       const uint8_t *body, size_t body_len, bool close_after)
+{
+	struct write_req *w = calloc(1, sizeof(*w));
+	struct wire_header h;
+	uint16_t status = ts_err_wire_status(err);
+	uv_buf_t b;
+
+	if (status != 0)
+		body_len = 0;
+	if (w == NULL || (w->data = malloc(WIRE_HEADER_LEN + body_len)) == NULL) {
+		free(w);
+		conn_close(c);
+		return;
+	}
+	if (req != NULL)
+		wire_header_response(req, status, (uint32_t)body_len, &h);
+	else
+		wire_header_default_response(status, &h);
+	wire_header_encode(&h, w->data);
+	if (body_len > 0)
+		memcpy(w->data + WIRE_HEADER_LEN, body, body_len);
+	w->len = WIRE_HEADER_LEN + body_len;
+	w->close_after = close_after;
+	w->req.data = c;
+	b = uv_buf_init((char *)w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, on_written) != 0) {
+		free(w->data);
+		free(w);
+		conn_close(c);
+	}
+}
+
+static enum ts_err pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+
+	*ret_body = NULL;
+	*ret_len = 0;
+	if (n == 0)
+		return TS_OK;
+	*ret_body = malloc(n);
+	if (*ret_body == NULL)
+		return TS_E_NOMEM;
+	*ret_len = protobuf_c_message_pack(m, *ret_body);
+	return TS_OK;
+}
+
+enum ts_err idsrv_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
+{
+	return pack(m, ret_body, ret_len);
+}
+
+static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const uint8_t *body,
+                           uint8_t **ret_body, size_t *ret_len)
+{
+	if (h->opcode == WIRE_OP_PING) {
+		Ping__Result r = PING__RESULT__INIT;
+		Ping__Operation *op = ping__operation__unpack(NULL, h->body_len, body);
+
+		if (op == NULL)
+			return TS_E_DESERIALIZING_BODY_FAILED;
+		ping__operation__free_unpacked(op, NULL);
+		r.wire_protocol_version_maj = 1;
+		r.wire_protocol_version_min = 0;
+		return pack(&r.base, ret_body, ret_len);
+	} else {
+		ListOpcodes__Result r = LIST_OPCODES__RESULT__INIT;
+		ListOpcodes__Operation *op =
+		        list_opcodes__operation__unpack(NULL, h->body_len, body);
+
+		if (op == NULL)
+			return TS_E_DESERIALIZING_BODY_FAILED;
+		list_opcodes__operation__free_unpacked(op, NULL);
+		r.n_opcodes = s->n_opcodes;
+		r.opcodes = (uint32_t *)s->opcodes;
+		return pack(&r.base, ret_body, ret_len);
+	}
+}
+
+/* Handle every whole request in the buffer. */
+static void process(struct conn *c)
+{
+	while (!c->closing && c->len >= WIRE_HEADER_LEN) {
+		struct wire_header h;
+		uint32_t magic;
+		uint16_t hdr_size;
+		size_t total;
+		uint8_t *out = NULL;
+		size_t out_len = 0;
+		enum ts_err err;
+
+		wire_prefix_decode(c->buf, &magic, &hdr_size);
+		if ((err = wire_check_magic(magic)) != TS_OK) {
+			send_reply(c, NULL, err, NULL, 0, true);
+			return;
+		}
+		wire_header_decode(c->buf, &h);
+		if ((err = wire_check_header(&h, BODY_LIMIT)) != TS_OK) {
+			send_reply(c, NULL, err, NULL, 0, true);
+			return;
+		}
+		total = WIRE_HEADER_LEN + h.body_len + h.auth_len;
+		if (c->len < total)
+			return;
+		err = wire_check_fields(&h);
+		if (err == TS_OK && h.provider != WIRE_PROVIDER_CORE)
+			err = TS_E_PROVIDER_NOT_REGISTERED;
+		if (err == TS_OK) {
+			if (h.opcode == WIRE_OP_PING || h.opcode == WIRE_OP_LIST_OPCODES)
+				err = builtin(c->srv, &h, c->buf + WIRE_HEADER_LEN, &out, &out_len);
+			else
+				err = c->srv->fn(c->srv->ctx, &c->peer, h.opcode,
+				                 c->buf + WIRE_HEADER_LEN, h.body_len, &out,
+				                 &out_len);
+		}
+		send_reply(c, &h, err, out, out_len, false);
+		if (out != NULL)
+			ts_free_secret(out, out_len); /* tokens */
+		ts_wipe(c->buf, total);
+		memmove(c->buf, c->buf + total, c->len - total);
+		c->len -= total;
+	}
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ret)
+{
+	struct conn *c = h->data;
+
+	(void)suggested;
+	if (c->cap - c->len == 0) {
+		*ret = uv_buf_init(NULL, 0);
+		return;
+	}
+	*ret = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+}
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+	struct conn *c = st->data;
+
+	(void)b;
+	if (n < 0) {
+		conn_close(c);
+		return;
+	}
+	if (n == 0)
+		return;
+	c->len += (size_t)n;
+	process(c);
+	if (!c->closing)
+		uv_timer_start(&c->timer, on_timeout, c->len > 0 ? DEADLINE_MS : IDLE_MS, 0);
+}
+
+static void get_peer(struct conn *c)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	uv_os_fd_t fd;
+
+	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0) {
+		c->peer.valid = true;
+		c->peer.pid = cr.pid;
+		c->peer.uid = cr.uid;
+		c->peer.gid = cr.gid;
+	}
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	struct idsrv *s = l->data;
+	struct conn *c;
+
+	if (status < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return;
+	c->srv = s;
+	c->cap = REQUEST_MAX;
+	c->buf = malloc(c->cap);
+	if (c->buf == NULL || uv_pipe_init(s->loop, &c->pipe, 0) != 0) {
+		free(c->buf);
+		free(c);
+		return;
+	}
+	c->pipe.data = c;
+	c->handles = 1;
+	uv_timer_init(s->loop, &c->timer);
+	c->timer.data = c;
+	c->handles = 2;
+	s->n_conns++;
+	if (uv_accept(l, (uv_stream_t *)&c->pipe) != 0 || s->n_conns > MAX_CONNECTIONS) {
+		conn_close(c);
+		return;
+	}
+	get_peer(c);
+	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	uv_timer_start(&c->timer, on_timeout, IDLE_MS, 0);
+}
+
+int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t *opcodes,
+                size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret)
+{
+	struct idsrv *s;
+	struct stat sb;
+	int rc;
+
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		ts_error("socket path %s is too long for a Unix socket", path);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	s->loop = loop;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->opcodes = opcodes;
+	s->n_opcodes = n_opcodes;
+	/* A socket left by an earlier run; anything else is not ours. */
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(path);
+	uv_pipe_init(loop, &s->listener, 0);
+	s->listener.data = s;
+	rc = uv_pipe_bind(&s->listener, path);
+	if (rc == 0)
+		rc = chmod(path, mode) == 0 ? 0 : -errno;
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
+	if (rc != 0) {
+		ts_error("cannot listen on %s: %s", path, rc < -1 ? uv_strerror(rc) : "error");
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		uv_run(loop, UV_RUN_NOWAIT);
+		free(s);
+		return -1;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void idsrv_close(struct idsrv *s)
+{
+	if (s == NULL)
+		return;
+	uv_close((uv_handle_t *)&s->listener, listener_closed);
+}

@@ -1,0 +1,44 @@
+/* Small helpers shared by tessera-idp and tessera-orchestrator. */
+#include "identity/identity-priv.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+bool client_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 128 || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+void identity_harden(void)
+{
+	struct rlimit rl = {0, 0};
+
+	umask(077);
+	/* The root and intermediate private keys live only in this process:
+	 * no core dumps, no ptrace by same-uid processes. */
+	setrlimit(RLIMIT_CORE, &rl);
+#if !defined(__SANITIZE_ADDRESS__)
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
