@@ -1,0 +1,380 @@
+/*
+ * The identity architecture end to end: the real tesserad, tessera-idp and
+ * tessera-orchestrator on temporary sockets, applications launched with
+ * `tessera-orchestrator run`, containers reported through the OCI hook, a
+ * 1-second intermediate rotation under load, and recovery after the idp is
+ * killed.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/tessera.h"
+#include "harness.h"
+
+#define IDP  TESSERA_BUILD_DIR "/identity/tessera-idp"
+#define ORCH TESSERA_BUILD_DIR "/identity/tessera-orchestrator"
+#define CLI  TESSERA_BUILD_DIR "/client/tessera"
+
+static struct td d;
+static char idp_sock[160], orch_sock[160], idp_ep[170], td_ep[170];
+static char idp_log[160], orch_log[160];
+static pid_t idp_pid, orch_pid;
+
+static pid_t spawn(const char *const *argv, const char *log)
+{
+	pid_t pid = fork();
+
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void start_idp(void)
+{
+	char uid[16];
+	const char *argv[] = {IDP,
+	                      "--socket",
+	                      idp_sock,
+	                      "--tesserad",
+	                      td_ep,
+	                      "--orchestrator-uid",
+	                      uid,
+	                      "--trust-domain",
+	                      "test.example",
+	                      "--token-lifetime",
+	                      "60",
+	                      "--rotate",
+	                      "1",
+	                      "--check-interval-ms",
+	                      "200",
+	                      "--log-level",
+	                      "debug",
+	                      NULL};
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	idp_pid = spawn(argv, idp_log);
+}
+
+static void start_orch(void)
+{
+	const char *argv[] = {ORCH,       "serve", "--socket",
+	                      orch_sock,  "--idp", idp_ep,
+	                      "--rotate", "1",     "--check-interval-ms",
+	                      "200",      NULL};
+
+	orch_pid = spawn(argv, orch_log);
+}
+
+static void dump(const char *path)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "cat %s >&2", path);
+	if (system(cmd) != 0)
+		return;
+}
+
+/* Run a command, capture stdout; the exit status. */
+static int run(const char *const *argv, char *out, size_t outlen)
+{
+	int p[2];
+	pid_t pid;
+	size_t got = 0;
+	int status = 0;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	for (;;) {
+		ssize_t n = read(p[0], out + got, outlen - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* `tessera-orchestrator run --name NAME -- tessera --auth jwt ARGS...` */
+static int run_as(const char *name, char *out, size_t outlen, const char *a1, const char *a2,
+                  const char *a3, const char *a4)
+{
+	const char *argv[] = {ORCH, "run",        "--socket", orch_sock, "--name", name,    "--",
+	                      CLI,  "--endpoint", td_ep,      "--auth",  "jwt",    "--idp", idp_ep,
+	                      a1,   a2,           a3,         a4,        NULL};
+
+	return run(argv, out, outlen);
+}
+
+static void wait_socket(const char *path)
+{
+	for (int i = 0; i < 200; i++) {
+		if (access(path, F_OK) == 0)
+			return;
+		usleep(50000);
+	}
+	cr_assert_fail("%s never appeared", path);
+}
+
+/* Until the orchestrator has given the idp its chain and the idp has given
+ * tesserad its chain, reports fail: wait for both. */
+static void wait_ready(void)
+{
+	char out[4096];
+
+	for (int i = 0; i < 100; i++) {
+		if (run_as("probe", out, sizeof(out), "whoami", NULL, NULL, NULL) == 0)
+			return;
+		usleep(100000);
+	}
+	dump(idp_log);
+	dump(orch_log);
+	cr_assert_fail("the identity chain never became ready");
+}
+
+static void setup(void)
+{
+	char cfg[2048];
+
+	snprintf(cfg, sizeof(cfg),
+	         "{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", "
+	         "\"log_error_details\": true},"
+	         " \"listener\": {\"socket_path\": \"%%1$s\", \"timeout_ms\": 1000},"
+	         " \"authenticators\": [{\"type\": \"Jwt\", \"issuer\": \"tessera-idp\", "
+	         "\"audience\": \"tesserad\", \"clock_skew_s\": 5},"
+	         " {\"type\": \"UnixPeerCredentials\"}],"
+	         " \"trust\": {\"peer_uid\": %u},"
+	         " \"providers\": [{\"type\": \"Software\"}]}",
+	         (unsigned)getuid());
+	td_start(&d, cfg);
+	snprintf(idp_sock, sizeof(idp_sock), "%s/idp.sock", d.dir);
+	snprintf(orch_sock, sizeof(orch_sock), "%s/orch.sock", d.dir);
+	snprintf(idp_ep, sizeof(idp_ep), "unix:%s", idp_sock);
+	snprintf(td_ep, sizeof(td_ep), "unix:%s", d.sock);
+	snprintf(idp_log, sizeof(idp_log), "%s/idp.log", d.dir);
+	snprintf(orch_log, sizeof(orch_log), "%s/orch.log", d.dir);
+	start_idp();
+	wait_socket(idp_sock);
+	start_orch();
+	wait_socket(orch_sock);
+	wait_ready();
+}
+
+static void stop(pid_t *pid)
+{
+	if (*pid > 0) {
+		kill(*pid, SIGTERM);
+		waitpid(*pid, NULL, 0);
+		*pid = 0;
+	}
+}
+
+static void teardown(void)
+{
+	stop(&orch_pid);
+	stop(&idp_pid);
+	td_stop(&d);
+}
+
+TestSuite(identity, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(identity, a_launched_application_gets_its_identity_and_uses_its_keys)
+{
+	char out[8192];
+	int rc;
+
+	rc = run_as("app1", out, sizeof(out), "whoami", NULL, NULL, NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "spiffe://test.example/app1") != NULL, "%s", out);
+
+	rc = run_as("app1", out, sizeof(out), "create-ecc-key", "k1", NULL, NULL);
+	if (rc != 0) {
+		td_dump_log(&d);
+		dump(idp_log);
+	}
+	cr_assert_eq(rc, 0, "create-ecc-key: %s", out);
+	rc = run_as("app1", out, sizeof(out), "list-keys", NULL, NULL, NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "k1") != NULL, "%s", out);
+
+	/* Another application does not see it, and cannot use it. */
+	rc = run_as("app2", out, sizeof(out), "list-keys", NULL, NULL, NULL);
+	cr_assert_eq(rc, 0, "%s", out);
+	cr_assert(strstr(out, "k1") == NULL, "app2 sees app1's key: %s", out);
+	rc = run_as("app2", out, sizeof(out), "delete-key", "k1", NULL, NULL);
+	cr_assert_neq(rc, 0, "app2 destroyed app1's key");
+	rc = run_as("app1", out, sizeof(out), "list-keys", NULL, NULL, NULL);
+	cr_assert(strstr(out, "k1") != NULL, "%s", out);
+}
+
+Test(identity, a_process_not_launched_by_the_orchestrator_gets_no_token)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+	char *tok = NULL, *ident = NULL, out[4096];
+	uint64_t exp;
+	const char *argv[] = {CLI,     "--endpoint", td_ep,       "--auth", "jwt",
+	                      "--idp", idp_ep,       "list-keys", NULL};
+
+	tessera_options_init(&o);
+	o.endpoint = idp_ep;
+	o.auth_type = TESSERA_AUTH_NONE;
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	cr_assert_eq(tessera_get_token(c, &tok, &exp, &ident), 1140);
+	tessera_close(c);
+	cr_assert_neq(run(argv, out, sizeof(out)), 0);
+
+	/* A made-up token is refused by tesserad with AuthenticationError. */
+	{
+		struct td_resp r;
+		const char *fake = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
+
+		cr_assert_eq(td_call(&d, WIRE_OP_LIST_KEYS, 0, 2, NULL, 0, fake, strlen(fake), &r),
+		             11);
+		td_resp_free(&r);
+	}
+}
+
+/* Report this very process (the test) to the orchestrator, as a hook would
+ * for a container's init process. */
+static int hook(const char *phase, pid_t pid, const char *name)
+{
+	char state[512], path[200];
+	FILE *f;
+	int status;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "%s/state.json", d.dir);
+	snprintf(state, sizeof(state),
+	         "{\"ociVersion\": \"1.0.2\", \"id\": \"c0ffee\", \"status\": \"%s\", \"pid\": %ld,"
+	         " \"bundle\": \"/tmp\", \"annotations\": {\"org.tessera.client\": \"%s\"}}",
+	         strcmp(phase, "poststop") == 0 ? "stopped" : "created", (long)pid, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(state, f);
+	fclose(f);
+	child = fork();
+	if (child == 0) {
+		int fd = open(path, O_RDONLY);
+
+		dup2(fd, 0);
+		execl(ORCH, ORCH, "hook", "--socket", orch_sock, phase, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(child, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int sign_once(struct tessera_client *c)
+{
+	uint8_t hash[32] = {1, 2, 3}, *sig = NULL;
+	size_t sl = 0;
+	int rc = tessera_sign_hash(c, 1, "hk", "ecdsa-sha256", hash, sizeof(hash), &sig, &sl);
+
+	free(sig);
+	return rc;
+}
+
+Test(identity, container_hook_rotation_under_load_and_idp_restart)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+	struct tessera_key_spec spec = {.type = "ecc",
+	                                .bits = 256,
+	                                .alg = "ecdsa-sha256",
+	                                .usage = TESSERA_USAGE_SIGN_HASH};
+	time_t end;
+	int n = 0, rc;
+	char out[256];
+
+	/* This process, reported through the OCI hook under the annotation's
+	 * name. */
+	cr_assert_eq(hook("prestart", getpid(), "ctr1"), 0);
+	tessera_options_init(&o);
+	o.endpoint = td_ep;
+	o.auth_type = TESSERA_AUTH_JWT;
+	o.idp_endpoint = idp_ep;
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	rc = tessera_generate_key(c, 1, "hk", &spec);
+	cr_assert_eq(rc, TESSERA_OK, "%s", tessera_strerror(rc));
+	cr_assert_str_eq(tessera_identity(c), "spiffe://test.example/ctr1");
+
+	/* The intermediate rotates every second: 3.5 s of signing loses no
+	 * request (a rotation costs at most one transparent retry). */
+	end = time(NULL) + 4;
+	while (time(NULL) < end) {
+		rc = sign_once(c);
+		cr_assert_eq(rc, TESSERA_OK, "request %d: %s", n, tessera_strerror(rc));
+		n++;
+	}
+	cr_assert_gt(n, 100);
+	cr_assert_geq(td_log_count(&d, "intermediate"), 3, "no rotation happened");
+
+	/* kill -9 the idp; the restart sequence restarts what trusted it
+	 * (tesserad) and then the idp; the orchestrator re-reports its
+	 * clients; the key is still there. */
+	kill(idp_pid, SIGKILL);
+	waitpid(idp_pid, NULL, 0);
+	idp_pid = 0;
+	td_restart(&d, SIGTERM);
+	start_idp();
+	for (int i = 0; i < 100; i++) {
+		rc = sign_once(c);
+		if (rc == TESSERA_OK)
+			break;
+		usleep(100000);
+	}
+	cr_assert_eq(rc, TESSERA_OK, "no service after the idp restart: %s", tessera_strerror(rc));
+	cr_assert_str_eq(tessera_identity(c), "spiffe://test.example/ctr1");
+
+	/* poststop: no more tokens for it. */
+	cr_assert_eq(hook("poststop", getpid(), "ctr1"), 0);
+	{
+		struct tessera_options io;
+		struct tessera_client *ic;
+		char *tok = NULL, *ident = NULL;
+		uint64_t exp;
+
+		tessera_options_init(&io);
+		io.endpoint = idp_ep;
+		io.auth_type = TESSERA_AUTH_NONE;
+		cr_assert_eq(tessera_open(&io, &ic), TESSERA_OK);
+		cr_assert_eq(tessera_get_token(ic, &tok, &exp, &ident), 1140);
+		tessera_close(ic);
+	}
+	/* A bad state document is refused with a message. */
+	{
+		const char *argv[] = {ORCH, "hook", "--socket", orch_sock, "bogus", NULL};
+
+		cr_assert_eq(run(argv, out, sizeof(out)), 2);
+	}
+	tessera_close(c);
+}
