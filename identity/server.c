@@ -295,6 +295,17 @@ static void on_connection(uv_stream_t *l, int status)
 	uv_timer_start(&c->timer, on_timeout, IDLE_MS, 0);
 }
 
+/* The socket systemd passed (socket activation, one socket), or -1. */
+static int activated_fd(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid() ||
+	    strcmp(fds, "1") != 0)
+		return -1;
+	return 3;
+}
+
 int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t *opcodes,
                 size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret)
 {
@@ -314,14 +325,19 @@ int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t
 	s->ctx = ctx;
 	s->opcodes = opcodes;
 	s->n_opcodes = n_opcodes;
-	/* A socket left by an earlier run; anything else is not ours. */
-	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
-		unlink(path);
 	uv_pipe_init(loop, &s->listener, 0);
 	s->listener.data = s;
-	rc = uv_pipe_bind(&s->listener, path);
-	if (rc == 0)
-		rc = chmod(path, mode) == 0 ? 0 : -errno;
+	if (activated_fd() >= 0) {
+		/* systemd made the socket (path, mode and owner are the unit's). */
+		rc = uv_pipe_open(&s->listener, activated_fd());
+	} else {
+		/* A socket left by an earlier run; anything else is not ours. */
+		if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			unlink(path);
+		rc = uv_pipe_bind(&s->listener, path);
+		if (rc == 0)
+			rc = chmod(path, mode) == 0 ? 0 : -errno;
+	}
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&s->listener, 128, on_connection);
 	if (rc != 0) {

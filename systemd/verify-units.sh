@@ -3,7 +3,7 @@
 # configured tesserad.service, the built tesserad binary.
 # Exit 77 (meson's "skipped") when systemd-analyze is not installed.
 set -euo pipefail
-src=$1 service=$2 tesserad=$3
+src=$1 service=$2 tesserad=$3 idp_service=$4 idp=$5 orch_service=$6 orch=$7
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze not installed: skipping"
@@ -27,7 +27,14 @@ fi
 # The real units, with ExecStart pointing at the binary just built.
 sed "s#^ExecStart=[^ ]*#ExecStart=$tesserad#" "$service" > "$tmp/tesserad.service"
 cp "$src/tesserad.socket" "$tmp/tesserad.socket"
-out=$(systemd-analyze verify --man=no "$tmp/tesserad.socket" "$tmp/tesserad.service" 2>&1 || true)
+sed "s#^ExecStart=[^ ]*#ExecStart=$idp#" "$idp_service" > "$tmp/tessera-idp.service"
+sed "s#^ExecStart=[^ ]*#ExecStart=$orch#" "$orch_service" > "$tmp/tessera-orchestrator.service"
+cp "$src/tessera-idp.socket" "$tmp/tessera-idp.socket"
+mkdir -p "$tmp/tesserad.service.d"
+cp "$src/tesserad.service.d/identity.conf" "$tmp/tesserad.service.d/"
+out=$(cd "$tmp" && SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze verify --man=no \
+  "$tmp/tesserad.socket" "$tmp/tesserad.service" "$tmp/tessera-idp.socket" \
+  "$tmp/tessera-idp.service" "$tmp/tessera-orchestrator.service" 2>&1 || true)
 # A user that does not exist on the build machine is not a unit error.
 problems=$(grep -v -E "User=|Group=|tessera.*does not exist|Failed to resolve|^$" <<<"$out" || true)
 echo "$out"

@@ -161,8 +161,15 @@ Test(client, endpoint_rules)
 	o.endpoint = "unix:/x";
 	o.auth_type = TESSERA_AUTH_DIRECT;
 	cr_assert_eq(tessera_open(&o, &c), TESSERA_ERR_ARG, "Direct needs an app name");
-	o.auth_type = 2;
+	o.auth_type = 4; /* JwtSvid: not offered */
 	cr_assert_eq(tessera_open(&o, &c), TESSERA_ERR_ARG);
+	o.auth_type = TESSERA_AUTH_JWT;
+	o.idp_endpoint = "/no/prefix";
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_ERR_ARG, "the idp endpoint is checked too");
+	o.idp_endpoint = "unix:/run/idp.sock";
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	cr_assert_null(tessera_identity(c), "no token before the first request");
+	tessera_close(c);
 }
 
 Test(client, endpoint_from_environment)
