@@ -48,6 +48,7 @@ struct instance {
 
 struct idp {
 	struct trust_store *orch; /* the orchestrator's chain */
+	uid_t orch_uid;
 	struct jws_policy orch_policy;
 	struct sharer tesserad;
 	const char *trust_domain, *issuer, *audience;
@@ -383,7 +384,10 @@ static enum ts_err handle(void *ctx, const struct auth_peer *peer, uint32_t opco
 	case WIRE_OP_ADD_CLIENT:
 	case WIRE_OP_PROVE_CLIENT:
 	case WIRE_OP_REMOVE_CLIENT:
-		/* Only the orchestrator's own user reports clients. */
+		/* Only the orchestrator's own user reports clients (their
+		 * signatures are checked as well). */
+		if (!peer->valid || peer->uid != d->orch_uid)
+			return TS_E_PSA_NOT_PERMITTED;
 		if (!trust_store_has_root(d->orch))
 			return TS_E_PSA_BAD_STATE;
 		if (opcode == WIRE_OP_ADD_CLIENT) {
@@ -579,6 +583,7 @@ int main(int argc, char **argv)
 	}
 	identity_harden();
 	d.token_lifetime_s = (int64_t)lifetime;
+	d.orch_uid = (uid_t)orch_uid;
 	d.tick_ms = check_ms;
 	d.orch_policy.audience = "tessera-idp";
 	d.orch_policy.skew_s = 30;

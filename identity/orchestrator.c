@@ -180,6 +180,11 @@ static enum ts_err report(struct orch *o, const struct auth_peer *peer, const ui
 	if (err != TS_OK)
 		goto out;
 	rc = send_client(o, c, &r);
+	if (rc == 1137) { /* PsaErrorBadState: the idp restarted since our last tick */
+		o->idp.in_sync = false;
+		if (sharer_tick(&o->idp) == 0)
+			rc = send_client(o, c, &r);
+	}
 	if (rc != TESSERA_OK) {
 		ts_warn("the idp refused client \"%s\": %s", r.name, tessera_strerror(rc));
 		err = rc > 0 ? TS_E_PSA_NOT_PERMITTED : TS_E_PSA_COMMUNICATION_FAILURE;
