@@ -66,7 +66,7 @@ struct proc_proofs {
 	uid_t uid;             /* real uid */
 	gid_t gid;             /* real gid */
 	char exe_sha256[65];   /* "" when the executable could not be read */
-	char cgroup[512];      /* the unified (v2) cgroup path, "" when none */
+	char cgroup[2048];     /* /proc/PID/cgroup, lines joined with ";" */
 	char container_id[65]; /* 64 hex digits found in the cgroup path, or "" */
 };
 
@@ -80,6 +80,11 @@ enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret);
  * parent's pid. */
 enum ts_err proc_start_time(pid_t pid, uint64_t *ret);
 enum ts_err proc_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start);
+
+/* True when id appears in the cgroup path as a whole word (between
+ * non-alphanumeric characters): how a runtime's container id is checked
+ * against what the kernel says. */
+bool cgroup_names(const char *cgroup, const char *id);
 
 /* SHA-256 of a file, lowercase hex. */
 enum ts_err file_sha256(const char *path, char ret_hex[65]);

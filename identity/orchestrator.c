@@ -179,6 +179,17 @@ static enum ts_err report(struct orch *o, const struct auth_peer *peer, const ui
 	                op->executable != NULL && op->executable[0] ? op->executable : NULL, &r.p);
 	if (err != TS_OK)
 		goto out;
+	if (op->container_id != NULL && op->container_id[0] != '\0') {
+		/* The runtime's word is taken only where the kernel agrees. */
+		if (strlen(op->container_id) >= sizeof(r.p.container_id) ||
+		    !cgroup_names(r.p.cgroup, op->container_id)) {
+			ts_warn("client \"%s\": container id %s is not in the cgroup path %s",
+			        r.name, op->container_id, r.p.cgroup);
+			err = TS_E_PSA_NOT_PERMITTED;
+			goto out;
+		}
+		snprintf(r.p.container_id, sizeof(r.p.container_id), "%s", op->container_id);
+	}
 	rc = send_client(o, c, &r);
 	if (rc == 1137) { /* PsaErrorBadState: the idp restarted since our last tick */
 		o->idp.in_sync = false;
@@ -366,7 +377,8 @@ static int cmd_serve(int argc, char **argv)
 }
 
 /* Send one ReportClient to the orchestrator. */
-static int send_report(const char *sock, const char *name, pid_t pid, const char *exe, bool stopped)
+static int send_report(const char *sock, const char *name, pid_t pid, const char *exe, bool stopped,
+                       const char *container_id)
 {
 	struct tessera_options opt;
 	struct tessera_client *c;
@@ -389,6 +401,7 @@ static int send_report(const char *sock, const char *name, pid_t pid, const char
 	op.pid = (uint32_t)pid;
 	op.executable = (char *)(exe != NULL ? exe : "");
 	op.stopped = stopped;
+	op.container_id = (char *)(container_id != NULL ? container_id : "");
 	n = report_client__operation__get_packed_size(&op);
 	buf = malloc(n ? n : 1);
 	if (buf == NULL) {
@@ -484,7 +497,7 @@ static int cmd_run(int argc, char **argv)
 		_exit(127);
 	}
 	close(gate[0]);
-	rc = send_report(sock, name, child_pid, exe, false);
+	rc = send_report(sock, name, child_pid, exe, false, NULL);
 	if (rc != TESSERA_OK) {
 		fprintf(stderr, "tessera-orchestrator: cannot report %s to %s: %s\n", name, sock,
 		        tessera_strerror(rc));
@@ -502,7 +515,7 @@ static int cmd_run(int argc, char **argv)
 	close(gate[1]);
 	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
 		;
-	rc = send_report(sock, name, child_pid, NULL, true);
+	rc = send_report(sock, name, child_pid, NULL, true, NULL);
 	if (rc != TESSERA_OK)
 		fprintf(stderr, "tessera-orchestrator: cannot report %s stopped: %s\n", name,
 		        tessera_strerror(rc));
@@ -568,7 +581,8 @@ static int cmd_hook(int argc, char **argv)
 		json_decref(state);
 		return 1;
 	}
-	rc = send_report(sock, name, (pid_t)pid, NULL, stop);
+	rc = send_report(sock, name, (pid_t)pid, NULL, stop,
+	                 json_string_value(json_object_get(state, "id")));
 	if (rc != TESSERA_OK)
 		fprintf(stderr, "tessera-orchestrator: hook %s for %s: %s\n", phase, name,
 		        tessera_strerror(rc));

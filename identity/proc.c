@@ -178,25 +178,59 @@ static enum ts_err read_ids(pid_t pid, struct proc_proofs *r)
 static void read_cgroup(pid_t pid, struct proc_proofs *r)
 {
 	char path[64], buf[4096];
-	size_t len;
+	size_t len, k = 0;
 
 	r->cgroup[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
 	if (read_small(path, buf, sizeof(buf), &len) != TS_OK)
 		return;
-	/* Unified hierarchy: the line "0::/path". */
-	for (char *line = buf; line != NULL && *line != '\0';) {
-		char *nl = strchr(line, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		if (strncmp(line, "0::", 3) == 0) {
-			snprintf(r->cgroup, sizeof(r->cgroup), "%s", line + 3);
-			break;
+	/* Every hierarchy's line, joined with ';': the same text whatever mix
+	 * of cgroup v1 and v2 the host runs. */
+	for (size_t i = 0; i < len && k + 1 < sizeof(r->cgroup); i++) {
+		if (buf[i] == '\n') {
+			if (i + 1 < len)
+				r->cgroup[k++] = ';';
+			continue;
 		}
-		line = nl != NULL ? nl + 1 : NULL;
+		r->cgroup[k++] = buf[i];
 	}
+	r->cgroup[k] = '\0';
 	find_container_id(r->cgroup, r->container_id);
+}
+
+/* Does path (up to end) name id as a whole word? */
+static bool path_names(const char *path, const char *end, const char *id, size_t n)
+{
+	for (const char *p = path; p + n <= end; p++) {
+		if (memcmp(p, id, n) != 0)
+			continue;
+		if ((p == path || !isalnum((unsigned char)p[-1])) &&
+		    (p + n == end || !isalnum((unsigned char)p[n])))
+			return true;
+	}
+	return false;
+}
+
+bool cgroup_names(const char *cgroup, const char *id)
+{
+	size_t n = strlen(id);
+	const char *line = cgroup;
+
+	if (n == 0)
+		return false;
+	/* Only the paths count, not the controller names before them. */
+	while (*line != '\0') {
+		const char *end = strchr(line, ';'), *c1, *c2;
+
+		if (end == NULL)
+			end = line + strlen(line);
+		c1 = memchr(line, ':', (size_t)(end - line));
+		c2 = c1 != NULL ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+		if (c2 != NULL && path_names(c2 + 1, end, id, n))
+			return true;
+		line = *end == ';' ? end + 1 : end;
+	}
+	return false;
 }
 
 enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret)

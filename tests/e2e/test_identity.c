@@ -265,18 +265,51 @@ Test(identity, a_process_not_launched_by_the_orchestrator_gets_no_token)
 
 /* Report this very process (the test) to the orchestrator, as a hook would
  * for a container's init process. */
-static int hook(const char *phase, pid_t pid, const char *name)
+/* The longest word of this process's cgroup paths (what a runtime's
+ * container id looks like to the orchestrator's check), or "" if none. */
+static void own_cgroup_word(char *out, size_t size)
 {
-	char state[512], path[200];
+	char buf[4096], best[128] = "";
+	FILE *f = fopen("/proc/self/cgroup", "r");
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	while (fgets(buf, sizeof(buf), f) != NULL) {
+		char *path = strchr(buf, ':');
+
+		path = path != NULL ? strchr(path + 1, ':') : NULL;
+		for (char *p = path; p != NULL && *p != '\0';) {
+			size_t n = 0;
+
+			while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+			       (p[n] >= '0' && p[n] <= '9'))
+				n++;
+			if (n > strlen(best) && n < sizeof(best)) {
+				memcpy(best, p, n);
+				best[n] = '\0';
+			}
+			p += n > 0 ? n : 1;
+		}
+	}
+	fclose(f);
+	snprintf(out, size, "%s", best);
+}
+
+static int hook(const char *phase, pid_t pid, const char *name, const char *id)
+{
+	char state[512], path[200], idfield[160] = "";
 	FILE *f;
 	int status;
 	pid_t child;
 
 	snprintf(path, sizeof(path), "%s/state.json", d.dir);
+	if (id[0] != '\0')
+		snprintf(idfield, sizeof(idfield), "\"id\": \"%s\", ", id);
 	snprintf(state, sizeof(state),
-	         "{\"ociVersion\": \"1.0.2\", \"id\": \"c0ffee\", \"status\": \"%s\", \"pid\": %ld,"
+	         "{\"ociVersion\": \"1.0.2\", %s\"status\": \"%s\", \"pid\": %ld,"
 	         " \"bundle\": \"/tmp\", \"annotations\": {\"org.tessera.client\": \"%s\"}}",
-	         strcmp(phase, "poststop") == 0 ? "stopped" : "created", (long)pid, name);
+	         idfield, strcmp(phase, "poststop") == 0 ? "stopped" : "created", (long)pid, name);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);
 	fputs(state, f);
@@ -315,9 +348,15 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 	int n = 0, rc;
 	char out[256];
 
+	char word[128];
+
+	/* A container id the kernel does not confirm (not in the process's
+	 * cgroup paths) is refused. */
+	cr_assert_eq(hook("prestart", getpid(), "ctr1", "not-our-container"), 1);
 	/* This process, reported through the OCI hook under the annotation's
-	 * name. */
-	cr_assert_eq(hook("prestart", getpid(), "ctr1"), 0);
+	 * name, with an id its cgroup does name. */
+	own_cgroup_word(word, sizeof(word));
+	cr_assert_eq(hook("prestart", getpid(), "ctr1", word), 0);
 	tessera_options_init(&o);
 	o.endpoint = td_ep;
 	o.auth_type = TESSERA_AUTH_JWT;
@@ -356,7 +395,7 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 	cr_assert_str_eq(tessera_identity(c), "spiffe://test.example/ctr1");
 
 	/* poststop: no more tokens for it. */
-	cr_assert_eq(hook("poststop", getpid(), "ctr1"), 0);
+	cr_assert_eq(hook("poststop", getpid(), "ctr1", word), 0);
 	{
 		struct tessera_options io;
 		struct tessera_client *ic;
