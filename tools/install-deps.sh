@@ -14,6 +14,7 @@ packages=(
   python3        # test helpers and the result summary
     passwd         # useradd, for the two-user tenancy test
   clang libclang-rt-14-dev   # libFuzzer, for the fuzz targets
+  runc           # a real container for the OCI hook test (skipped where it cannot run)
 )
 
 missing=()

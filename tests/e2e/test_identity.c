@@ -91,6 +91,8 @@ static void dump(const char *path)
 		return;
 }
 
+static int merge_stderr; /* run(): capture stderr too */
+
 /* Run a command, capture stdout; the exit status. */
 static int run(const char *const *argv, char *out, size_t outlen)
 {
@@ -104,6 +106,8 @@ static int run(const char *const *argv, char *out, size_t outlen)
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
 		dup2(p[1], 1);
+		if (merge_stderr)
+			dup2(p[1], 2);
 		close(p[0]);
 		close(p[1]);
 		execv(argv[0], (char *const *)argv);
@@ -416,4 +420,92 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 		cr_assert_eq(run(argv, out, sizeof(out)), 2);
 	}
 	tessera_close(c);
+}
+
+/* A real container: runc runs the tessera CLI with the orchestrator as its
+ * prestart/poststop hooks; inside, `whoami` gets the annotated identity. */
+Test(identity, a_runc_container_reported_by_its_hooks_gets_its_identity)
+{
+	char bundle[200], rootfs[220], cfgpath[240], cmd[2048], id[64], out[4096];
+	char *config;
+	FILE *f;
+	int rc;
+
+	if (geteuid() != 0 || access("/usr/sbin/runc", X_OK) != 0)
+		cr_skip_test("runc needs root and /usr/sbin/runc");
+	snprintf(bundle, sizeof(bundle), "%s/bundle", d.dir);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", bundle);
+	snprintf(
+	        cmd, sizeof(cmd),
+	        "mkdir -p %s/usr %s/proc %s/dev && ln -s usr/bin %s/bin && ln -s usr/lib %s/lib && "
+	        "ln -s usr/lib64 %s/lib64",
+	        rootfs, rootfs, rootfs, rootfs, rootfs, rootfs);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(id, sizeof(id), "tessera-e2e-%ld", (long)getpid());
+	rc = asprintf(
+	        &config,
+	        "{\"ociVersion\": \"1.0.2\","
+	        " \"process\": {\"terminal\": false, \"user\": {\"uid\": 0, \"gid\": 0},"
+	        "  \"args\": [\"%s\", \"--endpoint\", \"%s\", \"--auth\", \"jwt\", \"--idp\", "
+	        "\"%s\","
+	        "   \"whoami\"],"
+	        "  \"env\": [\"PATH=/usr/bin\"], \"cwd\": \"/\", \"noNewPrivileges\": true},"
+	        " \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+	        " \"hostname\": \"c\","
+	        " \"mounts\": ["
+	        "  {\"destination\": \"/proc\", \"type\": \"proc\", \"source\": \"proc\"},"
+	        "  {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"source\": \"tmpfs\","
+	        "   \"options\": [\"nosuid\", \"mode=755\"]},"
+	        "  {\"destination\": \"/usr\", \"type\": \"bind\", \"source\": \"/usr\","
+	        "   \"options\": [\"rbind\", \"ro\"]},"
+	        "  {\"destination\": \"%s\", \"type\": \"bind\", \"source\": \"%s\","
+	        "   \"options\": [\"rbind\"]},"
+	        "  {\"destination\": \"%s\", \"type\": \"bind\", \"source\": \"%s\","
+	        "   \"options\": [\"rbind\", \"ro\"]}],"
+	        " \"hooks\": {"
+	        "  \"prestart\": [{\"path\": \"%s\", \"args\": [\"tessera-orchestrator\", \"hook\","
+	        "   \"--socket\", \"%s\", \"prestart\"]}],"
+	        "  \"poststop\": [{\"path\": \"%s\", \"args\": [\"tessera-orchestrator\", \"hook\","
+	        "   \"--socket\", \"%s\", \"poststop\"]}]},"
+	        " \"annotations\": {\"org.tessera.client\": \"webapp\"},"
+	        " \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"ipc\"},"
+	        "  {\"type\": \"uts\"}, {\"type\": \"mount\"}]}}",
+	        CLI, td_ep, idp_ep, d.dir, d.dir, TESSERA_BUILD_DIR, TESSERA_BUILD_DIR, ORCH,
+	        orch_sock, ORCH, orch_sock);
+	cr_assert_gt(rc, 0);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", bundle);
+	f = fopen(cfgpath, "w");
+	cr_assert_not_null(f);
+	fputs(config, f);
+	fclose(f);
+	free(config);
+
+	/* Can this machine run containers at all? If not, say so and skip. */
+	{
+		const char *argv[] = {"/usr/sbin/runc", "run", "--bundle", bundle, id, NULL};
+
+		merge_stderr = 1;
+		rc = run(argv, out, sizeof(out));
+		merge_stderr = 0;
+	}
+	/* runc's own failure before any hook ran (no privileges for
+	 * namespaces, no cgroups): this machine cannot run containers. */
+	if (rc != 0 && strstr(out, "tessera") == NULL && strstr(out, "spiffe://") == NULL) {
+		fprintf(stderr, "runc: %s\n", out);
+		cr_skip_test("runc cannot run containers on this machine");
+	}
+	cr_assert_eq(rc, 0, "runc run: %s", out);
+	cr_assert(strstr(out, "spiffe://test.example/webapp") != NULL, "inside: %s", out);
+
+	/* poststop removed it: the orchestrator holds no client of that name. */
+	{
+		char buf[4096];
+		FILE *lf = fopen(orch_log, "r");
+		size_t n = lf ? fread(buf, 1, sizeof(buf) - 1, lf) : 0;
+
+		if (lf)
+			fclose(lf);
+		buf[n] = '\0';
+		cr_assert(strstr(buf, "\"webapp\" pid") != NULL, "%s", buf);
+	}
 }
