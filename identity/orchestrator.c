@@ -111,6 +111,20 @@ static int send_removal(struct orch *o, struct tessera_client *c, const char *na
 	return rc;
 }
 
+/* Is this process already reported under this name (same start time)? */
+static bool known(const struct orch *o, const char *name, pid_t pid)
+{
+	uint64_t start;
+
+	if (proc_start_time(pid, &start) != TS_OK)
+		return false;
+	for (size_t i = 0; i < o->n_items; i++)
+		if (o->items[i].p.pid == pid && o->items[i].p.start_time == start &&
+		    strcmp(o->items[i].name, name) == 0)
+			return true;
+	return false;
+}
+
 static bool name_in_use(const struct orch *o, const char *name)
 {
 	for (size_t i = 0; i < o->n_items; i++)
@@ -175,6 +189,8 @@ static enum ts_err report(struct orch *o, const struct auth_peer *peer, const ui
 		goto out;
 	}
 	snprintf(r.name, sizeof(r.name), "%s", op->name);
+	if (known(o, op->name, (pid_t)op->pid))
+		goto out; /* a launcher's periodic repeat */
 	err = proc_read((pid_t)op->pid,
 	                op->executable != NULL && op->executable[0] ? op->executable : NULL, &r.p);
 	if (err != TS_OK)
@@ -453,9 +469,11 @@ static int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 	        {"socket", required_argument, NULL, 's'},
 	        {"name", required_argument, NULL, 'n'},
+	        {"refresh-ms", required_argument, NULL, 'r'},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *sock = DEFAULT_SOCKET, *name = NULL;
+	uint64_t refresh_ms = 5000;
 	char *exe;
 	int ch, gate[2], status = 0, rc;
 	struct sigaction sa = {0};
@@ -465,7 +483,10 @@ static int cmd_run(int argc, char **argv)
 			sock = optarg;
 		else if (ch == 'n')
 			name = optarg;
-		else
+		else if (ch == 'r') {
+			if (parse_num("--refresh-ms", optarg, 10, 3600000, &refresh_ms) != 0)
+				return 2;
+		} else
 			return 2;
 	}
 	if (name == NULL || !client_name_ok(name) || optind >= argc) {
@@ -513,8 +534,20 @@ static int cmd_run(int argc, char **argv)
 	if (write(gate[1], "g", 1) != 1)
 		kill(child_pid, SIGKILL);
 	close(gate[1]);
-	while (waitpid(child_pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Until it exits, repeat the report now and then: a restarted
+	 * orchestrator (and the idp restarted with it) learns of it again. */
+	for (long waited = 0;;) {
+		pid_t w = waitpid(child_pid, &status, WNOHANG);
+
+		if (w == child_pid || (w < 0 && errno != EINTR))
+			break;
+		usleep(10000);
+		waited += 10;
+		if (waited >= (long)refresh_ms) {
+			waited = 0;
+			send_report(sock, name, child_pid, exe, false, NULL);
+		}
+	}
 	rc = send_report(sock, name, child_pid, NULL, true, NULL);
 	if (rc != TESSERA_OK)
 		fprintf(stderr, "tessera-orchestrator: cannot report %s stopped: %s\n", name,

@@ -192,19 +192,34 @@ static void setup(void)
 	wait_ready();
 }
 
+/* SIGTERM and wait: a clean stop exits 0 (sanitizer builds fail it on a
+ * leak or a memory error). */
 static void stop(pid_t *pid)
 {
+	int status = 0;
+
 	if (*pid > 0) {
 		kill(*pid, SIGTERM);
-		waitpid(*pid, NULL, 0);
+		waitpid(*pid, &status, 0);
 		*pid = 0;
+		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		          "a clean stop ended with status %d", status);
 	}
 }
 
 static void teardown(void)
 {
+	pid_t o = orch_pid, i = idp_pid;
+
 	stop(&orch_pid);
 	stop(&idp_pid);
+	if (o > 0 && i > 0) {
+		char cmd[400];
+
+		snprintf(cmd, sizeof(cmd), "grep -l 'Sanitizer\\|runtime error' %s %s >&2", idp_log,
+		         orch_log);
+		cr_expect_neq(system(cmd), 0, "sanitizer reports in the idp or orchestrator log");
+	}
 	td_stop(&d);
 }
 
@@ -508,4 +523,62 @@ Test(identity, a_runc_container_reported_by_its_hooks_gets_its_identity)
 		buf[n] = '\0';
 		cr_assert(strstr(buf, "\"webapp\" pid") != NULL, "%s", buf);
 	}
+}
+
+/* The orchestrator is the root of the chain: after kill -9 of it, the
+ * restart sequence restarts everything that trusted it (idp, then tesserad)
+ * and a program launched before keeps its identity, because its launcher
+ * reports it again. */
+Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
+{
+	char stopfile[200], script[700], out[4096];
+	int p[2], status;
+	pid_t launcher;
+	size_t got = 0;
+
+	snprintf(stopfile, sizeof(stopfile), "%s/stop-app3", d.dir);
+	snprintf(script, sizeof(script),
+	         "while [ ! -e %s ]; do sleep 0.05; done; exec %s --endpoint %s --auth jwt "
+	         "--idp %s whoami",
+	         stopfile, CLI, td_ep, idp_ep);
+	cr_assert_eq(pipe(p), 0);
+	launcher = fork();
+	if (launcher == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		execl(ORCH, ORCH, "run", "--socket", orch_sock, "--name", "app3", "--refresh-ms",
+		      "200", "--", "/bin/sh", "-c", script, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	usleep(500000);
+
+	kill(orch_pid, SIGKILL);
+	waitpid(orch_pid, NULL, 0);
+	orch_pid = 0;
+	stop(&idp_pid);
+	td_restart(&d, SIGTERM);
+	start_idp();
+	wait_socket(idp_sock);
+	start_orch();
+	/* The launcher repeats its report every 200 ms. */
+	usleep(1500000);
+	close(open(stopfile, O_CREAT | O_WRONLY, 0600));
+	for (;;) {
+		ssize_t n = read(p[0], out + got, sizeof(out) - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(p[0]);
+	waitpid(launcher, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		dump(orch_log);
+		dump(idp_log);
+	}
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
+	cr_assert(strstr(out, "spiffe://test.example/app3") != NULL, "%s", out);
 }
