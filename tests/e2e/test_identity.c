@@ -582,3 +582,35 @@ Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, out);
 	cr_assert(strstr(out, "spiffe://test.example/app3") != NULL, "%s", out);
 }
+
+/* tesserad restarting alone needs no other restart: the idp finds it without
+ * a root on its next check and shares the root again. */
+Test(identity, a_tesserad_restart_alone_heals_itself)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+	struct tessera_key_spec spec = {.type = "ecc",
+	                                .bits = 256,
+	                                .alg = "ecdsa-sha256",
+	                                .usage = TESSERA_USAGE_SIGN_HASH};
+	char word[128];
+	int rc = -1;
+
+	own_cgroup_word(word, sizeof(word));
+	cr_assert_eq(hook("prestart", getpid(), "ctr2", word), 0);
+	tessera_options_init(&o);
+	o.endpoint = td_ep;
+	o.auth_type = TESSERA_AUTH_JWT;
+	o.idp_endpoint = idp_ep;
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, 1, "hk", &spec), TESSERA_OK);
+	td_restart(&d, SIGKILL);
+	for (int i = 0; i < 50 && rc != TESSERA_OK; i++) {
+		rc = sign_once(c);
+		if (rc != TESSERA_OK)
+			usleep(100000);
+	}
+	cr_assert_eq(rc, TESSERA_OK, "%s", tessera_strerror(rc));
+	cr_assert_geq(td_log_count(&d, "root certificate accepted"), 1);
+	tessera_close(c);
+}
