@@ -19,6 +19,10 @@ struct auth_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* When the connection was accepted, in the clock ticks since boot that
+	 * /proc/PID/stat uses for start times (0: unknown). A process that
+	 * started later than this is not the peer but a reuse of its pid. */
+	uint64_t accept_ticks;
 };
 
 /* An authenticated caller. name is NULL for NoAuth. */

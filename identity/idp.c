@@ -322,6 +322,15 @@ static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_
 
 	if (!peer->valid)
 		return TS_E_AUTHENTICATION_ERROR;
+	/* The pid must still be the peer's: a process started after the
+	 * connection was accepted is a reuse of the pid. */
+	{
+		uint64_t start;
+
+		if (proc_start_time(peer->pid, &start) != TS_OK ||
+		    (peer->accept_ticks != 0 && start > peer->accept_ticks + 1))
+			return TS_E_AUTHENTICATION_ERROR;
+	}
 	in = match_caller(d, peer);
 	if (in == NULL) {
 		ts_info("GetToken from pid %ld (uid %ld): not a proven client", (long)peer->pid,

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -25,6 +26,7 @@
 #define DEADLINE_MS     5000u  /* a whole request, once its first byte arrived */
 #define IDLE_MS         60000u /* between requests */
 #define MAX_CONNECTIONS 512u
+#define MAX_PER_UID     64u /* one user cannot take every connection */
 
 struct idsrv {
 	uv_loop_t *loop;
@@ -34,6 +36,11 @@ struct idsrv {
 	const uint32_t *opcodes; /* what ListOpcodes reports */
 	size_t n_opcodes;
 	unsigned n_conns;
+	struct {
+		uid_t uid;
+		unsigned n;
+	} per_uid[MAX_CONNECTIONS];
+	size_t n_uids;
 	bool closing;
 };
 
@@ -45,7 +52,8 @@ struct conn {
 	uint8_t *buf;
 	size_t len, cap;
 	bool closing;
-	int handles; /* open handles: pipe and timer */
+	bool counted; /* in the per-uid table */
+	int handles;  /* open handles: pipe and timer */
 };
 
 struct write_req {
@@ -55,6 +63,29 @@ struct write_req {
 	bool close_after;
 };
 
+/* Add delta to uid's count; the new count (0 and no entry when full). */
+static unsigned uid_count(struct idsrv *s, uid_t uid, int delta)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_uids && s->per_uid[i].uid != uid; i++)
+		;
+	if (i == s->n_uids) {
+		if (delta < 0 || i == MAX_CONNECTIONS)
+			return 0;
+		s->per_uid[s->n_uids].uid = uid;
+		s->per_uid[s->n_uids++].n = 0;
+	}
+	s->per_uid[i].n = (unsigned)((int)s->per_uid[i].n + delta);
+	if (s->per_uid[i].n == 0) {
+		unsigned n = 0;
+
+		s->per_uid[i] = s->per_uid[--s->n_uids];
+		return n;
+	}
+	return s->per_uid[i].n;
+}
+
 static void conn_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
@@ -62,6 +93,8 @@ static void conn_handle_closed(uv_handle_t *h)
 	if (--c->handles > 0)
 		return;
 	c->srv->n_conns--;
+	if (c->counted)
+		uid_count(c->srv, c->peer.uid, -1);
 	if (c->buf != NULL)
 		ts_free_secret(c->buf, c->cap); /* auth bytes may be tokens */
 	free(c);
@@ -247,6 +280,17 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		uv_timer_start(&c->timer, on_timeout, c->len > 0 ? DEADLINE_MS : IDLE_MS, 0);
 }
 
+static uint64_t boot_ticks(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * (uint64_t)hz +
+	       (uint64_t)ts.tv_nsec / (1000000000u / (uint64_t)hz);
+}
+
 static void get_peer(struct conn *c)
 {
 	struct ucred cr;
@@ -259,6 +303,7 @@ static void get_peer(struct conn *c)
 		c->peer.pid = cr.pid;
 		c->peer.uid = cr.uid;
 		c->peer.gid = cr.gid;
+		c->peer.accept_ticks = boot_ticks();
 	}
 }
 
@@ -291,6 +336,13 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	get_peer(c);
+	if (c->peer.valid) {
+		c->counted = true;
+		if (uid_count(s, c->peer.uid, +1) > MAX_PER_UID) {
+			conn_close(c);
+			return;
+		}
+	}
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 	uv_timer_start(&c->timer, on_timeout, IDLE_MS, 0);
 }
