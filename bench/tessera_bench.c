@@ -1,0 +1,879 @@
+/*
+ * tessera-bench: load generator for tesserad, with the baselines that give
+ * its figures meaning measured in the same run.
+ *
+ *   tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N] [--processes]
+ *                 [--connect-per-request] [--duration SEC | --requests N]
+ *                 [--baseline-threads N] [--json]
+ *
+ * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
+ * aead-16k, random-32, generate-destroy, or all (default). For each it prints
+ * requests/s, p50/p99/p99.9 latency and tesserad's CPU time per request, and
+ * the ratio to its baseline: an AF_UNIX echo of the same request and response
+ * sizes for Ping, the same operation done in-process with OpenSSL on
+ * --baseline-threads threads (default: the number of CPUs) for the rest.
+ * --spawn starts a tesserad of this build on a temporary socket and state
+ * directory (and stops it afterwards).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include "client/tessera.h"
+#include "wire/wire.h"
+
+#define MAX_CLIENTS    1024
+#define LAT_PER_WORKER 262144 /* latency samples kept per worker (a ring beyond) */
+
+enum op {
+	OP_PING,
+	OP_SIGN_ECDSA,
+	OP_VERIFY_ECDSA,
+	OP_SIGN_RSA_PSS,
+	OP_AEAD_64,
+	OP_AEAD_16K,
+	OP_RANDOM_32,
+	OP_GENERATE_DESTROY,
+	OP_COUNT,
+};
+
+static const char *const op_names[OP_COUNT] = {
+        "ping",    "sign-ecdsa-p256", "verify-ecdsa-p256", "sign-rsa2048-pss",
+        "aead-64", "aead-16k",        "random-32",         "generate-destroy",
+};
+
+struct opts {
+	char endpoint[PATH_MAX + 8];
+	const char *socket;
+	int clients;
+	int processes;
+	int persistent;
+	double duration;
+	long requests; /* per run; 0: by duration */
+	int baseline_threads;
+	int json;
+};
+
+/* What one worker measured; lives in shared memory for --processes. */
+struct worker_out {
+	long count;
+	long errors;
+	int first_error;
+	long n_lat;
+	float lat_us[LAT_PER_WORKER];
+};
+
+struct figures {
+	double rps, p50, p99, p999;
+	long count, errors;
+	int first_error;
+	double cpu_us_per_req; /* daemon; <0 unknown */
+};
+
+static struct opts opt = {.clients = 1, .persistent = 1, .duration = 3.0};
+static pid_t daemon_pid;
+static uint8_t sig_ecdsa[72];
+static size_t sig_ecdsa_len;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- the daemon side ---- */
+
+static struct tessera_client *client_open(int persistent)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+
+	tessera_options_init(&o);
+	o.endpoint = opt.endpoint;
+	o.persistent = persistent;
+	o.timeout_ms = 30000;
+	return tessera_open(&o, &c) == TESSERA_OK ? c : NULL;
+}
+
+static const uint8_t hash32[32] = {0x42, 1, 2, 3, 4, 5, 6, 7};
+static const uint8_t nonce12[12] = {1};
+static uint8_t plain16k[16384];
+
+static int daemon_op(struct tessera_client *c, enum op op, int worker)
+{
+	uint8_t *out = NULL;
+	size_t len = 0;
+	uint32_t maj, min;
+	int rc;
+
+	switch (op) {
+	case OP_PING:
+		return tessera_ping(c, &maj, &min);
+	case OP_SIGN_ECDSA:
+		rc = tessera_sign_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32, &out, &len);
+		break;
+	case OP_VERIFY_ECDSA:
+		return tessera_verify_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32,
+		                           sig_ecdsa, sig_ecdsa_len);
+	case OP_SIGN_RSA_PSS:
+		rc = tessera_sign_hash(c, 1, "bench-rsa", "rsa-pss-sha256", hash32, 32, &out, &len);
+		break;
+	case OP_AEAD_64:
+	case OP_AEAD_16K:
+		rc = tessera_aead_encrypt(c, 1, "bench-aes", "aes-gcm", nonce12, 12, NULL, 0,
+		                          plain16k, op == OP_AEAD_64 ? 64 : sizeof(plain16k), &out,
+		                          &len);
+		break;
+	case OP_RANDOM_32:
+		rc = tessera_generate_random(c, 1, 32, &out);
+		break;
+	default: {
+		char name[48];
+		struct tessera_key_spec spec = {.type = "ecc",
+		                                .bits = 256,
+		                                .alg = "ecdsa-sha256",
+		                                .usage = TESSERA_USAGE_SIGN_HASH};
+
+		snprintf(name, sizeof(name), "bench-gd-%d-%d", (int)getpid(), worker);
+		rc = tessera_generate_key(c, 1, name, &spec);
+		if (rc == TESSERA_OK)
+			rc = tessera_destroy_key(c, 1, name);
+		return rc;
+	}
+	}
+	free(out);
+	return rc;
+}
+
+/* Make the keys the operations use (a fresh copy each run). */
+static int setup_keys(void)
+{
+	struct tessera_client *c = client_open(1);
+	struct tessera_key_spec ecdsa = {.type = "ecc",
+	                                 .bits = 256,
+	                                 .alg = "ecdsa-sha256",
+	                                 .usage = TESSERA_USAGE_SIGN_HASH |
+	                                          TESSERA_USAGE_VERIFY_HASH};
+	struct tessera_key_spec rsa = {.type = "rsa",
+	                               .bits = 2048,
+	                               .alg = "rsa-pss-sha256",
+	                               .usage =
+	                                       TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH};
+	struct tessera_key_spec aes = {.type = "aes",
+	                               .bits = 256,
+	                               .alg = "aes-gcm",
+	                               .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+	uint8_t *sig = NULL;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	tessera_destroy_key(c, 1, "bench-ecdsa");
+	tessera_destroy_key(c, 1, "bench-rsa");
+	tessera_destroy_key(c, 1, "bench-aes");
+	rc = tessera_generate_key(c, 1, "bench-ecdsa", &ecdsa);
+	if (rc == TESSERA_OK)
+		rc = tessera_generate_key(c, 1, "bench-rsa", &rsa);
+	if (rc == TESSERA_OK)
+		rc = tessera_generate_key(c, 1, "bench-aes", &aes);
+	if (rc == TESSERA_OK)
+		rc = tessera_sign_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32, &sig,
+		                       &sig_ecdsa_len);
+	if (rc == TESSERA_OK && sig_ecdsa_len <= sizeof(sig_ecdsa))
+		memcpy(sig_ecdsa, sig, sig_ecdsa_len);
+	free(sig);
+	tessera_close(c);
+	if (rc != TESSERA_OK)
+		fprintf(stderr, "tessera-bench: cannot make the bench keys: %s\n",
+		        tessera_strerror(rc));
+	return rc == TESSERA_OK ? 0 : -1;
+}
+
+/* utime + stime of the daemon, in microseconds; -1 when unknown. */
+static double daemon_cpu_us(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	int field = 2;
+
+	if (daemon_pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)daemon_pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (p++; *p != '\0' && field < 15; field++) {
+		while (*p == ' ')
+			p++;
+		if (field + 1 == 14)
+			ut = strtoull(p, NULL, 10);
+		if (field + 1 == 15)
+			st = strtoull(p, NULL, 10);
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+struct run_ctx {
+	enum op op;
+	int worker;
+	struct worker_out *out;
+	double end;
+	long quota;
+	atomic_int *go;
+};
+
+static void worker_loop(struct run_ctx *r)
+{
+	struct tessera_client *c = client_open(opt.persistent);
+	struct worker_out *w = r->out;
+
+	if (c == NULL) {
+		w->errors++;
+		w->first_error = TESSERA_ERR_CONNECT;
+		return;
+	}
+	while (r->quota ? w->count + w->errors < r->quota : now_s() < r->end) {
+		double t0 = now_s();
+		int rc = daemon_op(c, r->op, r->worker);
+		float us = (float)((now_s() - t0) * 1e6);
+
+		if (rc != TESSERA_OK) {
+			if (w->errors++ == 0)
+				w->first_error = rc;
+			continue;
+		}
+		w->lat_us[w->count % LAT_PER_WORKER] = us;
+		w->count++;
+	}
+	w->n_lat = w->count < LAT_PER_WORKER ? w->count : LAT_PER_WORKER;
+	tessera_close(c);
+}
+
+static void *thread_main(void *arg)
+{
+	worker_loop(arg);
+	return NULL;
+}
+
+static void summarise(struct worker_out *outs, int n, double secs, struct figures *f)
+{
+	long total_lat = 0, k = 0;
+	float *all;
+
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < n; i++) {
+		f->count += outs[i].count;
+		if (outs[i].errors && !f->errors)
+			f->first_error = outs[i].first_error;
+		f->errors += outs[i].errors;
+		total_lat += outs[i].n_lat;
+	}
+	f->rps = f->count / secs;
+	if (getenv("BENCH_DEBUG")) {
+		double sum = 0;
+
+		for (int i = 0; i < n; i++)
+			for (long j = 0; j < outs[i].n_lat; j++)
+				sum += outs[i].lat_us[j];
+		fprintf(stderr, "debug: %ld ok %ld errors in %.3f s, latency sum %.3f s\n",
+		        f->count, f->errors, secs, sum / 1e6);
+	}
+	all = malloc((size_t)(total_lat ? total_lat : 1) * sizeof(float));
+	if (all == NULL)
+		return;
+	for (int i = 0; i < n; i++)
+		for (long j = 0; j < outs[i].n_lat; j++)
+			all[k++] = outs[i].lat_us[j];
+	if (k > 0) {
+		qsort(all, (size_t)k, sizeof(float), cmp_float);
+		f->p50 = all[k / 2];
+		f->p99 = all[(long)(k * 0.99)];
+		f->p999 = all[(long)(k * 0.999)];
+	}
+	free(all);
+}
+
+static int measure_daemon(enum op op, struct figures *f)
+{
+	size_t size = sizeof(struct worker_out) * (size_t)opt.clients;
+	struct worker_out *outs =
+	        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	double t0, t1, cpu0, cpu1;
+	struct run_ctx ctx[MAX_CLIENTS];
+	pthread_t th[MAX_CLIENTS];
+	pid_t pids[MAX_CLIENTS];
+
+	if (outs == MAP_FAILED)
+		return -1;
+	memset(outs, 0, size);
+	cpu0 = daemon_cpu_us();
+	t0 = now_s();
+	for (int i = 0; i < opt.clients; i++) {
+		ctx[i] = (struct run_ctx){
+		        .op = op,
+		        .worker = i,
+		        .out = &outs[i],
+		        .end = t0 + opt.duration,
+		        .quota = opt.requests ? (opt.requests + opt.clients - 1) / opt.clients : 0};
+		if (opt.processes) {
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				worker_loop(&ctx[i]);
+				_exit(0);
+			}
+		} else {
+			pthread_create(&th[i], NULL, thread_main, &ctx[i]);
+		}
+	}
+	for (int i = 0; i < opt.clients; i++) {
+		if (opt.processes)
+			waitpid(pids[i], NULL, 0);
+		else
+			pthread_join(th[i], NULL);
+	}
+	t1 = now_s();
+	cpu1 = daemon_cpu_us();
+	summarise(outs, opt.clients, t1 - t0, f);
+	f->cpu_us_per_req = cpu0 >= 0 && cpu1 >= 0 && f->count > 0 ? (cpu1 - cpu0) / f->count : -1;
+	munmap(outs, size);
+	return 0;
+}
+
+/* ---- baselines ---- */
+
+/* In-process OpenSSL: the ceiling for a crypto operation. */
+static EVP_PKEY *bl_ecdsa, *bl_rsa;
+static uint8_t bl_aes_key[32];
+static uint8_t bl_sig[80];
+static size_t bl_sig_len;
+
+static int local_op(enum op op)
+{
+	uint8_t out[16384 + 16], tag[16];
+	size_t len = sizeof(out);
+	EVP_PKEY_CTX *pc = NULL;
+	int ok = 0, n;
+
+	switch (op) {
+	case OP_SIGN_ECDSA:
+	case OP_SIGN_RSA_PSS:
+		pc = EVP_PKEY_CTX_new(op == OP_SIGN_ECDSA ? bl_ecdsa : bl_rsa, NULL);
+		ok = pc && EVP_PKEY_sign_init(pc) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		     (op == OP_SIGN_ECDSA ||
+		      (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, RSA_PSS_SALTLEN_DIGEST) == 1)) &&
+		     EVP_PKEY_sign(pc, out, &len, hash32, 32) == 1;
+		break;
+	case OP_VERIFY_ECDSA:
+		pc = EVP_PKEY_CTX_new(bl_ecdsa, NULL);
+		ok = pc && EVP_PKEY_verify_init(pc) == 1 &&
+		     EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		     EVP_PKEY_verify(pc, bl_sig, bl_sig_len, hash32, 32) == 1;
+		break;
+	case OP_AEAD_64:
+	case OP_AEAD_16K: {
+		EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+		int in_len = op == OP_AEAD_64 ? 64 : (int)sizeof(plain16k);
+
+		ok = cc &&
+		     EVP_EncryptInit_ex(cc, EVP_aes_256_gcm(), NULL, bl_aes_key, nonce12) == 1 &&
+		     EVP_EncryptUpdate(cc, out, &n, plain16k, in_len) == 1 &&
+		     EVP_EncryptFinal_ex(cc, out + n, &n) == 1 &&
+		     EVP_CIPHER_CTX_ctrl(cc, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1;
+		EVP_CIPHER_CTX_free(cc);
+		break;
+	}
+	case OP_RANDOM_32:
+		ok = RAND_bytes(out, 32) == 1;
+		break;
+	case OP_GENERATE_DESTROY: {
+		EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+		ok = k != NULL;
+		EVP_PKEY_free(k);
+		break;
+	}
+	default:
+		break;
+	}
+	EVP_PKEY_CTX_free(pc);
+	return ok ? 0 : -1;
+}
+
+struct local_ctx {
+	enum op op;
+	double end;
+	long count;
+};
+
+static void *local_thread(void *arg)
+{
+	struct local_ctx *l = arg;
+
+	while (now_s() < l->end)
+		if (local_op(l->op) == 0)
+			l->count++;
+	return NULL;
+}
+
+static double measure_local(enum op op)
+{
+	struct local_ctx ctx[MAX_CLIENTS];
+	pthread_t th[MAX_CLIENTS];
+	double t0 = now_s();
+	long total = 0;
+	double dur = opt.duration < 1 ? 1 : opt.duration;
+
+	for (int i = 0; i < opt.baseline_threads; i++) {
+		ctx[i] = (struct local_ctx){.op = op, .end = t0 + dur};
+		pthread_create(&th[i], NULL, local_thread, &ctx[i]);
+	}
+	for (int i = 0; i < opt.baseline_threads; i++) {
+		pthread_join(th[i], NULL);
+		total += ctx[i].count;
+	}
+	return total / (now_s() - t0);
+}
+
+static int local_setup(void)
+{
+	size_t len = sizeof(bl_sig);
+	EVP_PKEY_CTX *pc;
+
+	bl_ecdsa = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	bl_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	RAND_bytes(bl_aes_key, sizeof(bl_aes_key));
+	pc = bl_ecdsa ? EVP_PKEY_CTX_new(bl_ecdsa, NULL) : NULL;
+	if (pc == NULL || bl_rsa == NULL || EVP_PKEY_sign_init(pc) != 1 ||
+	    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1 ||
+	    EVP_PKEY_sign(pc, bl_sig, &len, hash32, 32) != 1) {
+		EVP_PKEY_CTX_free(pc);
+		return -1;
+	}
+	bl_sig_len = len;
+	EVP_PKEY_CTX_free(pc);
+	return 0;
+}
+
+/* The AF_UNIX echo: the ceiling for Ping. One epoll loop (as tesserad's
+ * front end is) answers each 36-byte request with a 38-byte response, Ping's
+ * sizes, with a valid header so that libtessera accepts it. */
+struct echo_conn {
+	int fd;
+	size_t got, need; /* need: header, then header + body + auth */
+	uint8_t req[WIRE_HEADER_LEN + 65536 + 256];
+};
+
+static void echo_serve(struct echo_conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, c->req + c->got, c->need - c->got, 0);
+		struct wire_header h, rh;
+		uint8_t resp[WIRE_HEADER_LEN + 2];
+
+		if (n <= 0) {
+			if (n < 0 && errno == EAGAIN)
+				return;
+			close(c->fd);
+			c->fd = -1;
+			return;
+		}
+		c->got += (size_t)n;
+		if (c->got < c->need)
+			continue;
+		wire_header_decode(c->req, &h);
+		if (c->need == WIRE_HEADER_LEN && h.body_len + h.auth_len > 0) {
+			c->need += h.body_len + h.auth_len;
+			if (c->need > sizeof(c->req)) {
+				close(c->fd);
+				c->fd = -1;
+				return;
+			}
+			continue;
+		}
+		c->got = 0;
+		c->need = WIRE_HEADER_LEN;
+		wire_header_response(&h, 0, 2, &rh);
+		wire_header_encode(&rh, resp);
+		resp[36] = 0x08;
+		resp[37] = 0x01;
+		if (send(c->fd, resp, sizeof(resp), MSG_NOSIGNAL) != (ssize_t)sizeof(resp)) {
+			close(c->fd);
+			c->fd = -1;
+			return;
+		}
+	}
+}
+
+static void echo_server(int lfd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL}, evs[64];
+
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct echo_conn *c = evs[i].data.ptr;
+
+			if (c == NULL) {
+				int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+				if (fd < 0 || (c = calloc(1, sizeof(*c))) == NULL) {
+					if (fd >= 0)
+						close(fd);
+					continue;
+				}
+				c->fd = fd;
+				c->need = WIRE_HEADER_LEN;
+				ev.events = EPOLLIN;
+				ev.data.ptr = c;
+				epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				continue;
+			}
+			echo_serve(c);
+			if (c->fd < 0)
+				free(c);
+		}
+	}
+}
+
+/* Run the Ping load against the echo server instead of the daemon. */
+static int measure_echo(struct figures *f)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char saved[sizeof(opt.endpoint)];
+	pid_t saved_pid = daemon_pid, srv;
+	int lfd, rc;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/tessera-bench-echo.%d.sock",
+	         (int)getpid());
+	unlink(sa.sun_path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4096) < 0)
+		return -1;
+	/* A process of its own, as the daemon is. */
+	srv = fork();
+	if (srv == 0) {
+		echo_server(lfd);
+		_exit(0);
+	}
+	close(lfd);
+	memcpy(saved, opt.endpoint, sizeof(saved));
+	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", sa.sun_path);
+	daemon_pid = 0;
+	rc = measure_daemon(OP_PING, f);
+	daemon_pid = saved_pid;
+	memcpy(opt.endpoint, saved, sizeof(saved));
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	unlink(sa.sun_path);
+	return rc;
+}
+
+/* ---- running the daemon (--spawn) ---- */
+
+static char spawn_dir[64];
+
+static int spawn_daemon(const char *argv0)
+{
+	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	(void)argv0;
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	snprintf(exe, sizeof(exe), "%s/../daemon/tesserad", dirname(self));
+	snprintf(spawn_dir, sizeof(spawn_dir), "/tmp/tessera-bench.XXXXXX");
+	if (mkdtemp(spawn_dir) == NULL)
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
+	daemon_pid = fork();
+	if (daemon_pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(exe, exe, "--socket", sock, "--state-dir", spawn_dir, "--allow-root",
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", sock);
+	for (int i = 0; i < 200; i++) {
+		struct tessera_client *c;
+		uint32_t a, b;
+
+		usleep(50000);
+		c = client_open(1);
+		if (c != NULL && tessera_ping(c, &a, &b) == TESSERA_OK) {
+			tessera_close(c);
+			return 0;
+		}
+		tessera_close(c);
+	}
+	fprintf(stderr, "tessera-bench: %s did not start\n", exe);
+	return -1;
+}
+
+static void stop_daemon(void)
+{
+	char cmd[128];
+
+	if (spawn_dir[0] == '\0' || daemon_pid <= 0)
+		return;
+	kill(daemon_pid, SIGTERM);
+	waitpid(daemon_pid, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", spawn_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "tessera-bench: could not remove %s\n", spawn_dir);
+}
+
+/* The daemon's pid, from the socket's peer credentials. */
+static pid_t peer_pid(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+		pid = cr.pid;
+	if (fd >= 0)
+		close(fd);
+	return pid;
+}
+
+/* ---- output ---- */
+
+static void print_row(enum op op, const struct figures *f, double base_rps,
+                      const struct figures *echo)
+{
+	if (opt.json) {
+		printf("    {\"op\": \"%s\", \"clients\": %d, \"mode\": \"%s\", \"connection\": "
+		       "\"%s\", "
+		       "\"requests\": %ld, \"errors\": %ld, \"rps\": %.1f, \"p50_us\": %.1f, "
+		       "\"p99_us\": %.1f, \"p999_us\": %.1f, \"daemon_cpu_us_per_req\": %.2f, ",
+		       op_names[op], opt.clients, opt.processes ? "processes" : "threads",
+		       opt.persistent ? "persistent" : "per-request", f->count, f->errors, f->rps,
+		       f->p50, f->p99, f->p999, f->cpu_us_per_req);
+		if (op == OP_PING)
+			printf("\"baseline\": \"af_unix echo\", \"baseline_rps\": %.1f, "
+			       "\"baseline_p50_us\": %.1f, \"ratio_rps\": %.3f, \"ratio_p50\": "
+			       "%.3f}",
+			       echo->rps, echo->p50, f->rps / echo->rps, f->p50 / echo->p50);
+		else
+			printf("\"baseline\": \"openssl in-process, %d threads\", "
+			       "\"baseline_rps\": "
+			       "%.1f, \"ratio_rps\": %.3f}",
+			       opt.baseline_threads, base_rps, f->rps / base_rps);
+		return;
+	}
+	printf("%-18s %9.0f req/s  p50 %8.1f  p99 %8.1f  p99.9 %8.1f us  cpu %6.1f us/req",
+	       op_names[op], f->rps, f->p50, f->p99, f->p999, f->cpu_us_per_req);
+	if (op == OP_PING)
+		printf("  | echo %9.0f req/s p50 %6.1f p99 %6.1f us: %.2fx req/s, %.2fx p50\n",
+		       echo->rps, echo->p50, echo->p99, f->rps / echo->rps, f->p50 / echo->p50);
+	else
+		printf("  | openssl x%d %9.0f/s: %.2fx\n", opt.baseline_threads, base_rps,
+		       f->rps / base_rps);
+	if (f->errors)
+		printf("%-18s %ld errors, the first: %s\n", "", f->errors,
+		       tessera_strerror(f->first_error));
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N]\n"
+	             "                     [--processes] [--connect-per-request]\n"
+	             "                     [--duration SEC | --requests N] [--baseline-threads N] "
+	             "[--json]\n"
+	             "OP: all (default)");
+	for (int i = 0; i < OP_COUNT; i++)
+		fprintf(out, ", %s", op_names[i]);
+	fprintf(out, "\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"socket", required_argument, NULL, 's'},
+	        {"spawn", no_argument, NULL, 'S'},
+	        {"op", required_argument, NULL, 'o'},
+	        {"clients", required_argument, NULL, 'c'},
+	        {"processes", no_argument, NULL, 'p'},
+	        {"connect-per-request", no_argument, NULL, 'C'},
+	        {"duration", required_argument, NULL, 'd'},
+	        {"requests", required_argument, NULL, 'n'},
+	        {"baseline-threads", required_argument, NULL, 'b'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int ops[OP_COUNT], n_ops = 0, spawn = 0, ch, first = 1, bad = 0;
+
+	opt.baseline_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			opt.socket = optarg;
+			break;
+		case 'S':
+			spawn = 1;
+			break;
+		case 'o': {
+			int found = strcmp(optarg, "all") == 0;
+
+			for (int i = 0; i < OP_COUNT; i++)
+				if (strcmp(optarg, op_names[i]) == 0) {
+					ops[n_ops++ % OP_COUNT] = i;
+					found = 1;
+				}
+			if (!found) {
+				fprintf(stderr, "tessera-bench: unknown --op %s\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		}
+		case 'c':
+			opt.clients = atoi(optarg);
+			break;
+		case 'p':
+			opt.processes = 1;
+			break;
+		case 'C':
+			opt.persistent = 0;
+			break;
+		case 'd':
+			opt.duration = atof(optarg);
+			break;
+		case 'n':
+			opt.requests = atol(optarg);
+			break;
+		case 'b':
+			opt.baseline_threads = atoi(optarg);
+			break;
+		case 'j':
+			opt.json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.duration <= 0 ||
+	    opt.baseline_threads < 1 || opt.baseline_threads > MAX_CLIENTS || opt.requests < 0 ||
+	    (!spawn && opt.socket == NULL) || (spawn && opt.socket != NULL)) {
+		usage(stderr);
+		return 2;
+	}
+	if (n_ops == 0)
+		for (int i = 0; i < OP_COUNT; i++)
+			ops[n_ops++] = i;
+	signal(SIGPIPE, SIG_IGN);
+	memset(plain16k, 0x5a, sizeof(plain16k));
+	if (spawn) {
+		if (spawn_daemon(argv[0]) != 0) {
+			stop_daemon();
+			return 1;
+		}
+	} else {
+		snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", opt.socket);
+		daemon_pid = peer_pid(opt.socket);
+	}
+	if (setup_keys() != 0 || local_setup() != 0) {
+		stop_daemon();
+		return 1;
+	}
+	if (opt.json)
+		printf("{\n  \"cpus\": %ld,\n  \"results\": [\n", sysconf(_SC_NPROCESSORS_ONLN));
+	else
+		printf("# %d client(s) (%s), %s connections, %s; baselines measured in this run\n",
+		       opt.clients, opt.processes ? "processes" : "threads",
+		       opt.persistent ? "persistent" : "one-per-request",
+		       opt.requests ? "fixed request count" : "fixed duration");
+	for (int i = 0; i < n_ops; i++) {
+		struct figures f, echo = {0};
+		double base = 0;
+
+		/* A short warm-up (caches, connections), then the measurement. */
+		{
+			double d = opt.duration;
+			long r = opt.requests;
+
+			opt.duration = 0.3;
+			opt.requests = 0;
+			measure_daemon((enum op)ops[i], &f);
+			opt.duration = d;
+			opt.requests = r;
+		}
+		if (measure_daemon((enum op)ops[i], &f) != 0)
+			return 1;
+		if (ops[i] == OP_PING) {
+			if (measure_echo(&echo) != 0)
+				echo.count = 0;
+			if (echo.count == 0 || echo.errors != 0) {
+				fprintf(stderr, "tessera-bench: the echo baseline failed: %s\n",
+				        tessera_strerror(echo.first_error));
+				stop_daemon();
+				return 1;
+			}
+		} else {
+			base = measure_local((enum op)ops[i]);
+		}
+		if (opt.json && !first)
+			printf(",\n");
+		first = 0;
+		print_row((enum op)ops[i], &f, base, &echo);
+		bad |= f.errors != 0;
+	}
+	if (opt.json)
+		printf("\n  ]\n}\n");
+	stop_daemon();
+	return bad ? 1 : 0;
+}
