@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -87,7 +88,8 @@ struct figures {
 	double rps, p50, p99, p999;
 	long count, errors;
 	int first_error;
-	double cpu_us_per_req; /* daemon; <0 unknown */
+	double cpu_us_per_req;        /* daemon; <0 unknown */
+	double client_cpu_us_per_req; /* this process (the clients), threads mode */
 };
 
 static struct opts opt = {.clients = 1, .persistent = 1, .duration = 3.0};
@@ -305,15 +307,6 @@ static void summarise(struct worker_out *outs, int n, double secs, struct figure
 		total_lat += outs[i].n_lat;
 	}
 	f->rps = f->count / secs;
-	if (getenv("BENCH_DEBUG")) {
-		double sum = 0;
-
-		for (int i = 0; i < n; i++)
-			for (long j = 0; j < outs[i].n_lat; j++)
-				sum += outs[i].lat_us[j];
-		fprintf(stderr, "debug: %ld ok %ld errors in %.3f s, latency sum %.3f s\n",
-		        f->count, f->errors, secs, sum / 1e6);
-	}
 	all = malloc((size_t)(total_lat ? total_lat : 1) * sizeof(float));
 	if (all == NULL)
 		return;
@@ -329,12 +322,22 @@ static void summarise(struct worker_out *outs, int n, double secs, struct figure
 	free(all);
 }
 
+/* CPU time of this process (all its threads), in microseconds. */
+static double self_cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static int measure_daemon(enum op op, struct figures *f)
 {
 	size_t size = sizeof(struct worker_out) * (size_t)opt.clients;
 	struct worker_out *outs =
 	        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	double t0, t1, cpu0, cpu1;
+	double t0, t1, cpu0, cpu1, self0, self1;
 	struct run_ctx ctx[MAX_CLIENTS];
 	pthread_t th[MAX_CLIENTS];
 	pid_t pids[MAX_CLIENTS];
@@ -343,6 +346,7 @@ static int measure_daemon(enum op op, struct figures *f)
 		return -1;
 	memset(outs, 0, size);
 	cpu0 = daemon_cpu_us();
+	self0 = self_cpu_us();
 	t0 = now_s();
 	for (int i = 0; i < opt.clients; i++) {
 		ctx[i] = (struct run_ctx){
@@ -369,8 +373,10 @@ static int measure_daemon(enum op op, struct figures *f)
 	}
 	t1 = now_s();
 	cpu1 = daemon_cpu_us();
+	self1 = self_cpu_us();
 	summarise(outs, opt.clients, t1 - t0, f);
 	f->cpu_us_per_req = cpu0 >= 0 && cpu1 >= 0 && f->count > 0 ? (cpu1 - cpu0) / f->count : -1;
+	f->client_cpu_us_per_req = !opt.processes && f->count > 0 ? (self1 - self0) / f->count : -1;
 	munmap(outs, size);
 	return 0;
 }
@@ -694,10 +700,11 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 		printf("    {\"op\": \"%s\", \"clients\": %d, \"mode\": \"%s\", \"connection\": "
 		       "\"%s\", "
 		       "\"requests\": %ld, \"errors\": %ld, \"rps\": %.1f, \"p50_us\": %.1f, "
-		       "\"p99_us\": %.1f, \"p999_us\": %.1f, \"daemon_cpu_us_per_req\": %.2f, ",
+		       "\"p99_us\": %.1f, \"p999_us\": %.1f, \"daemon_cpu_us_per_req\": %.2f, "
+		       "\"client_cpu_us_per_req\": %.2f, ",
 		       op_names[op], opt.clients, opt.processes ? "processes" : "threads",
 		       opt.persistent ? "persistent" : "per-request", f->count, f->errors, f->rps,
-		       f->p50, f->p99, f->p999, f->cpu_us_per_req);
+		       f->p50, f->p99, f->p999, f->cpu_us_per_req, f->client_cpu_us_per_req);
 		if (op == OP_PING)
 			printf("\"baseline\": \"af_unix echo\", \"baseline_rps\": %.1f, "
 			       "\"baseline_p50_us\": %.1f, \"ratio_rps\": %.3f, \"ratio_p50\": "
@@ -710,14 +717,16 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 			       opt.baseline_threads, base_rps, f->rps / base_rps);
 		return;
 	}
-	printf("%-18s %9.0f req/s  p50 %8.1f  p99 %8.1f  p99.9 %8.1f us  cpu %6.1f us/req",
-	       op_names[op], f->rps, f->p50, f->p99, f->p999, f->cpu_us_per_req);
+	printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f  p99.9 %7.1f us  cpu/req %5.1f us (clients "
+	       "%5.1f)",
+	       op_names[op], f->rps, f->p50, f->p99, f->p999, f->cpu_us_per_req,
+	       f->client_cpu_us_per_req);
 	if (op == OP_PING)
 		printf("  | echo %9.0f req/s p50 %6.1f p99 %6.1f us: %.2fx req/s, %.2fx p50\n",
 		       echo->rps, echo->p50, echo->p99, f->rps / echo->rps, f->p50 / echo->p50);
 	else
-		printf("  | openssl x%d %9.0f/s: %.2fx\n", opt.baseline_threads, base_rps,
-		       f->rps / base_rps);
+		printf("  | openssl x%d %8.0f/s = %5.1f us/op: %.2fx\n", opt.baseline_threads,
+		       base_rps, opt.baseline_threads * 1e6 / base_rps, f->rps / base_rps);
 	if (f->errors)
 		printf("%-18s %ld errors, the first: %s\n", "", f->errors,
 		       tessera_strerror(f->first_error));
