@@ -15,6 +15,7 @@
  * --spawn starts a tesserad of this build on a temporary socket and state
  * directory (and stops it afterwards).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -73,6 +74,7 @@ struct opts {
 	long requests; /* per run; 0: by duration */
 	int baseline_threads;
 	int json;
+	long idle; /* --idle: connections held open during a Ping run */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -621,8 +623,9 @@ static char spawn_dir[64];
 
 static int spawn_daemon(const char *argv0)
 {
-	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128];
+	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128], cfg[128];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *f;
 
 	(void)argv0;
 	if (n <= 0)
@@ -633,13 +636,24 @@ static int spawn_daemon(const char *argv0)
 	if (mkdtemp(spawn_dir) == NULL)
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
+	/* Room for --idle connections, all from this one uid. */
+	snprintf(cfg, sizeof(cfg), "%s/tesserad.json", spawn_dir);
+	f = fopen(cfg, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+	        "{\"listener\": {\"max_connections\": %ld, \"max_connections_per_uid\": %ld,"
+	        " \"idle_timeout_ms\": 600000},"
+	        " \"core\": {\"allow_root\": true, \"log_level\": \"warn\"}}\n",
+	        opt.idle + 4096, opt.idle + 4096);
+	fclose(f);
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
 
 		dup2(fd, 1);
 		dup2(fd, 2);
-		execl(exe, exe, "--socket", sock, "--state-dir", spawn_dir, "--allow-root",
+		execl(exe, exe, "--config", cfg, "--socket", sock, "--state-dir", spawn_dir,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -691,6 +705,108 @@ static pid_t peer_pid(const char *path)
 	return pid;
 }
 
+/* ---- idle connections (--idle N) ---- */
+
+static long daemon_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)daemon_pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static long daemon_fds(void)
+{
+	char path[64];
+	DIR *d;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_pid);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Ping p99 with and without opt.idle idle connections held open; daemon RSS
+ * per idle connection. 0, or -1 when the connections could not be made. */
+static int measure_idle(void)
+{
+	struct figures before, during;
+	long rss0, rss1, fds0, opened = 0;
+	int *fds = calloc((size_t)opt.idle, sizeof(int));
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int saved_clients = opt.clients, rc = -1;
+
+	if (fds == NULL)
+		return -1;
+	opt.clients = 1;
+	measure_daemon(OP_PING, &before);
+	rss0 = daemon_rss_kib();
+	fds0 = daemon_fds();
+	if (strlen(opt.endpoint + 5) >= sizeof(sa.sun_path)) {
+		free(fds);
+		return -1;
+	}
+	memcpy(sa.sun_path, opt.endpoint + 5, strlen(opt.endpoint + 5) + 1);
+	while (opened < opt.idle) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			fds[opened++] = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (errno == EAGAIN) { /* the backlog is full: let the daemon drain it */
+			usleep(1000);
+			continue;
+		}
+		fprintf(stderr, "tessera-bench: idle connection %ld: %s\n", opened,
+		        strerror(errno));
+		goto out;
+	}
+	/* Until the daemon has accepted them all. */
+	for (int i = 0; i < 500 && daemon_fds() < fds0 + opt.idle; i++)
+		usleep(20000);
+	rss1 = daemon_rss_kib();
+	measure_daemon(OP_PING, &during);
+	if (opt.json)
+		printf("    {\"op\": \"ping-with-idle\", \"idle_connections\": %ld, "
+		       "\"p99_us_without\": %.1f, \"p99_us_with\": %.1f, \"ratio_p99\": %.3f, "
+		       "\"rps_without\": %.1f, \"rps_with\": %.1f, \"daemon_rss_kib_per_idle\": "
+		       "%.3f}",
+		       opt.idle, before.p99, during.p99, during.p99 / before.p99, before.rps,
+		       during.rps, (double)(rss1 - rss0) / (double)opt.idle);
+	else
+		printf("ping with %ld idle connections: p99 %.1f us (without: %.1f us) = %.2fx; "
+		       "%.0f req/s (without: %.0f); daemon RSS %ld -> %ld KiB = %.2f KiB per idle "
+		       "connection\n",
+		       opt.idle, during.p99, before.p99, during.p99 / before.p99, during.rps,
+		       before.rps, rss0, rss1, (double)(rss1 - rss0) / (double)opt.idle);
+	rc = during.errors == 0 && before.errors == 0 && daemon_fds() >= fds0 + opt.idle ? 0 : -1;
+	if (rc != 0)
+		fprintf(stderr, "tessera-bench: the daemon did not hold every idle connection\n");
+out:
+	for (long i = 0; i < opened; i++)
+		close(fds[i]);
+	free(fds);
+	opt.clients = saved_clients;
+	return rc;
+}
+
 /* ---- output ---- */
 
 static void print_row(enum op op, const struct figures *f, double base_rps,
@@ -738,6 +854,7 @@ static void usage(FILE *out)
 	             "                     [--processes] [--connect-per-request]\n"
 	             "                     [--duration SEC | --requests N] [--baseline-threads N] "
 	             "[--json]\n"
+	             "                     [--idle N]   (Ping p99 with N idle connections open)\n"
 	             "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
@@ -757,6 +874,7 @@ int main(int argc, char **argv)
 	        {"requests", required_argument, NULL, 'n'},
 	        {"baseline-threads", required_argument, NULL, 'b'},
 	        {"json", no_argument, NULL, 'j'},
+	        {"idle", required_argument, NULL, 'i'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -807,6 +925,9 @@ int main(int argc, char **argv)
 		case 'j':
 			opt.json = 1;
 			break;
+		case 'i':
+			opt.idle = atol(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -815,9 +936,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.duration <= 0 ||
-	    opt.baseline_threads < 1 || opt.baseline_threads > MAX_CLIENTS || opt.requests < 0 ||
-	    (!spawn && opt.socket == NULL) || (spawn && opt.socket != NULL)) {
+	if (opt.idle < 0 || opt.idle > 1000000 || opt.clients < 1 || opt.clients > MAX_CLIENTS ||
+	    opt.duration <= 0 || opt.baseline_threads < 1 || opt.baseline_threads > MAX_CLIENTS ||
+	    opt.requests < 0 || (!spawn && opt.socket == NULL) || (spawn && opt.socket != NULL)) {
 		usage(stderr);
 		return 2;
 	}
@@ -838,6 +959,22 @@ int main(int argc, char **argv)
 	if (setup_keys() != 0 || local_setup() != 0) {
 		stop_daemon();
 		return 1;
+	}
+	if (opt.idle > 0) {
+		struct rlimit rl;
+
+		/* One descriptor per idle connection here, and in the daemon. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+		if (opt.json)
+			printf("{\n  \"results\": [\n");
+		bad = measure_idle() != 0;
+		if (opt.json)
+			printf("\n  ]\n}\n");
+		stop_daemon();
+		return bad;
 	}
 	if (opt.json)
 		printf("{\n  \"cpus\": %ld,\n  \"results\": [\n", sysconf(_SC_NPROCESSORS_ONLN));
