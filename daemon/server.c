@@ -577,8 +577,22 @@ static void on_connection(uv_stream_t *server, int status)
 
 	if (status < 0) {
 		/* EMFILE and friends: libuv has already shed the pending
-		 * connection; keep serving the ones we have. */
-		ts_warn("accept failed: %s", uv_strerror(status));
+		 * connection; keep serving the ones we have. Say so at most once
+		 * a second: a full table makes every connect fail. */
+		static uint64_t last_ms;
+		uint64_t now = uv_now(srv->loop);
+
+		if (now - last_ms >= 1000 || last_ms == 0) {
+			last_ms = now;
+			if (status == UV_EMFILE || status == UV_ENFILE)
+				ts_warn("accept failed: out of file descriptors (%s); new "
+				        "connections "
+				        "are refused until some close: raise the descriptor limit "
+				        "(LimitNOFILE=) or lower listener.max_connections",
+				        uv_strerror(status));
+			else
+				ts_warn("accept failed: %s", uv_strerror(status));
+		}
 		return;
 	}
 	c = calloc(1, sizeof(*c));

@@ -105,6 +105,7 @@ void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
 	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
 	td_write_config(d, tmpl);
+	d->extra = extra;
 	spawn(d, extra);
 }
 
@@ -115,7 +116,7 @@ int td_restart(struct td *d, int sig)
 	kill(d->pid, sig);
 	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
 	rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	spawn(d, NULL);
+	spawn(d, d->extra);
 	return rc;
 }
 

@@ -17,6 +17,9 @@ struct td {
 	char sock[128];
 	char cfg[128];
 	char log[128];
+	/* The extra arguments of td_start_args, used again by td_restart
+	 * (the caller keeps them alive). */
+	const char *const *extra;
 };
 
 /* A configuration template: every "%1$s" becomes the socket path. */
@@ -34,7 +37,8 @@ struct td {
 void td_start(struct td *d, const char *config_template);
 /* Same, with extra command-line arguments (NULL-terminated list). */
 void td_start_args(struct td *d, const char *config_template, const char *const *extra_args);
-/* Stop the daemon with sig, wait, start it again on the same files; returns
+/* Stop the daemon with sig, wait, start it again on the same files and
+ * arguments; returns
  * the exit status it had (128 + signal when killed). */
 int td_restart(struct td *d, int sig);
 /* SIGTERM, wait; returns the exit status (-1 if it had to be killed). Removes the temp dir. */
