@@ -4,7 +4,7 @@
  *
  *   tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N] [--processes]
  *                 [--connect-per-request] [--duration SEC | --requests N]
- *                 [--baseline-threads N] [--json]
+ *                 [--baseline-threads N] [--json] [--idle N | --slow N]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
  * aead-16k, random-32, generate-destroy, or all (default). For each it prints
@@ -75,6 +75,7 @@ struct opts {
 	int baseline_threads;
 	int json;
 	long idle; /* --idle: connections held open during a Ping run */
+	int slow;  /* --slow: those connections send half a header and stall */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -765,6 +766,13 @@ static int measure_idle(void)
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			static const uint8_t half[10] = {0x10, 0xA7, 0xC0, 0x5E, 0x1E, 0x00};
+
+			if (opt.slow &&
+			    send(fd, half, sizeof(half), MSG_NOSIGNAL) != sizeof(half)) {
+				close(fd);
+				continue;
+			}
 			fds[opened++] = fd;
 			continue;
 		}
@@ -779,24 +787,29 @@ static int measure_idle(void)
 		goto out;
 	}
 	/* Until the daemon has accepted them all. */
-	for (int i = 0; i < 500 && daemon_fds() < fds0 + opt.idle; i++)
+	for (int i = 0; i < 500 && !opt.slow && daemon_fds() < fds0 + opt.idle; i++)
 		usleep(20000);
 	rss1 = daemon_rss_kib();
 	measure_daemon(OP_PING, &during);
 	if (opt.json)
-		printf("    {\"op\": \"ping-with-idle\", \"idle_connections\": %ld, "
+		printf("    {\"op\": \"ping-with-%s\", \"connections\": %ld, "
 		       "\"p99_us_without\": %.1f, \"p99_us_with\": %.1f, \"ratio_p99\": %.3f, "
 		       "\"rps_without\": %.1f, \"rps_with\": %.1f, \"daemon_rss_kib_per_idle\": "
 		       "%.3f}",
-		       opt.idle, before.p99, during.p99, during.p99 / before.p99, before.rps,
-		       during.rps, (double)(rss1 - rss0) / (double)opt.idle);
+		       opt.slow ? "stalled" : "idle", opt.idle, before.p99, during.p99,
+		       during.p99 / before.p99, before.rps, during.rps,
+		       (double)(rss1 - rss0) / (double)opt.idle);
 	else
-		printf("ping with %ld idle connections: p99 %.1f us (without: %.1f us) = %.2fx; "
+		printf("ping with %ld %s connections: p99 %.1f us (without: %.1f us) = %.2fx; "
 		       "%.0f req/s (without: %.0f); daemon RSS %ld -> %ld KiB = %.2f KiB per idle "
 		       "connection\n",
-		       opt.idle, during.p99, before.p99, during.p99 / before.p99, during.rps,
-		       before.rps, rss0, rss1, (double)(rss1 - rss0) / (double)opt.idle);
-	rc = during.errors == 0 && before.errors == 0 && daemon_fds() >= fds0 + opt.idle ? 0 : -1;
+		       opt.idle, opt.slow ? "stalled" : "idle", during.p99, before.p99,
+		       during.p99 / before.p99, during.rps, before.rps, rss0, rss1,
+		       (double)(rss1 - rss0) / (double)opt.idle);
+	rc = during.errors == 0 && before.errors == 0 &&
+	                     (opt.slow || daemon_fds() >= fds0 + opt.idle)
+	             ? 0
+	             : -1;
 	if (rc != 0)
 		fprintf(stderr, "tessera-bench: the daemon did not hold every idle connection\n");
 out:
@@ -855,6 +868,7 @@ static void usage(FILE *out)
 	             "                     [--duration SEC | --requests N] [--baseline-threads N] "
 	             "[--json]\n"
 	             "                     [--idle N]   (Ping p99 with N idle connections open)\n"
+	             "                     [--slow N]   (the same with N stalled half-headers)\n"
 	             "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
@@ -875,6 +889,7 @@ int main(int argc, char **argv)
 	        {"baseline-threads", required_argument, NULL, 'b'},
 	        {"json", no_argument, NULL, 'j'},
 	        {"idle", required_argument, NULL, 'i'},
+	        {"slow", required_argument, NULL, 'w'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -927,6 +942,10 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			opt.idle = atol(optarg);
+			break;
+		case 'w':
+			opt.idle = atol(optarg);
+			opt.slow = 1;
 			break;
 		case 'h':
 			usage(stdout);

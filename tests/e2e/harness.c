@@ -40,7 +40,11 @@ static int try_connect(const char *path)
 
 	if (fd < 0)
 		return -1;
-	strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		close(fd);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
 		return -1;
