@@ -1,6 +1,8 @@
 /* tesserad: command line, start-up hardening, configuration, then the loop. */
 #include "daemon/daemon-priv.h"
 
+#include <uv.h>
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +237,10 @@ int main(int argc, char **argv)
 	recover_keys(st);
 	opts.ks = ks;
 	rc = server_run(st, &opts);
+	/* Join libuv's worker threads now, while OpenSSL is still set up, so
+	 * their per-thread state (random generators) is freed as they exit
+	 * rather than left behind when OpenSSL cleans up at exit. */
+	uv_library_shutdown();
 	ks_close(ks);
 	trust_store_free(trust);
 	return rc;
