@@ -15,6 +15,7 @@ packages=(
     passwd         # useradd, for the two-user tenancy test
   clang libclang-rt-14-dev   # libFuzzer, for the fuzz targets
   runc           # a real container for the OCI hook test (skipped where it cannot run)
+  valgrind       # memcheck over the end-to-end suites
 )
 
 missing=()

@@ -62,6 +62,24 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_retu
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
+# The daemon end-to-end suites again with every tesserad under valgrind
+# memcheck (errors and definite/indirect leaks fail). lifecycle and crash are
+# left out: they signal and kill the daemon at chosen moments, which valgrind's
+# slowness moves; they run under ASan above.
+echo "=== valgrind memcheck (e2e)"
+if [ -f build-test/build.ninja ]; then
+  vg_suites=(basic mock load robust core keys crypt cli users lib identity stress)
+  if TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
+      --timeout-multiplier 6 --suite e2e "${vg_suites[@]}" \
+      >/tmp/tessera-valgrind.log 2>&1; then
+    total_pass=$((total_pass + 1))
+    echo "valgrind: ${#vg_suites[@]} suites clean"
+  else
+    status=1; total_fail=$((total_fail + 1))
+    grep -E "^ *[0-9]+/[0-9]+ |FAILED|lost|Invalid|uninitialised" /tmp/tessera-valgrind.log | head -40
+  fi
+fi
+
 # libFuzzer targets, briefly (tests/fuzz/run.sh BUILD SECONDS runs them longer).
 echo "=== fuzz build (clang, libFuzzer, ASan+UBSan)"
 if [ ! -f build-fuzz/build.ninja ]; then
