@@ -61,8 +61,6 @@ static int try_connect(const char *path)
  */
 static char failfile[80];
 
-static int under_valgrind(void);
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
@@ -99,8 +97,8 @@ static void record_teardown_failure(const struct td *d, int rc)
 	if (f == NULL)
 		return;
 	fprintf(f, "  tesserad in %s: %s (status %d)\n", d->dir,
-	        rc == 99 && under_valgrind() ? "valgrind found memory errors or leaks"
-	                                     : "did not exit 0 at its stop",
+	        rc == 99 && td_under_valgrind() ? "valgrind found memory errors or leaks"
+	                                        : "did not exit 0 at its stop",
 	        rc);
 	fclose(f);
 }
@@ -111,7 +109,7 @@ static void record_teardown_failure(const struct td *d, int rc)
  * definite/indirect leak makes it exit 99 at its clean stop, which fails the
  * test (td_stop). Time limits grow to match valgrind's slowness.
  */
-static int under_valgrind(void)
+int td_under_valgrind(void)
 {
 	const char *v = getenv("TESSERA_VALGRIND");
 
@@ -124,7 +122,7 @@ static int under_valgrind(void)
  * RSA key generation take tens of seconds. */
 static int response_timeout_ms(void)
 {
-	return under_valgrind() ? 180000 : 10000;
+	return td_under_valgrind() ? 180000 : 10000;
 }
 
 /* Start the daemon on d's files and wait until it accepts. */
@@ -134,7 +132,7 @@ static void spawn(struct td *d, const char *const *extra)
 	int n = 0, fd, status;
 	long deadline;
 
-	if (under_valgrind()) {
+	if (td_under_valgrind()) {
 		argv[n++] = "/usr/bin/valgrind";
 		argv[n++] = "--quiet";
 		argv[n++] = "--error-exitcode=99";
@@ -166,7 +164,7 @@ static void spawn(struct td *d, const char *const *extra)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	deadline = now_ms() + (under_valgrind() ? 120000 : 10000);
+	deadline = now_ms() + (td_under_valgrind() ? 120000 : 10000);
 	while (now_ms() < deadline) {
 		fd = try_connect(d->sock);
 		if (fd >= 0) {
@@ -221,7 +219,7 @@ int td_stop(struct td *d)
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
-		deadline = now_ms() + (under_valgrind() ? 120000 : 15000);
+		deadline = now_ms() + (td_under_valgrind() ? 120000 : 15000);
 		while (now_ms() < deadline) {
 			pid_t p = waitpid(d->pid, &status, WNOHANG);
 
@@ -241,9 +239,10 @@ int td_stop(struct td *d)
 			record_teardown_failure(d, rc);
 		}
 		d->pid = 0;
-		if (under_valgrind())
-			cr_expect_neq(rc, VALGRIND_ERROR_EXIT,
-			              "valgrind found memory errors or leaks in tesserad (log above)");
+		if (td_under_valgrind())
+			cr_expect_neq(
+			        rc, VALGRIND_ERROR_EXIT,
+			        "valgrind found memory errors or leaks in tesserad (log above)");
 	}
 	if (d->dir[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);

@@ -85,6 +85,10 @@ int td_raw(const struct td *d, const void *bytes, size_t len, struct td_resp *r)
  * daemon still counts older ones). 0, or -1 after 5 s. */
 int td_fill_connections(const struct td *d, int *fds, int n);
 
+/* True when the daemons run under valgrind (TESSERA_VALGRIND=1): memory
+ * figures are then valgrind's, and time limits are longer. */
+int td_under_valgrind(void);
+
 /* Hex string to bytes (malloc'd); returns the length. */
 size_t td_unhex(const char *hex, uint8_t **ret);
 

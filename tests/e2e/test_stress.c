@@ -216,8 +216,9 @@ Test(stress, sixty_four_clients_of_mixed_operations_without_error_or_growth, .ti
 	(void)warm;
 	(void)after;
 #else
-	cr_assert_leq(after, warm + warm / 20, "RSS grew from %ld KiB after warm-up to %ld KiB",
-	              warm, after);
+	if (!td_under_valgrind()) /* valgrind's own memory is in the figure */
+		cr_assert_leq(after, warm + warm / 20,
+		              "RSS grew from %ld KiB after warm-up to %ld KiB", warm, after);
 #endif
 	cr_assert_eq(td_stop(&d), 0);
 }
@@ -548,7 +549,9 @@ Test(stress, a_flood_of_bad_input_is_answered_and_leaves_memory_as_it_was, .time
 	cr_assert_eq(tessera_ping(c, &a, &b), TESSERA_OK);
 	tessera_close(c);
 #if !defined(__SANITIZE_ADDRESS__)
-	cr_assert_leq(after, warm + warm / 20, "RSS grew from %ld KiB to %ld KiB", warm, after);
+	if (!td_under_valgrind())
+		cr_assert_leq(after, warm + warm / 20, "RSS grew from %ld KiB to %ld KiB", warm,
+		              after);
 #else
 	(void)warm;
 	(void)after;
