@@ -41,7 +41,6 @@ struct prov_ops {
 	const char *description;
 	const char *vendor;
 	uint32_t version_maj, version_min, version_rev;
-	const char *default_name;
 
 	/* Optional. Build provider state; TS_OK or an error. */
 	enum ts_err (*init)(void **ret_ctx);
