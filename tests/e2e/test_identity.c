@@ -18,6 +18,7 @@
 
 #include "client/tessera.h"
 #include "harness.h"
+#include "identity/identity.h"
 
 #define IDP  TESSERA_BUILD_DIR "/identity/tessera-idp"
 #define ORCH TESSERA_BUILD_DIR "/identity/tessera-orchestrator"
@@ -613,4 +614,165 @@ Test(identity, a_tesserad_restart_alone_heals_itself)
 	cr_assert_eq(rc, TESSERA_OK, "%s", tessera_strerror(rc));
 	cr_assert_geq(td_log_count(&d, "root certificate accepted"), 1);
 	tessera_close(c);
+}
+
+/* base64url to a malloc'd NUL-terminated string (test input is well formed). */
+static char *b64url_decode_str(const char *in, size_t len, size_t *ret_len)
+{
+	static const char tab[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char *out = malloc(len * 3 / 4 + 2);
+	uint32_t acc = 0;
+	unsigned bits = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; out != NULL && i < len; i++) {
+		const char *p = strchr(tab, in[i]);
+
+		if (p == NULL || in[i] == '\0') {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (uint32_t)(p - tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (char)(acc >> bits);
+		}
+	}
+	if (out != NULL)
+		out[n] = '\0';
+	*ret_len = n;
+	return out;
+}
+
+/* Hostile variants of a real token, sent to the real tesserad: each gets
+ * AuthenticationError, and the caller's keys are as they were. */
+static int list_keys_with(const char *tok, size_t len)
+{
+	struct td_resp r = {0};
+	int st = td_call(&d, WIRE_OP_LIST_KEYS, 0, 2, NULL, 0, tok, len, &r);
+
+	td_resp_free(&r);
+	return st;
+}
+
+Test(identity, hostile_tokens_are_refused_by_tesserad_and_change_nothing)
+{
+	struct tessera_options io;
+	struct tessera_client *ic, *c;
+	struct tessera_key_info *keys = NULL;
+	struct pki_cert *foreign_root, *foreign;
+	char *tok = NULL, *ident = NULL, word[128], buf[10000], *forged = NULL;
+	char *dot1, *dot2, *p64;
+	uint64_t exp;
+	size_t n, nkeys = 0;
+	int cases = 0;
+
+	own_cgroup_word(word, sizeof(word));
+	cr_assert_eq(hook("prestart", getpid(), "victim", word), 0);
+	tessera_options_init(&io);
+	io.endpoint = idp_ep;
+	io.auth_type = TESSERA_AUTH_NONE;
+	cr_assert_eq(tessera_open(&io, &ic), TESSERA_OK);
+	cr_assert_eq(tessera_get_token(ic, &tok, &exp, &ident), TESSERA_OK);
+	tessera_close(ic);
+	n = strlen(tok);
+	cr_assert_eq(list_keys_with(tok, n), 0, "the real token works");
+	/* The victim owns one key. */
+	tessera_options_init(&io);
+	io.endpoint = td_ep;
+	io.auth_type = TESSERA_AUTH_JWT;
+	io.idp_endpoint = idp_ep;
+	cr_assert_eq(tessera_open(&io, &c), TESSERA_OK);
+	{
+		struct tessera_key_spec spec = {.type = "ecc",
+		                                .bits = 256,
+		                                .alg = "ecdsa-sha256",
+		                                .usage = TESSERA_USAGE_SIGN_HASH};
+
+		cr_assert_eq(tessera_generate_key(c, 1, "victim-key", &spec), TESSERA_OK);
+	}
+
+	dot1 = strchr(tok, '.');
+	dot2 = strrchr(tok, '.');
+	/* alg none, the payload kept */
+	p64 = strndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	snprintf(buf, sizeof(buf), "eyJhbGciOiJub25lIn0.%s.", p64);
+	cr_assert_eq(list_keys_with(buf, strlen(buf)), 11);
+	cases++;
+	/* a flipped signature byte */
+	memcpy(buf, tok, n + 1);
+	buf[n - 3] = buf[n - 3] == 'A' ? 'B' : 'A';
+	cr_assert_eq(list_keys_with(buf, n), 11);
+	cases++;
+	/* trailing data, a trailing part, truncation */
+	snprintf(buf, sizeof(buf), "%s ", tok);
+	cr_assert_eq(list_keys_with(buf, n + 1), 11);
+	cases++;
+	snprintf(buf, sizeof(buf), "%s.e30", tok);
+	cr_assert_eq(list_keys_with(buf, strlen(buf)), 11);
+	cases++;
+	cr_assert_eq(list_keys_with(tok, n - 1), 11);
+	cases++;
+	/* another subject in the payload, the signature kept */
+	{
+		char payload[1024];
+		char *enc;
+
+		snprintf(payload, sizeof(payload),
+		         "{\"sub\":\"spiffe://test.example/admin\",\"iss\":\"tessera-idp\","
+		         "\"aud\":\"tesserad\",\"iat\":%ld,\"exp\":%ld}",
+		         (long)time(NULL), (long)time(NULL) + 60);
+		enc = b64url_encode(payload, strlen(payload));
+		snprintf(buf, sizeof(buf), "%.*s.%s%s", (int)(dot1 - tok), tok, enc, dot2);
+		cr_assert_eq(list_keys_with(buf, strlen(buf)), 11);
+		cases++;
+		free(enc);
+	}
+	/* a foreign key naming the real kid, with the real claims */
+	cr_assert_eq(pki_root_new("mallory", &foreign_root), TESSERA_OK);
+	cr_assert_eq(pki_intermediate_new(foreign_root, "mallory", 600, &foreign), TESSERA_OK);
+	{
+		/* sign the real header and payload bytes with the foreign key */
+		char *hdr_json = NULL, *pl_json = NULL;
+		size_t hlen, plen;
+
+		hdr_json = b64url_decode_str(tok, (size_t)(dot1 - tok), &hlen);
+		pl_json = b64url_decode_str(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);
+		cr_assert_not_null(hdr_json);
+		cr_assert_not_null(pl_json);
+		cr_assert_eq(pki_sign_raw(foreign, hdr_json, hlen, pl_json, plen, &forged),
+		             TESSERA_OK);
+		cr_assert_eq(list_keys_with(forged, strlen(forged)), 11);
+		cases++;
+		free(hdr_json);
+		free(pl_json);
+	}
+	/* random bytes and an oversized token */
+	memset(buf, 'A', sizeof(buf));
+	cr_assert_eq(list_keys_with(buf, 9000), 11);
+	cases++;
+	cr_assert_eq(list_keys_with("\xff\xfe\x01", 3), 11);
+	cases++;
+	/* header and payload swapped */
+	snprintf(buf, sizeof(buf), "%s.%.*s%s", p64, (int)(dot1 - tok), tok, dot2);
+	cr_assert_eq(list_keys_with(buf, strlen(buf)), 11);
+	cases++;
+	cr_assert_geq(cases, 10);
+
+	/* Nothing changed: the real token still works and the key is there. */
+	cr_assert_eq(list_keys_with(tok, n), 0);
+	cr_assert_eq(tessera_list_keys(c, &keys, &nkeys), TESSERA_OK);
+	cr_assert_eq(nkeys, 1);
+	cr_assert_str_eq(keys[0].name, "victim-key");
+	tessera_key_info_free(keys, nkeys);
+	cr_assert_geq(td_log_count(&d, "authentication (Jwt) failed"), cases);
+	tessera_close(c);
+	pki_cert_free(foreign);
+	pki_cert_free(foreign_root);
+	free(forged);
+	free(p64);
+	free(tok);
+	free(ident);
 }
