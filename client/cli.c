@@ -178,6 +178,12 @@ static int cmd_whoami(struct tessera_client *c, const struct tessera_options *o)
 		return EXIT_USAGE;
 	}
 	rc = tessera_get_token(idp, &tok, &exp, &ident);
+	if (rc == 1140) /* PsaErrorDoesNotExist */
+		fprintf(stderr,
+		        "tessera: whoami: %s vouches for no identity of this process: it "
+		        "was not started by the orchestrator as a client (tessera-orchestrator "
+		        "run, or a container hook)\n",
+		        tessera_endpoint(idp));
 	if (rc != TESSERA_OK) {
 		rc = cli_failed(idp, "whoami", rc);
 		tessera_close(idp);
