@@ -245,30 +245,29 @@ static int send_all(int fd, const uint8_t *p, size_t len, long deadline)
 	return TESSERA_OK;
 }
 
-/* Read exactly len bytes. *ret_got says how many arrived (for "closed before
- * any byte", which is when a persistent client may retry). */
-static int recv_all(int fd, uint8_t *p, size_t len, long deadline, size_t *ret_got)
+/* Read at least min and at most max bytes, waiting for the socket first (a
+ * response is never there the instant a request was sent, so trying recv
+ * first would only cost a failed call). *ret_got says how many arrived (for
+ * "closed before any byte", which is when a persistent client may retry). */
+static int recv_some(int fd, uint8_t *p, size_t min, size_t max, long deadline, size_t *ret_got)
 {
 	size_t got = 0;
 
-	while (got < len) {
-		ssize_t n = recv(fd, p + got, len - got, 0);
+	while (got < min) {
+		ssize_t n;
+		int rc = wait_fd(fd, POLLIN, deadline);
 
+		if (rc != TESSERA_OK) {
+			*ret_got = got;
+			return rc;
+		}
+		n = recv(fd, p + got, max - got, 0);
 		if (n > 0) {
 			got += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int rc = wait_fd(fd, POLLIN, deadline);
-
-			if (rc != TESSERA_OK) {
-				*ret_got = got;
-				return rc;
-			}
-			continue;
-		}
 		*ret_got = got;
 		return TESSERA_ERR_IO; /* EOF or reset */
 	}
@@ -326,10 +325,11 @@ static int build_request(const struct tessera_client *c, uint8_t provider, uint3
 static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len, uint32_t opcode,
                     long deadline, uint8_t **ret_body, size_t *ret_len, int *ret_retry)
 {
-	uint8_t hdr[WIRE_HEADER_LEN];
+	/* The header and, usually, the whole body arrive in one read. */
+	uint8_t first[WIRE_HEADER_LEN + 2048];
 	struct wire_header h;
 	int reused = c->fd >= 0, rc;
-	size_t got = 0;
+	size_t got = 0, extra, more;
 	uint8_t *body = NULL;
 
 	*ret_retry = 0;
@@ -337,31 +337,43 @@ static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len
 		return rc;
 	rc = send_all(c->fd, req, req_len, deadline);
 	if (rc == TESSERA_OK)
-		rc = recv_all(c->fd, hdr, sizeof(hdr), deadline, &got);
+		rc = recv_some(c->fd, first, WIRE_HEADER_LEN, sizeof(first), deadline, &got);
 	if (rc != TESSERA_OK) {
 		drop_connection(c);
 		if (reused && got == 0 && rc == TESSERA_ERR_IO)
 			*ret_retry = 1;
+		ts_wipe(first, got);
 		return rc;
 	}
-	wire_header_decode(hdr, &h);
-	if (h.magic != WIRE_MAGIC || h.hdr_size != WIRE_HEADER_SIZE_VALUE || h.opcode != opcode) {
+	wire_header_decode(first, &h);
+	extra = got - WIRE_HEADER_LEN;
+	/* Nothing may follow the response: requests are not pipelined here. */
+	if (h.magic != WIRE_MAGIC || h.hdr_size != WIRE_HEADER_SIZE_VALUE || h.opcode != opcode ||
+	    extra > h.body_len) {
 		drop_connection(c);
+		ts_wipe(first, got);
 		return TESSERA_ERR_PROTOCOL;
 	}
 	if (h.body_len > c->max_response) {
 		drop_connection(c); /* the rest of the stream is unread */
+		ts_wipe(first, got);
 		return TESSERA_ERR_TOO_LARGE;
 	}
 	if (h.body_len > 0) {
 		body = malloc(h.body_len);
 		if (body == NULL) {
 			drop_connection(c);
+			ts_wipe(first, got);
 			return TESSERA_ERR_NOMEM;
 		}
-		rc = recv_all(c->fd, body, h.body_len, deadline, &got);
+		memcpy(body, first + WIRE_HEADER_LEN, extra);
+		/* Response bodies can hold exported keys or plaintext. */
+		ts_wipe(first, got);
+		rc = extra < h.body_len ? recv_some(c->fd, body + extra, h.body_len - extra,
+		                                    h.body_len - extra, deadline, &more)
+		                        : TESSERA_OK;
 		if (rc != TESSERA_OK) {
-			free(body);
+			ts_free_secret(body, h.body_len);
 			drop_connection(c);
 			return rc;
 		}
