@@ -64,8 +64,15 @@ struct idp {
 };
 
 static const uint32_t idp_opcodes[] = {
-        WIRE_OP_PING,         WIRE_OP_LIST_OPCODES,  WIRE_OP_SHARE_TRUST_BUNDLE, WIRE_OP_ADD_CLIENT,
-        WIRE_OP_PROVE_CLIENT, WIRE_OP_REMOVE_CLIENT, WIRE_OP_GET_TOKEN,
+        WIRE_OP_PING,
+        WIRE_OP_LIST_PROVIDERS,
+        WIRE_OP_LIST_OPCODES,
+        WIRE_OP_LIST_AUTHENTICATORS,
+        WIRE_OP_SHARE_TRUST_BUNDLE,
+        WIRE_OP_ADD_CLIENT,
+        WIRE_OP_PROVE_CLIENT,
+        WIRE_OP_REMOVE_CLIENT,
+        WIRE_OP_GET_TOKEN,
 };
 
 static struct client_def *def_find(struct idp *d, const char *name)

@@ -47,7 +47,8 @@ struct orch {
 	uv_signal_t sigterm, sigint;
 };
 
-static const uint32_t orch_opcodes[] = {WIRE_OP_PING, WIRE_OP_LIST_OPCODES, WIRE_OP_REPORT_CLIENT};
+static const uint32_t orch_opcodes[] = {WIRE_OP_PING, WIRE_OP_LIST_PROVIDERS, WIRE_OP_LIST_OPCODES,
+                                        WIRE_OP_LIST_AUTHENTICATORS, WIRE_OP_REPORT_CLIENT};
 
 /* Sign one statement for the idp. */
 static char *statement(struct orch *o, json_t *claims, const char *kind)

@@ -2,7 +2,7 @@
  * A small framed server for tessera-idp and tessera-orchestrator: Parsec
  * wire protocol 1.0 on a Unix socket, persistent connections, every request
  * answered on the loop thread (their operations are a signature or a table
- * look-up). Ping and ListOpcodes are answered here; the rest goes to the
+ * look-up). Ping and the List operations are answered here; the rest goes to the
  * program's handler with the caller's SO_PEERCRED credentials.
  */
 #include "identity/identity-priv.h"
@@ -18,7 +18,9 @@
 
 #include "common/log.h"
 
+#include "list_authenticators.pb-c.h"
 #include "list_opcodes.pb-c.h"
+#include "list_providers.pb-c.h"
 #include "ping.pb-c.h"
 
 #define BODY_LIMIT      65536u
@@ -192,6 +194,43 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		r.wire_protocol_version_maj = 1;
 		r.wire_protocol_version_min = 0;
 		return pack(&r.base, ret_body, ret_len);
+	} else if (h->opcode == WIRE_OP_LIST_PROVIDERS) {
+		/* Only the core: these services run no crypto provider. */
+		ListProviders__Result r = LIST_PROVIDERS__RESULT__INIT;
+		ListProviders__ProviderInfo core = LIST_PROVIDERS__PROVIDER_INFO__INIT, *list[1];
+		ListProviders__Operation *op =
+		        list_providers__operation__unpack(NULL, h->body_len, body);
+		const char *v = TESSERA_VERSION;
+		uint32_t ver[3];
+
+		if (op == NULL)
+			return TS_E_DESERIALIZING_BODY_FAILED;
+		list_providers__operation__free_unpacked(op, NULL);
+		for (int i = 0; i < 3; i++) {
+			ver[i] = (uint32_t)strtoul(v, (char **)&v, 10);
+			if (*v == '.')
+				v++;
+		}
+		core.uuid = "47049873-2a43-4845-9d72-831eab668784"; /* Parsec's core provider */
+		core.description = "Tessera identity service core";
+		core.vendor = "Tessera";
+		core.version_maj = ver[0];
+		core.version_min = ver[1];
+		core.version_rev = ver[2];
+		list[0] = &core;
+		r.n_providers = 1;
+		r.providers = list;
+		return pack(&r.base, ret_body, ret_len);
+	} else if (h->opcode == WIRE_OP_LIST_AUTHENTICATORS) {
+		/* Callers are known by their peer credentials, not by auth bytes. */
+		ListAuthenticators__Result r = LIST_AUTHENTICATORS__RESULT__INIT;
+		ListAuthenticators__Operation *op =
+		        list_authenticators__operation__unpack(NULL, h->body_len, body);
+
+		if (op == NULL)
+			return TS_E_DESERIALIZING_BODY_FAILED;
+		list_authenticators__operation__free_unpacked(op, NULL);
+		return pack(&r.base, ret_body, ret_len);
 	} else {
 		ListOpcodes__Result r = LIST_OPCODES__RESULT__INIT;
 		ListOpcodes__Operation *op =
@@ -235,7 +274,9 @@ static void process(struct conn *c)
 		if (err == TS_OK && h.provider != WIRE_PROVIDER_CORE)
 			err = TS_E_PROVIDER_NOT_REGISTERED;
 		if (err == TS_OK) {
-			if (h.opcode == WIRE_OP_PING || h.opcode == WIRE_OP_LIST_OPCODES)
+			if (h.opcode == WIRE_OP_PING || h.opcode == WIRE_OP_LIST_OPCODES ||
+			    h.opcode == WIRE_OP_LIST_PROVIDERS ||
+			    h.opcode == WIRE_OP_LIST_AUTHENTICATORS)
 				err = builtin(c->srv, &h, c->buf + WIRE_HEADER_LEN, &out, &out_len);
 			else
 				err = c->srv->fn(c->srv->ctx, &c->peer, h.opcode,

@@ -269,6 +269,35 @@ Test(identity, a_process_not_launched_by_the_orchestrator_gets_no_token)
 	o.auth_type = TESSERA_AUTH_NONE;
 	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
 	cr_assert_eq(tessera_get_token(c, &tok, &exp, &ident), 1140);
+	/* The idp answers the core discovery operations too. */
+	{
+		uint32_t *ops = NULL, maj = 0, min = 0;
+		size_t n = 0, np = 0;
+		struct tessera_provider_info *pi = NULL;
+		int has_token = 0;
+
+		cr_assert_eq(tessera_ping(c, &maj, &min), TESSERA_OK);
+		cr_assert_eq(maj, 1);
+		cr_assert_eq(tessera_list_opcodes(c, 0, &ops, &n), TESSERA_OK);
+		for (size_t i = 0; i < n; i++)
+			has_token |= ops[i] == WIRE_OP_GET_TOKEN;
+		cr_assert(has_token, "ListOpcodes of the idp lacks GetToken");
+		free(ops);
+		cr_assert_eq(tessera_list_providers(c, &pi, &np), TESSERA_OK);
+		cr_assert_eq(np, 1);
+		cr_assert_eq(pi[0].id, 0);
+		tessera_provider_info_free(pi, np);
+		/* And not tesserad's operations. */
+		{
+			uint8_t *rb = NULL;
+			size_t rl = 0;
+
+			cr_assert_eq(tessera_request(c, 1, WIRE_OP_PSA_GENERATE_RANDOM, NULL, 0,
+			                             &rb, &rl),
+			             5);
+			free(rb);
+		}
+	}
 	tessera_close(c);
 	cr_assert_neq(run(argv, out, sizeof(out)), 0);
 
