@@ -63,12 +63,11 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 
 # The daemon end-to-end suites again with every tesserad under valgrind
-# memcheck (errors and definite/indirect leaks fail). lifecycle and crash are
-# left out: they signal and kill the daemon at chosen moments, which valgrind's
-# slowness moves; they run under ASan above.
+# memcheck (errors and definite/indirect leaks fail; the harness stretches its
+# waits to valgrind's pace).
 echo "=== valgrind memcheck (e2e)"
 if [ -f build-test/build.ninja ]; then
-  vg_suites=(basic mock load robust core keys crypt cli users lib identity stress)
+  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress)
   if TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
       --timeout-multiplier 6 --suite e2e "${vg_suites[@]}" \
       >/tmp/tessera-valgrind.log 2>&1; then

@@ -118,6 +118,11 @@ int td_under_valgrind(void)
 
 #define VALGRIND_ERROR_EXIT 99
 
+int td_scale(int ms)
+{
+	return td_under_valgrind() ? ms * 20 : ms;
+}
+
 /* How long td_exchange and td_call wait for an answer: valgrind makes an
  * RSA key generation take tens of seconds. */
 static int response_timeout_ms(void)
@@ -209,6 +214,30 @@ int td_restart(struct td *d, int sig)
 void td_start(struct td *d, const char *tmpl)
 {
 	td_start_args(d, tmpl, NULL);
+}
+
+int td_wait_exit(struct td *d, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+	int status = 0, rc = -1;
+
+	while (d->pid > 0 && now_ms() < deadline) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+		}
+		usleep(5000);
+	}
+	if (rc == -1 && d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, &status, 0);
+	}
+	if (rc != 0) {
+		td_dump_log(d);
+		record_teardown_failure(d, rc);
+	}
+	d->pid = 0;
+	return rc;
 }
 
 int td_stop(struct td *d)

@@ -89,6 +89,14 @@ int td_fill_connections(const struct td *d, int *fds, int n);
  * figures are then valgrind's, and time limits are longer. */
 int td_under_valgrind(void);
 
+/* A wait in milliseconds, stretched when the daemon runs under valgrind. */
+int td_scale(int ms);
+
+/* Wait (up to timeout_ms) for a daemon that was told to stop by the test
+ * itself; returns its exit status as td_stop does (-1 if it had to be
+ * killed). td_stop afterwards only removes the files. */
+int td_wait_exit(struct td *d, int timeout_ms);
+
 /* Hex string to bytes (malloc'd); returns the length. */
 size_t td_unhex(const char *hex, uint8_t **ret);
 

@@ -134,7 +134,7 @@ static void *killer(void *arg)
 
 	(void)arg;
 	for (int i = 0; i < KILLS; i++) {
-		usleep(20000 + (unsigned)rand_r(&seed) % 150000);
+		usleep((useconds_t)td_scale(20 + (int)(rand_r(&seed) % 150)) * 1000);
 		td_restart(&d, SIGKILL);
 	}
 	atomic_store(&stop, 1);

@@ -49,7 +49,7 @@ static int wait_first_authenticator(const struct td *d, int want)
 {
 	size_t n;
 
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < td_scale(200); i++) {
 		if (first_authenticator(d, &n) == want)
 			return 1;
 		usleep(10000);
@@ -80,7 +80,7 @@ Test(lifecycle, sighup_with_a_broken_config_keeps_the_old_one)
 	td_start(&d, CONFIG_DIRECT_FIRST);
 	td_write_config(&d, "{\"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": -1}}");
 	kill(d.pid, SIGHUP);
-	for (int i = 0; i < 200 && td_log_count(&d, "reload failed") == 0; i++)
+	for (int i = 0; i < td_scale(200) && td_log_count(&d, "reload failed") == 0; i++)
 		usleep(10000);
 	cr_assert_eq(td_log_count(&d, "reload failed"), 1, "the failure is logged");
 	cr_assert_geq(td_log_count(&d, "listener.timeout_ms"), 1, "the log names the key");
@@ -90,7 +90,7 @@ Test(lifecycle, sighup_with_a_broken_config_keeps_the_old_one)
 	/* Broken JSON too. */
 	td_write_config(&d, "{ not json");
 	kill(d.pid, SIGHUP);
-	for (int i = 0; i < 200 && td_log_count(&d, "reload failed") < 2; i++)
+	for (int i = 0; i < td_scale(200) && td_log_count(&d, "reload failed") < 2; i++)
 		usleep(10000);
 	cr_assert_eq(td_log_count(&d, "reload failed"), 2);
 	cr_assert_eq(td_call(&d, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
@@ -110,10 +110,9 @@ Test(lifecycle, sigterm_exits_zero_and_removes_the_socket)
 	/* Default socket mode 0666: access control is by identity. */
 	cr_assert_eq(sb.st_mode & 0777, 0666);
 	kill(d.pid, SIGTERM);
-	for (int i = 0; i < 500 && stat(sock, &sb) == 0; i++)
-		usleep(10000);
+	cr_assert_eq(td_wait_exit(&d, td_scale(5000)), 0);
 	cr_assert_neq(stat(sock, &sb), 0, "socket file removed at exit");
-	cr_assert_eq(td_stop(&d), 0);
+	td_stop(&d);
 }
 
 Test(lifecycle, sigint_finishes_the_request_in_flight)
@@ -128,9 +127,10 @@ Test(lifecycle, sigint_finishes_the_request_in_flight)
 	cr_assert_eq(td_exchange(fd, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
 	td_resp_free(&r);
 	kill(d.pid, SIGINT);
-	cr_assert(td_wait_closed(fd, 5000), "idle connection closed at shutdown");
+	cr_assert(td_wait_closed(fd, td_scale(5000)), "idle connection closed at shutdown");
 	close(fd);
-	cr_assert_eq(td_stop(&d), 0);
+	cr_assert_eq(td_wait_exit(&d, td_scale(5000)), 0);
+	td_stop(&d);
 }
 
 static int run(const char *cmd, char *out, size_t outlen)
@@ -354,7 +354,8 @@ Test(lifecycle, global_cap_and_socket_group)
 	cr_assert_eq(sb.st_gid, gr->gr_gid);
 	cr_assert_eq(td_fill_connections(&d, fds, 4), 0);
 	extra = td_connect(&d);
-	cr_assert(td_wait_closed(extra, 3000), "a fifth connection is over the global cap");
+	cr_assert(td_wait_closed(extra, td_scale(3000)),
+	          "a fifth connection is over the global cap");
 	close(extra);
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
