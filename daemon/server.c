@@ -897,15 +897,8 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	srv.loop = uv_default_loop();
 	srv.st = st;
 	srv.opts = opts;
-	if (open_listener(&srv, err, sizeof(err)) < 0) {
-		ts_error("%s", err);
-		if (srv.listen_open)
-			uv_close((uv_handle_t *)&srv.listen, NULL);
-		uv_run(srv.loop, UV_RUN_DEFAULT);
-		svc_state_unref(srv.st);
-		free(srv.bound_path);
-		return 1;
-	}
+	/* Signals first: once the socket accepts, a reload or stop request may
+	 * come at any moment, and SIGHUP's default action would kill us. */
 	uv_signal_init(srv.loop, &srv.sig_term);
 	uv_signal_init(srv.loop, &srv.sig_int);
 	uv_signal_init(srv.loop, &srv.sig_hup);
@@ -913,6 +906,16 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_signal_start(&srv.sig_term, on_stop_signal, SIGTERM);
 	uv_signal_start(&srv.sig_int, on_stop_signal, SIGINT);
 	uv_signal_start(&srv.sig_hup, on_hup, SIGHUP);
+	if (open_listener(&srv, err, sizeof(err)) < 0) {
+		ts_error("%s", err);
+		if (srv.listen_open)
+			uv_close((uv_handle_t *)&srv.listen, NULL);
+		close_signals(&srv);
+		uv_run(srv.loop, UV_RUN_DEFAULT);
+		svc_state_unref(srv.st);
+		free(srv.bound_path);
+		return 1;
+	}
 
 	ts_info("tesserad %s ready on %s (%u worker threads, %zu authenticator(s), "
 	        "%zu provider(s))",

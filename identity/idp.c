@@ -609,6 +609,14 @@ int main(int argc, char **argv)
 		ts_error("cannot make our keys");
 		return 1;
 	}
+	/* Stop signals are handled from before the socket exists. */
+	uv_timer_init(loop, &d.tick);
+	d.tick.data = &d;
+	uv_signal_init(loop, &d.sigterm);
+	uv_signal_init(loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	if (idsrv_start(loop, socket_path, 0666, idp_opcodes, TS_ARRAY_LEN(idp_opcodes), handle, &d,
 	                &d.srv) != 0)
 		return 1;
@@ -616,14 +624,7 @@ int main(int argc, char **argv)
 	        (unsigned long long)orch_uid, tesserad);
 	/* Share our root and intermediate now, then check on every tick. */
 	sharer_tick(&d.tesserad);
-	uv_timer_init(loop, &d.tick);
-	d.tick.data = &d;
 	uv_timer_start(&d.tick, on_tick, d.tick_ms, d.tick_ms);
-	uv_signal_init(loop, &d.sigterm);
-	uv_signal_init(loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	unlink(socket_path);

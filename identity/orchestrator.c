@@ -372,19 +372,20 @@ static int cmd_serve(int argc, char **argv)
 	}
 	o.idp.on_reset = resend_all;
 	o.idp.ctx = &o;
-	if (idsrv_start(loop, sock, 0600, orch_opcodes, TS_ARRAY_LEN(orch_opcodes), handle, &o,
-	                &o.srv) != 0)
-		return 1;
-	ts_info("tessera-orchestrator listening on %s; idp at %s", sock, idp);
-	sharer_tick(&o.idp);
+	/* Stop signals are handled from before the socket exists. */
 	uv_timer_init(loop, &o.tick);
 	o.tick.data = &o;
-	uv_timer_start(&o.tick, on_tick, check_ms, check_ms);
 	uv_signal_init(loop, &o.sigterm);
 	uv_signal_init(loop, &o.sigint);
 	o.sigterm.data = o.sigint.data = &o;
 	uv_signal_start(&o.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&o.sigint, on_signal, SIGINT);
+	if (idsrv_start(loop, sock, 0600, orch_opcodes, TS_ARRAY_LEN(orch_opcodes), handle, &o,
+	                &o.srv) != 0)
+		return 1;
+	ts_info("tessera-orchestrator listening on %s; idp at %s", sock, idp);
+	sharer_tick(&o.idp);
+	uv_timer_start(&o.tick, on_tick, check_ms, check_ms);
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	unlink(sock);

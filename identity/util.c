@@ -36,6 +36,9 @@ void identity_harden(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif
 	signal(SIGPIPE, SIG_IGN);
+	/* Nothing to reload (the command line is the configuration): a hang-up
+	 * of the controlling terminal must not stop us. */
+	signal(SIGHUP, SIG_IGN);
 }
 
 int64_t now_s(void)
