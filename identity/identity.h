@@ -81,6 +81,10 @@ enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret);
 enum ts_err proc_start_time(pid_t pid, uint64_t *ret);
 enum ts_err proc_stat(pid_t pid, pid_t *ret_ppid, uint64_t *ret_start);
 
+/* /proc/PID/cgroup with its lines joined by ';' (as in struct
+ * proc_proofs), truncated to size. TS_OK, TS_E_PSA_DOES_NOT_EXIST, TS_E_IO. */
+enum ts_err proc_cgroup(pid_t pid, char *out, size_t size);
+
 /* True when id appears in the cgroup path as a whole word (between
  * non-alphanumeric characters): how a runtime's container id is checked
  * against what the kernel says. */

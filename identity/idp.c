@@ -294,8 +294,14 @@ static enum ts_err remove_client(struct idp *d, const char *jws)
 	return TS_OK;
 }
 
-/* The proven instance the caller is, or descends from; NULL if none. */
-static const struct instance *match_caller(struct idp *d, const struct auth_peer *peer)
+/*
+ * The proven instance the caller is, or descends from. TS_OK and *ret_in;
+ * TS_E_AUTHENTICATION_ERROR when the peer's pid is gone or was reused (its
+ * process started after the connection was accepted);
+ * TS_E_PSA_DOES_NOT_EXIST when no proven instance is found.
+ */
+static enum ts_err match_caller(struct idp *d, const struct auth_peer *peer,
+                                const struct instance **ret_in)
 {
 	pid_t pid = peer->pid;
 
@@ -304,16 +310,20 @@ static const struct instance *match_caller(struct idp *d, const struct auth_peer
 		pid_t ppid = 0;
 
 		if (proc_stat(pid, &ppid, &start) != TS_OK)
-			return NULL;
+			return depth == 0 ? TS_E_AUTHENTICATION_ERROR : TS_E_PSA_DOES_NOT_EXIST;
+		if (depth == 0 && peer->accept_ticks != 0 && start > peer->accept_ticks + 1)
+			return TS_E_AUTHENTICATION_ERROR;
 		for (size_t i = 0; i < d->n_insts; i++) {
 			const struct instance *in = &d->insts[i];
 
-			if (in->p.pid == pid && in->p.start_time == start)
-				return in;
+			if (in->p.pid == pid && in->p.start_time == start) {
+				*ret_in = in;
+				return TS_OK;
+			}
 		}
 		pid = ppid;
 	}
-	return NULL;
+	return TS_E_PSA_DOES_NOT_EXIST;
 }
 
 static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_t **ret_body,
@@ -329,30 +339,21 @@ static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_
 
 	if (!peer->valid)
 		return TS_E_AUTHENTICATION_ERROR;
-	/* The pid must still be the peer's: a process started after the
-	 * connection was accepted is a reuse of the pid. */
-	{
-		uint64_t start;
-
-		if (proc_start_time(peer->pid, &start) != TS_OK ||
-		    (peer->accept_ticks != 0 && start > peer->accept_ticks + 1))
-			return TS_E_AUTHENTICATION_ERROR;
-	}
-	in = match_caller(d, peer);
-	if (in == NULL) {
+	err = match_caller(d, peer, &in);
+	if (err == TS_E_PSA_DOES_NOT_EXIST)
 		ts_info("GetToken from pid %ld (uid %ld): not a proven client", (long)peer->pid,
 		        (long)peer->uid);
-		return TS_E_PSA_DOES_NOT_EXIST;
-	}
+	if (err != TS_OK)
+		return err;
 	/* The caller runs as the proven user and group. */
 	if (peer->uid != in->p.uid || peer->gid != in->p.gid)
 		return TS_E_PSA_NOT_PERMITTED;
 	/* The proven process itself must still be where it was proven to be. */
 	if (in->p.pid == peer->pid && in->p.cgroup[0] != '\0') {
-		struct proc_proofs now_p;
+		char now[sizeof(in->p.cgroup)];
 
-		if (proc_read(peer->pid, "/dev/null", &now_p) != TS_OK ||
-		    strcmp(now_p.cgroup, in->p.cgroup) != 0)
+		if (proc_cgroup(peer->pid, now, sizeof(now)) != TS_OK ||
+		    strcmp(now, in->p.cgroup) != 0)
 			return TS_E_PSA_NOT_PERMITTED;
 	}
 	if (!d->tesserad.in_sync)
@@ -379,6 +380,32 @@ static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_
 	return err;
 }
 
+/*
+ * AddClient, ProveClient and RemoveClient: each body holds one string (field
+ * 1), a JWS from the orchestrator, handed to fn. Only the orchestrator's own
+ * user reports clients (their signatures are checked as well).
+ */
+static enum ts_err orchestrator_statement(struct idp *d, const struct auth_peer *peer,
+                                          const ProtobufCMessageDescriptor *desc,
+                                          enum ts_err (*fn)(struct idp *, const char *),
+                                          const uint8_t *body, size_t len)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, 1);
+	ProtobufCMessage *m;
+	enum ts_err err;
+
+	if (!peer->valid || peer->uid != d->orch_uid)
+		return TS_E_PSA_NOT_PERMITTED;
+	if (!trust_store_has_root(d->orch))
+		return TS_E_PSA_BAD_STATE;
+	m = protobuf_c_message_unpack(desc, NULL, len, body);
+	if (m == NULL)
+		return TS_E_DESERIALIZING_BODY_FAILED;
+	err = fn(d, *(const char *const *)((const char *)m + f->offset));
+	protobuf_c_message_free_unpacked(m, NULL);
+	return err;
+}
+
 static enum ts_err handle(void *ctx, const struct auth_peer *peer, uint32_t opcode,
                           const uint8_t *body, size_t len, uint8_t **ret_body, size_t *ret_len)
 {
@@ -398,39 +425,14 @@ static enum ts_err handle(void *ctx, const struct auth_peer *peer, uint32_t opco
 		return err;
 	}
 	case WIRE_OP_ADD_CLIENT:
+		return orchestrator_statement(d, peer, &add_client__operation__descriptor,
+		                              add_client, body, len);
 	case WIRE_OP_PROVE_CLIENT:
+		return orchestrator_statement(d, peer, &prove_client__operation__descriptor,
+		                              prove_client, body, len);
 	case WIRE_OP_REMOVE_CLIENT:
-		/* Only the orchestrator's own user reports clients (their
-		 * signatures are checked as well). */
-		if (!peer->valid || peer->uid != d->orch_uid)
-			return TS_E_PSA_NOT_PERMITTED;
-		if (!trust_store_has_root(d->orch))
-			return TS_E_PSA_BAD_STATE;
-		if (opcode == WIRE_OP_ADD_CLIENT) {
-			AddClient__Operation *op = add_client__operation__unpack(NULL, len, body);
-
-			if (op != NULL) {
-				err = add_client(d, op->definition);
-				add_client__operation__free_unpacked(op, NULL);
-			}
-		} else if (opcode == WIRE_OP_PROVE_CLIENT) {
-			ProveClient__Operation *op =
-			        prove_client__operation__unpack(NULL, len, body);
-
-			if (op != NULL) {
-				err = prove_client(d, op->proofs);
-				prove_client__operation__free_unpacked(op, NULL);
-			}
-		} else {
-			RemoveClient__Operation *op =
-			        remove_client__operation__unpack(NULL, len, body);
-
-			if (op != NULL) {
-				err = remove_client(d, op->statement);
-				remove_client__operation__free_unpacked(op, NULL);
-			}
-		}
-		return err;
+		return orchestrator_statement(d, peer, &remove_client__operation__descriptor,
+		                              remove_client, body, len);
 	case WIRE_OP_GET_TOKEN: {
 		GetToken__Operation *op = get_token__operation__unpack(NULL, len, body);
 

@@ -175,27 +175,29 @@ static enum ts_err read_ids(pid_t pid, struct proc_proofs *r)
 	return have_uid && have_gid ? TS_OK : TS_E_IO;
 }
 
-static void read_cgroup(pid_t pid, struct proc_proofs *r)
+enum ts_err proc_cgroup(pid_t pid, char *out, size_t size)
 {
 	char path[64], buf[4096];
 	size_t len, k = 0;
+	enum ts_err err;
 
-	r->cgroup[0] = '\0';
+	out[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
-	if (read_small(path, buf, sizeof(buf), &len) != TS_OK)
-		return;
+	err = read_small(path, buf, sizeof(buf), &len);
+	if (err != TS_OK)
+		return err;
 	/* Every hierarchy's line, joined with ';': the same text whatever mix
 	 * of cgroup v1 and v2 the host runs. */
-	for (size_t i = 0; i < len && k + 1 < sizeof(r->cgroup); i++) {
+	for (size_t i = 0; i < len && k + 1 < size; i++) {
 		if (buf[i] == '\n') {
 			if (i + 1 < len)
-				r->cgroup[k++] = ';';
+				out[k++] = ';';
 			continue;
 		}
-		r->cgroup[k++] = buf[i];
+		out[k++] = buf[i];
 	}
-	r->cgroup[k] = '\0';
-	find_container_id(r->cgroup, r->container_id);
+	out[k] = '\0';
+	return TS_OK;
 }
 
 /* Does path (up to end) name id as a whole word? */
@@ -245,7 +247,8 @@ enum ts_err proc_read(pid_t pid, const char *exe_path, struct proc_proofs *ret)
 		err = read_ids(pid, ret);
 	if (err != TS_OK)
 		return err;
-	read_cgroup(pid, ret);
+	proc_cgroup(pid, ret->cgroup, sizeof(ret->cgroup));
+	find_container_id(ret->cgroup, ret->container_id);
 	if (exe_path == NULL) {
 		snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
 		exe_path = path;
