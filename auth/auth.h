@@ -151,6 +151,13 @@ void trust_kid(const uint8_t *der, size_t len, char ret_kid[TRUST_KID_LEN]);
  * json_decref it) and the generation they were verified against;
  * TS_E_AUTHENTICATION_ERROR for any rejection; TS_E_NOMEM.
  */
+/* base64url without padding (RFC 7515): encode len bytes into a malloc'd,
+ * NUL-terminated string (NULL when out of memory); decode strictly — any
+ * other character, a length no encoding produces, or non-zero bits after the
+ * last byte is -1 — into out (at least len * 3 / 4 bytes), 0 on success. */
+char *b64url_encode(const void *p, size_t len);
+int b64url_decode(const char *in, size_t len, uint8_t *out, size_t *ret_len);
+
 #define JWS_MAX_LEN 8192
 struct json_t;
 enum ts_err jws_verify(struct trust_store *ts, const char *token, size_t len,

@@ -35,12 +35,32 @@ static int b64url_value(unsigned char ch)
 	return -1;
 }
 
-/*
- * Decode unpadded base64url. Rejects any other character, a length that no
- * encoding produces, and non-zero bits after the last byte (so that each
- * value has exactly one encoding). out holds at least len * 3 / 4 bytes.
- */
-static int b64url_decode(const char *in, size_t len, uint8_t *out, size_t *ret_len)
+char *b64url_encode(const void *p, size_t len)
+{
+	static const char tab[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const uint8_t *in = p;
+	char *out = malloc(len / 3 * 4 + 5), *o = out;
+	uint32_t acc = 0;
+	unsigned bits = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*o++ = tab[(acc >> bits) & 63];
+		}
+	}
+	if (bits > 0)
+		*o++ = tab[(acc << (6 - bits)) & 63];
+	*o = '\0';
+	return out;
+}
+
+int b64url_decode(const char *in, size_t len, uint8_t *out, size_t *ret_len)
 {
 	uint32_t acc = 0;
 	unsigned bits = 0;

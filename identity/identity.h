@@ -55,9 +55,6 @@ struct json_t;
 enum ts_err pki_sign_claims(const struct pki_cert *c, const struct json_t *claims,
                             char **ret_token);
 
-/* base64url without padding of len bytes: malloc'd, NUL-terminated, or NULL. */
-char *b64url_encode(const void *p, size_t len);
-
 /* ---- Proofs from /proc (identity/proc.c) ---- */
 
 struct proc_proofs {

@@ -29,31 +29,6 @@ struct pki_cert {
 	char kid[TRUST_KID_LEN];
 };
 
-char *b64url_encode(const void *p, size_t len)
-{
-	static const char tab[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const uint8_t *in = p;
-	char *out = malloc(len / 3 * 4 + 5), *o = out;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			*o++ = tab[(acc >> bits) & 63];
-		}
-	}
-	if (bits > 0)
-		*o++ = tab[(acc << (6 - bits)) & 63];
-	*o = '\0';
-	return out;
-}
-
 void pki_cert_free(struct pki_cert *c)
 {
 	if (c == NULL)
