@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +15,7 @@
 #include <signal.h>
 
 #include "common/log.h"
+#include "common/secmem.h"
 #include "keystore/keystore.h"
 
 static void usage(FILE *f)
@@ -41,20 +41,13 @@ static void usage(FILE *f)
  * user, private files, and as many descriptors as the hard limit allows. */
 static void harden_process(void)
 {
-	struct rlimit rl = {0, 0};
+	struct rlimit rl;
 
-	umask(077);
-	setrlimit(RLIMIT_CORE, &rl);
-#if !defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer stops the world with ptrace, which a non-dumpable
-	 * process refuses; sanitizer builds are test builds only. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
+	ts_harden_process();
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	signal(SIGPIPE, SIG_IGN);
 }
 
 static int open_key_store(const struct ts_config *cfg, struct ks **ret)

@@ -3,9 +3,6 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 
 bool client_name_ok(const char *name)
@@ -26,16 +23,8 @@ bool client_name_ok(const char *name)
 
 void identity_harden(void)
 {
-	struct rlimit rl = {0, 0};
-
-	umask(077);
-	/* The root and intermediate private keys live only in this process:
-	 * no core dumps, no ptrace by same-uid processes. */
-	setrlimit(RLIMIT_CORE, &rl);
-#if !defined(__SANITIZE_ADDRESS__)
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-#endif
-	signal(SIGPIPE, SIG_IGN);
+	/* The root and intermediate private keys live only in this process. */
+	ts_harden_process();
 	/* Nothing to reload (the command line is the configuration): a hang-up
 	 * of the controlling terminal must not stop us. */
 	signal(SIGHUP, SIG_IGN);
