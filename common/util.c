@@ -1,5 +1,7 @@
 #include "common/util.h"
 
+#include <stdlib.h>
+
 #include <time.h>
 
 int ts_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *ret)
@@ -71,4 +73,16 @@ bool ts_utf8_valid(const void *buf, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+void ts_version(uint32_t ret_v[3])
+{
+	const char *p = TESSERA_VERSION;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+
+		ret_v[i] = (uint32_t)strtoul(p, &end, 10);
+		p = *end == '.' ? end + 1 : end;
+	}
 }

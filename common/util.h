@@ -12,6 +12,9 @@
  * for empty input, a sign, trailing bytes, overflow or a value out of range. */
 int ts_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *ret);
 
+/* Tessera's version (TESSERA_VERSION, "major.minor.revision") as numbers. */
+void ts_version(uint32_t ret_v[3]);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t ts_now_ms(void);
 

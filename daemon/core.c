@@ -17,8 +17,6 @@
 #include "share_trust_bundle.pb-c.h"
 #include "psa_key_attributes.pb-c.h"
 
-#define CORE_UUID "47049873-2a43-4845-9d72-831eab668784"
-
 enum ts_err pack_result(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);
@@ -46,18 +44,6 @@ enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_
 	r.wire_protocol_version_maj = WIRE_VERSION_MAJ;
 	r.wire_protocol_version_min = WIRE_VERSION_MIN;
 	return pack_result(&r.base, ret_body, ret_len);
-}
-
-/* Tessera's own version, for the core's ProviderInfo. */
-static void own_version(uint32_t v[3])
-{
-	const char *p = TESSERA_VERSION;
-
-	for (int i = 0; i < 3; i++) {
-		v[i] = (uint32_t)strtoul(p, (char **)&p, 10);
-		if (*p == '.')
-			p++;
-	}
 }
 
 enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
@@ -88,9 +74,9 @@ enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, si
 		infos[i].id = ops->id;
 		ptrs[i] = &infos[i];
 	}
-	own_version(v);
+	ts_version(v);
 	list_providers__provider_info__init(&infos[n - 1]);
-	infos[n - 1].uuid = CORE_UUID;
+	infos[n - 1].uuid = WIRE_CORE_PROVIDER_UUID;
 	infos[n - 1].description = "Tessera core: administrative operations, no cryptography";
 	infos[n - 1].vendor = "";
 	infos[n - 1].version_maj = v[0];
@@ -161,7 +147,7 @@ enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_bod
 	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
 	if (infos == NULL || ptrs == NULL)
 		goto out;
-	own_version(v);
+	ts_version(v);
 	for (size_t i = 0; i < n; i++) {
 		const struct auth_ops *a = auth_set_get(set, i);
 

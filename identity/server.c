@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/util.h"
 
 #include "list_authenticators.pb-c.h"
 #include "list_opcodes.pb-c.h"
@@ -200,18 +201,13 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		ListProviders__ProviderInfo core = LIST_PROVIDERS__PROVIDER_INFO__INIT, *list[1];
 		ListProviders__Operation *op =
 		        list_providers__operation__unpack(NULL, h->body_len, body);
-		const char *v = TESSERA_VERSION;
 		uint32_t ver[3];
 
 		if (op == NULL)
 			return TS_E_DESERIALIZING_BODY_FAILED;
 		list_providers__operation__free_unpacked(op, NULL);
-		for (int i = 0; i < 3; i++) {
-			ver[i] = (uint32_t)strtoul(v, (char **)&v, 10);
-			if (*v == '.')
-				v++;
-		}
-		core.uuid = "47049873-2a43-4845-9d72-831eab668784"; /* Parsec's core provider */
+		ts_version(ver);
+		core.uuid = WIRE_CORE_PROVIDER_UUID;
 		core.description = "Tessera identity service core";
 		core.vendor = "Tessera";
 		core.version_maj = ver[0];

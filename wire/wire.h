@@ -43,6 +43,9 @@ enum wire_provider_id {
 #define WIRE_PROVIDER_ID_MAX 5
 
 /* Opcodes (header bytes 28-31). */
+/* Parsec's UUID of the core provider (ID 0). */
+#define WIRE_CORE_PROVIDER_UUID "47049873-2a43-4845-9d72-831eab668784"
+
 enum wire_opcode {
 	WIRE_OP_PING = 0x01,
 	WIRE_OP_PSA_GENERATE_KEY = 0x02,
