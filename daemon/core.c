@@ -17,25 +17,6 @@
 #include "share_trust_bundle.pb-c.h"
 #include "psa_key_attributes.pb-c.h"
 
-enum ts_err pack_result(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf = NULL;
-
-	if (n > 0) {
-		buf = malloc(n);
-		if (buf == NULL)
-			return TS_E_NOMEM;
-		if (protobuf_c_message_pack(m, buf) != n) {
-			free(buf);
-			return TS_E_SERIALIZING_BODY_FAILED;
-		}
-	}
-	*ret_body = buf;
-	*ret_len = n;
-	return TS_OK;
-}
-
 enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
 {
 	Ping__Result r = PING__RESULT__INIT;
@@ -43,7 +24,7 @@ enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_
 	(void)c;
 	r.wire_protocol_version_maj = WIRE_VERSION_MAJ;
 	r.wire_protocol_version_min = WIRE_VERSION_MIN;
-	return pack_result(&r.base, ret_body, ret_len);
+	return wire_pack(&r.base, ret_body, ret_len);
 }
 
 enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
@@ -86,7 +67,7 @@ enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, si
 	ptrs[n - 1] = &infos[n - 1];
 	r.n_providers = n;
 	r.providers = ptrs;
-	err = pack_result(&r.base, ret_body, ret_len);
+	err = wire_pack(&r.base, ret_body, ret_len);
 out:
 	free(ptrs);
 	free(infos);
@@ -129,7 +110,7 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 	}
 	r.n_opcodes = k;
 	r.opcodes = codes;
-	err = pack_result(&r.base, ret_body, ret_len);
+	err = wire_pack(&r.base, ret_body, ret_len);
 	free(codes);
 	return err;
 }
@@ -161,7 +142,7 @@ enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_bod
 	}
 	r.n_authenticators = n;
 	r.authenticators = ptrs;
-	err = pack_result(&r.base, ret_body, ret_len);
+	err = wire_pack(&r.base, ret_body, ret_len);
 out:
 	free(ptrs);
 	free(infos);
@@ -242,7 +223,7 @@ enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t 
 					shown[k++] = l.items[i];
 			r.n_keys = k;
 			r.keys = shown;
-			err = pack_result(&r.base, ret_body, ret_len);
+			err = wire_pack(&r.base, ret_body, ret_len);
 			free(shown);
 		}
 	}
@@ -302,7 +283,7 @@ enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size
 	if (err == TS_OK) {
 		r.n_clients = l.n;
 		r.clients = l.names;
-		err = pack_result(&r.base, ret_body, ret_len);
+		err = wire_pack(&r.base, ret_body, ret_len);
 	}
 	name_list_free(&l);
 	return err;
@@ -335,7 +316,7 @@ enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, siz
 	key_list_free(&l);
 	if (err != TS_OK)
 		return err;
-	return pack_result(&r.base, ret_body, ret_len);
+	return wire_pack(&r.base, ret_body, ret_len);
 }
 
 /*

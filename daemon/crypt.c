@@ -292,7 +292,7 @@ enum ts_err crypt_dispatch(struct svc_state *st, const struct svc_provider *p,
 
 		res.data.data = out;
 		res.data.len = out_len;
-		err = pack_result(&res.base, ret_body, ret_len);
+		err = wire_pack(&res.base, ret_body, ret_len);
 	}
 out:
 	ts_free_secret(out, out_len);

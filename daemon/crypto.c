@@ -38,7 +38,7 @@ static enum ts_err do_generate_random(struct svc_state *st, const struct svc_pro
 	if (err == TS_OK) {
 		r.random_bytes.data = bytes;
 		r.random_bytes.len = op->size;
-		err = pack_result(&r.base, ret_body, ret_len);
+		err = wire_pack(&r.base, ret_body, ret_len);
 	}
 	ts_free_secret(bytes, op->size);
 	return err;
@@ -70,7 +70,7 @@ static enum ts_err do_can_do(const struct svc_provider *p, const struct auth_ide
 	err = p->ops->can_do(p->ctx, &a, (int)op->check_type);
 	if (err != TS_OK)
 		return err;
-	return pack_result(&r.base, ret_body, ret_len);
+	return wire_pack(&r.base, ret_body, ret_len);
 }
 
 enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
@@ -130,7 +130,7 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 			break;
 		r.hash.data = digest;
 		r.hash.len = dlen;
-		err = pack_result(&r.base, ret_body, ret_len);
+		err = wire_pack(&r.base, ret_body, ret_len);
 		break;
 	}
 	default: { /* WIRE_OP_PSA_HASH_COMPARE */
@@ -148,7 +148,7 @@ enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
 			err = TS_E_PSA_INVALID_SIGNATURE;
 			break;
 		}
-		err = pack_result(&r.base, ret_body, ret_len);
+		err = wire_pack(&r.base, ret_body, ret_len);
 		break;
 	}
 	}

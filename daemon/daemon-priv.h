@@ -89,10 +89,6 @@ enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size
 enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 enum ts_err core_share_trust_bundle(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
 
-/* Pack a result message into a new buffer (*ret_body NULL for an empty
- * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */
-enum ts_err pack_result(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);
-
 /* Key operations (generate, import, destroy, export, sign, verify). */
 bool key_op_known(uint32_t opcode);
 enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,

@@ -36,7 +36,7 @@ static struct ks_key_id key_id(const struct auth_identity *id, const char *name)
 static enum ts_err pack_attrs(const PsaKeyAttributes__KeyAttributes *pb, uint8_t **ret,
                               size_t *ret_len)
 {
-	return pack_result(&pb->base, ret, ret_len);
+	return wire_pack(&pb->base, ret, ret_len);
 }
 
 static enum ts_err generate(struct svc_state *st, const struct svc_provider *p,
@@ -331,11 +331,11 @@ static enum ts_err bytes_result(uint32_t opcode, uint8_t *data, size_t len, uint
 	if (opcode == WIRE_OP_PSA_SIGN_HASH || opcode == WIRE_OP_PSA_SIGN_MESSAGE) {
 		sr.signature.data = data;
 		sr.signature.len = len;
-		return pack_result(&sr.base, ret_body, ret_len);
+		return wire_pack(&sr.base, ret_body, ret_len);
 	}
 	er.data.data = data;
 	er.data.len = len;
-	return pack_result(&er.base, ret_body, ret_len);
+	return wire_pack(&er.base, ret_body, ret_len);
 }
 
 bool key_op_known(uint32_t opcode)
@@ -381,22 +381,21 @@ enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
 	case WIRE_OP_PSA_GENERATE_KEY:
 		err = generate(st, p, id, (PsaGenerateKey__Operation *)m);
 		if (err == TS_OK)
-			err = pack_result(
+			err = wire_pack(
 			        &(PsaGenerateKey__Result)PSA_GENERATE_KEY__RESULT__INIT.base,
 			        ret_body, ret_len);
 		break;
 	case WIRE_OP_PSA_IMPORT_KEY:
 		err = import(st, p, id, (PsaImportKey__Operation *)m);
 		if (err == TS_OK)
-			err = pack_result(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base,
-			                  ret_body, ret_len);
+			err = wire_pack(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base,
+			                ret_body, ret_len);
 		break;
 	case WIRE_OP_PSA_DESTROY_KEY:
 		err = key_destroy(st, p, id->auth_type, id->name, op_key_name(opcode, m));
 		if (err == TS_OK)
-			err = pack_result(
-			        &(PsaDestroyKey__Result)PSA_DESTROY_KEY__RESULT__INIT.base,
-			        ret_body, ret_len);
+			err = wire_pack(&(PsaDestroyKey__Result)PSA_DESTROY_KEY__RESULT__INIT.base,
+			                ret_body, ret_len);
 		break;
 	case WIRE_OP_PSA_EXPORT_KEY:
 	case WIRE_OP_PSA_EXPORT_PUBLIC_KEY:
@@ -429,9 +428,8 @@ enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
 		err = sign_verify(st, p, id, op->key_name, op->alg, &op->hash, false,
 		                  &op->signature, NULL, NULL);
 		if (err == TS_OK)
-			err = pack_result(
-			        &(PsaVerifyHash__Result)PSA_VERIFY_HASH__RESULT__INIT.base,
-			        ret_body, ret_len);
+			err = wire_pack(&(PsaVerifyHash__Result)PSA_VERIFY_HASH__RESULT__INIT.base,
+			                ret_body, ret_len);
 		break;
 	}
 	default: { /* WIRE_OP_PSA_VERIFY_MESSAGE */
@@ -440,7 +438,7 @@ enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
 		err = sign_verify(st, p, id, op->key_name, op->alg, &op->message, true,
 		                  &op->signature, NULL, NULL);
 		if (err == TS_OK)
-			err = pack_result(
+			err = wire_pack(
 			        &(PsaVerifyMessage__Result)PSA_VERIFY_MESSAGE__RESULT__INIT.base,
 			        ret_body, ret_len);
 		break;

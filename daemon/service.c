@@ -75,7 +75,7 @@ static enum ts_err build_providers(struct svc_state *st, char *err, size_t errle
 			         i, cp->provider_id);
 			return TS_E_CONFIG;
 		}
-		st->n_providers = i + 1; /* from here on state_free cleans this entry */
+		st->n_providers = i + 1;    /* from here on state_free cleans this entry */
 		p->name = strdup(cp->name); /* the configuration always names it */
 		if (p->name == NULL)
 			return TS_E_NOMEM;

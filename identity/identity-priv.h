@@ -24,9 +24,6 @@ int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t
                 size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret);
 void idsrv_close(struct idsrv *s);
 
-/* Pack a result message (NULL body for an empty one). */
-enum ts_err idsrv_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);
-
 /* ---- the trusted side of one relationship (identity/share.c) ---- */
 
 struct sharer {

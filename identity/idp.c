@@ -375,7 +375,7 @@ static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_
 	r.token = tok;
 	r.expires_at = (uint64_t)(now + d->token_lifetime_s);
 	r.identity = sub;
-	err = idsrv_pack(&r.base, ret_body, ret_len);
+	err = wire_pack(&r.base, ret_body, ret_len);
 	ts_free_secret(tok, strlen(tok));
 	return err;
 }

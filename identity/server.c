@@ -162,26 +162,6 @@ static void send_reply(struct conn *c, const struct wire_header *req, enum ts_er
 	}
 }
 
-static enum ts_err pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
-{
-	size_t n = protobuf_c_message_get_packed_size(m);
-
-	*ret_body = NULL;
-	*ret_len = 0;
-	if (n == 0)
-		return TS_OK;
-	*ret_body = malloc(n);
-	if (*ret_body == NULL)
-		return TS_E_NOMEM;
-	*ret_len = protobuf_c_message_pack(m, *ret_body);
-	return TS_OK;
-}
-
-enum ts_err idsrv_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
-{
-	return pack(m, ret_body, ret_len);
-}
-
 static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const uint8_t *body,
                            uint8_t **ret_body, size_t *ret_len)
 {
@@ -194,7 +174,7 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		ping__operation__free_unpacked(op, NULL);
 		r.wire_protocol_version_maj = 1;
 		r.wire_protocol_version_min = 0;
-		return pack(&r.base, ret_body, ret_len);
+		return wire_pack(&r.base, ret_body, ret_len);
 	} else if (h->opcode == WIRE_OP_LIST_PROVIDERS) {
 		/* Only the core: these services run no crypto provider. */
 		ListProviders__Result r = LIST_PROVIDERS__RESULT__INIT;
@@ -216,7 +196,7 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		list[0] = &core;
 		r.n_providers = 1;
 		r.providers = list;
-		return pack(&r.base, ret_body, ret_len);
+		return wire_pack(&r.base, ret_body, ret_len);
 	} else if (h->opcode == WIRE_OP_LIST_AUTHENTICATORS) {
 		/* Callers are known by their peer credentials, not by auth bytes. */
 		ListAuthenticators__Result r = LIST_AUTHENTICATORS__RESULT__INIT;
@@ -226,7 +206,7 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		if (op == NULL)
 			return TS_E_DESERIALIZING_BODY_FAILED;
 		list_authenticators__operation__free_unpacked(op, NULL);
-		return pack(&r.base, ret_body, ret_len);
+		return wire_pack(&r.base, ret_body, ret_len);
 	} else {
 		ListOpcodes__Result r = LIST_OPCODES__RESULT__INIT;
 		ListOpcodes__Operation *op =
@@ -237,7 +217,7 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 		list_opcodes__operation__free_unpacked(op, NULL);
 		r.n_opcodes = s->n_opcodes;
 		r.opcodes = (uint32_t *)s->opcodes;
-		return pack(&r.base, ret_body, ret_len);
+		return wire_pack(&r.base, ret_body, ret_len);
 	}
 }
 

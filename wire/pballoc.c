@@ -43,3 +43,22 @@ void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap)
 	a->used = 0;
 	a->cap = cap;
 }
+
+enum ts_err wire_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = NULL;
+
+	if (n > 0) {
+		buf = malloc(n);
+		if (buf == NULL)
+			return TS_E_NOMEM;
+		if (protobuf_c_message_pack(m, buf) != n) {
+			free(buf);
+			return TS_E_SERIALIZING_BODY_FAILED;
+		}
+	}
+	*ret_body = buf;
+	*ret_len = n;
+	return TS_OK;
+}

@@ -186,4 +186,8 @@ struct wire_pb_alloc {
 /* Prepare an allocator with the given budget. Cannot fail. */
 void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap);
 
+/* Pack a result message into a new buffer (*ret_body NULL for an empty
+ * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */
+enum ts_err wire_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);
+
 #endif
