@@ -237,41 +237,20 @@ int td_wait_exit(struct td *d, int timeout_ms)
 		record_teardown_failure(d, rc);
 	}
 	d->pid = 0;
+	if (td_under_valgrind())
+		cr_expect_neq(rc, VALGRIND_ERROR_EXIT,
+		              "valgrind found memory errors or leaks in tesserad (log above)");
 	return rc;
 }
 
 int td_stop(struct td *d)
 {
-	int status = 0, rc = -1;
-	long deadline;
+	int rc = -1;
 	char cmd[128];
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
-		deadline = now_ms() + (td_under_valgrind() ? 120000 : 15000);
-		while (now_ms() < deadline) {
-			pid_t p = waitpid(d->pid, &status, WNOHANG);
-
-			if (p == d->pid) {
-				rc = WIFEXITED(status) ? WEXITSTATUS(status)
-				                       : 128 + WTERMSIG(status);
-				break;
-			}
-			usleep(5000);
-		}
-		if (rc == -1) {
-			kill(d->pid, SIGKILL);
-			waitpid(d->pid, &status, 0);
-		}
-		if (rc != 0) {
-			td_dump_log(d);
-			record_teardown_failure(d, rc);
-		}
-		d->pid = 0;
-		if (td_under_valgrind())
-			cr_expect_neq(
-			        rc, VALGRIND_ERROR_EXIT,
-			        "valgrind found memory errors or leaks in tesserad (log above)");
+		rc = td_wait_exit(d, td_under_valgrind() ? 120000 : 15000);
 	}
 	if (d->dir[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);

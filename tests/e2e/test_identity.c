@@ -139,6 +139,33 @@ static int run_as(const char *name, char *out, size_t outlen, const char *a1, co
 	return run(argv, out, outlen);
 }
 
+/* A client of the idp (it knows callers by their peer credentials). */
+static struct tessera_client *idp_client(void)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+
+	tessera_options_init(&o);
+	o.endpoint = idp_ep;
+	o.auth_type = TESSERA_AUTH_NONE;
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	return c;
+}
+
+/* A client of tesserad that authenticates with tokens from the idp. */
+static struct tessera_client *jwt_client(void)
+{
+	struct tessera_options o;
+	struct tessera_client *c;
+
+	tessera_options_init(&o);
+	o.endpoint = td_ep;
+	o.auth_type = TESSERA_AUTH_JWT;
+	o.idp_endpoint = idp_ep;
+	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	return c;
+}
+
 static void wait_socket(const char *path)
 {
 	for (int i = 0; i < 200; i++) {
@@ -257,17 +284,13 @@ Test(identity, a_launched_application_gets_its_identity_and_uses_its_keys)
 
 Test(identity, a_process_not_launched_by_the_orchestrator_gets_no_token)
 {
-	struct tessera_options o;
 	struct tessera_client *c;
 	char *tok = NULL, *ident = NULL, out[4096];
 	uint64_t exp;
 	const char *argv[] = {CLI,     "--endpoint", td_ep,       "--auth", "jwt",
 	                      "--idp", idp_ep,       "list-keys", NULL};
 
-	tessera_options_init(&o);
-	o.endpoint = idp_ep;
-	o.auth_type = TESSERA_AUTH_NONE;
-	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	c = idp_client();
 	cr_assert_eq(tessera_get_token(c, &tok, &exp, &ident), 1140);
 	/* The idp answers the core discovery operations too. */
 	{
@@ -387,7 +410,6 @@ static int sign_once(struct tessera_client *c)
 
 Test(identity, container_hook_rotation_under_load_and_idp_restart)
 {
-	struct tessera_options o;
 	struct tessera_client *c;
 	struct tessera_key_spec spec = {.type = "ecc",
 	                                .bits = 256,
@@ -406,11 +428,7 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 	 * name, with an id its cgroup does name. */
 	own_cgroup_word(word, sizeof(word));
 	cr_assert_eq(hook("prestart", getpid(), "ctr1", word), 0);
-	tessera_options_init(&o);
-	o.endpoint = td_ep;
-	o.auth_type = TESSERA_AUTH_JWT;
-	o.idp_endpoint = idp_ep;
-	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	c = jwt_client();
 	rc = tessera_generate_key(c, 1, "hk", &spec);
 	cr_assert_eq(rc, TESSERA_OK, "%s", tessera_strerror(rc));
 	cr_assert_str_eq(tessera_identity(c), "spiffe://test.example/ctr1");
@@ -446,15 +464,11 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 	/* poststop: no more tokens for it. */
 	cr_assert_eq(hook("poststop", getpid(), "ctr1", word), 0);
 	{
-		struct tessera_options io;
 		struct tessera_client *ic;
 		char *tok = NULL, *ident = NULL;
 		uint64_t exp;
 
-		tessera_options_init(&io);
-		io.endpoint = idp_ep;
-		io.auth_type = TESSERA_AUTH_NONE;
-		cr_assert_eq(tessera_open(&io, &ic), TESSERA_OK);
+		ic = idp_client();
 		cr_assert_eq(tessera_get_token(ic, &tok, &exp, &ident), 1140);
 		tessera_close(ic);
 	}
@@ -617,7 +631,6 @@ Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
  * a root on its next check and shares the root again. */
 Test(identity, a_tesserad_restart_alone_heals_itself)
 {
-	struct tessera_options o;
 	struct tessera_client *c;
 	struct tessera_key_spec spec = {.type = "ecc",
 	                                .bits = 256,
@@ -628,11 +641,7 @@ Test(identity, a_tesserad_restart_alone_heals_itself)
 
 	own_cgroup_word(word, sizeof(word));
 	cr_assert_eq(hook("prestart", getpid(), "ctr2", word), 0);
-	tessera_options_init(&o);
-	o.endpoint = td_ep;
-	o.auth_type = TESSERA_AUTH_JWT;
-	o.idp_endpoint = idp_ep;
-	cr_assert_eq(tessera_open(&o, &c), TESSERA_OK);
+	c = jwt_client();
 	cr_assert_eq(tessera_generate_key(c, 1, "hk", &spec), TESSERA_OK);
 	td_restart(&d, SIGKILL);
 	for (int i = 0; i < 50 && rc != TESSERA_OK; i++) {
@@ -672,7 +681,6 @@ static int list_keys_with(const char *tok, size_t len)
 
 Test(identity, hostile_tokens_are_refused_by_tesserad_and_change_nothing)
 {
-	struct tessera_options io;
 	struct tessera_client *ic, *c;
 	struct tessera_key_info *keys = NULL;
 	struct pki_cert *foreign_root, *foreign;
@@ -684,20 +692,13 @@ Test(identity, hostile_tokens_are_refused_by_tesserad_and_change_nothing)
 
 	own_cgroup_word(word, sizeof(word));
 	cr_assert_eq(hook("prestart", getpid(), "victim", word), 0);
-	tessera_options_init(&io);
-	io.endpoint = idp_ep;
-	io.auth_type = TESSERA_AUTH_NONE;
-	cr_assert_eq(tessera_open(&io, &ic), TESSERA_OK);
+	ic = idp_client();
 	cr_assert_eq(tessera_get_token(ic, &tok, &exp, &ident), TESSERA_OK);
 	tessera_close(ic);
 	n = strlen(tok);
 	cr_assert_eq(list_keys_with(tok, n), 0, "the real token works");
 	/* The victim owns one key. */
-	tessera_options_init(&io);
-	io.endpoint = td_ep;
-	io.auth_type = TESSERA_AUTH_JWT;
-	io.idp_endpoint = idp_ep;
-	cr_assert_eq(tessera_open(&io, &c), TESSERA_OK);
+	c = jwt_client();
 	{
 		struct tessera_key_spec spec = {.type = "ecc",
 		                                .bits = 256,
