@@ -16,13 +16,15 @@
 typedef enum ts_err (*idsrv_fn)(void *ctx, const struct auth_peer *peer, uint32_t opcode,
                                 const uint8_t *body, size_t body_len, uint8_t **ret_body,
                                 size_t *ret_len);
-struct idsrv;
 
-/* Listen on path (a stale socket there is replaced) with the given mode.
- * ListOpcodes reports opcodes. 0, or -1 after logging why. */
-int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t *opcodes,
-                size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret);
-void idsrv_close(struct idsrv *s);
+/*
+ * Listen on path (a stale socket there is replaced; under socket activation
+ * systemd's socket is used) with the given mode, call tick(ctx) once and then
+ * every tick_ms, and serve until SIGTERM or SIGINT; the socket is removed at
+ * the end. ListOpcodes reports opcodes. 0, or -1 after logging why.
+ */
+int idsrv_serve(const char *path, unsigned mode, const uint32_t *opcodes, size_t n_opcodes,
+                idsrv_fn fn, void (*tick)(void *ctx), uint64_t tick_ms, void *ctx);
 
 /* ---- the trusted side of one relationship (identity/share.c) ---- */
 

@@ -57,10 +57,6 @@ struct idp {
 	size_t n_defs;
 	struct instance *insts;
 	size_t n_insts;
-	uv_timer_t tick;
-	uv_signal_t sigterm, sigint;
-	struct idsrv *srv;
-	uint64_t tick_ms;
 };
 
 static const uint32_t idp_opcodes[] = {
@@ -462,24 +458,14 @@ static void prune(struct idp *d)
 	d->n_insts = k;
 }
 
-static void on_tick(uv_timer_t *t)
+/* Share what tesserad lacks (our root and current intermediate at start-up,
+ * a new intermediate when due), then forget exited clients. */
+static void on_tick(void *ctx)
 {
-	struct idp *d = t->data;
+	struct idp *d = ctx;
 
 	sharer_tick(&d->tesserad);
 	prune(d);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct idp *d = s->data;
-
-	ts_info("signal %d: stopping", signum);
-	uv_timer_stop(&d->tick);
-	uv_close((uv_handle_t *)&d->tick, NULL);
-	uv_close((uv_handle_t *)&d->sigterm, NULL);
-	uv_close((uv_handle_t *)&d->sigint, NULL);
-	idsrv_close(d->srv);
 }
 
 static void usage(FILE *f)
@@ -521,7 +507,6 @@ int main(int argc, char **argv)
 	struct idp d = {0};
 	const char *socket_path = "/run/tessera/idp.sock", *tesserad = "unix:/run/tessera/api.sock";
 	uint64_t orch_uid = 0, lifetime = 300, rotate = 3600, check_ms = 2000;
-	uv_loop_t *loop = uv_default_loop();
 	int ch;
 
 	d.trust_domain = "tessera.local";
@@ -602,7 +587,6 @@ int main(int argc, char **argv)
 	identity_harden();
 	d.token_lifetime_s = (int64_t)lifetime;
 	d.orch_uid = (uid_t)orch_uid;
-	d.tick_ms = check_ms;
 	d.orch_policy.audience = "tessera-idp";
 	d.orch_policy.skew_s = 30;
 	if (trust_store_new((uid_t)orch_uid, (gid_t)-1, &d.orch) != TS_OK ||
@@ -611,25 +595,11 @@ int main(int argc, char **argv)
 		ts_error("cannot make our keys");
 		return 1;
 	}
-	/* Stop signals are handled from before the socket exists. */
-	uv_timer_init(loop, &d.tick);
-	d.tick.data = &d;
-	uv_signal_init(loop, &d.sigterm);
-	uv_signal_init(loop, &d.sigint);
-	d.sigterm.data = d.sigint.data = &d;
-	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&d.sigint, on_signal, SIGINT);
-	if (idsrv_start(loop, socket_path, 0666, idp_opcodes, TS_ARRAY_LEN(idp_opcodes), handle, &d,
-	                &d.srv) != 0)
+	ts_info("tessera-idp: trusting uid %llu; tesserad at %s", (unsigned long long)orch_uid,
+	        tesserad);
+	if (idsrv_serve(socket_path, 0666, idp_opcodes, TS_ARRAY_LEN(idp_opcodes), handle, on_tick,
+	                check_ms, &d) != 0)
 		return 1;
-	ts_info("tessera-idp listening on %s; trusting uid %llu; tesserad at %s", socket_path,
-	        (unsigned long long)orch_uid, tesserad);
-	/* Share our root and intermediate now, then check on every tick. */
-	sharer_tick(&d.tesserad);
-	uv_timer_start(&d.tick, on_tick, d.tick_ms, d.tick_ms);
-	uv_run(loop, UV_RUN_DEFAULT);
-	uv_loop_close(loop);
-	unlink(socket_path);
 	sharer_fini(&d.tesserad);
 	trust_store_free(d.orch);
 	free(d.defs);

@@ -39,12 +39,9 @@ struct reported {
 
 struct orch {
 	struct sharer idp;
-	struct idsrv *srv;
 	uid_t allow_uid;
 	struct reported *items;
 	size_t n_items;
-	uv_timer_t tick;
-	uv_signal_t sigterm, sigint;
 };
 
 static const uint32_t orch_opcodes[] = {WIRE_OP_PING, WIRE_OP_LIST_PROVIDERS, WIRE_OP_LIST_OPCODES,
@@ -268,9 +265,10 @@ static void resend_all(void *ctx)
 	tessera_close(c);
 }
 
-static void on_tick(uv_timer_t *t)
+/* Share what the idp lacks, then report clients whose process exited. */
+static void on_tick(void *ctx)
 {
-	struct orch *o = t->data;
+	struct orch *o = ctx;
 	struct tessera_client *c = NULL;
 
 	sharer_tick(&o->idp);
@@ -290,18 +288,6 @@ static void on_tick(uv_timer_t *t)
 		forget(o, c, name, o->items[i].p.pid);
 	}
 	tessera_close(c);
-}
-
-static void on_signal(uv_signal_t *s, int signum)
-{
-	struct orch *o = s->data;
-
-	ts_info("signal %d: stopping", signum);
-	uv_timer_stop(&o->tick);
-	uv_close((uv_handle_t *)&o->tick, NULL);
-	uv_close((uv_handle_t *)&o->sigterm, NULL);
-	uv_close((uv_handle_t *)&o->sigint, NULL);
-	idsrv_close(o->srv);
 }
 
 static int parse_num(const char *opt, const char *text, uint64_t min, uint64_t max, uint64_t *ret)
@@ -327,7 +313,6 @@ static int cmd_serve(int argc, char **argv)
 	struct orch o = {0};
 	const char *sock = DEFAULT_SOCKET, *idp = "unix:/run/tessera/idp.sock";
 	uint64_t rotate = 3600, check_ms = 2000, allow = 0;
-	uv_loop_t *loop = uv_default_loop();
 	enum ts_log_level lv;
 	int ch;
 
@@ -372,23 +357,10 @@ static int cmd_serve(int argc, char **argv)
 	}
 	o.idp.on_reset = resend_all;
 	o.idp.ctx = &o;
-	/* Stop signals are handled from before the socket exists. */
-	uv_timer_init(loop, &o.tick);
-	o.tick.data = &o;
-	uv_signal_init(loop, &o.sigterm);
-	uv_signal_init(loop, &o.sigint);
-	o.sigterm.data = o.sigint.data = &o;
-	uv_signal_start(&o.sigterm, on_signal, SIGTERM);
-	uv_signal_start(&o.sigint, on_signal, SIGINT);
-	if (idsrv_start(loop, sock, 0600, orch_opcodes, TS_ARRAY_LEN(orch_opcodes), handle, &o,
-	                &o.srv) != 0)
+	ts_info("tessera-orchestrator: idp at %s", idp);
+	if (idsrv_serve(sock, 0600, orch_opcodes, TS_ARRAY_LEN(orch_opcodes), handle, on_tick,
+	                check_ms, &o) != 0)
 		return 1;
-	ts_info("tessera-orchestrator listening on %s; idp at %s", sock, idp);
-	sharer_tick(&o.idp);
-	uv_timer_start(&o.tick, on_tick, check_ms, check_ms);
-	uv_run(loop, UV_RUN_DEFAULT);
-	uv_loop_close(loop);
-	unlink(sock);
 	sharer_fini(&o.idp);
 	free(o.items);
 	return 0;

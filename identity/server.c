@@ -8,6 +8,7 @@
 #include "identity/identity-priv.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -375,8 +376,8 @@ static int activated_fd(void)
 	return 3;
 }
 
-int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t *opcodes,
-                size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret)
+static int idsrv_start(uv_loop_t *loop, const char *path, unsigned mode, const uint32_t *opcodes,
+                       size_t n_opcodes, idsrv_fn fn, void *ctx, struct idsrv **ret)
 {
 	struct idsrv *s;
 	struct stat sb;
@@ -425,9 +426,55 @@ static void listener_closed(uv_handle_t *h)
 	free(h->data);
 }
 
-void idsrv_close(struct idsrv *s)
+struct serve_state {
+	uv_timer_t tick;
+	uv_signal_t sigterm, sigint;
+	struct idsrv *srv;
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+static void serve_tick(uv_timer_t *t)
 {
-	if (s == NULL)
-		return;
-	uv_close((uv_handle_t *)&s->listener, listener_closed);
+	struct serve_state *s = t->data;
+
+	s->fn(s->ctx);
+}
+
+static void serve_signal(uv_signal_t *sig, int signum)
+{
+	struct serve_state *s = sig->data;
+
+	ts_info("signal %d: stopping", signum);
+	uv_timer_stop(&s->tick);
+	uv_close((uv_handle_t *)&s->tick, NULL);
+	uv_close((uv_handle_t *)&s->sigterm, NULL);
+	uv_close((uv_handle_t *)&s->sigint, NULL);
+	if (s->srv != NULL)
+		uv_close((uv_handle_t *)&s->srv->listener, listener_closed);
+}
+
+int idsrv_serve(const char *path, unsigned mode, const uint32_t *opcodes, size_t n_opcodes,
+                idsrv_fn fn, void (*tick)(void *ctx), uint64_t tick_ms, void *ctx)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct serve_state s = {.fn = tick, .ctx = ctx};
+
+	/* Stop signals are handled from before the socket exists. */
+	uv_timer_init(loop, &s.tick);
+	s.tick.data = &s;
+	uv_signal_init(loop, &s.sigterm);
+	uv_signal_init(loop, &s.sigint);
+	s.sigterm.data = s.sigint.data = &s;
+	uv_signal_start(&s.sigterm, serve_signal, SIGTERM);
+	uv_signal_start(&s.sigint, serve_signal, SIGINT);
+	if (idsrv_start(loop, path, mode, opcodes, n_opcodes, fn, ctx, &s.srv) != 0)
+		return -1;
+	ts_info("listening on %s", path);
+	tick(ctx);
+	uv_timer_start(&s.tick, serve_tick, tick_ms, tick_ms);
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	unlink(path);
+	return 0;
 }
