@@ -77,10 +77,15 @@ static void jwt_fini(void *ctx)
 	free(c);
 }
 
+static struct cache_slot *slot_of(struct jwt_ctx *c, const uint8_t hash[32])
+{
+	return &c->slots[hash[0] | ((hash[1] & 1) << 8)]; /* 9 bits: 512 slots */
+}
+
 /* A cached identity for this token, still valid; NULL otherwise. */
 static char *cache_get(struct jwt_ctx *c, const uint8_t hash[32], uint64_t gen, int64_t now)
 {
-	struct cache_slot *s = &c->slots[hash[0] | ((hash[1] & 1) << 8)];
+	struct cache_slot *s = slot_of(c, hash);
 	char *name = NULL;
 
 	pthread_mutex_lock(&c->lock);
@@ -94,7 +99,7 @@ static char *cache_get(struct jwt_ctx *c, const uint8_t hash[32], uint64_t gen, 
 static void cache_put(struct jwt_ctx *c, const uint8_t hash[32], uint64_t gen, int64_t exp,
                       const char *name)
 {
-	struct cache_slot *s = &c->slots[hash[0] | ((hash[1] & 1) << 8)];
+	struct cache_slot *s = slot_of(c, hash);
 	char *copy = strdup(name);
 
 	if (copy == NULL)

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
+#include "common/util.h"
 
 struct trust_store {
 	pthread_rwlock_t lock;
@@ -58,16 +59,11 @@ void trust_store_free(struct trust_store *ts)
 
 void trust_kid(const uint8_t *der, size_t len, char ret_kid[TRUST_KID_LEN])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int md_len = 0;
 
 	EVP_Digest(der, len, md, &md_len, EVP_sha256(), NULL);
-	for (size_t i = 0; i < 32; i++) {
-		ret_kid[2 * i] = hex[md[i] >> 4];
-		ret_kid[2 * i + 1] = hex[md[i] & 15];
-	}
-	ret_kid[64] = '\0';
+	ts_hex(md, sizeof(md), ret_kid);
 }
 
 /* A whole DER certificate with an ECDSA P-256 key, or NULL. */

@@ -86,3 +86,14 @@ void ts_version(uint32_t ret_v[3])
 		p = *end == '.' ? end + 1 : end;
 	}
 }
+
+void ts_hex(const uint8_t *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}

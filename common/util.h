@@ -15,6 +15,9 @@ int ts_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *ret);
 /* Tessera's version (TESSERA_VERSION, "major.minor.revision") as numbers. */
 void ts_version(uint32_t ret_v[3]);
 
+/* len bytes as lowercase hex into out (2 * len + 1 bytes, NUL-terminated). */
+void ts_hex(const uint8_t *p, size_t len, char *out);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 uint64_t ts_now_ms(void);
 

@@ -356,8 +356,7 @@ static enum ts_err get_token(struct idp *d, const struct auth_peer *peer, uint8_
 		return TS_E_PSA_BAD_STATE; /* a token tesserad cannot verify yet */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		return TS_E_PSA_INSUFFICIENT_ENTROPY;
-	for (int i = 0; i < 16; i++)
-		snprintf(jti + 2 * i, 3, "%02x", rnd[i]);
+	ts_hex(rnd, sizeof(rnd), jti);
 	snprintf(sub, sizeof(sub), "spiffe://%s/%s", d->trust_domain, in->name);
 	claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s}", "sub", sub, "iss", d->issuer,
 	                   "aud", d->audience, "iat", (json_int_t)now, "nbf", (json_int_t)now,

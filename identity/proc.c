@@ -16,6 +16,8 @@
 
 #include <openssl/evp.h>
 
+#include "common/util.h"
+
 static enum ts_err read_small(const char *path, char *buf, size_t size, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -87,7 +89,6 @@ enum ts_err proc_start_time(pid_t pid, uint64_t *ret)
 
 enum ts_err file_sha256(const char *path, char ret_hex[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	EVP_MD_CTX *md;
 	unsigned char buf[65536], out[32];
 	unsigned int olen = 0;
@@ -112,11 +113,7 @@ enum ts_err file_sha256(const char *path, char ret_hex[65])
 	}
 	if (EVP_DigestFinal_ex(md, out, &olen) != 1)
 		goto out;
-	for (int i = 0; i < 32; i++) {
-		ret_hex[2 * i] = hex[out[i] >> 4];
-		ret_hex[2 * i + 1] = hex[out[i] & 15];
-	}
-	ret_hex[64] = '\0';
+	ts_hex(out, 32, ret_hex);
 	err = TS_OK;
 out:
 	EVP_MD_CTX_free(md);
