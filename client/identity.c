@@ -11,6 +11,7 @@
 #include "get_token.pb-c.h"
 #include "prove_client.pb-c.h"
 #include "remove_client.pb-c.h"
+#include "report_client.pb-c.h"
 #include "share_trust_bundle.pb-c.h"
 
 int tessera_get_token(struct tessera_client *c, char **ret_token, uint64_t *ret_expires_at,
@@ -79,4 +80,17 @@ int tessera_remove_client(struct tessera_client *c, const char *statement_jws)
 
 	op.statement = (char *)statement_jws;
 	return tessera_call(c, 0, WIRE_OP_REMOVE_CLIENT, &op.base, NULL, NULL);
+}
+
+int tessera_report_client(struct tessera_client *c, const char *name, uint32_t pid,
+                          const char *executable, int stopped, const char *container_id)
+{
+	ReportClient__Operation op = REPORT_CLIENT__OPERATION__INIT;
+
+	op.name = (char *)name;
+	op.pid = pid;
+	op.executable = (char *)(executable != NULL ? executable : "");
+	op.stopped = stopped != 0;
+	op.container_id = (char *)(container_id != NULL ? container_id : "");
+	return tessera_call(c, 0, WIRE_OP_REPORT_CLIENT, &op.base, NULL, NULL);
 }

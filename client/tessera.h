@@ -167,6 +167,12 @@ int tessera_add_client(struct tessera_client *c, const char *definition_jws);
 int tessera_prove_client(struct tessera_client *c, const char *proofs_jws);
 int tessera_remove_client(struct tessera_client *c, const char *statement_jws);
 
+/* ReportClient, sent to tessera-orchestrator's control socket: pid started
+ * (executable: the program it is about to run, or NULL for /proc/PID/exe;
+ * container_id: the runtime's id, or NULL) or stopped, as the client name. */
+int tessera_report_client(struct tessera_client *c, const char *name, uint32_t pid,
+                          const char *executable, int stopped, const char *container_id);
+
 /* The identity a JWT client currently holds a token for (NULL before the
  * first request). */
 const char *tessera_identity(const struct tessera_client *c);

@@ -372,10 +372,7 @@ static int send_report(const char *sock, const char *name, pid_t pid, const char
 {
 	struct tessera_options opt;
 	struct tessera_client *c;
-	ReportClient__Operation op = REPORT_CLIENT__OPERATION__INIT;
 	char ep[PATH_MAX + 8];
-	uint8_t *buf, *rb = NULL;
-	size_t n, rl = 0;
 	int rc;
 
 	snprintf(ep, sizeof(ep), "unix:%s", sock);
@@ -387,21 +384,7 @@ static int send_report(const char *sock, const char *name, pid_t pid, const char
 	rc = tessera_open(&opt, &c);
 	if (rc != TESSERA_OK)
 		return rc;
-	op.name = (char *)name;
-	op.pid = (uint32_t)pid;
-	op.executable = (char *)(exe != NULL ? exe : "");
-	op.stopped = stopped;
-	op.container_id = (char *)(container_id != NULL ? container_id : "");
-	n = report_client__operation__get_packed_size(&op);
-	buf = malloc(n ? n : 1);
-	if (buf == NULL) {
-		tessera_close(c);
-		return TESSERA_ERR_NOMEM;
-	}
-	report_client__operation__pack(&op, buf);
-	rc = tessera_request(c, 0, WIRE_OP_REPORT_CLIENT, buf, n, &rb, &rl);
-	free(buf);
-	free(rb);
+	rc = tessera_report_client(c, name, (uint32_t)pid, exe, stopped, container_id);
 	tessera_close(c);
 	return rc;
 }
