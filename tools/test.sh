@@ -75,7 +75,8 @@ if [ -f build-test/build.ninja ]; then
     echo "valgrind: ${#vg_suites[@]} suites clean"
   else
     status=1; total_fail=$((total_fail + 1))
-    grep -E "^ *[0-9]+/[0-9]+ |FAILED|lost|Invalid|uninitialised" /tmp/tessera-valgrind.log | head -40
+    grep -E "^ *[0-9]+/[0-9]+ |FAILED|FAIL\]|Assertion|expression|lost|Invalid|uninitialised" \
+      /tmp/tessera-valgrind.log | head -60
   fi
 fi
 
