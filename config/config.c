@@ -201,10 +201,11 @@ static int get_string(struct ctx *c, const json_t *obj, const char *parent, cons
 
 static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {
-	        "allow_root",        "threads",           "log_level",
-	        "body_len_limit",    "buffer_size_limit", "allow_deprecated",
-	        "log_error_details", "max_in_flight",     NULL};
+	static const char *const keys[] = {"allow_root",        "threads",
+	                                   "log_level",         "body_len_limit",
+	                                   "buffer_size_limit", "allow_deprecated",
+	                                   "log_error_details", "max_in_flight",
+	                                   "io_threads",        NULL};
 	const json_t *lv;
 
 	if (want_object(c, o, "core") < 0 || check_keys(c, o, "core", keys) < 0)
@@ -214,6 +215,7 @@ static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 	    get_bool(c, o, "core", "log_error_details", &cfg->core.log_error_details) < 0)
 		return -1;
 	GET_UINT(c, o, "core", "threads", 0, 256, cfg->core.threads);
+	GET_UINT(c, o, "core", "io_threads", 0, 64, cfg->core.io_threads);
 	GET_UINT(c, o, "core", "body_len_limit", 1, BODY_LIMIT_MAX, cfg->core.body_len_limit);
 	GET_UINT(c, o, "core", "buffer_size_limit", 1, BODY_LIMIT_MAX, cfg->core.buffer_size_limit);
 	GET_UINT(c, o, "core", "max_in_flight", 0, 65536, cfg->core.max_in_flight);

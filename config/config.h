@@ -49,6 +49,7 @@ struct ts_config {
 		bool allow_deprecated;
 		bool log_error_details;
 		unsigned max_in_flight; /* 0 = 4 x threads (the daemon resolves it) */
+		unsigned io_threads;    /* event loops; 0 = number of CPUs (resolved) */
 	} core;
 	struct {
 		char *socket_path;

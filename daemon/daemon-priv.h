@@ -55,13 +55,18 @@ struct dispatch_reply {
 /*
  * Steps 8-14 of the request path (authentication onwards) for a request whose
  * header passed the framing checks and whose body and auth bytes (payload,
- * body first) were read whole. Runs on a worker thread; touches no libuv
- * handle. Always produces a reply (on allocation failure a static header-only
- * one), so the caller can always answer.
+ * body first) were read whole. Touches no libuv handle. Produces a reply (on
+ * allocation failure a static header-only one) and returns true, so the
+ * caller can always answer; except that with on_loop set (an event loop runs
+ * it) it returns false, having changed nothing and made no reply, when the
+ * request's key needs long work: the caller then runs it again on a worker.
  */
-void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-                      const struct wire_header *h, const uint8_t *payload,
+bool dispatch_request(struct svc_state *st, const struct auth_peer *peer,
+                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
                       struct dispatch_reply *ret_reply);
+
+/* Whether this thread runs a request for an event loop (see key_load). */
+bool dispatch_on_loop(void);
 
 /* Free a reply produced by dispatch_request or reply_status. */
 void dispatch_reply_free(struct dispatch_reply *r);
@@ -101,7 +106,8 @@ enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint
 struct ks_record;
 struct psa_attrs;
 /* A caller's ready key in a provider, with its attributes decoded. TS_OK;
- * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_CORRUPTION_DETECTED/DATA_CORRUPT. */
+ * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_CORRUPTION_DETECTED/DATA_CORRUPT; on an
+ * event loop, TS_E_ON_WORKER for a key whose operations take milliseconds. */
 enum ts_err key_load(struct svc_state *st, const struct svc_provider *p,
                      const struct auth_identity *id, const char *name, struct ks_record *r,
                      struct psa_attrs *ret_attrs);

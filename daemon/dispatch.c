@@ -149,8 +149,15 @@ static enum ts_err run_core(struct svc_state *st, const struct wire_opcode_info 
 	return err;
 }
 
-void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-                      const struct wire_header *h, const uint8_t *payload,
+static _Thread_local bool on_loop_now;
+
+bool dispatch_on_loop(void)
+{
+	return on_loop_now;
+}
+
+bool dispatch_request(struct svc_state *st, const struct auth_peer *peer,
+                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
                       struct dispatch_reply *ret_reply)
 {
 	const struct wire_opcode_info *op = wire_opcode_find(h->opcode);
@@ -162,7 +169,7 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
 
 	if (op == NULL) { /* the framing layer checked this already */
 		reply_status(NULL, TS_E_OPCODE_DOES_NOT_EXIST, ret_reply);
-		return;
+		return true;
 	}
 	/* Step 8: authentication picks the authenticator by the request's type. */
 	err = auth_set_authenticate(st->auth, h->auth_type, auth, h->auth_len, peer, &id);
@@ -194,11 +201,19 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
 		}
 	}
 	/* Steps 12-14. */
-	if (h->provider == WIRE_PROVIDER_CORE)
+	if (h->provider == WIRE_PROVIDER_CORE) {
 		err = run_core(st, op, &id, peer, body, h->body_len, &out, &out_len);
-	else
+	} else {
+		on_loop_now = on_loop;
 		err = crypto_dispatch(st, svc_state_provider(st, h->provider), &id, op->opcode,
 		                      body, h->body_len, &out, &out_len);
+		on_loop_now = false;
+		if (err == TS_E_ON_WORKER) {
+			ts_free_secret(out, out_len);
+			auth_identity_clear(&id);
+			return false;
+		}
+	}
 	if (err != TS_OK && st->cfg->core.log_error_details)
 		ts_info("opcode %s on provider %u: %s", op->name, h->provider, ts_strerror(err));
 out:
@@ -206,4 +221,5 @@ out:
 	/* Reply bodies can hold exported keys or plaintext. */
 	ts_free_secret(out, out_len);
 	auth_identity_clear(&id);
+	return true;
 }

@@ -149,6 +149,15 @@ enum ts_err key_load(struct svc_state *st, const struct svc_provider *p,
 		ks_record_clear(r);
 		return TS_E_PSA_DATA_CORRUPT;
 	}
+	/* An event loop serves many connections, so it runs only short work:
+	 * RSA private-key and finite-field Diffie-Hellman operations take
+	 * milliseconds and go to a worker (every key operation reaches this
+	 * point before it reads or changes anything). */
+	if (dispatch_on_loop() &&
+	    (ret_attrs->type == PSA_KT_RSA_PAIR || ret_attrs->type == PSA_KT_DH_PAIR)) {
+		ks_record_clear(r);
+		return TS_E_ON_WORKER;
+	}
 	return TS_OK;
 }
 

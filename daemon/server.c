@@ -2,14 +2,30 @@
  * The libuv front end of tesserad: the listening socket, connections,
  * framing, deadlines, back-pressure, signals and reload.
  *
- * Everything here runs on the loop thread except work_cb, which runs on a
- * libuv worker and only calls dispatch_request(). One request per connection
- * is in flight at a time, so responses leave in the order requests came.
+ * Threads. The main thread's loop owns the listening socket, the signals and
+ * reloads; it accepts connections and deals them out in turn to
+ * core.io_threads event loops, the shards (shard 0 is the main loop itself,
+ * the others run a loop each on their own thread). A connection stays on its
+ * shard for life: its reads, deadlines and writes all run there. Short
+ * operations run on the shard that read them (the discovery operations, and
+ * crypto on a provider that computes in process with a key whose operations
+ * take microseconds); the rest go to libuv's worker pool (work_cb, which only
+ * calls dispatch_request()) and come back to the same shard. One request per
+ * connection is in flight at a time, so responses leave in the order
+ * requests came.
+ *
+ * Shared between threads: the connection caps (srv->lock); each shard's
+ * inbox (its inbox_lock: the main thread posts accepted connections, a
+ * reloaded configuration and stop orders, then wakes the shard); the
+ * reference-counted svc_state. Everything else belongs to one thread.
  */
 #include "daemon/daemon-priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +45,13 @@
 #define PAYLOAD_CHUNK 4096
 /* How long a drain may take before remaining connections are cut. */
 #define DRAIN_LIMIT_MS 30000
+/* Larger bodies are bulk work for a worker, whatever the operation. */
+#define LOOP_BODY_MAX 65536
+/* Connections taken per wake-up of the listener, so a connect storm does
+ * not starve the connections of shard 0, which shares the main loop. */
+#define ACCEPT_BATCH 64
+/* Listening paused after running out of descriptors with no spare one. */
+#define ACCEPT_PAUSE_MS 100
 
 enum conn_state {
 	CS_PREFIX,  /* reading magic + header size */
@@ -51,9 +74,10 @@ struct conn {
 	uv_timer_t timer;
 	uv_work_t work;
 	uv_write_t wreq;
-	struct server *srv;
-	struct conn *prev, *next; /* every open connection */
-	struct conn *wnext;       /* queue of requests waiting for a worker */
+	struct shard *sh;
+	struct conn *prev, *next; /* the shard's open connections */
+	struct conn *wnext;       /* the shard's worker queue, or its inbox */
+	int fd;                   /* accepted, until its shard adopts it */
 	struct auth_peer peer;
 	enum conn_state state;
 	uint8_t hdr[WIRE_HEADER_LEN];
@@ -70,32 +94,68 @@ struct conn {
 	int open_handles;
 };
 
+struct shard {
+	struct server *srv;
+	uv_loop_t *loop; /* the main loop for shard 0 */
+	uv_loop_t own_loop;
+	bool threaded;
+	uv_thread_t thread;
+	uv_async_t wake;
+
+	/* Posted by the main thread (threaded shards only). */
+	uv_mutex_t inbox_lock;
+	struct conn *inbox_head, *inbox_tail; /* accepted, to adopt */
+	struct svc_state *inbox_st;           /* a reloaded configuration */
+	bool inbox_drain, inbox_force;
+	bool closed; /* wake is closed: post nothing more */
+
+	/* The shard's own thread only. */
+	struct svc_state *st;
+	struct conn *conns;
+	unsigned n_conns;
+	unsigned in_flight; /* requests of this shard on workers */
+	struct conn *wait_head, *wait_tail;
+	bool draining;
+	bool done;
+	uint8_t discard_buf[4096];
+
+	atomic_uint assigned; /* connections dealt to it and not yet closed */
+};
+
 struct server {
-	uv_loop_t *loop;
-	uv_pipe_t listen;
+	uv_loop_t *loop; /* the main loop */
+	int listen_fd;
+	uv_poll_t listen;
 	bool listen_open;
+	uv_timer_t accept_pause;
+	bool accept_pause_open;
+	int spare_fd;     /* given up to shed connections when descriptors run out */
 	char *bound_path; /* socket file we created (unlinked at exit) */
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t drain_timer;
 	bool drain_timer_open;
+	uv_async_t shard_done; /* a threaded shard finished its drain */
+	bool shard_done_open;
+	atomic_uint n_done;
 	struct svc_state *st;
 	const struct server_opts *opts;
-	struct conn *conns;
-	unsigned n_conns;
-	struct uid_count *uids;
-	size_t n_uids;
-	unsigned in_flight;
-	struct conn *wait_head, *wait_tail;
+	struct shard *shards;
+	unsigned n_shards;
 	bool draining;
 	uint64_t rejected;
 	int exit_code;
+
+	uv_mutex_t lock; /* the caps below, counted across shards */
+	unsigned n_conns;
+	struct uid_count *uids;
+	size_t n_uids;
 };
 
 static void conn_close(struct conn *c);
 static void conn_read_next(struct conn *c);
 static void start_work(struct conn *c);
 
-/* ---- per-uid connection counts ---- */
+/* ---- per-uid connection counts (caller holds srv->lock) ---- */
 
 static struct uid_count *uid_slot(struct server *srv, uid_t uid, bool create)
 {
@@ -142,35 +202,80 @@ static void close_signals(struct server *srv)
 		uv_close((uv_handle_t *)&srv->drain_timer, NULL);
 		srv->drain_timer_open = false;
 	}
+	if (srv->accept_pause_open) {
+		uv_close((uv_handle_t *)&srv->accept_pause, NULL);
+		srv->accept_pause_open = false;
+	}
+	if (srv->shard_done_open) {
+		uv_close((uv_handle_t *)&srv->shard_done, NULL);
+		srv->shard_done_open = false;
+	}
+}
+
+/* Main thread: once every shard has drained, the main loop winds down. */
+static void check_all_done(struct server *srv)
+{
+	if (atomic_load(&srv->n_done) == srv->n_shards)
+		close_signals(srv);
+}
+
+static void on_shard_done(uv_async_t *a)
+{
+	check_all_done(a->data);
+}
+
+/* The shard's thread: draining and with no connection left, it stops. */
+static void shard_finish(struct shard *sh)
+{
+	struct server *srv = sh->srv;
+
+	if (sh->done)
+		return;
+	sh->done = true;
+	if (!sh->threaded) {
+		atomic_fetch_add(&srv->n_done, 1);
+		check_all_done(srv);
+		return;
+	}
+	uv_mutex_lock(&sh->inbox_lock);
+	sh->closed = true;
+	uv_mutex_unlock(&sh->inbox_lock);
+	uv_close((uv_handle_t *)&sh->wake, NULL); /* its loop then ends */
+	atomic_fetch_add(&srv->n_done, 1);
+	uv_async_send(&srv->shard_done);
 }
 
 static void on_handle_closed(uv_handle_t *h)
 {
 	struct conn *c = h->data;
-	struct server *srv = c->srv;
+	struct shard *sh = c->sh;
+	struct server *srv = sh->srv;
 
 	if (--c->open_handles > 0)
 		return;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		srv->conns = c->next;
+		sh->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	sh->n_conns--;
+	uv_mutex_lock(&srv->lock);
 	srv->n_conns--;
 	if (c->peer.valid)
 		uid_release(srv, c->peer.uid);
+	uv_mutex_unlock(&srv->lock);
 	ts_free_secret(c->payload, c->payload_cap);
 	dispatch_reply_free(&c->reply);
 	free(c);
 
-	if (srv->draining && srv->n_conns == 0)
-		close_signals(srv);
+	if (sh->draining && sh->n_conns == 0)
+		shard_finish(sh);
 }
 
-static void wait_remove(struct server *srv, struct conn *c)
+static void wait_remove(struct shard *sh, struct conn *c)
 {
-	struct conn **pp = &srv->wait_head, *prev = NULL;
+	struct conn **pp = &sh->wait_head, *prev = NULL;
 
 	while (*pp != NULL && *pp != c) {
 		prev = *pp;
@@ -179,8 +284,8 @@ static void wait_remove(struct server *srv, struct conn *c)
 	if (*pp == NULL)
 		return;
 	*pp = c->wnext;
-	if (srv->wait_tail == c)
-		srv->wait_tail = prev;
+	if (sh->wait_tail == c)
+		sh->wait_tail = prev;
 	c->wnext = NULL;
 }
 
@@ -194,8 +299,11 @@ static void conn_close(struct conn *c)
 		return;
 	}
 	if (c->state == CS_QUEUED)
-		wait_remove(c->srv, c);
+		wait_remove(c->sh, c);
 	c->state = CS_CLOSING;
+	/* It no longer counts for dealing out connections: a client that
+	 * closes and connects again finds this shard as free as before. */
+	atomic_fetch_sub(&c->sh->assigned, 1);
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&c->pipe, on_handle_closed);
@@ -213,7 +321,7 @@ static void on_write(uv_write_t *req, int status)
 	if (c->state == CS_CLOSING)
 		return;
 	uv_timer_stop(&c->timer);
-	if (status < 0 || c->close_after_write || c->srv->draining) {
+	if (status < 0 || c->close_after_write || c->sh->draining) {
 		conn_close(c);
 		return;
 	}
@@ -228,7 +336,7 @@ static void write_reply(struct conn *c)
 	c->state = CS_WRITING;
 	/* A client that does not read its response is cut after the same
 	 * deadline a request gets. */
-	uv_timer_start(&c->timer, on_timer, c->srv->st->cfg->listener.timeout_ms, 0);
+	uv_timer_start(&c->timer, on_timer, c->sh->st->cfg->listener.timeout_ms, 0);
 	c->wreq.data = c;
 	rc = uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &buf, 1, on_write);
 	if (rc < 0) {
@@ -254,16 +362,24 @@ static void work_cb(uv_work_t *w)
 {
 	struct conn *c = w->data;
 
-	dispatch_request(c->st, &c->peer, &c->h, c->payload, &c->reply);
+	(void)dispatch_request(c->st, &c->peer, &c->h, c->payload, false, &c->reply);
+}
+
+/* core.max_in_flight is shared evenly by the shards. */
+static unsigned in_flight_limit(const struct shard *sh)
+{
+	unsigned n = sh->st->cfg->core.max_in_flight / sh->srv->n_shards;
+
+	return n > 0 ? n : 1;
 }
 
 static void after_work_cb(uv_work_t *w, int status)
 {
 	struct conn *c = w->data;
-	struct server *srv = c->srv;
+	struct shard *sh = c->sh;
 
 	(void)status;
-	srv->in_flight--;
+	sh->in_flight--;
 	svc_state_unref(c->st);
 	c->st = NULL;
 	/* The auth bytes may be a secret: wipe them with the body. */
@@ -271,12 +387,12 @@ static void after_work_cb(uv_work_t *w, int status)
 	c->payload = NULL;
 	c->payload_cap = c->payload_len = 0;
 
-	while (srv->wait_head != NULL && srv->in_flight < srv->st->cfg->core.max_in_flight) {
-		struct conn *next = srv->wait_head;
+	while (sh->wait_head != NULL && sh->in_flight < in_flight_limit(sh)) {
+		struct conn *next = sh->wait_head;
 
-		srv->wait_head = next->wnext;
-		if (srv->wait_head == NULL)
-			srv->wait_tail = NULL;
+		sh->wait_head = next->wnext;
+		if (sh->wait_head == NULL)
+			sh->wait_tail = NULL;
 		next->wnext = NULL;
 		start_work(next);
 	}
@@ -292,17 +408,17 @@ static void after_work_cb(uv_work_t *w, int status)
 
 static void start_work(struct conn *c)
 {
-	struct server *srv = c->srv;
+	struct shard *sh = c->sh;
 	int rc;
 
-	srv->in_flight++;
-	c->st = svc_state_ref(srv->st);
+	sh->in_flight++;
+	c->st = svc_state_ref(sh->st);
 	c->state = CS_WORKING;
 	c->work.data = c;
-	rc = uv_queue_work(srv->loop, &c->work, work_cb, after_work_cb);
+	rc = uv_queue_work(sh->loop, &c->work, work_cb, after_work_cb);
 	if (rc < 0) {
 		ts_error("cannot queue work: %s", uv_strerror(rc));
-		srv->in_flight--;
+		sh->in_flight--;
 		svc_state_unref(c->st);
 		c->st = NULL;
 		c->state = CS_PAYLOAD;
@@ -311,25 +427,57 @@ static void start_work(struct conn *c)
 }
 
 /*
- * Discovery operations of the core read only in-memory tables, and the
- * authenticators that need no I/O cost less than handing the request to a
- * worker and back (two thread switches, measured at over half of a Ping's
- * latency). Those are answered on the loop thread; everything else, and any
- * authenticator that may verify a signature or touch storage, goes to a
- * worker.
+ * Handing a request to a worker and back costs two thread switches and a
+ * wake-up of the loop: measured, more than half of a Ping and over a third of
+ * an ECDSA signature. So short work runs on the shard that read it:
+ * - the core's discovery operations, which read in-memory tables;
+ * - crypto on a provider that computes in process, with a body of at most
+ *   LOOP_BODY_MAX bytes; a key whose operations take milliseconds (RSA and
+ *   finite-field private keys) is sent on to a worker by key_load, before
+ *   anything is done.
+ * Authentication costs microseconds with every authenticator (a Jwt is
+ * verified once, then cached). The key store, key generation and the admin
+ * and identity operations go to workers.
  */
-static bool answer_inline(const struct wire_header *h)
+static bool run_on_loop(const struct shard *sh, const struct wire_header *h)
 {
-	if (h->provider != WIRE_PROVIDER_CORE)
+	const struct svc_provider *p;
+
+	if (h->provider == WIRE_PROVIDER_CORE) {
+		switch (h->opcode) {
+		case WIRE_OP_PING:
+		case WIRE_OP_LIST_PROVIDERS:
+		case WIRE_OP_LIST_OPCODES:
+		case WIRE_OP_LIST_AUTHENTICATORS:
+			return true;
+		default:
+			return false;
+		}
+	}
+	if (h->body_len > LOOP_BODY_MAX)
 		return false;
-	if (h->auth_type != WIRE_AUTH_NONE && h->auth_type != WIRE_AUTH_DIRECT &&
-	    h->auth_type != WIRE_AUTH_UNIX_PEER)
-		return false;
+	p = svc_state_provider(sh->st, h->provider);
+	if (p == NULL || !p->ops->runs_on_loop)
+		return p == NULL; /* an unknown provider is only an error reply */
 	switch (h->opcode) {
-	case WIRE_OP_PING:
-	case WIRE_OP_LIST_PROVIDERS:
-	case WIRE_OP_LIST_OPCODES:
-	case WIRE_OP_LIST_AUTHENTICATORS:
+	case WIRE_OP_PSA_SIGN_HASH:
+	case WIRE_OP_PSA_VERIFY_HASH:
+	case WIRE_OP_PSA_SIGN_MESSAGE:
+	case WIRE_OP_PSA_VERIFY_MESSAGE:
+	case WIRE_OP_PSA_EXPORT_PUBLIC_KEY:
+	case WIRE_OP_PSA_ASYMMETRIC_ENCRYPT:
+	case WIRE_OP_PSA_ASYMMETRIC_DECRYPT:
+	case WIRE_OP_PSA_RAW_KEY_AGREEMENT:
+	case WIRE_OP_PSA_GENERATE_RANDOM:
+	case WIRE_OP_PSA_HASH_COMPUTE:
+	case WIRE_OP_PSA_HASH_COMPARE:
+	case WIRE_OP_PSA_AEAD_ENCRYPT:
+	case WIRE_OP_PSA_AEAD_DECRYPT:
+	case WIRE_OP_PSA_CIPHER_ENCRYPT:
+	case WIRE_OP_PSA_CIPHER_DECRYPT:
+	case WIRE_OP_PSA_MAC_COMPUTE:
+	case WIRE_OP_PSA_MAC_VERIFY:
+	case WIRE_OP_CAN_DO_CRYPTO:
 		return true;
 	default:
 		return false;
@@ -338,7 +486,7 @@ static bool answer_inline(const struct wire_header *h)
 
 static void request_complete(struct conn *c)
 {
-	struct server *srv = c->srv;
+	struct shard *sh = c->sh;
 	enum ts_err err;
 
 	uv_read_stop((uv_stream_t *)&c->pipe);
@@ -354,33 +502,31 @@ static void request_complete(struct conn *c)
 		write_reply(c);
 		return;
 	}
-	if (answer_inline(&c->h)) {
-		/* The loop thread owns srv->st (reloads run here too), so no
-		 * reference is needed for a request finished before returning. */
-		dispatch_request(srv->st, &c->peer, &c->h, c->payload, &c->reply);
+	/* The shard holds a reference to sh->st and changes it only between
+	 * callbacks, so a request finished before returning needs none. */
+	if (run_on_loop(sh, &c->h) &&
+	    dispatch_request(sh->st, &c->peer, &c->h, c->payload, true, &c->reply)) {
 		ts_free_secret(c->payload, c->payload_cap);
 		c->payload = NULL;
 		c->payload_cap = c->payload_len = 0;
 		write_reply(c);
 		return;
 	}
-	if (srv->in_flight < srv->st->cfg->core.max_in_flight) {
+	if (sh->in_flight < in_flight_limit(sh)) {
 		start_work(c);
 		return;
 	}
 	/* Back-pressure: the request waits here, and since this connection is
 	 * not read meanwhile, its client cannot pile more on. */
 	c->state = CS_QUEUED;
-	if (srv->wait_tail != NULL)
-		srv->wait_tail->wnext = c;
+	if (sh->wait_tail != NULL)
+		sh->wait_tail->wnext = c;
 	else
-		srv->wait_head = c;
-	srv->wait_tail = c;
+		sh->wait_head = c;
+	sh->wait_tail = c;
 }
 
 /* ---- reading ---- */
-
-static uint8_t discard_buf[4096]; /* loop thread only */
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -395,9 +541,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 		*buf = uv_buf_init((char *)c->hdr + c->have, (unsigned)(WIRE_HEADER_LEN - c->have));
 		return;
 	case CS_DISCARD:
-		*buf = uv_buf_init((char *)discard_buf, c->discard_left < sizeof(discard_buf)
-		                                                ? c->discard_left
-		                                                : sizeof(discard_buf));
+		*buf = uv_buf_init((char *)c->sh->discard_buf,
+		                   c->discard_left < sizeof(c->sh->discard_buf)
+		                           ? c->discard_left
+		                           : sizeof(c->sh->discard_buf));
 		return;
 	case CS_PAYLOAD:
 		if (c->have == c->payload_cap) {
@@ -431,7 +578,7 @@ static void header_done(struct conn *c)
 	enum ts_err err;
 
 	wire_header_decode(c->hdr, &c->h);
-	err = wire_check_header(&c->h, c->srv->st->cfg->core.body_len_limit);
+	err = wire_check_header(&c->h, c->sh->st->cfg->core.body_len_limit);
 	if (err != TS_OK) {
 		fail(c, err);
 		return;
@@ -466,7 +613,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->idle) {
 		/* First byte of the next request: its deadline starts now. */
 		c->idle = false;
-		uv_timer_start(&c->timer, on_timer, c->srv->st->cfg->listener.timeout_ms, 0);
+		uv_timer_start(&c->timer, on_timer, c->sh->st->cfg->listener.timeout_ms, 0);
 	}
 	switch (c->state) {
 	case CS_PREFIX:
@@ -540,7 +687,7 @@ static void on_timer(uv_timer_t *t)
 
 static void conn_read_next(struct conn *c)
 {
-	uint32_t idle_ms = c->srv->st->cfg->listener.idle_timeout_ms;
+	uint32_t idle_ms = c->sh->st->cfg->listener.idle_timeout_ms;
 
 	c->state = CS_PREFIX;
 	c->have = 0;
@@ -552,114 +699,389 @@ static void conn_read_next(struct conn *c)
 		conn_close(c);
 }
 
-/* ---- accepting ---- */
+/* ---- shards ---- */
 
-static void reject_closed(uv_handle_t *h)
+/* The shard's thread: take a connection the main thread accepted. */
+static void shard_adopt(struct shard *sh, struct conn *c)
 {
-	free(h);
+	const struct ts_config *cfg = sh->st->cfg;
+
+	c->sh = sh;
+	uv_pipe_init(sh->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	uv_timer_init(sh->loop, &c->timer);
+	c->timer.data = c;
+	c->open_handles = 2;
+	c->next = sh->conns;
+	if (sh->conns != NULL)
+		sh->conns->prev = c;
+	sh->conns = c;
+	sh->n_conns++;
+	c->state = CS_PREFIX;
+	if (uv_pipe_open(&c->pipe, c->fd) < 0) {
+		close(c->fd);
+		conn_close(c);
+		return;
+	}
+	if (sh->draining) {
+		conn_close(c);
+		return;
+	}
+	/* The first request's deadline runs from accept, as Parsec's read
+	 * timeout does: a client that connects and says nothing is cut. */
+	uv_timer_start(&c->timer, on_timer, cfg->listener.timeout_ms, 0);
+	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
+		conn_close(c);
 }
 
-/* Close callback for a connection that was never registered. */
-static void conn_free_unregistered(uv_handle_t *h)
+/* The shard's thread: stop taking requests; idle connections go now, the
+ * others after their response (on_write sees draining). */
+static void shard_drain(struct shard *sh)
 {
-	free(h->data);
+	if (sh->draining)
+		return;
+	sh->draining = true;
+	for (struct conn *c = sh->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == CS_PREFIX || c->state == CS_HEADER || c->state == CS_DISCARD ||
+		    c->state == CS_PAYLOAD)
+			conn_close(c);
+	}
+	if (sh->n_conns == 0)
+		shard_finish(sh);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+static void shard_close_all(struct shard *sh)
 {
-	struct server *srv = server->data;
+	for (struct conn *c = sh->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		conn_close(c);
+	}
+}
+
+static void shard_set_state(struct shard *sh, struct svc_state *st)
+{
+	svc_state_unref(sh->st); /* requests on workers keep their own reference */
+	sh->st = st;
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct shard *sh = a->data;
+	struct conn *conns, *c;
+	struct svc_state *st;
+	bool drain, force;
+
+	uv_mutex_lock(&sh->inbox_lock);
+	conns = sh->inbox_head;
+	sh->inbox_head = sh->inbox_tail = NULL;
+	st = sh->inbox_st;
+	sh->inbox_st = NULL;
+	drain = sh->inbox_drain;
+	force = sh->inbox_force;
+	sh->inbox_drain = sh->inbox_force = false;
+	uv_mutex_unlock(&sh->inbox_lock);
+
+	if (st != NULL)
+		shard_set_state(sh, st);
+	while ((c = conns) != NULL) {
+		conns = c->wnext;
+		c->wnext = NULL;
+		shard_adopt(sh, c);
+	}
+	if (drain)
+		shard_drain(sh);
+	if (force)
+		shard_close_all(sh);
+}
+
+/*
+ * Main thread: hand something to a shard. Shard 0 runs on this thread, so it
+ * is called directly; the others get it through their inbox. A connection
+ * for a shard that already stopped cannot happen (the listener closes before
+ * a drain is posted); a state reference that cannot be delivered is dropped.
+ */
+enum shard_msg { MSG_CONN, MSG_STATE, MSG_DRAIN, MSG_FORCE };
+
+static void shard_post(struct shard *sh, enum shard_msg m, struct conn *c, struct svc_state *st)
+{
+	if (!sh->threaded) {
+		if (m == MSG_CONN)
+			shard_adopt(sh, c);
+		else if (m == MSG_STATE)
+			shard_set_state(sh, st);
+		else if (m == MSG_DRAIN)
+			shard_drain(sh);
+		else
+			shard_close_all(sh);
+		return;
+	}
+	uv_mutex_lock(&sh->inbox_lock);
+	if (sh->closed) {
+		uv_mutex_unlock(&sh->inbox_lock);
+		svc_state_unref(st);
+		if (c != NULL) { /* counted in main, never adopted */
+			uv_mutex_lock(&sh->srv->lock);
+			sh->srv->n_conns--;
+			if (c->peer.valid)
+				uid_release(sh->srv, c->peer.uid);
+			uv_mutex_unlock(&sh->srv->lock);
+			atomic_fetch_sub(&sh->assigned, 1);
+			close(c->fd);
+			free(c);
+		}
+		return;
+	}
+	if (m == MSG_CONN) {
+		if (sh->inbox_tail != NULL)
+			sh->inbox_tail->wnext = c;
+		else
+			sh->inbox_head = c;
+		sh->inbox_tail = c;
+	} else if (m == MSG_STATE) {
+		svc_state_unref(sh->inbox_st); /* an older reload not yet taken */
+		sh->inbox_st = st;
+	} else if (m == MSG_DRAIN) {
+		sh->inbox_drain = true;
+	} else {
+		sh->inbox_force = true;
+	}
+	/* Sent under the lock, so the shard cannot close the handle between
+	 * the check above and the send. */
+	uv_async_send(&sh->wake);
+	uv_mutex_unlock(&sh->inbox_lock);
+}
+
+static void shard_thread(void *arg)
+{
+	struct shard *sh = arg;
+
+	/* Named, so `top -H` and the tests can tell loops from workers. */
+	(void)pthread_setname_np(pthread_self(), "tesserad-loop");
+	uv_run(sh->loop, UV_RUN_DEFAULT);
+	/* Workers may still hold nothing of ours: every request finished
+	 * before the last connection closed. */
+	uv_loop_close(sh->loop);
+}
+
+/* Main thread, at start-up: core.io_threads shards, shard 0 on the main
+ * loop. Returns the number running (at least 1). */
+static unsigned start_shards(struct server *srv)
+{
+	unsigned want = srv->st->cfg->core.io_threads;
+
+	srv->shards = calloc(want, sizeof(*srv->shards));
+	if (srv->shards == NULL)
+		return 0;
+	for (unsigned i = 0; i < want; i++) {
+		struct shard *sh = &srv->shards[i];
+		int rc;
+
+		sh->srv = srv;
+		sh->st = svc_state_ref(srv->st);
+		uv_mutex_init(&sh->inbox_lock);
+		atomic_init(&sh->assigned, 0);
+		if (i == 0) {
+			sh->loop = srv->loop;
+			srv->n_shards = 1;
+			continue;
+		}
+		sh->threaded = true;
+		sh->loop = &sh->own_loop;
+		rc = uv_loop_init(sh->loop);
+		if (rc == 0) {
+			rc = uv_async_init(sh->loop, &sh->wake, on_wake);
+			sh->wake.data = sh;
+			if (rc == 0) {
+				rc = uv_thread_create(&sh->thread, shard_thread, sh);
+				if (rc < 0) {
+					uv_close((uv_handle_t *)&sh->wake, NULL);
+					uv_run(sh->loop, UV_RUN_DEFAULT);
+				}
+			}
+			if (rc < 0)
+				uv_loop_close(sh->loop);
+		}
+		if (rc < 0) {
+			ts_warn("cannot start event loop %u of %u (%s); serving with %u", i + 1,
+			        want, uv_strerror(rc), i);
+			svc_state_unref(sh->st);
+			uv_mutex_destroy(&sh->inbox_lock);
+			break;
+		}
+		srv->n_shards = i + 1;
+	}
+	return srv->n_shards;
+}
+
+static void stop_shards(struct server *srv)
+{
+	for (unsigned i = 0; i < srv->n_shards; i++) {
+		struct shard *sh = &srv->shards[i];
+
+		if (sh->threaded)
+			uv_thread_join(&sh->thread);
+		svc_state_unref(sh->inbox_st);
+		svc_state_unref(sh->st);
+		uv_mutex_destroy(&sh->inbox_lock);
+	}
+	free(srv->shards);
+	srv->shards = NULL;
+	srv->n_shards = 0;
+}
+
+/* ---- accepting (main thread) ---- */
+
+static void on_accept_pause(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	if (srv->listen_open)
+		uv_poll_start(&srv->listen, UV_READABLE, srv->listen.poll_cb);
+}
+
+/* Out of descriptors: give up the spare one to take the waiting connections
+ * off the backlog and close them (their clients see the connection close at
+ * once, instead of hanging), then take it back. With no spare to give, stop
+ * listening for a moment rather than spin on a backlog we cannot accept. */
+static void shed_backlog(struct server *srv)
+{
+	int fd;
+
+	if (srv->spare_fd >= 0) {
+		close(srv->spare_fd);
+		while ((fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+			close(fd);
+		srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		return;
+	}
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (srv->spare_fd >= 0 || !srv->accept_pause_open)
+		return;
+	uv_poll_stop(&srv->listen);
+	uv_timer_start(&srv->accept_pause, on_accept_pause, ACCEPT_PAUSE_MS, 0);
+}
+
+static void accept_failed(struct server *srv, int err)
+{
+	/* Say so at most once a second: a full table makes every connect
+	 * fail. */
+	static uint64_t last_ms;
+	uint64_t now = uv_now(srv->loop);
+	bool emfile = err == EMFILE || err == ENFILE;
+
+	if (now - last_ms >= 1000 || last_ms == 0) {
+		last_ms = now;
+		if (emfile)
+			ts_warn("accept failed: out of file descriptors (%s); new connections "
+			        "are refused until some close: raise the descriptor limit "
+			        "(LimitNOFILE=) or lower listener.max_connections",
+			        strerror(err));
+		else
+			ts_warn("accept failed: %s", strerror(err));
+	}
+	if (emfile)
+		shed_backlog(srv);
+}
+
+/*
+ * The shard with the fewest connections, the main loop's own on a tie: a
+ * client that connects per request is then served where it was accepted,
+ * with no hand-off, while persistent connections spread over the shards.
+ */
+static struct shard *pick_shard(struct server *srv)
+{
+	struct shard *best = &srv->shards[0];
+	unsigned least = atomic_load(&best->assigned);
+
+	for (unsigned i = 1; i < srv->n_shards && least > 0; i++) {
+		unsigned n = atomic_load(&srv->shards[i].assigned);
+
+		if (n < least) {
+			least = n;
+			best = &srv->shards[i];
+		}
+	}
+	atomic_fetch_add(&best->assigned, 1);
+	return best;
+}
+
+static void accept_one(struct server *srv, int fd)
+{
 	const struct ts_config *cfg = srv->st->cfg;
-	struct conn *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	uv_os_fd_t fd;
 	struct uid_count *u = NULL;
+	struct conn *c;
+	unsigned open_now;
+	bool refuse;
 
-	if (status < 0) {
-		/* EMFILE and friends: libuv has already shed the pending
-		 * connection; keep serving the ones we have. Say so at most once
-		 * a second: a full table makes every connect fail. */
-		static uint64_t last_ms;
-		uint64_t now = uv_now(srv->loop);
-
-		if (now - last_ms >= 1000 || last_ms == 0) {
-			last_ms = now;
-			if (status == UV_EMFILE || status == UV_ENFILE)
-				ts_warn("accept failed: out of file descriptors (%s); new "
-				        "connections "
-				        "are refused until some close: raise the descriptor limit "
-				        "(LimitNOFILE=) or lower listener.max_connections",
-				        uv_strerror(status));
-			else
-				ts_warn("accept failed: %s", uv_strerror(status));
-		}
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		/* Take the connection off the backlog so the listener goes on. */
-		uv_pipe_t *p = malloc(sizeof(*p));
-
 		ts_error("out of memory accepting a connection");
-		if (p == NULL || uv_pipe_init(srv->loop, p, 0) != 0) {
-			free(p);
-			return;
-		}
-		(void)uv_accept(server, (uv_stream_t *)p);
-		uv_close((uv_handle_t *)p, reject_closed);
+		close(fd);
 		return;
 	}
-	c->srv = srv;
-	uv_pipe_init(srv->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	c->open_handles = 1;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
-		c->state = CS_CLOSING;
-		uv_close((uv_handle_t *)&c->pipe, conn_free_unregistered);
-		return;
-	}
-	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+	c->fd = fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
 		c->peer.valid = true;
 		c->peer.pid = cred.pid;
 		c->peer.uid = cred.uid;
 		c->peer.gid = cred.gid;
 	}
+	uv_mutex_lock(&srv->lock);
 	if (c->peer.valid)
 		u = uid_slot(srv, c->peer.uid, true);
-	if (srv->draining || srv->n_conns >= cfg->listener.max_connections ||
-	    (c->peer.valid && (u == NULL || u->n >= cfg->listener.max_connections_per_uid))) {
+	refuse = srv->n_conns >= cfg->listener.max_connections ||
+	         (c->peer.valid && (u == NULL || u->n >= cfg->listener.max_connections_per_uid));
+	if (refuse) {
+		if (u != NULL && u->n == 0)
+			*u = srv->uids[--srv->n_uids]; /* the slot made for this one */
+	} else {
+		if (u != NULL)
+			u->n++;
+		else
+			c->peer.valid = false; /* no uid slot: count it nowhere, trust it nowhere */
+		srv->n_conns++;
+	}
+	open_now = srv->n_conns;
+	uv_mutex_unlock(&srv->lock);
+	if (refuse) {
 		/* Over a cap: the connection is closed unanswered. Warn once
 		 * in a while, not per connection, so a flood cannot flood the log. */
 		if (srv->rejected++ % 1000 == 0)
 			ts_warn("connection refused (uid %u): %u open, caps %u total, %u per uid",
-			        (unsigned)c->peer.uid, srv->n_conns, cfg->listener.max_connections,
+			        (unsigned)c->peer.uid, open_now, cfg->listener.max_connections,
 			        cfg->listener.max_connections_per_uid);
-		if (u != NULL && u->n == 0)
-			*u = srv->uids[--srv->n_uids]; /* the slot made for this one */
-		c->state = CS_CLOSING;
-		uv_close((uv_handle_t *)&c->pipe, conn_free_unregistered);
+		close(fd);
+		free(c);
 		return;
 	}
-	if (u != NULL)
-		u->n++;
-	else
-		c->peer.valid = false; /* no uid slot: count it nowhere, trust it nowhere */
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->n_conns++;
+	shard_post(pick_shard(srv), MSG_CONN, c, NULL);
+}
 
-	uv_timer_init(srv->loop, &c->timer);
-	c->timer.data = c;
-	c->open_handles = 2;
-	/* The first request's deadline runs from accept, as Parsec's read
-	 * timeout does: a client that connects and says nothing is cut. */
-	c->state = CS_PREFIX;
-	uv_timer_start(&c->timer, on_timer, cfg->listener.timeout_ms, 0);
-	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
-		conn_close(c);
+static void on_listen_ready(uv_poll_t *p, int status, int events)
+{
+	struct server *srv = p->data;
+
+	(void)events;
+	if (status < 0) {
+		ts_warn("listening socket: %s", uv_strerror(status));
+		return;
+	}
+	for (int i = 0; i < ACCEPT_BATCH && !srv->draining; i++) {
+		int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd >= 0) {
+			accept_one(srv, fd);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			accept_failed(srv, errno);
+		return;
+	}
 }
 
 /* ---- the listening socket ---- */
@@ -669,7 +1091,7 @@ static int bind_path(struct server *srv, const struct ts_config *cfg, char *err,
 	const char *path = cfg->listener.socket_path;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat sb;
-	int fd = -1, rc;
+	int fd = -1;
 
 	/* libuv 1.44 would silently cut a long path; refuse instead. */
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -727,12 +1149,11 @@ static int bind_path(struct server *srv, const struct ts_config *cfg, char *err,
 		goto fail_unlink;
 	}
 	srv->bound_path = strdup(path);
-	rc = uv_pipe_open(&srv->listen, fd);
-	if (rc < 0 || srv->bound_path == NULL) {
-		snprintf(err, errlen, "cannot use the socket: %s",
-		         rc < 0 ? uv_strerror(rc) : "out of memory");
+	if (srv->bound_path == NULL) {
+		snprintf(err, errlen, "cannot use the socket: out of memory");
 		goto fail_unlink;
 	}
+	srv->listen_fd = fd;
 	return 0;
 fail_unlink:
 	unlink(path);
@@ -746,9 +1167,6 @@ static int open_listener(struct server *srv, char *err, size_t errlen)
 	int n = sd_listen_fds(1);
 	int rc;
 
-	uv_pipe_init(srv->loop, &srv->listen, 0);
-	srv->listen.data = srv;
-	srv->listen_open = true;
 	if (n > 1) {
 		snprintf(err, errlen, "systemd passed %d sockets; tesserad takes exactly one", n);
 		return -1;
@@ -760,36 +1178,56 @@ static int open_listener(struct server *srv, char *err, size_t errlen)
 			         "Unix stream socket");
 			return -1;
 		}
-		rc = uv_pipe_open(&srv->listen, SD_LISTEN_FDS_START);
-		if (rc < 0) {
-			snprintf(err, errlen, "cannot use the socket from systemd: %s",
-			         uv_strerror(rc));
-			return -1;
-		}
+		srv->listen_fd = SD_LISTEN_FDS_START;
 		ts_info("listening on the socket passed by systemd");
 	} else if (bind_path(srv, srv->st->cfg, err, errlen) < 0) {
 		return -1;
 	}
-	rc = uv_listen((uv_stream_t *)&srv->listen, SOMAXCONN, on_connection);
-	if (rc < 0) {
-		snprintf(err, errlen, "listen: %s", uv_strerror(rc));
+	if (listen(srv->listen_fd, SOMAXCONN) < 0) {
+		snprintf(err, errlen, "listen: %s", strerror(errno));
 		return -1;
 	}
+	/* uv_poll_init makes the descriptor non-blocking. */
+	rc = uv_poll_init(srv->loop, &srv->listen, srv->listen_fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot watch the socket: %s", uv_strerror(rc));
+		return -1;
+	}
+	srv->listen.data = srv;
+	srv->listen_open = true;
 	return 0;
 }
 
 /* ---- signals ---- */
 
+static unsigned open_connections(struct server *srv)
+{
+	unsigned n;
+
+	uv_mutex_lock(&srv->lock);
+	n = srv->n_conns;
+	uv_mutex_unlock(&srv->lock);
+	return n;
+}
+
 static void on_drain_timer(uv_timer_t *t)
 {
 	struct server *srv = t->data;
 
-	ts_warn("shutdown: %u connection(s) still busy after %d ms; closing them", srv->n_conns,
-	        DRAIN_LIMIT_MS);
-	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
-		next = c->next;
-		conn_close(c);
-	}
+	ts_warn("shutdown: %u connection(s) still busy after %d ms; closing them",
+	        open_connections(srv), DRAIN_LIMIT_MS);
+	for (unsigned i = 0; i < srv->n_shards; i++)
+		shard_post(&srv->shards[i], MSG_FORCE, NULL, NULL);
+}
+
+static void close_listener(struct server *srv)
+{
+	if (!srv->listen_open)
+		return;
+	uv_close((uv_handle_t *)&srv->listen, NULL);
+	close(srv->listen_fd);
+	srv->listen_fd = -1;
+	srv->listen_open = false;
 }
 
 static void begin_drain(struct server *srv, const char *why)
@@ -798,23 +1236,16 @@ static void begin_drain(struct server *srv, const char *why)
 		return;
 	srv->draining = true;
 	notify_stopping();
-	ts_info("%s: no longer accepting; finishing %u request(s) in flight", why, srv->in_flight);
-	if (srv->listen_open) {
-		uv_close((uv_handle_t *)&srv->listen, NULL);
-		srv->listen_open = false;
-	}
-	/* Connections with no request in progress go now; the others close
-	 * after their response is written (on_write sees draining). */
-	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
-		next = c->next;
-		if (c->state == CS_PREFIX || c->state == CS_HEADER || c->state == CS_DISCARD ||
-		    c->state == CS_PAYLOAD)
-			conn_close(c);
-	}
-	if (srv->n_conns == 0) {
-		close_signals(srv);
+	ts_info("%s: no longer accepting; finishing the requests of %u open connection(s)", why,
+	        open_connections(srv));
+	close_listener(srv);
+	/* Every shard closes its connections with no request in progress now,
+	 * and the others after their response is written; the last one to
+	 * finish ends the main loop (check_all_done). */
+	for (unsigned i = 0; i < srv->n_shards; i++)
+		shard_post(&srv->shards[i], MSG_DRAIN, NULL, NULL);
+	if (atomic_load(&srv->n_done) == srv->n_shards)
 		return;
-	}
 	uv_timer_init(srv->loop, &srv->drain_timer);
 	srv->drain_timer.data = srv;
 	srv->drain_timer_open = true;
@@ -834,7 +1265,10 @@ static void keep_startup_settings(const struct ts_config *old, struct ts_config 
 		ts_warn("reload: listener.socket_path changed; it takes effect at restart");
 	if (new->core.threads != old->core.threads)
 		ts_warn("reload: core.threads changed; it takes effect at restart");
+	if (new->core.io_threads != old->core.io_threads)
+		ts_warn("reload: core.io_threads changed; it takes effect at restart");
 	new->core.threads = old->core.threads;
+	new->core.io_threads = old->core.io_threads;
 }
 
 static void on_hup(uv_signal_t *s, int signum)
@@ -882,7 +1316,9 @@ static void on_hup(uv_signal_t *s, int signum)
 	}
 	old = srv->st;
 	srv->st = st;
-	svc_state_unref(old); /* requests still running keep their own reference */
+	svc_state_unref(old); /* the shards and running requests keep their own */
+	for (unsigned i = 0; i < srv->n_shards; i++)
+		shard_post(&srv->shards[i], MSG_STATE, NULL, svc_state_ref(st));
 	ts_log_set_level(st->cfg->core.log_level);
 	ts_info("configuration reloaded from %s", srv->opts->config_path);
 	notify_ready();
@@ -892,11 +1328,14 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 {
 	struct server srv = {0};
 	char err[512];
-	int rc;
 
 	srv.loop = uv_default_loop();
 	srv.st = st;
 	srv.opts = opts;
+	srv.listen_fd = -1;
+	srv.spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	atomic_init(&srv.n_done, 0);
+	uv_mutex_init(&srv.lock);
 	/* Signals first: once the socket accepts, a reload or stop request may
 	 * come at any moment, and SIGHUP's default action would kill us. */
 	uv_signal_init(srv.loop, &srv.sig_term);
@@ -906,30 +1345,47 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_signal_start(&srv.sig_term, on_stop_signal, SIGTERM);
 	uv_signal_start(&srv.sig_int, on_stop_signal, SIGINT);
 	uv_signal_start(&srv.sig_hup, on_hup, SIGHUP);
-	if (open_listener(&srv, err, sizeof(err)) < 0) {
+	uv_timer_init(srv.loop, &srv.accept_pause);
+	srv.accept_pause.data = &srv;
+	srv.accept_pause_open = true;
+	uv_async_init(srv.loop, &srv.shard_done, on_shard_done);
+	srv.shard_done.data = &srv;
+	srv.shard_done_open = true;
+	if (open_listener(&srv, err, sizeof(err)) < 0 ||
+	    (start_shards(&srv) == 0 && snprintf(err, sizeof(err), "out of memory") > 0)) {
 		ts_error("%s", err);
-		if (srv.listen_open)
-			uv_close((uv_handle_t *)&srv.listen, NULL);
+		close_listener(&srv);
+		if (srv.listen_fd >= 0)
+			close(srv.listen_fd);
 		close_signals(&srv);
 		uv_run(srv.loop, UV_RUN_DEFAULT);
 		svc_state_unref(srv.st);
+		if (srv.bound_path != NULL)
+			unlink(srv.bound_path);
 		free(srv.bound_path);
+		if (srv.spare_fd >= 0)
+			close(srv.spare_fd);
+		uv_mutex_destroy(&srv.lock);
 		return 1;
 	}
+	uv_poll_start(&srv.listen, UV_READABLE, on_listen_ready);
 
-	ts_info("tesserad %s ready on %s (%u worker threads, %zu authenticator(s), "
-	        "%zu provider(s))",
+	ts_info("tesserad %s ready on %s (%u event loop(s), %u worker threads, "
+	        "%zu authenticator(s), %zu provider(s))",
 	        TESSERA_VERSION, srv.bound_path ? srv.bound_path : "the systemd socket",
-	        st->cfg->core.threads, auth_set_count(st->auth), st->n_providers);
+	        srv.n_shards, st->cfg->core.threads, auth_set_count(st->auth), st->n_providers);
 	notify_status("serving on %s", srv.bound_path ? srv.bound_path : "the systemd socket");
 	notify_ready();
 
-	rc = uv_run(srv.loop, UV_RUN_DEFAULT);
-	(void)rc;
+	(void)uv_run(srv.loop, UV_RUN_DEFAULT);
+	stop_shards(&srv);
 	if (srv.bound_path != NULL)
 		unlink(srv.bound_path);
 	free(srv.bound_path);
 	free(srv.uids);
+	if (srv.spare_fd >= 0)
+		close(srv.spare_fd);
+	uv_mutex_destroy(&srv.lock);
 	svc_state_unref(srv.st);
 	uv_loop_close(srv.loop);
 	ts_info("stopped");

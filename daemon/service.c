@@ -155,6 +155,11 @@ void resolve_defaults(struct ts_config *cfg)
 		cfg->core.threads = 1024; /* libuv's pool limit */
 	if (cfg->core.max_in_flight == 0)
 		cfg->core.max_in_flight = 4 * cfg->core.threads;
+	if (cfg->core.io_threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		cfg->core.io_threads = n <= 0 ? 1 : n > 64 ? 64 : (unsigned)n;
+	}
 }
 
 int apply_overrides(struct ts_config *cfg, const struct server_opts *opts)

@@ -26,7 +26,10 @@
 enum { ST_CREATING = 1, ST_READY = 2, ST_DESTROYING = 3 };
 
 /* Opened ready records, so a hot key is read and unsealed once. Direct
- * mapped: a slot per hash of the identity; a colliding key replaces it. */
+ * mapped: a slot per hash of the identity; a colliding key replaces it.
+ * The cache has its own lock, so a hit never waits behind a durable commit
+ * (an fsync) that holds the database lock: operations on hot keys run on the
+ * daemon's event loops. Order: the database lock, then the cache lock. */
 #define CACHE_SLOTS 1024
 
 struct cached {
@@ -37,7 +40,8 @@ struct cached {
 
 struct ks {
 	sqlite3 *db;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;       /* the database */
+	pthread_mutex_t cache_lock; /* cache[] */
 	uint8_t kek[KEK_LEN];
 	struct cached cache[CACHE_SLOTS];
 };
@@ -81,13 +85,15 @@ static bool cached_is(const struct cached *c, const struct ks_key_id *id)
 	       strcmp(c->name, id->name) == 0;
 }
 
-/* Forget a key (it changed state); caller holds the lock. */
+/* Forget a key (it changed state); caller holds the database lock. */
 static void cache_drop(struct ks *ks, const struct ks_key_id *id)
 {
 	struct cached *c = &ks->cache[slot_of(id)];
 
+	pthread_mutex_lock(&ks->cache_lock);
 	if (cached_is(c, id))
 		cached_clear(c);
+	pthread_mutex_unlock(&ks->cache_lock);
 }
 
 static int record_copy(const struct ks_record *from, struct ks_record *to)
@@ -418,6 +424,7 @@ enum ts_err ks_open(const char *db_path, const char *kek_path, struct ks **ret_k
 	if (ks == NULL)
 		return TS_E_NOMEM;
 	pthread_mutex_init(&ks->lock, NULL);
+	pthread_mutex_init(&ks->cache_lock, NULL);
 	if (load_kek(ks, kek_path, err, errlen) < 0)
 		goto fail;
 	/* Create the file ourselves so it is 0600 whatever the umask. */
@@ -460,6 +467,7 @@ void ks_close(struct ks *ks)
 	sqlite3_close(ks->db);
 	ts_wipe(ks->kek, sizeof(ks->kek));
 	pthread_mutex_destroy(&ks->lock);
+	pthread_mutex_destroy(&ks->cache_lock);
 	free(ks);
 }
 
@@ -650,25 +658,32 @@ enum ts_err ks_get(struct ks *ks, const struct ks_key_id *id, uint8_t provider,
 
 	struct cached *c;
 
-	pthread_mutex_lock(&ks->lock);
 	c = &ks->cache[slot_of(id)];
+	pthread_mutex_lock(&ks->cache_lock);
 	if (cached_is(c, id)) {
 		/* Same answers as the database: another provider's key does
 		 * not exist for this one. */
 		err = c->r.provider != provider      ? TS_E_PSA_DOES_NOT_EXIST
 		      : record_copy(&c->r, ret) == 0 ? TS_OK
 		                                     : TS_E_NOMEM;
-		pthread_mutex_unlock(&ks->lock);
+		pthread_mutex_unlock(&ks->cache_lock);
 		return err;
 	}
+	pthread_mutex_unlock(&ks->cache_lock);
+	/* A miss: read under the database lock, and fill the slot before
+	 * releasing it, so no change to this key can slip in between (every
+	 * change drops the slot under the database lock). */
+	pthread_mutex_lock(&ks->lock);
 	err = get_locked(ks, id, provider, ret);
 	if (err == TS_OK) {
+		pthread_mutex_lock(&ks->cache_lock);
 		cached_clear(c);
 		c->auth_type = id->auth_type;
 		c->app = strdup(id->app);
 		c->name = strdup(id->name);
 		if (c->app == NULL || c->name == NULL || record_copy(ret, &c->r) != 0)
 			cached_clear(c);
+		pthread_mutex_unlock(&ks->cache_lock);
 	}
 	pthread_mutex_unlock(&ks->lock);
 	return err;

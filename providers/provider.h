@@ -41,6 +41,11 @@ struct prov_ops {
 	const char *description;
 	const char *vendor;
 	uint32_t version_maj, version_min, version_rev;
+	/* Its operations are computation in this process (no device, no I/O
+	 * beyond the key store), so tesserad may run the short ones on the
+	 * event loop that read the request instead of handing them to a
+	 * worker. A hardware provider leaves this false. */
+	bool runs_on_loop;
 
 	/* Optional. Build provider state; TS_OK or an error. */
 	enum ts_err (*init)(void **ret_ctx);

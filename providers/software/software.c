@@ -90,6 +90,7 @@ const struct prov_ops prov_software_ops = {
         .version_maj = 0,
         .version_min = 1,
         .version_rev = 0,
+        .runs_on_loop = true,
         .generate_random = sw_generate_random,
         .hash_compute = sw_hash_compute,
         .generate_key = sw_generate_key,

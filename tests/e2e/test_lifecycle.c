@@ -1,5 +1,6 @@
 /* Start-up checks, reload and shutdown of the real daemon. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,139 @@ Test(lifecycle, sighup_applies_a_valid_config_and_keeps_serving)
 	cr_assert(wait_first_authenticator(&d, 3), "reload did not change the order");
 	cr_assert_eq(td_log_count(&d, "configuration reloaded"), 1);
 	cr_assert_eq(td_stop(&d), 0);
+}
+
+/* Four event loops: connections are spread over them, a reload reaches
+ * every one, and a stop drains them all. */
+#define CONFIG_LOOPS(first, second)                                         \
+	"{\"core\": {\"allow_root\": true, \"io_threads\": 4},"             \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000}," \
+	" \"authenticators\": [{\"type\": \"" first "\"}, {\"type\": \"" second "\"}]}"
+
+static int threads_named(pid_t pid, const char *name)
+{
+	char path[300], comm[64];
+	struct dirent *e;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	cr_assert_not_null(dir);
+	while ((e = readdir(dir)) != NULL) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof(comm), f) != NULL && strncmp(comm, name, strlen(name)) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
+/* How many of the daemon's epoll instances watch at least `min` sockets:
+ * each event loop has one, and watches the connections it serves. */
+static int loops_watching_sockets(pid_t pid, int min)
+{
+	char path[300], target[64], line[256];
+	struct dirent *e;
+	DIR *dir;
+	int loops = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dir = opendir(path);
+	cr_assert_not_null(dir);
+	while ((e = readdir(dir)) != NULL) {
+		ssize_t len;
+		FILE *f;
+		int sockets = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid, e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[eventpoll]") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			int tfd;
+			char watched[300];
+
+			if (sscanf(line, "tfd: %d", &tfd) != 1)
+				continue;
+			snprintf(watched, sizeof(watched), "/proc/%d/fd/%d", (int)pid, tfd);
+			len = readlink(watched, target, sizeof(target) - 1);
+			if (len > 0 && strncmp(target, "socket:", 7) == 0)
+				sockets++;
+		}
+		fclose(f);
+		if (sockets >= min)
+			loops++;
+	}
+	closedir(dir);
+	return loops;
+}
+
+static int first_authenticator_on(int fd)
+{
+	struct td_resp r;
+	ListAuthenticators__Result *res;
+	int id = -1;
+
+	if (td_exchange(fd, WIRE_OP_LIST_AUTHENTICATORS, 0, 0, NULL, 0, NULL, 0, &r) != 0)
+		return -1;
+	res = list_authenticators__result__unpack(NULL, r.body_len, r.body);
+	if (res != NULL && res->n_authenticators > 0)
+		id = (int)res->authenticators[0]->id;
+	list_authenticators__result__free_unpacked(res, NULL);
+	td_resp_free(&r);
+	return id;
+}
+
+Test(lifecycle, every_event_loop_takes_connections_reloads_and_drains)
+{
+	struct td d;
+	int fds[8];
+
+	td_start(&d, CONFIG_LOOPS("Direct", "UnixPeerCredentials"));
+	cr_assert_eq(threads_named(d.pid, "tesserad-loop"), 3,
+	             "the main loop and three more, each on its own thread");
+	for (int i = 0; i < 8; i++) {
+		fds[i] = td_connect(&d);
+		cr_assert_eq(first_authenticator_on(fds[i]), 1, "connection %d", i);
+	}
+	cr_assert_geq(td_log_count(&d, "4 event loop(s)"), 1);
+	/* Dealt out by fewest connections: two on each loop. */
+	cr_assert_eq(loops_watching_sockets(d.pid, 2), 4, "the connections are not spread");
+
+	/* The reload reaches the loop of every open connection. */
+	td_write_config(&d, CONFIG_LOOPS("UnixPeerCredentials", "Direct"));
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 8; i++) {
+		int id = -1;
+
+		for (int t = 0; t < td_scale(200) && (id = first_authenticator_on(fds[i])) != 3;
+		     t++)
+			usleep(10000);
+		cr_assert_eq(id, 3, "connection %d still sees the old configuration", i);
+	}
+
+	/* A stop closes every idle connection, on every loop, and exits 0. */
+	kill(d.pid, SIGTERM);
+	for (int i = 0; i < 8; i++) {
+		cr_assert(td_wait_closed(fds[i], td_scale(5000)), "connection %d left open", i);
+		close(fds[i]);
+	}
+	cr_assert_eq(td_wait_exit(&d, td_scale(5000)), 0);
+	td_stop(&d);
 }
 
 Test(lifecycle, sighup_with_a_broken_config_keeps_the_old_one)

@@ -74,7 +74,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (payload == NULL)
 		return 0;
 	memcpy(payload, data + WIRE_HEADER_LEN, h.body_len + h.auth_len);
-	dispatch_request(st, &peer, &h, payload, &reply);
+	/* As an event loop runs it or as a worker does (the session handle's
+	 * low bit picks, so the fuzzer explores both); a request the loop
+	 * declines is run again as a worker runs it. */
+	if (!dispatch_request(st, &peer, &h, payload, (h.session & 1) != 0, &reply) &&
+	    !dispatch_request(st, &peer, &h, payload, false, &reply))
+		abort(); /* a worker always answers */
 	if (reply.len < WIRE_HEADER_LEN)
 		abort(); /* every request gets at least a header */
 	dispatch_reply_free(&reply);

@@ -67,6 +67,7 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 	cr_assert_eq(a->core.allow_deprecated, b->core.allow_deprecated);
 	cr_assert_eq(a->core.log_error_details, b->core.log_error_details);
 	cr_assert_eq(a->core.max_in_flight, b->core.max_in_flight);
+	cr_assert_eq(a->core.io_threads, b->core.io_threads);
 	cr_assert_str_eq(a->listener.socket_path, b->listener.socket_path);
 	cr_assert_eq(a->listener.timeout_ms, b->listener.timeout_ms);
 	cr_assert_eq(a->listener.idle_timeout_ms, b->listener.idle_timeout_ms);
@@ -156,6 +157,8 @@ Test(config, integer_ranges)
 	assert_accepted(
 	        "{\"listener\": {\"max_connections\": 10, \"max_connections_per_uid\": 10}}");
 	assert_rejected("{\"core\": {\"max_in_flight\": 65537}}", "core.max_in_flight");
+	assert_rejected("{\"core\": {\"io_threads\": 65}}", "core.io_threads");
+	assert_rejected("{\"core\": {\"io_threads\": -1}}", "core.io_threads");
 }
 
 Test(config, strict_types)
