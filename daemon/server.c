@@ -864,6 +864,23 @@ static void shard_thread(void *arg)
 	uv_loop_close(sh->loop);
 }
 
+/* A loop thread starts with the stop and reload signals blocked, so they
+ * are always taken by the main thread, which owns their handlers. */
+static int start_loop_thread(struct shard *sh)
+{
+	sigset_t block, old;
+	int rc;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = uv_thread_create(&sh->thread, shard_thread, sh);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 /* Main thread, at start-up: core.io_threads shards, shard 0 on the main
  * loop. Returns the number running (at least 1). */
 static unsigned start_shards(struct server *srv)
@@ -893,7 +910,7 @@ static unsigned start_shards(struct server *srv)
 			rc = uv_async_init(sh->loop, &sh->wake, on_wake);
 			sh->wake.data = sh;
 			if (rc == 0) {
-				rc = uv_thread_create(&sh->thread, shard_thread, sh);
+				rc = start_loop_thread(sh);
 				if (rc < 0) {
 					uv_close((uv_handle_t *)&sh->wake, NULL);
 					uv_run(sh->loop, UV_RUN_DEFAULT);

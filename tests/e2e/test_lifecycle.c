@@ -174,6 +174,9 @@ Test(lifecycle, every_event_loop_takes_connections_reloads_and_drains)
 	int fds[8];
 
 	td_start(&d, CONFIG_LOOPS("Direct", "UnixPeerCredentials"));
+	/* The socket may answer before the loop threads have named themselves. */
+	for (int t = 0; t < td_scale(300) && threads_named(d.pid, "tesserad-loop") < 3; t++)
+		usleep(10000);
 	cr_assert_eq(threads_named(d.pid, "tesserad-loop"), 3,
 	             "the main loop and three more, each on its own thread");
 	for (int i = 0; i < 8; i++) {
