@@ -39,10 +39,8 @@
 
 #include "common/log.h"
 #include "common/secmem.h"
+#include "wire/framer.h"
 
-/* Bytes the payload buffer starts with; it grows only as bytes arrive, so
- * memory follows what a client really sent, not what it declared. */
-#define PAYLOAD_CHUNK 4096
 /* How long a drain may take before remaining connections are cut. */
 #define DRAIN_LIMIT_MS 30000
 /* Larger bodies are bulk work for a worker, whatever the operation. */
@@ -54,10 +52,7 @@
 #define ACCEPT_PAUSE_MS 100
 
 enum conn_state {
-	CS_PREFIX,  /* reading magic + header size */
-	CS_HEADER,  /* reading the rest of the 36-byte header */
-	CS_DISCARD, /* reading a header of the wrong size, to answer InvalidHeader */
-	CS_PAYLOAD, /* reading body + auth */
+	CS_READING, /* reading a request (the framer says how far) */
 	CS_QUEUED,  /* whole request read, waiting for a worker slot */
 	CS_WORKING, /* on a worker thread */
 	CS_WRITING, /* response being written */
@@ -80,13 +75,8 @@ struct conn {
 	int fd;                   /* accepted, until its shard adopts it */
 	struct auth_peer peer;
 	enum conn_state state;
-	uint8_t hdr[WIRE_HEADER_LEN];
-	size_t have; /* bytes of the current stage received */
-	uint32_t discard_left;
-	struct wire_header h;
-	uint8_t *payload;
-	size_t payload_len, payload_cap;
-	struct svc_state *st; /* pinned while the request runs */
+	struct wire_framer fr; /* the request being read, then run */
+	struct svc_state *st;  /* pinned while the request runs */
 	struct dispatch_reply reply;
 	bool close_after_write;
 	bool close_after_work;
@@ -265,7 +255,7 @@ static void on_handle_closed(uv_handle_t *h)
 	if (c->peer.valid)
 		uid_release(srv, c->peer.uid);
 	uv_mutex_unlock(&srv->lock);
-	ts_free_secret(c->payload, c->payload_cap);
+	wire_framer_release(&c->fr);
 	dispatch_reply_free(&c->reply);
 	free(c);
 
@@ -362,7 +352,7 @@ static void work_cb(uv_work_t *w)
 {
 	struct conn *c = w->data;
 
-	(void)dispatch_request(c->st, &c->peer, &c->h, c->payload, false, &c->reply);
+	(void)dispatch_request(c->st, &c->peer, &c->fr.h, c->fr.payload, false, &c->reply);
 }
 
 /* core.max_in_flight is shared evenly by the shards. */
@@ -383,9 +373,7 @@ static void after_work_cb(uv_work_t *w, int status)
 	svc_state_unref(c->st);
 	c->st = NULL;
 	/* The auth bytes may be a secret: wipe them with the body. */
-	ts_free_secret(c->payload, c->payload_cap);
-	c->payload = NULL;
-	c->payload_cap = c->payload_len = 0;
+	wire_framer_release(&c->fr);
 
 	while (sh->wait_head != NULL && sh->in_flight < in_flight_limit(sh)) {
 		struct conn *next = sh->wait_head;
@@ -421,7 +409,7 @@ static void start_work(struct conn *c)
 		sh->in_flight--;
 		svc_state_unref(c->st);
 		c->st = NULL;
-		c->state = CS_PAYLOAD;
+		c->state = CS_READING;
 		fail(c, TS_E_PSA_INSUFFICIENT_MEMORY);
 	}
 }
@@ -493,22 +481,18 @@ static void request_complete(struct conn *c)
 	uv_timer_stop(&c->timer);
 	/* Step 7: the request is whole, so a failure here keeps the stream in
 	 * step; the answer still uses the default header, as in Parsec. */
-	err = wire_check_fields(&c->h);
+	err = wire_check_fields(&c->fr.h);
 	if (err != TS_OK) {
-		ts_free_secret(c->payload, c->payload_cap);
-		c->payload = NULL;
-		c->payload_cap = c->payload_len = 0;
+		wire_framer_release(&c->fr);
 		reply_status(NULL, err, &c->reply);
 		write_reply(c);
 		return;
 	}
 	/* The shard holds a reference to sh->st and changes it only between
 	 * callbacks, so a request finished before returning needs none. */
-	if (run_on_loop(sh, &c->h) &&
-	    dispatch_request(sh->st, &c->peer, &c->h, c->payload, true, &c->reply)) {
-		ts_free_secret(c->payload, c->payload_cap);
-		c->payload = NULL;
-		c->payload_cap = c->payload_len = 0;
+	if (run_on_loop(sh, &c->fr.h) &&
+	    dispatch_request(sh->st, &c->peer, &c->fr.h, c->fr.payload, true, &c->reply)) {
+		wire_framer_release(&c->fr);
 		write_reply(c);
 		return;
 	}
@@ -531,78 +515,28 @@ static void request_complete(struct conn *c)
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
+	uint8_t *p;
+	size_t len;
 
 	(void)suggested;
-	switch (c->state) {
-	case CS_PREFIX:
-		*buf = uv_buf_init((char *)c->hdr + c->have, (unsigned)(WIRE_PREFIX_LEN - c->have));
-		return;
-	case CS_HEADER:
-		*buf = uv_buf_init((char *)c->hdr + c->have, (unsigned)(WIRE_HEADER_LEN - c->have));
-		return;
-	case CS_DISCARD:
-		*buf = uv_buf_init((char *)c->sh->discard_buf,
-		                   c->discard_left < sizeof(c->sh->discard_buf)
-		                           ? c->discard_left
-		                           : sizeof(c->sh->discard_buf));
-		return;
-	case CS_PAYLOAD:
-		if (c->have == c->payload_cap) {
-			size_t cap = c->payload_cap ? c->payload_cap * 2 : PAYLOAD_CHUNK;
-			uint8_t *grown;
-
-			if (cap > c->payload_len)
-				cap = c->payload_len;
-			grown = malloc(cap);
-			if (grown == NULL) {
-				*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
-				return;
-			}
-			if (c->payload != NULL)
-				memcpy(grown, c->payload, c->have);
-			ts_free_secret(c->payload, c->payload_cap);
-			c->payload = grown;
-			c->payload_cap = cap;
-		}
-		*buf = uv_buf_init((char *)c->payload + c->have,
-		                   (unsigned)(c->payload_cap - c->have));
-		return;
-	default:
-		*buf = uv_buf_init(NULL, 0);
+	if (c->state != CS_READING ||
+	    wire_framer_buffer(&c->fr, c->sh->discard_buf, sizeof(c->sh->discard_buf), &p, &len) !=
+	            TS_OK) {
+		*buf = uv_buf_init(NULL, 0); /* read_cb gets UV_ENOBUFS */
 		return;
 	}
-}
-
-static void header_done(struct conn *c)
-{
-	enum ts_err err;
-
-	wire_header_decode(c->hdr, &c->h);
-	err = wire_check_header(&c->h, c->sh->st->cfg->core.body_len_limit);
-	if (err != TS_OK) {
-		fail(c, err);
-		return;
-	}
-	c->payload_len = (size_t)c->h.body_len + c->h.auth_len;
-	c->have = 0;
-	if (c->payload_len == 0) {
-		request_complete(c);
-		return;
-	}
-	c->state = CS_PAYLOAD;
+	*buf = uv_buf_init((char *)p, (unsigned)len);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
-	uint32_t magic;
-	uint16_t hdr_size;
 
 	(void)buf;
 	if (nread == 0)
 		return;
 	if (nread < 0) {
-		if (c->idle || (c->state == CS_PREFIX && c->have == 0) || nread != UV_EOF) {
+		if (c->idle || !wire_framer_started(&c->fr) || nread != UV_EOF) {
 			conn_close(c);
 			return;
 		}
@@ -615,48 +549,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		c->idle = false;
 		uv_timer_start(&c->timer, on_timer, c->sh->st->cfg->listener.timeout_ms, 0);
 	}
-	switch (c->state) {
-	case CS_PREFIX:
-		c->have += (size_t)nread;
-		if (c->have >= 4) {
-			wire_prefix_decode(c->hdr, &magic, &hdr_size);
-			if (wire_check_magic(magic) != TS_OK) {
-				fail(c, TS_E_INVALID_HEADER);
-				return;
-			}
-		}
-		if (c->have < WIRE_PREFIX_LEN)
-			return;
-		wire_prefix_decode(c->hdr, &magic, &hdr_size);
-		if (hdr_size != WIRE_HEADER_SIZE_VALUE) {
-			/* Parsec reads the declared header size before it rejects it. */
-			if (hdr_size == 0) {
-				fail(c, TS_E_INVALID_HEADER);
-				return;
-			}
-			c->discard_left = hdr_size;
-			c->state = CS_DISCARD;
-			return;
-		}
-		c->state = CS_HEADER;
+	switch (wire_framer_got(&c->fr, (size_t)nread)) {
+	case WF_DONE:
+		request_complete(c);
 		return;
-	case CS_HEADER:
-		c->have += (size_t)nread;
-		if (c->have == WIRE_HEADER_LEN)
-			header_done(c);
-		return;
-	case CS_DISCARD:
-		c->discard_left -= (uint32_t)nread;
-		if (c->discard_left == 0)
-			fail(c, TS_E_INVALID_HEADER);
-		return;
-	case CS_PAYLOAD:
-		c->have += (size_t)nread;
-		if (c->have == c->payload_len)
-			request_complete(c);
+	case WF_FAILED:
+		fail(c, c->fr.err);
 		return;
 	default:
-		return;
+		return; /* more to read */
 	}
 }
 
@@ -665,15 +566,11 @@ static void on_timer(uv_timer_t *t)
 	struct conn *c = t->data;
 
 	switch (c->state) {
-	case CS_PREFIX:
+	case CS_READING:
 		if (c->idle) {
 			conn_close(c); /* an idle persistent connection: no request to answer */
 			return;
 		}
-		/* fall through */
-	case CS_HEADER:
-	case CS_DISCARD:
-	case CS_PAYLOAD:
 		/* The whole request did not arrive in time. */
 		fail(c, TS_E_CONNECTION_ERROR);
 		return;
@@ -689,8 +586,8 @@ static void conn_read_next(struct conn *c)
 {
 	uint32_t idle_ms = c->sh->st->cfg->listener.idle_timeout_ms;
 
-	c->state = CS_PREFIX;
-	c->have = 0;
+	c->state = CS_READING;
+	wire_framer_init(&c->fr, c->sh->st->cfg->core.body_len_limit);
 	c->close_after_write = false;
 	c->idle = true;
 	if (idle_ms > 0)
@@ -717,7 +614,8 @@ static void shard_adopt(struct shard *sh, struct conn *c)
 		sh->conns->prev = c;
 	sh->conns = c;
 	sh->n_conns++;
-	c->state = CS_PREFIX;
+	c->state = CS_READING;
+	wire_framer_init(&c->fr, cfg->core.body_len_limit);
 	if (uv_pipe_open(&c->pipe, c->fd) < 0) {
 		close(c->fd);
 		conn_close(c);
@@ -743,8 +641,7 @@ static void shard_drain(struct shard *sh)
 	sh->draining = true;
 	for (struct conn *c = sh->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (c->state == CS_PREFIX || c->state == CS_HEADER || c->state == CS_DISCARD ||
-		    c->state == CS_PAYLOAD)
+		if (c->state == CS_READING)
 			conn_close(c);
 	}
 	if (sh->n_conns == 0)

@@ -86,8 +86,8 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz --werror -Dfuzzing=true -Dbuildtype=debugoptimized \
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || status=1
 fi
-if ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_config tests/fuzz/fuzz_attrs \
-    tests/fuzz/fuzz_jwt; then
+if ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_stream tests/fuzz/fuzz_config \
+    tests/fuzz/fuzz_attrs tests/fuzz/fuzz_jwt; then
   echo "=== fuzz (${FUZZ_SECONDS:-20} s per target)"
   fuzz_out=$(tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}")
   echo "$fuzz_out"
