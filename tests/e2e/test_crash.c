@@ -1,6 +1,9 @@
 /*
  * Crash consistency: tesserad is SIGKILLed at random moments while a client
- * creates and destroys keys. Afterwards every key the client saw created
+ * creates and destroys keys and another signs with them and asks for random
+ * bytes (on the event loops, while the first one's work is on workers).
+ * Requests never get a status a crash cannot explain, and afterwards every
+ * key the client saw created
  * (and not destroyed) signs, no key it saw destroyed or fail exists, and the
  * key store holds no half-finished record.
  */
@@ -22,6 +25,7 @@
 #include "harness.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_generate_key.pb-c.h"
+#include "psa_generate_random.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 
 #define NAMES  16
@@ -127,6 +131,41 @@ static int op_sign(const char *name)
 	return try_call(WIRE_OP_PSA_SIGN_HASH, &op.base);
 }
 
+/* Signs with any of the names and asks for random bytes until the kills
+ * end: a key exists or not (0 or DoesNotExist), or the daemon was away. */
+struct mixed {
+	unsigned signed_ok, random_ok, odd;
+	int odd_status;
+};
+
+static void *mixer(void *arg)
+{
+	struct mixed *m = arg;
+	unsigned seed = 99;
+
+	while (!atomic_load(&stop)) {
+		PsaGenerateRandom__Operation rnd = PSA_GENERATE_RANDOM__OPERATION__INIT;
+		char name[16];
+		int st;
+
+		snprintf(name, sizeof(name), "k%02d", rand_r(&seed) % NAMES);
+		st = op_sign(name);
+		if (st == 0)
+			m->signed_ok++;
+		else if (st != 1140 && st != -1)
+			m->odd++, m->odd_status = st;
+		rnd.size = 32;
+		st = try_call(WIRE_OP_PSA_GENERATE_RANDOM, &rnd.base);
+		if (st == 0)
+			m->random_ok++;
+		else if (st != -1)
+			m->odd++, m->odd_status = st;
+		if (st == -1)
+			usleep(5000);
+	}
+	return NULL;
+}
+
 /* Kill the daemon at random moments and start it again. */
 static void *killer(void *arg)
 {
@@ -162,7 +201,8 @@ Test(crash, sigkill_during_creates_and_destroys, .timeout = 300)
 {
 	enum known state[NAMES];
 	char name[NAMES][16];
-	pthread_t t;
+	struct mixed mix = {0};
+	pthread_t t, tm;
 	unsigned seed = 7, ops = 0, ok = 0, unknown = 0;
 	char db[160];
 
@@ -173,6 +213,7 @@ Test(crash, sigkill_during_creates_and_destroys, .timeout = 300)
 		state[i] = ABSENT;
 	}
 	cr_assert_eq(pthread_create(&t, NULL, killer, NULL), 0);
+	cr_assert_eq(pthread_create(&tm, NULL, mixer, &mix), 0);
 	while (!atomic_load(&stop)) {
 		int i = rand_r(&seed) % NAMES, st;
 
@@ -198,6 +239,11 @@ Test(crash, sigkill_during_creates_and_destroys, .timeout = 300)
 		}
 	}
 	pthread_join(t, NULL);
+	pthread_join(tm, NULL);
+	cr_assert_eq(mix.odd, 0, "%u signatures or random requests got status %d", mix.odd,
+	             mix.odd_status);
+	cr_assert_gt(mix.signed_ok, 0, "no signature succeeded during the kills");
+	cr_assert_gt(mix.random_ok, 0, "no random request succeeded during the kills");
 
 	/* The daemon is running (restarted last by the killer); check. */
 	for (int i = 0; i < NAMES; i++) {
@@ -216,7 +262,9 @@ Test(crash, sigkill_during_creates_and_destroys, .timeout = 300)
 	cr_assert_eq(count_unfinished(db), 0, "recovery left half-finished records");
 	cr_assert_gt(ok, 20, "too few operations succeeded to mean anything (%u of %u)", ok, ops);
 	cr_assert_gt(unknown, 0, "no request was ever cut by a kill");
-	fprintf(stderr, "crash test: %u operations, %u succeeded, %u cut by %d kills\n", ops, ok,
-	        unknown, KILLS);
+	fprintf(stderr,
+	        "crash test: %u operations, %u succeeded, %u cut by %d kills; %u signatures "
+	        "and %u random requests alongside\n",
+	        ops, ok, unknown, KILLS, mix.signed_ok, mix.random_ok);
 	cr_assert_eq(td_stop(&d), 0);
 }
