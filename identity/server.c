@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "wire/framer.h"
 
 #include "list_authenticators.pb-c.h"
 #include "list_opcodes.pb-c.h"
@@ -26,7 +27,6 @@
 #include "ping.pb-c.h"
 
 #define BODY_LIMIT      65536u
-#define REQUEST_MAX     (WIRE_HEADER_LEN + BODY_LIMIT + 65535u)
 #define DEADLINE_MS     5000u  /* a whole request, once its first byte arrived */
 #define IDLE_MS         60000u /* between requests */
 #define MAX_CONNECTIONS 512u
@@ -53,8 +53,8 @@ struct conn {
 	uv_timer_t timer;
 	struct idsrv *srv;
 	struct auth_peer peer;
-	uint8_t *buf;
-	size_t len, cap;
+	struct wire_framer fr; /* the request being read */
+	uint8_t scratch[64];   /* bytes of a wrong-sized header, discarded */
 	bool closing;
 	bool counted; /* in the per-uid table */
 	int handles;  /* open handles: pipe and timer */
@@ -99,8 +99,7 @@ static void conn_handle_closed(uv_handle_t *h)
 	c->srv->n_conns--;
 	if (c->counted)
 		uid_count(c->srv, c->peer.uid, -1);
-	if (c->buf != NULL)
-		ts_free_secret(c->buf, c->cap); /* auth bytes may be tokens */
+	wire_framer_release(&c->fr); /* auth bytes may be tokens */
 	free(c);
 }
 
@@ -222,80 +221,74 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 	}
 }
 
-/* Handle every whole request in the buffer. */
+/* Answer the whole request the framer holds. */
 static void process(struct conn *c)
 {
-	while (!c->closing && c->len >= WIRE_HEADER_LEN) {
-		struct wire_header h;
-		uint32_t magic;
-		uint16_t hdr_size;
-		size_t total;
-		uint8_t *out = NULL;
-		size_t out_len = 0;
-		enum ts_err err;
+	const struct wire_header *h = &c->fr.h;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	enum ts_err err = wire_check_fields(h);
 
-		wire_prefix_decode(c->buf, &magic, &hdr_size);
-		if ((err = wire_check_magic(magic)) != TS_OK) {
-			send_reply(c, NULL, err, NULL, 0, true);
-			return;
-		}
-		wire_header_decode(c->buf, &h);
-		if ((err = wire_check_header(&h, BODY_LIMIT)) != TS_OK) {
-			send_reply(c, NULL, err, NULL, 0, true);
-			return;
-		}
-		total = WIRE_HEADER_LEN + h.body_len + h.auth_len;
-		if (c->len < total)
-			return;
-		err = wire_check_fields(&h);
-		if (err == TS_OK && h.provider != WIRE_PROVIDER_CORE)
-			err = TS_E_PROVIDER_NOT_REGISTERED;
-		if (err == TS_OK) {
-			if (h.opcode == WIRE_OP_PING || h.opcode == WIRE_OP_LIST_OPCODES ||
-			    h.opcode == WIRE_OP_LIST_PROVIDERS ||
-			    h.opcode == WIRE_OP_LIST_AUTHENTICATORS)
-				err = builtin(c->srv, &h, c->buf + WIRE_HEADER_LEN, &out, &out_len);
-			else
-				err = c->srv->fn(c->srv->ctx, &c->peer, h.opcode,
-				                 c->buf + WIRE_HEADER_LEN, h.body_len, &out,
-				                 &out_len);
-		}
-		send_reply(c, &h, err, out, out_len, false);
-		if (out != NULL)
-			ts_free_secret(out, out_len); /* tokens */
-		ts_wipe(c->buf, total);
-		memmove(c->buf, c->buf + total, c->len - total);
-		c->len -= total;
+	if (err == TS_OK && h->provider != WIRE_PROVIDER_CORE)
+		err = TS_E_PROVIDER_NOT_REGISTERED;
+	if (err == TS_OK) {
+		if (h->opcode == WIRE_OP_PING || h->opcode == WIRE_OP_LIST_OPCODES ||
+		    h->opcode == WIRE_OP_LIST_PROVIDERS || h->opcode == WIRE_OP_LIST_AUTHENTICATORS)
+			err = builtin(c->srv, h, c->fr.payload, &out, &out_len);
+		else
+			err = c->srv->fn(c->srv->ctx, &c->peer, h->opcode, c->fr.payload,
+			                 h->body_len, &out, &out_len);
 	}
+	send_reply(c, h, err, out, out_len, false);
+	if (out != NULL)
+		ts_free_secret(out, out_len); /* tokens */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ret)
 {
 	struct conn *c = h->data;
+	uint8_t *p;
+	size_t len;
 
 	(void)suggested;
-	if (c->cap - c->len == 0) {
+	if (c->closing ||
+	    wire_framer_buffer(&c->fr, c->scratch, sizeof(c->scratch), &p, &len) != TS_OK) {
 		*ret = uv_buf_init(NULL, 0);
 		return;
 	}
-	*ret = uv_buf_init((char *)c->buf + c->len, (unsigned)(c->cap - c->len));
+	*ret = uv_buf_init((char *)p, (unsigned)len);
 }
 
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = st->data;
+	bool was_started = wire_framer_started(&c->fr);
 
 	(void)b;
 	if (n < 0) {
 		conn_close(c);
 		return;
 	}
-	if (n == 0)
+	if (n == 0 || c->closing)
 		return;
-	c->len += (size_t)n;
-	process(c);
-	if (!c->closing)
-		uv_timer_start(&c->timer, on_timeout, c->len > 0 ? DEADLINE_MS : IDLE_MS, 0);
+	switch (wire_framer_got(&c->fr, (size_t)n)) {
+	case WF_DONE:
+		process(c);
+		wire_framer_release(&c->fr);
+		wire_framer_init(&c->fr, BODY_LIMIT);
+		uv_timer_start(&c->timer, on_timeout, IDLE_MS, 0);
+		return;
+	case WF_FAILED:
+		/* Out of step with the stream: answer, read no more, close. */
+		uv_read_stop(st);
+		send_reply(c, NULL, c->fr.err, NULL, 0, true);
+		return;
+	default:
+		/* The first bytes of a request: the whole of it is due in time. */
+		if (!was_started)
+			uv_timer_start(&c->timer, on_timeout, DEADLINE_MS, 0);
+		return;
+	}
 }
 
 static uint64_t boot_ticks(void)
@@ -336,10 +329,8 @@ static void on_connection(uv_stream_t *l, int status)
 	if (c == NULL)
 		return;
 	c->srv = s;
-	c->cap = REQUEST_MAX;
-	c->buf = malloc(c->cap);
-	if (c->buf == NULL || uv_pipe_init(s->loop, &c->pipe, 0) != 0) {
-		free(c->buf);
+	wire_framer_init(&c->fr, BODY_LIMIT);
+	if (uv_pipe_init(s->loop, &c->pipe, 0) != 0) {
 		free(c);
 		return;
 	}

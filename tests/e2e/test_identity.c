@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -816,4 +818,60 @@ Test(identity, hostile_tokens_are_refused_by_tesserad_and_change_nothing)
 	pki_cert_free(foreign_root);
 	free(tok);
 	free(ident);
+}
+
+/* The idp reads its socket with the same framer as tesserad: pipelined
+ * requests are answered in order, a request in one-byte pieces is whole, and
+ * a bad magic gets InvalidHeader with the default header, then a close. */
+static int connect_idp(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	strcpy(sa.sun_path, idp_sock);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0, "%s", strerror(errno));
+	return fd;
+}
+
+Test(identity, the_idp_frames_requests_like_tesserad)
+{
+	uint8_t req[3 * WIRE_HEADER_LEN];
+	struct wire_header h;
+	struct td_resp r;
+	int fd = connect_idp();
+
+	wire_header_request(&h, WIRE_OP_PING, 0, 0, 0, 0);
+	h.session = 1;
+	wire_header_encode(&h, req);
+	h.opcode = WIRE_OP_LIST_PROVIDERS;
+	h.session = 2;
+	wire_header_encode(&h, req + WIRE_HEADER_LEN);
+	h.opcode = WIRE_OP_PING;
+	h.session = 3;
+	wire_header_encode(&h, req + 2 * WIRE_HEADER_LEN);
+	cr_assert_eq(td_send_all(fd, req, 2 * WIRE_HEADER_LEN), 0);
+	for (uint64_t s = 1; s <= 2; s++) {
+		cr_assert_eq(td_read_response(fd, &r, td_scale(5000)), 0);
+		cr_assert_eq(r.h.session, s, "answers in request order");
+		cr_assert_eq(r.h.status, 0);
+		td_resp_free(&r);
+	}
+	for (size_t i = 0; i < WIRE_HEADER_LEN; i++) {
+		cr_assert_eq(td_send_all(fd, req + 2 * WIRE_HEADER_LEN + i, 1), 0);
+		usleep(1000);
+	}
+	cr_assert_eq(td_read_response(fd, &r, td_scale(5000)), 0);
+	cr_assert_eq(r.h.session, 3);
+	cr_assert_eq(r.h.status, 0);
+	td_resp_free(&r);
+
+	req[0] ^= 0xFF;
+	cr_assert_eq(td_send_all(fd, req, WIRE_HEADER_LEN), 0);
+	cr_assert_eq(td_read_response(fd, &r, td_scale(5000)), 0);
+	cr_assert_eq(r.h.status, 17, "InvalidHeader, got %u", r.h.status);
+	cr_assert_eq(r.h.session, 0, "the default header");
+	td_resp_free(&r);
+	cr_assert(td_wait_closed(fd, td_scale(5000)), "closed after a framing error");
+	close(fd);
 }
