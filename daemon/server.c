@@ -1265,22 +1265,26 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_async_init(srv.loop, &srv.shard_done, on_shard_done);
 	srv.shard_done.data = &srv;
 	srv.shard_done_open = true;
-	if (open_listener(&srv, err, sizeof(err)) < 0 ||
-	    (start_shards(&srv) == 0 && snprintf(err, sizeof(err), "out of memory") > 0)) {
+	/* The loops first: once the socket accepts, everything is in place. */
+	if (start_shards(&srv) == 0) {
+		ts_error("out of memory");
+		close_signals(&srv);
+		uv_run(srv.loop, UV_RUN_DEFAULT);
+		goto failed;
+	}
+	if (open_listener(&srv, err, sizeof(err)) < 0) {
 		ts_error("%s", err);
 		close_listener(&srv);
 		if (srv.listen_fd >= 0)
 			close(srv.listen_fd);
-		close_signals(&srv);
+		/* The loops have no connection: they stop at once, and the last
+		 * one to stop ends the main loop (check_all_done). */
+		srv.draining = true;
+		for (unsigned i = 0; i < srv.n_shards; i++)
+			shard_post(&srv.shards[i], MSG_DRAIN, NULL, NULL);
 		uv_run(srv.loop, UV_RUN_DEFAULT);
-		svc_state_unref(srv.st);
-		if (srv.bound_path != NULL)
-			unlink(srv.bound_path);
-		free(srv.bound_path);
-		if (srv.spare_fd >= 0)
-			close(srv.spare_fd);
-		uv_mutex_destroy(&srv.lock);
-		return 1;
+		stop_shards(&srv);
+		goto failed;
 	}
 	uv_poll_start(&srv.listen, UV_READABLE, on_listen_ready);
 
@@ -1304,4 +1308,15 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_loop_close(srv.loop);
 	ts_info("stopped");
 	return srv.exit_code;
+
+failed:
+	svc_state_unref(srv.st);
+	if (srv.bound_path != NULL)
+		unlink(srv.bound_path);
+	free(srv.bound_path);
+	free(srv.shards);
+	if (srv.spare_fd >= 0)
+		close(srv.spare_fd);
+	uv_mutex_destroy(&srv.lock);
+	return 1;
 }
