@@ -1242,6 +1242,7 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 {
 	struct server srv = {0};
 	char err[512];
+	int rc;
 
 	srv.loop = uv_default_loop();
 	srv.st = st;
@@ -1297,26 +1298,22 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 
 	(void)uv_run(srv.loop, UV_RUN_DEFAULT);
 	stop_shards(&srv);
+	ts_info("stopped");
+	rc = srv.exit_code;
+	goto out;
+
+failed:
+	rc = 1;
+out:
 	if (srv.bound_path != NULL)
 		unlink(srv.bound_path);
 	free(srv.bound_path);
 	free(srv.uids);
-	if (srv.spare_fd >= 0)
-		close(srv.spare_fd);
-	uv_mutex_destroy(&srv.lock);
-	svc_state_unref(srv.st);
-	uv_loop_close(srv.loop);
-	ts_info("stopped");
-	return srv.exit_code;
-
-failed:
-	svc_state_unref(srv.st);
-	if (srv.bound_path != NULL)
-		unlink(srv.bound_path);
-	free(srv.bound_path);
 	free(srv.shards);
 	if (srv.spare_fd >= 0)
 		close(srv.spare_fd);
 	uv_mutex_destroy(&srv.lock);
-	return 1;
+	svc_state_unref(srv.st);
+	(void)uv_loop_close(srv.loop);
+	return rc;
 }
