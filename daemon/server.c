@@ -694,9 +694,10 @@ static void on_wake(uv_async_t *a)
 
 /*
  * Main thread: hand something to a shard. Shard 0 runs on this thread, so it
- * is called directly; the others get it through their inbox. A connection
- * for a shard that already stopped cannot happen (the listener closes before
- * a drain is posted); a state reference that cannot be delivered is dropped.
+ * is called directly; the others get it through their inbox. Only a late
+ * MSG_FORCE (the drain timer) can find a shard already stopped: connections
+ * and reloads end when the drain begins (the listener closes first, on_hup
+ * ignores a draining server), and a drain is posted once.
  */
 enum shard_msg { MSG_CONN, MSG_STATE, MSG_DRAIN, MSG_FORCE };
 
@@ -716,17 +717,6 @@ static void shard_post(struct shard *sh, enum shard_msg m, struct conn *c, struc
 	uv_mutex_lock(&sh->inbox_lock);
 	if (sh->closed) {
 		uv_mutex_unlock(&sh->inbox_lock);
-		svc_state_unref(st);
-		if (c != NULL) { /* counted in main, never adopted */
-			uv_mutex_lock(&sh->srv->lock);
-			sh->srv->n_conns--;
-			if (c->peer.valid)
-				uid_release(sh->srv, c->peer.uid);
-			uv_mutex_unlock(&sh->srv->lock);
-			atomic_fetch_sub(&sh->assigned, 1);
-			close(c->fd);
-			free(c);
-		}
 		return;
 	}
 	if (m == MSG_CONN) {
@@ -778,8 +768,34 @@ static int start_loop_thread(struct shard *sh)
 	return rc;
 }
 
+/* A shard with a loop and thread of its own; on failure nothing of it is
+ * left running. */
+static int start_threaded_shard(struct shard *sh)
+{
+	int rc;
+
+	sh->threaded = true;
+	sh->loop = &sh->own_loop;
+	rc = uv_loop_init(sh->loop);
+	if (rc < 0)
+		return rc;
+	rc = uv_async_init(sh->loop, &sh->wake, on_wake);
+	if (rc < 0) {
+		uv_loop_close(sh->loop);
+		return rc;
+	}
+	sh->wake.data = sh;
+	rc = start_loop_thread(sh);
+	if (rc < 0) {
+		uv_close((uv_handle_t *)&sh->wake, NULL);
+		uv_run(sh->loop, UV_RUN_DEFAULT);
+		uv_loop_close(sh->loop);
+	}
+	return rc;
+}
+
 /* Main thread, at start-up: core.io_threads shards, shard 0 on the main
- * loop. Returns the number running (at least 1). */
+ * loop. Returns the number running (0 only when out of memory). */
 static unsigned start_shards(struct server *srv)
 {
 	unsigned want = srv->st->cfg->core.io_threads;
@@ -789,33 +805,16 @@ static unsigned start_shards(struct server *srv)
 		return 0;
 	for (unsigned i = 0; i < want; i++) {
 		struct shard *sh = &srv->shards[i];
-		int rc;
+		int rc = 0;
 
 		sh->srv = srv;
 		sh->st = svc_state_ref(srv->st);
 		uv_mutex_init(&sh->inbox_lock);
 		atomic_init(&sh->assigned, 0);
-		if (i == 0) {
+		if (i == 0)
 			sh->loop = srv->loop;
-			srv->n_shards = 1;
-			continue;
-		}
-		sh->threaded = true;
-		sh->loop = &sh->own_loop;
-		rc = uv_loop_init(sh->loop);
-		if (rc == 0) {
-			rc = uv_async_init(sh->loop, &sh->wake, on_wake);
-			sh->wake.data = sh;
-			if (rc == 0) {
-				rc = start_loop_thread(sh);
-				if (rc < 0) {
-					uv_close((uv_handle_t *)&sh->wake, NULL);
-					uv_run(sh->loop, UV_RUN_DEFAULT);
-				}
-			}
-			if (rc < 0)
-				uv_loop_close(sh->loop);
-		}
+		else
+			rc = start_threaded_shard(sh);
 		if (rc < 0) {
 			ts_warn("cannot start event loop %u of %u (%s); serving with %u", i + 1,
 			        want, uv_strerror(rc), i);
