@@ -6,10 +6,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -118,16 +121,49 @@ int td_under_valgrind(void)
 
 #define VALGRIND_ERROR_EXIT 99
 
+double td_load_factor(void)
+{
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* The one-minute load average per CPU: past 1, every process here gets
+	 * that much less of a CPU than it would alone. */
+	if (getloadavg(&load, 1) != 1 || cpus <= 0 || load <= (double)cpus)
+		return 1.0;
+	load /= (double)cpus;
+	return load > 8.0 ? 8.0 : load;
+}
+
 int td_scale(int ms)
 {
-	return td_under_valgrind() ? ms * 20 : ms;
+	return (int)((td_under_valgrind() ? ms * 20.0 : ms) * td_load_factor());
 }
 
 /* How long td_exchange and td_call wait for an answer: valgrind makes an
  * RSA key generation take tens of seconds. */
 static int response_timeout_ms(void)
 {
-	return td_under_valgrind() ? 180000 : 10000;
+	return (int)((td_under_valgrind() ? 180000 : 10000) * td_load_factor());
+}
+
+pid_t td_fork(void)
+{
+	pid_t parent = getpid();
+	bool main_thread = (pid_t)syscall(SYS_gettid) == parent;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* The kernel sends this when the thread that forked us ends; only the
+	 * main thread lives as long as the test process, so only its children
+	 * can use it. A test that fails in its set-up ends the process without
+	 * running its clean-up, and this stops what it had started. */
+	if (main_thread) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127); /* the test process ended before prctl */
+	}
+	return 0;
 }
 
 /* Start the daemon on d's files and wait until it accepts. */
@@ -155,7 +191,7 @@ static void spawn(struct td *d, const char *const *extra)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
 
-	d->pid = fork();
+	d->pid = td_fork();
 	cr_assert_neq(d->pid, -1);
 	if (d->pid == 0) {
 		int log = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0600);
@@ -169,7 +205,7 @@ static void spawn(struct td *d, const char *const *extra)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	deadline = now_ms() + (td_under_valgrind() ? 120000 : 10000);
+	deadline = now_ms() + (long)((td_under_valgrind() ? 120000 : 10000) * td_load_factor());
 	while (now_ms() < deadline) {
 		fd = try_connect(d->sock);
 		if (fd >= 0) {
@@ -250,7 +286,8 @@ int td_stop(struct td *d)
 
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
-		rc = td_wait_exit(d, td_under_valgrind() ? 120000 : 15000);
+		rc = td_wait_exit(d,
+		                  (int)((td_under_valgrind() ? 120000 : 15000) * td_load_factor()));
 	}
 	if (d->dir[0] != '\0') {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
@@ -401,6 +438,7 @@ int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, co
 
 	wire_header_request(&h, opcode, provider, auth_type, (uint32_t)body_len,
 	                    (uint16_t)auth_len);
+	h.flags = WIRE_FLAG_KEEP_OPEN; /* the connection may be used again */
 	buf = malloc(len);
 	if (buf == NULL)
 		return -1;

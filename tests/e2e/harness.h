@@ -68,7 +68,8 @@ void td_resp_free(struct td_resp *r);
 /* Read one response (header + body). 0 ok, -1 on error. */
 int td_read_response(int fd, struct td_resp *r, int timeout_ms);
 
-/* Send a request on fd and read the response. 0 ok, -1 on error. */
+/* Send a request on fd (with WIRE_FLAG_KEEP_OPEN, so fd may be used again)
+ * and read the response. 0 ok, -1 on error. */
 int td_exchange(int fd, uint32_t opcode, uint8_t provider, uint8_t auth_type, const void *body,
                 size_t body_len, const void *auth, size_t auth_len, struct td_resp *r);
 
@@ -89,8 +90,18 @@ int td_fill_connections(const struct td *d, int *fds, int n);
  * figures are then valgrind's, and time limits are longer. */
 int td_under_valgrind(void);
 
-/* A wait in milliseconds, stretched when the daemon runs under valgrind. */
+/* How much the machine's load stretches waits: the one-minute load average
+ * per CPU when it is above 1 (at most 8), else 1. */
+double td_load_factor(void);
+
+/* A wait in milliseconds, stretched when the daemon runs under valgrind and
+ * when the machine is loaded. */
 int td_scale(int ms);
+
+/* fork(), for a process the test starts: when called from the test's main
+ * thread, the child is killed when the test process ends, even if the test
+ * failed in its set-up and never ran its clean-up. */
+pid_t td_fork(void);
 
 /* Wait (up to timeout_ms) for a daemon that was told to stop by the test
  * itself; returns its exit status as td_stop does (-1 if it had to be

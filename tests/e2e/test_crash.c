@@ -240,6 +240,9 @@ Test(crash, sigkill_during_creates_and_destroys, .timeout = 300)
 	}
 	pthread_join(t, NULL);
 	pthread_join(tm, NULL);
+	/* Once more from this thread, so that the daemon the checks below use
+	 * is stopped with the test process if they fail (td_fork). */
+	td_restart(&d, SIGKILL);
 	cr_assert_eq(mix.odd, 0, "%u signatures or random requests got status %d", mix.odd,
 	             mix.odd_status);
 	cr_assert_gt(mix.signed_ok, 0, "no signature succeeded during the kills");

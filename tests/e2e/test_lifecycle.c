@@ -403,7 +403,7 @@ Test(lifecycle, systemd_notifications)
 	snprintf(npath, sizeof(npath), "%s/notify", dir);
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	nfd = notify_listen(npath);
-	pid = fork();
+	pid = td_fork();
 	if (pid == 0) {
 		setenv("NOTIFY_SOCKET", npath, 1);
 		execl(TESSERAD, TESSERAD, "--allow-root", "--socket", sock, "--log-level", "error",
@@ -435,7 +435,7 @@ Test(lifecycle, socket_activation)
 		cr_skip_test("systemd-socket-activate is not installed");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
-	pid = fork();
+	pid = td_fork();
 	if (pid == 0) {
 		/* The daemon is told a different path: it must use the socket it
 		 * was handed, not bind its own. */

@@ -56,7 +56,7 @@ static struct tessera_client *client(void)
 /* Run fn as uid in a child; returns its exit status (0 = all checks held). */
 static int as_user(uid_t uid, int (*fn)(void))
 {
-	pid_t pid = fork();
+	pid_t pid = td_fork();
 	int st;
 
 	cr_assert_neq(pid, -1);
