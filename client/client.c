@@ -310,6 +310,8 @@ static int build_request(const struct tessera_client *c, uint8_t provider, uint3
 		return TESSERA_ERR_NOMEM;
 	wire_header_request(&h, opcode, provider, c->auth_type, (uint32_t)body_len,
 	                    (uint16_t)auth_len);
+	if (c->persistent)
+		h.flags = WIRE_FLAG_KEEP_OPEN;
 	wire_header_encode(&h, buf);
 	if (body_len > 0)
 		memcpy(buf + WIRE_HEADER_LEN, body, body_len);
@@ -378,7 +380,9 @@ static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len
 			return rc;
 		}
 	}
-	if (!c->persistent)
+	/* A service that does not say it keeps the connection closes it (every
+	 * Parsec service does): the next request opens a new one. */
+	if (!c->persistent || (h.flags & WIRE_FLAG_KEEP_OPEN) == 0)
 		drop_connection(c);
 	*ret_body = body;
 	*ret_len = h.body_len;

@@ -80,7 +80,8 @@ struct conn {
 	struct dispatch_reply reply;
 	bool close_after_write;
 	bool close_after_work;
-	bool idle; /* between requests on a persistent connection */
+	bool keep_open; /* the request being answered asked for WIRE_FLAG_KEEP_OPEN */
+	bool idle;      /* between requests on a persistent connection */
 	int open_handles;
 };
 
@@ -318,11 +319,28 @@ static void on_write(uv_write_t *req, int status)
 	conn_read_next(c);
 }
 
+/*
+ * Parsec closes the connection after every response, and clients that read a
+ * response to the end of the stream wait for that close. So the connection
+ * stays open only when the request asked for it, and the response says so
+ * with the same flag: a client that sees no flag knows the close follows.
+ */
+static bool keep_after_write(const struct conn *c)
+{
+	return c->keep_open && !c->close_after_write && !c->sh->draining;
+}
+
 static void write_reply(struct conn *c)
 {
 	uv_buf_t buf = uv_buf_init((char *)dispatch_reply_bytes(&c->reply), (unsigned)c->reply.len);
 	int rc;
 
+	if (!keep_after_write(c))
+		c->close_after_write = true;
+	else if (c->reply.buf != NULL) /* not the shared out-of-memory reply: it closes */
+		wire_header_set_flags(c->reply.buf, WIRE_FLAG_KEEP_OPEN);
+	else
+		c->close_after_write = true;
 	c->state = CS_WRITING;
 	/* A client that does not read its response is cut after the same
 	 * deadline a request gets. */
@@ -479,6 +497,7 @@ static void request_complete(struct conn *c)
 
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_timer_stop(&c->timer);
+	c->keep_open = (c->fr.h.flags & WIRE_FLAG_KEEP_OPEN) != 0;
 	/* Step 7: the request is whole, so a failure here keeps the stream in
 	 * step; the answer still uses the default header, as in Parsec. */
 	err = wire_check_fields(&c->fr.h);
@@ -589,6 +608,7 @@ static void conn_read_next(struct conn *c)
 	c->state = CS_READING;
 	wire_framer_init(&c->fr, c->sh->st->cfg->core.body_len_limit);
 	c->close_after_write = false;
+	c->keep_open = false;
 	c->idle = true;
 	if (idle_ms > 0)
 		uv_timer_start(&c->timer, on_timer, idle_ms, 0);

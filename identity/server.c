@@ -148,6 +148,10 @@ static void send_reply(struct conn *c, const struct wire_header *req, enum ts_er
 		wire_header_response(req, status, (uint32_t)body_len, &h);
 	else
 		wire_header_default_response(status, &h);
+	/* Kept open only for a client that asked (WIRE_FLAG_KEEP_OPEN), and
+	 * the response says so; otherwise the close follows, as in Parsec. */
+	if (!close_after)
+		h.flags = WIRE_FLAG_KEEP_OPEN;
 	wire_header_encode(&h, w->data);
 	if (body_len > 0)
 		memcpy(w->data + WIRE_HEADER_LEN, body, body_len);
@@ -221,13 +225,15 @@ static enum ts_err builtin(struct idsrv *s, const struct wire_header *h, const u
 	}
 }
 
-/* Answer the whole request the framer holds. */
-static void process(struct conn *c)
+/* Answer the whole request the framer holds; whether the connection stays
+ * open for another. */
+static bool process(struct conn *c)
 {
 	const struct wire_header *h = &c->fr.h;
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	enum ts_err err = wire_check_fields(h);
+	bool keep = (h->flags & WIRE_FLAG_KEEP_OPEN) != 0;
 
 	if (err == TS_OK && h->provider != WIRE_PROVIDER_CORE)
 		err = TS_E_PROVIDER_NOT_REGISTERED;
@@ -239,9 +245,10 @@ static void process(struct conn *c)
 			err = c->srv->fn(c->srv->ctx, &c->peer, h->opcode, c->fr.payload,
 			                 h->body_len, &out, &out_len);
 	}
-	send_reply(c, h, err, out, out_len, false);
+	send_reply(c, h, err, out, out_len, !keep);
 	if (out != NULL)
 		ts_free_secret(out, out_len); /* tokens */
+	return keep;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *ret)
@@ -273,7 +280,11 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		return;
 	switch (wire_framer_got(&c->fr, (size_t)n)) {
 	case WF_DONE:
-		process(c);
+		if (!process(c)) {
+			uv_read_stop(st); /* the close follows the response */
+			wire_framer_release(&c->fr);
+			return;
+		}
 		wire_framer_release(&c->fr);
 		wire_framer_init(&c->fr, BODY_LIMIT);
 		uv_timer_start(&c->timer, on_timeout, IDLE_MS, 0);

@@ -94,6 +94,11 @@ static void header_base(struct wire_header *h)
 	h->accept_type = WIRE_CONTENT_PROTOBUF;
 }
 
+void wire_header_set_flags(uint8_t hdr[WIRE_HEADER_LEN], uint16_t flags)
+{
+	put_u16(hdr + 8, flags);
+}
+
 void wire_header_request(struct wire_header *ret_h, uint32_t opcode, uint8_t provider,
                          uint8_t auth_type, uint32_t body_len, uint16_t auth_len)
 {

@@ -133,9 +133,21 @@ struct wire_header {
 	uint8_t reserved2;
 };
 
+/*
+ * Tessera's persistent connections, in the header's flags field (which
+ * Parsec ignores in requests and sends as 0): a request with this bit asks
+ * the service to read another request on the same connection after the
+ * response, and a response with it says the service will. A response
+ * without it is followed by the close, as every Parsec response is.
+ */
+#define WIRE_FLAG_KEEP_OPEN 0x8000u
+
 /* Little-endian encoding of all 36 bytes. Cannot fail. */
 void wire_header_encode(const struct wire_header *h, uint8_t out[WIRE_HEADER_LEN]);
 void wire_header_decode(const uint8_t in[WIRE_HEADER_LEN], struct wire_header *ret_h);
+
+/* Set the flags field of an encoded header in place. */
+void wire_header_set_flags(uint8_t hdr[WIRE_HEADER_LEN], uint16_t flags);
 
 /* Magic and header size from the first 6 bytes of a request. */
 void wire_prefix_decode(const uint8_t in[WIRE_PREFIX_LEN], uint32_t *ret_magic,

@@ -3,7 +3,11 @@
  * order of parsec-facts 1.4: each malformed request gets Parsec's status.
  */
 #include <criterion/criterion.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -291,4 +295,99 @@ Test(basic, core_and_crypto_opcodes_go_to_their_own_providers)
 	td_resp_free(&r);
 	/* An operation the software provider never serves (TPM attestation). */
 	cr_assert_eq(td_call(&d, WIRE_OP_ATTEST_KEY, 1, 1, NULL, 0, "alice", 5, NULL), 1134);
+}
+
+/* Read everything until the peer closes (or timeout_ms passes); the number
+ * of bytes, and *ret_closed whether the close came. */
+static size_t read_to_eof(int fd, uint8_t *buf, size_t size, int timeout_ms, bool *ret_closed)
+{
+	size_t got = 0;
+
+	*ret_closed = false;
+	while (got < size) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+		n = recv(fd, buf + got, size - got, 0);
+		if (n == 0) {
+			*ret_closed = true;
+			break;
+		}
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/* A Parsec client (any of Parsec's client libraries in other languages) reads
+ * a response until the connection closes; Parsec closes after every response.
+ * With the default 60 s idle timeout, the close must follow the response at
+ * once, not a minute later. */
+Test(basic, a_client_reading_to_eof_gets_the_close_right_after_the_response)
+{
+	uint8_t req[WIRE_HEADER_LEN], resp[256];
+	struct wire_header h;
+	bool closed;
+	size_t n;
+
+	for (int round = 0; round < 3; round++) {
+		int fd = td_connect(&d);
+
+		wire_header_request(&h, WIRE_OP_PING, 0, 0, 0, 0);
+		wire_header_encode(&h, req);
+		cr_assert_eq(td_send_all(fd, req, sizeof(req)), 0);
+		n = read_to_eof(fd, resp, sizeof(resp), td_scale(3000), &closed);
+		close(fd);
+		cr_assert(closed, "round %d: no close within 3 s after %zu bytes", round, n);
+		cr_assert_eq(n, WIRE_HEADER_LEN + 2, "round %d: the 38-byte Ping response", round);
+		wire_header_decode(resp, &h);
+		cr_assert_eq(h.status, 0);
+		cr_assert_eq(h.flags, 0, "a Parsec client sees flags 0, as Parsec sends");
+	}
+}
+
+/* The opt-in: a request with WIRE_FLAG_KEEP_OPEN gets a response that says
+ * the connection stays open, and the next request is read on it; a request
+ * without it on the same connection is answered and then closed. */
+Test(basic, keep_open_flag_keeps_the_connection_for_the_next_request)
+{
+	uint8_t req[WIRE_HEADER_LEN], resp[256];
+	struct wire_header h;
+	struct td_resp r;
+	bool closed;
+	size_t n;
+	int fd = td_connect(&d);
+
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(td_exchange(fd, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, &r), 0);
+		cr_assert_eq(r.h.status, 0);
+		cr_assert_eq(r.h.flags, WIRE_FLAG_KEEP_OPEN, "request %d: flags %#x", i, r.h.flags);
+		td_resp_free(&r);
+	}
+	/* The last request of the connection does not ask. */
+	wire_header_request(&h, WIRE_OP_PING, 0, 0, 0, 0);
+	wire_header_encode(&h, req);
+	cr_assert_eq(td_send_all(fd, req, sizeof(req)), 0);
+	n = read_to_eof(fd, resp, sizeof(resp), td_scale(3000), &closed);
+	close(fd);
+	cr_assert(closed);
+	cr_assert_eq(n, WIRE_HEADER_LEN + 2);
+	wire_header_decode(resp, &h);
+	cr_assert_eq(h.flags, 0);
+}
+
+/* Parsec clients connect to /run/parsec/parsec.sock; the shipped tmpfiles
+ * configuration makes that a symbolic link to tesserad's socket, and a
+ * connection through such a link reaches the daemon. */
+Test(basic, a_symlink_to_the_socket_serves_parsec_clients)
+{
+	struct td via = d;
+
+	snprintf(via.sock, sizeof(via.sock), "%s/parsec.sock", d.dir);
+	cr_assert_eq(symlink(d.sock, via.sock), 0);
+	cr_assert_eq(td_call(&via, WIRE_OP_PING, 0, 0, NULL, 0, NULL, 0, NULL), 0);
+	unlink(via.sock);
 }

@@ -70,6 +70,7 @@ Test(load, pipelined_requests_are_answered_in_order)
 		struct wire_header h;
 
 		wire_header_request(&h, ops[i], 0, 0, 0, 0);
+		h.flags = WIRE_FLAG_KEEP_OPEN;
 		h.session = (uint64_t)i + 100;
 		wire_header_encode(&h, buf + i * WIRE_HEADER_LEN);
 	}

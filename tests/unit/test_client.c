@@ -19,6 +19,7 @@ enum behaviour {
 	CLOSE_FIRST,  /* close the first connection right after its request */
 	WRONG_OPCODE, /* answer with another opcode */
 	STATUS_21,    /* answer AdminOperation */
+	PARSEC_LIKE,  /* flags 0 in every response, close after each (Parsec) */
 };
 
 struct fake {
@@ -29,6 +30,7 @@ struct fake {
 	pthread_t thread;
 	uint8_t last_auth_type;
 	uint16_t last_auth_len;
+	uint16_t last_flags;
 };
 
 static int read_request(int fd, struct wire_header *h)
@@ -68,6 +70,7 @@ static void *serve(void *arg)
 		while (read_request(fd, &h) == 0) {
 			f->last_auth_type = h.auth_type;
 			f->last_auth_len = h.auth_len;
+			f->last_flags = h.flags;
 			if (f->how == SILENT) {
 				sleep(2);
 				break;
@@ -83,6 +86,9 @@ static void *serve(void *arg)
 				r.opcode = WIRE_OP_LIST_KEYS;
 			if (f->how == STATUS_21)
 				r.body_len = 0;
+			/* tesserad keeps a connection open for a client that asks. */
+			if (f->how != PARSEC_LIKE)
+				r.flags = h.flags & WIRE_FLAG_KEEP_OPEN;
 			wire_header_encode(&r, out);
 			out[36] = 0x08;
 			out[37] = 0x01;
@@ -91,6 +97,8 @@ static void *serve(void *arg)
 			                 ? sizeof(out)
 			                 : WIRE_HEADER_LEN + r.body_len,
 			         MSG_NOSIGNAL) < 0)
+				break;
+			if (f->how == PARSEC_LIKE)
 				break;
 		}
 		close(fd);
@@ -209,7 +217,9 @@ Test(client, ping_and_auth_bytes)
 	cr_assert_eq(min, 0);
 	cr_assert_eq(fk.last_auth_type, 3);
 	cr_assert_eq(fk.last_auth_len, 4);
-	/* Persistent: the second request reuses the connection. */
+	/* Persistent: the request asks to keep the connection, and the
+	 * second request reuses it. */
+	cr_assert_eq(fk.last_flags, WIRE_FLAG_KEEP_OPEN);
 	cr_assert_eq(tessera_ping(c, &maj, &min), TESSERA_OK);
 	cr_assert_eq(fk.connections, 1);
 	tessera_close(c);
@@ -217,6 +227,25 @@ Test(client, ping_and_auth_bytes)
 	cr_assert_eq(tessera_ping(c, &maj, &min), TESSERA_OK);
 	cr_assert_eq(fk.last_auth_type, 1);
 	cr_assert_eq(fk.last_auth_len, 3);
+	tessera_close(c);
+	stop_fake();
+}
+
+/* Against a real Parsec service, which ignores the flag and closes after
+ * every response: each request opens its own connection and succeeds,
+ * without waiting for a timeout or counting the close as a failure. */
+Test(client, a_service_that_does_not_keep_connections_gets_one_per_request)
+{
+	struct tessera_client *c;
+	uint32_t maj = 0, min = 9;
+
+	start_fake(PARSEC_LIKE);
+	c = client_for_fake(2000, TESSERA_AUTH_NONE);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tessera_ping(c, &maj, &min), TESSERA_OK, "request %d", i);
+		cr_assert_eq(fk.connections, i + 1);
+	}
+	cr_assert_eq(maj, 1);
 	tessera_close(c);
 	stop_fake();
 }
