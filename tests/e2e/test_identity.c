@@ -33,7 +33,7 @@ static pid_t idp_pid, orch_pid;
 
 static pid_t spawn(const char *const *argv, const char *log)
 {
-	pid_t pid = fork();
+	pid_t pid = td_fork();
 
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
@@ -105,7 +105,7 @@ static int run(const char *const *argv, char *out, size_t outlen)
 	int status = 0;
 
 	cr_assert_eq(pipe(p), 0);
-	pid = fork();
+	pid = td_fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
 		dup2(p[1], 1);
@@ -170,7 +170,7 @@ static struct tessera_client *jwt_client(void)
 
 static void wait_socket(const char *path)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < td_scale(200); i++) {
 		if (access(path, F_OK) == 0)
 			return;
 		usleep(50000);
@@ -184,7 +184,7 @@ static void wait_ready(void)
 {
 	char out[4096];
 
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < td_scale(100); i++) {
 		if (run_as("probe", out, sizeof(out), "whoami", NULL, NULL, NULL) == 0)
 			return;
 		usleep(100000);
@@ -388,7 +388,7 @@ static int hook(const char *phase, pid_t pid, const char *name, const char *id)
 	cr_assert_not_null(f);
 	fputs(state, f);
 	fclose(f);
-	child = fork();
+	child = td_fork();
 	if (child == 0) {
 		int fd = open(path, O_RDONLY);
 
@@ -454,7 +454,7 @@ Test(identity, container_hook_rotation_under_load_and_idp_restart)
 	idp_pid = 0;
 	td_restart(&d, SIGTERM);
 	start_idp();
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < td_scale(100); i++) {
 		rc = sign_once(c);
 		if (rc == TESSERA_OK)
 			break;
@@ -588,7 +588,7 @@ Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
 	         "--idp %s whoami",
 	         stopfile, CLI, td_ep, idp_ep);
 	cr_assert_eq(pipe(p), 0);
-	launcher = fork();
+	launcher = td_fork();
 	if (launcher == 0) {
 		dup2(p[1], 1);
 		close(p[0]);
@@ -598,7 +598,7 @@ Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
 		_exit(127);
 	}
 	close(p[1]);
-	usleep(500000);
+	usleep((useconds_t)td_scale(500) * 1000);
 
 	kill(orch_pid, SIGKILL);
 	waitpid(orch_pid, NULL, 0);
@@ -609,7 +609,7 @@ Test(identity, a_running_client_survives_the_orchestrator_restart_sequence)
 	wait_socket(idp_sock);
 	start_orch();
 	/* The launcher repeats its report every 200 ms. */
-	usleep(1500000);
+	usleep((useconds_t)td_scale(1500) * 1000);
 	close(open(stopfile, O_CREAT | O_WRONLY, 0600));
 	for (;;) {
 		ssize_t n = read(p[0], out + got, sizeof(out) - 1 - got);
@@ -646,7 +646,7 @@ Test(identity, a_tesserad_restart_alone_heals_itself)
 	c = jwt_client();
 	cr_assert_eq(tessera_generate_key(c, 1, "hk", &spec), TESSERA_OK);
 	td_restart(&d, SIGKILL);
-	for (int i = 0; i < 50 && rc != TESSERA_OK; i++) {
+	for (int i = 0; i < td_scale(50) && rc != TESSERA_OK; i++) {
 		rc = sign_once(c);
 		if (rc != TESSERA_OK)
 			usleep(100000);
@@ -842,6 +842,7 @@ Test(identity, the_idp_frames_requests_like_tesserad)
 	int fd = connect_idp();
 
 	wire_header_request(&h, WIRE_OP_PING, 0, 0, 0, 0);
+	h.flags = WIRE_FLAG_KEEP_OPEN;
 	h.session = 1;
 	wire_header_encode(&h, req);
 	h.opcode = WIRE_OP_LIST_PROVIDERS;
@@ -873,5 +874,32 @@ Test(identity, the_idp_frames_requests_like_tesserad)
 	cr_assert_eq(r.h.session, 0, "the default header");
 	td_resp_free(&r);
 	cr_assert(td_wait_closed(fd, td_scale(5000)), "closed after a framing error");
+	close(fd);
+}
+
+/* Like tesserad, the idp closes after a response unless the request asked
+ * to keep the connection (a client reading to EOF is not kept waiting). */
+Test(identity, the_idp_closes_after_a_response_unless_asked_to_keep_the_connection)
+{
+	uint8_t req[WIRE_HEADER_LEN];
+	struct wire_header h;
+	struct td_resp r;
+	int fd = connect_idp();
+
+	wire_header_request(&h, WIRE_OP_PING, 0, 0, 0, 0);
+	h.flags = WIRE_FLAG_KEEP_OPEN;
+	wire_header_encode(&h, req);
+	cr_assert_eq(td_send_all(fd, req, sizeof(req)), 0);
+	cr_assert_eq(td_read_response(fd, &r, td_scale(5000)), 0);
+	cr_assert_eq(r.h.flags, WIRE_FLAG_KEEP_OPEN, "kept open, and says so");
+	td_resp_free(&r);
+	h.flags = 0;
+	wire_header_encode(&h, req);
+	cr_assert_eq(td_send_all(fd, req, sizeof(req)), 0);
+	cr_assert_eq(td_read_response(fd, &r, td_scale(5000)), 0);
+	cr_assert_eq(r.h.flags, 0);
+	cr_assert_eq(r.h.status, 0);
+	td_resp_free(&r);
+	cr_assert(td_wait_closed(fd, td_scale(3000)), "the close follows the response");
 	close(fd);
 }
