@@ -45,6 +45,16 @@ if [ -n "$problems" ]; then
 fi
 echo "units verified"
 
+# Parsec clients' default path: tmpfiles links it to the socket unit's path.
+listen=$(sed -n 's/^ListenStream=//p' "$src/tesserad.socket")
+systemd-tmpfiles --create --root="$tmp/root" "$src/tessera.tmpfiles" >/dev/null 2>&1 || true
+link=$(readlink "$tmp/root/run/parsec/parsec.sock" || true)
+if [ "$link" != "$listen" ]; then
+  echo "tmpfiles: /run/parsec/parsec.sock -> '$link', expected the socket unit's $listen"
+  exit 1
+fi
+echo "tmpfiles: /run/parsec/parsec.sock -> $listen"
+
 if systemd-analyze security --help 2>/dev/null | grep -q -- "--offline"; then
   systemd-analyze security --offline=true --no-pager "$tmp/tesserad.service" | tail -n 3 || true
 fi
