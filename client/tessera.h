@@ -22,6 +22,12 @@
 extern "C" {
 #endif
 
+/* The shared library is built with hidden visibility and exports only what
+ * is declared between this push and its pop (client/libtessera.map). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define TESSERA_OK            0
 #define TESSERA_ERR_CONNECT   (-1) /* could not connect to the endpoint */
 #define TESSERA_ERR_IO        (-2) /* read/write failed, or the daemon closed before a whole response */
@@ -295,6 +301,10 @@ int tessera_hash_compare(struct tessera_client *c, uint8_t provider, const char 
  * the provider cannot. */
 int tessera_can_do_crypto(struct tessera_client *c, uint8_t provider, int check,
                           const struct tessera_key_spec *spec);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }
