@@ -248,6 +248,17 @@ static int list_cb(void *ctx, const char *name, const char *provider, const uint
 	return 0;
 }
 
+static int list_count_cb(void *ctx, const char *name, const char *provider, const uint8_t *a,
+                         size_t len)
+{
+	(void)name;
+	(void)a;
+	(void)len;
+	cr_assert_str_eq(provider, SW);
+	((struct listed *)ctx)->n++;
+	return 0;
+}
+
 static int name_cb(void *ctx, const char *name)
 {
 	strcat(ctx, name);
@@ -549,4 +560,190 @@ Test(keystore, schema_version_is_checked)
 	sql("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
 	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
 	cr_assert(strstr(err, "99") != NULL, "%s", err);
+}
+
+/* ---- migration of a version-1 store made by the code at 9aeab3d ---- */
+
+#define FIXTURE TESSERA_SOURCE_DIR "/tests/data/keystore-v1"
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out;
+
+	cr_assert_geq(in, 0, "%s", from);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(out, 0, "%s", to);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, (size_t)n), n);
+	cr_assert_eq(n, 0);
+	close(in);
+	close(out);
+}
+
+static uint8_t *slurp(const char *path, size_t *ret_len)
+{
+	struct stat sb;
+	uint8_t *p;
+	int fd = open(path, O_RDONLY);
+
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(fstat(fd, &sb), 0);
+	p = malloc((size_t)sb.st_size + 1);
+	cr_assert_not_null(p);
+	cr_assert_eq(read(fd, p, (size_t)sb.st_size), sb.st_size);
+	close(fd);
+	*ret_len = (size_t)sb.st_size;
+	return p;
+}
+
+/* The file is byte for byte what it was. */
+static void assert_unchanged(const uint8_t *before, size_t len)
+{
+	size_t now_len;
+	uint8_t *now = slurp(db, &now_len);
+
+	cr_assert_eq(now_len, len);
+	cr_assert_arr_eq(now, before, len, "the store file changed");
+	free(now);
+}
+
+static void setup_v1(void)
+{
+	make_dir();
+	copy_file(FIXTURE "/keystore.sqlite3", db);
+	copy_file(FIXTURE "/kek", kek);
+}
+
+TestSuite(migration, .init = setup_v1, .fini = teardown);
+
+static const struct ks_legacy_provider sw_only[] = {{1, SW}};
+
+static void bytes_from(uint8_t *p, uint8_t first)
+{
+	for (int i = 0; i < 32; i++)
+		p[i] = (uint8_t)(first + i);
+}
+
+Test(migration, v1_store_is_migrated_to_v2)
+{
+	static const uint8_t ready_attrs[] = {0x0a, 0x02, 0x5a, 0x00, 0x10, 0x01};
+	struct ks_key_id ready = {1, "alice", "ready-key"};
+	struct ks_key_id other = {3, "1000", "other-ready"};
+	struct recovered rec = {0};
+	struct listed l = {0};
+	struct ks_record r;
+	uint8_t want[32], *before;
+	size_t before_len;
+	unsigned n = 0;
+
+	cr_assert_eq(sql_int("SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(sql_int("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	cr_assert_eq(sql_int("SELECT count(*) FROM keys WHERE provider = '" SW "'"), 4);
+
+	bytes_from(want, 0x00);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_OK);
+	cr_assert_str_eq(r.provider, SW);
+	cr_assert_eq(r.ref_len, 0);
+	cr_assert_eq(r.material_len, 32);
+	cr_assert_arr_eq(r.material, want, 32);
+	cr_assert_eq(r.attrs_len, sizeof(ready_attrs));
+	cr_assert_arr_eq(r.attrs, ready_attrs, sizeof(ready_attrs));
+	ks_record_clear(&r);
+	bytes_from(want, 0x40);
+	cr_assert_eq(ks_get(ks, &other, SW, &r), TS_OK);
+	cr_assert_arr_eq(r.material, want, 32);
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &ready, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+
+	/* The unfinished ones migrated as they were, for recovery. */
+	cr_assert_eq(ks_recover(ks, recover_cb, &rec, &n), TS_OK);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(rec.seen, "3/1000/half-key@" SW " ref= mat=0,") != NULL, "%s", rec.seen);
+	cr_assert(strstr(rec.seen, "1/alice/going-key@" SW " ref= mat=32,") != NULL, "%s",
+	          rec.seen);
+	cr_assert_eq(ks_list(ks, 3, "1000", list_count_cb, &l), TS_OK);
+	cr_assert_eq(l.n, 1);
+	close_store();
+
+	/* A version-2 store: opening does nothing more, and needs no table. */
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	bytes_from(want, 0x00);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_OK);
+	cr_assert_arr_eq(r.material, want, 32);
+	ks_record_clear(&r);
+	close_store();
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, v1_store_with_an_unlisted_provider_is_left_as_it_was)
+{
+	static const struct ks_legacy_provider other_type[] = {{2, "token-a"}};
+	uint8_t *before;
+	size_t before_len;
+
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_null(ks);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	cr_assert(strstr(err, "configuration must list") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	/* A table for another provider type does not help either. */
+	cr_assert_eq(ks_open(db, kek, other_type, 1, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	cr_assert_eq(sql_int("SELECT count(*) FROM keys WHERE provider = 1"), 4);
+	free(before);
+}
+
+Test(migration, ambiguous_table_is_refused)
+{
+	static const struct ks_legacy_provider twice[] = {{1, SW}, {1, "software-2"}};
+	uint8_t *before;
+	size_t before_len;
+
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, twice, 2, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, wrong_kek_is_refused_before_migrating)
+{
+	uint8_t *before;
+	size_t before_len;
+	int fd;
+
+	fd = open(kek, O_WRONLY | O_TRUNC);
+	cr_assert_eq(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "does not match") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, v1_record_that_did_not_open_still_does_not)
+{
+	struct ks_key_id ready = {1, "alice", "ready-key"};
+	struct ks_key_id other = {3, "1000", "other-ready"};
+	struct ks_record r;
+
+	sql("UPDATE keys SET attrs = x'00' WHERE name = 'ready-key'");
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_E_PSA_CORRUPTION_DETECTED);
+	cr_assert_eq(ks_get(ks, &other, SW, &r), TS_OK, "the others migrated");
+	ks_record_clear(&r);
+	cr_assert_eq(ks_begin_destroy(ks, &ready, SW, &r), TS_OK, "and it can be destroyed");
+	cr_assert_null(r.material);
+	ks_record_clear(&r);
 }
