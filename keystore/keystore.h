@@ -91,8 +91,10 @@ void ks_close(struct ks *ks);
  * non-empty name). ref (ref_len bytes, NULL when 0) is the reference the
  * provider will give the key; it is durable when this returns, before the
  * provider makes anything, so after a crash ks_recover() can hand it back
- * for the provider to destroy. TS_OK; TS_E_PSA_ALREADY_EXISTS if the tenant
- * has a key of that name in any instance or state;
+ * for the provider to destroy (the record is sealed already, so an altered
+ * reference is not handed back). TS_OK; TS_E_PSA_ALREADY_EXISTS if the
+ * tenant has a key of that name in any instance or state;
+ * TS_E_PSA_INSUFFICIENT_ENTROPY, TS_E_NOMEM,
  * TS_E_PSA_STORAGE_FAILURE / TS_E_PSA_INSUFFICIENT_STORAGE.
  */
 enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *provider,
@@ -149,7 +151,10 @@ enum ts_err ks_list(struct ks *ks, uint8_t auth_type, const char *app, ks_key_cb
  * Every ready key of the instance provider across all tenants, ordered by
  * (auth type, application, name), with its reference and attributes (no
  * material): for a provider rebuilding its state at start-up (which of its
- * objects are in use, the next free key ID). cb returns 0 to go on.
+ * objects are in use, the next free key ID). The references are as stored,
+ * not checked against the seal (nothing is unsealed): fit for avoiding
+ * reuse, not for acting on a key, which goes through ks_get(). cb returns 0
+ * to go on.
  * TS_OK (also when cb stopped it); TS_E_PSA_STORAGE_FAILURE.
  */
 typedef int (*ks_each_cb)(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
