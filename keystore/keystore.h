@@ -1,20 +1,29 @@
 /*
  * The key store: identity-scoped key records in SQLite.
  *
- * A key is (authenticator, application, key name) -> provider, PSA
- * attributes (packed protobuf), the provider's key material or reference
- * (always sealed with AES-256-GCM under the key-encryption key, the AAD
- * binding it to the whole identity tuple, the provider and the attributes),
- * and a state. Names are unique per (authenticator, application) across
- * providers, as in Parsec's SQLite key store.
+ * A key is (authenticator, application, key name) -> provider instance (a
+ * configured provider, named by its unique configuration name such as
+ * "software-provider" or "token-a"), the provider's reference for the key
+ * (not secret, in clear, may be empty: a PKCS#11 CKA_ID, a TPM handle, a
+ * Trusted Services key ID), PSA attributes (packed protobuf), the provider's
+ * key material (always sealed with AES-256-GCM under the key-encryption key,
+ * the AAD binding it to the whole identity tuple, the provider instance, the
+ * reference and the attributes), and a state. Names are unique per
+ * (authenticator, application) across provider instances, as in Parsec's
+ * SQLite key store.
  *
- * Create and destroy are crash-consistent: reserve (state "creating") ->
- * the provider makes the key -> commit (state "ready"); destroy marks
- * "destroying" -> the provider destroys -> remove. ks_recover() finishes or
- * rolls back whatever a crash interrupted.
+ * Create and destroy are crash-consistent: reserve (state "creating", with
+ * the reference the provider is about to use) -> the provider makes the key
+ * -> commit (state "ready"); destroy marks "destroying" -> the provider
+ * destroys -> remove. ks_recover() hands whatever a crash interrupted, with
+ * its reference, to the provider to drop.
+ *
+ * Schema version 2 (this build) names provider instances; version 1 named
+ * wire provider IDs and is migrated by ks_open().
  *
  * All functions are thread-safe. Functions returning material hand out a
- * malloc'd secret the caller must release with ks_record_clear().
+ * malloc'd secret the caller must release with ks_record_clear(). Callbacks
+ * run with the store locked and must not call back into it.
  */
 #ifndef TESSERA_KEYSTORE_KEYSTORE_H
 #define TESSERA_KEYSTORE_KEYSTORE_H
@@ -33,7 +42,9 @@ struct ks_key_id {
 };
 
 struct ks_record {
-	uint8_t provider;
+	char *provider; /* the instance name */
+	uint8_t *ref;   /* the provider's reference; not secret, may be empty */
+	size_t ref_len;
 	uint8_t *attrs;
 	size_t attrs_len;
 	uint8_t *material; /* secret: wiped by ks_record_clear */
@@ -43,61 +54,124 @@ struct ks_record {
 /* Wipe and free a record's buffers. NULL ok. */
 void ks_record_clear(struct ks_record *r);
 
+/* For migrating a version-1 store, whose records name a wire provider ID:
+ * the instance that takes over that ID's keys. */
+struct ks_legacy_provider {
+	uint8_t provider_id;
+	const char *instance;
+};
+
 /*
  * Open (creating if needed) the store at db_path, mode 0600. The
  * key-encryption key is $CREDENTIALS_DIRECTORY/tessera-kek when that exists
  * (32 bytes), else the file kek_path, created with 32 random bytes and mode
- * 0600 on first use. TS_OK; TS_E_KEY_INFO_MANAGER_ERROR with a message in
- * err (unreadable files, wrong schema version, a KEK that does not match
- * this store); TS_E_NOMEM.
+ * 0600 on first use.
+ *
+ * A version-1 store is migrated to version 2 in one transaction: each
+ * record's provider ID becomes the instance legacy[] gives for it (version 1
+ * allowed one instance per provider type), its reference is empty, and its
+ * material is opened and sealed again under the new AAD (material that did
+ * not open before stays as it was, and still does not open). Records left
+ * "creating" or "destroying" migrate too, for ks_recover(). On any failure
+ * the file is left as it was. legacy may be NULL when n_legacy is 0; it is
+ * only read for a version-1 store.
+ *
+ * TS_OK; TS_E_KEY_INFO_MANAGER_ERROR with a message in err (unreadable
+ * files, a schema version newer than this build, a KEK that does not match
+ * this store, a version-1 record whose provider ID legacy[] does not name or
+ * names twice, a migration that could not be written); TS_E_NOMEM.
  */
-enum ts_err ks_open(const char *db_path, const char *kek_path, struct ks **ret_ks, char *err,
-                    size_t errlen);
+enum ts_err ks_open(const char *db_path, const char *kek_path,
+                    const struct ks_legacy_provider *legacy, size_t n_legacy, struct ks **ret_ks,
+                    char *err, size_t errlen);
 void ks_close(struct ks *ks);
 
-/* Reserve a name for a key being created. TS_OK; TS_E_PSA_ALREADY_EXISTS if
- * the tenant has a key of that name in any provider or state;
- * TS_E_PSA_STORAGE_FAILURE / TS_E_PSA_INSUFFICIENT_STORAGE. */
-enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, uint8_t provider,
-                       const uint8_t *attrs, size_t attrs_len);
+/*
+ * Reserve a name for a key being created in the instance provider (a
+ * non-empty name). ref (ref_len bytes, NULL when 0) is the reference the
+ * provider will give the key; it is durable when this returns, before the
+ * provider makes anything, so after a crash ks_recover() can hand it back
+ * for the provider to destroy (the record is sealed already, so an altered
+ * reference is not handed back). TS_OK; TS_E_PSA_ALREADY_EXISTS if the
+ * tenant has a key of that name in any instance or state;
+ * TS_E_PSA_INSUFFICIENT_ENTROPY, TS_E_NOMEM,
+ * TS_E_PSA_STORAGE_FAILURE / TS_E_PSA_INSUFFICIENT_STORAGE.
+ */
+enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *provider,
+                       const uint8_t *ref, size_t ref_len, const uint8_t *attrs, size_t attrs_len);
 
-/* Make a reserved key ready with its final attributes and material. */
-enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *attrs,
-                      size_t attrs_len, const uint8_t *material, size_t material_len);
+/*
+ * Make a reserved key ready with its final attributes and material (either
+ * may be empty). ref NULL keeps the reference given to ks_reserve(); else it
+ * replaces it (ref_len 0: empty), for a provider that learns its reference
+ * only from the creation (a reference first recorded here is not
+ * crash-safe: a crash before this call leaves the provider's object
+ * unknown, so prefer choosing the reference before creating).
+ * TS_OK; TS_E_PSA_DOES_NOT_EXIST when no reservation of that name is
+ * pending; TS_E_PSA_INSUFFICIENT_ENTROPY, TS_E_NOMEM,
+ * TS_E_PSA_STORAGE_FAILURE / TS_E_PSA_INSUFFICIENT_STORAGE.
+ */
+enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                      const uint8_t *attrs, size_t attrs_len, const uint8_t *material,
+                      size_t material_len);
 
-/* Drop a reservation that did not complete. */
+/* Drop a reservation that did not complete. TS_OK (also when there was
+ * none); TS_E_PSA_STORAGE_FAILURE. */
 enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id);
 
 /*
- * The ready key of that name in that provider. TS_OK with *ret filled;
- * TS_E_PSA_DOES_NOT_EXIST when there is none, or it lives in another
- * provider, or it is not ready; TS_E_PSA_CORRUPTION_DETECTED when its sealed
- * material does not open (altered, or moved to another tenant).
+ * The ready key of that name in the instance provider. TS_OK with *ret
+ * filled (provider, ref, attrs, material); TS_E_PSA_DOES_NOT_EXIST when there
+ * is none, or it lives in another instance, or it is not ready;
+ * TS_E_PSA_CORRUPTION_DETECTED when its sealed material does not open
+ * (altered, or moved to another tenant or instance); TS_E_NOMEM;
+ * TS_E_PSA_STORAGE_FAILURE.
  */
-enum ts_err ks_get(struct ks *ks, const struct ks_key_id *id, uint8_t provider,
+enum ts_err ks_get(struct ks *ks, const struct ks_key_id *id, const char *provider,
                    struct ks_record *ret);
 
 /* Step 1 of destroy: mark the ready key "destroying" and return it so the
- * provider can destroy its part. Same errors as ks_get. */
-enum ts_err ks_begin_destroy(struct ks *ks, const struct ks_key_id *id, uint8_t provider,
+ * provider can destroy its part (by ret->ref, or its material). Same errors
+ * as ks_get, except that a record whose material does not open is still
+ * marked and returned, without material. */
+enum ts_err ks_begin_destroy(struct ks *ks, const struct ks_key_id *id, const char *provider,
                              struct ks_record *ret);
 
-/* Step 2 of destroy: remove the record. */
+/* Step 2 of destroy: remove the record. TS_OK (also when there was none);
+ * TS_E_PSA_STORAGE_FAILURE. */
 enum ts_err ks_remove(struct ks *ks, const struct ks_key_id *id);
 
-/* Every ready key of one tenant, by name. cb returns 0 to go on. */
-typedef int (*ks_key_cb)(void *ctx, const char *name, uint8_t provider, const uint8_t *attrs,
+/* Every ready key of one tenant, by name, with its instance. cb returns 0
+ * to go on. TS_OK (also when cb stopped it); TS_E_PSA_STORAGE_FAILURE. */
+typedef int (*ks_key_cb)(void *ctx, const char *name, const char *provider, const uint8_t *attrs,
                          size_t attrs_len);
 enum ts_err ks_list(struct ks *ks, uint8_t auth_type, const char *app, ks_key_cb cb, void *ctx);
 
-/* Distinct application names that own ready keys, sorted. */
+/*
+ * Every ready key of the instance provider across all tenants, ordered by
+ * (auth type, application, name), with its reference and attributes (no
+ * material): for a provider rebuilding its state at start-up (which of its
+ * objects are in use, the next free key ID). The references are as stored,
+ * not checked against the seal (nothing is unsealed): fit for avoiding
+ * reuse, not for acting on a key, which goes through ks_get(). cb returns 0
+ * to go on.
+ * TS_OK (also when cb stopped it); TS_E_PSA_STORAGE_FAILURE.
+ */
+typedef int (*ks_each_cb)(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                          const uint8_t *attrs, size_t attrs_len);
+enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void *ctx);
+
+/* Distinct application names that own ready keys, sorted. TS_OK;
+ * TS_E_PSA_STORAGE_FAILURE. */
 typedef int (*ks_name_cb)(void *ctx, const char *name);
 enum ts_err ks_list_clients(struct ks *ks, ks_name_cb cb, void *ctx);
 
 /* Crash recovery: for each record left "creating" or "destroying", cb is
- * given it (material may be empty for "creating") so the provider can drop
- * what it made; the record is then removed. Returns the number handled in
- * *ret_count. */
+ * given it with its instance name and reference (material is empty for
+ * "creating", and for a record whose material does not open) so the
+ * provider can drop what it made; the record is then removed. cb may be
+ * NULL. TS_OK with the number handled in *ret_count;
+ * TS_E_PSA_STORAGE_FAILURE / TS_E_NOMEM with the number handled before. */
 typedef void (*ks_recover_cb)(void *ctx, const struct ks_key_id *id, const struct ks_record *r);
 enum ts_err ks_recover(struct ks *ks, ks_recover_cb cb, void *ctx, unsigned *ret_count);
 

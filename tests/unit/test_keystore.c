@@ -11,17 +11,25 @@
 
 #include "keystore/keystore.h"
 
+#define SW "software-provider"
+#define TB "token-b"
+
 static char dir[64], db[128], kek[128], err[512];
 static struct ks *ks;
 
-static void setup(void)
+static void make_dir(void)
 {
 	strcpy(dir, "/tmp/tsks.XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(db, sizeof(db), "%s/keys.sqlite3", dir);
 	snprintf(kek, sizeof(kek), "%s/kek", dir);
 	unsetenv("CREDENTIALS_DIRECTORY");
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_OK, "%s", err);
+}
+
+static void setup(void)
+{
+	make_dir();
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
 }
 
 static void teardown(void)
@@ -39,11 +47,58 @@ TestSuite(keystore, .init = setup, .fini = teardown);
 static const struct ks_key_id alice_k1 = {.auth_type = 1, .app = "alice", .name = "k1"};
 static const uint8_t attrs[] = {0x0a, 0x02, 0x5a, 0x00};
 static const uint8_t secret[] = "0123456789abcdef-THE-SECRET-KEY-BYTES";
+static const uint8_t ref1[] = {'o', 'b', 'j', '-', '1'};
 
-static void create(const struct ks_key_id *id, uint8_t provider)
+static void create_ref(const struct ks_key_id *id, const char *provider, const uint8_t *ref,
+                       size_t ref_len)
 {
-	cr_assert_eq(ks_reserve(ks, id, provider, attrs, sizeof(attrs)), TS_OK);
-	cr_assert_eq(ks_commit(ks, id, attrs, sizeof(attrs), secret, sizeof(secret)), TS_OK);
+	cr_assert_eq(ks_reserve(ks, id, provider, ref, ref_len, attrs, sizeof(attrs)), TS_OK);
+	cr_assert_eq(ks_commit(ks, id, NULL, 0, attrs, sizeof(attrs), secret, sizeof(secret)),
+	             TS_OK);
+}
+
+static void create(const struct ks_key_id *id, const char *provider)
+{
+	create_ref(id, provider, NULL, 0);
+}
+
+static void close_store(void)
+{
+	ks_close(ks);
+	ks = NULL;
+}
+
+static void reopen(void)
+{
+	close_store();
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+}
+
+static void sql(const char *statement)
+{
+	sqlite3 *h;
+
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, statement, NULL, NULL, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+/* The first column of the first row of a query, as an integer. */
+static int sql_int(const char *query)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int v;
+
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(h, query, -1, &st, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(h));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW, "%s", query);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
 }
 
 Test(keystore, files_are_private)
@@ -57,55 +112,150 @@ Test(keystore, files_are_private)
 	cr_assert_eq(sb.st_size, 32);
 }
 
+Test(keystore, new_store_is_schema_2)
+{
+	cr_assert_eq(sql_int("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+}
+
 Test(keystore, create_get_round_trip)
 {
 	struct ks_record r;
 
-	create(&alice_k1, 1);
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_OK);
+	create_ref(&alice_k1, SW, ref1, sizeof(ref1));
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	cr_assert_str_eq(r.provider, SW);
+	cr_assert_eq(r.ref_len, sizeof(ref1));
+	cr_assert_arr_eq(r.ref, ref1, sizeof(ref1));
 	cr_assert_eq(r.material_len, sizeof(secret));
 	cr_assert_arr_eq(r.material, secret, sizeof(secret));
 	cr_assert_arr_eq(r.attrs, attrs, sizeof(attrs));
 	ks_record_clear(&r);
 	cr_assert_null(r.material);
+	cr_assert_null(r.provider);
+	/* Again, from the cache of opened records. */
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	cr_assert_str_eq(r.provider, SW);
+	cr_assert_arr_eq(r.ref, ref1, sizeof(ref1));
+	ks_record_clear(&r);
 }
 
-Test(keystore, names_are_per_tenant_and_unique_across_providers)
+Test(keystore, empty_attributes_and_material_are_kept_empty)
+{
+	struct ks_record r;
+
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, NULL, 0, NULL, 0), TS_OK);
+	cr_assert_eq(ks_commit(ks, &alice_k1, NULL, 0, NULL, 0, NULL, 0), TS_OK);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	cr_assert_eq(r.attrs_len, 0);
+	cr_assert_eq(r.ref_len, 0);
+	cr_assert_eq(r.material_len, 0);
+	ks_record_clear(&r);
+}
+
+Test(keystore, commit_keeps_or_replaces_the_reference)
+{
+	struct ks_key_id k2 = {1, "alice", "k2"}, k3 = {1, "alice", "k3"};
+	static const uint8_t later[] = {0x7f, 0x00, 0x01};
+	struct ks_record r;
+
+	/* NULL keeps the reserved reference. */
+	create_ref(&alice_k1, SW, ref1, sizeof(ref1));
+	/* A reference learnt at creation replaces it. */
+	cr_assert_eq(ks_reserve(ks, &k2, SW, ref1, sizeof(ref1), attrs, sizeof(attrs)), TS_OK);
+	cr_assert_eq(ks_commit(ks, &k2, later, sizeof(later), attrs, sizeof(attrs), secret,
+	                       sizeof(secret)),
+	             TS_OK);
+	/* A non-NULL empty one empties it. */
+	cr_assert_eq(ks_reserve(ks, &k3, SW, ref1, sizeof(ref1), attrs, sizeof(attrs)), TS_OK);
+	cr_assert_eq(ks_commit(ks, &k3, later, 0, attrs, sizeof(attrs), secret, sizeof(secret)),
+	             TS_OK);
+	reopen();
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	cr_assert_eq(r.ref_len, sizeof(ref1));
+	cr_assert_arr_eq(r.ref, ref1, sizeof(ref1));
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &k2, SW, &r), TS_OK);
+	cr_assert_eq(r.ref_len, sizeof(later));
+	cr_assert_arr_eq(r.ref, later, sizeof(later));
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &k3, SW, &r), TS_OK);
+	cr_assert_eq(r.ref_len, 0);
+	ks_record_clear(&r);
+	/* Nothing reserved: nothing to commit. */
+	cr_assert_eq(
+	        ks_commit(ks, &alice_k1, NULL, 0, attrs, sizeof(attrs), secret, sizeof(secret)),
+	        TS_E_PSA_DOES_NOT_EXIST);
+}
+
+Test(keystore, names_are_per_tenant_and_unique_across_instances)
 {
 	struct ks_key_id bob_k1 = {.auth_type = 1, .app = "bob", .name = "k1"};
 	struct ks_key_id unix_alice = {.auth_type = 3, .app = "alice", .name = "k1"};
 	struct ks_record r;
 
-	create(&alice_k1, 1);
-	/* Same tenant, same name, other provider: refused. */
-	cr_assert_eq(ks_reserve(ks, &alice_k1, 2, attrs, sizeof(attrs)), TS_E_PSA_ALREADY_EXISTS);
-	/* Other tenants may use the name. */
-	create(&bob_k1, 1);
-	create(&unix_alice, 1);
-	/* The other provider does not see it: no wrong backend. */
-	cr_assert_eq(ks_get(ks, &alice_k1, 2, &r), TS_E_PSA_DOES_NOT_EXIST);
-	cr_assert_eq(ks_get(ks, &(struct ks_key_id){1, "carol", "k1"}, 1, &r),
+	create(&alice_k1, SW);
+	/* Same tenant, same name, other instance: refused. */
+	cr_assert_eq(ks_reserve(ks, &alice_k1, TB, NULL, 0, attrs, sizeof(attrs)),
+	             TS_E_PSA_ALREADY_EXISTS);
+	/* Other tenants may use the name, in any instance. */
+	create(&bob_k1, TB);
+	create(&unix_alice, SW);
+	/* The other instance does not see it: no wrong backend. */
+	cr_assert_eq(ks_get(ks, &alice_k1, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_get(ks, &bob_k1, SW, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_get(ks, &(struct ks_key_id){1, "carol", "k1"}, SW, &r),
 	             TS_E_PSA_DOES_NOT_EXIST);
+	/* Its own instance still does, untouched by the attempts. */
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	ks_record_clear(&r);
+	/* Cached now: the cache answers the other instance the same way. */
+	cr_assert_eq(ks_get(ks, &alice_k1, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	ks_record_clear(&r);
 }
 
 Test(keystore, reserved_key_is_invisible_until_committed)
 {
 	struct ks_record r;
 
-	cr_assert_eq(ks_reserve(ks, &alice_k1, 1, attrs, sizeof(attrs)), TS_OK);
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_E_PSA_DOES_NOT_EXIST);
-	cr_assert_eq(ks_reserve(ks, &alice_k1, 1, attrs, sizeof(attrs)), TS_E_PSA_ALREADY_EXISTS);
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, ref1, sizeof(ref1), attrs, sizeof(attrs)),
+	             TS_OK);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, NULL, 0, attrs, sizeof(attrs)),
+	             TS_E_PSA_ALREADY_EXISTS);
 	cr_assert_eq(ks_abort(ks, &alice_k1), TS_OK);
-	create(&alice_k1, 1);
+	create(&alice_k1, SW);
 }
 
-static int count_cb(void *ctx, const char *name, uint8_t provider, const uint8_t *a, size_t len)
+struct listed {
+	int n;
+	char names[128];
+};
+
+static int list_cb(void *ctx, const char *name, const char *provider, const uint8_t *a, size_t len)
+{
+	struct listed *l = ctx;
+
+	cr_assert_eq(len, sizeof(attrs));
+	cr_assert_arr_eq(a, attrs, sizeof(attrs));
+	strcat(l->names, name);
+	strcat(l->names, "@");
+	strcat(l->names, provider);
+	strcat(l->names, ",");
+	l->n++;
+	return 0;
+}
+
+static int list_count_cb(void *ctx, const char *name, const char *provider, const uint8_t *a,
+                         size_t len)
 {
 	(void)name;
-	(void)provider;
 	(void)a;
 	(void)len;
-	(*(int *)ctx)++;
+	cr_assert_str_eq(provider, SW);
+	((struct listed *)ctx)->n++;
 	return 0;
 }
 
@@ -119,83 +269,168 @@ static int name_cb(void *ctx, const char *name)
 Test(keystore, destroy_in_two_steps_and_lists)
 {
 	struct ks_record r;
-	int n = 0;
+	struct listed l = {0};
 	char names[128] = "";
 
-	create(&alice_k1, 1);
-	create(&(struct ks_key_id){1, "alice", "k2"}, 1);
-	create(&(struct ks_key_id){1, "bob", "k1"}, 1);
-	cr_assert_eq(ks_list(ks, 1, "alice", count_cb, &n), TS_OK);
-	cr_assert_eq(n, 2);
+	create_ref(&alice_k1, SW, ref1, sizeof(ref1));
+	create(&(struct ks_key_id){1, "alice", "k2"}, TB);
+	create(&(struct ks_key_id){1, "bob", "k1"}, SW);
+	cr_assert_eq(ks_list(ks, 1, "alice", list_cb, &l), TS_OK);
+	cr_assert_eq(l.n, 2);
+	cr_assert_str_eq(l.names, "k1@" SW ",k2@" TB ",");
 	cr_assert_eq(ks_list_clients(ks, name_cb, names), TS_OK);
 	cr_assert_str_eq(names, "alice,bob,");
 
 	/* Read it first so the record cache holds it: destroy must still win. */
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_OK);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
 	ks_record_clear(&r);
-	cr_assert_eq(ks_get(ks, &alice_k1, 2, &r), TS_E_PSA_DOES_NOT_EXIST,
-	             "cached, other provider");
-	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, 1, &r), TS_OK);
+	cr_assert_eq(ks_get(ks, &alice_k1, TB, &r), TS_E_PSA_DOES_NOT_EXIST,
+	             "cached, other instance");
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, SW, &r), TS_OK);
 	cr_assert_arr_eq(r.material, secret, sizeof(secret));
+	cr_assert_str_eq(r.provider, SW);
+	cr_assert_eq(r.ref_len, sizeof(ref1), "the provider destroys by its reference");
+	cr_assert_arr_eq(r.ref, ref1, sizeof(ref1));
 	ks_record_clear(&r);
 	/* While destroying, the key is gone for users and cannot be reused yet. */
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_E_PSA_DOES_NOT_EXIST);
-	cr_assert_eq(ks_reserve(ks, &alice_k1, 1, attrs, sizeof(attrs)), TS_E_PSA_ALREADY_EXISTS);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, NULL, 0, attrs, sizeof(attrs)),
+	             TS_E_PSA_ALREADY_EXISTS);
 	cr_assert_eq(ks_remove(ks, &alice_k1), TS_OK);
-	n = 0;
-	cr_assert_eq(ks_list(ks, 1, "alice", count_cb, &n), TS_OK);
-	cr_assert_eq(n, 1);
-	create(&alice_k1, 1);
+	memset(&l, 0, sizeof(l));
+	cr_assert_eq(ks_list(ks, 1, "alice", list_cb, &l), TS_OK);
+	cr_assert_eq(l.n, 1);
+	create(&alice_k1, SW);
+}
+
+struct each {
+	int n;
+	char seen[256];
+};
+
+static int each_cb(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                   const uint8_t *a, size_t len)
+{
+	struct each *e = ctx;
+	size_t at = strlen(e->seen);
+
+	cr_assert_eq(len, sizeof(attrs));
+	cr_assert_arr_eq(a, attrs, sizeof(attrs));
+	snprintf(e->seen + at, sizeof(e->seen) - at, "%u/%s/%s=%.*s,", id->auth_type, id->app,
+	         id->name, (int)ref_len, ref_len ? (const char *)ref : "");
+	e->n++;
+	return 0;
+}
+
+static int stop_cb(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                   const uint8_t *a, size_t len)
+{
+	(void)id;
+	(void)ref;
+	(void)ref_len;
+	(void)a;
+	(void)len;
+	(*(int *)ctx)++;
+	return 1;
+}
+
+Test(keystore, each_key_lists_only_the_instance_ready_keys_with_refs)
+{
+	struct ks_record r;
+	struct each e = {0};
+	int calls = 0;
+
+	create_ref(&(struct ks_key_id){3, "1000", "a"}, TB, (const uint8_t *)"id-7", 4);
+	create_ref(&alice_k1, TB, (const uint8_t *)"id-3", 4);
+	create_ref(&(struct ks_key_id){1, "bob", "b"}, TB, (const uint8_t *)"id-5", 4);
+	create_ref(&(struct ks_key_id){1, "alice", "sw"}, SW, (const uint8_t *)"sw-1", 4);
+	/* Not ready: a reservation, and a key being destroyed. */
+	cr_assert_eq(ks_reserve(ks, &(struct ks_key_id){1, "alice", "half"}, TB,
+	                        (const uint8_t *)"id-9", 4, attrs, sizeof(attrs)),
+	             TS_OK);
+	create_ref(&(struct ks_key_id){1, "alice", "going"}, TB, (const uint8_t *)"id-8", 4);
+	cr_assert_eq(ks_begin_destroy(ks, &(struct ks_key_id){1, "alice", "going"}, TB, &r), TS_OK);
+	ks_record_clear(&r);
+
+	cr_assert_eq(ks_each_key(ks, TB, each_cb, &e), TS_OK);
+	cr_assert_eq(e.n, 3);
+	cr_assert_str_eq(e.seen, "1/alice/k1=id-3,1/bob/b=id-5,3/1000/a=id-7,");
+	memset(&e, 0, sizeof(e));
+	cr_assert_eq(ks_each_key(ks, SW, each_cb, &e), TS_OK);
+	cr_assert_str_eq(e.seen, "1/alice/sw=sw-1,");
+	memset(&e, 0, sizeof(e));
+	cr_assert_eq(ks_each_key(ks, "nobody", each_cb, &e), TS_OK);
+	cr_assert_eq(e.n, 0);
+	/* The callback can stop it. */
+	cr_assert_eq(ks_each_key(ks, TB, stop_cb, &calls), TS_OK);
+	cr_assert_eq(calls, 1);
 }
 
 Test(keystore, secret_never_on_disk_in_clear)
 {
 	char cmd[256];
 
-	create(&alice_k1, 1);
-	ks_close(ks);
-	ks = NULL;
+	create(&alice_k1, SW);
+	close_store();
 	snprintf(cmd, sizeof(cmd), "grep -r -q -a 'THE-SECRET-KEY-BYTES' %s", dir);
 	cr_assert_neq(system(cmd), 0, "the secret is in a file of %s", dir);
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_OK, "%s", err);
-}
-
-static void sql(const char *statement)
-{
-	sqlite3 *h;
-
-	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-	cr_assert_eq(sqlite3_exec(h, statement, NULL, NULL, NULL), SQLITE_OK, "%s",
-	             sqlite3_errmsg(h));
-	sqlite3_close(h);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
 }
 
 Test(keystore, record_moved_to_another_tenant_does_not_open)
 {
 	struct ks_record r;
 
-	create(&alice_k1, 1);
-	ks_close(ks);
-	ks = NULL;
+	create(&alice_k1, SW);
+	close_store();
 	sql("UPDATE keys SET app = 'mallory'");
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_OK, "%s", err);
-	cr_assert_eq(ks_get(ks, &(struct ks_key_id){1, "mallory", "k1"}, 1, &r),
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &(struct ks_key_id){1, "mallory", "k1"}, SW, &r),
 	             TS_E_PSA_CORRUPTION_DETECTED);
+}
+
+Test(keystore, record_moved_to_another_instance_does_not_open)
+{
+	struct ks_record r;
+
+	create(&alice_k1, SW);
+	close_store();
+	sql("UPDATE keys SET provider = '" TB "'");
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &alice_k1, TB, &r), TS_E_PSA_CORRUPTION_DETECTED);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_E_PSA_DOES_NOT_EXIST);
+}
+
+Test(keystore, altered_reference_does_not_open_and_is_not_handed_over)
+{
+	struct ks_record r;
+
+	create_ref(&alice_k1, TB, ref1, sizeof(ref1));
+	close_store();
+	sql("UPDATE keys SET ref = x'6f626a2d32'"); /* "obj-2": someone else's object */
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &alice_k1, TB, &r), TS_E_PSA_CORRUPTION_DETECTED);
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, TB, &r), TS_OK);
+	cr_assert_str_eq(r.provider, TB);
+	cr_assert_eq(r.ref_len, 0, "the provider must not destroy obj-2 on the record's word");
+	cr_assert_null(r.material);
+	ks_record_clear(&r);
+	cr_assert_eq(ks_remove(ks, &alice_k1), TS_OK);
 }
 
 Test(keystore, altered_attributes_do_not_open)
 {
 	struct ks_record r;
 
-	create(&alice_k1, 1);
-	ks_close(ks);
-	ks = NULL;
+	create(&alice_k1, SW);
+	close_store();
 	sql("UPDATE keys SET attrs = x'0a025a01'");
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_OK, "%s", err);
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_E_PSA_CORRUPTION_DETECTED);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_E_PSA_CORRUPTION_DETECTED);
 	/* It can still be destroyed. */
-	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, 1, &r), TS_OK);
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, SW, &r), TS_OK);
 	cr_assert_null(r.material);
+	ks_record_clear(&r);
 	cr_assert_eq(ks_remove(ks, &alice_k1), TS_OK);
 }
 
@@ -203,19 +438,18 @@ Test(keystore, wrong_kek_is_refused_at_open)
 {
 	int fd;
 
-	ks_close(ks);
-	ks = NULL;
+	close_store();
 	fd = open(kek, O_WRONLY | O_TRUNC);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
 	close(fd);
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
 	cr_assert(strstr(err, "does not match") != NULL, "%s", err);
 	/* A KEK of the wrong size is refused too. */
 	fd = open(kek, O_WRONLY | O_TRUNC);
 	cr_assert_eq(write(fd, "short", 5), 5);
 	close(fd);
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
 	cr_assert(strstr(err, "32 bytes") != NULL, "%s", err);
 	cr_assert_null(ks);
 }
@@ -235,53 +469,281 @@ Test(keystore, kek_from_systemd_credential)
 	setenv("CREDENTIALS_DIRECTORY", creds, 1);
 	/* A new store with the credential; no KEK file gets created. */
 	snprintf(path, sizeof(path), "%s/other.sqlite3", dir);
-	cr_assert_eq(ks_open(path, "/nonexistent/kek", &other, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_open(path, "/nonexistent/kek", NULL, 0, &other, err, sizeof(err)), TS_OK,
+	             "%s", err);
 	ks_close(other);
 	/* The first store was made with another KEK: the credential does not fit. */
-	cr_assert_eq(ks_open(db, kek, &other, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &other, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
 	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
-static int recovered;
+/* What ks_recover handed over, in the order it did. */
+struct recovered {
+	int n;
+	char seen[512];
+};
 
 static void recover_cb(void *ctx, const struct ks_key_id *id, const struct ks_record *r)
 {
-	(void)ctx;
-	(void)r;
-	cr_assert_str_eq(id->app, "alice");
-	recovered++;
+	struct recovered *rec = ctx;
+	size_t at = strlen(rec->seen);
+
+	snprintf(rec->seen + at, sizeof(rec->seen) - at, "%u/%s/%s@%s ref=%.*s mat=%zu,",
+	         id->auth_type, id->app, id->name, r->provider, (int)r->ref_len,
+	         r->ref_len ? (const char *)r->ref : "", r->material_len);
+	rec->n++;
 }
 
 Test(keystore, recovery_removes_unfinished_records)
 {
+	struct ks_key_id half = {1, "alice", "half"}, going = {1, "alice", "going"};
+	struct recovered rec = {0};
 	struct ks_record r;
 	unsigned n = 0;
 
-	create(&alice_k1, 1);
-	cr_assert_eq(
-	        ks_reserve(ks, &(struct ks_key_id){1, "alice", "half"}, 1, attrs, sizeof(attrs)),
-	        TS_OK);
-	create(&(struct ks_key_id){1, "alice", "going"}, 1);
-	cr_assert_eq(ks_begin_destroy(ks, &(struct ks_key_id){1, "alice", "going"}, 1, &r), TS_OK);
+	create(&alice_k1, SW);
+	cr_assert_eq(ks_reserve(ks, &half, SW, NULL, 0, attrs, sizeof(attrs)), TS_OK);
+	create(&going, SW);
+	cr_assert_eq(ks_begin_destroy(ks, &going, SW, &r), TS_OK);
 	ks_record_clear(&r);
 	/* "Crash": reopen without finishing either. */
-	ks_close(ks);
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_OK, "%s", err);
-	cr_assert_eq(ks_recover(ks, recover_cb, NULL, &n), TS_OK);
+	reopen();
+	cr_assert_eq(ks_recover(ks, recover_cb, &rec, &n), TS_OK);
 	cr_assert_eq(n, 2);
-	cr_assert_eq(recovered, 2);
-	cr_assert_eq(ks_get(ks, &alice_k1, 1, &r), TS_OK, "ready keys survive");
+	cr_assert_eq(rec.n, 2);
+	cr_assert(strstr(rec.seen, "1/alice/half@" SW " ref= mat=0,") != NULL, "%s", rec.seen);
+	cr_assert(strstr(rec.seen, "1/alice/going@" SW " ref= mat=38,") != NULL, "%s", rec.seen);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK, "ready keys survive");
 	ks_record_clear(&r);
-	cr_assert_eq(
-	        ks_reserve(ks, &(struct ks_key_id){1, "alice", "half"}, 1, attrs, sizeof(attrs)),
-	        TS_OK, "the name is free again");
+	cr_assert_eq(ks_reserve(ks, &half, SW, NULL, 0, attrs, sizeof(attrs)), TS_OK,
+	             "the name is free again");
+	/* Nothing left to recover. */
+	cr_assert_eq(ks_recover(ks, NULL, NULL, &n), TS_OK);
+	cr_assert_eq(n, 1, "only the new reservation");
+}
+
+Test(keystore, recovery_hands_over_the_reserved_reference_after_a_crash)
+{
+	static const uint8_t tok_ref[] = {'C', 'K', 'A', '_', 'I', 'D', '-', '4', '2'};
+	struct recovered rec = {0};
+	unsigned n = 0;
+
+	cr_assert_eq(ks_reserve(ks, &alice_k1, TB, tok_ref, sizeof(tok_ref), attrs, sizeof(attrs)),
+	             TS_OK);
+	/* The provider made its object; the daemon died before commit. */
+	reopen();
+	cr_assert_eq(ks_recover(ks, recover_cb, &rec, &n), TS_OK);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(rec.seen, "1/alice/k1@" TB " ref=CKA_ID-42 mat=0,");
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, NULL, 0, attrs, sizeof(attrs)), TS_OK);
+}
+
+Test(keystore, recovery_withholds_an_altered_reference)
+{
+	struct recovered rec = {0};
+	unsigned n = 0;
+
+	cr_assert_eq(ks_reserve(ks, &alice_k1, TB, ref1, sizeof(ref1), attrs, sizeof(attrs)),
+	             TS_OK);
+	close_store();
+	sql("UPDATE keys SET ref = x'6f626a2d32'");
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_recover(ks, recover_cb, &rec, &n), TS_OK);
+	cr_assert_eq(n, 1, "the record still goes");
+	cr_assert_str_eq(rec.seen, "1/alice/k1@" TB " ref= mat=0,");
 }
 
 Test(keystore, schema_version_is_checked)
 {
-	ks_close(ks);
-	ks = NULL;
+	close_store();
 	sql("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
-	cr_assert_eq(ks_open(db, kek, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
 	cr_assert(strstr(err, "99") != NULL, "%s", err);
+}
+
+/* ---- migration of a version-1 store made by the code at 9aeab3d ---- */
+
+#define FIXTURE TESSERA_SOURCE_DIR "/tests/data/keystore-v1"
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	ssize_t n;
+	int in = open(from, O_RDONLY), out;
+
+	cr_assert_geq(in, 0, "%s", from);
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(out, 0, "%s", to);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, (size_t)n), n);
+	cr_assert_eq(n, 0);
+	close(in);
+	close(out);
+}
+
+static uint8_t *slurp(const char *path, size_t *ret_len)
+{
+	struct stat sb;
+	uint8_t *p;
+	int fd = open(path, O_RDONLY);
+
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(fstat(fd, &sb), 0);
+	p = malloc((size_t)sb.st_size + 1);
+	cr_assert_not_null(p);
+	cr_assert_eq(read(fd, p, (size_t)sb.st_size), sb.st_size);
+	close(fd);
+	*ret_len = (size_t)sb.st_size;
+	return p;
+}
+
+/* The file is byte for byte what it was. */
+static void assert_unchanged(const uint8_t *before, size_t len)
+{
+	size_t now_len;
+	uint8_t *now = slurp(db, &now_len);
+
+	cr_assert_eq(now_len, len);
+	cr_assert_arr_eq(now, before, len, "the store file changed");
+	free(now);
+}
+
+static void setup_v1(void)
+{
+	make_dir();
+	copy_file(FIXTURE "/keystore.sqlite3", db);
+	copy_file(FIXTURE "/kek", kek);
+}
+
+TestSuite(migration, .init = setup_v1, .fini = teardown);
+
+static const struct ks_legacy_provider sw_only[] = {{1, SW}};
+
+static void bytes_from(uint8_t *p, uint8_t first)
+{
+	for (int i = 0; i < 32; i++)
+		p[i] = (uint8_t)(first + i);
+}
+
+Test(migration, v1_store_is_migrated_to_v2)
+{
+	static const uint8_t ready_attrs[] = {0x0a, 0x02, 0x5a, 0x00, 0x10, 0x01};
+	struct ks_key_id ready = {1, "alice", "ready-key"};
+	struct ks_key_id other = {3, "1000", "other-ready"};
+	struct recovered rec = {0};
+	struct listed l = {0};
+	struct ks_record r;
+	uint8_t want[32], *before;
+	size_t before_len;
+	unsigned n = 0;
+
+	cr_assert_eq(sql_int("SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(sql_int("SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	cr_assert_eq(sql_int("SELECT count(*) FROM keys WHERE provider = '" SW "'"), 4);
+
+	bytes_from(want, 0x00);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_OK);
+	cr_assert_str_eq(r.provider, SW);
+	cr_assert_eq(r.ref_len, 0);
+	cr_assert_eq(r.material_len, 32);
+	cr_assert_arr_eq(r.material, want, 32);
+	cr_assert_eq(r.attrs_len, sizeof(ready_attrs));
+	cr_assert_arr_eq(r.attrs, ready_attrs, sizeof(ready_attrs));
+	ks_record_clear(&r);
+	bytes_from(want, 0x40);
+	cr_assert_eq(ks_get(ks, &other, SW, &r), TS_OK);
+	cr_assert_arr_eq(r.material, want, 32);
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &ready, TB, &r), TS_E_PSA_DOES_NOT_EXIST);
+
+	/* The unfinished ones migrated as they were, for recovery. */
+	cr_assert_eq(ks_recover(ks, recover_cb, &rec, &n), TS_OK);
+	cr_assert_eq(n, 2);
+	cr_assert(strstr(rec.seen, "3/1000/half-key@" SW " ref= mat=0,") != NULL, "%s", rec.seen);
+	cr_assert(strstr(rec.seen, "1/alice/going-key@" SW " ref= mat=32,") != NULL, "%s",
+	          rec.seen);
+	cr_assert_eq(ks_list(ks, 3, "1000", list_count_cb, &l), TS_OK);
+	cr_assert_eq(l.n, 1);
+	close_store();
+
+	/* A version-2 store: opening does nothing more, and needs no table. */
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	bytes_from(want, 0x00);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_OK);
+	cr_assert_arr_eq(r.material, want, 32);
+	ks_record_clear(&r);
+	close_store();
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, v1_store_with_an_unlisted_provider_is_left_as_it_was)
+{
+	static const struct ks_legacy_provider other_type[] = {{2, "token-a"}};
+	uint8_t *before;
+	size_t before_len;
+
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert_null(ks);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	cr_assert(strstr(err, "configuration must list") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	/* A table for another provider type does not help either. */
+	cr_assert_eq(ks_open(db, kek, other_type, 1, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	cr_assert_eq(sql_int("SELECT count(*) FROM keys WHERE provider = 1"), 4);
+	free(before);
+}
+
+Test(migration, ambiguous_table_is_refused)
+{
+	static const struct ks_legacy_provider twice[] = {{1, SW}, {1, "software-2"}};
+	uint8_t *before;
+	size_t before_len;
+
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, twice, 2, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "provider ID 1") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, wrong_kek_is_refused_before_migrating)
+{
+	uint8_t *before;
+	size_t before_len;
+	int fd;
+
+	fd = open(kek, O_WRONLY | O_TRUNC);
+	cr_assert_eq(write(fd, "0123456789abcdef0123456789abcdef", 32), 32);
+	close(fd);
+	before = slurp(db, &before_len);
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "does not match") != NULL, "%s", err);
+	assert_unchanged(before, before_len);
+	free(before);
+}
+
+Test(migration, v1_record_that_did_not_open_still_does_not)
+{
+	struct ks_key_id ready = {1, "alice", "ready-key"};
+	struct ks_key_id other = {3, "1000", "other-ready"};
+	struct ks_record r;
+
+	sql("UPDATE keys SET attrs = x'00' WHERE name = 'ready-key'");
+	cr_assert_eq(ks_open(db, kek, sw_only, 1, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &ready, SW, &r), TS_E_PSA_CORRUPTION_DETECTED);
+	cr_assert_eq(ks_get(ks, &other, SW, &r), TS_OK, "the others migrated");
+	ks_record_clear(&r);
+	cr_assert_eq(ks_begin_destroy(ks, &ready, SW, &r), TS_OK, "and it can be destroyed");
+	cr_assert_null(r.material);
+	ks_record_clear(&r);
 }

@@ -1,0 +1,90 @@
+/* Internals shared by the key store's files. */
+#ifndef TESSERA_KEYSTORE_PRIV_H
+#define TESSERA_KEYSTORE_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "keystore/keystore.h"
+
+#define KS_SCHEMA_VERSION 2
+#define KS_KEK_LEN        32
+
+enum { ST_CREATING = 1, ST_READY = 2, ST_DESTROYING = 3 };
+
+/* Opened ready records, so a hot key is read and unsealed once. Direct
+ * mapped: a slot per hash of the identity; a colliding key replaces it.
+ * The cache has its own lock, so a hit never waits behind a durable commit
+ * (an fsync) that holds the database lock: operations on hot keys run on the
+ * daemon's event loops. Order: the database lock, then the cache lock. */
+#define CACHE_SLOTS 1024
+
+struct cached {
+	uint8_t auth_type;
+	char *app, *name;
+	struct ks_record r;
+};
+
+struct ks {
+	sqlite3 *db;
+	pthread_mutex_t lock;       /* the database */
+	pthread_mutex_t cache_lock; /* cache[] */
+	uint8_t kek[KS_KEK_LEN];
+	struct cached cache[CACHE_SLOTS];
+};
+
+/* What a sealed record is bound to (schema 2). */
+struct ks_binding {
+	const struct ks_key_id *id;
+	const char *provider;
+	const uint8_t *ref;
+	size_t ref_len;
+	const uint8_t *attrs;
+	size_t attrs_len;
+};
+
+/* ---- the key-encryption key and sealing (keystore/seal.c) ---- */
+
+/* Fill ks->kek from the credential or kek_path (made on first use). 0, or
+ * -1 with a message in err. */
+int ks_load_kek(struct ks *ks, const char *kek_path, char *err, size_t errlen);
+
+/* The AAD of schema 2 and of schema 1 (a wire provider ID, no reference),
+ * length-prefixed; malloc'd, NULL when out of memory. */
+uint8_t *ks_aad(const struct ks_binding *b, size_t *ret_len);
+uint8_t *ks_aad_v1(const struct ks_key_id *id, uint8_t provider, const uint8_t *attrs,
+                   size_t attrs_len, size_t *ret_len);
+
+/* AES-256-GCM under the KEK with a fresh nonce: TS_OK and a malloc'd blob;
+ * TS_E_NOMEM, TS_E_PSA_INSUFFICIENT_ENTROPY. */
+enum ts_err ks_seal(const struct ks *ks, const uint8_t *aad, size_t aad_len, const uint8_t *pt,
+                    size_t pt_len, uint8_t **ret, size_t *ret_len);
+/* TS_OK and a malloc'd secret (ts_free_secret); TS_E_PSA_CORRUPTION_DETECTED
+ * when the blob does not open with this AAD; TS_E_NOMEM. */
+enum ts_err ks_unseal(const struct ks *ks, const uint8_t *aad, size_t aad_len, const uint8_t *blob,
+                      size_t len, uint8_t **ret, size_t *ret_len);
+
+/* ks_seal / ks_unseal with the schema-2 AAD of b. */
+enum ts_err ks_seal_record(const struct ks *ks, const struct ks_binding *b, const uint8_t *pt,
+                           size_t pt_len, uint8_t **ret, size_t *ret_len);
+enum ts_err ks_unseal_record(const struct ks *ks, const struct ks_binding *b, const uint8_t *blob,
+                             size_t len, uint8_t **ret, size_t *ret_len);
+
+/* ---- the schema and its migrations (keystore/schema.c) ---- */
+
+/* Create, check (the version, the KEK) or migrate the schema, in one
+ * transaction. 0, or -1 with a message in err and the file unchanged. */
+int ks_init_schema(struct ks *ks, const struct ks_legacy_provider *legacy, size_t n_legacy,
+                   char *err, size_t errlen);
+
+/* SQLite result -> key store error. */
+enum ts_err ks_db_err(int rc);
+
+/* Bind a blob that may be empty: a NULL pointer would bind SQL NULL. */
+int ks_bind_blob(sqlite3_stmt *st, int col, const uint8_t *p, size_t len);
+
+#endif
