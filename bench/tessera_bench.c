@@ -13,6 +13,9 @@
  * the ratio to its baseline: an AF_UNIX echo of the same request and response
  * sizes for Ping, the same operation done in-process with OpenSSL on
  * --baseline-threads threads (default: the number of CPUs) for the rest.
+ * Sign-hash ECDSA P-256 is also measured against a limit server (limit.c,
+ * --baseline-threads event loops) driven by the same clients: its "limit
+ * ratio" is tesserad's rate over the limit's.
  * --spawn starts a tesserad of this build on a temporary socket and state
  * directory (and stops it afterwards), with core.io_threads set to
  * --io-threads (default 0: one event loop per CPU).
@@ -43,6 +46,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "bench/bench-priv.h"
 #include "client/tessera.h"
 #include "wire/wire.h"
 
@@ -621,6 +625,42 @@ static int measure_echo(struct figures *f)
 	return rc;
 }
 
+/* A short run first (caches, connections), then the measurement. */
+static int measure_warm(enum op op, struct figures *f)
+{
+	double d = opt.duration;
+	long r = opt.requests;
+
+	opt.duration = 0.3;
+	opt.requests = 0;
+	measure_daemon(op, f);
+	opt.duration = d;
+	opt.requests = r;
+	return measure_daemon(op, f);
+}
+
+/* Run the sign-hash load against the limit server (limit.c) instead of the
+ * daemon: the same clients, calls and connection style. Its CPU per request
+ * is measured as the daemon's is. */
+static int measure_limit(struct figures *f)
+{
+	char saved[sizeof(opt.endpoint)];
+	pid_t saved_pid = daemon_pid;
+	struct limit_server srv;
+	int rc;
+
+	if (limit_start(opt.baseline_threads, &srv) != 0)
+		return -1;
+	memcpy(saved, opt.endpoint, sizeof(saved));
+	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", srv.path);
+	daemon_pid = srv.pid;
+	rc = measure_warm(OP_SIGN_ECDSA, f);
+	daemon_pid = saved_pid;
+	memcpy(opt.endpoint, saved, sizeof(saved));
+	limit_stop(&srv);
+	return rc;
+}
+
 /* ---- running the daemon (--spawn) ---- */
 
 static char spawn_dir[64];
@@ -833,8 +873,9 @@ out:
 
 /* ---- output ---- */
 
+/* limit: the limit server's figures for this operation, or NULL. */
 static void print_row(enum op op, const struct figures *f, double base_rps,
-                      const struct figures *echo)
+                      const struct figures *echo, const struct figures *limit)
 {
 	if (opt.json) {
 		printf("    {\"op\": \"%s\", \"clients\": %d, \"mode\": \"%s\", \"connection\": "
@@ -853,8 +894,16 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 		else
 			printf("\"baseline\": \"openssl in-process, %d threads\", "
 			       "\"baseline_rps\": "
-			       "%.1f, \"ratio_rps\": %.3f}",
+			       "%.1f, \"ratio_rps\": %.3f",
 			       opt.baseline_threads, base_rps, f->rps / base_rps);
+		if (op != OP_PING && limit != NULL)
+			printf(", \"limit_baseline\": \"af_unix sign server, %d loops\", "
+			       "\"limit_rps\": %.1f, \"limit_p50_us\": %.1f, \"limit_p99_us\": "
+			       "%.1f, \"limit_cpu_us_per_req\": %.2f, \"limit_ratio\": %.3f",
+			       opt.baseline_threads, limit->rps, limit->p50, limit->p99,
+			       limit->cpu_us_per_req, f->rps / limit->rps);
+		if (op != OP_PING)
+			printf("}");
 		return;
 	}
 	printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f  p99.9 %7.1f us  cpu/req %5.1f us (clients "
@@ -867,6 +916,11 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 	else
 		printf("  | openssl x%d %8.0f/s = %5.1f us/op: %.2fx\n", opt.baseline_threads,
 		       base_rps, opt.baseline_threads * 1e6 / base_rps, f->rps / base_rps);
+	if (limit != NULL)
+		printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f  p99.9 %7.1f us  cpu/req %5.1f us: "
+		       "limit server (%d loops); limit ratio %.2fx\n",
+		       "", limit->rps, limit->p50, limit->p99, limit->p999, limit->cpu_us_per_req,
+		       opt.baseline_threads, f->rps / limit->rps);
 	if (f->errors)
 		printf("%-18s %ld errors, the first: %s\n", "", f->errors,
 		       tessera_strerror(f->first_error));
@@ -1020,22 +1074,21 @@ int main(int argc, char **argv)
 		       opt.persistent ? "persistent" : "one-per-request",
 		       opt.requests ? "fixed request count" : "fixed duration");
 	for (int i = 0; i < n_ops; i++) {
-		struct figures f, echo = {0};
+		struct figures f, echo = {0}, limit = {0};
 		double base = 0;
 
-		/* A short warm-up (caches, connections), then the measurement. */
-		{
-			double d = opt.duration;
-			long r = opt.requests;
-
-			opt.duration = 0.3;
-			opt.requests = 0;
-			measure_daemon((enum op)ops[i], &f);
-			opt.duration = d;
-			opt.requests = r;
-		}
-		if (measure_daemon((enum op)ops[i], &f) != 0)
+		if (measure_warm((enum op)ops[i], &f) != 0) {
+			stop_daemon();
 			return 1;
+		}
+		if (ops[i] == OP_SIGN_ECDSA &&
+		    (measure_limit(&limit) != 0 || limit.count == 0 || limit.errors != 0)) {
+			fprintf(stderr, "tessera-bench: the limit server failed: %s\n",
+			        limit.errors ? tessera_strerror(limit.first_error)
+			                     : "it did not start or answer");
+			stop_daemon();
+			return 1;
+		}
 		if (ops[i] == OP_PING) {
 			if (measure_echo(&echo) != 0)
 				echo.count = 0;
@@ -1051,7 +1104,8 @@ int main(int argc, char **argv)
 		if (opt.json && !first)
 			printf(",\n");
 		first = 0;
-		print_row((enum op)ops[i], &f, base, &echo);
+		print_row((enum op)ops[i], &f, base, &echo,
+		          ops[i] == OP_SIGN_ECDSA ? &limit : NULL);
 		bad |= f.errors != 0;
 	}
 	if (opt.json)
