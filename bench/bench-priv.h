@@ -1,6 +1,6 @@
 /*
  * tessera-bench's parts outside tessera_bench.c: the sign-hash limit server
- * (limit.c).
+ * (limit.c) and the fairness case (fairness.c).
  */
 #ifndef TESSERA_BENCH_BENCH_PRIV_H
 #define TESSERA_BENCH_BENCH_PRIV_H
@@ -33,5 +33,39 @@ int limit_start(int loops, struct limit_server *ret);
 /* Kill the server, wait for it and remove its socket. NULL, or a server
  * already stopped, ok. */
 void limit_stop(struct limit_server *s);
+
+/* ---- fairness.c ---- */
+
+struct fairness_params {
+	const char *endpoint; /* "unix:/path" of the daemon */
+	int flood;            /* connections generating RSA-4096 keys */
+	double duration;      /* each victim phase, seconds */
+};
+
+/* What the victim saw of one operation in one phase. */
+struct fairness_side {
+	double p50_us, p99_us, max_us;
+	long count, errors;
+	int first_error;
+};
+
+struct fairness_result {
+	struct fairness_side sign[2]; /* RSA-2048 PSS sign-hash: [0] alone, [1] under the flood */
+	struct fairness_side gd[2];   /* ECC P-256 generate + destroy, the same */
+	long flood_keys, flood_errors;
+	int flood_first_error;
+	double stop_s;  /* from the end of the loaded phase until the flood had closed */
+	double total_s; /* the whole case, set-up included */
+};
+
+/*
+ * The fairness case: the tenant Direct "victim" signs with RSA-2048 PSS on
+ * one connection and generates + destroys ECC P-256 keys on another, first
+ * alone, then while the tenant Direct "flood" generates (and destroys)
+ * RSA-4096 keys on p->flood connections. The daemon needs the Direct
+ * authenticator. 0 and *ret filled in (errors counted there), or -1 when the
+ * victim's key could not be made (a message on stderr).
+ */
+int fairness_run(const struct fairness_params *p, struct fairness_result *ret);
 
 #endif
