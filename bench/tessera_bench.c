@@ -5,17 +5,23 @@
  *   tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N] [--processes]
  *                 [--connect-per-request] [--duration SEC | --requests N]
  *                 [--baseline-threads N] [--json] [--idle N | --slow N]
- *                 [--io-threads N]
+ *                 [--io-threads N] [--flood N]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
- * aead-16k, random-32, generate-destroy, or all (default). For each it prints
- * requests/s, p50/p99/p99.9 latency and tesserad's CPU time per request, and
- * the ratio to its baseline: an AF_UNIX echo of the same request and response
- * sizes for Ping, the same operation done in-process with OpenSSL on
- * --baseline-threads threads (default: the number of CPUs) for the rest.
+ * aead-16k, random-32, generate-destroy, fairness, or all (default). For each
+ * it prints requests/s, p50/p99/p99.9 latency and tesserad's CPU time per
+ * request, and the ratio to its baseline: an AF_UNIX echo of the same request
+ * and response sizes for Ping, the same operation done in-process with
+ * OpenSSL on --baseline-threads threads (default: the number of CPUs) for the
+ * rest. Sign-hash ECDSA P-256 is also measured against a limit server
+ * (limit.c, --baseline-threads event loops) driven by the same clients: its
+ * "limit ratio" is tesserad's rate over the limit's. fairness (fairness.c):
+ * a victim tenant's p99 alone and while another tenant generates RSA-4096
+ * keys on --flood connections (default 2).
  * --spawn starts a tesserad of this build on a temporary socket and state
  * directory (and stops it afterwards), with core.io_threads set to
- * --io-threads (default 0: one event loop per CPU).
+ * --io-threads (default 0: one event loop per CPU) and the authenticators
+ * UnixPeerCredentials (the clients of every OP) and Direct (fairness).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,11 +49,15 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include "bench/bench-priv.h"
 #include "client/tessera.h"
 #include "wire/wire.h"
 
 #define MAX_CLIENTS    1024
 #define LAT_PER_WORKER 262144 /* latency samples kept per worker (a ring beyond) */
+/* The fairness case runs with every operation only while it takes < 15 s at
+ * the default --duration; otherwise only as --op fairness. */
+#define FAIRNESS_IN_ALL 1
 
 enum op {
 	OP_PING,
@@ -79,6 +89,7 @@ struct opts {
 	long idle;      /* --idle: connections held open during a Ping run */
 	int slow;       /* --slow: those connections send half a header and stall */
 	int io_threads; /* --spawn: the daemon's core.io_threads */
+	int flood;      /* fairness: connections of the flooding tenant */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -98,7 +109,7 @@ struct figures {
 	double client_cpu_us_per_req; /* this process (the clients), threads mode */
 };
 
-static struct opts opt = {.clients = 1, .persistent = 1, .duration = 3.0};
+static struct opts opt = {.clients = 1, .persistent = 1, .duration = 3.0, .flood = 2};
 static pid_t daemon_pid;
 static uint8_t sig_ecdsa[72];
 static size_t sig_ecdsa_len;
@@ -621,6 +632,42 @@ static int measure_echo(struct figures *f)
 	return rc;
 }
 
+/* A short run first (caches, connections), then the measurement. */
+static int measure_warm(enum op op, struct figures *f)
+{
+	double d = opt.duration;
+	long r = opt.requests;
+
+	opt.duration = 0.3;
+	opt.requests = 0;
+	measure_daemon(op, f);
+	opt.duration = d;
+	opt.requests = r;
+	return measure_daemon(op, f);
+}
+
+/* Run the sign-hash load against the limit server (limit.c) instead of the
+ * daemon: the same clients, calls and connection style. Its CPU per request
+ * is measured as the daemon's is. */
+static int measure_limit(struct figures *f)
+{
+	char saved[sizeof(opt.endpoint)];
+	pid_t saved_pid = daemon_pid;
+	struct limit_server srv;
+	int rc;
+
+	if (limit_start(opt.baseline_threads, &srv) != 0)
+		return -1;
+	memcpy(saved, opt.endpoint, sizeof(saved));
+	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", srv.path);
+	daemon_pid = srv.pid;
+	rc = measure_warm(OP_SIGN_ECDSA, f);
+	daemon_pid = saved_pid;
+	memcpy(opt.endpoint, saved, sizeof(saved));
+	limit_stop(&srv);
+	return rc;
+}
+
 /* ---- running the daemon (--spawn) ---- */
 
 static char spawn_dir[64];
@@ -640,7 +687,8 @@ static int spawn_daemon(const char *argv0)
 	if (mkdtemp(spawn_dir) == NULL)
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
-	/* Room for --idle connections, all from this one uid. */
+	/* Room for --idle connections, all from this one uid; Direct for the
+	 * two tenants of the fairness case. */
 	snprintf(cfg, sizeof(cfg), "%s/tesserad.json", spawn_dir);
 	f = fopen(cfg, "w");
 	if (f == NULL)
@@ -648,7 +696,9 @@ static int spawn_daemon(const char *argv0)
 	fprintf(f,
 	        "{\"listener\": {\"max_connections\": %ld, \"max_connections_per_uid\": %ld,"
 	        " \"idle_timeout_ms\": 600000, \"timeout_ms\": 600000},"
-	        " \"core\": {\"allow_root\": true, \"log_level\": \"warn\", \"io_threads\": %d}}\n",
+	        " \"core\": {\"allow_root\": true, \"log_level\": \"warn\", \"io_threads\": %d},"
+	        " \"authenticators\": [{\"type\": \"UnixPeerCredentials\"}, {\"type\": "
+	        "\"Direct\"}]}\n",
 	        opt.idle + 4096, opt.idle + 4096, opt.io_threads);
 	fclose(f);
 	daemon_pid = fork();
@@ -833,8 +883,9 @@ out:
 
 /* ---- output ---- */
 
+/* limit: the limit server's figures for this operation, or NULL. */
 static void print_row(enum op op, const struct figures *f, double base_rps,
-                      const struct figures *echo)
+                      const struct figures *echo, const struct figures *limit)
 {
 	if (opt.json) {
 		printf("    {\"op\": \"%s\", \"clients\": %d, \"mode\": \"%s\", \"connection\": "
@@ -853,8 +904,16 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 		else
 			printf("\"baseline\": \"openssl in-process, %d threads\", "
 			       "\"baseline_rps\": "
-			       "%.1f, \"ratio_rps\": %.3f}",
+			       "%.1f, \"ratio_rps\": %.3f",
 			       opt.baseline_threads, base_rps, f->rps / base_rps);
+		if (op != OP_PING && limit != NULL)
+			printf(", \"limit_baseline\": \"af_unix sign server, %d loops\", "
+			       "\"limit_rps\": %.1f, \"limit_p50_us\": %.1f, \"limit_p99_us\": "
+			       "%.1f, \"limit_cpu_us_per_req\": %.2f, \"limit_ratio\": %.3f",
+			       opt.baseline_threads, limit->rps, limit->p50, limit->p99,
+			       limit->cpu_us_per_req, f->rps / limit->rps);
+		if (op != OP_PING)
+			printf("}");
 		return;
 	}
 	printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f  p99.9 %7.1f us  cpu/req %5.1f us (clients "
@@ -867,9 +926,90 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 	else
 		printf("  | openssl x%d %8.0f/s = %5.1f us/op: %.2fx\n", opt.baseline_threads,
 		       base_rps, opt.baseline_threads * 1e6 / base_rps, f->rps / base_rps);
+	if (limit != NULL)
+		printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f  p99.9 %7.1f us  cpu/req %5.1f us: "
+		       "limit server (%d loops); limit ratio %.2fx\n",
+		       "", limit->rps, limit->p50, limit->p99, limit->p999, limit->cpu_us_per_req,
+		       opt.baseline_threads, f->rps / limit->rps);
 	if (f->errors)
 		printf("%-18s %ld errors, the first: %s\n", "", f->errors,
 		       tessera_strerror(f->first_error));
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+static void print_fairness(const struct fairness_result *r)
+{
+	const struct fairness_side *s = r->sign, *g = r->gd;
+
+	if (opt.json) {
+		printf("    {\"op\": \"fairness\", \"flood_connections\": %d, \"duration_s\": "
+		       "%.2f, "
+		       "\"sign_rsa2048_p99_us_alone\": %.1f, \"sign_rsa2048_p99_us_flood\": %.1f, "
+		       "\"ratio_sign_p99\": %.3f, \"sign_requests_alone\": %ld, "
+		       "\"sign_requests_flood\": %ld, "
+		       "\"generate_destroy_p99_us_alone\": %.1f, "
+		       "\"generate_destroy_p99_us_flood\": %.1f, "
+		       "\"ratio_generate_destroy_p99\": %.3f, \"generate_destroy_requests_alone\": "
+		       "%ld, \"generate_destroy_requests_flood\": %ld, \"victim_errors\": %ld, "
+		       "\"flood_keys\": %ld, \"flood_errors\": %ld, \"flood_stop_s\": %.2f, "
+		       "\"total_s\": %.2f}",
+		       opt.flood, opt.duration, s[0].p99_us, s[1].p99_us,
+		       ratio(s[1].p99_us, s[0].p99_us), s[0].count, s[1].count, g[0].p99_us,
+		       g[1].p99_us, ratio(g[1].p99_us, g[0].p99_us), g[0].count, g[1].count,
+		       s[0].errors + s[1].errors + g[0].errors + g[1].errors, r->flood_keys,
+		       r->flood_errors, r->stop_s, r->total_s);
+		return;
+	}
+	printf("fairness: victim under a flood of RSA-4096 generations on %d connection(s), "
+	       "p99 alone -> flooded (target <= 3x):\n",
+	       opt.flood);
+	printf("%-18s RSA-2048 PSS sign   %9.1f -> %11.1f us = %7.2fx  (%ld -> %ld requests)\n", "",
+	       s[0].p99_us, s[1].p99_us, ratio(s[1].p99_us, s[0].p99_us), s[0].count, s[1].count);
+	printf("%-18s ECC generate+destroy %8.1f -> %11.1f us = %7.2fx  (%ld -> %ld requests)\n",
+	       "", g[0].p99_us, g[1].p99_us, ratio(g[1].p99_us, g[0].p99_us), g[0].count,
+	       g[1].count);
+	printf("%-18s flood: %ld keys, %ld errors; stopped in %.2f s; %.1f s in all\n", "",
+	       r->flood_keys, r->flood_errors, r->stop_s, r->total_s);
+	for (int i = 0; i < 2; i++) {
+		if (s[i].errors)
+			printf("%-18s sign: %ld errors, the first: %s\n", "", s[i].errors,
+			       tessera_strerror(s[i].first_error));
+		if (g[i].errors)
+			printf("%-18s generate+destroy: %ld errors, the first: %s\n", "",
+			       g[i].errors, tessera_strerror(g[i].first_error));
+	}
+	if (r->flood_errors)
+		printf("%-18s flood: the first error: %s\n", "",
+		       tessera_strerror(r->flood_first_error));
+}
+
+/* The fairness case and its output; 0 when it ran without a failed request. */
+static int run_fairness(int first)
+{
+	struct fairness_params p = {
+	        .endpoint = opt.endpoint, .flood = opt.flood, .duration = opt.duration};
+	struct fairness_result r;
+	long errors;
+
+	if (fairness_run(&p, &r) != 0)
+		return -1;
+	if (opt.json && !first)
+		printf(",\n");
+	print_fairness(&r);
+	errors = r.sign[0].errors + r.sign[1].errors + r.gd[0].errors + r.gd[1].errors +
+	         r.flood_errors;
+	/* Without a sample in each phase there is no figure. */
+	if (r.sign[0].count == 0 || r.sign[1].count == 0 || r.gd[0].count == 0 ||
+	    r.gd[1].count == 0 || r.flood_keys == 0 || errors != 0) {
+		fprintf(stderr, "tessera-bench: fairness: %ld failed request(s)%s\n", errors,
+		        r.flood_keys == 0 ? ", no flood key made" : "");
+		return -1;
+	}
+	return 0;
 }
 
 static void usage(FILE *out)
@@ -881,10 +1021,12 @@ static void usage(FILE *out)
 	             "                     [--idle N]   (Ping p99 with N idle connections open)\n"
 	             "                     [--slow N]   (the same with N stalled half-headers)\n"
 	             "                     [--io-threads N] (--spawn: tesserad's event loops)\n"
+	             "                     [--flood N]  (fairness: flooding connections, "
+	             "default 2)\n"
 	             "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
-	fprintf(out, "\n");
+	fprintf(out, ", fairness\n");
 }
 
 int main(int argc, char **argv)
@@ -903,10 +1045,12 @@ int main(int argc, char **argv)
 	        {"idle", required_argument, NULL, 'i'},
 	        {"slow", required_argument, NULL, 'w'},
 	        {"io-threads", required_argument, NULL, 'I'},
+	        {"flood", required_argument, NULL, 'F'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
 	int ops[OP_COUNT], n_ops = 0, spawn = 0, ch, first = 1, bad = 0;
+	int want_all = 0, fairness = 0;
 
 	opt.baseline_threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -920,6 +1064,9 @@ int main(int argc, char **argv)
 		case 'o': {
 			int found = strcmp(optarg, "all") == 0;
 
+			want_all |= found;
+			if (strcmp(optarg, "fairness") == 0)
+				found = fairness = 1;
 			for (int i = 0; i < OP_COUNT; i++)
 				if (strcmp(optarg, op_names[i]) == 0) {
 					ops[n_ops++ % OP_COUNT] = i;
@@ -963,6 +1110,13 @@ int main(int argc, char **argv)
 		case 'I':
 			opt.io_threads = atoi(optarg);
 			break;
+		case 'F': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			opt.flood = *end == '\0' && n >= 1 && n <= 64 ? (int)n : -1;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -974,13 +1128,15 @@ int main(int argc, char **argv)
 	if (opt.idle < 0 || opt.idle > 1000000 || opt.io_threads < 0 || opt.io_threads > 64 ||
 	    opt.clients < 1 || opt.clients > MAX_CLIENTS || opt.duration <= 0 ||
 	    opt.baseline_threads < 1 || opt.baseline_threads > MAX_CLIENTS || opt.requests < 0 ||
-	    (!spawn && opt.socket == NULL) || (spawn && opt.socket != NULL)) {
+	    opt.flood < 1 || (!spawn && opt.socket == NULL) || (spawn && opt.socket != NULL)) {
 		usage(stderr);
 		return 2;
 	}
-	if (n_ops == 0)
+	if (n_ops == 0 && (want_all || !fairness)) {
 		for (int i = 0; i < OP_COUNT; i++)
 			ops[n_ops++] = i;
+		fairness |= FAIRNESS_IN_ALL;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	memset(plain16k, 0x5a, sizeof(plain16k));
 	if (spawn) {
@@ -1020,22 +1176,21 @@ int main(int argc, char **argv)
 		       opt.persistent ? "persistent" : "one-per-request",
 		       opt.requests ? "fixed request count" : "fixed duration");
 	for (int i = 0; i < n_ops; i++) {
-		struct figures f, echo = {0};
+		struct figures f, echo = {0}, limit = {0};
 		double base = 0;
 
-		/* A short warm-up (caches, connections), then the measurement. */
-		{
-			double d = opt.duration;
-			long r = opt.requests;
-
-			opt.duration = 0.3;
-			opt.requests = 0;
-			measure_daemon((enum op)ops[i], &f);
-			opt.duration = d;
-			opt.requests = r;
-		}
-		if (measure_daemon((enum op)ops[i], &f) != 0)
+		if (measure_warm((enum op)ops[i], &f) != 0) {
+			stop_daemon();
 			return 1;
+		}
+		if (ops[i] == OP_SIGN_ECDSA &&
+		    (measure_limit(&limit) != 0 || limit.count == 0 || limit.errors != 0)) {
+			fprintf(stderr, "tessera-bench: the limit server failed: %s\n",
+			        limit.errors ? tessera_strerror(limit.first_error)
+			                     : "it did not start or answer");
+			stop_daemon();
+			return 1;
+		}
 		if (ops[i] == OP_PING) {
 			if (measure_echo(&echo) != 0)
 				echo.count = 0;
@@ -1051,8 +1206,13 @@ int main(int argc, char **argv)
 		if (opt.json && !first)
 			printf(",\n");
 		first = 0;
-		print_row((enum op)ops[i], &f, base, &echo);
+		print_row((enum op)ops[i], &f, base, &echo,
+		          ops[i] == OP_SIGN_ECDSA ? &limit : NULL);
 		bad |= f.errors != 0;
+	}
+	if (fairness) {
+		bad |= run_fairness(first) != 0;
+		first = 0;
 	}
 	if (opt.json)
 		printf("\n  ]\n}\n");
