@@ -29,12 +29,23 @@ struct cached {
 	struct ks_record r;
 };
 
+/* A reservation whose roll-back failed (a full disk): dropped at the next
+ * write, so its name is free again without a restart. */
+struct ks_pending {
+	uint8_t auth_type;
+	char *app, *name;
+};
+
+#define KS_PENDING_MAX 64
+
 struct ks {
 	sqlite3 *db;
-	pthread_mutex_t lock;       /* the database */
+	pthread_mutex_t lock;       /* the database, pending[] */
 	pthread_mutex_t cache_lock; /* cache[] */
 	uint8_t kek[KS_KEK_LEN];
 	struct cached cache[CACHE_SLOTS];
+	struct ks_pending pending[KS_PENDING_MAX];
+	size_t n_pending;
 };
 
 /* What a sealed record is bound to (schema 2). */

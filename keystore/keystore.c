@@ -143,6 +143,10 @@ void ks_close(struct ks *ks)
 		return;
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		cached_clear(&ks->cache[i]);
+	for (size_t i = 0; i < ks->n_pending; i++) {
+		free(ks->pending[i].app);
+		free(ks->pending[i].name);
+	}
 	sqlite3_close(ks->db);
 	ts_wipe(ks->kek, sizeof(ks->kek));
 	pthread_mutex_destroy(&ks->lock);
@@ -155,6 +159,45 @@ static void bind_id(sqlite3_stmt *st, const struct ks_key_id *id)
 	sqlite3_bind_int(st, 1, id->auth_type);
 	sqlite3_bind_text(st, 2, id->app, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, id->name, -1, SQLITE_STATIC);
+}
+
+static enum ts_err delete_row(struct ks *ks, const struct ks_key_id *id, int state);
+
+/* Drop the reservations whose roll-back failed earlier; caller holds the lock. */
+static void retry_pending(struct ks *ks)
+{
+	for (size_t i = 0; i < ks->n_pending;) {
+		struct ks_pending *p = &ks->pending[i];
+		struct ks_key_id id = {.auth_type = p->auth_type, .app = p->app, .name = p->name};
+
+		if (delete_row(ks, &id, ST_CREATING) != TS_OK) {
+			i++;
+			continue;
+		}
+		free(p->app);
+		free(p->name);
+		*p = ks->pending[--ks->n_pending];
+	}
+}
+
+/* Remember a reservation to drop later; caller holds the lock. Past the
+ * limit (or out of memory) recovery at the next start drops it. */
+static void add_pending(struct ks *ks, const struct ks_key_id *id)
+{
+	struct ks_pending *p;
+
+	if (ks->n_pending == KS_PENDING_MAX)
+		return;
+	p = &ks->pending[ks->n_pending];
+	p->auth_type = id->auth_type;
+	p->app = strdup(id->app);
+	p->name = strdup(id->name);
+	if (p->app == NULL || p->name == NULL) {
+		free(p->app);
+		free(p->name);
+		return;
+	}
+	ks->n_pending++;
 }
 
 enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *provider,
@@ -173,6 +216,8 @@ enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *pr
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&ks->lock);
+	if (ks->n_pending > 0)
+		retry_pending(ks);
 	rc = sqlite3_prepare_v2(ks->db,
 	                        "INSERT INTO keys (auth_type, app, name, provider, ref, state, "
 	                        "attrs, material) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
@@ -299,7 +344,15 @@ static enum ts_err delete_in_state(struct ks *ks, const struct ks_key_id *id, in
 
 enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id)
 {
-	return delete_in_state(ks, id, ST_CREATING);
+	enum ts_err err;
+
+	pthread_mutex_lock(&ks->lock);
+	cache_drop(ks, id);
+	err = delete_row(ks, id, ST_CREATING);
+	if (err != TS_OK)
+		add_pending(ks, id);
+	pthread_mutex_unlock(&ks->lock);
+	return err;
 }
 
 enum ts_err ks_remove(struct ks *ks, const struct ks_key_id *id)

@@ -116,7 +116,9 @@ enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *
                       size_t material_len);
 
 /* Drop a reservation that did not complete. TS_OK (also when there was
- * none); TS_E_PSA_STORAGE_FAILURE. */
+ * none); TS_E_PSA_STORAGE_FAILURE / TS_E_PSA_INSUFFICIENT_STORAGE, and then
+ * the store drops it at its next ks_reserve (a full disk that has room
+ * again frees the name without a restart), or recovery at the next start. */
 enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id);
 
 /*

@@ -407,7 +407,9 @@ Test(stress, a_full_disk_gets_insufficient_storage_and_loses_nothing, .timeout =
 	cr_assert_eq(sign(c, name), 1140, "the failed key exists");
 	/* Room again: creation works, and a restart finds everything. */
 	unlink(filler);
-	cr_assert_eq(make_key(c, name), TESSERA_OK);
+	rc = make_key(c, name);
+	cr_assert_eq(rc, TESSERA_OK, "creating %s once there is room: %s", name,
+	             tessera_strerror(rc));
 	tessera_close(c);
 	td_restart(&d, SIGKILL);
 	c = open_client();
