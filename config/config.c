@@ -201,11 +201,17 @@ static int get_string(struct ctx *c, const json_t *obj, const char *parent, cons
 
 static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"allow_root",        "threads",
-	                                   "log_level",         "body_len_limit",
-	                                   "buffer_size_limit", "allow_deprecated",
-	                                   "log_error_details", "max_in_flight",
-	                                   "io_threads",        NULL};
+	static const char *const keys[] = {"allow_root",
+	                                   "threads",
+	                                   "log_level",
+	                                   "body_len_limit",
+	                                   "buffer_size_limit",
+	                                   "allow_deprecated",
+	                                   "log_error_details",
+	                                   "max_in_flight",
+	                                   "io_threads",
+	                                   "max_slow_per_tenant",
+	                                   NULL};
 	const json_t *lv;
 
 	if (want_object(c, o, "core") < 0 || check_keys(c, o, "core", keys) < 0)
@@ -219,6 +225,7 @@ static int parse_core(struct ctx *c, const json_t *o, struct ts_config *cfg)
 	GET_UINT(c, o, "core", "body_len_limit", 1, BODY_LIMIT_MAX, cfg->core.body_len_limit);
 	GET_UINT(c, o, "core", "buffer_size_limit", 1, BODY_LIMIT_MAX, cfg->core.buffer_size_limit);
 	GET_UINT(c, o, "core", "max_in_flight", 0, 65536, cfg->core.max_in_flight);
+	GET_UINT(c, o, "core", "max_slow_per_tenant", 0, 65536, cfg->core.max_slow_per_tenant);
 	lv = json_object_get(o, "log_level");
 	if (lv != NULL) {
 		enum ts_log_level level;
@@ -509,8 +516,10 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 
 static void free_providers(struct cfg_provider *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(p[i].name);
+		free(p[i].settings);
+	}
 	free(p);
 }
 
@@ -528,9 +537,22 @@ static const char *provider_default_name(uint8_t id)
 	}
 }
 
+/* The provider's own settings: its object less "type" and "name". */
+static int provider_settings(struct ctx *c, const json_t *item, const char *path, char **ret)
+{
+	json_t *copy = json_deep_copy(item);
+
+	if (copy == NULL)
+		return fail(c, path, "out of memory");
+	json_object_del(copy, "type");
+	json_object_del(copy, "name");
+	*ret = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(copy);
+	return *ret != NULL ? 0 : fail(c, path, "out of memory");
+}
+
 static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"type", "name", NULL};
 	struct cfg_provider *list;
 	size_t n;
 	char got[96];
@@ -552,7 +574,9 @@ static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg
 		char path[PATH_MAX_LEN];
 
 		snprintf(path, sizeof(path), "providers[%zu]", i);
-		if (want_object(c, item, path) < 0 || check_keys(c, item, path, keys) < 0)
+		/* Keys other than type and name belong to the provider type,
+		 * which checks them (each error names its key path). */
+		if (want_object(c, item, path) < 0)
 			return -1;
 		cfg->n_providers = i + 1;
 		if (parse_type(c, item, path, provider_types, "provider", &list[i].provider_id) < 0)
@@ -564,19 +588,16 @@ static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg
 			if (list[i].name == NULL)
 				return fail(c, path, "out of memory");
 		}
-		for (size_t k = 0; k < i; k++) {
-			/* Provider IDs are static per type, so two of one type
-			 * could not both be addressed; Parsec lets the later
-			 * one win silently. */
-			if (list[k].provider_id == list[i].provider_id)
-				return fail(c, path,
-				            "the same provider type as providers[%zu]; each type "
-				            "may be configured once",
-				            k);
+		if (provider_settings(c, item, path, &list[i].settings) < 0)
+			return -1;
+		/* Several instances of one type may run side by side (two
+		 * tokens); keys are routed by the instance name. */
+		for (size_t k = 0; k < i; k++)
 			if (strcmp(list[k].name, list[i].name) == 0)
-				return fail(c, path, "the same name \"%s\" as providers[%zu]",
+				return fail(c, path,
+				            "the same name \"%s\" as providers[%zu] (give each "
+				            "instance its own \"name\")",
 				            list[i].name, k);
-		}
 	}
 	return 0;
 }
@@ -618,10 +639,11 @@ static struct ts_config *config_new_defaults(void)
 		cfg->n_providers = 1;
 		cfg->providers[0].provider_id = CFG_PROVIDER_SOFTWARE;
 		cfg->providers[0].name = strdup("software-provider");
+		cfg->providers[0].settings = strdup("{}");
 	}
 	if (cfg->listener.socket_path == NULL || cfg->key_store.path == NULL ||
 	    cfg->authenticators == NULL || cfg->providers == NULL ||
-	    cfg->providers[0].name == NULL) {
+	    cfg->providers[0].name == NULL || cfg->providers[0].settings == NULL) {
 		config_free(cfg);
 		return NULL;
 	}

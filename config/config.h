@@ -35,8 +35,12 @@ struct cfg_authenticator {
 };
 
 struct cfg_provider {
-	uint8_t provider_id;
-	char *name;
+	uint8_t provider_id; /* the type, as its wire provider ID */
+	char *name;          /* unique among the providers */
+	/* The rest of the provider's object (every key but "type" and
+	 * "name") as compact JSON text with sorted keys, "{}" when empty: the
+	 * provider validates it. Equal text means equal settings. */
+	char *settings;
 };
 
 struct ts_config {
@@ -50,6 +54,8 @@ struct ts_config {
 		bool log_error_details;
 		unsigned max_in_flight; /* 0 = 4 x threads (the daemon resolves it) */
 		unsigned io_threads;    /* event loops; 0 = number of CPUs (resolved) */
+		unsigned
+		        max_slow_per_tenant; /* slow requests of one tenant running; 0 = no limit */
 	} core;
 	struct {
 		char *socket_path;

@@ -17,67 +17,74 @@
 #include "share_trust_bundle.pb-c.h"
 #include "psa_key_attributes.pb-c.h"
 
-enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_ping(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	Ping__Result r = PING__RESULT__INIT;
+	Ping__Result res = PING__RESULT__INIT;
 
-	(void)c;
-	r.wire_protocol_version_maj = WIRE_VERSION_MAJ;
-	r.wire_protocol_version_min = WIRE_VERSION_MIN;
-	return wire_pack(&r.base, ret_body, ret_len);
+	(void)r;
+	res.wire_protocol_version_maj = WIRE_VERSION_MAJ;
+	res.wire_protocol_version_min = WIRE_VERSION_MIN;
+	return wire_pack(&res.base, ret_body, ret_len);
 }
 
-enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_list_providers(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	const struct svc_state *st = c->st;
-	size_t n = st->n_providers + 1;
-	ListProviders__Result r = LIST_PROVIDERS__RESULT__INIT;
+	const ListProviders__Operation *op = (const ListProviders__Operation *)r->msg;
+	const struct svc_providers *provs = r->st->provs;
+	ListProviders__Result res = LIST_PROVIDERS__RESULT__INIT;
 	ListProviders__ProviderInfo *infos, **ptrs;
+	size_t k = 0;
 	uint32_t v[3];
 	enum ts_err err = TS_E_NOMEM;
 
-	infos = calloc(n, sizeof(*infos));
-	ptrs = calloc(n, sizeof(*ptrs));
+	infos = calloc(provs->n + 1, sizeof(*infos));
+	ptrs = calloc(provs->n + 1, sizeof(*ptrs));
 	if (infos == NULL || ptrs == NULL)
 		goto out;
 	/* Configured providers in config order (clients take the first as their
-	 * default), the core last, as Parsec lists them. */
-	for (size_t i = 0; i < st->n_providers; i++) {
-		const struct prov_ops *ops = st->providers[i].ops;
+	 * default), the core last, as Parsec lists them. Parsec clients reject
+	 * the whole list for one ID they do not know: extension instances are
+	 * listed only on request. */
+	for (size_t i = 0; i < provs->n; i++) {
+		const struct svc_provider *p = &provs->v[i];
 
-		list_providers__provider_info__init(&infos[i]);
-		infos[i].uuid = (char *)ops->uuid;
-		infos[i].description = (char *)ops->description;
-		infos[i].vendor = (char *)ops->vendor;
-		infos[i].version_maj = ops->version_maj;
-		infos[i].version_min = ops->version_min;
-		infos[i].version_rev = ops->version_rev;
-		infos[i].id = ops->id;
-		ptrs[i] = &infos[i];
+		if (p->extension && !op->include_extensions)
+			continue;
+		list_providers__provider_info__init(&infos[k]);
+		infos[k].uuid = (char *)p->ops->uuid;
+		infos[k].description = (char *)p->ops->description;
+		infos[k].vendor = (char *)p->ops->vendor;
+		infos[k].version_maj = p->ops->version_maj;
+		infos[k].version_min = p->ops->version_min;
+		infos[k].version_rev = p->ops->version_rev;
+		infos[k].id = p->wire_id;
+		infos[k].name = p->name;
+		ptrs[k] = &infos[k];
+		k++;
 	}
 	ts_version(v);
-	list_providers__provider_info__init(&infos[n - 1]);
-	infos[n - 1].uuid = WIRE_CORE_PROVIDER_UUID;
-	infos[n - 1].description = "Tessera core: administrative operations, no cryptography";
-	infos[n - 1].vendor = "";
-	infos[n - 1].version_maj = v[0];
-	infos[n - 1].version_min = v[1];
-	infos[n - 1].version_rev = v[2];
-	infos[n - 1].id = WIRE_PROVIDER_CORE;
-	ptrs[n - 1] = &infos[n - 1];
-	r.n_providers = n;
-	r.providers = ptrs;
-	err = wire_pack(&r.base, ret_body, ret_len);
+	list_providers__provider_info__init(&infos[k]);
+	infos[k].uuid = WIRE_CORE_PROVIDER_UUID;
+	infos[k].description = "Tessera core: administrative operations, no cryptography";
+	infos[k].vendor = "";
+	infos[k].version_maj = v[0];
+	infos[k].version_min = v[1];
+	infos[k].version_rev = v[2];
+	infos[k].id = WIRE_PROVIDER_CORE;
+	ptrs[k] = &infos[k];
+	res.n_providers = k + 1;
+	res.providers = ptrs;
+	err = wire_pack(&res.base, ret_body, ret_len);
 out:
 	free(ptrs);
 	free(infos);
 	return err;
 }
 
-enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_list_opcodes(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	const ListOpcodes__Operation *op = (const ListOpcodes__Operation *)c->msg;
-	ListOpcodes__Result r = LIST_OPCODES__RESULT__INIT;
+	const ListOpcodes__Operation *op = (const ListOpcodes__Operation *)r->msg;
+	ListOpcodes__Result res = LIST_OPCODES__RESULT__INIT;
 	/* Parsec narrows the requested ID to a byte; do the same. */
 	uint8_t id = (uint8_t)op->provider_id;
 	const struct svc_provider *p = NULL;
@@ -86,12 +93,11 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 	size_t n, k = 0;
 	enum ts_err err;
 
-	if (id > WIRE_PROVIDER_ID_MAX)
-		return TS_E_PROVIDER_DOES_NOT_EXIST;
 	if (id != WIRE_PROVIDER_CORE) {
-		p = svc_state_provider(c->st, id);
+		p = svc_providers_by_wire_id(r->st->provs, id);
 		if (p == NULL)
-			return TS_E_PROVIDER_NOT_REGISTERED;
+			return id > WIRE_PROVIDER_ID_MAX ? TS_E_PROVIDER_DOES_NOT_EXIST
+			                                 : TS_E_PROVIDER_NOT_REGISTERED;
 	}
 	table = wire_opcode_table(&n);
 	codes = calloc(n, sizeof(*codes));
@@ -105,21 +111,22 @@ enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size
 		if (o->idp_only || (!o->parsec_listed && !op->include_extensions))
 			continue;
 		if (p == NULL ? o->cls == WIRE_CLASS_CORE
-		              : (o->cls == WIRE_CLASS_CRYPTO && prov_supports(p->ops, o->opcode)))
+		              : (o->cls == WIRE_CLASS_CRYPTO && op_find(o->opcode) != NULL &&
+		                 op_served(op_find(o->opcode), p)))
 			codes[k++] = o->opcode;
 	}
-	r.n_opcodes = k;
-	r.opcodes = codes;
-	err = wire_pack(&r.base, ret_body, ret_len);
+	res.n_opcodes = k;
+	res.opcodes = codes;
+	err = wire_pack(&res.base, ret_body, ret_len);
 	free(codes);
 	return err;
 }
 
-enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_list_authenticators(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	const struct auth_set *set = c->st->auth;
+	const struct auth_set *set = r->st->auth;
 	size_t n = auth_set_count(set);
-	ListAuthenticators__Result r = LIST_AUTHENTICATORS__RESULT__INIT;
+	ListAuthenticators__Result res = LIST_AUTHENTICATORS__RESULT__INIT;
 	ListAuthenticators__AuthenticatorInfo *infos, **ptrs;
 	uint32_t v[3];
 	enum ts_err err = TS_E_NOMEM;
@@ -140,9 +147,9 @@ enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_bod
 		infos[i].id = a->auth_type;
 		ptrs[i] = &infos[i];
 	}
-	r.n_authenticators = n;
-	r.authenticators = ptrs;
-	err = wire_pack(&r.base, ret_body, ret_len);
+	res.n_authenticators = n;
+	res.authenticators = ptrs;
+	err = wire_pack(&res.base, ret_body, ret_len);
 out:
 	free(ptrs);
 	free(infos);
@@ -152,17 +159,25 @@ out:
 /* ---- ListKeys, ListClients, DeleteClient: the key store's view ---- */
 
 struct key_list {
+	const struct svc_providers *provs;
+	bool extensions; /* list keys of extension instances too */
 	ListKeys__KeyInfo **items;
 	size_t n, cap;
 	enum ts_err err;
 };
 
-static int add_key(void *ctx, const char *name, uint8_t provider, const uint8_t *attrs,
+static int add_key(void *ctx, const char *name, const char *provider, const uint8_t *attrs,
                    size_t attrs_len)
 {
 	struct key_list *l = ctx;
+	const struct svc_provider *p = svc_providers_by_name(l->provs, provider);
 	ListKeys__KeyInfo *ki;
 
+	/* Keys of instances no longer configured are not listed; those of
+	 * extension instances only on request (Parsec clients reject the
+	 * whole list for an ID they do not know). */
+	if (p == NULL || (p->extension && !l->extensions))
+		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		ListKeys__KeyInfo **grown = realloc(l->items, cap * sizeof(*grown));
@@ -176,7 +191,8 @@ static int add_key(void *ctx, const char *name, uint8_t provider, const uint8_t 
 	if (ki == NULL)
 		goto nomem;
 	list_keys__key_info__init(ki);
-	ki->provider_id = provider;
+	ki->provider_id = p->wire_id;
+	ki->provider_name = p->name; /* lives as long as the process */
 	ki->name = strdup(name);
 	/* Stored attributes are the packed KeyAttributes message itself. */
 	ki->attributes = psa_key_attributes__key_attributes__unpack(NULL, attrs_len, attrs);
@@ -199,33 +215,22 @@ static void key_list_free(struct key_list *l)
 	free(l->items);
 }
 
-enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_list_keys(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	ListKeys__Result r = LIST_KEYS__RESULT__INIT;
-	struct key_list l = {0};
+	const ListKeys__Operation *op = (const ListKeys__Operation *)r->msg;
+	ListKeys__Result res = LIST_KEYS__RESULT__INIT;
+	struct key_list l = {.provs = r->st->provs, .extensions = op->include_extensions};
 	enum ts_err err;
 
-	if (c->st->ks == NULL)
+	if (r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
-	err = ks_list(c->st->ks, c->id->auth_type, c->id->name, add_key, &l);
+	err = ks_list(r->st->ks, r->id.auth_type, r->id.name, add_key, &l);
 	if (err == TS_OK)
 		err = l.err;
 	if (err == TS_OK) {
-		/* Keys of providers no longer configured are not listed. */
-		ListKeys__KeyInfo **shown = calloc(l.n ? l.n : 1, sizeof(*shown));
-		size_t k = 0;
-
-		if (shown == NULL) {
-			err = TS_E_NOMEM;
-		} else {
-			for (size_t i = 0; i < l.n; i++)
-				if (svc_state_provider(c->st, (uint8_t)l.items[i]->provider_id))
-					shown[k++] = l.items[i];
-			r.n_keys = k;
-			r.keys = shown;
-			err = wire_pack(&r.base, ret_body, ret_len);
-			free(shown);
-		}
+		res.n_keys = l.n;
+		res.keys = l.items;
+		err = wire_pack(&res.base, ret_body, ret_len);
 	}
 	key_list_free(&l);
 	return err;
@@ -268,55 +273,54 @@ static void name_list_free(struct name_list *l)
 	free(l->names);
 }
 
-enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_list_clients(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	ListClients__Result r = LIST_CLIENTS__RESULT__INIT;
+	ListClients__Result res = LIST_CLIENTS__RESULT__INIT;
 	struct name_list l = {0};
 	enum ts_err err;
 
-	if (c->st->ks == NULL)
+	if (r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
 	/* Names from every authenticator, sorted and unique, as Parsec does. */
-	err = ks_list_clients(c->st->ks, add_name, &l);
+	err = ks_list_clients(r->st->ks, add_name, &l);
 	if (err == TS_OK)
 		err = l.err;
 	if (err == TS_OK) {
-		r.n_clients = l.n;
-		r.clients = l.names;
-		err = wire_pack(&r.base, ret_body, ret_len);
+		res.n_clients = l.n;
+		res.clients = l.names;
+		err = wire_pack(&res.base, ret_body, ret_len);
 	}
 	name_list_free(&l);
 	return err;
 }
 
-enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	const DeleteClient__Operation *op = (const DeleteClient__Operation *)c->msg;
-	DeleteClient__Result r = DELETE_CLIENT__RESULT__INIT;
-	struct key_list l = {0};
+	const DeleteClient__Operation *op = (const DeleteClient__Operation *)r->msg;
+	DeleteClient__Result res = DELETE_CLIENT__RESULT__INIT;
+	struct key_list l = {.provs = r->st->provs, .extensions = true};
 	enum ts_err err;
 
-	if (c->st->ks == NULL)
+	if (r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
 	if (op->client == NULL || op->client[0] == '\0')
 		return TS_E_INVALID_ENCODING;
 	/* The client is looked up under the admin's own authenticator. Keys go
 	 * one by one, best effort: a client without keys is not an error. */
-	err = ks_list(c->st->ks, c->id->auth_type, op->client, add_key, &l);
+	err = ks_list(r->st->ks, r->id.auth_type, op->client, add_key, &l);
 	if (err == TS_OK)
 		err = l.err;
 	for (size_t i = 0; err == TS_OK && i < l.n; i++) {
 		const struct svc_provider *p =
-		        svc_state_provider(c->st, (uint8_t)l.items[i]->provider_id);
+		        svc_providers_by_name(r->st->provs, l.items[i]->provider_name);
 
-		if (p == NULL)
-			continue;
-		(void)key_destroy(c->st, p, c->id->auth_type, op->client, l.items[i]->name);
+		if (p != NULL)
+			(void)key_destroy(r->st, p, r->id.auth_type, op->client, l.items[i]->name);
 	}
 	key_list_free(&l);
 	if (err != TS_OK)
 		return err;
-	return wire_pack(&r.base, ret_body, ret_len);
+	return wire_pack(&res.base, ret_body, ret_len);
 }
 
 /*
@@ -325,14 +329,14 @@ enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, siz
  * peer credentials, not against an authenticator: the sharer is a service,
  * not a tenant.
  */
-enum ts_err core_share_trust_bundle(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len)
+enum ts_err core_share_trust_bundle(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	const ShareTrustBundle__Operation *op = (const ShareTrustBundle__Operation *)c->msg;
+	const ShareTrustBundle__Operation *op = (const ShareTrustBundle__Operation *)r->msg;
 
 	(void)ret_body;
 	(void)ret_len;
-	if (c->st->trust == NULL)
+	if (r->st->trust == NULL)
 		return TS_E_PSA_NOT_PERMITTED;
-	return trust_store_share(c->st->trust, c->peer, op->certificate.data, op->certificate.len,
+	return trust_store_share(r->st->trust, r->peer, op->certificate.data, op->certificate.len,
 	                         op->root);
 }

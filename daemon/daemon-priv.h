@@ -10,16 +10,57 @@
 #include <uv.h>
 
 #include "auth/auth.h"
+#include "keystore/keystore.h"
 #include "config/config.h"
 #include "providers/provider.h"
 #include "wire/wire.h"
 
-/* A configured crypto provider. */
+/*
+ * A configured provider instance. Instances are made once at start-up and
+ * live as long as the process: a reload keeps them (svc_providers_differ
+ * says what it would have changed).
+ */
 struct svc_provider {
 	const struct prov_ops *ops;
 	void *ctx;
-	char *name;
+	char *name;     /* the configuration's unique name; the key store's key */
+	char *settings; /* as configured (compact JSON), to compare at reload */
+	uint8_t wire_id;
+	bool extension;          /* a second instance of a type: listed on request only */
+	unsigned max_concurrent; /* 0: no limit */
+	size_t max_payload;      /* 0: no limit */
+	atomic_uint running;     /* calls on workers now (the scheduler counts) */
 };
+
+struct svc_providers {
+	struct svc_provider *v; /* configuration order: the first is the default */
+	size_t n;
+};
+
+/* Extension instances take wire IDs from here on, in configuration order
+ * (Parsec clients reject IDs above 5 in ListProviders, so these are listed
+ * only when the request asks for extensions). */
+#define SVC_WIRE_ID_EXT_FIRST 0x80u
+#define SVC_WIRE_ID_EXT_LAST  0xBFu
+
+/* Start every configured provider instance. TS_OK; or an error with a
+ * message naming the provider's key path in err (nothing is left running). */
+enum ts_err svc_providers_new(const struct ts_config *cfg, struct svc_providers **ret, char *err,
+                              size_t errlen);
+/* Instances made by the caller (tests): takes the array, sets wire IDs. */
+enum ts_err svc_providers_adopt(struct svc_provider *v, size_t n, struct svc_providers **ret);
+void svc_providers_free(struct svc_providers *p);
+/* Validate the providers of a configuration without starting them
+ * (--check-config, reload). TS_OK or TS_E_CONFIG with a message. */
+enum ts_err svc_providers_check(const struct ts_config *cfg, char *err, size_t errlen);
+/* Whether a configuration's provider list differs from the running one;
+ * when it does, a description ("providers[1] (hsm): settings changed"). */
+bool svc_providers_differ(const struct svc_providers *p, const struct ts_config *cfg, char *what,
+                          size_t whatlen);
+/* The instance with that wire ID, or NULL. */
+const struct svc_provider *svc_providers_by_wire_id(const struct svc_providers *p, uint8_t id);
+/* The instance with that name, or NULL. */
+const struct svc_provider *svc_providers_by_name(const struct svc_providers *p, const char *name);
 
 /*
  * Everything a request needs, built from one configuration. Workers hold a
@@ -33,18 +74,17 @@ struct svc_state {
 	struct ts_config *cfg;
 	struct ks *ks;             /* borrowed: the key store outlives every state */
 	struct trust_store *trust; /* borrowed, likewise: a root is kept for the process lifetime */
+	const struct svc_providers *provs; /* borrowed: the process's instances */
 	struct auth_set *auth;
-	struct svc_provider *providers; /* config order */
-	size_t n_providers;
 };
 
 /* Build a state from a config (taking ownership of cfg on success). TS_OK, or
  * an error with a message in err. */
 enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_store *trust,
-                          struct svc_state **ret_st, char *err, size_t errlen);
+                          const struct svc_providers *provs, struct svc_state **ret_st, char *err,
+                          size_t errlen);
 struct svc_state *svc_state_ref(struct svc_state *st);
 void svc_state_unref(struct svc_state *st);
-const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_t id);
 
 /* A complete response, header included, ready to write. */
 struct dispatch_reply {
@@ -52,23 +92,7 @@ struct dispatch_reply {
 	size_t len;
 };
 
-/*
- * Steps 8-14 of the request path (authentication onwards) for a request whose
- * header passed the framing checks and whose body and auth bytes (payload,
- * body first) were read whole. Touches no libuv handle. Produces a reply (on
- * allocation failure a static header-only one) and returns true, so the
- * caller can always answer; except that with on_loop set (an event loop runs
- * it) it returns false, having changed nothing and made no reply, when the
- * request's key needs long work: the caller then runs it again on a worker.
- */
-bool dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
-                      struct dispatch_reply *ret_reply);
-
-/* Whether this thread runs a request for an event loop (see key_load). */
-bool dispatch_on_loop(void);
-
-/* Free a reply produced by dispatch_request or reply_status. */
+/* Free a reply produced by request_reply or reply_status. */
 void dispatch_reply_free(struct dispatch_reply *r);
 
 /* The bytes to write for a reply (a static header when allocation failed). */
@@ -77,61 +101,227 @@ const uint8_t *dispatch_reply_bytes(const struct dispatch_reply *r);
 /* Build a header-only reply. When req is NULL, the default header. */
 void reply_status(const struct wire_header *req, enum ts_err err, struct dispatch_reply *ret);
 
-/* Core operations (provider 0). Each decodes its body, checks its rules and
- * packs the result; a reply body (malloc'd) goes into *ret_body. */
-struct core_ctx {
-	struct svc_state *st;
-	const struct auth_identity *id;
-	const struct auth_peer *peer;
-	const ProtobufCMessage *msg; /* the decoded Operation message */
-};
-enum ts_err core_ping(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_providers(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_opcodes(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_authenticators(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_keys(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_list_clients(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_delete_client(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
-enum ts_err core_share_trust_bundle(const struct core_ctx *c, uint8_t **ret_body, size_t *ret_len);
+/* ---- the operation table (optable.c) ---- */
 
-/* Key operations (generate, import, destroy, export, sign, verify). */
-bool key_op_known(uint32_t opcode);
-enum ts_err key_dispatch(struct svc_state *st, const struct svc_provider *p,
-                         const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
-                         size_t body_len, uint8_t **ret_body, size_t *ret_len);
-/* Destroy one key of a tenant in a provider (also used by DeleteClient). */
+struct request;
+
+/* Who the operation is for, as Parsec's own classes plus our extensions. */
+enum op_class { OPC_CORE, OPC_CRYPTO, OPC_ADMIN, OPC_EXTENSION };
+
+/* Where the operation runs, decided before it starts. */
+enum op_where {
+	OPW_LOOP,     /* in-memory tables: on the event loop that read it */
+	OPW_WORKER,   /* key-store writes, admin work: a worker thread */
+	OPW_PROVIDER, /* the provider's is_short hook decides (with the key's attributes) */
+};
+
+/* What the operation does with the key it names. */
+enum op_key { OPK_NONE, OPK_USE, OPK_CREATE, OPK_DESTROY };
+
+/* Which family of policy rules applies (policy.c). */
+enum op_policy {
+	OPP_NONE,
+	OPP_CREATE, /* generate: deprecated primitives */
+	OPP_SIGN,   /* sign/verify, hash or message */
+	OPP_USE,    /* encryption, MAC, key agreement */
+	OPP_EXPORT, /* export: the export flag, unless public */
+	OPP_CAN_DO, /* the policy's algorithm must fit its key type */
+};
+
+/* How an algorithm must fit the key's type (policy.c). */
+enum op_fit {
+	OPF_NONE,
+	OPF_AEAD,
+	OPF_CIPHER,
+	OPF_MAC,
+	OPF_ASYM_ENCRYPT,
+	OPF_ASYM_DECRYPT,
+	OPF_KEY_AGREEMENT,
+};
+
+/* What the contract decoder takes out of a body (step 12). */
+struct op_args {
+	const char *key_name; /* OPK_*: the key the operation names */
+	bool has_attrs;
+	struct psa_attrs attrs; /* generate, import, CanDoCrypto */
+	bool has_alg;
+	struct psa_alg alg;
+	size_t input_len; /* sign/verify: the hash (or message) length */
+};
+
+struct op_desc {
+	uint32_t opcode;
+	const struct wire_opcode_info *wire; /* name, admin, needs_identity */
+	const ProtobufCMessageDescriptor *body;
+	enum op_class cls;
+	enum op_key key;
+	enum op_where where;
+	enum op_policy policy;
+	enum op_fit fit;
+	uint32_t usage; /* PSA_USAGE_* flags, any of which allows the operation */
+	bool signing;   /* OPP_SIGN: sign (else verify) */
+	bool message;   /* OPP_SIGN: of a message (else of a hash) */
+	bool keep_bits; /* OPK_CREATE: store the size the provider reports (import) */
+	/* Step 12's contract beyond decoding: TS_OK or TS_E_INVALID_ENCODING. */
+	enum ts_err (*contract)(const ProtobufCMessage *m, struct op_args *ret);
+	/* Step 14: call the provider (or the core) and pack the result. */
+	enum ts_err (*run)(struct request *r, uint8_t **ret_body, size_t *ret_len);
+	/* Whether a provider type serves it (its functions are not NULL);
+	 * NULL for core operations. */
+	bool (*served_by)(const struct prov_ops *ops);
+};
+
+/* The operation of an opcode that tesserad serves, or NULL. */
+const struct op_desc *op_find(uint32_t opcode);
+/* Whether a provider instance serves the operation. */
+bool op_served(const struct op_desc *op, const struct svc_provider *p);
+
+/* ---- the request path (request.c) ---- */
+
+/* One request from its framed bytes to its reply. */
+struct request {
+	struct svc_state *st;
+	const struct auth_peer *peer;
+	struct wire_header h;
+	const uint8_t *payload; /* body then auth bytes, borrowed */
+	int stage;
+	enum ts_err err;
+	const struct op_desc *op;
+	const struct svc_provider *prov; /* NULL for the core */
+	struct auth_identity id;
+	ProtobufCMessage *msg;
+	struct wire_pb_alloc alloc;
+	struct op_args args;
+	bool have_key;
+	struct ks_record key; /* secrets until the reply */
+	struct psa_attrs key_attrs;
+	struct prov_key pkey; /* points into key and key_attrs */
+	uint8_t *out;
+	size_t out_len;
+};
+
+enum req_next {
+	REQ_REPLY,  /* finished (an error or a result): call request_reply */
+	REQ_LOOP,   /* run it here: request_run, then request_reply */
+	REQ_WORKER, /* run it on a worker: request_prepare again there, then request_run */
+};
+
+/* Take a request whose header passed the framing checks and whose body and
+ * auth bytes (payload, body first) were read whole. Cannot fail. */
+void request_init(struct request *r, struct svc_state *st, const struct auth_peer *peer,
+                  const struct wire_header *h, const uint8_t *payload);
+/* Steps 8-13 in Parsec's order (authentication, provider, admin, body and
+ * contract, identity), then the key loaded once and the policy checked
+ * once, and where it runs decided. On an event loop (on_loop) a body too
+ * large to decode there stops after authentication with REQ_WORKER; called
+ * again on the worker it goes on where it stopped. Touches no libuv handle. */
+enum req_next request_prepare(struct request *r, bool on_loop);
+/* Step 14, for a request prepare left ready. */
+void request_run(struct request *r);
+/* The reply (on allocation failure a static header-only one); frees and
+ * wipes everything the request holds. */
+void request_reply(struct request *r, struct dispatch_reply *ret);
+/* Free and wipe what a request holds without answering it (its connection
+ * went away before it ran). */
+void request_discard(struct request *r);
+/* The tenant a request belongs to for fair scheduling: the identity
+ * (authenticator and name), or the peer's uid when it has none. */
+uint64_t request_tenant(const struct request *r);
+
+/* Whether a prepared request is heavy work for the scheduler: generating an
+ * RSA or finite-field key (up to seconds). */
+bool request_heavy(const struct request *r);
+
+/* The whole path at once (tests, the fuzzer): as a loop would start it when
+ * on_loop, then as a worker finishes it. */
+void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
+                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
+                      struct dispatch_reply *ret_reply);
+
+/* ---- the policy (policy.c) ---- */
+
+/* Every PSA policy rule, in Parsec's order, for an operation about to run:
+ * `key` is the stored key's attributes (or, for OPK_CREATE, the requested
+ * ones). TS_OK; TS_E_PSA_NOT_PERMITTED (usage flag, permitted algorithm,
+ * export); TS_E_PSA_INVALID_ARGUMENT (algorithm vs key type, hash length,
+ * an algorithm that is a policy only); TS_E_DEPRECATED_PRIMITIVE. */
+enum ts_err policy_check(const struct op_desc *op, const struct op_args *args,
+                         const struct psa_attrs *key, bool allow_deprecated);
+
+/* ---- operation runners (core.c, keyops.c, cryptops.c) ---- */
+
+enum ts_err core_ping(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_list_providers(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_list_opcodes(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_list_authenticators(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_list_keys(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_list_clients(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err core_share_trust_bundle(struct request *r, uint8_t **ret_body, size_t *ret_len);
+
+enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_destroy(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_export(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_export_public(struct request *r, uint8_t **ret_body, size_t *ret_len);
+/* Destroy one key of a tenant in an instance (also used by DeleteClient). */
 enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
                         const char *app, const char *name);
 
-struct ks_record;
-struct psa_attrs;
-/* A caller's ready key in a provider, with its attributes decoded. TS_OK;
- * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_CORRUPTION_DETECTED/DATA_CORRUPT; on an
- * event loop, TS_E_ON_WORKER for a key whose operations take milliseconds. */
-enum ts_err key_load(struct svc_state *st, const struct svc_provider *p,
-                     const struct auth_identity *id, const char *name, struct ks_record *r,
-                     struct psa_attrs *ret_attrs);
-
-/* Encryption, MAC and key agreement with stored keys. */
-bool crypt_op_known(uint32_t opcode);
-enum ts_err crypt_dispatch(struct svc_state *st, const struct svc_provider *p,
-                           const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
-                           size_t body_len, uint8_t **ret_body, size_t *ret_len);
-
-/* Crypto operations served without keys (provider != 0). */
-enum ts_err crypto_dispatch(struct svc_state *st, const struct svc_provider *p,
-                            const struct auth_identity *id, uint32_t opcode, const uint8_t *body,
-                            size_t body_len, uint8_t **ret_body, size_t *ret_len);
-
-/* Step 12's parse: unpack a body with a budget that follows its length.
- * NULL when it does not decode (DeserializingBodyFailed). Free with free_body. */
-ProtobufCMessage *decode_body(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
-                              size_t body_len, struct wire_pb_alloc *alloc);
-void free_body(ProtobufCMessage *m, struct wire_pb_alloc *alloc);
+enum ts_err cryptop_sign_hash(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_sign_message(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_verify_hash(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_verify_message(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_aead_encrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_aead_decrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_cipher_encrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_cipher_decrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_mac_compute(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_mac_verify(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_asym_encrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_asym_decrypt(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_key_agreement(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_random(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_hash_compute(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_hash_compare(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_can_do(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_prepare_attestation(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err cryptop_attest(struct request *r, uint8_t **ret_body, size_t *ret_len);
 
 /* Decoding budget for one request body: enough for any valid message of that
  * size, never proportional to counts the client declares. */
 size_t body_alloc_budget(size_t body_len);
+
+/* ---- the worker pool (sched.c) ---- */
+
+struct sched;
+struct tenant;
+
+/* A unit of slow work. run() runs on a worker; done() runs right after on
+ * the same worker, with the scheduler's counts already released (it hands
+ * the result back to the connection's event loop). */
+struct sched_job {
+	struct sched_job *next;
+	struct tenant *t;
+	uint64_t tenant;                 /* request_tenant() */
+	const struct svc_provider *prov; /* its concurrency limit applies; NULL: none */
+	bool heavy;                      /* see request_heavy() */
+	void (*run)(struct sched_job *j);
+	void (*done)(struct sched_job *j);
+};
+
+/* Start `threads` workers serving tenants round-robin, each tenant with at
+ * most per_tenant jobs running (0: no limit). TS_OK; TS_E_NOMEM; TS_E_SYSTEM
+ * when no thread could start. */
+enum ts_err sched_new(unsigned threads, unsigned per_tenant, struct sched **ret);
+/* A reload's new per-tenant limit. */
+void sched_set_per_tenant(struct sched *s, unsigned per_tenant);
+/* Queue a job. TS_OK, or TS_E_NOMEM (the job was not queued). */
+enum ts_err sched_submit(struct sched *s, struct sched_job *j);
+/* How many jobs a tenant has queued or running. */
+unsigned sched_tenant_load(struct sched *s, uint64_t tenant);
+/* Stop: waiting jobs still run, then the workers are joined. */
+void sched_free(struct sched *s);
 
 /* ---- the libuv front end ---- */
 

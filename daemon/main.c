@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/util.h"
 #include "keystore/keystore.h"
 
 static void usage(FILE *f)
@@ -50,14 +51,24 @@ static void harden_process(void)
 	}
 }
 
-static int open_key_store(const struct ts_config *cfg, struct ks **ret)
+/* Version-1 key stores name a provider by its wire ID, and version 1
+ * allowed one instance per type: each maps to the first configured
+ * instance of its type. */
+static int open_key_store(const struct ts_config *cfg, const struct svc_providers *provs,
+                          struct ks **ret)
 {
+	struct ks_legacy_provider legacy[8];
+	size_t n = 0;
 	char kek[4096], err[512];
 
+	for (size_t i = 0; i < provs->n && n < TS_ARRAY_LEN(legacy); i++)
+		if (!provs->v[i].extension)
+			legacy[n++] = (struct ks_legacy_provider){
+			        .provider_id = provs->v[i].wire_id, .instance = provs->v[i].name};
 	/* The key-encryption key file sits next to the store unless systemd
 	 * hands it over as a credential. */
 	snprintf(kek, sizeof(kek), "%s.kek", cfg->key_store.path);
-	if (ks_open(cfg->key_store.path, kek, ret, err, sizeof(err)) != TS_OK) {
+	if (ks_open(cfg->key_store.path, kek, legacy, n, ret, err, sizeof(err)) != TS_OK) {
 		ts_error("key_store.path: %s", err);
 		return -1;
 	}
@@ -66,24 +77,64 @@ static int open_key_store(const struct ts_config *cfg, struct ks **ret)
 
 static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_record *r)
 {
-	struct svc_state *st = ctx;
-	const struct svc_provider *p = svc_state_provider(st, r->provider);
+	const struct svc_providers *provs = ctx;
+	const struct svc_provider *p = svc_providers_by_name(provs, r->provider);
 
-	/* A key half created or half destroyed when the daemon stopped: drop
-	 * what the provider holds, the record goes with it. */
-	if (p != NULL && p->ops->destroy_key != NULL && r->material != NULL)
-		p->ops->destroy_key(p->ctx, NULL, r->material, r->material_len);
+	/* A key half created or half destroyed when the daemon stopped: the
+	 * provider drops what it holds (the reference was recorded before the
+	 * key was made), the record goes with it. */
+	if (p != NULL && p->ops->recover_key != NULL) {
+		struct psa_attrs a;
+		bool have = psa_attrs_unpack(r->attrs, r->attrs_len, &a) == TS_OK;
+		struct prov_key k = {.attrs = have ? &a : NULL,
+		                     .material = r->material,
+		                     .material_len = r->material_len,
+		                     .ref = r->ref,
+		                     .ref_len = r->ref_len};
+
+		p->ops->recover_key(p->ctx, &k);
+	}
 	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
 }
 
-static void recover_keys(struct svc_state *st)
+struct adopt_ctx {
+	const struct svc_provider *p;
+	unsigned failed;
+};
+
+static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                     const uint8_t *attrs, size_t attrs_len)
+{
+	struct adopt_ctx *c = ctx;
+	struct psa_attrs a;
+	bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
+	struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
+
+	(void)id;
+	if (c->p->ops->adopt_key(c->p->ctx, &k) != TS_OK)
+		c->failed++;
+	return 0;
+}
+
+/* Unfinished records go; then every instance that keeps state of its own
+ * is told of its live keys. */
+static void recover_keys(struct ks *ks, const struct svc_providers *provs)
 {
 	unsigned n = 0;
 
-	if (ks_recover(st->ks, recover_one, st, &n) != TS_OK)
+	if (ks_recover(ks, recover_one, (void *)provs, &n) != TS_OK)
 		ts_warn("key store recovery did not complete; it is retried at the next start");
 	else if (n > 0)
 		ts_info("key store recovery: %u unfinished key(s) removed", n);
+	for (size_t i = 0; i < provs->n; i++) {
+		struct adopt_ctx c = {.p = &provs->v[i]};
+
+		if (c.p->ops->adopt_key == NULL)
+			continue;
+		if (ks_each_key(ks, c.p->name, adopt_one, &c) != TS_OK || c.failed > 0)
+			ts_warn("provider %s: %u of its keys could not be taken up", c.p->name,
+			        c.failed);
+	}
 }
 
 int main(int argc, char **argv)
@@ -113,6 +164,7 @@ int main(int argc, char **argv)
 	enum ts_log_level level;
 	struct ts_config *cfg;
 	struct svc_state *st;
+	struct svc_providers *provs = NULL;
 	char err[512];
 	char threads[16];
 	struct ks *ks = NULL;
@@ -169,6 +221,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 			return 1;
 		}
+		/* The providers' own settings too, without starting them. */
+		if (svc_providers_check(cfg, err, sizeof(err)) != TS_OK) {
+			fprintf(stderr, "%s: %s\n", check, err);
+			config_free(cfg);
+			return 1;
+		}
 		config_free(cfg);
 		printf("%s: configuration is valid\n", check);
 		return 0;
@@ -208,8 +266,14 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (open_key_store(cfg, &ks) != 0) {
+	if (svc_providers_new(cfg, &provs, err, sizeof(err)) != TS_OK) {
+		ts_error("%s", err);
 		config_free(cfg);
+		return 1;
+	}
+	if (open_key_store(cfg, provs, &ks) != 0) {
+		config_free(cfg);
+		svc_providers_free(provs);
 		return 1;
 	}
 	/* Without trust.* nobody may share bundles: no peer has uid -1. */
@@ -218,16 +282,18 @@ int main(int argc, char **argv)
 		ts_error("out of memory");
 		config_free(cfg);
 		ks_close(ks);
+		svc_providers_free(provs);
 		return 1;
 	}
-	if (svc_state_new(cfg, ks, trust, &st, err, sizeof(err)) != TS_OK) {
+	if (svc_state_new(cfg, ks, trust, provs, &st, err, sizeof(err)) != TS_OK) {
 		ts_error("%s", err);
 		config_free(cfg);
 		ks_close(ks);
 		trust_store_free(trust);
+		svc_providers_free(provs);
 		return 1;
 	}
-	recover_keys(st);
+	recover_keys(ks, provs);
 	opts.ks = ks;
 	rc = server_run(st, &opts);
 	/* Join libuv's worker threads now, while OpenSSL is still set up, so
@@ -236,5 +302,6 @@ int main(int argc, char **argv)
 	uv_library_shutdown();
 	ks_close(ks);
 	trust_store_free(trust);
+	svc_providers_free(provs);
 	return rc;
 }

@@ -9,15 +9,16 @@
  * shard for life: its reads, deadlines and writes all run there. Short
  * operations run on the shard that read them (the discovery operations, and
  * crypto on a provider that computes in process with a key whose operations
- * take microseconds); the rest go to libuv's worker pool (work_cb, which only
- * calls dispatch_request()) and come back to the same shard. One request per
- * connection is in flight at a time, so responses leave in the order
- * requests came.
+ * take microseconds: request_prepare decides, before anything runs); the rest
+ * go to the fair worker pool (sched.c, queued per tenant) and come back to
+ * the same shard through its done_async. One request per connection is in
+ * flight at a time, so responses leave in the order requests came.
  *
  * Shared between threads: the connection caps (srv->lock); each shard's
  * inbox (its inbox_lock: the main thread posts accepted connections, a
  * reloaded configuration and stop orders, then wakes the shard); the
- * reference-counted svc_state. Everything else belongs to one thread.
+ * reference-counted svc_state; the scheduler (its own lock); each shard's
+ * list of finished work (done_lock). Everything else belongs to one thread.
  */
 #include "daemon/daemon-priv.h"
 
@@ -43,8 +44,6 @@
 
 /* How long a drain may take before remaining connections are cut. */
 #define DRAIN_LIMIT_MS 30000
-/* Larger bodies are bulk work for a worker, whatever the operation. */
-#define LOOP_BODY_MAX 65536
 /* Connections taken per wake-up of the listener, so a connect storm does
  * not starve the connections of shard 0, which shares the main loop. */
 #define ACCEPT_BATCH 64
@@ -67,7 +66,6 @@ struct uid_count {
 struct conn {
 	uv_pipe_t pipe;
 	uv_timer_t timer;
-	uv_work_t work;
 	uv_write_t wreq;
 	struct shard *sh;
 	struct conn *prev, *next; /* the shard's open connections */
@@ -76,7 +74,10 @@ struct conn {
 	struct auth_peer peer;
 	enum conn_state state;
 	struct wire_framer fr; /* the request being read, then run */
-	struct svc_state *st;  /* pinned while the request runs */
+	struct svc_state *st;  /* pinned while the request waits for or runs on a worker */
+	struct request req;    /* the request being run */
+	struct sched_job job;  /* its slow work */
+	uint64_t tenant;
 	struct dispatch_reply reply;
 	bool close_after_write;
 	bool close_after_work;
@@ -92,6 +93,10 @@ struct shard {
 	bool threaded;
 	uv_thread_t thread;
 	uv_async_t wake;
+	uv_async_t done_async; /* workers hand finished requests back */
+	bool done_async_open;
+	uv_mutex_t done_lock;
+	struct conn *done_head; /* finished on workers, to answer */
 
 	/* Posted by the main thread (threaded shards only). */
 	uv_mutex_t inbox_lock;
@@ -130,6 +135,7 @@ struct server {
 	atomic_uint n_done;
 	struct svc_state *st;
 	const struct server_opts *opts;
+	struct sched *sched;
 	struct shard *shards;
 	unsigned n_shards;
 	bool draining;
@@ -223,6 +229,12 @@ static void shard_finish(struct shard *sh)
 	if (sh->done)
 		return;
 	sh->done = true;
+	/* Nothing is on a worker: a connection waits for its request before
+	 * it closes, and this is the last connection gone. */
+	if (sh->done_async_open) {
+		uv_close((uv_handle_t *)&sh->done_async, NULL);
+		sh->done_async_open = false;
+	}
 	if (!sh->threaded) {
 		atomic_fetch_add(&srv->n_done, 1);
 		check_all_done(srv);
@@ -289,8 +301,13 @@ static void conn_close(struct conn *c)
 		c->close_after_work = true;
 		return;
 	}
-	if (c->state == CS_QUEUED)
+	if (c->state == CS_QUEUED) {
+		/* Prepared but never run: drop what it holds. */
 		wait_remove(c->sh, c);
+		request_discard(&c->req);
+		svc_state_unref(c->st);
+		c->st = NULL;
+	}
 	c->state = CS_CLOSING;
 	/* It no longer counts for dealing out connections: a client that
 	 * closes and connects again finds this shard as free as before. */
@@ -366,11 +383,27 @@ static void fail(struct conn *c, enum ts_err err)
 
 /* ---- work ---- */
 
-static void work_cb(uv_work_t *w)
+/* A worker thread: finish preparing (a large body is decoded here) and run. */
+static void job_run(struct sched_job *j)
 {
-	struct conn *c = w->data;
+	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
 
-	(void)dispatch_request(c->st, &c->peer, &c->fr.h, c->fr.payload, false, &c->reply);
+	if (request_prepare(&c->req, false) != REQ_REPLY)
+		request_run(&c->req);
+	request_reply(&c->req, &c->reply);
+}
+
+/* A worker thread: hand the answered request back to its shard. */
+static void job_done(struct sched_job *j)
+{
+	struct conn *c = (struct conn *)((char *)j - offsetof(struct conn, job));
+	struct shard *sh = c->sh;
+
+	uv_mutex_lock(&sh->done_lock);
+	c->wnext = sh->done_head;
+	sh->done_head = c;
+	uv_async_send(&sh->done_async);
+	uv_mutex_unlock(&sh->done_lock);
 }
 
 /* core.max_in_flight is shared evenly by the shards. */
@@ -381,27 +414,49 @@ static unsigned in_flight_limit(const struct shard *sh)
 	return n > 0 ? n : 1;
 }
 
-static void after_work_cb(uv_work_t *w, int status)
+/* The waiting request to start next: the one whose tenant has the least
+ * work queued or running, so a tenant with many connections does not keep
+ * the others waiting here either. */
+static struct conn *wait_take(struct shard *sh)
 {
-	struct conn *c = w->data;
+	struct conn *best = NULL, *prev_best = NULL, *prev = NULL;
+	unsigned best_load = 0;
+
+	for (struct conn *c = sh->wait_head; c != NULL; prev = c, c = c->wnext) {
+		unsigned load = sched_tenant_load(sh->srv->sched, c->tenant);
+
+		if (best == NULL || load < best_load) {
+			best = c;
+			prev_best = prev;
+			best_load = load;
+			if (load == 0)
+				break;
+		}
+	}
+	if (best == NULL)
+		return NULL;
+	if (prev_best != NULL)
+		prev_best->wnext = best->wnext;
+	else
+		sh->wait_head = best->wnext;
+	if (sh->wait_tail == best)
+		sh->wait_tail = prev_best;
+	best->wnext = NULL;
+	return best;
+}
+
+static void work_finished(struct conn *c)
+{
 	struct shard *sh = c->sh;
 
-	(void)status;
 	sh->in_flight--;
 	svc_state_unref(c->st);
 	c->st = NULL;
 	/* The auth bytes may be a secret: wipe them with the body. */
 	wire_framer_release(&c->fr);
 
-	while (sh->wait_head != NULL && sh->in_flight < in_flight_limit(sh)) {
-		struct conn *next = sh->wait_head;
-
-		sh->wait_head = next->wnext;
-		if (sh->wait_head == NULL)
-			sh->wait_tail = NULL;
-		next->wnext = NULL;
-		start_work(next);
-	}
+	while (sh->wait_head != NULL && sh->in_flight < in_flight_limit(sh))
+		start_work(wait_take(sh));
 
 	if (c->close_after_work) {
 		c->state = CS_WRITING; /* leave CS_WORKING so conn_close proceeds */
@@ -412,19 +467,51 @@ static void after_work_cb(uv_work_t *w, int status)
 	write_reply(c);
 }
 
+/* The shard's loop: requests the workers finished. */
+static void on_done(uv_async_t *a)
+{
+	struct shard *sh = a->data;
+	struct conn *list, *rev = NULL;
+
+	uv_mutex_lock(&sh->done_lock);
+	list = sh->done_head;
+	sh->done_head = NULL;
+	uv_mutex_unlock(&sh->done_lock);
+	/* Answer in the order they finished. */
+	while (list != NULL) {
+		struct conn *next = list->wnext;
+
+		list->wnext = rev;
+		rev = list;
+		list = next;
+	}
+	while (rev != NULL) {
+		struct conn *c = rev;
+
+		rev = c->wnext;
+		c->wnext = NULL;
+		work_finished(c);
+	}
+}
+
 static void start_work(struct conn *c)
 {
 	struct shard *sh = c->sh;
-	int rc;
+	enum ts_err err;
 
 	sh->in_flight++;
-	c->st = svc_state_ref(sh->st);
 	c->state = CS_WORKING;
-	c->work.data = c;
-	rc = uv_queue_work(sh->loop, &c->work, work_cb, after_work_cb);
-	if (rc < 0) {
-		ts_error("cannot queue work: %s", uv_strerror(rc));
+	c->job = (struct sched_job){.tenant = c->tenant,
+	                            .prov = c->req.prov,
+	                            .heavy = request_heavy(&c->req),
+	                            .run = job_run,
+	                            .done = job_done};
+	err = sched_submit(sh->srv->sched, &c->job);
+	if (err != TS_OK) {
+		ts_error("cannot queue work: %s", ts_strerror(err));
 		sh->in_flight--;
+		request_reply(&c->req, &c->reply); /* frees what it holds */
+		dispatch_reply_free(&c->reply);
 		svc_state_unref(c->st);
 		c->st = NULL;
 		c->state = CS_READING;
@@ -432,75 +519,23 @@ static void start_work(struct conn *c)
 	}
 }
 
-/*
- * Handing a request to a worker and back costs two thread switches and a
- * wake-up of the loop: measured, more than half of a Ping and over a third of
- * an ECDSA signature. So short work runs on the shard that read it:
- * - the core's discovery operations, which read in-memory tables;
- * - crypto on a provider that computes in process, with a body of at most
- *   LOOP_BODY_MAX bytes; a key whose operations take milliseconds (RSA and
- *   finite-field private keys) is sent on to a worker by key_load, before
- *   anything is done.
- * Authentication costs microseconds with every authenticator (a Jwt is
- * verified once, then cached). The key store, key generation and the admin
- * and identity operations go to workers.
- */
-static bool run_on_loop(const struct shard *sh, const struct wire_header *h)
-{
-	const struct svc_provider *p;
-
-	if (h->provider == WIRE_PROVIDER_CORE) {
-		switch (h->opcode) {
-		case WIRE_OP_PING:
-		case WIRE_OP_LIST_PROVIDERS:
-		case WIRE_OP_LIST_OPCODES:
-		case WIRE_OP_LIST_AUTHENTICATORS:
-			return true;
-		default:
-			return false;
-		}
-	}
-	if (h->body_len > LOOP_BODY_MAX)
-		return false;
-	p = svc_state_provider(sh->st, h->provider);
-	if (p == NULL || !p->ops->runs_on_loop)
-		return p == NULL; /* an unknown provider is only an error reply */
-	switch (h->opcode) {
-	case WIRE_OP_PSA_SIGN_HASH:
-	case WIRE_OP_PSA_VERIFY_HASH:
-	case WIRE_OP_PSA_SIGN_MESSAGE:
-	case WIRE_OP_PSA_VERIFY_MESSAGE:
-	case WIRE_OP_PSA_EXPORT_PUBLIC_KEY:
-	case WIRE_OP_PSA_ASYMMETRIC_ENCRYPT:
-	case WIRE_OP_PSA_ASYMMETRIC_DECRYPT:
-	case WIRE_OP_PSA_RAW_KEY_AGREEMENT:
-	case WIRE_OP_PSA_GENERATE_RANDOM:
-	case WIRE_OP_PSA_HASH_COMPUTE:
-	case WIRE_OP_PSA_HASH_COMPARE:
-	case WIRE_OP_PSA_AEAD_ENCRYPT:
-	case WIRE_OP_PSA_AEAD_DECRYPT:
-	case WIRE_OP_PSA_CIPHER_ENCRYPT:
-	case WIRE_OP_PSA_CIPHER_DECRYPT:
-	case WIRE_OP_PSA_MAC_COMPUTE:
-	case WIRE_OP_PSA_MAC_VERIFY:
-	case WIRE_OP_CAN_DO_CRYPTO:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static void request_complete(struct conn *c)
 {
 	struct shard *sh = c->sh;
+	enum req_next next;
 	enum ts_err err;
 
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	uv_timer_stop(&c->timer);
 	c->keep_open = (c->fr.h.flags & WIRE_FLAG_KEEP_OPEN) != 0;
 	/* Step 7: the request is whole, so a failure here keeps the stream in
-	 * step; the answer still uses the default header, as in Parsec. */
+	 * step; the answer still uses the default header, as in Parsec. A
+	 * provider ID past Parsec's range is an extension instance's, when one
+	 * is configured (the provider is the last field checked). */
 	err = wire_check_fields(&c->fr.h);
+	if (err == TS_E_PROVIDER_DOES_NOT_EXIST &&
+	    svc_providers_by_wire_id(sh->st->provs, c->fr.h.provider) != NULL)
+		err = TS_OK;
 	if (err != TS_OK) {
 		wire_framer_release(&c->fr);
 		reply_status(NULL, err, &c->reply);
@@ -509,12 +544,20 @@ static void request_complete(struct conn *c)
 	}
 	/* The shard holds a reference to sh->st and changes it only between
 	 * callbacks, so a request finished before returning needs none. */
-	if (run_on_loop(sh, &c->fr.h) &&
-	    dispatch_request(sh->st, &c->peer, &c->fr.h, c->fr.payload, true, &c->reply)) {
+	request_init(&c->req, sh->st, &c->peer, &c->fr.h, c->fr.payload);
+	next = request_prepare(&c->req, true);
+	if (next != REQ_WORKER) {
+		if (next == REQ_LOOP)
+			request_run(&c->req);
+		request_reply(&c->req, &c->reply);
 		wire_framer_release(&c->fr);
 		write_reply(c);
 		return;
 	}
+	/* A worker finishes it, maybe after a reload: pin this state. */
+	c->st = svc_state_ref(sh->st);
+	c->req.st = c->st;
+	c->tenant = request_tenant(&c->req);
 	if (sh->in_flight < in_flight_limit(sh)) {
 		start_work(c);
 		return;
@@ -805,9 +848,16 @@ static int start_threaded_shard(struct shard *sh)
 		return rc;
 	}
 	sh->wake.data = sh;
-	rc = start_loop_thread(sh);
+	rc = uv_async_init(sh->loop, &sh->done_async, on_done);
+	sh->done_async.data = sh;
+	sh->done_async_open = rc == 0;
+	if (rc == 0)
+		rc = start_loop_thread(sh);
 	if (rc < 0) {
 		uv_close((uv_handle_t *)&sh->wake, NULL);
+		if (sh->done_async_open)
+			uv_close((uv_handle_t *)&sh->done_async, NULL);
+		sh->done_async_open = false;
 		uv_run(sh->loop, UV_RUN_DEFAULT);
 		uv_loop_close(sh->loop);
 	}
@@ -830,16 +880,22 @@ static unsigned start_shards(struct server *srv)
 		sh->srv = srv;
 		sh->st = svc_state_ref(srv->st);
 		uv_mutex_init(&sh->inbox_lock);
+		uv_mutex_init(&sh->done_lock);
 		atomic_init(&sh->assigned, 0);
-		if (i == 0)
+		if (i == 0) {
 			sh->loop = srv->loop;
-		else
+			rc = uv_async_init(sh->loop, &sh->done_async, on_done);
+			sh->done_async.data = sh;
+			sh->done_async_open = rc == 0;
+		} else {
 			rc = start_threaded_shard(sh);
+		}
 		if (rc < 0) {
 			ts_warn("cannot start event loop %u of %u (%s); serving with %u", i + 1,
 			        want, uv_strerror(rc), i);
 			svc_state_unref(sh->st);
 			uv_mutex_destroy(&sh->inbox_lock);
+			uv_mutex_destroy(&sh->done_lock);
 			break;
 		}
 		srv->n_shards = i + 1;
@@ -857,6 +913,7 @@ static void stop_shards(struct server *srv)
 		svc_state_unref(sh->inbox_st);
 		svc_state_unref(sh->st);
 		uv_mutex_destroy(&sh->inbox_lock);
+		uv_mutex_destroy(&sh->done_lock);
 	}
 	free(srv->shards);
 	srv->shards = NULL;
@@ -1241,12 +1298,26 @@ static void on_hup(uv_signal_t *s, int signum)
 	    srv->st->cfg->trust.peer_uid != cfg->trust.peer_uid ||
 	    srv->st->cfg->trust.peer_gid != cfg->trust.peer_gid)
 		ts_warn("reload: trust.* changed; it takes effect at restart");
-	if (svc_state_new(cfg, srv->st->ks, srv->st->trust, &st, err, sizeof(err)) != TS_OK) {
+	/* Providers live as long as the process: a valid new configuration
+	 * applies everything else and keeps them. */
+	if (svc_providers_check(cfg, err, sizeof(err)) != TS_OK) {
 		ts_error("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
 		notify_ready();
 		return;
 	}
+	if (svc_providers_differ(srv->st->provs, cfg, err, sizeof(err)))
+		ts_warn("reload: the providers changed (%s); the running ones are kept until "
+		        "restart",
+		        err);
+	if (svc_state_new(cfg, srv->st->ks, srv->st->trust, srv->st->provs, &st, err,
+	                  sizeof(err)) != TS_OK) {
+		ts_error("reload failed, keeping the running configuration: %s", err);
+		config_free(cfg);
+		notify_ready();
+		return;
+	}
+	sched_set_per_tenant(srv->sched, st->cfg->core.max_slow_per_tenant);
 	old = srv->st;
 	srv->st = st;
 	svc_state_unref(old); /* the shards and running requests keep their own */
@@ -1285,7 +1356,15 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	uv_async_init(srv.loop, &srv.shard_done, on_shard_done);
 	srv.shard_done.data = &srv;
 	srv.shard_done_open = true;
-	/* The loops first: once the socket accepts, everything is in place. */
+	/* The workers and the loops first: once the socket accepts,
+	 * everything is in place. */
+	if (sched_new(st->cfg->core.threads, st->cfg->core.max_slow_per_tenant, &srv.sched) !=
+	    TS_OK) {
+		ts_error("cannot start the worker threads");
+		close_signals(&srv);
+		uv_run(srv.loop, UV_RUN_DEFAULT);
+		goto failed;
+	}
 	if (start_shards(&srv) == 0) {
 		ts_error("out of memory");
 		close_signals(&srv);
@@ -1311,7 +1390,7 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	ts_info("tesserad %s ready on %s (%u event loop(s), %u worker threads, "
 	        "%zu authenticator(s), %zu provider(s))",
 	        TESSERA_VERSION, srv.bound_path ? srv.bound_path : "the systemd socket",
-	        srv.n_shards, st->cfg->core.threads, auth_set_count(st->auth), st->n_providers);
+	        srv.n_shards, st->cfg->core.threads, auth_set_count(st->auth), st->provs->n);
 	notify_status("serving on %s", srv.bound_path ? srv.bound_path : "the systemd socket");
 	notify_ready();
 
@@ -1329,6 +1408,8 @@ out:
 	free(srv.bound_path);
 	free(srv.uids);
 	free(srv.shards);
+	/* Every request is answered: the workers are idle. */
+	sched_free(srv.sched);
 	if (srv.spare_fd >= 0)
 		close(srv.spare_fd);
 	uv_mutex_destroy(&srv.lock);

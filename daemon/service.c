@@ -1,7 +1,8 @@
 /*
  * The composition root of tesserad: the only file that knows every
- * component. It turns a configuration into a service state (authenticators,
- * providers) that the request path uses.
+ * component. It starts the provider instances once, for the life of the
+ * process, and turns each configuration (the first, and every reload) into
+ * a service state (authenticators, limits) that the request path uses.
  */
 #include "daemon/daemon-priv.h"
 
@@ -10,18 +11,233 @@
 #include <string.h>
 #include <unistd.h>
 
+/* ---- provider instances: made once, kept for the process lifetime ---- */
+
+static void provider_clear(struct svc_provider *p)
+{
+	if (p->ops != NULL && p->ops->fini != NULL)
+		p->ops->fini(p->ctx);
+	free(p->name);
+	free(p->settings);
+	memset(p, 0, sizeof(*p));
+}
+
+void svc_providers_free(struct svc_providers *p)
+{
+	if (p == NULL)
+		return;
+	/* The last first: the default instance outlives the others. */
+	for (size_t i = p->n; i > 0; i--)
+		provider_clear(&p->v[i - 1]);
+	free(p->v);
+	free(p);
+}
+
+/* The first instance of a type takes the type's wire ID (what Parsec
+ * clients know); further ones take IDs from the extension range. */
+static enum ts_err assign_wire_ids(struct svc_provider *v, size_t n)
+{
+	unsigned next_ext = SVC_WIRE_ID_EXT_FIRST;
+
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+
+		for (size_t k = 0; k < i; k++)
+			if (v[k].ops->id == v[i].ops->id)
+				first = false;
+		if (first) {
+			v[i].wire_id = v[i].ops->id;
+			v[i].extension = false;
+			continue;
+		}
+		if (next_ext > SVC_WIRE_ID_EXT_LAST)
+			return TS_E_LIMIT;
+		v[i].wire_id = (uint8_t)next_ext++;
+		v[i].extension = true;
+	}
+	return TS_OK;
+}
+
+static void read_limits(struct svc_provider *p)
+{
+	p->max_concurrent = p->ops->max_concurrent != NULL ? p->ops->max_concurrent(p->ctx) : 0;
+	p->max_payload = p->ops->max_payload != NULL ? p->ops->max_payload(p->ctx) : 0;
+	atomic_init(&p->running, 0);
+}
+
+enum ts_err svc_providers_adopt(struct svc_provider *v, size_t n, struct svc_providers **ret)
+{
+	struct svc_providers *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return TS_E_NOMEM;
+	p->v = v;
+	p->n = n;
+	if (assign_wire_ids(v, n) != TS_OK) {
+		p->v = NULL;
+		free(p);
+		return TS_E_LIMIT;
+	}
+	for (size_t i = 0; i < n; i++)
+		read_limits(&v[i]);
+	*ret = p;
+	return TS_OK;
+}
+
+/* The implementation of a configured provider, or NULL with a message. */
+static const struct prov_ops *type_of(const struct ts_config *cfg, size_t i, char *err,
+                                      size_t errlen)
+{
+	const struct prov_ops *ops = prov_find(cfg->providers[i].provider_id);
+
+	if (ops == NULL)
+		snprintf(err, errlen, "providers[%zu]: provider ID %u is not in this build", i,
+		         cfg->providers[i].provider_id);
+	return ops;
+}
+
+static enum ts_err check_one(const struct prov_ops *ops, const char *settings, const char *path,
+                             char *err, size_t errlen)
+{
+	if (ops->check_settings != NULL)
+		return ops->check_settings(settings, path, err, errlen);
+	if (strcmp(settings, "{}") != 0) {
+		snprintf(err, errlen, "%s: the %s provider takes no settings", path, ops->type);
+		return TS_E_CONFIG;
+	}
+	return TS_OK;
+}
+
+enum ts_err svc_providers_check(const struct ts_config *cfg, char *err, size_t errlen)
+{
+	size_t n_ext = 0;
+
+	for (size_t i = 0; i < cfg->n_providers; i++) {
+		const struct prov_ops *ops = type_of(cfg, i, err, errlen);
+		char path[32];
+		enum ts_err rc;
+
+		if (ops == NULL)
+			return TS_E_CONFIG;
+		snprintf(path, sizeof(path), "providers[%zu]", i);
+		rc = check_one(ops, cfg->providers[i].settings, path, err, errlen);
+		if (rc != TS_OK)
+			return rc;
+		for (size_t k = 0; k < i; k++)
+			if (cfg->providers[k].provider_id == cfg->providers[i].provider_id) {
+				n_ext++;
+				break;
+			}
+	}
+	if (n_ext > SVC_WIRE_ID_EXT_LAST - SVC_WIRE_ID_EXT_FIRST + 1) {
+		snprintf(err, errlen, "providers: at most %u further instances of a type",
+		         SVC_WIRE_ID_EXT_LAST - SVC_WIRE_ID_EXT_FIRST + 1);
+		return TS_E_CONFIG;
+	}
+	return TS_OK;
+}
+
+enum ts_err svc_providers_new(const struct ts_config *cfg, struct svc_providers **ret, char *err,
+                              size_t errlen)
+{
+	size_t n = cfg->n_providers;
+	struct svc_provider *v;
+	struct svc_providers *p = NULL;
+	enum ts_err rc = svc_providers_check(cfg, err, errlen);
+
+	if (rc != TS_OK)
+		return rc;
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (v == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_provider *cp = &cfg->providers[i];
+		struct svc_provider *sp = &v[i];
+		char path[32];
+
+		snprintf(path, sizeof(path), "providers[%zu]", i);
+		sp->name = strdup(cp->name);
+		sp->settings = strdup(cp->settings);
+		if (sp->name == NULL || sp->settings == NULL) {
+			rc = TS_E_NOMEM;
+			goto fail;
+		}
+		sp->ops = type_of(cfg, i, err, errlen);
+		if (sp->ops->init != NULL) {
+			rc = sp->ops->init(cp->settings, path, &sp->ctx, err, errlen);
+			if (rc != TS_OK) {
+				sp->ops = NULL; /* nothing for fini to undo */
+				goto fail;
+			}
+		}
+	}
+	rc = svc_providers_adopt(v, n, &p);
+	if (rc != TS_OK)
+		goto fail;
+	*ret = p;
+	return TS_OK;
+fail:
+	if (rc == TS_E_NOMEM)
+		snprintf(err, errlen, "out of memory");
+	for (size_t i = n; i > 0; i--)
+		provider_clear(&v[i - 1]);
+	free(v);
+	return rc;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return TS_E_NOMEM;
+}
+
+bool svc_providers_differ(const struct svc_providers *p, const struct ts_config *cfg, char *what,
+                          size_t whatlen)
+{
+	size_t n = cfg->n_providers < p->n ? cfg->n_providers : p->n;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_provider *cp = &cfg->providers[i];
+		const struct svc_provider *sp = &p->v[i];
+
+		if (prov_find(cp->provider_id) != sp->ops || strcmp(cp->name, sp->name) != 0) {
+			snprintf(what, whatlen, "providers[%zu] is now \"%s\", was \"%s\"", i,
+			         cp->name, sp->name);
+			return true;
+		}
+		if (strcmp(cp->settings, sp->settings) != 0) {
+			snprintf(what, whatlen, "providers[%zu] (%s): settings changed", i,
+			         sp->name);
+			return true;
+		}
+	}
+	if (cfg->n_providers != p->n) {
+		snprintf(what, whatlen, "%zu provider(s) configured, %zu running", cfg->n_providers,
+		         p->n);
+		return true;
+	}
+	return false;
+}
+
+const struct svc_provider *svc_providers_by_wire_id(const struct svc_providers *p, uint8_t id)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].wire_id == id)
+			return &p->v[i];
+	return NULL;
+}
+
+const struct svc_provider *svc_providers_by_name(const struct svc_providers *p, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < p->n; i++)
+		if (strcmp(p->v[i].name, name) == 0)
+			return &p->v[i];
+	return NULL;
+}
+
+/* ---- the service state: everything else of one configuration ---- */
+
 static void state_free(struct svc_state *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < st->n_providers; i++) {
-		struct svc_provider *p = &st->providers[i];
-
-		if (p->ops != NULL && p->ops->fini != NULL)
-			p->ops->fini(p->ctx);
-		free(p->name);
-	}
-	free(st->providers);
 	auth_set_free(st->auth);
 	config_free(st->cfg);
 	free(st);
@@ -57,43 +273,9 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 	return TS_OK;
 }
 
-static enum ts_err build_providers(struct svc_state *st, char *err, size_t errlen)
-{
-	size_t n = st->cfg->n_providers;
-
-	st->providers = calloc(n ? n : 1, sizeof(*st->providers));
-	if (st->providers == NULL)
-		return TS_E_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct cfg_provider *cp = &st->cfg->providers[i];
-		struct svc_provider *p = &st->providers[i];
-		enum ts_err rc;
-
-		p->ops = prov_find(cp->provider_id);
-		if (p->ops == NULL) {
-			snprintf(err, errlen, "providers[%zu]: provider ID %u is not in this build",
-			         i, cp->provider_id);
-			return TS_E_CONFIG;
-		}
-		st->n_providers = i + 1;    /* from here on state_free cleans this entry */
-		p->name = strdup(cp->name); /* the configuration always names it */
-		if (p->name == NULL)
-			return TS_E_NOMEM;
-		if (p->ops->init != NULL) {
-			rc = p->ops->init(&p->ctx);
-			if (rc != TS_OK) {
-				snprintf(err, errlen, "providers[%zu] (%s): start-up failed: %s", i,
-				         p->name, ts_strerror(rc));
-				p->ops = NULL; /* nothing for fini to undo */
-				return rc;
-			}
-		}
-	}
-	return TS_OK;
-}
-
 enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_store *trust,
-                          struct svc_state **ret_st, char *err, size_t errlen)
+                          const struct svc_providers *provs, struct svc_state **ret_st, char *err,
+                          size_t errlen)
 {
 	struct svc_state *st = calloc(1, sizeof(*st));
 	enum ts_err rc = TS_E_NOMEM;
@@ -106,10 +288,8 @@ enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_sto
 	st->cfg = cfg;
 	st->ks = ks;
 	st->trust = trust;
+	st->provs = provs;
 	rc = build_auth(st, err, errlen);
-	if (rc != TS_OK)
-		goto out;
-	rc = build_providers(st, err, errlen);
 	if (rc != TS_OK)
 		goto out;
 	*ret_st = st;
@@ -136,14 +316,6 @@ void svc_state_unref(struct svc_state *st)
 		state_free(st);
 }
 
-const struct svc_provider *svc_state_provider(const struct svc_state *st, uint8_t id)
-{
-	for (size_t i = 0; i < st->n_providers; i++)
-		if (st->providers[i].ops->id == id)
-			return &st->providers[i];
-	return NULL;
-}
-
 void resolve_defaults(struct ts_config *cfg)
 {
 	if (cfg->core.threads == 0) {
@@ -153,8 +325,10 @@ void resolve_defaults(struct ts_config *cfg)
 	}
 	if (cfg->core.threads > 1024)
 		cfg->core.threads = 1024; /* libuv's pool limit */
+	/* Requests waiting for a worker are ordered fairly by the scheduler;
+	 * this only bounds the memory they hold. */
 	if (cfg->core.max_in_flight == 0)
-		cfg->core.max_in_flight = 4 * cfg->core.threads;
+		cfg->core.max_in_flight = 256;
 	if (cfg->core.io_threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 

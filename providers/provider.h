@@ -1,8 +1,25 @@
 /*
- * Crypto providers. A provider is a const table of metadata and operation
- * functions; a NULL operation means "not supported" and the dispatcher
- * answers PsaErrorNotSupported. Providers compute only: the core decodes,
- * checks policy and looks keys up before calling them.
+ * Crypto providers, interface version 2.
+ *
+ * A provider type is a const table of metadata and operation functions; a
+ * NULL operation means "not supported" and the core answers
+ * PsaErrorNotSupported. Each configured instance of a type gets its own
+ * context from init() and lives as long as the process. Providers compute
+ * only: the core decodes the request, looks the key up in the key store
+ * (scoped to the caller and the instance), checks the PSA policy and only
+ * then calls the provider.
+ *
+ * Conventions for every operation below:
+ *   - Errors are PSA errors: TS_E_PSA_NOT_SUPPORTED for a type, size or
+ *     algorithm the provider lacks, TS_E_PSA_INVALID_ARGUMENT for bad data,
+ *     TS_E_PSA_INSUFFICIENT_MEMORY / TS_E_NOMEM when out of memory,
+ *     TS_E_PSA_COMMUNICATION_FAILURE / TS_E_PSA_HARDWARE_FAILURE when a
+ *     device fails. Nothing else unless the operation lists it.
+ *   - ret_* outputs are written only on success; output buffers are
+ *     malloc'd and the caller frees them (ts_free_secret for anything that
+ *     may be secret: material, plaintext, shared secrets, MACs).
+ *   - k->attrs is never NULL except where an operation says so.
+ *   - Calls on one instance may run concurrently up to max_concurrent().
  */
 #ifndef TESSERA_PROVIDERS_PROVIDER_H
 #define TESSERA_PROVIDERS_PROVIDER_H
@@ -35,97 +52,195 @@ enum prov_hash {
 
 #define PROV_HASH_MAX_SIZE 64
 
+/*
+ * A key as the core hands it over.
+ *   material: what the provider returned when the key was made, kept sealed
+ *             in the key store (the key itself for software; empty or a
+ *             blob for hardware). Secret.
+ *   ref:      the provider's reference, chosen by reserve_ref() before the
+ *             key existed and recorded with the reservation (a PKCS#11
+ *             CKA_ID, a Trusted Services key ID); empty when the type has
+ *             no reserve_ref. Unique among the instance's live keys and
+ *             constant for a key's life, so a provider may cache handles by
+ *             it.
+ */
+struct prov_key {
+	const struct psa_attrs *attrs;
+	const uint8_t *material;
+	size_t material_len;
+	const uint8_t *ref;
+	size_t ref_len;
+};
+
+/* Parameters and results of TPM-style key attestation (ActivateCredential,
+ * the one mechanism Parsec defines). */
+struct prov_attest_prep {
+	uint8_t *name, *public_area, *attesting_pub;
+	size_t name_len, public_len, attesting_pub_len;
+};
+
 struct prov_ops {
-	uint8_t id;       /* wire provider ID (static per type) */
+	const char *type; /* the configuration's "type" */
+	uint8_t id;       /* wire provider ID of the type's first instance */
 	const char *uuid; /* Parsec's UUID for this provider type */
 	const char *description;
 	const char *vendor;
 	uint32_t version_maj, version_min, version_rev;
-	/* Its operations are computation in this process (no device, no I/O
-	 * beyond the key store), so tesserad may run the short ones on the
-	 * event loop that read the request instead of handing them to a
-	 * worker. A hardware provider leaves this false. */
-	bool runs_on_loop;
 
-	/* Optional. Build provider state; TS_OK or an error. */
-	enum ts_err (*init)(void **ret_ctx);
-	/* Optional. Free what init made. */
+	/* ---- instance life ---- */
+
+	/* Optional. Validate the instance's settings (the provider's JSON
+	 * object from the configuration, without "type" and "name", as
+	 * compact JSON text; "{}" when there are none) without touching any
+	 * device: --check-config and a reload use it. TS_OK, or TS_E_CONFIG
+	 * with a message naming the key path under `path` ("providers[1]").
+	 * NULL means the type takes no settings: any key is an error. */
+	enum ts_err (*check_settings)(const char *settings, const char *path, char *err,
+	                              size_t errlen);
+	/* Optional. Start an instance: TS_OK and *ret_ctx; TS_E_CONFIG (a
+	 * setting, message in err naming its key path) or another error with
+	 * a message. check_settings has passed already. */
+	enum ts_err (*init)(const char *settings, const char *path, void **ret_ctx, char *err,
+	                    size_t errlen);
+	/* Optional. Free what init made. NULL ctx allowed. */
 	void (*fini)(void *ctx);
 
-	/* Fill len bytes with random data. TS_OK, or a PSA error. */
+	/* ---- limits and scheduling ---- */
+
+	/* Optional. How many calls may run on this instance at once (1 for a
+	 * libts session or an ESYS context, N for N PKCS#11 sessions); 0 or
+	 * NULL: no limit. The core queues calls past it without blocking a
+	 * worker thread. */
+	unsigned (*max_concurrent)(void *ctx);
+	/* Optional. The largest request body the instance can carry (Trusted
+	 * Services on hardware: 8 KiB); 0 or NULL: no limit beyond the
+	 * daemon's. The core answers PsaErrorInsufficientMemory for a larger
+	 * one before any call. */
+	size_t (*max_payload)(void *ctx);
+	/* Optional. Whether an operation is short enough to run on the event
+	 * loop that read the request (microseconds, in process, no device):
+	 * `a` is the key's attributes for an operation on a key, NULL for
+	 * random and hashing. NULL: never (every call goes to a worker). */
+	bool (*is_short)(void *ctx, uint32_t opcode, const struct psa_attrs *a);
+
+	/* ---- keys that live outside the key store ---- */
+
+	/* Optional. Choose the reference of a key about to be created; the
+	 * core records it with the reservation, before generate_key or
+	 * import_key runs, so that a crash in between leaves a record that
+	 * names what may exist in the device. TS_OK and a malloc'd ref. */
+	enum ts_err (*reserve_ref)(void *ctx, const struct psa_attrs *a, uint8_t **ret_ref,
+	                           size_t *ret_len);
+	/* Optional. At start-up, for each key whose creation or destruction a
+	 * crash interrupted: destroy whatever exists of it (it may be nothing;
+	 * k->attrs may be NULL and material empty). The record goes after. */
+	void (*recover_key)(void *ctx, const struct prov_key *k);
+	/* Optional. At start-up, once per live key of this instance, before
+	 * any request: a provider rebuilds its own state (a key-ID counter).
+	 * An error is logged and start-up goes on. */
+	enum ts_err (*adopt_key)(void *ctx, const struct prov_key *k);
+
+	/* ---- operations ---- */
+
+	/* Fill len bytes with random data. TS_OK, TS_E_PSA_INSUFFICIENT_ENTROPY. */
 	enum ts_err (*generate_random)(void *ctx, uint8_t *out, size_t len);
-	/* Hash in into out (size outsize >= PROV_HASH_MAX_SIZE); TS_OK and the
-	 * digest length in *ret_len, TS_E_PSA_NOT_SUPPORTED for an algorithm it
-	 * lacks, or another PSA error. */
+	/* Hash in into out (outsize >= PROV_HASH_MAX_SIZE); TS_OK and the
+	 * digest length in *ret_len. */
 	enum ts_err (*hash_compute)(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
 	                            uint8_t *out, size_t outsize, size_t *ret_len);
 
-	/*
-	 * Keys. "Material" is what the provider needs to use a key later: the
-	 * key itself for software, a reference for hardware. The core keeps it
-	 * sealed in the key store and hands it back for each operation. Output
-	 * buffers are malloc'd; material and secrets must be freed with
-	 * ts_free_secret. Errors are PSA errors (NotSupported for a type or
-	 * size the provider lacks, InvalidArgument for bad data).
-	 */
-	enum ts_err (*generate_key)(void *ctx, const struct psa_attrs *a, uint8_t **ret_mat,
+	/* Make a key (k->ref set, material empty); its material in
+	 * *ret_mat (may be empty for a hardware key). */
+	enum ts_err (*generate_key)(void *ctx, const struct prov_key *k, uint8_t **ret_mat,
 	                            size_t *ret_len);
-	/* Import data in PSA's export format; *ret_bits receives the key size. */
-	enum ts_err (*import_key)(void *ctx, const struct psa_attrs *a, const uint8_t *data,
+	/* Import data in PSA's export format; *ret_bits receives the key
+	 * size. TS_E_PSA_INVALID_ARGUMENT for data that is not such a key. */
+	enum ts_err (*import_key)(void *ctx, const struct prov_key *k, const uint8_t *data,
 	                          size_t len, uint8_t **ret_mat, size_t *ret_len,
 	                          uint32_t *ret_bits);
-	enum ts_err (*export_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                          size_t mat_len, uint8_t **ret, size_t *ret_len);
-	enum ts_err (*export_public_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                                 size_t mat_len, uint8_t **ret, size_t *ret_len);
+	/* PSA export format. TS_E_PSA_NOT_PERMITTED for a key the device will
+	 * not release. */
+	enum ts_err (*export_key)(void *ctx, const struct prov_key *k, uint8_t **ret,
+	                          size_t *ret_len);
+	enum ts_err (*export_public_key)(void *ctx, const struct prov_key *k, uint8_t **ret,
+	                                 size_t *ret_len);
 	/* Optional even when keys are supported: NULL means nothing lives
-	 * outside the key store. */
-	enum ts_err (*destroy_key)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                           size_t mat_len);
-	enum ts_err (*sign_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                         size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
-	                         size_t hash_len, uint8_t **ret_sig, size_t *ret_len);
+	 * outside the key store. k->attrs may be NULL (attributes that no
+	 * longer decode). An error leaves the record "destroying" and the
+	 * destruction is retried at the next start. */
+	enum ts_err (*destroy_key)(void *ctx, const struct prov_key *k);
+
+	enum ts_err (*sign_hash)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                         const uint8_t *hash, size_t hash_len, uint8_t **ret_sig,
+	                         size_t *ret_len);
 	/* TS_OK, or TS_E_PSA_INVALID_SIGNATURE for a signature that does not verify. */
-	enum ts_err (*verify_hash)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                           size_t mat_len, const struct psa_alg *alg, const uint8_t *hash,
-	                           size_t hash_len, const uint8_t *sig, size_t sig_len);
+	enum ts_err (*verify_hash)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                           const uint8_t *hash, size_t hash_len, const uint8_t *sig,
+	                           size_t sig_len);
+	/* Optional: native message signing (EdDSA needs it; a token may hash
+	 * inside). NULL: the core hashes with hash_compute and signs the hash. */
+	enum ts_err (*sign_message)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                            const uint8_t *msg, size_t msg_len, uint8_t **ret_sig,
+	                            size_t *ret_len);
+	enum ts_err (*verify_message)(void *ctx, const struct prov_key *k,
+	                              const struct psa_alg *alg, const uint8_t *msg, size_t msg_len,
+	                              const uint8_t *sig, size_t sig_len);
+
 	/* AEAD: encrypt returns ciphertext || tag; decrypt takes it so and
 	 * answers TS_E_PSA_INVALID_SIGNATURE when the tag does not verify. */
-	enum ts_err (*aead)(void *ctx, const struct psa_attrs *a, const uint8_t *key,
-	                    size_t key_len, const struct psa_alg *alg, bool encrypt,
-	                    const uint8_t *nonce, size_t nonce_len, const uint8_t *ad,
+	enum ts_err (*aead)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                    bool encrypt, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad,
 	                    size_t ad_len, const uint8_t *in, size_t in_len, uint8_t **ret,
 	                    size_t *ret_len);
 	/* Unauthenticated ciphers: encrypt picks a random IV and returns
 	 * IV || ciphertext; decrypt takes that form. */
-	enum ts_err (*cipher)(void *ctx, const struct psa_attrs *a, const uint8_t *key,
-	                      size_t key_len, const struct psa_alg *alg, bool encrypt,
-	                      const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
-	/* MAC of in (truncated to alg->length when set). Verification is the
-	 * core's constant-time comparison against this. */
-	enum ts_err (*mac)(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
-	                   const struct psa_alg *alg, const uint8_t *in, size_t in_len,
-	                   uint8_t **ret, size_t *ret_len);
+	enum ts_err (*cipher)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                      bool encrypt, const uint8_t *in, size_t in_len, uint8_t **ret,
+	                      size_t *ret_len);
+	/* MAC of in (truncated to alg->length when set). */
+	enum ts_err (*mac)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                   const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+	/* Optional: native verification (a token key that may verify a MAC but
+	 * not compute one). TS_OK or TS_E_PSA_INVALID_SIGNATURE. NULL: the core
+	 * computes with mac and compares in constant time. */
+	enum ts_err (*mac_verify)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                          const uint8_t *in, size_t in_len, const uint8_t *mac,
+	                          size_t mac_len);
 	/* RSA encryption; label is the OAEP label (PSA's "salt"). */
-	enum ts_err (*asym_crypt)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                          size_t mat_len, const struct psa_alg *alg, bool encrypt,
-	                          const uint8_t *in, size_t in_len, const uint8_t *label,
-	                          size_t label_len, uint8_t **ret, size_t *ret_len);
+	enum ts_err (*asym_crypt)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                          bool encrypt, const uint8_t *in, size_t in_len,
+	                          const uint8_t *label, size_t label_len, uint8_t **ret,
+	                          size_t *ret_len);
 	/* Raw key agreement with a peer public key in PSA's format. */
-	enum ts_err (*key_agreement)(void *ctx, const struct psa_attrs *a, const uint8_t *mat,
-	                             size_t mat_len, const struct psa_alg *alg, const uint8_t *peer,
-	                             size_t peer_len, uint8_t **ret, size_t *ret_len);
+	enum ts_err (*key_agreement)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+	                             const uint8_t *peer, size_t peer_len, uint8_t **ret,
+	                             size_t *ret_len);
 	/* CanDoCrypto: can the provider hold keys like these (bits 0 = any size)
 	 * and run their algorithm, for check 1 use, 2 generate, 3 import,
 	 * 4 derive? TS_OK or TS_E_PSA_NOT_SUPPORTED. The core has already
 	 * checked that the algorithm fits the key type. */
 	enum ts_err (*can_do)(void *ctx, const struct psa_attrs *a, int check);
+
+	/* Optional: key attestation (ActivateCredential). prepare returns
+	 * what a verifier needs to make a credential for the attested key;
+	 * attest_key answers the challenge with the credential. */
+	enum ts_err (*prepare_key_attestation)(void *ctx, const struct prov_key *attested,
+	                                       const struct prov_key *attesting,
+	                                       struct prov_attest_prep *ret);
+	enum ts_err (*attest_key)(void *ctx, const struct prov_key *attested,
+	                          const struct prov_key *attesting, const uint8_t *credential_blob,
+	                          size_t blob_len, const uint8_t *secret, size_t secret_len,
+	                          uint8_t **ret_credential, size_t *ret_len);
 };
 
-/* The implementation for a wire provider ID, or NULL when this build has none. */
+/* The provider type named by a configuration "type" ("Software"), or NULL
+ * when this build has none. */
+const struct prov_ops *prov_find_type(const char *type);
+
+/* The provider type whose first instance has this wire ID, or NULL. */
 const struct prov_ops *prov_find(uint8_t id);
 
-/* Whether a provider serves an opcode (its function for it is not NULL). */
-int prov_supports(const struct prov_ops *ops, uint32_t opcode);
+/* Free what a prepare_key_attestation result holds. NULL ok. */
+void prov_attest_prep_clear(struct prov_attest_prep *p);
 
 #endif

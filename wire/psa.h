@@ -125,19 +125,7 @@ enum ts_err psa_ka_alg_from_enum(int value, struct psa_alg *ret);
  * TS_E_DESERIALIZING_BODY_FAILED. */
 enum ts_err psa_attrs_unpack(const uint8_t *buf, size_t len, struct psa_attrs *ret);
 
-/* Whether a key whose policy names `policy` may be used with `req` (PSA's
- * rule: equal, or the policy signs with any hash and req names one). */
-bool psa_alg_permits(const struct psa_alg *policy, const struct psa_alg *req);
-
-/* Whether a policy's algorithm can be used with its key type at all
- * (ECDSA with an ECC key, GCM with AES, ...). "No algorithm" always fits. */
-bool psa_alg_fits_type(const struct psa_attrs *a);
-
 /* Digest size of a hash value in bytes; 0 for an unknown value. */
 size_t psa_hash_size(unsigned hash);
-
-/* Parsec's deprecated list: DES, ARC4, SECP_R2, SECT_R2, small curves, and
- * anything bound to MD2/MD4/MD5/SHA-1. */
-bool psa_attrs_deprecated(const struct psa_attrs *a);
 
 #endif

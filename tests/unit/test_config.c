@@ -121,8 +121,16 @@ Test(config, unknown_keys_are_errors)
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
 	                "[{\"name\": \"a\", \"role\": \"x\"}]}]}",
 	                "authenticators[0].admins[0].role");
-	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"library_path\": \"/x\"}]}",
-	                "providers[0].library_path");
+	/* A provider's own keys are its type's to check (the daemon's unit
+	 * tests cover that); the loader hands them over as they were. */
+	{
+		struct ts_config *c = load("{\"providers\": [{\"type\": \"Software\", "
+		                           "\"zeta\": 1, \"library_path\": \"/x\"}]}");
+
+		cr_assert_not_null(c, "%s", err);
+		cr_assert_str_eq(c->providers[0].settings, "{\"library_path\":\"/x\",\"zeta\":1}");
+		config_free(c);
+	}
 	/* The message lists what is allowed. */
 	assert_rejected("{\"core\": {\"treads\": 4}}", "core.treads");
 	cr_assert(strstr(err, "threads") != NULL, "%s", err);
@@ -296,9 +304,17 @@ Test(config, providers)
 	cr_assert_str_eq(c->providers[0].name, "sw");
 	config_free(c);
 	assert_rejected("{\"providers\": []}", "providers");
-	assert_rejected("{\"providers\": [{\"type\": \"Software\"}, {\"type\": \"Software\", "
-	                "\"name\": \"other\"}]}",
+	/* Two instances of one type, each with its own name. */
+	c = load("{\"providers\": [{\"type\": \"Software\"}, {\"type\": \"Software\", "
+	         "\"name\": \"other\"}]}");
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->n_providers, 2);
+	cr_assert_str_eq(c->providers[0].name, "software-provider");
+	cr_assert_str_eq(c->providers[1].name, "other");
+	config_free(c);
+	assert_rejected("{\"providers\": [{\"type\": \"Software\"}, {\"type\": \"Software\"}]}",
 	                "providers[1]");
+	cr_assert(strstr(err, "same name") != NULL, "%s", err);
 	assert_rejected("{\"providers\": [{\"type\": \"Pkcs11\"}]}", "providers[0].type");
 	cr_assert(strstr(err, "not available") != NULL, "%s", err);
 	assert_rejected("{\"providers\": [{\"type\": \"Tpm\"}]}", "providers[0].type");

@@ -1,0 +1,187 @@
+/*
+ * Key life: generate, import, destroy, export. Creation is crash-safe in
+ * steps: the provider picks the key's reference, the key store records the
+ * reservation with it, the provider makes the key, the key store commits;
+ * a failure destroys what was made and drops the reservation, and a crash
+ * anywhere is finished at the next start (main.c hands unfinished records
+ * to the provider's recover_key).
+ */
+#include "daemon/daemon-priv.h"
+
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "common/secmem.h"
+#include "keystore/keystore.h"
+
+#include "psa_destroy_key.pb-c.h"
+#include "psa_export_key.pb-c.h"
+#include "psa_export_public_key.pb-c.h"
+#include "psa_generate_key.pb-c.h"
+#include "psa_import_key.pb-c.h"
+
+static struct ks_key_id key_id(const struct request *r)
+{
+	return (struct ks_key_id){
+	        .auth_type = r->id.auth_type, .app = r->id.name, .name = r->args.key_name};
+}
+
+/* Make a key in r->prov under the name and attributes of the request: from
+ * data (import) or new (data NULL). pb is the request's attributes, which
+ * are stored as they came (with the size import found). */
+static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb,
+                          const uint8_t *data, size_t data_len)
+{
+	const struct svc_provider *p = r->prov;
+	struct ks_key_id kid = key_id(r);
+	struct prov_key k = {.attrs = &r->args.attrs};
+	uint8_t *attrs = NULL, *mat = NULL, *ref = NULL;
+	size_t attrs_len = 0, mat_len = 0, ref_len = 0;
+	uint32_t bits = 0, asked = pb->key_bits;
+	bool reserved = false;
+	enum ts_err err;
+
+	err = wire_pack(&pb->base, &attrs, &attrs_len);
+	if (err != TS_OK)
+		goto out;
+	if (p->ops->reserve_ref != NULL) {
+		err = p->ops->reserve_ref(p->ctx, &r->args.attrs, &ref, &ref_len);
+		if (err != TS_OK)
+			goto out;
+	}
+	err = ks_reserve(r->st->ks, &kid, p->name, ref, ref_len, attrs, attrs_len);
+	if (err != TS_OK)
+		goto out;
+	reserved = true;
+	k.ref = ref;
+	k.ref_len = ref_len;
+	if (data == NULL) {
+		err = p->ops->generate_key(p->ctx, &k, &mat, &mat_len);
+	} else {
+		err = p->ops->import_key(p->ctx, &k, data, data_len, &mat, &mat_len, &bits);
+		if (err == TS_OK) {
+			/* Store the size the data really has (an import may say 0). */
+			free(attrs);
+			attrs = NULL;
+			pb->key_bits = bits;
+			err = wire_pack(&pb->base, &attrs, &attrs_len);
+			pb->key_bits = asked;
+		}
+	}
+	if (err != TS_OK)
+		goto out;
+	err = ks_commit(r->st->ks, &kid, NULL, 0, attrs, attrs_len, mat, mat_len);
+out:
+	if (err != TS_OK && reserved) {
+		k.material = mat;
+		k.material_len = mat_len;
+		if ((mat != NULL || ref != NULL) && p->ops->destroy_key != NULL)
+			(void)p->ops->destroy_key(p->ctx, &k);
+		if (ks_abort(r->st->ks, &kid) != TS_OK)
+			ts_warn("a failed key creation left its reservation (%s); the key store "
+			        "drops it at the next chance",
+			        ts_strerror(err));
+	}
+	free(attrs);
+	free(ref);
+	ts_free_secret(mat, mat_len);
+	return err;
+}
+
+enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaGenerateKey__Operation *op = (PsaGenerateKey__Operation *)r->msg;
+	enum ts_err err = create(r, op->attributes, NULL, 0);
+
+	if (err != TS_OK)
+		return err;
+	return wire_pack(&(PsaGenerateKey__Result)PSA_GENERATE_KEY__RESULT__INIT.base, ret_body,
+	                 ret_len);
+}
+
+enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaImportKey__Operation *op = (PsaImportKey__Operation *)r->msg;
+	enum ts_err err;
+
+	/* Parsec only logs deprecated imports; so do we (nothing to refuse). */
+	err = create(r, op->attributes, op->data.data != NULL ? op->data.data : (const uint8_t *)"",
+	             op->data.len);
+	if (err != TS_OK)
+		return err;
+	return wire_pack(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base, ret_body,
+	                 ret_len);
+}
+
+enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
+                        const char *app, const char *name)
+{
+	struct ks_key_id kid = {.auth_type = auth_type, .app = app, .name = name};
+	struct ks_record rec = {0};
+	enum ts_err err;
+
+	err = ks_begin_destroy(st->ks, &kid, p->name, &rec);
+	if (err != TS_OK)
+		return err;
+	if (p->ops->destroy_key != NULL) {
+		struct psa_attrs a;
+		bool have = psa_attrs_unpack(rec.attrs, rec.attrs_len, &a) == TS_OK;
+		struct prov_key k = {.attrs = have ? &a : NULL,
+		                     .material = rec.material,
+		                     .material_len = rec.material_len,
+		                     .ref = rec.ref,
+		                     .ref_len = rec.ref_len};
+
+		err = p->ops->destroy_key(p->ctx, &k);
+		if (err != TS_OK) {
+			/* Left "destroying": recovery at the next start retries. */
+			ks_record_clear(&rec);
+			return err;
+		}
+	}
+	ks_record_clear(&rec);
+	return ks_remove(st->ks, &kid);
+}
+
+enum ts_err keyop_destroy(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	enum ts_err err =
+	        key_destroy(r->st, r->prov, r->id.auth_type, r->id.name, r->args.key_name);
+
+	if (err != TS_OK)
+		return err;
+	return wire_pack(&(PsaDestroyKey__Result)PSA_DESTROY_KEY__RESULT__INIT.base, ret_body,
+	                 ret_len);
+}
+
+enum ts_err keyop_export(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaExportKey__Result res = PSA_EXPORT_KEY__RESULT__INIT;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	enum ts_err err = r->prov->ops->export_key(r->prov->ctx, &r->pkey, &out, &out_len);
+
+	if (err != TS_OK)
+		return err;
+	res.data.data = out;
+	res.data.len = out_len;
+	err = wire_pack(&res.base, ret_body, ret_len);
+	ts_free_secret(out, out_len);
+	return err;
+}
+
+enum ts_err keyop_export_public(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaExportPublicKey__Result res = PSA_EXPORT_PUBLIC_KEY__RESULT__INIT;
+	uint8_t *out = NULL;
+	size_t out_len = 0;
+	enum ts_err err = r->prov->ops->export_public_key(r->prov->ctx, &r->pkey, &out, &out_len);
+
+	if (err != TS_OK)
+		return err;
+	res.data.data = out;
+	res.data.len = out_len;
+	err = wire_pack(&res.base, ret_body, ret_len);
+	free(out);
+	return err;
+}
