@@ -520,6 +520,7 @@ void tessera_provider_info_free(struct tessera_provider_info *p, size_t n)
 		free(p[i].uuid);
 		free(p[i].description);
 		free(p[i].vendor);
+		free(p[i].name);
 	}
 	free(p);
 }
@@ -530,8 +531,11 @@ int tessera_list_providers(struct tessera_client *c, struct tessera_provider_inf
 	ListProviders__Operation op = LIST_PROVIDERS__OPERATION__INIT;
 	ListProviders__Result *r;
 	struct tessera_provider_info *out;
-	int rc = tessera_call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base,
-	                      &list_providers__result__descriptor, (ProtobufCMessage **)&r);
+	int rc;
+
+	op.include_extensions = 1; /* a Parsec service ignores the field */
+	rc = tessera_call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base,
+	                  &list_providers__result__descriptor, (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -547,7 +551,9 @@ int tessera_list_providers(struct tessera_client *c, struct tessera_provider_inf
 		out[i].version_min = p->version_min;
 		out[i].version_rev = p->version_rev;
 		out[i].id = p->id;
-		if (out[i].uuid == NULL || out[i].description == NULL || out[i].vendor == NULL)
+		out[i].name = dup_or_empty(p->name);
+		if (out[i].uuid == NULL || out[i].description == NULL || out[i].vendor == NULL ||
+		    out[i].name == NULL)
 			rc = TESSERA_ERR_NOMEM;
 	}
 	if (rc == TESSERA_OK) {
@@ -635,6 +641,7 @@ void tessera_key_info_free(struct tessera_key_info *k, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		free(k[i].name);
+		free(k[i].provider_name);
 		free(k[i].type);
 		free(k[i].alg);
 	}
@@ -646,8 +653,11 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
 	ListKeys__Result *r;
 	struct tessera_key_info *out;
-	int rc = tessera_call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
-	                      (ProtobufCMessage **)&r);
+	int rc;
+
+	op.include_extensions = 1; /* a Parsec service ignores the field */
+	rc = tessera_call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
+	                  (ProtobufCMessage **)&r);
 
 	if (rc != TESSERA_OK)
 		return rc;
@@ -657,6 +667,7 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 		const PsaKeyAttributes__KeyAttributes *a = r->keys[i]->attributes;
 
 		out[i].provider_id = r->keys[i]->provider_id;
+		out[i].provider_name = dup_or_empty(r->keys[i]->provider_name);
 		out[i].name = dup_or_empty(r->keys[i]->name);
 		out[i].type = strdup(tessera_type_name(a != NULL ? a->key_type : NULL));
 		if (a != NULL) {
@@ -679,7 +690,7 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 					        (u->derive ? TESSERA_USAGE_DERIVE : 0);
 			}
 		}
-		if (out[i].name == NULL || out[i].type == NULL)
+		if (out[i].name == NULL || out[i].type == NULL || out[i].provider_name == NULL)
 			rc = TESSERA_ERR_NOMEM;
 	}
 	if (rc == TESSERA_OK) {

@@ -114,9 +114,11 @@ struct tessera_provider_info {
 	char *vendor;
 	uint32_t version_maj, version_min, version_rev;
 	uint32_t id;
+	char *name; /* the instance's configured name ("" from a Parsec service) */
 };
 /* ListProviders: configured providers in order (the first is the default),
- * the core last. Free with tessera_provider_info_free. */
+ * the core last, including further instances of a type (IDs from 0x80,
+ * a Tessera extension). Free with tessera_provider_info_free. */
 int tessera_list_providers(struct tessera_client *c, struct tessera_provider_info **ret,
                            size_t *ret_n);
 void tessera_provider_info_free(struct tessera_provider_info *p, size_t n);
@@ -138,14 +140,15 @@ void tessera_authenticator_info_free(struct tessera_authenticator_info *a, size_
 
 struct tessera_key_info {
 	uint32_t provider_id;
+	char *provider_name; /* the instance that holds it ("" from a Parsec service) */
 	char *name;
 	char *type; /* "rsa", "ecc", ..., with "-public" for public keys; "other" */
 	uint32_t bits;
 	char *alg;      /* the policy's algorithm name (see below), or NULL */
 	uint32_t usage; /* TESSERA_USAGE_* */
 };
-/* ListKeys: the caller's keys (needs an authenticated identity: status 19
- * otherwise). */
+/* ListKeys: the caller's keys in every provider instance (needs an
+ * authenticated identity: status 19 otherwise). */
 int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, size_t *ret_n);
 void tessera_key_info_free(struct tessera_key_info *k, size_t n);
 

@@ -60,8 +60,7 @@
 	X(TIMEOUT, 15, "timed out")                                             \
 	X(CONFIG, 1132, "configuration error")                                  \
 	X(SYSTEM, 1132, "system error")                                         \
-	X(LIMIT, 1141, "resource limit reached")                                \
-	X(ON_WORKER, 1132, "operation must run on a worker thread")
+	X(LIMIT, 1141, "resource limit reached")
 
 enum ts_err {
 #define TS_ERR_ENUM(name, wire, msg) TS_E_##name,

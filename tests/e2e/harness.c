@@ -252,6 +252,23 @@ void td_start(struct td *d, const char *tmpl)
 	td_start_args(d, tmpl, NULL);
 }
 
+void td_start_with_state(struct td *d, const char *tmpl, const char *state_src)
+{
+	char cmd[512];
+
+	memset(d, 0, sizeof(*d));
+	strcpy(d->dir, "/tmp/tsd.XXXXXX");
+	cr_assert_not_null(mkdtemp(d->dir));
+	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
+	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s'/keystore.sqlite3* '%s'/ && chmod 600 '%s'/keystore.*",
+	         state_src, d->dir, d->dir);
+	cr_assert_eq(system(cmd), 0, "cannot copy %s", state_src);
+	td_write_config(d, tmpl);
+	spawn(d, NULL);
+}
+
 int td_wait_exit(struct td *d, int timeout_ms)
 {
 	long deadline = now_ms() + timeout_ms;

@@ -35,6 +35,9 @@ struct td {
 /* Write the configuration, start tesserad, wait until it accepts (the test
  * fails if it does not within 10 s). */
 void td_start(struct td *d, const char *config_template);
+/* Same, on a state directory holding a copy of the key store files
+ * (keystore.sqlite3*) of state_src. */
+void td_start_with_state(struct td *d, const char *config_template, const char *state_src);
 /* Same, with extra command-line arguments (NULL-terminated list). */
 void td_start_args(struct td *d, const char *config_template, const char *const *extra_args);
 /* Stop the daemon with sig, wait, start it again on the same files and
