@@ -288,10 +288,6 @@ enum ts_err cryptop_can_do(struct request *r, uint8_t **ret_body, size_t *ret_le
 enum ts_err cryptop_prepare_attestation(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err cryptop_attest(struct request *r, uint8_t **ret_body, size_t *ret_len);
 
-/* Decoding budget for one request body: enough for any valid message of that
- * size, never proportional to counts the client declares. */
-size_t body_alloc_budget(size_t body_len);
-
 /* ---- the worker pool (sched.c) ---- */
 
 struct sched;

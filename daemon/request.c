@@ -31,13 +31,6 @@ enum stage {
 	STAGE_DONE,     /* r->err and r->out are the answer */
 };
 
-size_t body_alloc_budget(size_t body_len)
-{
-	/* protobuf-c sizes arrays from the elements actually present, so the
-	 * memory a body can make it allocate grows with the body's length. */
-	return 16384 + body_len * 48;
-}
-
 void dispatch_reply_free(struct dispatch_reply *r)
 {
 	if (r == NULL)
@@ -185,8 +178,7 @@ static enum ts_err prepare(struct request *r)
 	enum ts_err err;
 
 	/* Step 12: the body must decode even when the operation ignores it. */
-	wire_pb_alloc_init(&r->alloc, body_alloc_budget(r->h.body_len));
-	r->msg = protobuf_c_message_unpack(op->body, &r->alloc.base, r->h.body_len, r->payload);
+	r->msg = wire_decode(op->body, r->payload, r->h.body_len, &r->alloc);
 	if (r->msg == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
 	err = op->contract(r->msg, &r->args);
@@ -265,8 +257,7 @@ void request_discard(struct request *r)
 	/* Reply bodies can hold exported keys or plaintext. */
 	ts_free_secret(r->out, r->out_len);
 	r->out = NULL;
-	if (r->msg != NULL)
-		protobuf_c_message_free_unpacked(r->msg, &r->alloc.base);
+	wire_decoded_free(r->msg, &r->alloc);
 	r->msg = NULL;
 	ks_record_clear(&r->key);
 	ts_wipe(&r->pkey, sizeof(r->pkey));

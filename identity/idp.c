@@ -386,6 +386,7 @@ static enum ts_err orchestrator_statement(struct idp *d, const struct auth_peer 
                                           const uint8_t *body, size_t len)
 {
 	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, 1);
+	struct wire_pb_alloc a;
 	ProtobufCMessage *m;
 	enum ts_err err;
 
@@ -393,11 +394,11 @@ static enum ts_err orchestrator_statement(struct idp *d, const struct auth_peer 
 		return TS_E_PSA_NOT_PERMITTED;
 	if (!trust_store_has_root(d->orch))
 		return TS_E_PSA_BAD_STATE;
-	m = protobuf_c_message_unpack(desc, NULL, len, body);
+	m = wire_decode(desc, body, len, &a);
 	if (m == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
 	err = fn(d, *(const char *const *)((const char *)m + f->offset));
-	protobuf_c_message_free_unpacked(m, NULL);
+	wire_decoded_free(m, &a);
 	return err;
 }
 
@@ -405,17 +406,18 @@ static enum ts_err handle(void *ctx, const struct auth_peer *peer, uint32_t opco
                           const uint8_t *body, size_t len, uint8_t **ret_body, size_t *ret_len)
 {
 	struct idp *d = ctx;
+	struct wire_pb_alloc a;
 	enum ts_err err = TS_E_DESERIALIZING_BODY_FAILED;
 
 	switch (opcode) {
 	case WIRE_OP_SHARE_TRUST_BUNDLE: {
-		ShareTrustBundle__Operation *op =
-		        share_trust_bundle__operation__unpack(NULL, len, body);
+		ShareTrustBundle__Operation *op = (ShareTrustBundle__Operation *)wire_decode(
+		        &share_trust_bundle__operation__descriptor, body, len, &a);
 
 		if (op != NULL) {
 			err = trust_store_share(d->orch, peer, op->certificate.data,
 			                        op->certificate.len, op->root);
-			share_trust_bundle__operation__free_unpacked(op, NULL);
+			wire_decoded_free(&op->base, &a);
 		}
 		return err;
 	}
@@ -429,11 +431,12 @@ static enum ts_err handle(void *ctx, const struct auth_peer *peer, uint32_t opco
 		return orchestrator_statement(d, peer, &remove_client__operation__descriptor,
 		                              remove_client, body, len);
 	case WIRE_OP_GET_TOKEN: {
-		GetToken__Operation *op = get_token__operation__unpack(NULL, len, body);
+		ProtobufCMessage *op =
+		        wire_decode(&get_token__operation__descriptor, body, len, &a);
 
 		if (op == NULL)
 			return err;
-		get_token__operation__free_unpacked(op, NULL);
+		wire_decoded_free(op, &a);
 		return get_token(d, peer, ret_body, ret_len);
 	}
 	default:

@@ -154,7 +154,9 @@ static void forget(struct orch *o, struct tessera_client *c, const char *name, p
 static enum ts_err report(struct orch *o, const struct auth_peer *peer, const uint8_t *body,
                           size_t len)
 {
-	ReportClient__Operation *op = report_client__operation__unpack(NULL, len, body);
+	struct wire_pb_alloc a;
+	ReportClient__Operation *op = (ReportClient__Operation *)wire_decode(
+	        &report_client__operation__descriptor, body, len, &a);
 	struct tessera_client *c = NULL;
 	struct reported r = {0};
 	enum ts_err err = TS_OK;
@@ -228,7 +230,7 @@ static enum ts_err report(struct orch *o, const struct auth_peer *peer, const ui
 	ts_info("client \"%s\" reported: pid %ld uid %ld", r.name, (long)r.p.pid, (long)r.p.uid);
 out:
 	tessera_close(c);
-	report_client__operation__free_unpacked(op, NULL);
+	wire_decoded_free(&op->base, &a);
 	return err;
 }
 

@@ -44,6 +44,26 @@ void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap)
 	a->cap = cap;
 }
 
+size_t wire_body_budget(size_t body_len)
+{
+	/* protobuf-c sizes arrays from the elements actually present, so the
+	 * memory a body can make it allocate grows with the body's length. */
+	return 16384 + body_len * 48;
+}
+
+ProtobufCMessage *wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
+                              size_t len, struct wire_pb_alloc *a)
+{
+	wire_pb_alloc_init(a, wire_body_budget(len));
+	return protobuf_c_message_unpack(desc, &a->base, len, len > 0 ? body : NULL);
+}
+
+void wire_decoded_free(ProtobufCMessage *m, struct wire_pb_alloc *a)
+{
+	if (m != NULL)
+		protobuf_c_message_free_unpacked(m, &a->base);
+}
+
 enum ts_err wire_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len)
 {
 	size_t n = protobuf_c_message_get_packed_size(m);

@@ -198,6 +198,18 @@ struct wire_pb_alloc {
 /* Prepare an allocator with the given budget. Cannot fail. */
 void wire_pb_alloc_init(struct wire_pb_alloc *a, size_t cap);
 
+/* The decoding budget for a body of this length: enough for any valid
+ * message of that size, never proportional to counts the sender declares. */
+size_t wire_body_budget(size_t body_len);
+
+/* The one decoder of untrusted bodies: the message, with a capped
+ * allocator set up in *a (wire_body_budget), or NULL when the body does not
+ * decode (DeserializingBodyFailed) or would need more memory than that.
+ * Free with wire_decoded_free (NULL ok). */
+ProtobufCMessage *wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *body,
+                              size_t len, struct wire_pb_alloc *a);
+void wire_decoded_free(ProtobufCMessage *m, struct wire_pb_alloc *a);
+
 /* Pack a result message into a new buffer (*ret_body NULL for an empty
  * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */
 enum ts_err wire_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);
