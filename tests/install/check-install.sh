@@ -23,6 +23,9 @@ build=$1 src=$2 version=$3 prefix=$4 libdir=$5 includedir=$6 bindir=$7 sbindir=$
 unitdir=$9 sysusersdir=${10} tmpfilesdir=${11}
 shift 11
 cc=("$@")
+if [ -n "${TESSERA_SANITIZE:-}" ] && [ "$TESSERA_SANITIZE" != none ]; then
+  cc+=("-fsanitize=$TESSERA_SANITIZE")
+fi
 
 for tool in nm readelf pkg-config; do
   command -v "$tool" >/dev/null || { echo "$tool not installed: skipping"; exit 77; }
