@@ -57,6 +57,11 @@ enum ts_err svc_providers_check(const struct ts_config *cfg, char *err, size_t e
  * when it does, a description ("providers[1] (hsm): settings changed"). */
 bool svc_providers_differ(const struct svc_providers *p, const struct ts_config *cfg, char *what,
                           size_t whatlen);
+/* At start-up, before any request: every record a crash left "creating" or
+ * "destroying" is handed to its instance's recover_key (with the reference
+ * recorded at reserve time) and removed; then each instance with an
+ * adopt_key hook is told of each of its live keys. Failures are logged. */
+void svc_recover_keys(struct ks *ks, const struct svc_providers *provs);
 /* The instance with that wire ID, or NULL. */
 const struct svc_provider *svc_providers_by_wire_id(const struct svc_providers *p, uint8_t id);
 /* The instance with that name, or NULL. */

@@ -75,68 +75,6 @@ static int open_key_store(const struct ts_config *cfg, const struct svc_provider
 	return 0;
 }
 
-static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_record *r)
-{
-	const struct svc_providers *provs = ctx;
-	const struct svc_provider *p = svc_providers_by_name(provs, r->provider);
-
-	/* A key half created or half destroyed when the daemon stopped: the
-	 * provider drops what it holds (the reference was recorded before the
-	 * key was made), the record goes with it. */
-	if (p != NULL && p->ops->recover_key != NULL) {
-		struct psa_attrs a;
-		bool have = psa_attrs_unpack(r->attrs, r->attrs_len, &a) == TS_OK;
-		struct prov_key k = {.attrs = have ? &a : NULL,
-		                     .material = r->material,
-		                     .material_len = r->material_len,
-		                     .ref = r->ref,
-		                     .ref_len = r->ref_len};
-
-		p->ops->recover_key(p->ctx, &k);
-	}
-	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
-}
-
-struct adopt_ctx {
-	const struct svc_provider *p;
-	unsigned failed;
-};
-
-static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
-                     const uint8_t *attrs, size_t attrs_len)
-{
-	struct adopt_ctx *c = ctx;
-	struct psa_attrs a;
-	bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
-	struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
-
-	(void)id;
-	if (c->p->ops->adopt_key(c->p->ctx, &k) != TS_OK)
-		c->failed++;
-	return 0;
-}
-
-/* Unfinished records go; then every instance that keeps state of its own
- * is told of its live keys. */
-static void recover_keys(struct ks *ks, const struct svc_providers *provs)
-{
-	unsigned n = 0;
-
-	if (ks_recover(ks, recover_one, (void *)provs, &n) != TS_OK)
-		ts_warn("key store recovery did not complete; it is retried at the next start");
-	else if (n > 0)
-		ts_info("key store recovery: %u unfinished key(s) removed", n);
-	for (size_t i = 0; i < provs->n; i++) {
-		struct adopt_ctx c = {.p = &provs->v[i]};
-
-		if (c.p->ops->adopt_key == NULL)
-			continue;
-		if (ks_each_key(ks, c.p->name, adopt_one, &c) != TS_OK || c.failed > 0)
-			ts_warn("provider %s: %u of its keys could not be taken up", c.p->name,
-			        c.failed);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	enum {
@@ -293,7 +231,7 @@ int main(int argc, char **argv)
 		svc_providers_free(provs);
 		return 1;
 	}
-	recover_keys(ks, provs);
+	svc_recover_keys(ks, provs);
 	opts.ks = ks;
 	rc = server_run(st, &opts);
 	/* Join libuv's worker threads now, while OpenSSL is still set up, so

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 /* ---- provider instances: made once, kept for the process lifetime ---- */
 
 static void provider_clear(struct svc_provider *p)
@@ -230,6 +232,68 @@ const struct svc_provider *svc_providers_by_name(const struct svc_providers *p, 
 		if (strcmp(p->v[i].name, name) == 0)
 			return &p->v[i];
 	return NULL;
+}
+
+/* ---- start-up: what a crash left, and what each instance must know ---- */
+
+static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_record *r)
+{
+	const struct svc_providers *provs = ctx;
+	const struct svc_provider *p = svc_providers_by_name(provs, r->provider);
+
+	/* A key half created or half destroyed when the daemon stopped: the
+	 * provider drops what it holds (the reference was recorded before the
+	 * key was made), the record goes with it. */
+	if (p != NULL && p->ops->recover_key != NULL) {
+		struct psa_attrs a;
+		bool have = psa_attrs_unpack(r->attrs, r->attrs_len, &a) == TS_OK;
+		struct prov_key k = {.attrs = have ? &a : NULL,
+		                     .material = r->material,
+		                     .material_len = r->material_len,
+		                     .ref = r->ref,
+		                     .ref_len = r->ref_len};
+
+		p->ops->recover_key(p->ctx, &k);
+	}
+	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
+}
+
+struct adopt_ctx {
+	const struct svc_provider *p;
+	unsigned failed;
+};
+
+static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                     const uint8_t *attrs, size_t attrs_len)
+{
+	struct adopt_ctx *c = ctx;
+	struct psa_attrs a;
+	bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
+	struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
+
+	(void)id;
+	if (c->p->ops->adopt_key(c->p->ctx, &k) != TS_OK)
+		c->failed++;
+	return 0;
+}
+
+void svc_recover_keys(struct ks *ks, const struct svc_providers *provs)
+{
+	unsigned n = 0;
+
+	if (ks_recover(ks, recover_one, (void *)provs, &n) != TS_OK)
+		ts_warn("key store recovery did not complete; it is retried at the next start");
+	else if (n > 0)
+		ts_info("key store recovery: %u unfinished key(s) removed", n);
+	for (size_t i = 0; i < provs->n; i++) {
+		struct adopt_ctx c = {.p = &provs->v[i]};
+
+		if (c.p->ops->adopt_key == NULL)
+			continue;
+		if (ks_each_key(ks, c.p->name, adopt_one, &c) != TS_OK || c.failed > 0)
+			ts_warn("provider %s: %u of its keys could not be taken up", c.p->name,
+			        c.failed);
+	}
 }
 
 /* ---- the service state: everything else of one configuration ---- */

@@ -176,9 +176,9 @@ static enum ts_err t_sign_message(void *ctx, const struct prov_key *k, const str
 	return e != TS_OK ? e : give(ctx, ret, ret_len);
 }
 
-static enum ts_err t_verify_message(void *ctx, const struct prov_key *k,
-                                    const struct psa_alg *alg, const uint8_t *msg, size_t len,
-                                    const uint8_t *sig, size_t sig_len)
+static enum ts_err t_verify_message(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                    const uint8_t *msg, size_t len, const uint8_t *sig,
+                                    size_t sig_len)
 {
 	(void)msg;
 	(void)sig;
@@ -278,7 +278,11 @@ static enum ts_err t_reserve_ref(void *ctx, const struct psa_attrs *a, uint8_t *
 
 static void t_recover(void *ctx, const struct prov_key *k)
 {
+	struct tp_state *s = ctx;
+
 	saw(ctx, k, NULL, 0);
+	memcpy(s->recovered_ref, s->last_ref, s->last_ref_len);
+	s->recovered_ref_len = s->last_ref_len;
 	(void)enter(ctx, TP_RECOVER);
 }
 
@@ -307,14 +311,14 @@ static size_t t_max_payload(void *ctx)
 	return ((struct tp_state *)ctx)->max_payload;
 }
 
-#define TEST_META                                                                             \
-	.type = "Test", .id = 1, .uuid = "00000000-0000-0000-0000-000000000001",               \
-	.description = "Test provider", .vendor = "Tessera tests", .fini = tp_free,            \
+#define TEST_META                                                                                 \
+	.type = "Test", .id = 1, .uuid = "00000000-0000-0000-0000-000000000001",                  \
+	.description = "Test provider", .vendor = "Tessera tests", .fini = tp_free,               \
 	.is_short = t_is_short, .max_concurrent = t_max_concurrent, .max_payload = t_max_payload, \
-	.reserve_ref = t_reserve_ref, .recover_key = t_recover, .adopt_key = t_adopt,          \
-	.generate_random = t_random, .hash_compute = t_hash, .generate_key = t_generate,       \
-	.import_key = t_import, .export_key = t_export, .export_public_key = t_export_public,  \
-	.destroy_key = t_destroy, .sign_hash = t_sign, .verify_hash = t_verify, .aead = t_aead, \
+	.reserve_ref = t_reserve_ref, .recover_key = t_recover, .adopt_key = t_adopt,             \
+	.generate_random = t_random, .hash_compute = t_hash, .generate_key = t_generate,          \
+	.import_key = t_import, .export_key = t_export, .export_public_key = t_export_public,     \
+	.destroy_key = t_destroy, .sign_hash = t_sign, .verify_hash = t_verify, .aead = t_aead,   \
 	.cipher = t_cipher, .mac = t_mac, .asym_crypt = t_asym, .can_do = t_can_do
 
 const struct prov_ops prov_test_ops = {

@@ -44,7 +44,7 @@ struct tp_state {
 	bool is_short;           /* the is_short hook's answer */
 	unsigned max_concurrent; /* read once, at adoption */
 	size_t max_payload;
-	unsigned delay_ms;       /* each sign_hash sleeps this long */
+	unsigned delay_ms; /* each sign_hash sleeps this long */
 	atomic_uint running, max_running;
 	unsigned next_ref;
 	/* What the last call saw. */
@@ -53,6 +53,8 @@ struct tp_state {
 	uint8_t last_ref[16];
 	size_t last_ref_len;
 	uint32_t last_opcode_asked; /* of is_short */
+	uint8_t recovered_ref[16];  /* what the last recover_key got */
+	size_t recovered_ref_len;
 };
 
 /* The full table, and one without native message signing, MAC

@@ -527,3 +527,27 @@ Test(request, the_tenant_is_the_identity_or_the_uid)
 	r2.id.auth_type = 3;
 	cr_assert_neq(request_tenant(&r1), request_tenant(&r2));
 }
+
+Test(request, start_up_hands_unfinished_keys_to_recovery_and_live_ones_to_adoption)
+{
+	struct pb a = ecc_attrs(USE_SIGN_HASH, 7);
+	struct ks_key_id half = {.auth_type = 1, .app = "alice", .name = "half"};
+	static const uint8_t ref[4] = {9, 9, 9, 9};
+
+	cr_assert_eq(generate(1, "alice", "live1", &a), 0);
+	cr_assert_eq(generate(1, "bob", "live2", &a), 0);
+	cr_assert_eq(generate(0x80, "alice", "elsewhere", &a), 0);
+	/* A creation a crash interrupted: reserved with its reference, never
+	 * committed. */
+	cr_assert_eq(ks_reserve(ks, &half, "a", ref, sizeof(ref), NULL, 0), TS_OK);
+	svc_recover_keys(ks, provs);
+	cr_assert_eq(calls(tpa, TP_RECOVER), 1);
+	cr_assert_eq(tpa->recovered_ref_len, 4, "recovery did not get the recorded reference");
+	cr_assert_arr_eq(tpa->recovered_ref, ref, 4);
+	cr_assert_eq(calls(tpb, TP_RECOVER), 0);
+	/* The half-made record is gone: its name is free. */
+	cr_assert_eq(generate(1, "alice", "half", &a), 0);
+	/* Each instance was told of its own live keys only. */
+	cr_assert_eq(calls(tpa, TP_ADOPT), 2);
+	cr_assert_eq(calls(tpb, TP_ADOPT), 1);
+}
