@@ -7,8 +7,9 @@
  *   - a tenant has at most `per_tenant` jobs running (0: no limit);
  *   - a provider instance has at most its declared number of calls running;
  *   - "heavy" jobs (RSA and finite-field key generation: up to seconds
- *     each) take at most `max_heavy` workers, at most one per tenant, so
- *     a worker is always left for everything else.
+ *     each) take at most `max_heavy` workers (all but one), so a worker is
+ *     always left for everything else; a tenant runs a second heavy job
+ *     only while no other tenant has one waiting.
  * A job that may not start yet waits in the queue, never on a worker: a
  * worker only sleeps when nothing in the queue may start.
  *
@@ -125,6 +126,24 @@ static bool provider_has_room(const struct sched_job *j)
 	       atomic_load(&((struct svc_provider *)p)->running) < p->max_concurrent;
 }
 
+/* Whether a tenant other than t has a heavy job at the head of its queue. */
+static bool heavy_waiting_elsewhere(const struct tenant *t)
+{
+	const struct tenant *p = t->next_ready;
+
+	for (; p != t; p = p->next_ready)
+		if (p->head != NULL && p->head->heavy)
+			return true;
+	return false;
+}
+
+static bool heavy_may_start(const struct sched *s, const struct tenant *t)
+{
+	if (s->heavy_running >= s->max_heavy)
+		return false;
+	return t->heavy == 0 || !heavy_waiting_elsewhere(t);
+}
+
 /* The next job that may start, round-robin over the tenants, or NULL. */
 static struct sched_job *pick(struct sched *s)
 {
@@ -136,8 +155,7 @@ static struct sched_job *pick(struct sched *s)
 		struct sched_job *j = t->head;
 
 		if (j != NULL && (s->per_tenant == 0 || t->running < s->per_tenant) &&
-		    (!j->heavy || (t->heavy == 0 && s->heavy_running < s->max_heavy)) &&
-		    provider_has_room(j)) {
+		    (!j->heavy || heavy_may_start(s, t)) && provider_has_room(j)) {
 			t->head = j->next;
 			if (t->head == NULL)
 				t->tail = NULL;

@@ -28,6 +28,7 @@ struct slot {
 };
 
 struct sw_ctx {
+	EVP_MD *sha256; /* fetched once: an implicit fetch per request takes a lock */
 	pthread_mutex_t lock;
 	uint64_t tick;
 	struct slot slots[CACHE_SLOTS];
@@ -39,6 +40,11 @@ enum ts_err sw_init(void **ret_ctx)
 
 	if (c == NULL)
 		return TS_E_NOMEM;
+	c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (c->sha256 == NULL) {
+		free(c);
+		return TS_E_PSA_GENERIC_ERROR;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	*ret_ctx = c;
 	return TS_OK;
@@ -52,11 +58,13 @@ void sw_fini(void *ctx)
 		return;
 	for (int i = 0; i < CACHE_SLOTS; i++)
 		EVP_PKEY_free(c->slots[i].pk);
+	EVP_MD_free(c->sha256);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-static void key_id(const struct psa_attrs *a, const uint8_t *mat, size_t len, uint8_t id[32])
+static void key_id(const struct sw_ctx *c, const struct psa_attrs *a, const uint8_t *mat,
+                   size_t len, uint8_t id[32])
 {
 	EVP_MD_CTX *h = EVP_MD_CTX_new();
 	uint8_t head[6] = {a->type,
@@ -69,7 +77,7 @@ static void key_id(const struct psa_attrs *a, const uint8_t *mat, size_t len, ui
 
 	/* On failure the id is all zero bits and matches nothing cached. */
 	memset(id, 0, 32);
-	if (h == NULL || EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1 ||
+	if (h == NULL || EVP_DigestInit_ex(h, c->sha256, NULL) != 1 ||
 	    EVP_DigestUpdate(h, head, sizeof(head)) != 1 || EVP_DigestUpdate(h, mat, len) != 1 ||
 	    EVP_DigestFinal_ex(h, id, &n) != 1)
 		memset(id, 0, 32);
@@ -96,7 +104,7 @@ enum ts_err sw_get_pkey(void *ctx, const struct psa_attrs *a, const uint8_t *mat
 
 	if (c == NULL)
 		return sw_load_pkey(a, mat, len, ret);
-	key_id(a, mat, len, id);
+	key_id(c, a, mat, len, id);
 	if (!id_valid(id))
 		return sw_load_pkey(a, mat, len, ret);
 	pthread_mutex_lock(&c->lock);
@@ -152,7 +160,7 @@ enum ts_err sw_destroy_key(void *ctx, const struct psa_attrs *a, const uint8_t *
 
 	if (c == NULL || a == NULL)
 		return TS_OK;
-	key_id(a, mat, len, id);
+	key_id(c, a, mat, len, id);
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < CACHE_SLOTS; i++) {
 		struct slot *s = &c->slots[i];
