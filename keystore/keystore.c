@@ -161,6 +161,23 @@ static void bind_id(sqlite3_stmt *st, const struct ks_key_id *id)
 	sqlite3_bind_text(st, 3, id->name, -1, SQLITE_STATIC);
 }
 
+/* Run a query for one key's row; the caller holds the lock. TS_OK with
+ * *st on the row; TS_E_PSA_DOES_NOT_EXIST when there is none; a storage
+ * error. *st is set either way (finalize it). */
+static enum ts_err select_one(struct ks *ks, const char *sql, const struct ks_key_id *id,
+                              sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(ks->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK)
+		return ks_db_err(rc);
+	bind_id(*st, id);
+	rc = sqlite3_step(*st);
+	if (rc == SQLITE_ROW)
+		return TS_OK;
+	return rc == SQLITE_DONE ? TS_E_PSA_DOES_NOT_EXIST : ks_db_err(rc);
+}
+
 static enum ts_err delete_row(struct ks *ks, const struct ks_key_id *id, int state);
 
 /* Drop the reservations whose roll-back failed earlier; caller holds the lock. */
@@ -257,21 +274,12 @@ enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *
 
 	pthread_mutex_lock(&ks->lock);
 	cache_drop(ks, id);
-	rc = sqlite3_prepare_v2(ks->db,
-	                        "SELECT provider, ref FROM keys WHERE auth_type = ? AND app = ? "
-	                        "AND name = ? AND state = 1",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		err = ks_db_err(rc);
+	err = select_one(ks,
+	                 "SELECT provider, ref FROM keys WHERE auth_type = ? AND app = ? "
+	                 "AND name = ? AND state = 1",
+	                 id, &st);
+	if (err != TS_OK)
 		goto out;
-	}
-	bind_id(st, id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			err = ks_db_err(rc);
-		goto out;
-	}
 	provider = strdup((const char *)sqlite3_column_text(st, 0));
 	if (ref == NULL) {
 		b.ref_len = (size_t)sqlite3_column_bytes(st, 1);
@@ -409,25 +417,16 @@ static enum ts_err get_locked(struct ks *ks, const struct ks_key_id *id, const c
 {
 	sqlite3_stmt *st = NULL;
 	struct ks_record r = {0};
-	enum ts_err err = TS_E_PSA_DOES_NOT_EXIST;
-	int rc;
+	enum ts_err err;
 
-	rc = sqlite3_prepare_v2(ks->db,
-	                        "SELECT provider, ref, attrs, material FROM keys WHERE "
-	                        "auth_type = ? AND app = ? AND name = ? AND state = 2",
-	                        -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		err = ks_db_err(rc);
+	err = select_one(ks,
+	                 "SELECT provider, ref, attrs, material FROM keys WHERE "
+	                 "auth_type = ? AND app = ? AND name = ? AND state = 2",
+	                 id, &st);
+	if (err != TS_OK)
 		goto out;
-	}
-	bind_id(st, id);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			err = ks_db_err(rc);
-		goto out;
-	}
 	/* A key of that name in another instance does not exist for this one. */
+	err = TS_E_PSA_DOES_NOT_EXIST;
 	if (strcmp((const char *)sqlite3_column_text(st, 0), provider) != 0)
 		goto out;
 	err = record_from_row(ks, id, st, 0, &r);

@@ -223,7 +223,8 @@ static void spawn(struct td *d, const char *const *extra)
 	cr_assert_fail("tesserad did not accept connections in time");
 }
 
-void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
+/* A fresh temporary directory with the paths of d in it. */
+static void make_dir(struct td *d)
 {
 	memset(d, 0, sizeof(*d));
 	strcpy(d->dir, "/tmp/tsd.XXXXXX");
@@ -231,6 +232,11 @@ void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
 	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
 	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+}
+
+void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
+{
+	make_dir(d);
 	td_write_config(d, tmpl);
 	d->extra = extra;
 	spawn(d, extra);
@@ -256,12 +262,7 @@ void td_start_with_state(struct td *d, const char *tmpl, const char *state_src)
 {
 	char cmd[512];
 
-	memset(d, 0, sizeof(*d));
-	strcpy(d->dir, "/tmp/tsd.XXXXXX");
-	cr_assert_not_null(mkdtemp(d->dir));
-	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
-	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+	make_dir(d);
 	snprintf(cmd, sizeof(cmd), "cp '%s'/keystore.sqlite3* '%s'/ && chmod 600 '%s'/keystore.*",
 	         state_src, d->dir, d->dir);
 	cr_assert_eq(system(cmd), 0, "cannot copy %s", state_src);
