@@ -1,6 +1,7 @@
 /* Protobuf key attributes and algorithms → the core's compact form. */
 #include "wire/psa.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #define BAD TS_E_INVALID_ENCODING
@@ -345,11 +346,42 @@ enum ts_err psa_attrs_from_pb(const PsaKeyAttributes__KeyAttributes *pb, struct 
 	return TS_OK;
 }
 
+/* Stored attributes are a few dozen bytes and decoded on every use of a
+ * key: their message tree is built in a buffer on the stack instead of a
+ * malloc per sub-message (a larger one falls back to the heap). */
+struct arena {
+	ProtobufCAllocator base;
+	size_t used;
+	_Alignas(max_align_t) uint8_t buf[2048];
+};
+
+static void *arena_alloc(void *data, size_t size)
+{
+	struct arena *a = data;
+	size_t at = (a->used + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+
+	if (size > sizeof(a->buf) || at > sizeof(a->buf) - size)
+		return NULL;
+	a->used = at + size;
+	return a->buf + at;
+}
+
+static void arena_free(void *data, void *ptr)
+{
+	(void)data;
+	(void)ptr; /* the whole arena goes with the stack frame */
+}
+
 enum ts_err psa_attrs_unpack(const uint8_t *buf, size_t len, struct psa_attrs *ret)
 {
+	struct arena a = {.base = {.alloc = arena_alloc, .free = arena_free}};
 	PsaKeyAttributes__KeyAttributes *pb;
 	enum ts_err err;
 
+	a.base.allocator_data = &a;
+	pb = psa_key_attributes__key_attributes__unpack(&a.base, len, buf);
+	if (pb != NULL)
+		return psa_attrs_from_pb(pb, ret);
 	pb = psa_key_attributes__key_attributes__unpack(NULL, len, buf);
 	if (pb == NULL)
 		return TS_E_DESERIALIZING_BODY_FAILED;
