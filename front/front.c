@@ -547,11 +547,6 @@ void front_free(struct front *f)
 	free(f);
 }
 
-bool front_draining(const struct front *f)
-{
-	return f->draining;
-}
-
 unsigned front_n_loops(const struct front *f)
 {
 	return f->n_loops;
@@ -570,9 +565,4 @@ uv_loop_t *front_loop_uv(struct front_loop *l)
 void *front_loop_data(struct front_loop *l)
 {
 	return l->data;
-}
-
-struct front *front_loop_front(struct front_loop *l)
-{
-	return l->f;
 }

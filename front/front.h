@@ -150,8 +150,6 @@ void front_set_limits(struct front *f, const struct front_limits *lim);
  * 0). Nothing runs on a loop that has stopped. */
 void front_wake(struct front_loop *l);
 
-/* Whether a drain has begun. */
-bool front_draining(const struct front *f);
 /* The number of loops running. */
 unsigned front_n_loops(const struct front *f);
 /* Loop i (i < front_n_loops). */
@@ -161,8 +159,6 @@ const char *front_bound_path(const struct front *f);
 
 uv_loop_t *front_loop_uv(struct front_loop *l);
 void *front_loop_data(struct front_loop *l);
-/* The front of a loop. */
-struct front *front_loop_front(struct front_loop *l);
 
 /*
  * The connection's loop: answer the request the program took (FRONT_LATER).
