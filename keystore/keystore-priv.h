@@ -39,6 +39,7 @@ struct ks_pending {
 #define KS_PENDING_MAX 64
 
 struct ks {
+	int lock_fd; /* <db>.lock, held (flock) while the store is open; -1: none */
 	sqlite3 *db;
 	pthread_mutex_t lock;       /* the database, pending[] */
 	pthread_mutex_t cache_lock; /* cache[] */

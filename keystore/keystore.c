@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,43 @@ static int record_copy(const struct ks_record *from, struct ks_record *to)
 	return 0;
 }
 
+/*
+ * One daemon per store: a second one would serve keys from its cache that
+ * the first has destroyed. The lock is on a file of its own next to the
+ * store (SQLite's close drops POSIX locks on the database file), and holds
+ * the holder's pid for the message. 0, or -1 with a message in err.
+ */
+static int take_lock(struct ks *ks, const char *db_path, char *err, size_t errlen)
+{
+	char path[4200], pid[24];
+	ssize_t n;
+	int len;
+
+	snprintf(path, sizeof(path), "%s.lock", db_path);
+	ks->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (ks->lock_fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(ks->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(ks->lock_fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		snprintf(err, errlen,
+		         "key store %s is in use by process %s (another tesserad on the same "
+		         "store?)",
+		         db_path, pid[0] != '\0' ? pid : "(unknown)");
+		close(ks->lock_fd);
+		ks->lock_fd = -1;
+		return -1;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(ks->lock_fd, 0) != 0 || pwrite(ks->lock_fd, pid, (size_t)len, 0) != len) {
+		/* The lock holds; only the message of a second daemon suffers. */
+	}
+	return 0;
+}
+
 enum ts_err ks_open(const char *db_path, const char *kek_path,
                     const struct ks_legacy_provider *legacy, size_t n_legacy, struct ks **ret_ks,
                     char *err, size_t errlen)
@@ -102,9 +140,10 @@ enum ts_err ks_open(const char *db_path, const char *kek_path,
 	err[0] = '\0';
 	if (ks == NULL)
 		return TS_E_NOMEM;
+	ks->lock_fd = -1;
 	pthread_mutex_init(&ks->lock, NULL);
 	pthread_mutex_init(&ks->cache_lock, NULL);
-	if (ks_load_kek(ks, kek_path, err, errlen) < 0)
+	if (take_lock(ks, db_path, err, errlen) < 0 || ks_load_kek(ks, kek_path, err, errlen) < 0)
 		goto fail;
 	/* Create the file ourselves so it is 0600 whatever the umask. */
 	fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -123,8 +162,12 @@ enum ts_err ks_open(const char *db_path, const char *kek_path,
 	sqlite3_busy_timeout(ks->db, 5000);
 	/* WAL and FULL sync: a key the client was told exists survives a crash
 	 * or power loss. */
+	/* secure_delete: SQLite overwrites what a delete frees, so a destroyed
+	 * key's sealed record does not stay in free pages (the WAL is
+	 * checkpointed and truncated after each deletion, erase()). */
 	if (sqlite3_exec(ks->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(ks->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(ks->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ks->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "key store %s: %s", db_path, sqlite3_errmsg(ks->db));
 		goto fail;
 	}
@@ -148,6 +191,8 @@ void ks_close(struct ks *ks)
 		free(ks->pending[i].name);
 	}
 	sqlite3_close(ks->db);
+	if (ks->lock_fd >= 0)
+		close(ks->lock_fd); /* and the lock with it */
 	ts_wipe(ks->kek, sizeof(ks->kek));
 	pthread_mutex_destroy(&ks->lock);
 	pthread_mutex_destroy(&ks->cache_lock);
@@ -337,6 +382,19 @@ static enum ts_err delete_row(struct ks *ks, const struct ks_key_id *id, int sta
 	return rc == SQLITE_DONE ? TS_OK : ks_db_err(rc);
 }
 
+/*
+ * After a record is deleted: the pages that held it are overwritten in the
+ * database (secure_delete), but earlier versions of them are still frames
+ * of the WAL until a checkpoint. Copy the WAL into the database and cut it
+ * to nothing, so no file of the store keeps the sealed record. Caller
+ * holds the lock. A failure (a reader in the way) leaves it for the next
+ * deletion or SQLite's own checkpoint; the record is gone for clients.
+ */
+static void erase(struct ks *ks)
+{
+	(void)sqlite3_wal_checkpoint_v2(ks->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
 /* Delete a record that is in the given state (the last step of create
  * rollback and of destroy). */
 static enum ts_err delete_in_state(struct ks *ks, const struct ks_key_id *id, int state)
@@ -346,6 +404,8 @@ static enum ts_err delete_in_state(struct ks *ks, const struct ks_key_id *id, in
 	pthread_mutex_lock(&ks->lock);
 	cache_drop(ks, id);
 	err = delete_row(ks, id, state);
+	if (err == TS_OK)
+		erase(ks);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
 }
@@ -359,6 +419,8 @@ enum ts_err ks_abort(struct ks *ks, const struct ks_key_id *id)
 	err = delete_row(ks, id, ST_CREATING);
 	if (err != TS_OK)
 		add_pending(ks, id);
+	else
+		erase(ks);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
 }
@@ -649,6 +711,8 @@ enum ts_err ks_recover(struct ks *ks, ks_recover_cb cb, void *ctx, unsigned *ret
 		count++;
 	}
 	sqlite3_finalize(st);
+	if (count > 0)
+		erase(ks);
 	pthread_mutex_unlock(&ks->lock);
 	*ret_count = count;
 	return rc == SQLITE_DONE ? TS_OK : ks_db_err(rc);

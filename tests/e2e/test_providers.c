@@ -361,3 +361,27 @@ Test(upgrade, a_key_store_written_by_the_previous_release_opens_and_works)
 	}
 	cr_assert_eq(td_stop(&d), 0);
 }
+
+Test(providers, a_second_daemon_on_the_same_store_refuses_to_start)
+{
+	char cmd[600], out[2048], pid[24];
+	size_t got;
+	FILE *p;
+	int status;
+
+	/* Same configuration and state directory, another socket. */
+	snprintf(cmd, sizeof(cmd),
+	         "timeout 30 %s --config %s --socket %s/second.sock --state-dir %s 2>&1", TESSERAD,
+	         d.cfg, d.dir, d.dir);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, sizeof(out) - 1, p);
+	out[got] = '\0';
+	status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, out);
+	snprintf(pid, sizeof(pid), "process %d", (int)d.pid);
+	cr_assert(strstr(out, pid) != NULL, "the holder is not named: %s", out);
+	/* The first one serves on, its keys intact. */
+	cr_assert_eq(tessera_generate_key(c, 1, "still-here", &p256), TESSERA_OK);
+	cr_assert_eq(sign(1, "still-here"), TESSERA_OK);
+}

@@ -1,6 +1,7 @@
 /* The key store on real SQLite files in a temporary directory. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -746,4 +747,82 @@ Test(migration, v1_record_that_did_not_open_still_does_not)
 	cr_assert_eq(ks_begin_destroy(ks, &ready, SW, &r), TS_OK, "and it can be destroyed");
 	cr_assert_null(r.material);
 	ks_record_clear(&r);
+}
+
+/* ---- one daemon per store, and deletion that erases ---- */
+
+Test(keystore, a_second_open_of_the_store_is_refused_naming_the_holder)
+{
+	struct ks *other = NULL;
+	char pid[24];
+
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &other, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR, "a second opener got the store");
+	cr_assert_null(other);
+	cr_assert(strstr(err, "in use by process") != NULL && strstr(err, pid) != NULL, "%s", err);
+	/* Closed, the store is free again. */
+	ks_close(ks);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+}
+
+/* Whether needle occurs in the file at path (a missing file has nothing). */
+static bool file_holds(const char *path, const uint8_t *needle, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	static uint8_t buf[1 << 20];
+	size_t n;
+
+	if (f == NULL)
+		return false;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return n >= len && memmem(buf, n, needle, len) != NULL;
+}
+
+/* The sealed material of a key, as the store wrote it. */
+static size_t sealed_blob(const char *name, uint8_t *out, size_t max)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(
+	        sqlite3_prepare_v2(h, "SELECT material FROM keys WHERE name = ?", -1, &st, NULL),
+	        SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		cr_assert_leq(n, max);
+		memcpy(out, sqlite3_column_blob(st, 0), n);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+Test(keystore, a_destroyed_key_leaves_no_sealed_copy_in_the_database_or_the_wal)
+{
+	struct ks_record r = {0};
+	uint8_t blob[256];
+	size_t n;
+	char wal[160];
+
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	create(&alice_k1, SW);
+	n = sealed_blob("k1", blob, sizeof(blob));
+	cr_assert_gt(n, 32);
+	cr_assert(file_holds(db, blob + 8, 32) || file_holds(wal, blob + 8, 32),
+	          "the test cannot see the record it is about to destroy");
+	cr_assert_eq(ks_begin_destroy(ks, &alice_k1, SW, &r), TS_OK);
+	ks_record_clear(&r);
+	cr_assert_eq(ks_remove(ks, &alice_k1), TS_OK);
+	cr_assert(!file_holds(db, blob + 8, 32), "the database still holds the sealed record");
+	cr_assert(!file_holds(wal, blob + 8, 32), "the WAL still holds the sealed record");
+	/* A roll-back of a creation erases too. */
+	cr_assert_eq(ks_reserve(ks, &alice_k1, SW, NULL, 0, attrs, sizeof(attrs)), TS_OK);
+	n = sealed_blob("k1", blob, sizeof(blob));
+	cr_assert_eq(ks_abort(ks, &alice_k1), TS_OK);
+	cr_assert(!file_holds(db, blob + 8, 16) && !file_holds(wal, blob + 8, 16));
 }
