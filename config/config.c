@@ -7,6 +7,7 @@
 #include "config/config-priv.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -427,38 +428,71 @@ static int parse_jwt(struct ctx *c, const json_t *item, const char *path,
 	return 0;
 }
 
+/*
+ * Whoever the trusted peer is can mint a token for any Jwt identity, admins
+ * included: it must be an account that exists (a uid nobody has may be
+ * handed to anyone later, as 996 went to polkitd), and the examples name it
+ * by user name.
+ */
 static int parse_trust(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"peer_uid", "peer_user", "peer_gid", NULL};
+	static const char *const keys[] = {"peer_uid", "peer_user", "peer_gid", "peer_group", NULL};
 	uint64_t uid = 0, gid = 0;
+	struct passwd *pw = NULL;
 
 	if (want_object(c, o, "trust") < 0 || check_keys(c, o, "trust", keys) < 0)
 		return -1;
 	if (json_object_get(o, "peer_uid") != NULL && json_object_get(o, "peer_user") != NULL)
 		return fail(c, "trust", "give peer_uid or peer_user, not both");
+	if (json_object_get(o, "peer_gid") != NULL && json_object_get(o, "peer_group") != NULL)
+		return fail(c, "trust", "give peer_gid or peer_group, not both");
 	if (json_object_get(o, "peer_uid") != NULL) {
 		if (get_uint(c, o, "trust", "peer_uid", 0, 4294967294u, &uid) < 0)
 			return -1;
-		cfg->trust.configured = true;
-		cfg->trust.peer_uid = (uint32_t)uid;
+		pw = getpwuid((uid_t)uid);
+		if (pw == NULL)
+			return fail(c, "trust.peer_uid",
+			            "no account has uid %llu on this system (name the identity "
+			            "services' user with trust.peer_user)",
+			            (unsigned long long)uid);
 	}
 	if (json_object_get(o, "peer_user") != NULL) {
-		struct passwd *pw;
-
 		if (get_string(c, o, "trust", "peer_user", 255, "", &cfg->trust.peer_user) < 0)
 			return -1;
 		pw = getpwnam(cfg->trust.peer_user);
 		if (pw == NULL)
 			return fail(c, "trust.peer_user", "no user named \"%s\" on this system",
 			            cfg->trust.peer_user);
+	}
+	if (pw != NULL) {
 		cfg->trust.configured = true;
 		cfg->trust.peer_uid = (uint32_t)pw->pw_uid;
+		free(cfg->trust.peer_account);
+		cfg->trust.peer_account = strdup(pw->pw_name);
+		if (cfg->trust.peer_account == NULL)
+			return fail(c, "trust", "out of memory");
 	}
 	if (json_object_get(o, "peer_gid") != NULL &&
 	    !json_is_null(json_object_get(o, "peer_gid"))) {
 		if (get_uint(c, o, "trust", "peer_gid", 0, 4294967294u, &gid) < 0)
 			return -1;
 		cfg->trust.peer_gid = (int64_t)gid;
+	}
+	if (json_object_get(o, "peer_group") != NULL) {
+		char *name = NULL;
+		struct group *gr;
+
+		if (get_string(c, o, "trust", "peer_group", 255, "", &name) < 0)
+			return -1;
+		gr = name != NULL ? getgrnam(name) : NULL;
+		if (gr == NULL) {
+			fail(c, "trust.peer_group", "no group named \"%s\" on this system",
+			     name != NULL ? name : "");
+			free(name);
+			return -1;
+		}
+		cfg->trust.peer_gid = (int64_t)gr->gr_gid;
+		free(name);
 	}
 	return 0;
 }
@@ -748,6 +782,7 @@ void config_free(struct ts_config *cfg)
 	free(cfg->listener.socket_group);
 	free(cfg->key_store.path);
 	free(cfg->trust.peer_user);
+	free(cfg->trust.peer_account);
 	free_authenticators(cfg->authenticators, cfg->n_authenticators);
 	free_providers(cfg->providers, cfg->n_providers);
 	free(cfg);

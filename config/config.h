@@ -77,8 +77,9 @@ struct ts_config {
 	struct {
 		bool configured; /* peer_uid or peer_user was given */
 		uint32_t peer_uid;
-		int64_t peer_gid; /* -1: any group */
-		char *peer_user;  /* as written, for messages; NULL when by uid */
+		int64_t peer_gid;   /* -1: any group */
+		char *peer_user;    /* as written, for messages; NULL when by uid */
+		char *peer_account; /* the account peer_uid belongs to (its user name) */
 	} trust;
 };
 

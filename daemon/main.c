@@ -165,6 +165,10 @@ int main(int argc, char **argv)
 			config_free(cfg);
 			return 1;
 		}
+		if (cfg->trust.configured)
+			printf("%s: trust bundles are accepted from uid %u (%s): that account can "
+			       "mint any Jwt identity\n",
+			       check, (unsigned)cfg->trust.peer_uid, cfg->trust.peer_account);
 		config_free(cfg);
 		printf("%s: configuration is valid\n", check);
 		return 0;
@@ -214,6 +218,10 @@ int main(int argc, char **argv)
 		svc_providers_free(provs);
 		return 1;
 	}
+	if (cfg->trust.configured)
+		ts_info("trust: trust bundles are accepted from uid %u (%s), which can mint any "
+		        "Jwt identity",
+		        (unsigned)cfg->trust.peer_uid, cfg->trust.peer_account);
 	/* Without trust.* nobody may share bundles: no peer has uid -1. */
 	if (trust_store_new(cfg->trust.configured ? (uid_t)cfg->trust.peer_uid : (uid_t)-1,
 	                    (gid_t)cfg->trust.peer_gid, &trust) != TS_OK) {

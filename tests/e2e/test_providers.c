@@ -268,6 +268,13 @@ Test(providers, check_config_checks_the_providers_own_settings)
 	                out, sizeof(out)),
 	        1);
 	cr_assert(strstr(out, "same name") != NULL, "%s", out);
+	/* The trusted peer's account is named, and a uid no account has is
+	 * refused. */
+	cr_assert_eq(check_config("{\"trust\": {\"peer_uid\": 0}}", out, sizeof(out)), 0, "%s",
+	             out);
+	cr_assert(strstr(out, "uid 0 (root)") != NULL, "%s", out);
+	cr_assert_eq(check_config("{\"trust\": {\"peer_uid\": 4294967000}}", out, sizeof(out)), 1);
+	cr_assert(strstr(out, "trust.peer_uid") != NULL, "%s", out);
 }
 
 /* ---- a key store of the previous release ---- */
