@@ -167,6 +167,9 @@ struct op_desc {
 	bool signing;   /* OPP_SIGN: sign (else verify) */
 	bool message;   /* OPP_SIGN: of a message (else of a hash) */
 	bool keep_bits; /* OPK_CREATE: store the size the provider reports (import) */
+	/* The body's field number of the key name when it is not 1; 0xFF when
+	 * the name is nested (checked by its contract only). */
+	uint8_t name_field;
 	/* Step 12's contract beyond decoding: TS_OK or TS_E_INVALID_ENCODING. */
 	enum ts_err (*contract)(const ProtobufCMessage *m, struct op_args *ret);
 	/* Step 14: call the provider (or the core) and pack the result. */
@@ -180,6 +183,10 @@ struct op_desc {
 const struct op_desc *op_find(uint32_t opcode);
 /* Whether a provider instance serves the operation. */
 bool op_served(const struct op_desc *op, const struct svc_provider *p);
+
+/* Key names: C strings of at most this many bytes (Parsec's store keeps
+ * them as text; a bound keeps one tenant's ListKeys and rows small). */
+#define OP_KEY_NAME_MAX 255
 
 /* ---- the request path (request.c) ---- */
 

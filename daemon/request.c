@@ -184,6 +184,15 @@ static enum ts_err prepare(struct request *r)
 	err = op->contract(r->msg, &r->args);
 	if (err != TS_OK)
 		return err;
+	if (op->key != OPK_NONE) {
+		/* "a\0b" would be stored as "a": refuse it rather than lose the rest. */
+		if (op->name_field != 0xFF &&
+		    wire_string_has_nul(r->payload, r->h.body_len,
+		                        op->name_field ? op->name_field : 1))
+			return TS_E_INVALID_ENCODING;
+		if (strlen(r->args.key_name) > OP_KEY_NAME_MAX)
+			return TS_E_PSA_INVALID_ARGUMENT;
+	}
 	/* Step 13. */
 	if (op->wire->needs_identity && r->id.name == NULL)
 		return TS_E_NOT_AUTHENTICATED;

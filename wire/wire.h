@@ -210,6 +210,11 @@ ProtobufCMessage *wire_decode(const ProtobufCMessageDescriptor *desc, const uint
                               size_t len, struct wire_pb_alloc *a);
 void wire_decoded_free(ProtobufCMessage *m, struct wire_pb_alloc *a);
 
+/* Whether a top-level length-delimited field of a body (one that decoded)
+ * holds a NUL byte: protobuf-c keeps strings as C strings, so "a\0b"
+ * would silently become "a". */
+bool wire_string_has_nul(const uint8_t *body, size_t len, unsigned field);
+
 /* Pack a result message into a new buffer (*ret_body NULL for an empty
  * message). TS_OK, TS_E_NOMEM or TS_E_SERIALIZING_BODY_FAILED. */
 enum ts_err wire_pack(const ProtobufCMessage *m, uint8_t **ret_body, size_t *ret_len);

@@ -551,3 +551,38 @@ Test(request, start_up_hands_unfinished_keys_to_recovery_and_live_ones_to_adopti
 	cr_assert_eq(calls(tpa, TP_ADOPT), 2);
 	cr_assert_eq(calls(tpb, TP_ADOPT), 1);
 }
+
+Test(request, key_names_are_c_strings_of_at_most_255_bytes)
+{
+	struct pb a = ecc_attrs(USE_SIGN_HASH, 7), body = {0};
+	char name[300];
+
+	/* "nul\0tail" would be stored as "nul": refused whole. */
+	pb_bytes(&body, 1, "nul\0tail", 8);
+	pb_msg(&body, 2, &a);
+	cr_assert_eq(run(1, WIRE_OP_PSA_GENERATE_KEY, "alice", &body).status, 16);
+	cr_assert_eq(calls(tpa, TP_GENERATE), 0);
+	memset(name, 'n', sizeof(name));
+	name[256] = '\0';
+	cr_assert_eq(generate(1, "alice", name, &a), 1135, "a 256-byte name");
+	name[255] = '\0';
+	cr_assert_eq(generate(1, "alice", name, &a), 0, "a 255-byte name");
+	cr_assert_eq(sign_hash(1, "alice", name, 7, 32).status, 0);
+	/* The key agreement's name is field 2. */
+	body.n = 0;
+	pb_varint(&body, 1, 2);
+	pb_bytes(&body, 2, "k\0x", 3);
+	cr_assert_eq(run(1, WIRE_OP_PSA_RAW_KEY_AGREEMENT, "alice", &body).status, 16);
+}
+
+Test(request, a_nul_is_found_only_in_the_field_that_holds_it)
+{
+	struct pb body = {0};
+
+	pb_bytes(&body, 1, "name", 4);
+	pb_varint(&body, 2, 0);
+	pb_bytes(&body, 3, "\0\0\0", 3); /* binary data may hold NULs */
+	cr_assert(!wire_string_has_nul(body.b, body.n, 1));
+	cr_assert(wire_string_has_nul(body.b, body.n, 3));
+	cr_assert(!wire_string_has_nul(body.b, body.n - 1, 3), "a truncated field is not read");
+}
