@@ -111,8 +111,7 @@ enum ts_err core_list_opcodes(struct request *r, uint8_t **ret_body, size_t *ret
 		if (o->idp_only || (!o->parsec_listed && !op->include_extensions))
 			continue;
 		if (p == NULL ? o->cls == WIRE_CLASS_CORE
-		              : (o->cls == WIRE_CLASS_CRYPTO && op_find(o->opcode) != NULL &&
-		                 op_served(op_find(o->opcode), p)))
+		              : (o->cls == WIRE_CLASS_CRYPTO && op_served(op_find(o->opcode), p)))
 			codes[k++] = o->opcode;
 	}
 	res.n_opcodes = k;

@@ -320,24 +320,14 @@ enum ts_err cryptop_can_do(struct request *r, uint8_t **ret_body, size_t *ret_le
 static enum ts_err attesting_key(struct request *r, const char *name, struct ks_record *rec,
                                  struct psa_attrs *a, struct prov_key *k, bool *ret_have)
 {
-	struct ks_key_id kid = {.auth_type = r->id.auth_type, .app = r->id.name, .name = name};
 	enum ts_err err;
 
 	*ret_have = false;
 	if (name == NULL || name[0] == '\0')
 		return TS_OK;
-	err = ks_get(r->st->ks, &kid, r->prov->name, rec);
-	if (err != TS_OK)
-		return err;
-	if (psa_attrs_unpack(rec->attrs, rec->attrs_len, a) != TS_OK)
-		return TS_E_PSA_DATA_CORRUPT;
-	*k = (struct prov_key){.attrs = a,
-	                       .material = rec->material,
-	                       .material_len = rec->material_len,
-	                       .ref = rec->ref,
-	                       .ref_len = rec->ref_len};
-	*ret_have = true;
-	return TS_OK;
+	err = key_get(r->st, r->prov, &r->id, name, rec, a, k);
+	*ret_have = err == TS_OK;
+	return err;
 }
 
 enum ts_err cryptop_prepare_attestation(struct request *r, uint8_t **ret_body, size_t *ret_len)

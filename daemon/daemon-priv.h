@@ -181,7 +181,7 @@ struct op_desc {
 
 /* The operation of an opcode that tesserad serves, or NULL. */
 const struct op_desc *op_find(uint32_t opcode);
-/* Whether a provider instance serves the operation. */
+/* Whether a provider instance serves the operation (false for a NULL op). */
 bool op_served(const struct op_desc *op, const struct svc_provider *p);
 
 /* Key names: C strings of at most this many bytes (Parsec's store keeps
@@ -276,6 +276,16 @@ enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
 enum ts_err keyop_destroy(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err keyop_export(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err keyop_export_public(struct request *r, uint8_t **ret_body, size_t *ret_len);
+/* A provider's view of a stored record: *k points into rec and *a. TS_OK, or
+ * TS_E_PSA_DATA_CORRUPT when the stored attributes do not decode (k->attrs
+ * is then NULL, the rest is set). */
+enum ts_err key_from_record(const struct ks_record *rec, struct psa_attrs *a, struct prov_key *k);
+/* The caller's ready key in an instance, as key_from_record gives it. TS_OK;
+ * ks_get's errors; TS_E_PSA_DATA_CORRUPT. rec holds secrets either way:
+ * ks_record_clear it. */
+enum ts_err key_get(const struct svc_state *st, const struct svc_provider *p,
+                    const struct auth_identity *id, const char *name, struct ks_record *rec,
+                    struct psa_attrs *a, struct prov_key *k);
 /* Destroy one key of a tenant in an instance (also used by DeleteClient). */
 enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
                         const char *app, const char *name);

@@ -26,6 +26,28 @@ static struct ks_key_id key_id(const struct request *r)
 	        .auth_type = r->id.auth_type, .app = r->id.name, .name = r->args.key_name};
 }
 
+enum ts_err key_from_record(const struct ks_record *rec, struct psa_attrs *a, struct prov_key *k)
+{
+	bool have = psa_attrs_unpack(rec->attrs, rec->attrs_len, a) == TS_OK;
+
+	*k = (struct prov_key){.attrs = have ? a : NULL,
+	                       .material = rec->material,
+	                       .material_len = rec->material_len,
+	                       .ref = rec->ref,
+	                       .ref_len = rec->ref_len};
+	return have ? TS_OK : TS_E_PSA_DATA_CORRUPT;
+}
+
+enum ts_err key_get(const struct svc_state *st, const struct svc_provider *p,
+                    const struct auth_identity *id, const char *name, struct ks_record *rec,
+                    struct psa_attrs *a, struct prov_key *k)
+{
+	struct ks_key_id kid = {.auth_type = id->auth_type, .app = id->name, .name = name};
+	enum ts_err err = ks_get(st->ks, &kid, p->name, rec);
+
+	return err != TS_OK ? err : key_from_record(rec, a, k);
+}
+
 /* Make a key in r->prov under the name and attributes of the request: from
  * data (import) or new (data NULL). pb is the request's attributes, which
  * are stored as they came (with the size import found). */
@@ -125,13 +147,9 @@ enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint
 		return err;
 	if (p->ops->destroy_key != NULL) {
 		struct psa_attrs a;
-		bool have = psa_attrs_unpack(rec.attrs, rec.attrs_len, &a) == TS_OK;
-		struct prov_key k = {.attrs = have ? &a : NULL,
-		                     .material = rec.material,
-		                     .material_len = rec.material_len,
-		                     .ref = rec.ref,
-		                     .ref_len = rec.ref_len};
+		struct prov_key k;
 
+		(void)key_from_record(&rec, &a, &k); /* attributes that no longer decode: NULL */
 		err = p->ops->destroy_key(p->ctx, &k);
 		if (err != TS_OK) {
 			/* Left "destroying": recovery at the next start retries. */

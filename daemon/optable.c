@@ -667,5 +667,5 @@ const struct op_desc *op_find(uint32_t opcode)
 
 bool op_served(const struct op_desc *op, const struct svc_provider *p)
 {
-	return op->served_by != NULL && p != NULL && op->served_by(p->ops);
+	return op != NULL && op->served_by != NULL && p != NULL && op->served_by(p->ops);
 }

@@ -146,31 +146,6 @@ static enum ts_err check(struct request *r)
 	return TS_OK;
 }
 
-static struct ks_key_id key_id(const struct request *r)
-{
-	return (struct ks_key_id){
-	        .auth_type = r->id.auth_type, .app = r->id.name, .name = r->args.key_name};
-}
-
-/* The caller's ready key in this instance, with its attributes decoded. */
-static enum ts_err load_key(struct request *r)
-{
-	struct ks_key_id kid = key_id(r);
-	enum ts_err err = ks_get(r->st->ks, &kid, r->prov->name, &r->key);
-
-	if (err != TS_OK)
-		return err;
-	r->have_key = true;
-	if (psa_attrs_unpack(r->key.attrs, r->key.attrs_len, &r->key_attrs) != TS_OK)
-		return TS_E_PSA_DATA_CORRUPT;
-	r->pkey = (struct prov_key){.attrs = &r->key_attrs,
-	                            .material = r->key.material,
-	                            .material_len = r->key.material_len,
-	                            .ref = r->key.ref,
-	                            .ref_len = r->key.ref_len};
-	return TS_OK;
-}
-
 /* Step 12 onwards, up to the call. */
 static enum ts_err prepare(struct request *r)
 {
@@ -199,9 +174,11 @@ static enum ts_err prepare(struct request *r)
 	if (op->key != OPK_NONE && r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
 	if (op->key == OPK_USE) {
-		err = load_key(r);
+		err = key_get(r->st, r->prov, &r->id, r->args.key_name, &r->key, &r->key_attrs,
+		              &r->pkey);
 		if (err != TS_OK)
 			return err;
+		r->have_key = true;
 		return policy_check(op, &r->args, &r->key_attrs, r->st->cfg->core.allow_deprecated);
 	}
 	if (op->policy != OPP_NONE && r->args.has_attrs)

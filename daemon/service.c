@@ -246,13 +246,9 @@ static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_r
 	 * key was made), the record goes with it. */
 	if (p != NULL && p->ops->recover_key != NULL) {
 		struct psa_attrs a;
-		bool have = psa_attrs_unpack(r->attrs, r->attrs_len, &a) == TS_OK;
-		struct prov_key k = {.attrs = have ? &a : NULL,
-		                     .material = r->material,
-		                     .material_len = r->material_len,
-		                     .ref = r->ref,
-		                     .ref_len = r->ref_len};
+		struct prov_key k;
 
+		(void)key_from_record(r, &a, &k);
 		p->ops->recover_key(p->ctx, &k);
 	}
 	ts_info("key store recovery: removed unfinished key \"%s\" of a client", id->name);
