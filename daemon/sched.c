@@ -29,6 +29,7 @@
 struct tenant {
 	uint64_t id;
 	struct sched_job *head, *tail; /* waiting, in submission order */
+	unsigned waiting;              /* jobs from head to tail */
 	unsigned running;
 	unsigned heavy;            /* of which heavy */
 	struct tenant *next_ready; /* the ring of tenants with waiting jobs */
@@ -159,6 +160,7 @@ static struct sched_job *pick(struct sched *s)
 			t->head = j->next;
 			if (t->head == NULL)
 				t->tail = NULL;
+			t->waiting--;
 			t->running++;
 			s->waiting--;
 			s->running++;
@@ -280,6 +282,7 @@ enum ts_err sched_submit(struct sched *s, struct sched_job *j)
 	else
 		t->head = j;
 	t->tail = j;
+	t->waiting++;
 	s->waiting++;
 	ring_insert(s, t);
 	pthread_cond_signal(&s->wake);
@@ -295,9 +298,7 @@ unsigned sched_tenant_load(struct sched *s, uint64_t tenant)
 	pthread_mutex_lock(&s->lock);
 	for (t = s->buckets[tenant % TENANT_BUCKETS]; t != NULL; t = t->next_hash)
 		if (t->id == tenant) {
-			n = t->running;
-			for (struct sched_job *j = t->head; j != NULL; j = j->next)
-				n++;
+			n = t->running + t->waiting;
 			break;
 		}
 	pthread_mutex_unlock(&s->lock);
