@@ -94,7 +94,7 @@ int td_fill_connections(const struct td *d, int *fds, int n);
 int td_under_valgrind(void);
 
 /* How much the machine's load stretches waits: the one-minute load average
- * per CPU when it is above 1 (at most 8), else 1. */
+ * per CPU when it is above 1 (at most 8), else 1; read once per test. */
 double td_load_factor(void);
 
 /* A wait in milliseconds, stretched when the daemon runs under valgrind and
