@@ -12,10 +12,14 @@ packages=(
   procps         # ps/pkill used by tests
   openssl        # the command line, as an independent verifier in tests
   python3        # test helpers and the result summary
-    passwd         # useradd, for the two-user tenancy test
+  passwd         # useradd, for the two-user tenancy test
   clang libclang-rt-14-dev   # libFuzzer, for the fuzz targets
   runc           # a real container for the OCI hook test (skipped where it cannot run)
   valgrind       # memcheck over the end-to-end suites
+  libp11-kit-dev # the PKCS#11 header (pkcs11.h) for the PKCS#11 provider
+  softhsm2       # a real PKCS#11 token for the PKCS#11 provider's tests
+  libtss2-dev    # tss2-esys/tctildr for the TPM provider
+  swtpm swtpm-tools  # a software TPM for the TPM provider's tests
 )
 
 missing=()
