@@ -18,6 +18,7 @@ packages=(
   valgrind       # memcheck over the end-to-end suites
   libp11-kit-dev # the PKCS#11 header (pkcs11.h) for the PKCS#11 provider
   softhsm2       # a real PKCS#11 token for the PKCS#11 provider's tests
+  opensc         # pkcs11-tool, an independent client of the same token in tests
   libtss2-dev    # tss2-esys/tctildr for the TPM provider
   swtpm swtpm-tools  # a software TPM for the TPM provider's tests
 )
