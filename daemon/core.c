@@ -235,16 +235,61 @@ enum ts_err core_list_keys(struct request *r, uint8_t **ret_body, size_t *ret_le
 	return err;
 }
 
+/*
+ * Client names across authenticators (docs/protocol.md, "Client names"). A
+ * tenant of the admin's own authenticator is written as its application
+ * name, as Parsec writes every name; a tenant of another authenticator as
+ * "<Type>:<application>" with the authenticator's configuration type
+ * ("Jwt:spiffe://example.org/app"), and so is an own name that would
+ * otherwise read as one of those. ListClients writes them so and
+ * DeleteClient reads them so: one view, one name per tenant.
+ */
+static const struct {
+	uint8_t auth_type;
+	const char *prefix;
+} client_prefixes[] = {
+        {WIRE_AUTH_DIRECT, "Direct:"},
+        {WIRE_AUTH_JWT, "Jwt:"},
+        {WIRE_AUTH_UNIX_PEER, "UnixPeerCredentials:"},
+        {WIRE_AUTH_JWT_SVID, "JwtSvid:"},
+};
+
+/* The auth type a qualified name names, 0 when it is not qualified; *rest
+ * is the application part. */
+static uint8_t client_qualifier(const char *name, const char **rest)
+{
+	for (size_t i = 0; i < TS_ARRAY_LEN(client_prefixes); i++) {
+		size_t n = strlen(client_prefixes[i].prefix);
+
+		if (strncmp(name, client_prefixes[i].prefix, n) == 0) {
+			*rest = name + n;
+			return client_prefixes[i].auth_type;
+		}
+	}
+	*rest = name;
+	return 0;
+}
+
 struct name_list {
 	char **names;
 	size_t n, cap;
 	enum ts_err err;
+	uint8_t own_auth;
 };
 
-static int add_name(void *ctx, const char *name)
+static int add_name(void *ctx, uint8_t auth_type, const char *app)
 {
 	struct name_list *l = ctx;
+	const char *rest, *prefix = NULL;
+	char *name;
 
+	if (auth_type != l->own_auth || client_qualifier(app, &rest) != 0) {
+		for (size_t i = 0; i < TS_ARRAY_LEN(client_prefixes); i++)
+			if (client_prefixes[i].auth_type == auth_type)
+				prefix = client_prefixes[i].prefix;
+		if (prefix == NULL)
+			return 0; /* not an auth type with tenants */
+	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		char **grown = realloc(l->names, cap * sizeof(*grown));
@@ -256,13 +301,21 @@ static int add_name(void *ctx, const char *name)
 		l->names = grown;
 		l->cap = cap;
 	}
-	l->names[l->n] = strdup(name);
-	if (l->names[l->n] == NULL) {
+	if (prefix == NULL)
+		name = strdup(app);
+	else if (asprintf(&name, "%s%s", prefix, app) < 0)
+		name = NULL;
+	if (name == NULL) {
 		l->err = TS_E_NOMEM;
 		return 1;
 	}
-	l->n++;
+	l->names[l->n++] = name;
 	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void name_list_free(struct name_list *l)
@@ -275,16 +328,17 @@ static void name_list_free(struct name_list *l)
 enum ts_err core_list_clients(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
 	ListClients__Result res = LIST_CLIENTS__RESULT__INIT;
-	struct name_list l = {0};
+	struct name_list l = {.own_auth = r->id.auth_type};
 	enum ts_err err;
 
 	if (r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
-	/* Names from every authenticator, sorted and unique, as Parsec does. */
+	/* Every authenticator's tenants, sorted as written. */
 	err = ks_list_clients(r->st->ks, add_name, &l);
 	if (err == TS_OK)
 		err = l.err;
 	if (err == TS_OK) {
+		qsort(l.names, l.n, sizeof(*l.names), cmp_names);
 		res.n_clients = l.n;
 		res.clients = l.names;
 		err = wire_pack(&res.base, ret_body, ret_len);
@@ -298,15 +352,21 @@ enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *re
 	const DeleteClient__Operation *op = (const DeleteClient__Operation *)r->msg;
 	DeleteClient__Result res = DELETE_CLIENT__RESULT__INIT;
 	struct key_list l = {.provs = r->st->provs, .extensions = true};
+	const char *app;
+	uint8_t auth_type;
 	enum ts_err err;
 
 	if (r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
 	if (op->client == NULL || op->client[0] == '\0')
 		return TS_E_INVALID_ENCODING;
-	/* The client is looked up under the admin's own authenticator. Keys go
-	 * one by one, best effort: a client without keys is not an error. */
-	err = ks_list(r->st->ks, r->id.auth_type, op->client, add_key, &l);
+	/* The name as ListClients writes it. Keys go one by one, best effort:
+	 * a name that matches no tenant is not an error (Parsec answers
+	 * Success too). */
+	auth_type = client_qualifier(op->client, &app);
+	if (auth_type == 0)
+		auth_type = r->id.auth_type;
+	err = ks_list(r->st->ks, auth_type, app, add_key, &l);
 	if (err == TS_OK)
 		err = l.err;
 	for (size_t i = 0; err == TS_OK && i < l.n; i++) {
@@ -314,7 +374,7 @@ enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *re
 		        svc_providers_by_name(r->st->provs, l.items[i]->provider_name);
 
 		if (p != NULL)
-			(void)key_destroy(r->st, p, r->id.auth_type, op->client, l.items[i]->name);
+			(void)key_destroy(r->st, p, auth_type, app, l.items[i]->name);
 	}
 	key_list_free(&l);
 	if (err != TS_OK)

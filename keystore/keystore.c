@@ -640,7 +640,7 @@ enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void
 	return err;
 }
 
-enum ts_err ks_list_clients(struct ks *ks, ks_name_cb cb, void *ctx)
+enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx)
 {
 	sqlite3_stmt *st = NULL;
 	enum ts_err err = TS_OK;
@@ -648,11 +648,13 @@ enum ts_err ks_list_clients(struct ks *ks, ks_name_cb cb, void *ctx)
 
 	pthread_mutex_lock(&ks->lock);
 	rc = sqlite3_prepare_v2(ks->db,
-	                        "SELECT DISTINCT app FROM keys WHERE state = 2 ORDER BY app", -1,
-	                        &st, NULL);
+	                        "SELECT DISTINCT auth_type, app FROM keys WHERE state = 2"
+	                        " ORDER BY app, auth_type",
+	                        -1, &st, NULL);
 	if (rc == SQLITE_OK)
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			if (cb(ctx, (const char *)sqlite3_column_text(st, 0)) != 0)
+			if (cb(ctx, (uint8_t)sqlite3_column_int(st, 0),
+			       (const char *)sqlite3_column_text(st, 1)) != 0)
 				break;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		err = ks_db_err(rc);

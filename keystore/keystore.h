@@ -163,10 +163,11 @@ typedef int (*ks_each_cb)(void *ctx, const struct ks_key_id *id, const uint8_t *
                           const uint8_t *attrs, size_t attrs_len);
 enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void *ctx);
 
-/* Distinct application names that own ready keys, sorted. TS_OK;
+/* Distinct (auth type, application) pairs that own ready keys, sorted by
+ * application then auth type. cb returns 0 to go on. TS_OK;
  * TS_E_PSA_STORAGE_FAILURE. */
-typedef int (*ks_name_cb)(void *ctx, const char *name);
-enum ts_err ks_list_clients(struct ks *ks, ks_name_cb cb, void *ctx);
+typedef int (*ks_client_cb)(void *ctx, uint8_t auth_type, const char *app);
+enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx);
 
 /* Crash recovery: for each record left "creating" or "destroying", cb is
  * given it with its instance name and reference (material is empty for

@@ -159,12 +159,18 @@ static void fill_attrs(struct attrs_pb *p, const struct spec *s)
 }
 
 static const char *who = "alice";
+/* Set: requests go as this process's UnixPeerCredentials tenant instead of
+ * Direct `who`. */
+static bool as_unix_peer;
 
 static int call(uint32_t opcode, const ProtobufCMessage *m, struct td_resp *r)
 {
 	uint8_t buf[8192];
 	size_t n = protobuf_c_message_pack(m, buf);
+	uint32_t uid = (uint32_t)getuid();
 
+	if (as_unix_peer)
+		return td_call(&d, opcode, 1, 3, buf, n, &uid, sizeof(uid), r);
 	return td_call(&d, opcode, 1, 1, buf, n, who, strlen(who), r);
 }
 
@@ -560,6 +566,24 @@ static int count_keys(const char *as, const char *name)
 	return found;
 }
 
+static int count_keys_as_unix_peer(const char *name)
+{
+	struct td_resp r;
+	ListKeys__Result *res;
+	uint32_t uid = (uint32_t)getuid();
+	int found = 0;
+
+	cr_assert_eq(td_call(&d, WIRE_OP_LIST_KEYS, 0, 3, NULL, 0, &uid, sizeof(uid), &r), 0);
+	res = list_keys__result__unpack(NULL, r.body_len, r.body);
+	cr_assert_not_null(res);
+	for (size_t i = 0; i < res->n_keys; i++)
+		if (strcmp(res->keys[i]->name, name) == 0)
+			found++;
+	list_keys__result__free_unpacked(res, NULL);
+	td_resp_free(&r);
+	return found;
+}
+
 Test(keys, tenants_cannot_see_each_others_keys)
 {
 	uint8_t h[32] = {2}, *pub;
@@ -604,6 +628,85 @@ Test(keys, admin_lists_and_deletes_clients)
 	cr_assert_eq(count_keys("alice", "a1") + count_keys("alice", "a2"), 0);
 	cr_assert_eq(count_keys("bob", "b1"), 1, "other clients keep their keys");
 	who = "alice";
+}
+
+/* ListClients by `admin` (Direct name, or NULL for the UnixPeer admin) as
+ * one comma-separated string. */
+static void list_clients_as(const char *admin, char *out, size_t outsize)
+{
+	struct td_resp r;
+	ListClients__Result *res;
+	uint32_t uid = (uint32_t)getuid();
+
+	if (admin != NULL)
+		cr_assert_eq(
+		        td_call(&d, WIRE_OP_LIST_CLIENTS, 0, 1, NULL, 0, admin, strlen(admin), &r),
+		        0);
+	else
+		cr_assert_eq(
+		        td_call(&d, WIRE_OP_LIST_CLIENTS, 0, 3, NULL, 0, &uid, sizeof(uid), &r), 0);
+	res = list_clients__result__unpack(NULL, r.body_len, r.body);
+	cr_assert_not_null(res);
+	out[0] = '\0';
+	for (size_t i = 0; i < res->n_clients; i++)
+		snprintf(out + strlen(out), outsize - strlen(out), "%s%s", i ? "," : "",
+		         res->clients[i]);
+	list_clients__result__free_unpacked(res, NULL);
+	td_resp_free(&r);
+}
+
+static int delete_client_as_direct_admin(const char *client)
+{
+	uint8_t body[128];
+
+	cr_assert_lt(strlen(client), 100);
+	body[0] = 0x0a;
+	body[1] = (uint8_t)strlen(client);
+	memcpy(body + 2, client, strlen(client));
+	return td_call(&d, WIRE_OP_DELETE_CLIENT, 0, 1, body, 2 + strlen(client), "admin_priv", 10,
+	               NULL);
+}
+
+/* Issue 11 finding 6: with two authenticators, DeleteClient reached only
+ * the admin's own and answered Success for a tenant ListClients showed. */
+Test(keys, delete_client_reaches_every_authenticator_listed)
+{
+	char uid[16], qualified[64], odd[80], list[512], want[512];
+
+	snprintf(uid, sizeof(uid), "%u", (unsigned)getuid());
+	snprintf(qualified, sizeof(qualified), "UnixPeerCredentials:%s", uid);
+	snprintf(odd, sizeof(odd), "Direct:%s", qualified);
+	who = "alice";
+	cr_assert_eq(generate("a1", &p256_signer), 0);
+	/* A Direct tenant whose own name reads like a qualified one. */
+	who = qualified;
+	cr_assert_eq(generate("x1", &p256_signer), 0);
+	as_unix_peer = true;
+	cr_assert_eq(generate("u1", &p256_signer), 0);
+	as_unix_peer = false;
+
+	list_clients_as("admin_priv", list, sizeof(list));
+	snprintf(want, sizeof(want), "%s,%s,alice", odd, qualified);
+	cr_assert_str_eq(list, want, "own names plain, other authenticators' qualified");
+	list_clients_as(NULL, list, sizeof(list));
+	snprintf(want, sizeof(want), "%s,%s,Direct:alice", uid, odd);
+	cr_assert_str_eq(list, want, "the UnixPeer admin's view");
+
+	/* The UnixPeer tenant, by the name the Direct admin was shown. */
+	cr_assert_eq(delete_client_as_direct_admin(qualified), 0);
+	as_unix_peer = true;
+	cr_assert_eq(count_keys_as_unix_peer("u1"), 0, "the UnixPeer tenant's key is gone");
+	as_unix_peer = false;
+	cr_assert_eq(count_keys(qualified, "x1"), 1, "the Direct tenant of that spelling kept its");
+	cr_assert_eq(delete_client_as_direct_admin(odd), 0);
+	cr_assert_eq(count_keys(qualified, "x1"), 0);
+	cr_assert_eq(count_keys("alice", "a1"), 1);
+	/* Names that match no tenant: Success, nothing deleted, as Parsec. */
+	cr_assert_eq(delete_client_as_direct_admin("Jwt:nobody"), 0);
+	cr_assert_eq(delete_client_as_direct_admin("nobody"), 0);
+	cr_assert_eq(count_keys("alice", "a1"), 1);
+	list_clients_as("admin_priv", list, sizeof(list));
+	cr_assert_str_eq(list, "alice");
 }
 
 Test(keys, keys_survive_restart_and_kill)

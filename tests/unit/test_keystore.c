@@ -260,10 +260,11 @@ static int list_count_cb(void *ctx, const char *name, const char *provider, cons
 	return 0;
 }
 
-static int name_cb(void *ctx, const char *name)
+static int name_cb(void *ctx, uint8_t auth_type, const char *name)
 {
-	strcat(ctx, name);
-	strcat(ctx, ",");
+	char *out = ctx;
+
+	sprintf(out + strlen(out), "%u:%s,", auth_type, name);
 	return 0;
 }
 
@@ -276,11 +277,12 @@ Test(keystore, destroy_in_two_steps_and_lists)
 	create_ref(&alice_k1, SW, ref1, sizeof(ref1));
 	create(&(struct ks_key_id){1, "alice", "k2"}, TB);
 	create(&(struct ks_key_id){1, "bob", "k1"}, SW);
+	create(&(struct ks_key_id){3, "alice", "k1"}, SW);
 	cr_assert_eq(ks_list(ks, 1, "alice", list_cb, &l), TS_OK);
 	cr_assert_eq(l.n, 2);
 	cr_assert_str_eq(l.names, "k1@" SW ",k2@" TB ",");
 	cr_assert_eq(ks_list_clients(ks, name_cb, names), TS_OK);
-	cr_assert_str_eq(names, "alice,bob,");
+	cr_assert_str_eq(names, "1:alice,3:alice,1:bob,", "each authenticator's tenant, by name");
 
 	/* Read it first so the record cache holds it: destroy must still win. */
 	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
