@@ -707,8 +707,11 @@ static int spawn_daemon(const char *argv0)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
+		char kek[4200];
+
+		snprintf(kek, sizeof(kek), "%s/secrets/kek", spawn_dir);
 		execl(exe, exe, "--config", cfg, "--socket", sock, "--state-dir", spawn_dir,
-		      (char *)NULL);
+		      "--kek-file", kek, (char *)NULL);
 		_exit(127);
 	}
 	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", sock);

@@ -638,11 +638,27 @@ static int parse_providers(struct ctx *c, const json_t *v, struct ts_config *cfg
 
 static int parse_key_store(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"path", NULL};
+	static const char *const keys[] = {"path", "kek_path", NULL};
 
 	if (want_object(c, o, "key_store") < 0 || check_keys(c, o, "key_store", keys) < 0)
 		return -1;
-	return get_string(c, o, "key_store", "path", 4095, "", &cfg->key_store.path);
+	if (get_string(c, o, "key_store", "path", 4095, "", &cfg->key_store.path) < 0 ||
+	    get_string(c, o, "key_store", "kek_path", 4095, "", &cfg->key_store.kek_path) < 0)
+		return -1;
+	return 0;
+}
+
+static int parse_quotas(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"max_keys_per_tenant", "max_key_bytes_per_tenant", NULL};
+
+	if (want_object(c, o, "quotas") < 0 || check_keys(c, o, "quotas", keys) < 0)
+		return -1;
+	GET_UINT(c, o, "quotas", "max_keys_per_tenant", 0, UINT32_MAX,
+	         cfg->quotas.max_keys_per_tenant);
+	GET_UINT(c, o, "quotas", "max_key_bytes_per_tenant", 0, (uint64_t)1 << 40,
+	         cfg->quotas.max_key_bytes_per_tenant);
+	return 0;
 }
 
 /* The built-in defaults; default.c states the same values as JSON. */
@@ -663,6 +679,9 @@ static struct ts_config *config_new_defaults(void)
 	cfg->trust.peer_gid = -1;
 	cfg->listener.socket_path = strdup("/run/tessera/api.sock");
 	cfg->key_store.path = strdup("/var/lib/tessera/keystore.sqlite3");
+	cfg->key_store.kek_path = strdup("/etc/tessera/keystore.kek");
+	cfg->quotas.max_keys_per_tenant = 10000;
+	cfg->quotas.max_key_bytes_per_tenant = 64u << 20;
 	cfg->authenticators = calloc(1, sizeof(*cfg->authenticators));
 	cfg->providers = calloc(1, sizeof(*cfg->providers));
 	if (cfg->authenticators != NULL) {
@@ -676,8 +695,9 @@ static struct ts_config *config_new_defaults(void)
 		cfg->providers[0].settings = strdup("{}");
 	}
 	if (cfg->listener.socket_path == NULL || cfg->key_store.path == NULL ||
-	    cfg->authenticators == NULL || cfg->providers == NULL ||
-	    cfg->providers[0].name == NULL || cfg->providers[0].settings == NULL) {
+	    cfg->key_store.kek_path == NULL || cfg->authenticators == NULL ||
+	    cfg->providers == NULL || cfg->providers[0].name == NULL ||
+	    cfg->providers[0].settings == NULL) {
 		config_free(cfg);
 		return NULL;
 	}
@@ -686,8 +706,8 @@ static struct ts_config *config_new_defaults(void)
 
 static struct ts_config *load(json_t *root, struct ctx *c)
 {
-	static const char *const keys[] = {
-	        "core", "listener", "authenticators", "key_store", "providers", "trust", NULL};
+	static const char *const keys[] = {"core",      "listener", "authenticators", "key_store",
+	                                   "providers", "trust",    "quotas",         NULL};
 	struct ts_config *cfg;
 	const json_t *v;
 
@@ -707,6 +727,7 @@ static struct ts_config *load(json_t *root, struct ctx *c)
 	    ((v = json_object_get(root, "authenticators")) != NULL &&
 	     parse_authenticators(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "key_store")) != NULL && parse_key_store(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "quotas")) != NULL && parse_quotas(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "providers")) != NULL && parse_providers(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "trust")) != NULL && parse_trust(c, v, cfg) < 0)) {
 		config_free(cfg);
@@ -781,6 +802,7 @@ void config_free(struct ts_config *cfg)
 	free(cfg->listener.socket_path);
 	free(cfg->listener.socket_group);
 	free(cfg->key_store.path);
+	free(cfg->key_store.kek_path);
 	free(cfg->trust.peer_user);
 	free(cfg->trust.peer_account);
 	free_authenticators(cfg->authenticators, cfg->n_authenticators);

@@ -70,7 +70,17 @@ struct ts_config {
 	size_t n_authenticators;
 	struct {
 		char *path;
+		/* The key-encryption key file, used when systemd hands over no
+		 * credential "tessera-kek"; outside the store's directory by
+		 * default (docs/keystore.md). */
+		char *kek_path;
 	} key_store;
+	/* Per-tenant limits (0 = no limit), answered with
+	 * PsaErrorInsufficientStorage. */
+	struct {
+		uint64_t max_keys_per_tenant;
+		uint64_t max_key_bytes_per_tenant; /* name + attributes + material + ref */
+	} quotas;
 	struct cfg_provider *providers;
 	size_t n_providers;
 	/* Who may share trust bundles (ShareTrustBundle). */

@@ -160,6 +160,10 @@ out:
 struct key_list {
 	const struct svc_providers *provs;
 	bool extensions; /* list keys of extension instances too */
+	struct ks *ks;   /* the tenant listed, for reporting a damaged record */
+	uint8_t auth_type;
+	const char *app;
+	bool all; /* damaged records too, with NULL attributes (not packed) */
 	ListKeys__KeyInfo **items;
 	size_t n, cap;
 	enum ts_err err;
@@ -170,6 +174,7 @@ static int add_key(void *ctx, const char *name, const char *provider, const uint
 {
 	struct key_list *l = ctx;
 	const struct svc_provider *p = svc_providers_by_name(l->provs, provider);
+	PsaKeyAttributes__KeyAttributes *attributes;
 	ListKeys__KeyInfo *ki;
 
 	/* Keys of instances no longer configured are not listed; those of
@@ -186,17 +191,30 @@ static int add_key(void *ctx, const char *name, const char *provider, const uint
 		l->items = grown;
 		l->cap = cap;
 	}
+	/* Stored attributes are the packed KeyAttributes message itself. */
+	attributes = psa_key_attributes__key_attributes__unpack(NULL, attrs_len, attrs);
+	if (attributes == NULL && !l->all) {
+		/* A damaged record (the store checks its pages at start, not each
+		 * record's bytes): reported once and left out, and the tenant's
+		 * other keys are listed. */
+		const struct ks_key_id kid = {
+		        .auth_type = l->auth_type, .app = l->app, .name = name};
+
+		key_report_damaged(l->ks, &kid, provider);
+		return 0;
+	}
 	ki = malloc(sizeof(*ki));
-	if (ki == NULL)
+	if (ki == NULL) {
+		psa_key_attributes__key_attributes__free_unpacked(attributes, NULL);
 		goto nomem;
+	}
 	list_keys__key_info__init(ki);
 	ki->provider_id = p->wire_id;
 	ki->provider_name = p->name; /* lives as long as the process */
 	ki->name = strdup(name);
-	/* Stored attributes are the packed KeyAttributes message itself. */
-	ki->attributes = psa_key_attributes__key_attributes__unpack(NULL, attrs_len, attrs);
+	ki->attributes = attributes;
 	l->items[l->n++] = ki;
-	if (ki->name == NULL || ki->attributes == NULL)
+	if (ki->name == NULL || (ki->attributes == NULL && !l->all))
 		goto nomem;
 	return 0;
 nomem:
@@ -218,7 +236,11 @@ enum ts_err core_list_keys(struct request *r, uint8_t **ret_body, size_t *ret_le
 {
 	const ListKeys__Operation *op = (const ListKeys__Operation *)r->msg;
 	ListKeys__Result res = LIST_KEYS__RESULT__INIT;
-	struct key_list l = {.provs = r->st->provs, .extensions = op->include_extensions};
+	struct key_list l = {.provs = r->st->provs,
+	                     .extensions = op->include_extensions,
+	                     .ks = r->st->ks,
+	                     .auth_type = r->id.auth_type,
+	                     .app = r->id.name};
 	enum ts_err err;
 
 	if (r->st->ks == NULL)
@@ -351,7 +373,7 @@ enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *re
 {
 	const DeleteClient__Operation *op = (const DeleteClient__Operation *)r->msg;
 	DeleteClient__Result res = DELETE_CLIENT__RESULT__INIT;
-	struct key_list l = {.provs = r->st->provs, .extensions = true};
+	struct key_list l = {.provs = r->st->provs, .extensions = true, .all = true};
 	const char *app;
 	uint8_t auth_type;
 	enum ts_err err;

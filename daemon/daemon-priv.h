@@ -286,6 +286,8 @@ enum ts_err key_from_record(const struct ks_record *rec, struct psa_attrs *a, st
 enum ts_err key_get(const struct svc_state *st, const struct svc_provider *p,
                     const struct auth_identity *id, const char *name, struct ks_record *rec,
                     struct psa_attrs *a, struct prov_key *k);
+/* Log, once per identity, that a stored record does not open or decode. */
+void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *instance);
 /* Destroy one key of a tenant in an instance (also used by DeleteClient). */
 enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
                         const char *app, const char *name);
@@ -349,7 +351,8 @@ struct server_opts {
 	const char *config_path; /* for SIGHUP; NULL: embedded default */
 	const char *socket_override;
 	bool allow_root_override;
-	const char *state_dir; /* overrides key_store.path's directory */
+	const char *state_dir;    /* overrides key_store.path's directory */
+	const char *kek_override; /* overrides key_store.kek_path */
 	struct ks *ks;
 };
 

@@ -9,6 +9,7 @@
 #include "daemon/daemon-priv.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 #include "common/secmem.h"
@@ -45,7 +46,32 @@ enum ts_err key_get(const struct svc_state *st, const struct svc_provider *p,
 	struct ks_key_id kid = {.auth_type = id->auth_type, .app = id->name, .name = name};
 	enum ts_err err = ks_get(st->ks, &kid, p->name, rec);
 
-	return err != TS_OK ? err : key_from_record(rec, a, k);
+	if (err == TS_OK)
+		err = key_from_record(rec, a, k);
+	if (err == TS_E_PSA_CORRUPTION_DETECTED || err == TS_E_PSA_DATA_CORRUPT)
+		key_report_damaged(st->ks, &kid, p->name);
+	return err;
+}
+
+void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *instance)
+{
+	char app[200], name[200];
+	bool full;
+
+	if (!ks_first_report(ks, kid, &full))
+		return;
+	if (full) {
+		ts_error("key store: more records do not open; no more are reported until "
+		         "restart");
+		return;
+	}
+	/* Names are the tenant's: escaped, never the record's bytes. */
+	ts_error("key store: the record of key \"%s\" of tenant (auth type %u, \"%s\") in "
+	         "instance \"%s\" does not open (altered or damaged); that key answers "
+	         "PsaErrorCorruptionDetected, the rest of the store works (reported once)",
+	         ts_log_escape(kid->name, strlen(kid->name), 64, name, sizeof(name)),
+	         kid->auth_type, ts_log_escape(kid->app, strlen(kid->app), 64, app, sizeof(app)),
+	         instance);
 }
 
 /* Make a key in r->prov under the name and attributes of the request: from

@@ -28,8 +28,13 @@ static void usage(FILE *f)
 	        "      --check-config FILE    validate FILE and exit (0 valid, 1 invalid)\n"
 	        "      --print-default-config print the embedded default configuration\n"
 	        "      --socket PATH          override listener.socket_path\n"
-	        "      --state-dir DIR        keep the key store in DIR (overrides "
-	        "key_store.path)\n"
+	        "      --state-dir DIR        keep the key store in DIR and its key-encryption\n"
+	        "                             key in DIR.kek (overrides key_store.path and\n"
+	        "                             kek_path)\n"
+	        "      --kek-file PATH        override key_store.kek_path\n"
+	        "      --rekey NEW_KEK_FILE   seal every key again under the key in NEW_KEK_FILE\n"
+	        "                             (made when missing) and exit; tesserad must be\n"
+	        "                             stopped (docs/keystore.md, \"Rotating the KEK\")\n"
 	        "      --allow-root           override core.allow_root (run as root)\n"
 	        "      --log-level LEVEL      override core.log_level (error|warn|info|debug)\n"
 	        "  -V, --version              print the version\n"
@@ -51,6 +56,15 @@ static void harden_process(void)
 	}
 }
 
+/* Whether two paths name files of one directory (as written). */
+static bool same_directory(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa != NULL ? (size_t)(sa - a) : 0, lb = sb != NULL ? (size_t)(sb - b) : 0;
+
+	return la == lb && strncmp(a, b, la) == 0;
+}
+
 /* Version-1 key stores name a provider by its wire ID, and version 1
  * allowed one instance per type: each maps to the first configured
  * instance of its type. */
@@ -59,19 +73,61 @@ static int open_key_store(const struct ts_config *cfg, const struct svc_provider
 {
 	struct ks_legacy_provider legacy[8];
 	size_t n = 0;
-	char kek[4096], err[512];
+	char err[512];
 
 	for (size_t i = 0; i < provs->n && n < TS_ARRAY_LEN(legacy); i++)
 		if (!provs->v[i].extension)
 			legacy[n++] = (struct ks_legacy_provider){
 			        .provider_id = provs->v[i].wire_id, .instance = provs->v[i].name};
-	/* The key-encryption key file sits next to the store unless systemd
-	 * hands it over as a credential. */
-	snprintf(kek, sizeof(kek), "%s.kek", cfg->key_store.path);
-	if (ks_open(cfg->key_store.path, kek, legacy, n, ret, err, sizeof(err)) != TS_OK) {
-		ts_error("key_store.path: %s", err);
+	if (ks_open(cfg->key_store.path, cfg->key_store.kek_path, legacy, n, ret, err,
+	            sizeof(err)) != TS_OK) {
+		ts_error("key_store: %s", err);
 		return -1;
 	}
+	switch (ks_kek_source(*ret)) {
+	case KS_KEK_CREDENTIAL:
+		ts_info("key store %s: key-encryption key from the credential tessera-kek",
+		        cfg->key_store.path);
+		break;
+	case KS_KEK_NEW_FILE:
+		ts_info("key store %s: made a new key-encryption key %s (a systemd credential "
+		        "keeps it better: docs/systemd.md)",
+		        cfg->key_store.path, cfg->key_store.kek_path);
+		break;
+	default:
+		ts_info("key store %s: key-encryption key from %s", cfg->key_store.path,
+		        cfg->key_store.kek_path);
+		break;
+	}
+	if (ks_kek_source(*ret) != KS_KEK_CREDENTIAL &&
+	    same_directory(cfg->key_store.path, cfg->key_store.kek_path))
+		ts_warn("key_store.kek_path %s is in the key store's directory: a copy of that "
+		        "directory opens every key; keep it elsewhere or use a credential",
+		        cfg->key_store.kek_path);
+	return 0;
+}
+
+/* tesserad --rekey: the store sealed again under a new key, then exit. */
+static int rekey(const struct ts_config *cfg, struct ks *ks, const char *new_kek)
+{
+	unsigned count = 0, damaged = 0;
+	char err[512];
+
+	if (ks_rekey(ks, new_kek, &count, &damaged, err, sizeof(err)) != TS_OK) {
+		ts_error("--rekey: %s", err);
+		return 1;
+	}
+	printf("re-sealed %u records of %s under the key in %s", count, cfg->key_store.path,
+	       new_kek);
+	if (damaged > 0)
+		printf(" (%u records open with neither key and were left as they were)", damaged);
+	printf(".\nMake it the key-encryption key before starting tesserad, either\n"
+	       "  mv %s %s\n"
+	       "or, for the systemd unit,\n"
+	       "  systemd-creds encrypt --name=tessera-kek %s "
+	       "/etc/credstore.encrypted/tessera-kek && shred -u %s\n"
+	       "and remove the old key.\n",
+	       new_kek, cfg->key_store.kek_path, new_kek, new_kek);
 	return 0;
 }
 
@@ -83,7 +139,9 @@ int main(int argc, char **argv)
 		OPT_SOCKET,
 		OPT_ALLOW_ROOT,
 		OPT_LOG_LEVEL,
-		OPT_STATE_DIR
+		OPT_STATE_DIR,
+		OPT_KEK_FILE,
+		OPT_REKEY
 	};
 	static const struct option longopts[] = {
 	        {"config", required_argument, NULL, 'c'},
@@ -91,6 +149,8 @@ int main(int argc, char **argv)
 	        {"print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT},
 	        {"socket", required_argument, NULL, OPT_SOCKET},
 	        {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	        {"kek-file", required_argument, NULL, OPT_KEK_FILE},
+	        {"rekey", required_argument, NULL, OPT_REKEY},
 	        {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
 	        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	        {"version", no_argument, NULL, 'V'},
@@ -98,7 +158,7 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct server_opts opts = {0};
-	const char *check = NULL, *log_level = NULL;
+	const char *check = NULL, *log_level = NULL, *rekey_to = NULL;
 	enum ts_log_level level;
 	struct ts_config *cfg;
 	struct svc_state *st;
@@ -125,6 +185,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATE_DIR:
 			opts.state_dir = optarg;
+			break;
+		case OPT_KEK_FILE:
+			opts.kek_override = optarg;
+			break;
+		case OPT_REKEY:
+			rekey_to = optarg;
 			break;
 		case OPT_ALLOW_ROOT:
 			opts.allow_root_override = true;
@@ -217,6 +283,13 @@ int main(int argc, char **argv)
 		config_free(cfg);
 		svc_providers_free(provs);
 		return 1;
+	}
+	if (rekey_to != NULL) {
+		rc = rekey(cfg, ks, rekey_to);
+		ks_close(ks);
+		config_free(cfg);
+		svc_providers_free(provs);
+		return rc;
 	}
 	if (cfg->trust.configured)
 		ts_info("trust: trust bundles are accepted from uid %u (%s), which can mint any "

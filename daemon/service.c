@@ -406,9 +406,21 @@ int apply_overrides(struct ts_config *cfg, const struct server_opts *opts)
 	if (opts->state_dir != NULL) {
 		char path[4096];
 
+		size_t len = strlen(opts->state_dir);
+
 		snprintf(path, sizeof(path), "%s/keystore.sqlite3", opts->state_dir);
 		if (config_set_string(&cfg->key_store.path, path) != 0)
 			return -1;
+		/* Its key beside the directory, not in it: DIR.kek. */
+		while (len > 1 && opts->state_dir[len - 1] == '/')
+			len--;
+		snprintf(path, sizeof(path), "%.*s.kek", (int)len, opts->state_dir);
+		if (opts->kek_override == NULL &&
+		    config_set_string(&cfg->key_store.kek_path, path) != 0)
+			return -1;
 	}
+	if (opts->kek_override != NULL &&
+	    config_set_string(&cfg->key_store.kek_path, opts->kek_override) != 0)
+		return -1;
 	return 0;
 }

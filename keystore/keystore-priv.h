@@ -38,15 +38,22 @@ struct ks_pending {
 
 #define KS_PENDING_MAX 64
 
+/* Records already reported as not opening (ks_first_report): each is logged
+ * once, not on every use. Bounded; past it, nothing more is reported. */
+#define KS_REPORTED_MAX 256
+
 struct ks {
 	int lock_fd; /* <db>.lock, held (flock) while the store is open; -1: none */
 	sqlite3 *db;
 	pthread_mutex_t lock;       /* the database, pending[] */
 	pthread_mutex_t cache_lock; /* cache[] */
 	uint8_t kek[KS_KEK_LEN];
+	enum ks_kek_source kek_source;
 	struct cached cache[CACHE_SLOTS];
 	struct ks_pending pending[KS_PENDING_MAX];
 	size_t n_pending;
+	struct ks_pending reported[KS_REPORTED_MAX]; /* under cache_lock */
+	size_t n_reported;
 };
 
 /* What a sealed record is bound to (schema 2). */
@@ -61,9 +68,14 @@ struct ks_binding {
 
 /* ---- the key-encryption key and sealing (keystore/seal.c) ---- */
 
-/* Fill ks->kek from the credential or kek_path (made on first use). 0, or
- * -1 with a message in err. */
-int ks_load_kek(struct ks *ks, const char *kek_path, char *err, size_t errlen);
+/* Fill ks->kek from the credential or kek_path (made on first use, unless
+ * the store db_path already holds records or an old-default key sits beside
+ * it). 0, or -1 with a message in err. */
+int ks_load_kek(struct ks *ks, const char *db_path, const char *kek_path, char *err,
+                size_t errlen);
+/* Check ks->kek against the store's check value, writing one when there is
+ * none; in the caller's transaction. 0, or -1 with a message in err. */
+int ks_check_kek(struct ks *ks, int version, char *err, size_t errlen);
 
 /* The AAD of schema 2 and of schema 1 (a wire provider ID, no reference),
  * length-prefixed; malloc'd, NULL when out of memory. */

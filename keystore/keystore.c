@@ -130,6 +130,37 @@ static int take_lock(struct ks *ks, const char *db_path, char *err, size_t errle
 	return 0;
 }
 
+/*
+ * A damaged file is refused at open, before anything is written to it: a
+ * store that half works (one tenant's keys unreadable, new keys still made
+ * into broken pages) hides the damage until it is worse. SQLite's
+ * quick_check reads every page of the b-trees (linear in the file's size,
+ * milliseconds for thousands of keys); it does not check each record's
+ * content, which the seal does. 0, or -1 with a message in err.
+ */
+static int quick_check(struct ks *ks, const char *db_path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	const char *first = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(ks->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		first = (const char *)sqlite3_column_text(st, 0);
+		if (first != NULL && strcmp(first, "ok") == 0) {
+			sqlite3_finalize(st);
+			return 0;
+		}
+	}
+	snprintf(err, errlen,
+	         "key store %s is damaged (SQLite: %s); refusing to use it. Stop here, keep a "
+	         "copy of the files, and recover the readable records as docs/keystore.md "
+	         "(\"A damaged key store\") shows: sqlite3 '%s' .recover | sqlite3 '%s.recovered'",
+	         db_path, first != NULL ? first : sqlite3_errstr(rc), db_path, db_path);
+	sqlite3_finalize(st);
+	return -1;
+}
+
 enum ts_err ks_open(const char *db_path, const char *kek_path,
                     const struct ks_legacy_provider *legacy, size_t n_legacy, struct ks **ret_ks,
                     char *err, size_t errlen)
@@ -143,7 +174,8 @@ enum ts_err ks_open(const char *db_path, const char *kek_path,
 	ks->lock_fd = -1;
 	pthread_mutex_init(&ks->lock, NULL);
 	pthread_mutex_init(&ks->cache_lock, NULL);
-	if (take_lock(ks, db_path, err, errlen) < 0 || ks_load_kek(ks, kek_path, err, errlen) < 0)
+	if (take_lock(ks, db_path, err, errlen) < 0 ||
+	    ks_load_kek(ks, db_path, kek_path, err, errlen) < 0)
 		goto fail;
 	/* Create the file ourselves so it is 0600 whatever the umask. */
 	fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -171,13 +203,19 @@ enum ts_err ks_open(const char *db_path, const char *kek_path,
 		snprintf(err, errlen, "key store %s: %s", db_path, sqlite3_errmsg(ks->db));
 		goto fail;
 	}
-	if (ks_init_schema(ks, legacy, n_legacy, err, errlen) < 0)
+	if (quick_check(ks, db_path, err, errlen) < 0 ||
+	    ks_init_schema(ks, legacy, n_legacy, err, errlen) < 0)
 		goto fail;
 	*ret_ks = ks;
 	return TS_OK;
 fail:
 	ks_close(ks);
 	return TS_E_KEY_INFO_MANAGER_ERROR;
+}
+
+enum ks_kek_source ks_kek_source(const struct ks *ks)
+{
+	return ks->kek_source;
 }
 
 void ks_close(struct ks *ks)
@@ -189,6 +227,10 @@ void ks_close(struct ks *ks)
 	for (size_t i = 0; i < ks->n_pending; i++) {
 		free(ks->pending[i].app);
 		free(ks->pending[i].name);
+	}
+	for (size_t i = 0; i < ks->n_reported && i < KS_REPORTED_MAX; i++) {
+		free(ks->reported[i].app);
+		free(ks->reported[i].name);
 	}
 	sqlite3_close(ks->db);
 	if (ks->lock_fd >= 0)
@@ -638,6 +680,42 @@ enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&ks->lock);
 	return err;
+}
+
+bool ks_first_report(struct ks *ks, const struct ks_key_id *id, bool *ret_full)
+{
+	bool first = true;
+
+	*ret_full = false;
+	pthread_mutex_lock(&ks->cache_lock);
+	for (size_t i = 0; i < ks->n_reported && i < KS_REPORTED_MAX && first; i++) {
+		const struct ks_pending *p = &ks->reported[i];
+
+		if (p->auth_type == id->auth_type && strcmp(p->app, id->app) == 0 &&
+		    strcmp(p->name, id->name) == 0)
+			first = false;
+	}
+	if (first && ks->n_reported < KS_REPORTED_MAX) {
+		struct ks_pending *p = &ks->reported[ks->n_reported];
+
+		p->auth_type = id->auth_type;
+		p->app = strdup(id->app);
+		p->name = strdup(id->name);
+		if (p->app != NULL && p->name != NULL)
+			ks->n_reported++;
+		else {
+			free(p->app);
+			free(p->name);
+		}
+	} else if (first) {
+		/* Full: one last report says so, then silence. */
+		first = ks->n_reported == KS_REPORTED_MAX;
+		*ret_full = first;
+		if (first)
+			ks->n_reported++;
+	}
+	pthread_mutex_unlock(&ks->cache_lock);
+	return first;
 }
 
 enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx)

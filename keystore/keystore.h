@@ -28,6 +28,7 @@
 #ifndef TESSERA_KEYSTORE_KEYSTORE_H
 #define TESSERA_KEYSTORE_KEYSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,10 +63,13 @@ struct ks_legacy_provider {
 };
 
 /*
- * Open (creating if needed) the store at db_path, mode 0600. The
- * key-encryption key is $CREDENTIALS_DIRECTORY/tessera-kek when that exists
- * (32 bytes), else the file kek_path, created with 32 random bytes and mode
- * 0600 on first use.
+ * Open (creating if needed) the store at db_path, mode 0600, after SQLite's
+ * quick_check (a damaged file is refused). The key-encryption key is
+ * $CREDENTIALS_DIRECTORY/tessera-kek when that exists (32 bytes), else the
+ * file kek_path: refused when others may read or write it, created with 32
+ * random bytes and mode 0600 on first use, and never made anew for a store
+ * that holds records, nor while an old-default key file <db_path>.kek
+ * exists.
  *
  * A version-1 store is migrated to version 2 in one transaction: each
  * record's provider ID becomes the instance legacy[] gives for it (version 1
@@ -85,6 +89,28 @@ enum ts_err ks_open(const char *db_path, const char *kek_path,
                     const struct ks_legacy_provider *legacy, size_t n_legacy, struct ks **ret_ks,
                     char *err, size_t errlen);
 void ks_close(struct ks *ks);
+
+/* Where the open store's key-encryption key came from. */
+enum ks_kek_source {
+	KS_KEK_CREDENTIAL = 1, /* $CREDENTIALS_DIRECTORY/tessera-kek */
+	KS_KEK_FILE,           /* kek_path */
+	KS_KEK_NEW_FILE,       /* kek_path, made by this open (a new store) */
+};
+enum ks_kek_source ks_kek_source(const struct ks *ks);
+
+/*
+ * Rotation: seal every record again under the key in new_kek_path (made,
+ * 32 random bytes, 0600, when it does not exist; read when it does, so a run
+ * cut short is run again with the same file), with the check value, in one
+ * transaction: a crash leaves every record under the old key or every
+ * record under the new one, never a mix. Records that open with neither
+ * are left as they are and counted in *ret_damaged. The caller then puts
+ * the new key where the daemon reads it (the file, or the credential).
+ * TS_OK with the number re-sealed; TS_E_KEY_INFO_MANAGER_ERROR with a
+ * message in err, and nothing changed.
+ */
+enum ts_err ks_rekey(struct ks *ks, const char *new_kek_path, unsigned *ret_count,
+                     unsigned *ret_damaged, char *err, size_t errlen);
 
 /*
  * Reserve a name for a key being created in the instance provider (a
@@ -162,6 +188,12 @@ enum ts_err ks_list(struct ks *ks, uint8_t auth_type, const char *app, ks_key_cb
 typedef int (*ks_each_cb)(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
                           const uint8_t *attrs, size_t attrs_len);
 enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void *ctx);
+
+/* Whether a damaged record (one that did not open) should be reported now:
+ * true the first time for an identity, false after, so the log names each
+ * once however often it is asked for. Past KS_REPORTED_MAX identities, false
+ * except once more, when *ret_full is set true (report "and more"). */
+bool ks_first_report(struct ks *ks, const struct ks_key_id *id, bool *ret_full);
 
 /* Distinct (auth type, application) pairs that own ready keys, sorted by
  * application then auth type. cb returns 0 to go on. TS_OK;

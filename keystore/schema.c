@@ -49,7 +49,7 @@ static uint8_t *check_aad(int version, size_t *ret_len)
 /* The KEK check value: a seal of nothing, stored once; a different KEK
  * cannot open it, so a swapped key file is caught at start-up instead of
  * making every key look corrupt. Runs in the caller's transaction. */
-static int check_kek(struct ks *ks, int version, char *err, size_t errlen)
+int ks_check_kek(struct ks *ks, int version, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	uint8_t *aad = NULL, *blob = NULL, *pt = NULL;
@@ -67,7 +67,8 @@ static int check_kek(struct ks *ks, int version, char *err, size_t errlen)
 		              (size_t)sqlite3_column_bytes(st, 0), &pt, &plen) != TS_OK) {
 			snprintf(err, errlen,
 			         "the key-encryption key does not match this key "
-			         "store (was the key file or credential replaced?)");
+			         "store (was the key file or credential replaced? after "
+			         "tesserad --rekey, install the key it wrote)");
 			goto out;
 		}
 		result = 0;
@@ -224,7 +225,7 @@ static int migrate_v1(struct ks *ks, const struct ks_legacy_provider *legacy, si
 	sel = NULL;
 	if (exec(ks->db, "DROP TABLE keys_v1") != SQLITE_OK ||
 	    exec(ks->db, "DELETE FROM meta WHERE key = 'kek_check'") != SQLITE_OK ||
-	    check_kek(ks, 2, err, errlen) < 0 ||
+	    ks_check_kek(ks, 2, err, errlen) < 0 ||
 	    exec(ks->db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'") != SQLITE_OK)
 		goto out;
 	result = 0;
@@ -276,7 +277,7 @@ int ks_init_schema(struct ks *ks, const struct ks_legacy_provider *legacy, size_
 	}
 	/* The KEK first: a migration with the wrong one would call every
 	 * record corrupt. */
-	if (check_kek(ks, version, err, errlen) < 0)
+	if (ks_check_kek(ks, version, err, errlen) < 0)
 		goto fail;
 	/* Migrations, each in this transaction. */
 	if (version == 1 && migrate_v1(ks, legacy, n_legacy, err, errlen) < 0)

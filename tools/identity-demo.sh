@@ -30,7 +30,8 @@ cat > "$dir/tesserad.json" <<JSON
 JSON
 wait_for() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
-"$b/daemon/tesserad" --config "$dir/tesserad.json" --state-dir "$dir" 2>"$dir/tesserad.log" &
+"$b/daemon/tesserad" --config "$dir/tesserad.json" --state-dir "$dir" --kek-file "$dir/secrets/kek" \
+  2>"$dir/tesserad.log" &
 pids+=($!)
 wait_for "$dir/api.sock"
 "$b/identity/tessera-idp" --socket "$dir/idp.sock" --tesserad "unix:$dir/api.sock" \

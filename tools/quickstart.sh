@@ -10,11 +10,13 @@ tools/install-deps.sh
 ninja -C build >/dev/null
 
 state="$PWD/.tessera"
-mkdir -p "$state"
-chmod 0700 "$state"
+mkdir -p "$state/store"
+chmod 0700 "$state" "$state/store"
 sock="$state/api.sock"
 
-args=(--socket "$sock" --state-dir "$state")
+# The key store in .tessera/store, its key-encryption key beside that
+# directory (.tessera/store.kek), never in it.
+args=(--socket "$sock" --state-dir "$state/store")
 if [ "$(id -u)" -eq 0 ]; then
   # tesserad refuses root by default; this demo opts in explicitly.
   args+=(--allow-root)

@@ -194,6 +194,8 @@ static void spawn(struct td *d, const char *const *extra)
 	argv[n++] = d->cfg;
 	argv[n++] = "--state-dir";
 	argv[n++] = d->dir;
+	argv[n++] = "--kek-file";
+	argv[n++] = d->kek;
 	for (int i = 0; extra != NULL && extra[i] != NULL && n < 46; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
@@ -239,6 +241,7 @@ static void make_dir(struct td *d)
 	snprintf(d->sock, sizeof(d->sock), "%s/api.sock", d->dir);
 	snprintf(d->cfg, sizeof(d->cfg), "%s/tesserad.json", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/tesserad.log", d->dir);
+	snprintf(d->kek, sizeof(d->kek), "%s/secrets/keystore.kek", d->dir);
 }
 
 void td_start_args(struct td *d, const char *tmpl, const char *const *extra)
@@ -267,11 +270,20 @@ void td_start(struct td *d, const char *tmpl)
 
 void td_start_with_state(struct td *d, const char *tmpl, const char *state_src)
 {
-	char cmd[512];
+	char cmd[2048];
 
 	make_dir(d);
-	snprintf(cmd, sizeof(cmd), "cp '%s'/keystore.sqlite3* '%s'/ && chmod 600 '%s'/keystore.*",
-	         state_src, d->dir, d->dir);
+	/* The store's files, and its key where the daemon reads it (a state
+	 * from before the key moved out has it beside the store, as the
+	 * operator's mv in docs/keystore.md would move it). */
+	snprintf(cmd, sizeof(cmd),
+	         "cp '%s'/keystore.sqlite3 '%s'/ && chmod 600 '%s'/keystore.* && "
+	         "for f in '%s'/keystore.sqlite3-wal '%s'/keystore.sqlite3-shm; do "
+	         "[ ! -e \"$f\" ] || cp \"$f\" '%s'/; done && "
+	         "if [ -e '%s'/keystore.sqlite3.kek ]; then mkdir -m 700 '%s'/secrets && "
+	         "cp '%s'/keystore.sqlite3.kek '%s' && chmod 600 '%s'; fi",
+	         state_src, d->dir, d->dir, state_src, state_src, d->dir, state_src, d->dir,
+	         state_src, d->kek, d->kek);
 	cr_assert_eq(system(cmd), 0, "cannot copy %s", state_src);
 	td_write_config(d, tmpl);
 	spawn(d, NULL);

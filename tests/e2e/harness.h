@@ -17,6 +17,7 @@ struct td {
 	char sock[128];
 	char cfg[128];
 	char log[128];
+	char kek[128]; /* the key-encryption key: dir/secrets/keystore.kek */
 	/* The extra arguments of td_start_args, used again by td_restart
 	 * (the caller keeps them alive). */
 	const char *const *extra;

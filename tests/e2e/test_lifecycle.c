@@ -356,8 +356,9 @@ Test(lifecycle, a_live_daemon_socket_is_not_stolen)
 	/* A store of its own (one daemon per store is another test): only the
 	 * socket is contended. */
 	cr_assert_not_null(mkdtemp(state));
-	snprintf(cmd, sizeof(cmd), TESSERAD " --allow-root --state-dir %s --socket %s 2>&1", state,
-	         d.sock);
+	snprintf(cmd, sizeof(cmd),
+	         TESSERAD " --allow-root --state-dir %s --kek-file %s/kek --socket %s 2>&1", state,
+	         state, d.sock);
 	cr_assert_eq(run(cmd, out, sizeof(out)), 1);
 	cr_assert(strstr(out, "another process is listening") != NULL, "%s", out);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
@@ -399,11 +400,12 @@ static int notify_wait(int fd, const char *want)
 
 Test(lifecycle, systemd_notifications)
 {
-	char dir[] = "/tmp/tsn.XXXXXX", npath[128], sock[128], cmd[512];
+	char dir[] = "/tmp/tsn.XXXXXX", npath[128], sock[128], cmd[512], kek[128];
 	int nfd, status;
 	pid_t pid;
 
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(kek, sizeof(kek), "%s/secrets/kek", dir);
 	snprintf(npath, sizeof(npath), "%s/notify", dir);
 	snprintf(sock, sizeof(sock), "%s/api.sock", dir);
 	nfd = notify_listen(npath);
@@ -411,7 +413,7 @@ Test(lifecycle, systemd_notifications)
 	if (pid == 0) {
 		setenv("NOTIFY_SOCKET", npath, 1);
 		execl(TESSERAD, TESSERAD, "--allow-root", "--socket", sock, "--log-level", "error",
-		      "--state-dir", dir, (char *)NULL);
+		      "--state-dir", dir, "--kek-file", kek, (char *)NULL);
 		_exit(127);
 	}
 	cr_assert(notify_wait(nfd, "READY=1"), "READY=1 after start-up");
@@ -429,7 +431,7 @@ Test(lifecycle, systemd_notifications)
 
 Test(lifecycle, socket_activation)
 {
-	char dir[] = "/tmp/tsa.XXXXXX", sock[128], cmd[512];
+	char dir[] = "/tmp/tsa.XXXXXX", sock[128], cmd[512], kek[128];
 	struct td d = {0};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int status, fd = -1;
@@ -438,6 +440,7 @@ Test(lifecycle, socket_activation)
 	if (system("command -v systemd-socket-activate >/dev/null") != 0)
 		cr_skip_test("systemd-socket-activate is not installed");
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(kek, sizeof(kek), "%s/secrets/kek", dir);
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	pid = td_fork();
 	if (pid == 0) {
@@ -448,7 +451,7 @@ Test(lifecycle, socket_activation)
 		dup2(devnull, 2);
 		execlp("systemd-socket-activate", "systemd-socket-activate", "-l", sock, TESSERAD,
 		       "--allow-root", "--socket", "/nonexistent/dir/api.sock", "--state-dir", dir,
-		       (char *)NULL);
+		       "--kek-file", kek, (char *)NULL);
 		_exit(127);
 	}
 	strcpy(sa.sun_path, sock);

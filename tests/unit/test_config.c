@@ -80,6 +80,9 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 	cr_assert_eq(a->authenticators[0].auth_type, b->authenticators[0].auth_type);
 	cr_assert_eq(a->authenticators[0].n_admins, b->authenticators[0].n_admins);
 	cr_assert_str_eq(a->key_store.path, b->key_store.path);
+	cr_assert_str_eq(a->key_store.kek_path, b->key_store.kek_path);
+	cr_assert_eq(a->quotas.max_keys_per_tenant, b->quotas.max_keys_per_tenant);
+	cr_assert_eq(a->quotas.max_key_bytes_per_tenant, b->quotas.max_key_bytes_per_tenant);
 	cr_assert_eq(a->n_providers, b->n_providers);
 	cr_assert_str_eq(a->providers[0].name, b->providers[0].name);
 	config_free(a);
@@ -194,6 +197,40 @@ Test(config, strict_types)
 	assert_rejected("{\"listener\": {\"socket_path\": \"\"}}", "listener.socket_path");
 	assert_rejected("{\"listener\": {\"socket_path\": 5}}", "listener.socket_path");
 	assert_rejected("{\"key_store\": {\"path\": null}}", "key_store.path");
+	assert_rejected("{\"key_store\": {\"kek_path\": \"\"}}", "key_store.kek_path");
+	assert_rejected("{\"quotas\": {\"max_keys_per_tenant\": -1}}",
+	                "quotas.max_keys_per_tenant");
+	assert_rejected("{\"quotas\": {\"max_key_bytes_per_tenant\": \"1M\"}}",
+	                "quotas.max_key_bytes_per_tenant");
+	assert_rejected("{\"quotas\": {\"max_keys\": 5}}", "quotas.max_keys");
+}
+
+Test(config, kek_and_quotas)
+{
+	char err[256];
+	struct ts_config *cfg = config_load_string("{}", "t", err, sizeof(err));
+	char *dir;
+
+	cr_assert_not_null(cfg, "%s", err);
+	/* By default the KEK is not in the store's directory: a copy of the
+	 * state directory must not open the keys. */
+	dir = strdup(cfg->key_store.path);
+	*strrchr(dir, '/') = '\0';
+	cr_assert_neq(strncmp(cfg->key_store.kek_path, dir, strlen(dir)), 0, "%s in %s",
+	              cfg->key_store.kek_path, dir);
+	free(dir);
+	cr_assert_gt(cfg->quotas.max_keys_per_tenant, 0, "a quota by default");
+	cr_assert_gt(cfg->quotas.max_key_bytes_per_tenant, 0);
+	config_free(cfg);
+	cfg = config_load_string("{\"quotas\": {\"max_keys_per_tenant\": 0, "
+	                         "\"max_key_bytes_per_tenant\": 4096}, \"key_store\": "
+	                         "{\"kek_path\": \"/srv/k\"}}",
+	                         "t", err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	cr_assert_eq(cfg->quotas.max_keys_per_tenant, 0);
+	cr_assert_eq(cfg->quotas.max_key_bytes_per_tenant, 4096);
+	cr_assert_str_eq(cfg->key_store.kek_path, "/srv/k");
+	config_free(cfg);
 }
 
 Test(config, log_levels)
