@@ -352,6 +352,11 @@ enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_sto
 	rc = build_auth(st, err, errlen);
 	if (rc != TS_OK)
 		goto out;
+	/* The store enforces the quotas of the configuration in force (a
+	 * reload changes them from its next creation on). */
+	if (ks != NULL)
+		ks_set_quotas(ks, cfg->quotas.max_keys_per_tenant,
+		              cfg->quotas.max_key_bytes_per_tenant);
 	*ret_st = st;
 	st = NULL;
 out:

@@ -52,6 +52,7 @@ struct ks {
 	struct cached cache[CACHE_SLOTS];
 	struct ks_pending pending[KS_PENDING_MAX];
 	size_t n_pending;
+	uint64_t max_keys, max_bytes; /* per tenant, 0 = none; under lock */
 	struct ks_pending reported[KS_REPORTED_MAX]; /* under cache_lock */
 	size_t n_reported;
 };

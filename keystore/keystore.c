@@ -304,6 +304,51 @@ static void add_pending(struct ks *ks, const struct ks_key_id *id)
 	ks->n_pending++;
 }
 
+void ks_set_quotas(struct ks *ks, uint64_t max_keys, uint64_t max_bytes)
+{
+	pthread_mutex_lock(&ks->lock);
+	ks->max_keys = max_keys;
+	ks->max_bytes = max_bytes;
+	pthread_mutex_unlock(&ks->lock);
+}
+
+/* Whether the tenant has room for one more record of `bytes` bytes, not
+ * counting its own reservation of that name (a commit replaces it). Caller
+ * holds the lock. TS_OK, TS_E_PSA_INSUFFICIENT_STORAGE, or a database
+ * error. */
+static enum ts_err quota_check(struct ks *ks, const struct ks_key_id *id, uint64_t bytes)
+{
+	sqlite3_stmt *st = NULL;
+	enum ts_err err;
+	int rc;
+
+	if (ks->max_keys == 0 && ks->max_bytes == 0)
+		return TS_OK;
+	rc = sqlite3_prepare_v2(ks->db,
+	                        "SELECT count(*), coalesce(sum(length(CAST(name AS BLOB)) + "
+	                        "length(attrs) + length(ref) + coalesce(length(material), 0)), 0) "
+	                        "FROM keys WHERE auth_type = ?1 AND app = ?2 AND "
+	                        "NOT (name = ?3 AND state = 1)",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_id(st, id);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_ROW) {
+		err = ks_db_err(rc);
+	} else {
+		uint64_t keys = (uint64_t)sqlite3_column_int64(st, 0);
+		uint64_t used = (uint64_t)sqlite3_column_int64(st, 1);
+
+		err = (ks->max_keys != 0 && keys + 1 > ks->max_keys) ||
+		                      (ks->max_bytes != 0 && used + bytes > ks->max_bytes)
+		              ? TS_E_PSA_INSUFFICIENT_STORAGE
+		              : TS_OK;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *provider,
                        const uint8_t *ref, size_t ref_len, const uint8_t *attrs, size_t attrs_len)
 {
@@ -322,6 +367,12 @@ enum ts_err ks_reserve(struct ks *ks, const struct ks_key_id *id, const char *pr
 	pthread_mutex_lock(&ks->lock);
 	if (ks->n_pending > 0)
 		retry_pending(ks);
+	err = quota_check(ks, id, strlen(id->name) + ref_len + attrs_len + blen);
+	if (err != TS_OK) {
+		pthread_mutex_unlock(&ks->lock);
+		free(blob);
+		return err;
+	}
 	rc = sqlite3_prepare_v2(ks->db,
 	                        "INSERT INTO keys (auth_type, app, name, provider, ref, state, "
 	                        "attrs, material) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
@@ -380,6 +431,10 @@ enum ts_err ks_commit(struct ks *ks, const struct ks_key_id *id, const uint8_t *
 		goto out;
 	b.provider = provider;
 	err = ks_seal_record(ks, &b, material, material_len, &blob, &blen);
+	if (err != TS_OK)
+		goto out;
+	/* The material is known only now: the quota is checked again. */
+	err = quota_check(ks, id, strlen(id->name) + b.ref_len + attrs_len + blen);
 	if (err != TS_OK)
 		goto out;
 	rc = sqlite3_prepare_v2(ks->db,

@@ -113,6 +113,15 @@ enum ts_err ks_rekey(struct ks *ks, const char *new_kek_path, unsigned *ret_coun
                      unsigned *ret_damaged, char *err, size_t errlen);
 
 /*
+ * Per-tenant quotas (0 = no limit): how many records a tenant (auth type,
+ * application) may hold, in any state, and how many bytes they may take
+ * (name, attributes, reference and sealed material). ks_reserve and
+ * ks_commit answer TS_E_PSA_INSUFFICIENT_STORAGE past either, checked
+ * under the store's lock so concurrent creations cannot overshoot.
+ */
+void ks_set_quotas(struct ks *ks, uint64_t max_keys, uint64_t max_bytes);
+
+/*
  * Reserve a name for a key being created in the instance provider (a
  * non-empty name). ref (ref_len bytes, NULL when 0) is the reference the
  * provider will give the key; it is durable when this returns, before the

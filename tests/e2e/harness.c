@@ -263,6 +263,21 @@ int td_restart(struct td *d, int sig)
 	return rc;
 }
 
+int td_halt(struct td *d, int sig)
+{
+	int status = 0;
+
+	kill(d->pid, sig);
+	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
+	d->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void td_resume(struct td *d)
+{
+	spawn(d, d->extra);
+}
+
 void td_start(struct td *d, const char *tmpl)
 {
 	td_start_args(d, tmpl, NULL);

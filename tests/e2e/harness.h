@@ -45,6 +45,11 @@ void td_start_args(struct td *d, const char *config_template, const char *const 
  * arguments; returns
  * the exit status it had (128 + signal when killed). */
 int td_restart(struct td *d, int sig);
+/* Stop the daemon with sig and wait, keeping its files (to change them
+ * before td_resume); returns the exit status as td_restart does. */
+int td_halt(struct td *d, int sig);
+/* Start the daemon again on d's files and arguments after td_halt. */
+void td_resume(struct td *d);
 /* SIGTERM, wait; returns the exit status (-1 if it had to be killed). Removes the temp dir. */
 int td_stop(struct td *d);
 /* Replace the configuration file. */

@@ -828,3 +828,201 @@ Test(keystore, a_destroyed_key_leaves_no_sealed_copy_in_the_database_or_the_wal)
 	cr_assert_eq(ks_abort(ks, &alice_k1), TS_OK);
 	cr_assert(!file_holds(db, blob + 8, 16) && !file_holds(wal, blob + 8, 16));
 }
+
+/* ---- issue 11 finding 3: where the KEK lives and who may read it ---- */
+
+Test(keystore, a_kek_file_open_to_other_users_is_refused)
+{
+	create(&alice_k1, SW);
+	close_store();
+	cr_assert_eq(chmod(kek, 0644), 0);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "open to other users") != NULL && strstr(err, "0644") != NULL, "%s",
+	          err);
+	cr_assert_eq(chmod(kek, 0620), 0);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR,
+	             "group-writable");
+	cr_assert_eq(chmod(kek, 0600), 0);
+	reopen();
+}
+
+Test(keystore, a_missing_kek_is_not_made_anew_for_a_store_with_records)
+{
+	struct ks_record r;
+
+	create(&alice_k1, SW);
+	close_store();
+	cr_assert_eq(rename(kek, "/tmp/tsks-kek-aside"), 0);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "is missing") != NULL, "%s", err);
+	cr_assert_neq(access(kek, F_OK), 0, "no new key was written");
+	/* The key put back: everything opens as before. */
+	cr_assert_eq(rename("/tmp/tsks-kek-aside", kek), 0);
+	reopen();
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	ks_record_clear(&r);
+}
+
+Test(keystore, an_old_default_kek_beside_the_store_is_refused_naming_the_move)
+{
+	char old[160];
+
+	close_store();
+	snprintf(old, sizeof(old), "%s.kek", db);
+	cr_assert_eq(rename(kek, old), 0);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "mv ") != NULL && strstr(err, old) != NULL, "%s", err);
+	cr_assert_neq(access(kek, F_OK), 0);
+	cr_assert_eq(rename(old, kek), 0);
+	reopen();
+}
+
+Test(keystore, a_new_kek_goes_in_a_private_directory_of_its_own)
+{
+	char path[160], other[160];
+	struct ks *o;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/secrets/tesserad.kek", dir);
+	snprintf(other, sizeof(other), "%s/new.sqlite3", dir);
+	cr_assert_eq(ks_open(other, path, NULL, 0, &o, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_kek_source(o), KS_KEK_NEW_FILE);
+	ks_close(o);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	cr_assert_eq(sb.st_size, 32);
+	*strrchr(path, '/') = '\0';
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0700);
+	cr_assert_eq(ks_kek_source(ks), KS_KEK_NEW_FILE);
+	reopen();
+	cr_assert_eq(ks_kek_source(ks), KS_KEK_FILE);
+}
+
+Test(keystore, rekey_seals_every_record_under_the_new_key_and_only_it_opens_the_store)
+{
+	const struct ks_key_id bob = {.auth_type = 3, .app = "1000", .name = "b"};
+	char fresh[160];
+	unsigned n = 0, damaged = 9;
+	struct ks_record r;
+
+	snprintf(fresh, sizeof(fresh), "%s/fresh.kek", dir);
+	create(&alice_k1, SW);
+	create_ref(&bob, TB, ref1, sizeof(ref1));
+	cr_assert_eq(ks_rekey(ks, fresh, &n, &damaged, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(damaged, 0);
+	/* The running store keeps working, on the new key. */
+	create(&(struct ks_key_id){1, "alice", "after"}, SW);
+	close_store();
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR,
+	             "the old key no longer opens the store");
+	cr_assert(strstr(err, "does not match") != NULL && strstr(err, "rekey") != NULL, "%s", err);
+	cr_assert_eq(ks_open(db, fresh, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK);
+	cr_assert_arr_eq(r.material, secret, sizeof(secret));
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &bob, TB, &r), TS_OK);
+	cr_assert_arr_eq(r.ref, ref1, sizeof(ref1));
+	ks_record_clear(&r);
+	cr_assert_eq(ks_get(ks, &(struct ks_key_id){1, "alice", "after"}, SW, &r), TS_OK);
+	ks_record_clear(&r);
+	/* Rotating to the key in use is refused. */
+	cr_assert_eq(ks_rekey(ks, fresh, &n, &damaged, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	close_store();
+	strcpy(kek, fresh);
+	reopen();
+}
+
+Test(keystore, rekey_to_a_key_others_can_read_changes_nothing)
+{
+	char fresh[160];
+	unsigned n, damaged;
+	int fd;
+	struct ks_record r;
+
+	create(&alice_k1, SW);
+	snprintf(fresh, sizeof(fresh), "%s/fresh.kek", dir);
+	fd = open(fresh, O_WRONLY | O_CREAT, 0644);
+	cr_assert_eq(write(fd, "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", 32), 32);
+	close(fd);
+	cr_assert_eq(chmod(fresh, 0644), 0);
+	cr_assert_eq(ks_rekey(ks, fresh, &n, &damaged, err, sizeof(err)),
+	             TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "open to other users") != NULL, "%s", err);
+	reopen();
+	cr_assert_eq(ks_get(ks, &alice_k1, SW, &r), TS_OK, "still under the old key");
+	ks_record_clear(&r);
+}
+
+Test(keystore, a_record_that_opens_with_no_key_is_left_and_counted_by_rekey)
+{
+	char fresh[160];
+	unsigned n = 0, damaged = 0;
+
+	create(&alice_k1, SW);
+	create(&(struct ks_key_id){1, "alice", "k2"}, SW);
+	close_store();
+	sql("UPDATE keys SET material = zeroblob(64) WHERE name = 'k2'");
+	reopen();
+	snprintf(fresh, sizeof(fresh), "%s/fresh.kek", dir);
+	cr_assert_eq(ks_rekey(ks, fresh, &n, &damaged, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(damaged, 1);
+	close_store();
+	strcpy(kek, fresh);
+	reopen();
+}
+
+/* ---- issue 11 finding 8: a damaged store ---- */
+
+Test(keystore, a_damaged_file_is_refused_at_open_naming_the_recovery)
+{
+	uint8_t junk[300];
+	int fd;
+
+	/* Enough records for several pages, then the pages' structure
+	 * overwritten where a b-tree page keeps its header and cell
+	 * pointers. */
+	for (int i = 0; i < 60; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "k%d", i);
+		create(&(struct ks_key_id){1, "alice", name}, SW);
+	}
+	close_store();
+	cr_assert_gt(sql_int("PRAGMA page_count"), 4);
+	memset(junk, 0x5a, sizeof(junk));
+	fd = open(db, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	for (int page = 2; page <= 4; page++)
+		cr_assert_eq(pwrite(fd, junk, 100, (off_t)(page - 1) * sql_int("PRAGMA page_size")),
+		             100);
+	close(fd);
+	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_E_KEY_INFO_MANAGER_ERROR);
+	cr_assert(strstr(err, "damaged") != NULL && strstr(err, ".recover") != NULL, "%s", err);
+	cr_assert_null(ks);
+}
+
+Test(keystore, a_damaged_record_is_reported_once)
+{
+	bool full = true;
+	const struct ks_key_id other = {.auth_type = 1, .app = "bob", .name = "k1"};
+
+	cr_assert(ks_first_report(ks, &alice_k1, &full));
+	cr_assert_not(full);
+	cr_assert_not(ks_first_report(ks, &alice_k1, &full), "reported once");
+	cr_assert(ks_first_report(ks, &other, &full), "another identity is reported");
+	for (int i = 0; i < 300; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		(void)ks_first_report(ks, &(struct ks_key_id){1, "alice", name}, &full);
+		if (full)
+			break;
+	}
+	cr_assert(full, "a bounded set says once that it is full");
+	cr_assert_not(ks_first_report(ks, &(struct ks_key_id){1, "alice", "later"}, &full));
+	cr_assert_not(full, "and then stays silent");
+}
