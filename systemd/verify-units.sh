@@ -3,7 +3,7 @@
 # configured tesserad.service, the built tesserad binary.
 # Exit 77 (meson's "skipped") when systemd-analyze is not installed.
 set -euo pipefail
-src=$1 service=$2 tesserad=$3 idp_service=$4 idp=$5 orch_service=$6 orch=$7
+src=$1 service=$2 tesserad=$3 idp_service=$4 idp=$5 orch_service=$6 orch=$7 kek_service=$8
 
 if ! command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze not installed: skipping"
@@ -30,11 +30,13 @@ cp "$src/tesserad.socket" "$tmp/tesserad.socket"
 sed "s#^ExecStart=[^ ]*#ExecStart=$idp#" "$idp_service" > "$tmp/tessera-idp.service"
 sed "s#^ExecStart=[^ ]*#ExecStart=$orch#" "$orch_service" > "$tmp/tessera-orchestrator.service"
 cp "$src/tessera-idp.socket" "$tmp/tessera-idp.socket"
+sed "s#^ExecStart=[^ ]*#ExecStart=$src/tessera-kek-setup#" "$kek_service" > "$tmp/tessera-kek.service"
 mkdir -p "$tmp/tesserad.service.d"
 cp "$src/tesserad.service.d/identity.conf" "$tmp/tesserad.service.d/"
 out=$(cd "$tmp" && SYSTEMD_UNIT_PATH="$tmp:" systemd-analyze verify --man=no \
   "$tmp/tesserad.socket" "$tmp/tesserad.service" "$tmp/tessera-idp.socket" \
-  "$tmp/tessera-idp.service" "$tmp/tessera-orchestrator.service" 2>&1 || true)
+  "$tmp/tessera-idp.service" "$tmp/tessera-orchestrator.service" "$tmp/tessera-kek.service" \
+  2>&1 || true)
 # A user that does not exist on the build machine is not a unit error.
 problems=$(grep -v -E "User=|Group=|tessera.*does not exist|Failed to resolve|^$" <<<"$out" || true)
 echo "$out"
@@ -44,6 +46,14 @@ if [ -n "$problems" ]; then
   exit 1
 fi
 echo "units verified"
+
+# The key-encryption key comes as an encrypted credential that the set-up
+# unit makes before tesserad starts (not a commented-out example).
+grep -q '^LoadCredentialEncrypted=tessera-kek:/etc/credstore.encrypted/tessera-kek$' "$service" ||
+  { echo "tesserad.service does not load the tessera-kek credential"; exit 1; }
+grep -q '^Requires=.*tessera-kek.service' "$service" &&
+  grep -q '^After=.*tessera-kek.service' "$service" ||
+  { echo "tesserad.service does not start after tessera-kek.service"; exit 1; }
 
 # Parsec clients' default path: tmpfiles links it to the socket unit's path.
 listen=$(sed -n 's/^ListenStream=//p' "$src/tesserad.socket")
