@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -766,6 +768,66 @@ struct ts_config *config_load_string(const char *json, const char *origin, char 
 	return cfg;
 }
 
+/*
+ * Who may change the configuration decides who is admin and what the daemon
+ * trusts: the file and the directory holding it must be owned by root or the
+ * daemon's user and writable by no one else (group write only for group
+ * root; a world-writable directory only with the sticky bit, as /tmp).
+ * 0, or -1 with a message in err.
+ */
+static int check_owner_mode(const char *path, const struct stat *sb, const char *what,
+                            const char *file, char *err, size_t errlen)
+{
+	bool dir = S_ISDIR(sb->st_mode);
+
+	if (sb->st_uid != 0 && sb->st_uid != geteuid()) {
+		snprintf(
+		        err, errlen,
+		        "%s: %s %s is owned by uid %u, neither root nor the user tesserad runs as; "
+		        "refusing a configuration others can change",
+		        file, what, path, (unsigned)sb->st_uid);
+		return -1;
+	}
+	if (((sb->st_mode & S_IWGRP) && sb->st_gid != 0) ||
+	    ((sb->st_mode & S_IWOTH) && !(dir && (sb->st_mode & S_ISVTX)))) {
+		snprintf(err, errlen,
+		         "%s: %s %s is writable by %s (mode %04o); refusing a configuration others "
+		         "can change: chmod go-w %s",
+		         file, what, path, (sb->st_mode & S_IWOTH) ? "every user" : "its group",
+		         (unsigned)(sb->st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_config_file(FILE *f, const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	char *slash;
+	struct stat sb;
+
+	if (fstat(fileno(f), &sb) != 0) {
+		snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		return -1;
+	}
+	if (check_owner_mode(path, &sb, "the file", path, err, errlen) < 0)
+		return -1;
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) != 0) {
+		snprintf(err, errlen, "%s: cannot stat its directory %s: %s", path, dir,
+		         strerror(errno));
+		return -1;
+	}
+	return check_owner_mode(dir, &sb, "the directory", path, err, errlen);
+}
+
 struct ts_config *config_load_file(const char *path, char *err, size_t errlen)
 {
 	struct ctx c = {.origin = path, .err = err, .errlen = errlen};
@@ -776,6 +838,10 @@ struct ts_config *config_load_file(const char *path, char *err, size_t errlen)
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (check_config_file(f, path, err, errlen) < 0) {
+		fclose(f);
 		return NULL;
 	}
 	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);

@@ -329,6 +329,11 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 			         ts_strerror(rc));
 			return rc;
 		}
+		if (a->auth_type == CFG_AUTH_DIRECT)
+			ts_warn("authenticators[%zu]: Direct is enabled: it trusts the application "
+			        "name each client states, so whoever can connect to the socket can "
+			        "act as any Direct tenant%s (docs/configuration.md)",
+			        i, a->n_admins > 0 ? ", its admins included" : "");
 	}
 	return TS_OK;
 }

@@ -123,6 +123,8 @@ Test(store, a_tenant_past_its_key_quota_gets_insufficient_storage_and_others_do_
 	cr_assert_eq(tessera_import_key(alice, 1, "k3", &p256, (const uint8_t *)"x", 1), 1142);
 	cr_assert_eq(count_keys(alice), 3, "nothing half-made stays");
 	cr_assert_eq(tessera_generate_key(bob, 1, "k0", &p256), TESSERA_OK, "a quota per tenant");
+	/* Finding 7: the Direct authenticator is called out in the log. */
+	cr_assert_eq(td_log_count(&d, "Direct is enabled: it trusts the application name"), 1);
 	/* Room again after a destroy. */
 	cr_assert_eq(tessera_destroy_key(alice, 1, "k0"), TESSERA_OK);
 	cr_assert_eq(tessera_generate_key(alice, 1, "k3", &p256), TESSERA_OK);
