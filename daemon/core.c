@@ -360,7 +360,8 @@ enum ts_err core_list_clients(struct request *r, uint8_t **ret_body, size_t *ret
 	if (err == TS_OK)
 		err = l.err;
 	if (err == TS_OK) {
-		qsort(l.names, l.n, sizeof(*l.names), cmp_names);
+		if (l.n > 1)
+			qsort(l.names, l.n, sizeof(*l.names), cmp_names);
 		res.n_clients = l.n;
 		res.clients = l.names;
 		err = wire_pack(&res.base, ret_body, ret_len);
