@@ -21,6 +21,12 @@ packages=(
   opensc         # pkcs11-tool, an independent client of the same token in tests
   libtss2-dev    # tss2-esys/tctildr for the TPM provider
   swtpm swtpm-tools  # a software TPM for the TPM provider's tests
+  groff-base     # groff/man, to check the man pages for warnings
+  man-db         # man --warnings, the same check as users' man reads them
+  debhelper      # dh and dh_installsystemd, to build the Debian packages
+  dpkg-dev       # dpkg-buildpackage, dpkg-deb
+  fakeroot       # dpkg-buildpackage's root for the binary packages
+  lintian        # the Debian packages' policy check
 )
 
 missing=()
