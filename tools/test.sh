@@ -80,6 +80,18 @@ if [ -f build-test/build.ninja ]; then
   fi
 fi
 
+# The Debian packages: built from a copy of the checkout (nocheck), lintian,
+# unpacked, and the unpacked tesserad --check-config on the shipped
+# configuration (tools/test-package.sh; nothing is installed).
+echo "=== Debian packages (tools/test-package.sh)"
+if tools/test-package.sh >/tmp/tessera-deb.log 2>&1; then
+  total_pass=$((total_pass + 1))
+  tail -2 /tmp/tessera-deb.log
+else
+  status=1; total_fail=$((total_fail + 1))
+  tail -60 /tmp/tessera-deb.log
+fi
+
 # libFuzzer targets, briefly (tests/fuzz/run.sh BUILD SECONDS runs them longer).
 echo "=== fuzz build (clang, libFuzzer, ASan+UBSan)"
 if [ ! -f build-fuzz/build.ninja ]; then
