@@ -29,6 +29,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+trap "exit 130" INT TERM
 errors=0
 fail() {
   echo "FAIL: $*"
@@ -40,6 +41,9 @@ start=$(date +%s)
 # build directory), or the whole tree without build* outside git.
 version=$(sed -n '1s/^tessera (\([^)]*\)).*/\1/p' "$src/debian/changelog")
 copy=$tmp/tessera-$version
+project_version=$(sed -n "s/^  version: '\([^']*\)',.*/\1/p" "$src/meson.build" | head -1)
+[ "$version" = "$project_version" ] ||
+  fail "debian/changelog's version $version is not meson.build's $project_version (add a changelog entry)"
 mkdir -p "$copy"
 if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$src" && git ls-files -z --cached --others --exclude-standard |

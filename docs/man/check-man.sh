@@ -5,15 +5,16 @@
 # in its page; every key of tesserad's default configuration is in
 # tesserad.json(5). So a new option, command or key without its page fails.
 #
-# Arguments: the pages' directory, then PAGE=PROGRAM pairs.
+# Arguments: the pages' directory, the project's version, then PAGE=PROGRAM
+# pairs.
 set -uo pipefail
 
-if [ $# -lt 2 ]; then
-  echo "usage: $0 MANDIR PAGE=PROGRAM..." >&2
+if [ $# -lt 3 ]; then
+  echo "usage: $0 MANDIR VERSION PAGE=PROGRAM..." >&2
   exit 2
 fi
-dir=$1
-shift
+dir=$1 version=$2
+shift 2
 for tool in man groff python3; do
   command -v "$tool" >/dev/null || { echo "$tool not installed: skipping"; exit 77; }
 done
@@ -42,6 +43,8 @@ for page in "$dir"/*.[1-8]; do
   first=$(grep -m1 '^\.TH' "$page")
   sect=${name##*.}
   [[ "$first" == ".TH "*" $sect "* ]] || fail "$name: .TH does not give section $sect: $first"
+  [[ "$first" == *"\"tessera $version\""* ]] ||
+    fail "$name: .TH does not name \"tessera $version\" (meson.build's version): $first"
 done
 
 for pair in "$@"; do
