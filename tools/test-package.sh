@@ -159,7 +159,8 @@ if [ -f "$postinst" ]; then
   # Opt-in: enabled only where the admin enabled them before (an upgrade).
   for u in tessera-idp.socket tessera-idp.service tessera-orchestrator.service; do
     grep -q "debian-installed '$u'" "$postinst" || fail "postinst does not guard $u"
-    grep -q "deb-systemd-invoke.*$u" "$postinst" && fail "postinst starts $u"
+    grep "deb-systemd-invoke" "$postinst" | grep -v try-restart | grep -q "$u" &&
+      fail "postinst starts $u"
   done
   # The users exist before the directories owned by them are made.
   [ "$(grep -n 'systemd-sysusers' "$postinst" | head -1 | cut -d: -f1)" -lt \
@@ -168,6 +169,12 @@ if [ -f "$postinst" ]; then
 else
   fail "the tessera package has no postinst"
 fi
+# Removal stops every service before its program goes.
+for u in tesserad.service tesserad.socket tessera-idp.service tessera-idp.socket \
+         tessera-orchestrator.service; do
+  sed -n '/deb-systemd-invoke stop/,/>\/dev\/null/p' "$tmp/control/prerm" 2>/dev/null | grep -q "$u" ||
+    fail "prerm does not stop $u on removal"
+done
 
 # A program built against the unpacked development package runs.
 if command -v cc >/dev/null; then
