@@ -3,9 +3,12 @@
 # checkout itself), runs lintian over them (any error fails), unpacks each
 # .deb with dpkg-deb -x into a scratch folder and checks what landed there:
 # the programs, the library, the units, the sysusers.d and tmpfiles.d files,
-# the man pages, the configuration as a conffile, and that the unpacked
-# tesserad accepts the shipped /etc/tessera/tesserad.json with
-# --check-config. Nothing is installed on the machine. Everything is written
+# the man pages, the configuration as a conffile, the maintainer scripts;
+# that the unpacked tesserad accepts the shipped /etc/tessera/tesserad.json
+# with --check-config, runs on it (socket and store moved into the scratch
+# folder) for the unpacked tessera to make, use and check a key, and stops
+# on SIGTERM; and that a program builds and runs against the unpacked
+# libtessera-dev. Nothing is installed on the machine. Everything is written
 # under one temporary directory, removed on exit, so a second run starts
 # from the same state.
 #
@@ -141,6 +144,44 @@ else
   "$root/usr/bin/tesserad" --version | grep -qx "tesserad $version" ||
     fail "tesserad --version is not $version"
 fi
+# The unpacked daemon runs on the shipped configuration (its socket and
+# store moved into the scratch folder) and the unpacked CLI uses it.
+if [ -f "$conf" ]; then
+  as_root=()
+  [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
+  mkdir -m 700 "$tmp/state"
+  LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$root/usr/bin/tesserad" --config "$conf" \
+    --socket "$tmp/api.sock" --state-dir "$tmp/state" "${as_root[@]}" \
+    >"$tmp/tesserad.log" 2>&1 &
+  daemon=$!
+  trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; cleanup' EXIT
+  cli=(env LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$root/usr/bin/tessera"
+       --endpoint "unix:$tmp/api.sock")
+  for _ in $(seq 100); do
+    [ -S "$tmp/api.sock" ] && break
+    kill -0 "$daemon" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! "${cli[@]}" ping >"$tmp/ping.out" 2>&1; then
+    cat "$tmp/ping.out" "$tmp/tesserad.log"
+    fail "the unpacked tessera cannot ping the unpacked tesserad"
+  elif ! "${cli[@]}" create-ecc-key pkg-test >/dev/null 2>&1 ||
+       ! sig=$("${cli[@]}" sign pkg-test --message hello 2>/dev/null) ||
+       ! "${cli[@]}" verify pkg-test --signature "$sig" --message hello >/dev/null 2>&1; then
+    cat "$tmp/tesserad.log"
+    fail "a key made, used and checked through the unpacked packages does not verify"
+  fi
+  if kill -TERM "$daemon" 2>/dev/null; then
+    wait "$daemon"
+    drc=$?
+    [ "$drc" -eq 0 ] || fail "the unpacked tesserad did not stop cleanly on SIGTERM (status $drc)"
+  else
+    wait "$daemon"
+    fail "the unpacked tesserad exited on its own (status $?)"
+  fi
+  trap cleanup EXIT
+fi
+
 # The CLI reports an unreachable daemon as such (exit 3), from the package.
 LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$root/usr/bin/tessera" \
   --endpoint "unix:$tmp/none.sock" ping >/dev/null 2>&1
