@@ -594,3 +594,51 @@ Test(migrate, bad_arguments_and_stores_are_refused_with_a_reason)
 	cr_assert_eq(migrate(args), 1);
 	assert_out("--instance other: no Software provider of that name");
 }
+
+/* A key record exactly as Mbed TLS writes it: the "PSA storage save:
+ * AES-GCM+CTR" anchor of Mbed TLS's storage-format tests
+ * (tests/suites/test_suite_psa_crypto_storage_format.misc.data), which
+ * Mbed TLS's CI checks it both writes and reads: AES-128, usage EXPORT |
+ * ENCRYPT, algorithm GCM, enrolment algorithm CTR (Tessera keeps one
+ * algorithm: alg2 is dropped). Wrapped in an ITS header as psa_its_file.c
+ * writes one. */
+Test(migrate, a_key_record_mbed_tls_writes_is_imported)
+{
+	static const char record[] =
+	        "505341004b45590000000000010000000024800001010000000250050010c00"
+	        "410000000404142434445464748494a4b4c4d4e4f";
+	uint8_t *rec = NULL, its[16], *got = NULL;
+	size_t len = td_unhex(record, &rec), got_len = 0;
+	char path[256], args[512];
+	struct tessera_client *alice;
+	sqlite3 *db;
+	FILE *f;
+
+	memcpy(its, "PSA\0ITS\0", 8);
+	put32(its + 8, (uint32_t)len);
+	put32(its + 12, 0);
+	snprintf(path, sizeof(path), "%s/%08x%08x.psa_its", mbed_dir, 0u, 42u);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	fwrite(its, 1, sizeof(its), f);
+	fwrite(rec, 1, len, f);
+	fclose(f);
+	free(rec);
+	write_sqlite_kim();
+	cr_assert_eq(sqlite3_open(kim, &db), SQLITE_OK);
+	sql(db, "DELETE FROM key_mapping");
+	kim_row(db, 1, "alice", "from-mbedtls", UUID_MBED, "mbed-crypto-provider", 42);
+	sqlite3_close(db);
+	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s --apply", kek, kim,
+	         mbed_dir);
+	cr_assert_eq(migrate(args), 0, "%s", out);
+	assert_out("imported Direct \"alice\" key \"from-mbedtls\": AES, 128 bits (Mbed Crypto key "
+	           "42)");
+	start_on_state();
+	alice = client(TESSERA_AUTH_DIRECT, "alice");
+	cr_assert_eq(tessera_export_key(alice, 1, "from-mbedtls", &got, &got_len), TESSERA_OK);
+	cr_assert_eq(got_len, 16);
+	cr_assert_arr_eq(got, "@ABCDEFGHIJKLMNO", 16);
+	free(got);
+	tessera_close(alice);
+}
