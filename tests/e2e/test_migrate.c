@@ -642,3 +642,42 @@ Test(migrate, a_key_record_mbed_tls_writes_is_imported)
 	free(got);
 	tessera_close(alice);
 }
+
+/* A large store shows its progress on a terminal (and only there). */
+Test(migrate, progress_on_a_terminal_for_a_large_store)
+{
+	char cmd[1024], name[32];
+	size_t got;
+	sqlite3 *db;
+	FILE *p;
+
+	write_sqlite_kim();
+	cr_assert_eq(sqlite3_open(kim, &db), SQLITE_OK);
+	sql(db, "DELETE FROM key_mapping");
+	for (uint32_t i = 0; i < 60; i++) {
+		snprintf(name, sizeof(name), "k%u", i);
+		write_key_file(100 + i, T_AES, 128, U_ENCRYPT | U_DECRYPT, A_GCM, aes_key, 16);
+		kim_row(db, 1, "many", name, UUID_MBED, "mbed-crypto-provider", 100 + i);
+	}
+	sqlite3_close(db);
+
+	/* Without a terminal: no progress line. */
+	snprintf(cmd, sizeof(cmd), "--kek-file %s --sqlite %s --mbed-dir %s -q", kek, kim,
+	         mbed_dir);
+	cr_assert_eq(migrate(cmd), 0, "%s", out);
+	cr_assert_null(strstr(out, "migrating: "), "%s", out);
+	assert_out("would import 60, already present 0, skipped 0, failed 0");
+
+	/* On a terminal (script(1) gives it one). */
+	snprintf(cmd, sizeof(cmd),
+	         "timeout 60 script -qec '%s --config %s --state-dir %s --kek-file %s --sqlite %s "
+	         "--mbed-dir %s --apply' /dev/null",
+	         MIGRATE, cfg, state, kek, kim, mbed_dir);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, sizeof(out) - 1, p);
+	out[got] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s", out);
+	assert_out("migrating: 60/60 keys (100%)");
+	assert_out("imported 60, already present 0, skipped 0, failed 0");
+}
