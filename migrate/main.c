@@ -377,6 +377,21 @@ static int apply_paths(struct ts_config *cfg, const struct opts *o)
 	return 0;
 }
 
+/* Is there a key-encryption key where ks_open() looks for one (the
+ * credential, else the file)? */
+static bool kek_available(const char *kek_path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[4096];
+
+	if (dir != NULL) {
+		snprintf(path, sizeof(path), "%s/tessera-kek", dir);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return access(kek_path, F_OK) == 0;
+}
+
 static int open_target(const struct opts *o, const struct ts_config *cfg, struct target *t)
 {
 	struct ks_legacy_provider legacy[8];
@@ -430,6 +445,13 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 	 * key to conflict with, and is not made. */
 	if (!o->apply && stat(cfg->key_store.path, &sb) != 0 && errno == ENOENT)
 		return 0;
+	if (!o->apply && !kek_available(cfg->key_store.kek_path)) {
+		/* Opening would make a key for an empty store: not in a dry run. */
+		printf("note: key store %s has no key-encryption key at %s: its keys are not "
+		       "compared in this dry run\n",
+		       cfg->key_store.path, cfg->key_store.kek_path);
+		return 0;
+	}
 	rc = ks_open(cfg->key_store.path, cfg->key_store.kek_path, legacy, n_legacy, &t->ks, err,
 	             sizeof(err));
 	if (rc != TS_OK) {

@@ -559,6 +559,24 @@ Test(migrate, on_disk_store_is_imported_for_the_authenticator_given)
 	cr_assert_eq(migrate(args), 1);
 	assert_out("imported 0, already present 3, skipped 2, failed 1");
 
+	/* A dry run never makes a key-encryption key: without one it says so
+	 * and compares nothing. */
+	{
+		char moved[160], dry[512];
+
+		snprintf(moved, sizeof(moved), "%s.moved", kek);
+		cr_assert_eq(rename(kek, moved), 0);
+		snprintf(dry, sizeof(dry),
+		         "--kek-file %s --on-disk %s --mbed-dir %s --on-disk-auth "
+		         "Direct",
+		         kek, mappings, mbed_dir);
+		cr_assert_eq(migrate(dry), 1);
+		assert_out("has no key-encryption key at");
+		assert_out("would import 3, already present 0");
+		cr_assert(!exists(kek));
+		cr_assert_eq(rename(moved, kek), 0);
+	}
+
 	start_on_state();
 	alice = client(TESSERA_AUTH_DIRECT, "alice");
 	cr_assert(has_key(alice, "ec-sign", &n));
