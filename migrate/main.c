@@ -341,8 +341,11 @@ static enum outcome migrate_one(const struct opts *o, const struct target *t,
 			(void)ks_abort(t->ks, &kid);
 	}
 	if (err != TS_OK) {
-		snprintf(what, whatlen, "%s: the key store refuses it (%s)", desc,
-		         ts_strerror(err));
+		snprintf(what, whatlen, "%s: the key store refuses it (%s%s)", desc,
+		         ts_strerror(err),
+		         err == TS_E_PSA_INSUFFICIENT_STORAGE
+		                 ? "; past the tenant's quotas in the configuration?"
+		                 : "");
 		goto out;
 	}
 	snprintf(what, whatlen, "%s", desc);
@@ -461,6 +464,8 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 			                "tesserad), then run this again\n");
 		return -1;
 	}
+	/* The configuration's per-tenant quotas hold for imported keys too. */
+	ks_set_quotas(t->ks, cfg->quotas.max_keys_per_tenant, cfg->quotas.max_key_bytes_per_tenant);
 	return 0;
 }
 

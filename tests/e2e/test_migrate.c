@@ -705,3 +705,27 @@ Test(migrate, progress_on_a_terminal_for_a_large_store)
 	assert_out("migrating: 60/60 keys (100%)");
 	assert_out("imported 60, already present 0, skipped 0, failed 0");
 }
+
+/* The configuration's per-tenant quota holds for imported keys too. */
+Test(migrate, imported_keys_count_against_the_tenant_quota)
+{
+	char args[512];
+	FILE *f = fopen(cfg, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "{\"quotas\": {\"max_keys_per_tenant\": 2}, \"providers\": [{\"type\": "
+	           "\"Software\"}]}");
+	fclose(f);
+	write_sqlite_kim();
+	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s --apply", kek, kim,
+	         mbed_dir);
+	cr_assert_eq(migrate(args), 1, "%s", out);
+	assert_out("imported Direct \"alice\" key \"aes\"");
+	assert_out("imported Direct \"alice\" key \"ec-sign\"");
+	assert_out(
+	        "failed   Direct \"alice\" key \"rsa-sign\": RSA key pair, 2048 bits (Mbed Crypto "
+	        "key 2): the key store refuses it (PSA: insufficient storage; past the tenant's "
+	        "quotas in the configuration?)");
+	assert_out("imported Direct \"carol\" key \"conflict\"");
+	assert_out("imported 4, already present 0, skipped 3, failed 2");
+}
