@@ -197,6 +197,8 @@ static int convert(const struct opts *o, const struct target *t, const struct mi
 	}
 	if (mig_read_mbed_key(o->mbed_dir, id, &pa, &data, &data_len, why, whylen) < 0)
 		return -1;
+	if (mig_check_kim_attrs(m, &pa, why, whylen) < 0)
+		goto fail;
 	if (mig_psa_to_pb(&pa, pa.bits, &pb, &pb_len, why, whylen) < 0)
 		goto fail;
 	err = psa_attrs_unpack(pb, pb_len, &a);

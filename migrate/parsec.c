@@ -110,6 +110,102 @@ static int set_bad(struct mig_entry *m, const char *why)
 	return m->bad != NULL ? 0 : -1;
 }
 
+/* ---- psa-crypto Attributes in bincode ---- */
+
+static uint64_t le_n(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Read the head of a bincode Attributes: lifetime (u32 variant; Custom
+ * carries a u32), key_type (u32 variant; the ECC and DH ones carry their
+ * family as a u32 variant), bits (u64). Anything else leaves
+ * kim_attrs_ok false: the key file's attributes are used unchecked. */
+static void kim_attrs(struct mig_entry *m, const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	uint64_t lifetime;
+
+	m->kim_attrs_ok = false;
+	if (p == NULL || len < 4)
+		return;
+	lifetime = le_n(p, 4);
+	off = lifetime == 2 ? 8 : 4;
+	if (lifetime > 2 || len < off + 4)
+		return;
+	m->kim_type = (unsigned)le_n(p + off, 4);
+	off += 4;
+	if (m->kim_type > 13)
+		return;
+	m->kim_family = 0;
+	if (m->kim_type >= 10) {
+		if (len < off + 4)
+			return;
+		m->kim_family = (unsigned)le_n(p + off, 4);
+		off += 4;
+	}
+	if (len < off + 8)
+		return;
+	m->kim_bits = le_n(p + off, 8);
+	m->kim_attrs_ok = true;
+}
+
+/* PSA key type -> psa-crypto's Type variant (and family variant). -1 for
+ * one it has none for. */
+static int type_variant(uint16_t t, unsigned *ret_family)
+{
+	static const uint16_t plain[] = {0x1001, 0x1100, 0x1200, 0x2400, 0x2301,
+	                                 0x2403, 0x2002, 0x2004, 0x4001, 0x7001};
+	static const uint8_t ecc[] = {0x17, 0x12, 0x1b, 0x27, 0x22, 0x2b, 0x30, 0x33, 0x41};
+
+	*ret_family = 0;
+	for (size_t i = 0; i < TS_ARRAY_LEN(plain); i++)
+		if (plain[i] == t)
+			return (int)i;
+	if ((t & 0xff00) == 0x7100 || (t & 0xff00) == 0x4100) {
+		for (size_t i = 0; i < TS_ARRAY_LEN(ecc); i++)
+			if (ecc[i] == (t & 0xff)) {
+				*ret_family = (unsigned)i;
+				return (t & 0xff00) == 0x7100 ? 10 : 11;
+			}
+		return -1;
+	}
+	if (((t & 0xff00) == 0x7200 || (t & 0xff00) == 0x4200) && (t & 0xff) == 0x03)
+		return (t & 0xff00) == 0x7200 ? 12 : 13;
+	return -1;
+}
+
+int mig_check_kim_attrs(const struct mig_entry *m, const struct mig_psa_attrs *a, char *why,
+                        size_t whylen)
+{
+	static const char *const names[] = {
+	        "RawData",    "Hmac",         "Derive",    "Aes",          "Des",
+	        "Camellia",   "Arc4",         "Chacha20",  "RsaPublicKey", "RsaKeyPair",
+	        "EccKeyPair", "EccPublicKey", "DhKeyPair", "DhPublicKey"};
+	unsigned family;
+	int v;
+
+	if (!m->kim_attrs_ok)
+		return 0;
+	v = type_variant(a->type, &family);
+	if (v < 0)
+		return 0; /* the conversion names it */
+	if ((unsigned)v != m->kim_type || family != m->kim_family ||
+	    (m->kim_bits != 0 && m->kim_bits != a->bits)) {
+		snprintf(why, whylen,
+		         "the key file (PSA type 0x%04x, %u bits) is not the key Parsec's mapping "
+		         "describes (%s, family %u, %llu bits): is --mbed-dir this installation's?",
+		         a->type, (unsigned)a->bits, names[m->kim_type], m->kim_family,
+		         (unsigned long long)m->kim_bits);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- SQLite key info manager ---- */
 
 int mig_read_sqlite(const char *path, struct mig_entries *e, char *err, size_t errlen)
@@ -145,7 +241,8 @@ int mig_read_sqlite(const char *path, struct mig_entries *e, char *err, size_t e
 	}
 	if (sqlite3_prepare_v2(db,
 	                       "SELECT authenticator_id, application_name, key_name, provider_uuid,"
-	                       " provider_name, key_id, key_id_version, key_attributes_version"
+	                       " provider_name, key_id, key_id_version, key_attributes_version,"
+	                       " key_attributes"
 	                       " FROM key_mapping ORDER BY authenticator_id, application_name,"
 	                       " key_name",
 	                       -1, &st, NULL) != SQLITE_OK) {
@@ -177,6 +274,7 @@ int mig_read_sqlite(const char *path, struct mig_entries *e, char *err, size_t e
 			goto oom;
 		if (m->key_id_len > 0)
 			memcpy(m->key_id, id, m->key_id_len);
+		kim_attrs(m, sqlite3_column_blob(st, 8), (size_t)sqlite3_column_bytes(st, 8));
 		if (sqlite3_column_int(st, 6) != 1 || sqlite3_column_int(st, 7) != 1) {
 			char why[96];
 
@@ -320,6 +418,7 @@ static int key_info_id(const uint8_t *p, size_t len, struct mig_entry *m, char *
 	}
 	memcpy(m->key_id, p + 8, (size_t)n);
 	m->key_id_len = (size_t)n;
+	kim_attrs(m, p + 8 + n, len - 8 - (size_t)n);
 	return 0;
 }
 

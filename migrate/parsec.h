@@ -7,6 +7,7 @@
 #ifndef TESSERA_MIGRATE_PARSEC_H
 #define TESSERA_MIGRATE_PARSEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,12 @@ struct mig_entry {
 	char *provider_name;
 	uint8_t *key_id; /* the provider's reference, bincode */
 	size_t key_id_len;
+	/* The mapping's own idea of the key (its bincode attributes), when
+	 * they decode: psa-crypto's Type variant, ECC/DH family variant and
+	 * size (0: not recorded, as for an import that gave none). */
+	bool kim_attrs_ok;
+	unsigned kim_type, kim_family;
+	uint64_t kim_bits;
 	char *origin; /* where it was read, for the report */
 	char *bad;    /* NULL, or why the mapping itself cannot be used */
 };
@@ -63,6 +70,11 @@ int mig_read_sqlite(const char *path, struct mig_entries *e, char *err, size_t e
  * with a message in err. */
 int mig_read_on_disk(const char *dir, unsigned auth, struct mig_entries *e, char *err,
                      size_t errlen);
+
+/* Does the key file's type and size agree with what the mapping recorded
+ * (when it recorded something readable)? 0, or -1 with why. */
+int mig_check_kim_attrs(const struct mig_entry *m, const struct mig_psa_attrs *a, char *why,
+                        size_t whylen);
 
 /* Read the Mbed Crypto key with PSA key ID id from dir: its attributes and
  * its material (PSA export format; a secret, release with

@@ -89,10 +89,49 @@ static void write_key_file(uint32_t id, uint16_t type, uint16_t bits, uint32_t u
 	fclose(f);
 }
 
-/* A bincode psa-crypto Attributes as Parsec stores it (this importer reads
- * the attributes from the key file; the blob only has to be there). */
-static const uint8_t attrs_blob[] = {1, 0, 0, 0, 9, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0,
-                                     0, 0, 1, 1, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0};
+/* A bincode psa-crypto Attributes as Parsec stores it: lifetime
+ * Persistent, the Type variant (and the ECC family variant), bits (u64),
+ * ten usage booleans, then the algorithm (variant None here). The importer
+ * checks the type, family and size against the key file. */
+#define V_AES      3
+#define V_RSA_PAIR 9
+#define V_ECC_PAIR 10
+#define F_SECP_R1  1
+
+static size_t attrs_blob(uint8_t *out, unsigned variant, uint64_t bits)
+{
+	size_t n = 0;
+
+	put32(out, 1);
+	put32(out + 4, variant);
+	n = 8;
+	if (variant == V_ECC_PAIR) {
+		put32(out + n, F_SECP_R1);
+		n += 4;
+	}
+	put32(out + n, (uint32_t)bits);
+	put32(out + n + 4, (uint32_t)(bits >> 32));
+	n += 8;
+	memset(out + n, 0, 10 + 4);
+	return n + 10 + 4;
+}
+
+/* The attributes a mapping of key file id records. */
+static size_t blob_for(uint32_t id, uint8_t *out)
+{
+	switch (id) {
+	case 1:
+	case 4:
+	case 7:
+		return attrs_blob(out, V_ECC_PAIR, 256);
+	case 3:
+	case 42:
+		return attrs_blob(out, V_AES, id == 42 ? 0 : 128); /* 0: imported without a size */
+	}
+	if (id >= 100 && id < 200)
+		return attrs_blob(out, V_AES, 128);
+	return attrs_blob(out, V_RSA_PAIR, 2048);
+}
 
 static void sql(sqlite3 *db, const char *s)
 {
@@ -101,8 +140,8 @@ static void sql(sqlite3 *db, const char *s)
 	cr_assert_eq(sqlite3_exec(db, s, NULL, NULL, &msg), SQLITE_OK, "%s: %s", s, msg);
 }
 
-static void kim_row(sqlite3 *db, int auth, const char *app, const char *name, const char *uuid,
-                    const char *pname, uint32_t id)
+static void kim_row_blob(sqlite3 *db, int auth, const char *app, const char *name, const char *uuid,
+                         const char *pname, uint32_t id, const uint8_t *blob, size_t blob_len)
 {
 	sqlite3_stmt *st;
 	uint8_t idb[4];
@@ -120,9 +159,18 @@ static void kim_row(sqlite3 *db, int auth, const char *app, const char *name, co
 	sqlite3_bind_text(st, 4, uuid, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, pname, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 6, idb, 4, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, attrs_blob, sizeof(attrs_blob), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, blob, (int)blob_len, SQLITE_STATIC);
 	cr_assert_eq(sqlite3_step(st), SQLITE_DONE);
 	sqlite3_finalize(st);
+}
+
+static void kim_row(sqlite3 *db, int auth, const char *app, const char *name, const char *uuid,
+                    const char *pname, uint32_t id)
+{
+	uint8_t blob[64];
+	size_t len = blob_for(id, blob);
+
+	kim_row_blob(db, auth, app, name, uuid, pname, id, blob, len);
 }
 
 static void ec_scalar(EVP_PKEY *pk, uint8_t out[32])
@@ -217,7 +265,8 @@ static void b64url(const char *in, char *out)
 static void on_disk_row(const char *app, int provider, const char *name, uint32_t id, size_t len)
 {
 	char a[128], n[128], path[512];
-	uint8_t buf[12 + sizeof(attrs_blob)] = {4};
+	uint8_t buf[12 + 64] = {4};
+	size_t blob_len;
 	FILE *f;
 
 	b64url(app, a);
@@ -226,17 +275,18 @@ static void on_disk_row(const char *app, int provider, const char *name, uint32_
 	cr_assert_eq(system(path), 0);
 	snprintf(path, sizeof(path), "%s/%s/%d/%s", mappings, a, provider, n);
 	put32(buf + 8, id);
-	memcpy(buf + 12, attrs_blob, sizeof(attrs_blob));
+	blob_len = blob_for(id, buf + 12);
 	f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	fwrite(buf, 1, len != 0 ? len : sizeof(buf), f);
+	fwrite(buf, 1, len != 0 ? len : 12 + blob_len, f);
 	fclose(f);
 }
 
 static void write_on_disk_kim(void)
 {
 	char n[128], path[512];
-	uint8_t buf[12 + sizeof(attrs_blob)] = {4};
+	uint8_t buf[12 + 64] = {4};
+	size_t blob_len = blob_for(10, buf + 12);
 	FILE *f;
 
 	on_disk_row("alice", 1, "ec-sign", 1, 0);
@@ -251,7 +301,7 @@ static void write_on_disk_kim(void)
 	snprintf(path, sizeof(path), "%s/parsec/%s", mappings, n);
 	f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	fwrite(buf, 1, sizeof(buf), f);
+	fwrite(buf, 1, 12 + blob_len, f);
 	fclose(f);
 }
 
@@ -652,10 +702,22 @@ Test(migrate, a_key_record_mbed_tls_writes_is_imported)
 	cr_assert_eq(sqlite3_open(kim, &db), SQLITE_OK);
 	sql(db, "DELETE FROM key_mapping");
 	kim_row(db, 1, "alice", "from-mbedtls", UUID_MBED, "mbed-crypto-provider", 42);
+	{
+		/* A mapping that says RSA 2048 over the file of an ECC key. */
+		uint8_t blob[64];
+		size_t blob_len = attrs_blob(blob, V_RSA_PAIR, 2048);
+
+		kim_row_blob(db, 1, "alice", "wrong-file", UUID_MBED, "mbed-crypto-provider", 1,
+		             blob, blob_len);
+	}
 	sqlite3_close(db);
 	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s --apply", kek, kim,
 	         mbed_dir);
-	cr_assert_eq(migrate(args), 0, "%s", out);
+	cr_assert_eq(migrate(args), 1, "%s", out);
+	assert_out(
+	        "failed   Direct \"alice\" key \"wrong-file\": the key file (PSA type 0x7112, 256 "
+	        "bits) is not the key Parsec's mapping describes (RsaKeyPair, family 0, 2048 "
+	        "bits): is --mbed-dir this installation's?");
 	assert_out("imported Direct \"alice\" key \"from-mbedtls\": AES, 128 bits (Mbed Crypto key "
 	           "42)");
 	start_on_state();
