@@ -371,9 +371,13 @@ static int read_file(const char *path, uint8_t **ret, size_t *ret_len, size_t ma
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
-		errno = (size_t)sb.st_size > max ? EFBIG : EINVAL;
+	if (fstat(fd, &sb) != 0) {
 		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode) || (size_t)sb.st_size > max) {
+		close(fd);
+		errno = S_ISREG(sb.st_mode) ? EFBIG : EINVAL;
 		return -1;
 	}
 	buf = malloc((size_t)sb.st_size + 1);
