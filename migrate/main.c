@@ -471,6 +471,50 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 	return 0;
 }
 
+/*
+ * Run as root (needed to read Parsec's files, which are its user's), the
+ * files the key store made are root's, and tesserad, running as its own
+ * user, could not open them. They go to the owner of the store's
+ * directory when that is not root: the store, its WAL and lock files, and
+ * a key-encryption key this run made.
+ */
+static void hand_over(const struct ts_config *cfg, bool kek_made)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
+	char dir[4096], path[4200];
+	struct stat sb, fb;
+	char *slash;
+
+	if (geteuid() != 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", cfg->key_store.path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &sb) != 0 || sb.st_uid == 0)
+		return;
+	for (size_t i = 0; i < TS_ARRAY_LEN(suffixes) + 1; i++) {
+		if (i < TS_ARRAY_LEN(suffixes))
+			snprintf(path, sizeof(path), "%s%s", cfg->key_store.path, suffixes[i]);
+		else if (kek_made)
+			snprintf(path, sizeof(path), "%s", cfg->key_store.kek_path);
+		else
+			break;
+		if (lstat(path, &fb) != 0 || !S_ISREG(fb.st_mode) || fb.st_uid != 0)
+			continue;
+		if (lchown(path, sb.st_uid, sb.st_gid) != 0)
+			fprintf(stderr, "tessera-migrate: cannot give %s to uid %u: %s\n", path,
+			        (unsigned)sb.st_uid, strerror(errno));
+		else
+			printf("%s now belongs to uid %u, the owner of %s\n", path,
+			       (unsigned)sb.st_uid, dir);
+	}
+}
+
 static void close_target(struct target *t)
 {
 	ks_close(t->ks);
@@ -514,6 +558,7 @@ int main(int argc, char **argv)
 	const char *auth_text = NULL;
 	char err[1024];
 	int opt, ret = 1;
+	bool kek_made;
 
 	while ((opt = getopt_long(argc, argv, "c:qhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -637,7 +682,10 @@ int main(int argc, char **argv)
 		printf("dry run: nothing was written; run again with --apply to import\n");
 	ret = c.failed > 0 ? 1 : 0;
 out:
+	kek_made = t.ks != NULL && ks_kek_source(t.ks) == KS_KEK_NEW_FILE;
 	close_target(&t);
+	if (o.apply && cfg != NULL)
+		hand_over(cfg, kek_made);
 	mig_entries_free(&e);
 	config_free(cfg);
 	return ret;

@@ -791,3 +791,39 @@ Test(migrate, imported_keys_count_against_the_tenant_quota)
 	assert_out("imported Direct \"carol\" key \"conflict\"");
 	assert_out("imported 4, already present 0, skipped 3, failed 2");
 }
+
+/* Run as root (to read Parsec's files), the importer gives the files the
+ * store made to the owner of the store's directory, so that tesserad,
+ * running as that user, can open them. */
+Test(migrate, run_as_root_the_store_files_go_to_the_store_directory_owner)
+{
+	char args[512], path[256];
+	struct tessera_client *alice;
+	struct stat sb;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+	cr_assert_eq(chown(state, 65534, 65534), 0);
+	write_sqlite_kim();
+	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s --apply", kek, kim,
+	         mbed_dir);
+	cr_assert_eq(migrate(args), 1, "%s", out);
+	assert_out("imported 5, already present 0");
+	snprintf(path, sizeof(path), "%s/keystore.sqlite3", state);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_uid, 65534, "the store is the directory owner's");
+	cr_assert_eq(sb.st_gid, 65534);
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/keystore.sqlite3.lock", state);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_eq(sb.st_uid, 65534, "and its lock file");
+	cr_assert_eq(stat(kek, &sb), 0);
+	cr_assert_eq(sb.st_uid, 65534, "and the key-encryption key this run made");
+	cr_assert_eq(sb.st_mode & 0777, 0600);
+	assert_out("now belongs to uid 65534");
+
+	start_on_state();
+	alice = client(TESSERA_AUTH_DIRECT, "alice");
+	assert_signs(alice, "ec-sign", "ecdsa-sha256", ec_key);
+	tessera_close(alice);
+}
