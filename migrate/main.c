@@ -402,9 +402,15 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 	struct ks_legacy_provider legacy[8];
 	size_t n_legacy = 0;
 	const struct cfg_provider *p = NULL;
-	char err[512], path[32];
+	char err[512], path[32], cred[4200];
+	const char *credstore = getenv("TESSERA_CREDSTORE");
 	struct stat sb;
 	enum ts_err rc;
+
+	/* Where tessera-kek.service keeps the credential (TESSERA_CREDSTORE
+	 * overrides it, as for tessera-kek-setup). */
+	snprintf(cred, sizeof(cred), "%s/tessera-kek",
+	         credstore != NULL ? credstore : "/etc/credstore.encrypted");
 
 	for (size_t i = 0; i < cfg->n_providers; i++) {
 		const struct cfg_provider *c = &cfg->providers[i];
@@ -444,6 +450,18 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 	    (t->ops->init != NULL &&
 	     t->ops->init(p->settings, path, &t->ctx, err, sizeof(err)) != TS_OK)) {
 		fprintf(stderr, "tessera-migrate: %s\n", err);
+		return -1;
+	}
+	if (!kek_available(cfg->key_store.kek_path) && access(cred, F_OK) == 0) {
+		/* Under systemd the key is an encrypted credential that only a
+		 * unit can open: a new file key here would seal records the
+		 * daemon cannot open (or be refused by a store with records). */
+		fprintf(stderr,
+		        "tessera-migrate: the key store's key-encryption key is the systemd "
+		        "credential %s, which only a unit can open: run this as\n"
+		        "  systemd-run --pipe --wait -p LoadCredentialEncrypted=tessera-kek:%s "
+		        "tessera-migrate ...\n",
+		        cred, cred);
 		return -1;
 	}
 	/* A dry run writes nothing: a store that does not exist yet has no

@@ -46,7 +46,7 @@
 #define A_GCM           0x05500200
 
 static char tmp[64], parsec_dir[128], mbed_dir[160], kim[160], mappings[160], state[128], kek[128],
-        cfg[128];
+        cfg[128], credstore[128];
 static EVP_PKEY *ec_key, *rsa_key, *peer_key, *carol_key;
 static uint8_t aes_key[16];
 static struct td d;
@@ -322,6 +322,11 @@ static void setup(void)
 	cr_assert_eq(mkdir(mbed_dir, 0700), 0);
 	cr_assert_eq(mkdir(mappings, 0700), 0);
 	cr_assert_eq(mkdir(state, 0700), 0);
+	/* The systemd credential store the importer looks at: the test's own
+	 * (empty unless a test fills it), never the host's. */
+	snprintf(credstore, sizeof(credstore), "%s/credstore", tmp);
+	setenv("TESSERA_CREDSTORE", credstore, 1);
+	unsetenv("CREDENTIALS_DIRECTORY");
 	f = fopen(cfg, "w");
 	cr_assert_not_null(f);
 	fprintf(f, TD_CONFIG_DEFAULT, "/nonexistent/unused.sock");
@@ -826,4 +831,29 @@ Test(migrate, run_as_root_the_store_files_go_to_the_store_directory_owner)
 	alice = client(TESSERA_AUTH_DIRECT, "alice");
 	assert_signs(alice, "ec-sign", "ecdsa-sha256", ec_key);
 	tessera_close(alice);
+}
+
+/* Under systemd the key-encryption key is an encrypted credential only a
+ * unit opens: run by hand, the importer refuses rather than make a file key
+ * the daemon would not use, and says how to run it. */
+Test(migrate, a_store_keyed_by_a_systemd_credential_needs_the_credential)
+{
+	char args[512], path[256];
+	FILE *f;
+
+	cr_assert_eq(mkdir(credstore, 0700), 0);
+	snprintf(path, sizeof(path), "%s/tessera-kek", credstore);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("sealed by systemd-creds", f);
+	fclose(f);
+	write_sqlite_kim();
+	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s --apply", kek, kim,
+	         mbed_dir);
+	cr_assert_eq(migrate(args), 1, "%s", out);
+	assert_out("is the systemd credential");
+	assert_out("systemd-run --pipe --wait -p LoadCredentialEncrypted=tessera-kek:");
+	snprintf(path, sizeof(path), "%s/keystore.sqlite3", state);
+	cr_assert(!exists(path), "nothing written");
+	cr_assert(!exists(kek));
 }
