@@ -152,6 +152,7 @@ struct op_args {
 	bool has_alg;
 	struct psa_alg alg;
 	size_t input_len; /* sign/verify: the hash (or message) length */
+	int check_type;   /* CanDoCrypto: CAN_DO_CRYPTO__CHECK_TYPE__* (1 use .. 4 derive) */
 };
 
 struct op_desc {

@@ -263,6 +263,7 @@ static enum ts_err c_can_do(const ProtobufCMessage *m, struct op_args *ret)
 	if (o->check_type < CAN_DO_CRYPTO__CHECK_TYPE__USE ||
 	    o->check_type > CAN_DO_CRYPTO__CHECK_TYPE__DERIVE)
 		return TS_E_INVALID_ENCODING;
+	ret->check_type = (int)o->check_type;
 	return attrs_ok(o->attributes, ret);
 }
 

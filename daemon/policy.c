@@ -6,10 +6,12 @@
  *
  *   usage flag      -> NotPermitted
  *   permitted alg   -> NotPermitted
- *   alg vs key type -> InvalidArgument
+ *   alg vs key type -> NotPermitted (psa-crypto's compatible_with_alg)
  *   hash length     -> InvalidArgument
- * plus the export flag, deprecated primitives at creation, and the rule
- * that "any hash" is a policy, never an algorithm to run.
+ * plus the export flag, deprecated primitives at creation, the rule that
+ * "any hash" is a policy, never an algorithm to run, and CanDoCrypto's
+ * generic checks, answered as Parsec's crypto_capability.rs answers them
+ * (NotSupported, never NotPermitted).
  */
 #include "daemon/daemon-priv.h"
 
@@ -77,6 +79,29 @@ static bool policy_fits_type(const struct psa_attrs *a)
 	}
 }
 
+/*
+ * CanDoCrypto's checks common to every provider, as Parsec's
+ * crypto_capability.rs makes them: Derive is not offered; a Use check needs
+ * a policy algorithm, a usage flag that uses the key (sign or verify, hash
+ * or message, encrypt or decrypt) and an algorithm that fits the key type;
+ * Generate and Import make the same checks when the policy names an
+ * algorithm. Every "no" is NotSupported. The provider's own can_do follows.
+ */
+static enum ts_err can_do(int check_type, const struct psa_attrs *a)
+{
+	const uint32_t uses = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT | PSA_USAGE_SIGN_MESSAGE |
+	                      PSA_USAGE_VERIFY_MESSAGE | PSA_USAGE_SIGN_HASH |
+	                      PSA_USAGE_VERIFY_HASH;
+
+	if (check_type == 4 /* Derive */)
+		return TS_E_PSA_NOT_SUPPORTED;
+	if (check_type != 1 /* Use */ && a->alg.cls == PSA_AC_NONE)
+		return TS_OK;
+	if (a->alg.cls == PSA_AC_NONE || (a->usage & uses) == 0 || !policy_fits_type(a))
+		return TS_E_PSA_NOT_SUPPORTED;
+	return TS_OK;
+}
+
 static bool hash_deprecated(unsigned h)
 {
 	return h >= 1 && h <= 5 && h != 4; /* MD2, MD4, MD5, SHA-1 (not RIPEMD-160) */
@@ -102,26 +127,45 @@ static bool deprecated(const struct psa_attrs *a)
 	return hash_deprecated(a->alg.hash) || hash_deprecated(a->alg.kdf_hash);
 }
 
-/* Does the requested algorithm fit the key's type? */
-static bool fits(enum op_fit fit, const struct psa_attrs *a, const struct psa_alg *alg)
+/* Does the requested algorithm fit the key's type? An algorithm of another
+ * family is NotPermitted (psa-crypto's compatible_with_alg, which Parsec
+ * checks before the provider runs); the right family but a public key where
+ * the private one is needed is InvalidArgument (what Mbed TLS answers). */
+static enum ts_err fits(enum op_fit fit, const struct psa_attrs *a, const struct psa_alg *alg)
 {
+	bool rsa = a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+
 	switch (fit) {
 	case OPF_AEAD:
-		return alg->kind == PSA_AEAD_CHACHA20_POLY1305 ? a->type == PSA_KT_CHACHA20
-		                                               : is_block(a->type);
+		return (alg->kind == PSA_AEAD_CHACHA20_POLY1305 ? a->type == PSA_KT_CHACHA20
+		                                                : is_block(a->type))
+		               ? TS_OK
+		               : TS_E_PSA_NOT_PERMITTED;
 	case OPF_CIPHER:
-		return alg->kind == 1 /* stream */ ? a->type == PSA_KT_CHACHA20 : is_block(a->type);
+		return (alg->kind == 1 /* stream */ ? a->type == PSA_KT_CHACHA20
+		                                    : is_block(a->type))
+		               ? TS_OK
+		               : TS_E_PSA_NOT_PERMITTED;
 	case OPF_MAC:
-		return alg->kind == PSA_MAC_HMAC ? a->type == PSA_KT_HMAC : is_block(a->type);
+		return (alg->kind == PSA_MAC_HMAC ? a->type == PSA_KT_HMAC : is_block(a->type))
+		               ? TS_OK
+		               : TS_E_PSA_NOT_PERMITTED;
 	case OPF_ASYM_ENCRYPT:
-		return a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+		return rsa ? TS_OK : TS_E_PSA_NOT_PERMITTED;
 	case OPF_ASYM_DECRYPT:
-		return a->type == PSA_KT_RSA_PAIR;
+		return !rsa                         ? TS_E_PSA_NOT_PERMITTED
+		       : a->type == PSA_KT_RSA_PAIR ? TS_OK
+		                                    : TS_E_PSA_INVALID_ARGUMENT;
 	case OPF_KEY_AGREEMENT:
-		return alg->kind == PSA_KA_ECDH ? a->type == PSA_KT_ECC_PAIR
-		                                : a->type == PSA_KT_DH_PAIR;
+		if (alg->kind == PSA_KA_ECDH)
+			return a->type == PSA_KT_ECC_PAIR     ? TS_OK
+			       : a->type == PSA_KT_ECC_PUBLIC ? TS_E_PSA_INVALID_ARGUMENT
+			                                      : TS_E_PSA_NOT_PERMITTED;
+		return a->type == PSA_KT_DH_PAIR     ? TS_OK
+		       : a->type == PSA_KT_DH_PUBLIC ? TS_E_PSA_INVALID_ARGUMENT
+		                                     : TS_E_PSA_NOT_PERMITTED;
 	default:
-		return true;
+		return TS_OK;
 	}
 }
 
@@ -137,11 +181,12 @@ static enum ts_err check_sign(const struct op_desc *op, const struct op_args *ar
 		return TS_E_PSA_INVALID_ARGUMENT; /* raw schemes sign no message */
 	if ((a->usage & op->usage) == 0 || !permits(&a->alg, alg))
 		return TS_E_PSA_NOT_PERMITTED;
-	if (is_ecdsa(alg)
-	            ? !(a->type == PSA_KT_ECC_PAIR || (verify && a->type == PSA_KT_ECC_PUBLIC)) ||
-	                      a->family == PSA_ECC_MONTGOMERY
-	            : !(a->type == PSA_KT_RSA_PAIR || (verify && a->type == PSA_KT_RSA_PUBLIC)))
-		return TS_E_PSA_INVALID_ARGUMENT;
+	if (is_ecdsa(alg) ? !(a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC) ||
+	                            a->family == PSA_ECC_MONTGOMERY
+	                  : !(a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC))
+		return TS_E_PSA_NOT_PERMITTED; /* another family of key */
+	if (!verify && is_public(a->type))
+		return TS_E_PSA_INVALID_ARGUMENT; /* signing needs the private key */
 	if (!op->message && alg->hash != 0 && args->input_len != psa_hash_size(alg->hash))
 		return TS_E_PSA_INVALID_ARGUMENT;
 	return TS_OK;
@@ -158,14 +203,14 @@ enum ts_err policy_check(const struct op_desc *op, const struct op_args *args,
 	case OPP_USE:
 		if ((key->usage & op->usage) == 0 || !permits(&key->alg, &args->alg))
 			return TS_E_PSA_NOT_PERMITTED;
-		return fits(op->fit, key, &args->alg) ? TS_OK : TS_E_PSA_INVALID_ARGUMENT;
+		return fits(op->fit, key, &args->alg);
 	case OPP_EXPORT:
 		/* Public keys may always be exported. */
 		return (key->usage & PSA_USAGE_EXPORT) != 0 || is_public(key->type)
 		               ? TS_OK
 		               : TS_E_PSA_NOT_PERMITTED;
 	case OPP_CAN_DO:
-		return policy_fits_type(key) ? TS_OK : TS_E_PSA_NOT_PERMITTED;
+		return can_do(args->check_type, key);
 	default:
 		return TS_OK;
 	}

@@ -65,9 +65,78 @@ const char *sw_curve_name(uint8_t family, uint32_t bits)
 			return "brainpoolP512r1";
 		}
 		return NULL;
+	/* Binary curves, named as the PSA specification assigns them to its
+	 * families (SECT_R1's 163-bit curve is NIST B-163, SECG sect163r2;
+	 * SECT_R2's is sect163r1). */
+	case PSA_ECC_SECT_K1:
+		switch (bits) {
+		case 163:
+			return "sect163k1";
+		case 233:
+			return "sect233k1";
+		case 239:
+			return "sect239k1";
+		case 283:
+			return "sect283k1";
+		case 409:
+			return "sect409k1";
+		case 571:
+			return "sect571k1";
+		}
+		return NULL;
+	case PSA_ECC_SECT_R1:
+		switch (bits) {
+		case 163:
+			return "sect163r2";
+		case 233:
+			return "sect233r1";
+		case 283:
+			return "sect283r1";
+		case 409:
+			return "sect409r1";
+		case 571:
+			return "sect571r1";
+		}
+		return NULL;
+	case PSA_ECC_SECT_R2:
+		return bits == 163 ? "sect163r1" : NULL;
 	default:
 		return NULL;
 	}
+}
+
+/* Every Weierstrass curve size of some family here. */
+static const uint32_t curve_sizes[] = {160, 163, 192, 224, 233, 239, 256,
+                                       283, 320, 384, 409, 512, 521, 571};
+
+/* Whether the family has any curve here (a size of 0 asks about the family). */
+static bool family_known(uint8_t family)
+{
+	for (size_t i = 0; i < sizeof(curve_sizes) / sizeof(curve_sizes[0]); i++)
+		if (sw_curve_name(family, curve_sizes[i]) != NULL)
+			return true;
+	return false;
+}
+
+static size_t curve_bytes(uint32_t bits);
+
+/* The size of the family's one curve whose private scalar (pair) or
+ * uncompressed point has len bytes; 0 when none does, or two do (SECT-K1's
+ * 233 and 239 both take 30 bytes: the attributes must say which). */
+static uint32_t ecc_bits_from_len(uint8_t family, bool pair, size_t len)
+{
+	uint32_t found = 0;
+
+	for (size_t i = 0; i < sizeof(curve_sizes) / sizeof(curve_sizes[0]); i++) {
+		size_t n = curve_bytes(curve_sizes[i]);
+
+		if (sw_curve_name(family, curve_sizes[i]) == NULL || len != (pair ? n : 1 + 2 * n))
+			continue;
+		if (found != 0)
+			return 0;
+		found = curve_sizes[i];
+	}
+	return found;
 }
 
 static size_t curve_bytes(uint32_t bits)
@@ -118,7 +187,7 @@ static enum ts_err ec_pair_from_scalar(const char *curve, const uint8_t *d, size
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	uint8_t point[1 + 2 * 66];
+	uint8_t point[1 + 2 * 72]; /* sect571's coordinates are 72 bytes */
 	size_t plen;
 	enum ts_err err = TS_E_PSA_INVALID_ARGUMENT;
 
@@ -490,10 +559,8 @@ enum ts_err sw_import_key(void *ctx, const struct psa_attrs *a, const uint8_t *d
 		/* The size follows from the data. */
 		if (a->family == PSA_ECC_MONTGOMERY)
 			sized.bits = len == 32 ? 255 : len == 56 ? 448 : 0;
-		else if (a->type == PSA_KT_ECC_PAIR)
-			sized.bits = len == 66 ? 521 : (uint32_t)len * 8;
 		else
-			sized.bits = len == 133 ? 521 : (uint32_t)(len - 1) / 2 * 8;
+			sized.bits = ecc_bits_from_len(a->family, a->type == PSA_KT_ECC_PAIR, len);
 	}
 	if (is_dh(a) && a->bits == 0)
 		sized.bits = (uint32_t)len * 8;
@@ -581,8 +648,7 @@ enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check)
 			if (a->bits != 0 && montgomery_name(a->bits) == NULL)
 				return TS_E_PSA_NOT_SUPPORTED;
 		} else if (a->bits != 0 ? sw_curve_name(a->family, a->bits) == NULL
-		                        : sw_curve_name(a->family, 256) == NULL &&
-		                                  sw_curve_name(a->family, 192) == NULL) {
+		                        : !family_known(a->family)) {
 			return TS_E_PSA_NOT_SUPPORTED;
 		}
 		break;

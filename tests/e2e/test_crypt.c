@@ -272,8 +272,8 @@ Test(crypt, aead_policy)
 	cr_assert_eq(make_key("chacha-on-aes", PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES, 0, 256,
 	                      U_ENC, &alg, NULL, 0),
 	             0);
-	cr_assert_eq(aead("chacha-on-aes", 3, 1, nonce, 12, "", nonce, 4, NULL, NULL), 1135,
-	             "ChaCha20-Poly1305 does not fit an AES key");
+	cr_assert_eq(aead("chacha-on-aes", 3, 1, nonce, 12, "", nonce, 4, NULL, NULL), 1133,
+	             "ChaCha20-Poly1305 does not fit an AES key: NotPermitted, as Parsec");
 }
 
 /* ---- ciphers ---- */
@@ -601,6 +601,16 @@ Test(crypt, ecdh_p256_matches_openssl)
 	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1, 256, "EC", "prime256v1");
 }
 
+Test(crypt, ecdh_on_a_koblitz_binary_curve_matches_openssl)
+{
+	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 283, "EC", "sect283k1");
+}
+
+Test(crypt, ecdh_on_a_random_binary_curve_matches_openssl)
+{
+	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1, 571, "EC", "sect571r1");
+}
+
 Test(crypt, x25519_matches_openssl)
 {
 	ecdh_case(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__MONTGOMERY, 255, "X25519", NULL);
@@ -608,8 +618,18 @@ Test(crypt, x25519_matches_openssl)
 
 /* ---- CanDoCrypto ---- */
 
+/* usage: sign_hash and verify_hash, unless `bare` (no usage flag). */
+static int can_do_usage(int check, int type, int family, uint32_t bits,
+                        PsaAlgorithm__Algorithm *alg, int auth, bool bare);
+
 static int can_do(int check, int type, int family, uint32_t bits, PsaAlgorithm__Algorithm *alg,
                   int auth)
+{
+	return can_do_usage(check, type, family, bits, alg, auth, false);
+}
+
+static int can_do_usage(int check, int type, int family, uint32_t bits,
+                        PsaAlgorithm__Algorithm *alg, int auth, bool bare)
 {
 	PsaKeyAttributes__KeyAttributes a = PSA_KEY_ATTRIBUTES__KEY_ATTRIBUTES__INIT;
 	PsaKeyAttributes__KeyType t = PSA_KEY_ATTRIBUTES__KEY_TYPE__INIT;
@@ -632,6 +652,12 @@ static int can_do(int check, int type, int family, uint32_t bits, PsaAlgorithm__
 		t.ecc_key_pair = &ecc;
 	if (type == PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_PUBLIC_KEY)
 		t.ecc_public_key = &eccp;
+	u.sign_hash = !bare;
+	u.verify_hash = !bare;
+	u.encrypt = !bare;
+	u.sign_hash = !bare;
+	u.verify_hash = !bare;
+	u.encrypt = !bare;
 	pol.key_usage_flags = &u;
 	pol.key_algorithm = alg;
 	a.key_type = &t;
@@ -655,6 +681,8 @@ Test(crypt, can_do_crypto_answers_by_status)
 	PsaAlgorithm__Algorithm ecdsa = PSA_ALGORITHM__ALGORITHM__INIT;
 	PsaAlgorithm__Algorithm__Aead gcm = aead_alg(2);
 	PsaAlgorithm__Algorithm aes_gcm = PSA_ALGORITHM__ALGORITHM__INIT;
+	PsaAlgorithm__Algorithm none = PSA_ALGORITHM__ALGORITHM__INIT;
+	PsaAlgorithm__Algorithm__None none_v = PSA_ALGORITHM__ALGORITHM__NONE__INIT;
 	const int ECC = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_KEY_PAIR;
 	const int ECCP = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_ECC_PUBLIC_KEY;
 	const int R1 = PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1;
@@ -670,13 +698,27 @@ Test(crypt, can_do_crypto_answers_by_status)
 	ecdsa.asymmetric_signature = &s;
 	aes_gcm.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_AEAD;
 	aes_gcm.aead = &gcm;
+	none.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_NONE;
+	none.none = &none_v;
 
 	cr_assert_eq(can_do(2, ECC, R1, 256, &ecdsa, 1), 0, "generate P-256 ECDSA");
 	cr_assert_eq(can_do(1, ECC, R1, 0, &ecdsa, 1), 0, "bits 0: any size");
 	cr_assert_eq(can_do(2, ECC, R1, 255, &ecdsa, 1), 1134, "no such curve");
 	cr_assert_eq(can_do(2, ECCP, R1, 256, &ecdsa, 1), 1134, "public keys are not generated");
 	cr_assert_eq(can_do(3, ECCP, R1, 256, &ecdsa, 1), 0, "but imported");
-	cr_assert_eq(can_do(1, AES, 0, 256, &ecdsa, 1), 1133, "ECDSA does not fit an AES key");
+	/* As Parsec's crypto_capability.rs answers: every "no" is NotSupported. */
+	cr_assert_eq(can_do(1, AES, 0, 256, &ecdsa, 1), 1134, "ECDSA does not fit an AES key");
+	cr_assert_eq(can_do(2, AES, 0, 256, &ecdsa, 1), 1134, "nor when generating one");
+	cr_assert_eq(can_do_usage(1, ECC, R1, 256, &ecdsa, 1, true), 1134,
+	             "a use check needs a usage flag that uses the key");
+	cr_assert_eq(can_do_usage(2, ECC, R1, 256, &ecdsa, 1, true), 1134,
+	             "so does a generate check whose policy names an algorithm");
+	cr_assert_eq(can_do(1, ECC, R1, 256, &none, 1), 1134, "a use check needs an algorithm");
+	cr_assert_eq(can_do_usage(2, ECC, R1, 256, &none, 1, true), 0,
+	             "a generate check without one asks only about the key");
+	cr_assert_eq(can_do(1, ECC, PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__MONTGOMERY, 255,
+	                    &ecdsa, 1),
+	             1134, "ECDSA on a Montgomery curve");
 	cr_assert_eq(can_do(2, AES, 0, 256, &aes_gcm, 1), 0);
 	cr_assert_eq(can_do(2, AES, 0, 100, &aes_gcm, 1), 1134);
 	cr_assert_eq(can_do(4, AES, 0, 256, &aes_gcm, 1), 1134, "no derivation");

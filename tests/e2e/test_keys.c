@@ -467,8 +467,8 @@ Test(keys, policy_is_checked_in_parsecs_order)
 	             "algorithm not permitted");
 	cr_assert_eq(sign("signer", ECDSA, SHA256, h, 31, NULL, NULL), 1135, "hash length");
 	cr_assert_eq(generate("mismatch", &rsa_policy_on_ecc), 0);
-	cr_assert_eq(sign("mismatch", PKCS1, SHA256, h, 32, NULL, NULL), 1135,
-	             "algorithm does not fit the key type");
+	cr_assert_eq(sign("mismatch", PKCS1, SHA256, h, 32, NULL, NULL), 1133,
+	             "algorithm does not fit the key type: NotPermitted, as Parsec");
 }
 
 Test(keys, names_exist_once_and_destroy_works)
@@ -782,6 +782,59 @@ Test(keys, ecdsa_on_secp256k1_and_brainpool_verifies_in_openssl)
 	other_curve(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__BRAINPOOL_P_R1, 256,
 	            "brainpoolP256r1");
 	other_curve(PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECP_R1, 521, "secp521r1");
+}
+
+/* Issue 16: the binary curves OpenSSL offers, as Parsec's Mbed Crypto
+ * provider serves them: generate, export, ECDSA verified by OpenSSL. */
+Test(keys, ecdsa_on_the_binary_curves_verifies_in_openssl)
+{
+	static const struct {
+		int family;
+		uint32_t bits;
+		const char *name;
+	} curves[] = {
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 233, "sect233k1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 239, "sect239k1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 283, "sect283k1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 409, "sect409k1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1, 571, "sect571k1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1, 233, "sect233r1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1, 283, "sect283r1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1, 409, "sect409r1"},
+	        {PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1, 571, "sect571r1"},
+	};
+	struct spec s163 = {ECC_PAIR, PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_K1,
+	                    163,      USE_SIGN,
+	                    ECDSA,    SHA256};
+
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		other_curve(curves[i].family, curves[i].bits, curves[i].name);
+	/* An OpenSSL key imports with its size taken from the data. */
+	{
+		EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "sect409r1");
+		struct spec s = {ECC_PAIR, PSA_KEY_ATTRIBUTES__KEY_TYPE__ECC_FAMILY__SECT_R1,
+		                 0,        USE_SIGN,
+		                 ECDSA,    SHA256};
+		BIGNUM *priv = NULL;
+		uint8_t scalar[52], point[200], *pub;
+		size_t plen, publen;
+
+		cr_assert_not_null(pk);
+		cr_assert_eq(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &priv), 1);
+		cr_assert_eq(BN_bn2binpad(priv, scalar, sizeof(scalar)), (int)sizeof(scalar));
+		cr_assert_eq(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+		                                             point, sizeof(point), &plen),
+		             1);
+		cr_assert_eq(import("b409", &s, scalar, sizeof(scalar)), 0);
+		cr_assert_eq(export("b409", 1, &pub, &publen), 0);
+		cr_assert_eq(publen, plen);
+		cr_assert_arr_eq(pub, point, plen, "the same key");
+		free(pub);
+		BN_clear_free(priv);
+		EVP_PKEY_free(pk);
+	}
+	/* The 163-bit ones are on Parsec's deprecated list. */
+	cr_assert_eq(generate("sect163k1", &s163), 22, "DeprecatedPrimitive");
 }
 
 Test(keys, openssl_rsa_private_key_imports_and_signs)

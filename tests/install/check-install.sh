@@ -123,7 +123,7 @@ else
 fi
 
 # --- programs, and the systemd files where they belong
-for f in "$bindir/tessera" "$bindir/tesserad" "$sbindir/tessera-idp" "$sbindir/tessera-orchestrator"; do
+for f in "$bindir/tessera" "$bindir/tesserad" "$sbindir/tessera-idp" "$sbindir/tessera-orchestrator" "$sbindir/tessera-migrate"; do
   [ -x "$dest$f" ] || fail "no program $f"
 done
 for f in tesserad.service tesserad.socket tessera-idp.service tessera-idp.socket \

@@ -44,10 +44,12 @@ Test(policy, signing_needs_the_flag_the_algorithm_the_type_and_the_length)
 	k.type = PSA_KT_ECC_PUBLIC;
 	k.usage |= PSA_USAGE_VERIFY_HASH;
 	a.input_len = 32;
-	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_INVALID_ARGUMENT,
+	             "the right family, but no private key: what Mbed TLS answers");
 	cr_assert_eq(check(WIRE_OP_PSA_VERIFY_HASH, &a, &k), TS_OK);
 	k.type = PSA_KT_RSA_PAIR;
-	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_NOT_PERMITTED,
+	             "another family: NotPermitted, as Parsec's compatible_with_alg");
 }
 
 Test(policy, the_usage_flag_comes_before_the_algorithm)
@@ -60,7 +62,9 @@ Test(policy, the_usage_flag_comes_before_the_algorithm)
 	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_NOT_PERMITTED);
 	k.usage = PSA_USAGE_SIGN_HASH;
 	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_NOT_PERMITTED);
-	k.alg.hash = 8; /* now the algorithm is permitted: the length decides */
+	k.alg.hash = 8; /* now the algorithm is permitted: the key type decides */
+	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_NOT_PERMITTED);
+	k.type = PSA_KT_ECC_PAIR; /* and then the length */
 	cr_assert_eq(check(WIRE_OP_PSA_SIGN_HASH, &a, &k), TS_E_PSA_INVALID_ARGUMENT);
 }
 
@@ -94,7 +98,7 @@ Test(policy, encryption_macs_and_agreement_fit_their_key_types)
 	/* ChaCha20-Poly1305 on an AES key: permitted by nothing, and unfit. */
 	aes.alg.kind = PSA_AEAD_CHACHA20_POLY1305;
 	a.alg = aes.alg;
-	cr_assert_eq(check(WIRE_OP_PSA_AEAD_ENCRYPT, &a, &aes), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(check(WIRE_OP_PSA_AEAD_ENCRYPT, &a, &aes), TS_E_PSA_NOT_PERMITTED);
 	/* A MAC accepts the message or the hash flag. */
 	aes.alg = (struct psa_alg){.cls = PSA_AC_MAC, .kind = PSA_MAC_CMAC};
 	a.alg = aes.alg;
@@ -152,16 +156,33 @@ Test(policy, deprecated_primitives_are_refused_at_creation_unless_allowed)
 	cr_assert_eq(policy_check(op_find(WIRE_OP_PSA_IMPORT_KEY), &a, &k, false), TS_OK);
 }
 
-Test(policy, can_do_crypto_asks_whether_the_algorithm_fits_the_type)
+Test(policy, can_do_crypto_answers_as_parsecs_crypto_capability)
 {
 	struct psa_attrs k = ecc_key(PSA_USAGE_SIGN_HASH, 7, false);
-	struct op_args a = {0};
+	struct op_args a = {.check_type = 1 /* Use */};
 
 	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_OK);
 	k.type = PSA_KT_AES;
-	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_PERMITTED);
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED,
+	             "an algorithm that does not fit: NotSupported, never NotPermitted");
+	a.check_type = 2; /* Generate: with a policy algorithm, the same checks */
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED);
 	k.alg = (struct psa_alg){.cls = PSA_AC_NONE};
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_OK, "no algorithm: the key only");
+	a.check_type = 1;
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED,
+	             "a use check needs an algorithm");
+	k = ecc_key(PSA_USAGE_EXPORT | PSA_USAGE_DERIVE, 7, false);
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED,
+	             "and a usage flag that uses the key");
+	k.usage = PSA_USAGE_VERIFY_MESSAGE;
 	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_OK);
+	k.family = PSA_ECC_MONTGOMERY;
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED,
+	             "ECDSA on a Montgomery curve");
+	k.family = PSA_ECC_SECP_R1;
+	a.check_type = 4;
+	cr_assert_eq(check(WIRE_OP_CAN_DO_CRYPTO, &a, &k), TS_E_PSA_NOT_SUPPORTED, "Derive");
 }
 
 Test(policy, every_operation_the_daemon_serves_is_in_the_table)
