@@ -99,8 +99,13 @@ for d in "${debs[@]}"; do
 done
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 for f in usr/bin/tesserad usr/bin/tessera usr/sbin/tessera-idp usr/sbin/tessera-orchestrator \
-         usr/libexec/tessera/tessera-kek-setup; do
+         usr/sbin/tessera-migrate usr/libexec/tessera/tessera-kek-setup; do
   [ -x "$root/$f" ] || fail "no executable /$f"
+done
+# Every program on the PATH has its man page.
+for f in "$root"/usr/bin/* "$root"/usr/sbin/*; do
+  p=$(basename "$f")
+  ls "$root"/usr/share/man/man[18]/"$p".[18].gz >/dev/null 2>&1 || fail "no man page for $p"
 done
 for f in tesserad.service tesserad.socket tessera-kek.service tessera-idp.service \
          tessera-idp.socket tessera-orchestrator.service; do
@@ -109,7 +114,7 @@ done
 [ -f "$root/usr/lib/sysusers.d/tessera.conf" ] || fail "no /usr/lib/sysusers.d/tessera.conf"
 [ -f "$root/usr/lib/tmpfiles.d/tessera.conf" ] || fail "no /usr/lib/tmpfiles.d/tessera.conf"
 for f in man1/tessera.1 man5/tesserad.json.5 man8/tesserad.8 man8/tessera-idp.8 \
-         man8/tessera-orchestrator.8; do
+         man8/tessera-orchestrator.8 man8/tessera-migrate.8; do
   [ -f "$root/usr/share/man/$f.gz" ] || fail "no man page /usr/share/man/$f.gz"
 done
 [ -f "$root/usr/share/doc/tessera/systemd.md" ] ||
