@@ -101,6 +101,18 @@ PY
   done
 fi
 
+# The example in tesserad.json(5) is a valid configuration.
+if [ -n "$tesserad" ]; then
+  sed -n '/^\.SH EXAMPLE$/,/^\.SH /p' "$tmp/page5" | sed -n '/^\.RS/,/^\.RE/p' |
+    grep -v '^\.' >"$tmp/example.json"
+  chmod 600 "$tmp/example.json"
+  if [ ! -s "$tmp/example.json" ]; then
+    fail "tesserad.json.5 has no example under EXAMPLE"
+  elif ! "$tesserad" --check-config "$tmp/example.json" >"$tmp/check.out" 2>&1; then
+    fail "the example of tesserad.json.5 is not valid: $(cat "$tmp/check.out")"
+  fi
+fi
+
 if [ "$errors" -ne 0 ]; then
   echo "$errors problem(s)"
   exit 1
