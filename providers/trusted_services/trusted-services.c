@@ -1,0 +1,708 @@
+/*
+ * The Trusted Services provider: PSA Crypto in an Arm secure partition,
+ * reached with our own packed-c codec over one transport session.
+ *
+ * Policy the partition does not give us, kept here:
+ *   - keys are persistent with IDs this daemon allocates from its own
+ *     range (the partition's namespace is shared by every Linux process,
+ *     so tenant scoping is the key store's); a candidate ID is first
+ *     probed, and one found taken is skipped;
+ *   - one session, one call at a time (max_concurrent 1, and a lock);
+ *   - messages are hashed in the daemon and signed as hashes (the service
+ *     takes at most 64 bytes in SIGN_MESSAGE);
+ *   - nothing larger than the transport's buffer is sent: the answer is
+ *     PsaErrorInsufficientMemory.
+ */
+#include "providers/trusted_services/ts-priv.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "common/secmem.h"
+#include "providers/software/software-priv.h"
+#include "providers/trusted_services/ts-codec.h"
+#include "providers/trusted_services/ts-psa.h"
+#include "providers/trusted_services/ts-transport.h"
+
+#define DEFAULT_SERVICE "sn:trustedfirmware.org:crypto:0"
+
+/* IDs probed before reserve_ref gives up on finding a free one. */
+#define PROBE_MAX 64
+/* IDs whose creation failed because another client holds them. */
+#define FOREIGN_MAX 16
+
+struct tsp {
+	const struct tst_ops *t;
+	void *tctx;
+	pthread_mutex_t lock;
+	uint8_t *req, *resp;
+	size_t cap;
+	uint32_t next_id;
+	uint32_t foreign[FOREIGN_MAX];
+	size_t n_foreign;
+};
+
+/* ---- settings ---- */
+
+struct settings {
+	char *transport, *device, *libts_path, *service;
+};
+
+static void settings_free(struct settings *s)
+{
+	free(s->transport);
+	free(s->device);
+	free(s->libts_path);
+	free(s->service);
+	memset(s, 0, sizeof(*s));
+}
+
+static enum ts_err parse_settings(const char *text, const char *path, struct settings *ret,
+                                  char *err, size_t errlen)
+{
+	static const char *const keys[] = {"transport", "device", "libts_path", "service"};
+	struct settings s = {0};
+	json_error_t jerr;
+	json_t *o = json_loads(text, 0, &jerr), *v;
+	const char *key;
+	enum ts_err rc = TS_E_CONFIG;
+
+	if (o == NULL || !json_is_object(o)) {
+		snprintf(err, errlen, "%s: settings are not a JSON object", path);
+		goto out;
+	}
+	json_object_foreach(o, key, v)
+	{
+		char **dst[] = {&s.transport, &s.device, &s.libts_path, &s.service};
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(key, keys[i]) != 0; i++)
+			;
+		if (i == 4) {
+			snprintf(err, errlen,
+			         "%s.%.64s: unknown key (the Trusted Services provider takes "
+			         "transport, device, libts_path and service)",
+			         path, key);
+			goto out;
+		}
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    json_string_length(v) > 4096) {
+			snprintf(err, errlen, "%s.%s: must be a non-empty string", path, key);
+			goto out;
+		}
+		*dst[i] = strdup(json_string_value(v));
+		if (*dst[i] == NULL) {
+			rc = TS_E_NOMEM;
+			snprintf(err, errlen, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	if (s.transport != NULL && strcmp(s.transport, "auto") != 0 &&
+	    strcmp(s.transport, "tstee") != 0 && strcmp(s.transport, "libts") != 0) {
+		snprintf(err, errlen, "%s.transport: \"%.64s\" is not auto, tstee or libts", path,
+		         s.transport);
+		goto out;
+	}
+	if (s.service == NULL && (s.service = strdup(DEFAULT_SERVICE)) == NULL) {
+		rc = TS_E_NOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	if (s.transport != NULL && strcmp(s.transport, "tstee") == 0 && s.libts_path != NULL) {
+		snprintf(err, errlen, "%s.libts_path: only for the libts or auto transport", path);
+		goto out;
+	}
+	if (s.transport != NULL && strcmp(s.transport, "libts") == 0 && s.device != NULL) {
+		snprintf(err, errlen, "%s.device: only for the tstee or auto transport", path);
+		goto out;
+	}
+	*ret = s;
+	memset(&s, 0, sizeof(s));
+	rc = TS_OK;
+out:
+	settings_free(&s);
+	json_decref(o);
+	return rc;
+}
+
+static enum ts_err tsp_check_settings(const char *settings, const char *path, char *err,
+                                      size_t errlen)
+{
+	struct settings s;
+	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
+
+	settings_free(&s);
+	return rc;
+}
+
+/* ---- instance life ---- */
+
+static void tsp_fini(void *ctx)
+{
+	struct tsp *p = ctx;
+
+	if (p == NULL)
+		return;
+	if (p->t != NULL)
+		p->t->close(p->tctx);
+	ts_free_secret(p->req, p->cap);
+	ts_free_secret(p->resp, p->cap);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+static enum ts_err open_transport(struct tsp *p, const struct settings *s, const char *path,
+                                  char *err, size_t errlen)
+{
+	struct tst_settings ts = {.path = path,
+	                          .device = s->device,
+	                          .libts_path = s->libts_path,
+	                          .service = s->service};
+	const char *mode = s->transport != NULL ? s->transport : "auto";
+	enum ts_err rc;
+
+	if (strcmp(mode, "tstee") == 0 || strcmp(mode, "libts") == 0) {
+		p->t = strcmp(mode, "tstee") == 0 ? &tst_tstee_ops : &tst_libts_ops;
+		rc = p->t->open(&ts, &p->tctx, err, errlen);
+	} else {
+		char first[256];
+
+		/* auto: the kernel driver when a device answers, else libts. */
+		p->t = &tst_tstee_ops;
+		rc = p->t->open(&ts, &p->tctx, first, sizeof(first));
+		if (rc != TS_OK && s->device == NULL) {
+			p->t = &tst_libts_ops;
+			rc = p->t->open(&ts, &p->tctx, err, errlen);
+			if (rc != TS_OK) {
+				size_t n = strlen(err);
+
+				snprintf(err + n, errlen - n, "; and %s", first);
+			}
+		} else if (rc != TS_OK) {
+			snprintf(err, errlen, "%s", first);
+		}
+	}
+	if (rc != TS_OK)
+		p->t = NULL;
+	return rc;
+}
+
+static enum ts_err tsp_init(const char *settings, const char *path, void **ret_ctx, char *err,
+                            size_t errlen)
+{
+	struct settings s = {0};
+	struct tsp *p = NULL;
+	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
+
+	if (rc != TS_OK)
+		goto out;
+	rc = TS_E_NOMEM;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || pthread_mutex_init(&p->lock, NULL) != 0) {
+		free(p);
+		p = NULL;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	p->next_id = TSP_KEY_ID_MIN;
+	rc = open_transport(p, &s, path, err, errlen);
+	if (rc != TS_OK)
+		goto out;
+	p->cap = p->t->max_payload(p->tctx);
+	if (p->cap > TST_PAYLOAD_MAX * 8)
+		p->cap = TST_PAYLOAD_MAX * 8;
+	p->req = malloc(p->cap);
+	p->resp = malloc(p->cap);
+	rc = TS_E_NOMEM;
+	if (p->cap < 64 || p->req == NULL || p->resp == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	*ret_ctx = p;
+	p = NULL;
+	rc = TS_OK;
+out:
+	tsp_fini(p);
+	settings_free(&s);
+	return rc;
+}
+
+static unsigned tsp_max_concurrent(void *ctx)
+{
+	(void)ctx;
+	return 1; /* one libts session, not thread-safe; one tstee session */
+}
+
+static size_t tsp_max_payload(void *ctx)
+{
+	return ((struct tsp *)ctx)->cap;
+}
+
+/* ---- one call ---- */
+
+/* The request is in p->req[0..req_len); the response lands in p->resp.
+ * Called with p->lock held. */
+static enum ts_err call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *ret_len)
+{
+	size_t n = 0;
+	int32_t rpc = -1;
+	int64_t service = 0;
+	enum ts_err err =
+	        p->t->call(p->tctx, opcode, p->req, req_len, p->resp, p->cap, &n, &rpc, &service);
+
+	OPENSSL_cleanse(p->req, req_len);
+	if (err != TS_OK)
+		return err;
+	err = tsc_status_to_err(rpc, service);
+	if (err == TS_OK)
+		*ret_len = n;
+	else
+		OPENSSL_cleanse(p->resp, p->cap);
+	return err;
+}
+
+/* A call whose answer is one T1 record, copied out. */
+static enum ts_err call_data(struct tsp *p, uint32_t opcode, size_t req_len, uint8_t **ret,
+                             size_t *ret_len)
+{
+	const uint8_t *v;
+	size_t n = 0, vlen;
+	uint8_t *out;
+	enum ts_err err = call(p, opcode, req_len, &n);
+
+	if (err != TS_OK)
+		return err;
+	err = tsc_resp_data(p->resp, n, &v, &vlen);
+	if (err == TS_OK) {
+		out = malloc(vlen > 0 ? vlen : 1);
+		if (out == NULL) {
+			err = TS_E_NOMEM;
+		} else {
+			if (vlen > 0)
+				memcpy(out, v, vlen);
+			*ret = out;
+			*ret_len = vlen;
+		}
+	}
+	OPENSSL_cleanse(p->resp, n);
+	return err;
+}
+
+/* ---- key IDs ---- */
+
+static bool ref_id(const struct prov_key *k, uint32_t *ret)
+{
+	uint32_t id;
+
+	if (k->ref == NULL || k->ref_len != 4)
+		return false;
+	id = (uint32_t)k->ref[0] << 24 | (uint32_t)k->ref[1] << 16 | (uint32_t)k->ref[2] << 8 |
+	     k->ref[3];
+	if (id < TSP_KEY_ID_MIN || id > TSP_KEY_ID_MAX)
+		return false;
+	*ret = id;
+	return true;
+}
+
+static enum ts_err key_exists(struct tsp *p, uint32_t id, bool *ret)
+{
+	size_t len, n;
+	enum ts_err err = tsc_req_key_id(p->req, p->cap, id, &len);
+
+	if (err == TS_OK)
+		err = call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
+	if (err == TS_OK || err == TS_E_PSA_DOES_NOT_EXIST) {
+		*ret = err == TS_OK;
+		err = TS_OK;
+	}
+	return err;
+}
+
+static enum ts_err tsp_reserve_ref(void *ctx, const struct psa_attrs *a, uint8_t **ret_ref,
+                                   size_t *ret_len)
+{
+	struct tsp *p = ctx;
+	enum ts_err err = TS_E_PSA_INSUFFICIENT_STORAGE;
+	uint32_t id = 0;
+	uint8_t *ref;
+
+	(void)a;
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < PROBE_MAX; i++) {
+		bool taken = true;
+
+		if (p->next_id < TSP_KEY_ID_MIN || p->next_id > TSP_KEY_ID_MAX) {
+			err = TS_E_PSA_INSUFFICIENT_STORAGE; /* the range is used up */
+			break;
+		}
+		id = p->next_id++;
+		err = key_exists(p, id, &taken);
+		if (err != TS_OK || !taken)
+			break;
+		/* Another normal-world client holds it: the next one. */
+		err = TS_E_PSA_INSUFFICIENT_STORAGE;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (err != TS_OK)
+		return err;
+	ref = malloc(4);
+	if (ref == NULL)
+		return TS_E_NOMEM;
+	ref[0] = (uint8_t)(id >> 24);
+	ref[1] = (uint8_t)(id >> 16);
+	ref[2] = (uint8_t)(id >> 8);
+	ref[3] = (uint8_t)id;
+	*ret_ref = ref;
+	*ret_len = 4;
+	return TS_OK;
+}
+
+static enum ts_err tsp_adopt_key(void *ctx, const struct prov_key *k)
+{
+	struct tsp *p = ctx;
+	enum ts_err err;
+	uint32_t id;
+	bool there = false;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_DATA_CORRUPT;
+	pthread_mutex_lock(&p->lock);
+	if (id >= p->next_id)
+		p->next_id = id + 1;
+	/* A key the store knows but the partition lost (a secure-storage
+	 * reset) is counted by the core as not taken up; requests on it are
+	 * answered DoesNotExist, and it is never made again under the name. */
+	err = key_exists(p, id, &there);
+	pthread_mutex_unlock(&p->lock);
+	if (err == TS_OK && !there)
+		err = TS_E_PSA_DOES_NOT_EXIST;
+	return err;
+}
+
+/* Called with the lock held: whether id is one we failed to create because
+ * it was taken, forgetting it when so. */
+static bool forget_foreign(struct tsp *p, uint32_t id)
+{
+	for (size_t i = 0; i < p->n_foreign; i++)
+		if (p->foreign[i] == id) {
+			p->foreign[i] = p->foreign[--p->n_foreign];
+			return true;
+		}
+	return false;
+}
+
+/* Only the asymmetric keys whose operations this provider serves are made. */
+static bool served_type(const struct psa_attrs *a)
+{
+	return a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC ||
+	       a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+}
+
+static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t *data,
+                          size_t data_len, uint32_t *ret_bits)
+{
+	struct tsc_attrs ta;
+	size_t len = 0, n = 0;
+	uint32_t id, got = 0;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (!served_type(k->attrs))
+		return TS_E_PSA_NOT_SUPPORTED;
+	err = tsp_attrs(k->attrs, id, &ta);
+	if (err != TS_OK)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	if (data == NULL)
+		err = tsc_req_generate(p->req, p->cap, &ta, &len);
+	else
+		err = tsc_req_import(p->req, p->cap, &ta, data, data_len, &len);
+	if (err == TS_OK)
+		err = call(p, data == NULL ? TSC_OP_GENERATE_KEY : TSC_OP_IMPORT_KEY, len, &n);
+	if (err == TS_OK)
+		err = tsc_resp_id(p->resp, n, &got);
+	if (err == TS_OK && got != id) {
+		/* Not the persistent key asked for: undo it, it is no one's. */
+		if (tsc_req_key_id(p->req, p->cap, got, &len) == TS_OK)
+			(void)call(p, TSC_OP_DESTROY_KEY, len, &n);
+		err = TS_E_PSA_COMMUNICATION_FAILURE;
+	}
+	if (err == TS_E_PSA_ALREADY_EXISTS) {
+		/* Taken between the probe and now by another client: the core
+		 * will call destroy_key on failure, which must spare it. */
+		if (p->n_foreign < FOREIGN_MAX)
+			p->foreign[p->n_foreign++] = id;
+	}
+	if (err == TS_OK && ret_bits != NULL) {
+		struct tsc_attrs back;
+
+		err = tsc_req_key_id(p->req, p->cap, id, &len);
+		if (err == TS_OK)
+			err = call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
+		if (err == TS_OK)
+			err = tsc_resp_attrs(p->resp, n, &back);
+		if (err == TS_OK)
+			*ret_bits = back.bits;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_mat,
+                                    size_t *ret_len)
+{
+	enum ts_err err = create(ctx, k, NULL, 0, NULL);
+
+	if (err == TS_OK) {
+		/* The key lives in the partition; the store keeps only its ID. */
+		*ret_mat = NULL;
+		*ret_len = 0;
+	}
+	return err;
+}
+
+static enum ts_err tsp_import_key(void *ctx, const struct prov_key *k, const uint8_t *data,
+                                  size_t len, uint8_t **ret_mat, size_t *ret_len,
+                                  uint32_t *ret_bits)
+{
+	uint32_t bits = 0;
+	enum ts_err err = create(ctx, k, data, len, &bits);
+
+	if (err == TS_OK) {
+		*ret_mat = NULL;
+		*ret_len = 0;
+		*ret_bits = bits;
+	}
+	return err;
+}
+
+static enum ts_err export_op(struct tsp *p, const struct prov_key *k, uint32_t opcode,
+                             uint8_t **ret, size_t *ret_len)
+{
+	size_t len = 0;
+	uint32_t id;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_key_id(p->req, p->cap, id, &len);
+	if (err == TS_OK)
+		err = call_data(p, opcode, len, ret, ret_len);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_export_key(void *ctx, const struct prov_key *k, uint8_t **ret,
+                                  size_t *ret_len)
+{
+	return export_op(ctx, k, TSC_OP_EXPORT_KEY, ret, ret_len);
+}
+
+static enum ts_err tsp_export_public_key(void *ctx, const struct prov_key *k, uint8_t **ret,
+                                         size_t *ret_len)
+{
+	return export_op(ctx, k, TSC_OP_EXPORT_PUBLIC_KEY, ret, ret_len);
+}
+
+static enum ts_err tsp_destroy_key(void *ctx, const struct prov_key *k)
+{
+	struct tsp *p = ctx;
+	size_t len = 0, n = 0;
+	uint32_t id;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_OK; /* nothing of ours can be there */
+	pthread_mutex_lock(&p->lock);
+	if (forget_foreign(p, id)) {
+		err = TS_OK;
+	} else {
+		err = tsc_req_key_id(p->req, p->cap, id, &len);
+		if (err == TS_OK)
+			err = call(p, TSC_OP_DESTROY_KEY, len, &n);
+		if (err == TS_E_PSA_DOES_NOT_EXIST)
+			err = TS_OK; /* gone already (or never made) */
+	}
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static void tsp_recover_key(void *ctx, const struct prov_key *k)
+{
+	/* A creation or destruction the daemon did not finish: the ID was
+	 * recorded before anything was made, so whatever has it is ours. */
+	(void)tsp_destroy_key(ctx, k);
+}
+
+/* ---- operations ---- */
+
+static enum ts_err tsp_generate_random(void *ctx, uint8_t *out, size_t len)
+{
+	struct tsp *p = ctx;
+	size_t chunk_max = p->cap - TSC_TLV_HEADER;
+	enum ts_err err = TS_OK;
+
+	pthread_mutex_lock(&p->lock);
+	while (len > 0 && err == TS_OK) {
+		size_t chunk = len < chunk_max ? len : chunk_max, rlen = 0, n = 0, vlen = 0;
+		const uint8_t *v = NULL;
+
+		err = tsc_req_random(p->req, p->cap, (uint32_t)chunk, &rlen);
+		if (err == TS_OK)
+			err = call(p, TSC_OP_GENERATE_RANDOM, rlen, &n);
+		if (err == TS_OK)
+			err = tsc_resp_data(p->resp, n, &v, &vlen);
+		if (err == TS_OK && vlen != chunk)
+			err = TS_E_PSA_COMMUNICATION_FAILURE;
+		if (err == TS_OK) {
+			memcpy(out, v, chunk);
+			out += chunk;
+			len -= chunk;
+		}
+		OPENSSL_cleanse(p->resp, n);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
+                                    uint8_t *out, size_t outsize, size_t *ret_len)
+{
+	(void)ctx;
+	/* Hashing is public computation, done in the daemon (the service's
+	 * multipart hash would cost a round trip per 8 KiB). */
+	return prov_software_ops.hash_compute(NULL, alg, in, len, out, outsize, ret_len);
+}
+
+static enum ts_err tsp_sign_hash(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                 const uint8_t *hash, size_t hash_len, uint8_t **ret_sig,
+                                 size_t *ret_len)
+{
+	struct tsp *p = ctx;
+	size_t len = 0;
+	uint32_t id, a;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	err = tsp_alg(alg, &a);
+	if (err != TS_OK)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_sign(p->req, p->cap, id, a, hash, hash_len, &len);
+	if (err == TS_OK)
+		err = call_data(p, TSC_OP_SIGN_HASH, len, ret_sig, ret_len);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_verify_hash(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                   const uint8_t *hash, size_t hash_len, const uint8_t *sig,
+                                   size_t sig_len)
+{
+	struct tsp *p = ctx;
+	size_t len = 0, n = 0;
+	uint32_t id, a;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	err = tsp_alg(alg, &a);
+	if (err != TS_OK)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_verify(p->req, p->cap, id, a, hash, hash_len, sig, sig_len, &len);
+	if (err == TS_OK)
+		err = call(p, TSC_OP_VERIFY_HASH, len, &n);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_asym_crypt(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                  bool encrypt, const uint8_t *in, size_t in_len,
+                                  const uint8_t *label, size_t label_len, uint8_t **ret,
+                                  size_t *ret_len)
+{
+	struct tsp *p = ctx;
+	size_t len = 0;
+	uint32_t id, a;
+	enum ts_err err;
+
+	if (!ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	err = tsp_alg(alg, &a);
+	if (err != TS_OK)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_asym(p->req, p->cap, id, a, in, in_len, label_len > 0 ? label : NULL,
+	                   label_len, &len);
+	if (err == TS_OK)
+		err = call_data(p, encrypt ? TSC_OP_ASYMMETRIC_ENCRYPT : TSC_OP_ASYMMETRIC_DECRYPT,
+		                len, ret, ret_len);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+static enum ts_err tsp_can_do(void *ctx, const struct psa_attrs *a, int check)
+{
+	(void)ctx;
+	if (check == 4 || !served_type(a))
+		return TS_E_PSA_NOT_SUPPORTED; /* no derivation; no symmetric operations */
+	if (a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC) {
+		if (a->family != PSA_ECC_SECP_R1 ||
+		    (a->bits != 0 && a->bits != 256 && a->bits != 384 && a->bits != 521))
+			return TS_E_PSA_NOT_SUPPORTED;
+		if (a->alg.cls != PSA_AC_NONE && a->alg.cls != PSA_AC_SIGN)
+			return TS_E_PSA_NOT_SUPPORTED;
+		if (a->alg.cls == PSA_AC_SIGN && a->alg.kind != PSA_SIGN_ECDSA &&
+		    a->alg.kind != PSA_SIGN_ECDSA_ANY &&
+		    a->alg.kind != PSA_SIGN_DETERMINISTIC_ECDSA)
+			return TS_E_PSA_NOT_SUPPORTED;
+	} else {
+		if (a->bits != 0 && (a->bits < 1024 || a->bits > 4096 || a->bits % 8 != 0))
+			return TS_E_PSA_NOT_SUPPORTED;
+		if (a->alg.cls != PSA_AC_NONE && a->alg.cls != PSA_AC_SIGN &&
+		    a->alg.cls != PSA_AC_ASYM_ENC)
+			return TS_E_PSA_NOT_SUPPORTED;
+	}
+	uint32_t v;
+
+	return tsp_alg(&a->alg, &v);
+}
+
+const struct prov_ops prov_trusted_services_ops = {
+        .type = "TrustedService",
+        .id = 4,
+        .uuid = "71129441-508a-4da6-b6e8-7b98a777e4c0",
+        .description = "Trusted Services provider: PSA Crypto in an Arm secure partition",
+        .vendor = "Arm (Trusted Services), Tessera",
+        .version_maj = 0,
+        .version_min = 1,
+        .version_rev = 0,
+        .check_settings = tsp_check_settings,
+        .init = tsp_init,
+        .fini = tsp_fini,
+        .max_concurrent = tsp_max_concurrent,
+        .max_payload = tsp_max_payload,
+        .reserve_ref = tsp_reserve_ref,
+        .recover_key = tsp_recover_key,
+        .adopt_key = tsp_adopt_key,
+        .generate_random = tsp_generate_random,
+        .hash_compute = tsp_hash_compute,
+        .generate_key = tsp_generate_key,
+        .import_key = tsp_import_key,
+        .export_key = tsp_export_key,
+        .export_public_key = tsp_export_public_key,
+        .destroy_key = tsp_destroy_key,
+        .sign_hash = tsp_sign_hash,
+        .verify_hash = tsp_verify_hash,
+        .asym_crypt = tsp_asym_crypt,
+        .can_do = tsp_can_do,
+};
