@@ -133,7 +133,7 @@ out:
 static enum ts_err tsp_check_settings(const char *settings, const char *path, char *err,
                                       size_t errlen)
 {
-	struct settings s;
+	struct settings s = {0};
 	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
 
 	settings_free(&s);

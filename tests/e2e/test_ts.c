@@ -1,0 +1,559 @@
+/*
+ * The Trusted Services provider end to end: the real tesserad with the
+ * provider's libts transport loading the test endpoint's libts stand-in
+ * (tests/tsfake), whose persistent keys are kept in a file of the test's
+ * own directory as a secure partition keeps them across daemon restarts.
+ * Results are checked independently with OpenSSL on the exported public
+ * keys.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "client/tessera.h"
+#include "harness.h"
+
+#define TESSERAD   TESSERA_BUILD_DIR "/daemon/tesserad"
+#define FAKE_LIBTS TESSERA_BUILD_DIR "/tests/tsfake/libtsfake-libts.so"
+#define TS         4 /* the provider's wire ID */
+#define SW         1
+
+#define CONFIG_HEAD                                                                           \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", \"log_error_details\": " \
+	"true},"                                                                              \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000},"                   \
+	" \"authenticators\": [{\"type\": \"Direct\"}],"
+
+#define TS_CONFIG                                                                               \
+	CONFIG_HEAD " \"providers\": [{\"type\": \"TrustedService\", \"transport\": \"libts\"," \
+	            " \"libts_path\": \"" FAKE_LIBTS "\"}, {\"type\": \"Software\"}]}"
+
+static struct td d;
+static struct tessera_client *c;
+static char store_dir[64];
+static char store[128];
+
+static struct tessera_client *client_as(const char *app)
+{
+	struct tessera_options o;
+	struct tessera_client *cl;
+	static char ep[160];
+
+	tessera_options_init(&o);
+	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
+	o.endpoint = ep;
+	o.auth_type = TESSERA_AUTH_DIRECT;
+	o.app_name = app;
+	cr_assert_eq(tessera_open(&o, &cl), TESSERA_OK);
+	return cl;
+}
+
+static void make_store(void)
+{
+	strcpy(store_dir, "/tmp/tsfake.XXXXXX");
+	cr_assert_not_null(mkdtemp(store_dir));
+	snprintf(store, sizeof(store), "%s/partition.keys", store_dir);
+	cr_assert_eq(setenv("TSFAKE_STORE", store, 1), 0);
+	unsetenv("TSFAKE_FAULT");
+}
+
+static void remove_store(void)
+{
+	char tmp[160];
+
+	unlink(store);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", store);
+	unlink(tmp);
+	rmdir(store_dir);
+}
+
+static void setup(void)
+{
+	make_store();
+	td_start(&d, TS_CONFIG);
+	c = client_as("alice");
+}
+
+static void teardown(void)
+{
+	tessera_close(c);
+	c = NULL;
+	cr_assert_eq(td_stop(&d), 0);
+	remove_store();
+}
+
+TestSuite(ts, .init = setup, .fini = teardown, .timeout = 120);
+
+static const struct tessera_key_spec p256 = {
+        .type = "ecc",
+        .bits = 256,
+        .alg = "ecdsa-sha256",
+        .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH | TESSERA_USAGE_SIGN_MESSAGE |
+                 TESSERA_USAGE_VERIFY_MESSAGE};
+
+static void sha(const EVP_MD *md, const void *msg, size_t len, uint8_t *out, size_t *ret_len)
+{
+	unsigned n;
+
+	cr_assert_eq(EVP_Digest(msg, len, out, &n, md, NULL), 1);
+	*ret_len = n;
+}
+
+static EVP_PKEY *ec_public(const char *curve, const uint8_t *point, size_t len)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *pk = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point, len);
+	params[2] = OSSL_PARAM_construct_end();
+	cr_assert_eq(EVP_PKEY_fromdata_init(ctx), 1);
+	cr_assert_eq(EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params), 1);
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
+/* OpenSSL's verdict on a raw r || s signature of h. */
+static int openssl_ecdsa_ok(EVP_PKEY *pk, const uint8_t *h, size_t hlen, const uint8_t *rs,
+                            size_t rslen)
+{
+	ECDSA_SIG *sig = ECDSA_SIG_new();
+	unsigned char *der = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+	int dlen, ok;
+
+	ECDSA_SIG_set0(sig, BN_bin2bn(rs, (int)rslen / 2, NULL),
+	               BN_bin2bn(rs + rslen / 2, (int)rslen / 2, NULL));
+	dlen = i2d_ECDSA_SIG(sig, &der);
+	EVP_PKEY_verify_init(ctx);
+	ok = EVP_PKEY_verify(ctx, der, (size_t)dlen, h, hlen) == 1;
+	OPENSSL_free(der);
+	ECDSA_SIG_free(sig);
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+static EVP_PKEY *exported_ec(struct tessera_client *cl, const char *name, const char *curve)
+{
+	uint8_t *pub;
+	size_t len;
+	EVP_PKEY *pk;
+
+	cr_assert_eq(tessera_export_public_key(cl, TS, name, &pub, &len), TESSERA_OK);
+	cr_assert_eq(pub[0], 0x04, "an uncompressed point");
+	pk = ec_public(curve, pub, len);
+	free(pub);
+	return pk;
+}
+
+static void ecdsa_round_trip(uint32_t bits, const char *alg, const EVP_MD *md, const char *curve)
+{
+	struct tessera_key_spec s = {.type = "ecc",
+	                             .bits = bits,
+	                             .alg = alg,
+	                             .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH};
+	uint8_t h[64], *sig;
+	size_t hlen, siglen;
+	EVP_PKEY *pk;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "ec", &s), TESSERA_OK);
+	sha(md, "hello secure world", 18, h, &hlen);
+	cr_assert_eq(tessera_sign_hash(c, TS, "ec", alg, h, hlen, &sig, &siglen), TESSERA_OK);
+	cr_assert_eq(siglen, 2 * ((bits + 7) / 8));
+	pk = exported_ec(c, "ec", curve);
+	cr_assert(openssl_ecdsa_ok(pk, h, hlen, sig, siglen), "OpenSSL accepts the signature");
+	cr_assert_eq(tessera_verify_hash(c, TS, "ec", alg, h, hlen, sig, siglen), TESSERA_OK);
+	sig[3] ^= 0x40;
+	cr_assert_eq(tessera_verify_hash(c, TS, "ec", alg, h, hlen, sig, siglen), 1149);
+	EVP_PKEY_free(pk);
+	free(sig);
+}
+
+Test(ts, a_p256_key_made_in_the_partition_signs_what_openssl_verifies)
+{
+	ecdsa_round_trip(256, "ecdsa-sha256", EVP_sha256(), "prime256v1");
+}
+
+Test(ts, a_p384_key_signs_what_openssl_verifies)
+{
+	ecdsa_round_trip(384, "ecdsa-sha384", EVP_sha384(), "secp384r1");
+}
+
+static EVP_PKEY *exported_rsa(const char *name)
+{
+	uint8_t *pub;
+	const uint8_t *p;
+	size_t len;
+	EVP_PKEY *pk;
+
+	cr_assert_eq(tessera_export_public_key(c, TS, name, &pub, &len), TESSERA_OK);
+	p = pub;
+	pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+	cr_assert_not_null(pk, "DER RSAPublicKey");
+	free(pub);
+	return pk;
+}
+
+static void rsa_sign_round_trip(const char *alg, int padding)
+{
+	struct tessera_key_spec s = {.type = "rsa",
+	                             .bits = 2048,
+	                             .alg = alg,
+	                             .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH};
+	uint8_t h[64], *sig;
+	size_t hlen, siglen;
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *ctx;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "rsa", &s), TESSERA_OK);
+	sha(EVP_sha256(), "rsa in the partition", 20, h, &hlen);
+	cr_assert_eq(tessera_sign_hash(c, TS, "rsa", alg, h, hlen, &sig, &siglen), TESSERA_OK);
+	cr_assert_eq(siglen, 256);
+	pk = exported_rsa("rsa");
+	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	EVP_PKEY_verify_init(ctx);
+	EVP_PKEY_CTX_set_rsa_padding(ctx, padding);
+	EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256());
+	if (padding == RSA_PKCS1_PSS_PADDING)
+		EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);
+	cr_assert_eq(EVP_PKEY_verify(ctx, sig, siglen, h, hlen), 1);
+	cr_assert_eq(tessera_verify_hash(c, TS, "rsa", alg, h, hlen, sig, siglen), TESSERA_OK);
+	sig[0] ^= 1;
+	cr_assert_eq(tessera_verify_hash(c, TS, "rsa", alg, h, hlen, sig, siglen), 1149);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	free(sig);
+}
+
+Test(ts, rsa_2048_pkcs1v15_signature_verifies_in_openssl)
+{
+	rsa_sign_round_trip("rsa-pkcs1-sha256", RSA_PKCS1_PADDING);
+}
+
+Test(ts, rsa_2048_pss_signature_verifies_in_openssl)
+{
+	rsa_sign_round_trip("rsa-pss-sha256", RSA_PKCS1_PSS_PADDING);
+}
+
+Test(ts, openssl_ciphertext_is_decrypted_in_the_partition)
+{
+	struct tessera_key_spec s = {.type = "rsa",
+	                             .bits = 2048,
+	                             .alg = "rsa-oaep-sha256",
+	                             .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+	static const char secret[] = "sealed for the secure world";
+	uint8_t ct[256], *pt, *ct2;
+	size_t ctlen = sizeof(ct), ptlen, ct2len;
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *ctx;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "oaep", &s), TESSERA_OK);
+	pk = exported_rsa("oaep");
+	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	cr_assert_eq(EVP_PKEY_encrypt_init(ctx), 1);
+	EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING);
+	EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256());
+	EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256());
+	cr_assert_eq(EVP_PKEY_encrypt(ctx, ct, &ctlen, (const uint8_t *)secret, strlen(secret)), 1);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TS, "oaep", "rsa-oaep-sha256", ct, ctlen, NULL,
+	                                        0, &pt, &ptlen),
+	             TESSERA_OK);
+	cr_assert_eq(ptlen, strlen(secret));
+	cr_assert_eq(memcmp(pt, secret, ptlen), 0);
+	free(pt);
+	/* And the other way: encrypted in the partition, decrypted there. */
+	cr_assert_eq(tessera_asymmetric_encrypt(c, TS, "oaep", "rsa-oaep-sha256",
+	                                        (const uint8_t *)secret, strlen(secret), NULL, 0,
+	                                        &ct2, &ct2len),
+	             TESSERA_OK);
+	cr_assert_eq(ct2len, 256);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TS, "oaep", "rsa-oaep-sha256", ct2, ct2len, NULL,
+	                                        0, &pt, &ptlen),
+	             TESSERA_OK);
+	cr_assert_eq(memcmp(pt, secret, ptlen), 0);
+	free(pt);
+	free(ct2);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+}
+
+Test(ts, a_long_message_is_hashed_in_the_daemon_and_signed_as_a_hash)
+{
+	/* Over the service's 64-byte SIGN_MESSAGE cap. */
+	uint8_t msg[3000], h[32], *sig;
+	size_t hlen, siglen;
+	EVP_PKEY *pk;
+
+	memset(msg, 'm', sizeof(msg));
+	cr_assert_eq(tessera_generate_key(c, TS, "msg", &p256), TESSERA_OK);
+	cr_assert_eq(
+	        tessera_sign_message(c, TS, "msg", "ecdsa-sha256", msg, sizeof(msg), &sig, &siglen),
+	        TESSERA_OK);
+	sha(EVP_sha256(), msg, sizeof(msg), h, &hlen);
+	pk = exported_ec(c, "msg", "prime256v1");
+	cr_assert(openssl_ecdsa_ok(pk, h, hlen, sig, siglen));
+	cr_assert_eq(
+	        tessera_verify_message(c, TS, "msg", "ecdsa-sha256", msg, sizeof(msg), sig, siglen),
+	        TESSERA_OK);
+	EVP_PKEY_free(pk);
+	free(sig);
+}
+
+Test(ts, an_imported_public_key_verifies_an_openssl_signature)
+{
+	struct tessera_key_spec s = {.type = "ecc",
+	                             .bits = 0,
+	                             .alg = "ecdsa-sha256",
+	                             .usage = TESSERA_USAGE_VERIFY_HASH};
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1");
+	uint8_t point[65], h[32], der[80], rs[64];
+	const uint8_t *p = der;
+	size_t plen = 0, hlen, dlen = sizeof(der);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pk, NULL);
+	ECDSA_SIG *sig;
+	const BIGNUM *r, *ss;
+
+	cr_assert_not_null(pk);
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, point,
+	                                             sizeof(point), &plen),
+	             1);
+	/* Verify-only: the client imports it as a public key. */
+	cr_assert_eq(tessera_import_key(c, TS, "pub", &s, point, plen), TESSERA_OK);
+	sha(EVP_sha256(), "from outside", 12, h, &hlen);
+	EVP_PKEY_sign_init(ctx);
+	cr_assert_eq(EVP_PKEY_sign(ctx, der, &dlen, h, hlen), 1);
+	sig = d2i_ECDSA_SIG(NULL, &p, (long)dlen);
+	ECDSA_SIG_get0(sig, &r, &ss);
+	BN_bn2binpad(r, rs, 32);
+	BN_bn2binpad(ss, rs + 32, 32);
+	ECDSA_SIG_free(sig);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	cr_assert_eq(tessera_verify_hash(c, TS, "pub", "ecdsa-sha256", h, hlen, rs, 64),
+	             TESSERA_OK);
+	rs[5] ^= 1;
+	cr_assert_eq(tessera_verify_hash(c, TS, "pub", "ecdsa-sha256", h, hlen, rs, 64), 1149);
+}
+
+Test(ts, keys_survive_a_daemon_restart)
+{
+	uint8_t h[32] = {7}, *sig, *pub1, *pub2;
+	size_t siglen, len1, len2;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "kept", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_export_public_key(c, TS, "kept", &pub1, &len1), TESSERA_OK);
+	cr_assert_eq(tessera_sign_hash(c, TS, "kept", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             TESSERA_OK);
+	tessera_close(c);
+	c = NULL;
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	cr_assert_eq(tessera_export_public_key(c, TS, "kept", &pub2, &len2), TESSERA_OK);
+	cr_assert_eq(len1, len2);
+	cr_assert_eq(memcmp(pub1, pub2, len1), 0, "the same key in the partition");
+	cr_assert_eq(tessera_verify_hash(c, TS, "kept", "ecdsa-sha256", h, 32, sig, siglen),
+	             TESSERA_OK);
+	/* A key made after the restart gets an ID of its own (the allocator was
+	 * rebuilt from the store): both keys live on. */
+	cr_assert_eq(tessera_generate_key(c, TS, "after", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_verify_hash(c, TS, "kept", "ecdsa-sha256", h, 32, sig, siglen),
+	             TESSERA_OK);
+	free(pub1);
+	free(pub2);
+	free(sig);
+}
+
+Test(ts, another_tenants_key_does_not_exist)
+{
+	struct tessera_client *bob;
+	uint8_t h[32] = {1}, *sig = NULL, *pa, *pb;
+	size_t siglen, la, lb;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "mine", &p256), TESSERA_OK);
+	bob = client_as("bob");
+	cr_assert_eq(tessera_sign_hash(bob, TS, "mine", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             1140);
+	cr_assert_eq(tessera_destroy_key(bob, TS, "mine"), 1140);
+	/* Bob's key of the same name is another key in the shared partition. */
+	cr_assert_eq(tessera_generate_key(bob, TS, "mine", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_export_public_key(c, TS, "mine", &pa, &la), TESSERA_OK);
+	cr_assert_eq(tessera_export_public_key(bob, TS, "mine", &pb, &lb), TESSERA_OK);
+	cr_assert(la != lb || memcmp(pa, pb, la) != 0);
+	cr_assert_eq(tessera_destroy_key(bob, TS, "mine"), TESSERA_OK);
+	cr_assert_eq(tessera_sign_hash(c, TS, "mine", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             TESSERA_OK, "alice's key is untouched by bob's destroy");
+	free(sig);
+	free(pa);
+	free(pb);
+	tessera_close(bob);
+}
+
+Test(ts, a_destroyed_key_is_gone_from_the_partition)
+{
+	uint8_t h[32] = {2}, *sig = NULL;
+	size_t siglen;
+	struct stat before, after;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "gone", &p256), TESSERA_OK);
+	cr_assert_eq(stat(store, &before), 0);
+	cr_assert(before.st_size > 0);
+	cr_assert_eq(tessera_destroy_key(c, TS, "gone"), TESSERA_OK);
+	cr_assert_eq(stat(store, &after), 0);
+	cr_assert_eq(after.st_size, 0, "the partition holds no key any more");
+	cr_assert_eq(tessera_sign_hash(c, TS, "gone", "ecdsa-sha256", h, 32, &sig, &siglen), 1140);
+}
+
+Test(ts, a_payload_over_the_partitions_buffer_is_insufficient_memory)
+{
+	static uint8_t big[9000];
+	uint8_t *sig = NULL, *rnd = NULL;
+	size_t siglen;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "k", &p256), TESSERA_OK);
+	cr_assert_eq(
+	        tessera_sign_message(c, TS, "k", "ecdsa-sha256", big, sizeof(big), &sig, &siglen),
+	        1141);
+	/* Random bytes are fetched in buffer-sized pieces. */
+	cr_assert_eq(tessera_generate_random(c, TS, 20000, &rnd), TESSERA_OK);
+	free(rnd);
+}
+
+Test(ts, random_bytes_come_from_the_partition)
+{
+	uint8_t *a = NULL, *b = NULL;
+
+	cr_assert_eq(tessera_generate_random(c, TS, 32, &a), TESSERA_OK);
+	cr_assert_eq(tessera_generate_random(c, TS, 32, &b), TESSERA_OK);
+	cr_assert_neq(memcmp(a, b, 32), 0);
+	free(a);
+	free(b);
+}
+
+Test(ts, symmetric_keys_are_not_supported)
+{
+	struct tessera_key_spec s = {.type = "aes",
+	                             .bits = 128,
+	                             .alg = "aes-gcm",
+	                             .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+
+	cr_assert_eq(tessera_generate_key(c, TS, "aes", &s), 1134);
+	/* The software provider beside it still makes one. */
+	cr_assert_eq(tessera_generate_key(c, SW, "aes", &s), TESSERA_OK);
+}
+
+/* ---- start-up errors: the daemon run on a configuration, its exit and output ---- */
+
+static int run_daemon(const char *providers, char *out, size_t outlen)
+{
+	char path[200], cmd[600];
+	FILE *f, *p;
+	size_t got;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/bad.json", store_dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+	        "{\"core\": {\"allow_root\": true}, \"listener\": {\"socket_path\": "
+	        "\"%s/bad.sock\"}, \"authenticators\": [{\"type\": \"Direct\"}], \"providers\": "
+	        "[%s]}",
+	        store_dir, providers);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s --config %s 2>&1", TESSERAD, path);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, outlen - 1, p);
+	out[got] = '\0';
+	status = pclose(p);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/bad.sock", store_dir);
+	unlink(path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(ts, a_library_that_does_not_load_stops_start_up_naming_libts_path)
+{
+	char out[2048];
+
+	cr_assert_neq(run_daemon("{\"type\": \"TrustedService\", \"transport\": \"libts\","
+	                         " \"libts_path\": \"/nonexistent/libts.so.2\"}",
+	                         out, sizeof(out)),
+	              0);
+	cr_assert_not_null(strstr(out, "providers[0].libts_path"), "%s", out);
+	cr_assert_not_null(strstr(out, "/nonexistent/libts.so.2"), "%s", out);
+}
+
+Test(ts, an_unknown_service_name_stops_start_up_naming_service)
+{
+	char out[2048];
+
+	cr_assert_neq(run_daemon("{\"type\": \"TrustedService\", \"transport\": \"libts\","
+	                         " \"libts_path\": \"" FAKE_LIBTS "\","
+	                         " \"service\": \"urn:sn:trustedfirmware.org:crypto:0\"}",
+	                         out, sizeof(out)),
+	              0);
+	cr_assert_not_null(strstr(out, "providers[0].service"), "%s", out);
+}
+
+Test(ts, settings_errors_name_their_key)
+{
+	char out[2048];
+
+	cr_assert_neq(run_daemon("{\"type\": \"TrustedService\", \"transport\": \"ffa\"}", out,
+	                         sizeof(out)),
+	              0);
+	cr_assert_not_null(strstr(out, "providers[0].transport"), "%s", out);
+	cr_assert_neq(
+	        run_daemon("{\"type\": \"TrustedService\", \"libts\": \"x\"}", out, sizeof(out)),
+	        0);
+	cr_assert_not_null(strstr(out, "providers[0].libts"), "%s", out);
+	cr_assert_neq(run_daemon("{\"type\": \"TrustedService\", \"transport\": \"tstee\","
+	                         " \"device\": \"/dev/null\"}",
+	                         out, sizeof(out)),
+	              0);
+	cr_assert_not_null(strstr(out, "providers[0].device"), "%s", out);
+}
+
+Test(ts, a_failing_partition_gives_a_clear_status_and_the_daemon_keeps_serving)
+{
+	uint8_t h[32] = {3}, *sig = NULL;
+	size_t siglen;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "f", &p256), TESSERA_OK);
+	/* The stand-in reads TSFAKE_FAULT from its environment, which the
+	 * daemon inherited at start: restart with it set. */
+	tessera_close(c);
+	c = NULL;
+	setenv("TSFAKE_FAULT", "-5,0", 1); /* FF-A transport failure */
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	cr_assert_eq(tessera_sign_hash(c, TS, "f", "ecdsa-sha256", h, 32, &sig, &siglen), 1145);
+	cr_assert_eq(tessera_sign_hash(c, TS, "f", "ecdsa-sha256", h, 32, &sig, &siglen), 1145);
+	tessera_close(c);
+	c = NULL;
+	setenv("TSFAKE_FAULT", "0,-147", 1); /* PSA_ERROR_HARDWARE_FAILURE */
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	cr_assert_eq(tessera_sign_hash(c, TS, "f", "ecdsa-sha256", h, 32, &sig, &siglen), 1147);
+	tessera_close(c);
+	c = NULL;
+	unsetenv("TSFAKE_FAULT");
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	cr_assert_eq(tessera_sign_hash(c, TS, "f", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             TESSERA_OK);
+	free(sig);
+}
