@@ -50,7 +50,11 @@ void tsc_w_tlv(struct tsc_writer *w, uint16_t tag, const uint8_t *v, size_t len)
 {
 	uint8_t *p;
 
-	if (tag <= w->last_tag || len > TSC_TLV_MAX) {
+	if (tag <= w->last_tag) {
+		w->misordered = true;
+		return;
+	}
+	if (len > TSC_TLV_MAX) {
 		w->failed = true;
 		return;
 	}
@@ -69,6 +73,8 @@ void tsc_w_tlv(struct tsc_writer *w, uint16_t tag, const uint8_t *v, size_t len)
 
 enum ts_err tsc_w_finish(const struct tsc_writer *w, size_t *ret_len)
 {
+	if (w->misordered)
+		return TS_E_PSA_INVALID_ARGUMENT;
 	if (w->failed)
 		return TS_E_PSA_INSUFFICIENT_MEMORY;
 	*ret_len = w->len;

@@ -99,7 +99,8 @@ struct tsc_writer {
 	uint8_t *buf;
 	size_t cap, len;
 	uint16_t last_tag; /* 0 before the first TLV */
-	bool failed;       /* out of room, a value over TSC_TLV_MAX or a tag out of order */
+	bool failed;       /* out of room or a value over TSC_TLV_MAX */
+	bool misordered;   /* a tag not above the one before */
 };
 
 void tsc_w_init(struct tsc_writer *w, uint8_t *buf, size_t cap);
