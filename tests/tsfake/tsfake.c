@@ -480,10 +480,30 @@ static void op_random(struct call *c)
 	free(out);
 }
 
+/* The store file is the partition's key namespace, shared by every
+ * session on it (in this process or another): read it again before each
+ * call. */
+static void reload(struct tsfake *f)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->keys[i].raw.lifetime == TSC_LIFETIME_VOLATILE)
+			f->keys[kept++] = f->keys[i];
+		else
+			ts_free_secret(f->keys[i].mat, f->keys[i].mat_len);
+	}
+	f->n = kept;
+	(void)load(f);
+}
+
 int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap, size_t req_len,
                     size_t *ret_len, int64_t *ret_service)
 {
 	struct call c = {.f = f, .buf = buf, .cap = cap, .req_len = req_len};
+
+	if (f->store != NULL)
+		reload(f);
 
 	if (f->force_rpc != 0 || f->force_service != 0) {
 		c.rpc = f->force_rpc;
