@@ -557,3 +557,140 @@ Test(ts, a_failing_partition_gives_a_clear_status_and_the_daemon_keeps_serving)
 	             TESSERA_OK);
 	free(sig);
 }
+
+/* ---- beside the software provider ---- */
+
+Test(ts, the_ts_provider_is_listed_first_and_keys_stay_with_their_provider)
+{
+	struct tessera_provider_info *p;
+	uint8_t def = 0, h[32] = {4}, *sig = NULL;
+	size_t n = 0, siglen;
+
+	cr_assert_eq(tessera_list_providers(c, &p, &n), TESSERA_OK);
+	cr_assert_eq(n, 3, "TS, Software and the core");
+	cr_assert_eq(p[0].id, TS);
+	cr_assert_str_eq(p[0].uuid, "71129441-508a-4da6-b6e8-7b98a777e4c0");
+	cr_assert_eq(p[1].id, SW);
+	cr_assert_eq(p[2].id, 0);
+	tessera_provider_info_free(p, n);
+	cr_assert_eq(tessera_default_provider(c, &def), TESSERA_OK);
+	cr_assert_eq(def, TS);
+	cr_assert_eq(tessera_generate_key(c, TS, "ts-key", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, SW, "sw-key", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_sign_hash(c, SW, "ts-key", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             1140);
+	cr_assert_eq(tessera_sign_hash(c, TS, "sw-key", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             1140);
+	cr_assert_eq(tessera_sign_hash(c, TS, "ts-key", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             TESSERA_OK);
+	free(sig);
+}
+
+/* ---- crash consistency ---- */
+
+/* The persistent keys in the endpoint's store file. */
+static size_t partition_keys(void)
+{
+	FILE *f = fopen(store, "rb");
+	uint8_t head[32];
+	size_t n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fread(head, 1, sizeof(head), f) == sizeof(head)) {
+		uint32_t len = (uint32_t)head[28] | (uint32_t)head[29] << 8 |
+		               (uint32_t)head[30] << 16 | (uint32_t)head[31] << 24;
+
+		cr_assert_eq(fseek(f, (long)len, SEEK_CUR), 0);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+Test(ts, sigkill_during_creations_leaves_the_partition_and_the_store_agreeing)
+{
+	char acked[160];
+	int fds[2];
+	pid_t pid;
+	struct tessera_key_info *keys;
+	size_t n = 0, n_acked = 0, ts_keys = 0;
+	FILE *in;
+
+	cr_assert_eq(pipe(fds), 0);
+	pid = td_fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct tessera_client *cl = client_as("crasher");
+		FILE *out = fdopen(fds[1], "w");
+
+		close(fds[0]);
+		setvbuf(out, NULL, _IOLBF, 0);
+		for (int i = 0; i < 100000; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "k%d", i);
+			if (tessera_generate_key(cl, TS, name, &p256) != TESSERA_OK)
+				break;
+			fprintf(out, "%s\n", name); /* acknowledged */
+			if (i % 3 == 2) {
+				snprintf(name, sizeof(name), "k%d", i - 1);
+				if (tessera_destroy_key(cl, TS, name) != TESSERA_OK)
+					break;
+				fprintf(out, "-%s\n", name);
+			}
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	usleep((useconds_t)td_scale(300) * 1000);
+	td_restart(&d, SIGKILL);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+	/* What the client was told, in order: made, or destroyed. */
+	in = fdopen(fds[0], "r");
+	{
+		static char names[100000][24];
+		static bool live[100000];
+		size_t count = 0;
+
+		while (fgets(acked, sizeof(acked), in) != NULL && count < 100000) {
+			acked[strcspn(acked, "\n")] = '\0';
+			if (acked[0] == '-') {
+				for (size_t i = 0; i < count; i++)
+					if (strcmp(names[i], acked + 1) == 0)
+						live[i] = false;
+			} else {
+				snprintf(names[count], sizeof(names[count]), "%.23s", acked);
+				live[count++] = true;
+			}
+		}
+		fclose(in);
+		cr_assert_gt(count, 2, "the loop ran before the kill");
+		struct tessera_client *cl = client_as("crasher");
+
+		cr_assert_eq(tessera_list_keys(cl, &keys, &n), TESSERA_OK);
+		for (size_t i = 0; i < n; i++)
+			if (keys[i].provider_id == TS)
+				ts_keys++;
+		/* Every acknowledged live key is there. */
+		for (size_t i = 0; i < count; i++) {
+			bool found = false;
+
+			if (!live[i])
+				continue;
+			n_acked++;
+			for (size_t j = 0; j < n && !found; j++)
+				found = strcmp(keys[j].name, names[i]) == 0;
+			cr_assert(found, "acknowledged key %s lost", names[i]);
+		}
+		tessera_key_info_free(keys, n);
+		tessera_close(cl);
+	}
+	/* The store knows at most one key more than was acknowledged (the one
+	 * committed as the kill came), and the partition holds exactly what
+	 * the store knows: nothing half made survives recovery. */
+	cr_assert_geq(ts_keys, n_acked);
+	cr_assert_leq(ts_keys, n_acked + 1);
+	cr_assert_eq(partition_keys(), ts_keys, "partition %zu, store %zu", partition_keys(),
+	             ts_keys);
+}

@@ -296,3 +296,27 @@ Test(ts_provider, settings_are_checked_with_their_key_path)
 	cr_assert_not_null(strstr(err, "providers[2].libts_path"), "%s", err);
 	cr_assert_eq(ops->check_settings("[]", "providers[2]", err, sizeof(err)), TS_E_CONFIG);
 }
+
+Test(ts_provider, auto_falls_back_to_libts_when_no_tee_device_answers)
+{
+	char err[512] = "";
+	void *c2 = NULL;
+
+	if (access("/dev/tee0", F_OK) == 0)
+		cr_skip_test("this machine has a TEE device");
+	cr_assert_eq(ops->init("{\"libts_path\": \"" FAKE_LIBTS "\"}", "providers[1]", &c2, err,
+	                       sizeof(err)),
+	             TS_OK, "%s", err);
+	cr_assert_eq(ops->max_payload(c2), 8192);
+	ops->fini(c2);
+	cr_assert_neq(ops->init("{\"libts_path\": \"/nonexistent/libtsd.so.2\"}", "providers[1]",
+	                        &c2, err, sizeof(err)),
+	              TS_OK);
+	cr_assert_not_null(strstr(err, "providers[1].libts_path"), "%s", err);
+	cr_assert_not_null(strstr(err, "providers[1].device"), "both transports are named: %s",
+	                   err);
+	cr_assert_neq(ops->init("{\"transport\": \"libts\", \"libts_path\": \"libc.so.6\"}",
+	                        "providers[1]", &c2, err, sizeof(err)),
+	              TS_OK);
+	cr_assert_not_null(strstr(err, "not libts 2.x"), "%s", err);
+}
