@@ -31,22 +31,6 @@
 
 #define DEFAULT_SERVICE "sn:trustedfirmware.org:crypto:0"
 
-/* IDs probed before reserve_ref gives up on finding a free one. */
-#define PROBE_MAX 64
-/* IDs whose creation failed because another client holds them. */
-#define FOREIGN_MAX 16
-
-struct tsp {
-	const struct tst_ops *t;
-	void *tctx;
-	pthread_mutex_t lock;
-	uint8_t *req, *resp;
-	size_t cap;
-	uint32_t next_id;
-	uint32_t foreign[FOREIGN_MAX];
-	size_t n_foreign;
-};
-
 /* ---- settings ---- */
 
 struct settings {
@@ -240,14 +224,19 @@ static unsigned tsp_max_concurrent(void *ctx)
 
 static size_t tsp_max_payload(void *ctx)
 {
-	return ((struct tsp *)ctx)->cap;
+	(void)ctx;
+	/* No cap for the core to apply: cipher, AEAD and MAC data of any
+	 * length go through the partition in pieces, and every other request
+	 * that does not fit the transport's buffer (p->cap) is refused by the
+	 * codec with PsaErrorInsufficientMemory before anything is sent. */
+	return 0;
 }
 
 /* ---- one call ---- */
 
 /* The request is in p->req[0..req_len); the response lands in p->resp.
  * Called with p->lock held. */
-static enum ts_err call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *ret_len)
+enum ts_err tsp_call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *ret_len)
 {
 	size_t n = 0;
 	int32_t rpc = -1;
@@ -267,13 +256,13 @@ static enum ts_err call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *
 }
 
 /* A call whose answer is one T1 record, copied out. */
-static enum ts_err call_data(struct tsp *p, uint32_t opcode, size_t req_len, uint8_t **ret,
-                             size_t *ret_len)
+enum ts_err tsp_call_data(struct tsp *p, uint32_t opcode, size_t req_len, uint8_t **ret,
+                          size_t *ret_len)
 {
 	const uint8_t *v;
 	size_t n = 0, vlen;
 	uint8_t *out;
-	enum ts_err err = call(p, opcode, req_len, &n);
+	enum ts_err err = tsp_call(p, opcode, req_len, &n);
 
 	if (err != TS_OK)
 		return err;
@@ -295,7 +284,7 @@ static enum ts_err call_data(struct tsp *p, uint32_t opcode, size_t req_len, uin
 
 /* ---- key IDs ---- */
 
-static bool ref_id(const struct prov_key *k, uint32_t *ret)
+bool tsp_ref_id(const struct prov_key *k, uint32_t *ret)
 {
 	uint32_t id;
 
@@ -315,7 +304,7 @@ static enum ts_err key_exists(struct tsp *p, uint32_t id, bool *ret)
 	enum ts_err err = tsc_req_key_id(p->req, p->cap, id, &len);
 
 	if (err == TS_OK)
-		err = call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
+		err = tsp_call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
 	if (err == TS_OK || err == TS_E_PSA_DOES_NOT_EXIST) {
 		*ret = err == TS_OK;
 		err = TS_OK;
@@ -369,7 +358,7 @@ static enum ts_err tsp_adopt_key(void *ctx, const struct prov_key *k)
 	uint32_t id;
 	bool there = false;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_DATA_CORRUPT;
 	pthread_mutex_lock(&p->lock);
 	if (id >= p->next_id)
@@ -396,11 +385,21 @@ static bool forget_foreign(struct tsp *p, uint32_t id)
 	return false;
 }
 
-/* Only the asymmetric keys whose operations this provider serves are made. */
+/* Only the keys whose operations this provider serves are made. */
 static bool served_type(const struct psa_attrs *a)
 {
-	return a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC ||
-	       a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+	switch (a->type) {
+	case PSA_KT_ECC_PAIR:
+	case PSA_KT_ECC_PUBLIC:
+	case PSA_KT_RSA_PAIR:
+	case PSA_KT_RSA_PUBLIC:
+	case PSA_KT_AES:
+	case PSA_KT_CHACHA20:
+	case PSA_KT_HMAC:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t *data,
@@ -411,7 +410,7 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 	uint32_t id, got = 0;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_INVALID_ARGUMENT;
 	if (!served_type(k->attrs))
 		return TS_E_PSA_NOT_SUPPORTED;
@@ -424,13 +423,13 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 	else
 		err = tsc_req_import(p->req, p->cap, &ta, data, data_len, &len);
 	if (err == TS_OK)
-		err = call(p, data == NULL ? TSC_OP_GENERATE_KEY : TSC_OP_IMPORT_KEY, len, &n);
+		err = tsp_call(p, data == NULL ? TSC_OP_GENERATE_KEY : TSC_OP_IMPORT_KEY, len, &n);
 	if (err == TS_OK)
 		err = tsc_resp_id(p->resp, n, &got);
 	if (err == TS_OK && got != id) {
 		/* Not the persistent key asked for: undo it, it is no one's. */
 		if (tsc_req_key_id(p->req, p->cap, got, &len) == TS_OK)
-			(void)call(p, TSC_OP_DESTROY_KEY, len, &n);
+			(void)tsp_call(p, TSC_OP_DESTROY_KEY, len, &n);
 		err = TS_E_PSA_COMMUNICATION_FAILURE;
 	}
 	if (err == TS_E_PSA_ALREADY_EXISTS) {
@@ -444,7 +443,7 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 
 		err = tsc_req_key_id(p->req, p->cap, id, &len);
 		if (err == TS_OK)
-			err = call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
+			err = tsp_call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
 		if (err == TS_OK)
 			err = tsc_resp_attrs(p->resp, n, &back);
 		if (err == TS_OK)
@@ -489,12 +488,12 @@ static enum ts_err export_op(struct tsp *p, const struct prov_key *k, uint32_t o
 	uint32_t id;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_DOES_NOT_EXIST;
 	pthread_mutex_lock(&p->lock);
 	err = tsc_req_key_id(p->req, p->cap, id, &len);
 	if (err == TS_OK)
-		err = call_data(p, opcode, len, ret, ret_len);
+		err = tsp_call_data(p, opcode, len, ret, ret_len);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -518,7 +517,7 @@ static enum ts_err tsp_destroy_key(void *ctx, const struct prov_key *k)
 	uint32_t id;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_OK; /* nothing of ours can be there */
 	pthread_mutex_lock(&p->lock);
 	if (forget_foreign(p, id)) {
@@ -526,7 +525,7 @@ static enum ts_err tsp_destroy_key(void *ctx, const struct prov_key *k)
 	} else {
 		err = tsc_req_key_id(p->req, p->cap, id, &len);
 		if (err == TS_OK)
-			err = call(p, TSC_OP_DESTROY_KEY, len, &n);
+			err = tsp_call(p, TSC_OP_DESTROY_KEY, len, &n);
 		if (err == TS_E_PSA_DOES_NOT_EXIST)
 			err = TS_OK; /* gone already (or never made) */
 	}
@@ -556,7 +555,7 @@ static enum ts_err tsp_generate_random(void *ctx, uint8_t *out, size_t len)
 
 		err = tsc_req_random(p->req, p->cap, (uint32_t)chunk, &rlen);
 		if (err == TS_OK)
-			err = call(p, TSC_OP_GENERATE_RANDOM, rlen, &n);
+			err = tsp_call(p, TSC_OP_GENERATE_RANDOM, rlen, &n);
 		if (err == TS_OK)
 			err = tsc_resp_data(p->resp, n, &v, &vlen);
 		if (err == TS_OK && vlen != chunk)
@@ -590,7 +589,7 @@ static enum ts_err tsp_sign_hash(void *ctx, const struct prov_key *k, const stru
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_DOES_NOT_EXIST;
 	err = tsp_alg(alg, &a);
 	if (err != TS_OK)
@@ -598,7 +597,7 @@ static enum ts_err tsp_sign_hash(void *ctx, const struct prov_key *k, const stru
 	pthread_mutex_lock(&p->lock);
 	err = tsc_req_sign(p->req, p->cap, id, a, hash, hash_len, &len);
 	if (err == TS_OK)
-		err = call_data(p, TSC_OP_SIGN_HASH, len, ret_sig, ret_len);
+		err = tsp_call_data(p, TSC_OP_SIGN_HASH, len, ret_sig, ret_len);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -612,7 +611,7 @@ static enum ts_err tsp_verify_hash(void *ctx, const struct prov_key *k, const st
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_DOES_NOT_EXIST;
 	err = tsp_alg(alg, &a);
 	if (err != TS_OK)
@@ -620,7 +619,7 @@ static enum ts_err tsp_verify_hash(void *ctx, const struct prov_key *k, const st
 	pthread_mutex_lock(&p->lock);
 	err = tsc_req_verify(p->req, p->cap, id, a, hash, hash_len, sig, sig_len, &len);
 	if (err == TS_OK)
-		err = call(p, TSC_OP_VERIFY_HASH, len, &n);
+		err = tsp_call(p, TSC_OP_VERIFY_HASH, len, &n);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -635,7 +634,7 @@ static enum ts_err tsp_asym_crypt(void *ctx, const struct prov_key *k, const str
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!ref_id(k, &id))
+	if (!tsp_ref_id(k, &id))
 		return TS_E_PSA_DOES_NOT_EXIST;
 	err = tsp_alg(alg, &a);
 	if (err != TS_OK)
@@ -644,36 +643,62 @@ static enum ts_err tsp_asym_crypt(void *ctx, const struct prov_key *k, const str
 	err = tsc_req_asym(p->req, p->cap, id, a, in, in_len, label_len > 0 ? label : NULL,
 	                   label_len, &len);
 	if (err == TS_OK)
-		err = call_data(p, encrypt ? TSC_OP_ASYMMETRIC_ENCRYPT : TSC_OP_ASYMMETRIC_DECRYPT,
-		                len, ret, ret_len);
+		err = tsp_call_data(p,
+		                    encrypt ? TSC_OP_ASYMMETRIC_ENCRYPT : TSC_OP_ASYMMETRIC_DECRYPT,
+		                    len, ret, ret_len);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
 
+static bool can_do_asymmetric(const struct psa_attrs *a)
+{
+	if (a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC)
+		return a->family == PSA_ECC_SECP_R1 &&
+		       (a->bits == 0 || a->bits == 256 || a->bits == 384 || a->bits == 521) &&
+		       (a->alg.cls == PSA_AC_NONE ||
+		        (a->alg.cls == PSA_AC_SIGN &&
+		         (a->alg.kind == PSA_SIGN_ECDSA || a->alg.kind == PSA_SIGN_ECDSA_ANY ||
+		          a->alg.kind == PSA_SIGN_DETERMINISTIC_ECDSA)));
+	return (a->bits == 0 || (a->bits >= 1024 && a->bits <= 4096 && a->bits % 8 == 0)) &&
+	       (a->alg.cls == PSA_AC_NONE || a->alg.cls == PSA_AC_ASYM_ENC ||
+	        (a->alg.cls == PSA_AC_SIGN && a->alg.kind != PSA_SIGN_ECDSA &&
+	         a->alg.kind != PSA_SIGN_ECDSA_ANY && a->alg.kind != PSA_SIGN_DETERMINISTIC_ECDSA));
+}
+
+static bool can_do_symmetric(const struct psa_attrs *a)
+{
+	switch (a->type) {
+	case PSA_KT_AES:
+		return (a->bits == 0 || a->bits == 128 || a->bits == 192 || a->bits == 256) &&
+		       (a->alg.cls == PSA_AC_NONE ||
+		        (a->alg.cls == PSA_AC_AEAD && a->alg.kind != PSA_AEAD_CHACHA20_POLY1305) ||
+		        (a->alg.cls == PSA_AC_CIPHER && a->alg.kind >= 2) ||
+		        (a->alg.cls == PSA_AC_MAC && a->alg.kind == PSA_MAC_CMAC));
+	case PSA_KT_CHACHA20:
+		return (a->bits == 0 || a->bits == 256) &&
+		       (a->alg.cls == PSA_AC_NONE ||
+		        (a->alg.cls == PSA_AC_AEAD && a->alg.kind == PSA_AEAD_CHACHA20_POLY1305) ||
+		        (a->alg.cls == PSA_AC_CIPHER && a->alg.kind == 1));
+	case PSA_KT_HMAC:
+		return a->bits % 8 == 0 && a->bits <= 65536 &&
+		       (a->alg.cls == PSA_AC_NONE ||
+		        (a->alg.cls == PSA_AC_MAC && a->alg.kind == PSA_MAC_HMAC));
+	default:
+		return false;
+	}
+}
+
 static enum ts_err tsp_can_do(void *ctx, const struct psa_attrs *a, int check)
 {
+	uint32_t v;
+	bool asym = a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC ||
+	            a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
+
 	(void)ctx;
 	if (check == 4 || !served_type(a))
-		return TS_E_PSA_NOT_SUPPORTED; /* no derivation; no symmetric operations */
-	if (a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_ECC_PUBLIC) {
-		if (a->family != PSA_ECC_SECP_R1 ||
-		    (a->bits != 0 && a->bits != 256 && a->bits != 384 && a->bits != 521))
-			return TS_E_PSA_NOT_SUPPORTED;
-		if (a->alg.cls != PSA_AC_NONE && a->alg.cls != PSA_AC_SIGN)
-			return TS_E_PSA_NOT_SUPPORTED;
-		if (a->alg.cls == PSA_AC_SIGN && a->alg.kind != PSA_SIGN_ECDSA &&
-		    a->alg.kind != PSA_SIGN_ECDSA_ANY &&
-		    a->alg.kind != PSA_SIGN_DETERMINISTIC_ECDSA)
-			return TS_E_PSA_NOT_SUPPORTED;
-	} else {
-		if (a->bits != 0 && (a->bits < 1024 || a->bits > 4096 || a->bits % 8 != 0))
-			return TS_E_PSA_NOT_SUPPORTED;
-		if (a->alg.cls != PSA_AC_NONE && a->alg.cls != PSA_AC_SIGN &&
-		    a->alg.cls != PSA_AC_ASYM_ENC)
-			return TS_E_PSA_NOT_SUPPORTED;
-	}
-	uint32_t v;
-
+		return TS_E_PSA_NOT_SUPPORTED; /* no key derivation */
+	if (asym ? !can_do_asymmetric(a) : !can_do_symmetric(a))
+		return TS_E_PSA_NOT_SUPPORTED;
 	return tsp_alg(&a->alg, &v);
 }
 
@@ -704,5 +729,9 @@ const struct prov_ops prov_trusted_services_ops = {
         .sign_hash = tsp_sign_hash,
         .verify_hash = tsp_verify_hash,
         .asym_crypt = tsp_asym_crypt,
+        .aead = tsp_aead,
+        .cipher = tsp_cipher,
+        .mac = tsp_mac,
+        .mac_verify = tsp_mac_verify,
         .can_do = tsp_can_do,
 };

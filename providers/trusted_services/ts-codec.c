@@ -207,6 +207,40 @@ enum ts_err tsc_req_random(uint8_t *buf, size_t cap, uint32_t size, size_t *ret_
 	return tsc_req_key_id(buf, cap, size, ret_len); /* the same one-u32 fixed part */
 }
 
+enum ts_err tsc_req_setup(uint8_t *buf, size_t cap, uint32_t key_id, uint32_t alg, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, key_id);
+	tsc_w_u32(&w, alg);
+	return tsc_w_finish(&w, ret_len);
+}
+
+enum ts_err tsc_req_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_t *data,
+                         size_t data_len, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	if (data != NULL)
+		tsc_w_tlv(&w, TSC_TAG_1, data, data_len);
+	return tsc_w_finish(&w, ret_len);
+}
+
+enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint32_t ad_len,
+                                 uint32_t text_len, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	tsc_w_u32(&w, ad_len);
+	tsc_w_u32(&w, text_len);
+	return tsc_w_finish(&w, ret_len);
+}
+
 enum ts_err tsc_resp_id(const uint8_t *resp, size_t len, uint32_t *ret_id)
 {
 	return tsc_r_u32(resp, len, 0, ret_id) ? TS_OK : TS_E_PSA_COMMUNICATION_FAILURE;
@@ -223,6 +257,21 @@ enum ts_err tsc_resp_data(const uint8_t *resp, size_t len, const uint8_t **ret_v
 	return tsc_find_tlv(resp, len, 0, TSC_TAG_1, ret_val, ret_len) == TSC_FOUND
 	               ? TS_OK
 	               : TS_E_PSA_COMMUNICATION_FAILURE;
+}
+
+enum ts_err tsc_resp_optional(const uint8_t *resp, size_t len, uint16_t tag,
+                              const uint8_t **ret_val, size_t *ret_len)
+{
+	switch (tsc_find_tlv(resp, len, 0, tag, ret_val, ret_len)) {
+	case TSC_FOUND:
+		return TS_OK;
+	case TSC_ABSENT:
+		*ret_val = resp;
+		*ret_len = 0;
+		return TS_OK;
+	default:
+		return TS_E_PSA_COMMUNICATION_FAILURE;
+	}
 }
 
 /* ---- status ---- */

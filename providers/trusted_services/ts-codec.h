@@ -36,6 +36,30 @@
 #define TSC_OP_SIGN_MESSAGE       0x0110u
 #define TSC_OP_VERIFY_MESSAGE     0x0111u
 
+#define TSC_OP_CIPHER_ENCRYPT_SETUP 0x0301u
+#define TSC_OP_CIPHER_DECRYPT_SETUP 0x0302u
+#define TSC_OP_CIPHER_GENERATE_IV   0x0303u
+#define TSC_OP_CIPHER_SET_IV        0x0304u
+#define TSC_OP_CIPHER_UPDATE        0x0305u
+#define TSC_OP_CIPHER_FINISH        0x0306u
+#define TSC_OP_CIPHER_ABORT         0x0307u
+#define TSC_OP_MAC_SIGN_SETUP       0x0501u
+#define TSC_OP_MAC_VERIFY_SETUP     0x0502u
+#define TSC_OP_MAC_UPDATE           0x0503u
+#define TSC_OP_MAC_SIGN_FINISH      0x0504u
+#define TSC_OP_MAC_VERIFY_FINISH    0x0505u
+#define TSC_OP_MAC_ABORT            0x0506u
+#define TSC_OP_AEAD_ENCRYPT_SETUP   0x0601u
+#define TSC_OP_AEAD_DECRYPT_SETUP   0x0602u
+#define TSC_OP_AEAD_GENERATE_NONCE  0x0603u
+#define TSC_OP_AEAD_SET_NONCE       0x0604u
+#define TSC_OP_AEAD_SET_LENGTHS     0x0605u
+#define TSC_OP_AEAD_UPDATE_AD       0x0606u
+#define TSC_OP_AEAD_UPDATE          0x0607u
+#define TSC_OP_AEAD_FINISH          0x0608u
+#define TSC_OP_AEAD_VERIFY          0x0609u
+#define TSC_OP_AEAD_ABORT           0x060au
+
 /* TLV tags (each operation numbers its own from 1). */
 #define TSC_TAG_1 1u
 #define TSC_TAG_2 2u
@@ -161,6 +185,15 @@ enum ts_err tsc_req_asym(uint8_t *buf, size_t cap, uint32_t id, uint32_t alg, co
                          size_t in_len, const uint8_t *salt, size_t salt_len, size_t *ret_len);
 enum ts_err tsc_req_random(uint8_t *buf, size_t cap, uint32_t size, size_t *ret_len);
 
+/* Multipart (cipher, MAC, AEAD): *_SETUP takes the key ID and algorithm
+ * and answers an operation handle (tsc_resp_id); every later step takes the
+ * handle, then the step's T1 when data is not NULL. */
+enum ts_err tsc_req_setup(uint8_t *buf, size_t cap, uint32_t key_id, uint32_t alg, size_t *ret_len);
+enum ts_err tsc_req_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_t *data,
+                         size_t data_len, size_t *ret_len);
+enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint32_t ad_len,
+                                 uint32_t text_len, size_t *ret_len);
+
 /* Responses. Each is TS_OK or TS_E_PSA_COMMUNICATION_FAILURE for a body
  * that does not hold what the operation answers with. */
 enum ts_err tsc_resp_id(const uint8_t *resp, size_t len, uint32_t *ret_id);
@@ -169,6 +202,11 @@ enum ts_err tsc_resp_attrs(const uint8_t *resp, size_t len, struct tsc_attrs *re
  * pointing into resp. */
 enum ts_err tsc_resp_data(const uint8_t *resp, size_t len, const uint8_t **ret_val,
                           size_t *ret_len);
+
+/* An output record that may be missing (an empty last part): TS_OK with
+ * length 0 when absent, TS_E_PSA_COMMUNICATION_FAILURE when malformed. */
+enum ts_err tsc_resp_optional(const uint8_t *resp, size_t len, uint16_t tag,
+                              const uint8_t **ret_val, size_t *ret_len);
 
 /* ---- status ---- */
 

@@ -261,8 +261,33 @@ enum ts_err tsp_alg_back(uint32_t alg, struct psa_alg *ret)
 		err = hash_back(low, &a.hash, &any);
 		if (err == TS_OK && any)
 			err = TS_E_PSA_NOT_SUPPORTED;
+	} else if ((alg & 0xffc0ff00u) == 0x03800000u) {
+		a.cls = PSA_AC_MAC;
+		a.kind = PSA_MAC_HMAC;
+		a.length = (alg >> 16) & 0x3fu;
+		err = hash_back(low, &a.hash, &a.hash_any);
+	} else if ((alg & 0xffc0ffffu) == 0x03c00200u || (alg & 0xffc0ffffu) == 0x03c00100u) {
+		a.cls = PSA_AC_MAC;
+		a.kind = (alg & 0xffu) == 0 && (alg & 0xff00u) == 0x0200u ? PSA_MAC_CMAC
+		                                                          : PSA_MAC_CBC_MAC;
+		a.length = (alg >> 16) & 0x3fu;
+	} else if ((alg & 0xffc0ffffu) == 0x05400100u || (alg & 0xffc0ffffu) == 0x05400200u ||
+	           (alg & 0xffc0ffffu) == 0x05000500u) {
+		uint32_t base_aead = alg & 0xffc0ffffu, tag = (alg >> 16) & 0x3fu;
+
+		a.cls = PSA_AC_AEAD;
+		a.kind = base_aead == 0x05400100u   ? PSA_AEAD_CCM
+		         : base_aead == 0x05400200u ? PSA_AEAD_GCM
+		                                    : PSA_AEAD_CHACHA20_POLY1305;
+		a.length = tag == 16 ? 0 : tag;
 	} else {
 		err = TS_E_PSA_NOT_SUPPORTED;
+		for (uint8_t m = 1; m <= 8; m++)
+			if (ciphers[m] == alg) {
+				a.cls = PSA_AC_CIPHER;
+				a.kind = m;
+				err = TS_OK;
+			}
 	}
 	if (err == TS_OK)
 		*ret = a;
@@ -287,6 +312,12 @@ enum ts_err tsp_attrs_back(const struct tsc_attrs *t, struct psa_attrs *ret)
 				a.family = f;
 		if (a.family == 0)
 			return TS_E_PSA_NOT_SUPPORTED;
+	} else if (t->type == 0x2400u) {
+		a.type = PSA_KT_AES;
+	} else if (t->type == 0x2004u) {
+		a.type = PSA_KT_CHACHA20;
+	} else if (t->type == 0x1100u) {
+		a.type = PSA_KT_HMAC;
 	} else {
 		return TS_E_PSA_NOT_SUPPORTED;
 	}

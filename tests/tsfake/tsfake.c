@@ -1,5 +1,5 @@
 /* The test endpoint: packed-c in, software-provider crypto, packed-c out. */
-#include "tsfake.h"
+#include "tsfake-priv.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,30 +9,6 @@
 #include <openssl/crypto.h>
 
 #include "common/secmem.h"
-#include "providers/software/software-priv.h"
-#include "providers/trusted_services/ts-codec.h"
-#include "providers/trusted_services/ts-psa.h"
-
-#define VOLATILE_FIRST 0x7fffffe0u
-#define MAX_KEYS       256
-#define MSG_MAX        64 /* PSA_HASH_MAX_SIZE: the service's SIGN_MESSAGE buffer */
-
-struct fkey {
-	uint32_t id;
-	struct tsc_attrs raw; /* as answered by GET_KEY_ATTRIBUTES */
-	struct psa_attrs a;
-	uint8_t *mat;
-	size_t mat_len;
-};
-
-struct tsfake {
-	void *sw;
-	char *store;
-	struct fkey keys[MAX_KEYS];
-	size_t n;
-	uint32_t next_volatile;
-	int32_t force_rpc, force_service;
-};
 
 /* ---- the persistent store: id, attribute block, material length, material ---- */
 
@@ -135,6 +111,7 @@ void tsfake_free(struct tsfake *f)
 		return;
 	for (size_t i = 0; i < f->n; i++)
 		ts_free_secret(f->keys[i].mat, f->keys[i].mat_len);
+	tsfake_multipart_free(f);
 	if (f->sw != NULL)
 		sw_fini(f->sw);
 	free(f->store);
@@ -162,18 +139,9 @@ static struct fkey *find(struct tsfake *f, uint32_t id)
 
 /* ---- one call ---- */
 
-struct call {
-	struct tsfake *f;
-	uint8_t *buf;
-	size_t cap, req_len;
-	size_t resp_len;
-	int32_t rpc;
-	int64_t service;
-};
-
 /* An optional TLV: absent is empty, like the service. false (and RPC -6)
  * for a record that runs past the body. */
-static bool tlv(struct call *c, size_t off, uint16_t tag, const uint8_t **v, size_t *len)
+bool tsfake_tlv(struct call *c, size_t off, uint16_t tag, const uint8_t **v, size_t *len)
 {
 	switch (tsc_find_tlv(c->buf, c->req_len, off, tag, v, len)) {
 	case TSC_FOUND:
@@ -188,7 +156,7 @@ static bool tlv(struct call *c, size_t off, uint16_t tag, const uint8_t **v, siz
 	}
 }
 
-static bool u32_at(struct call *c, size_t off, uint32_t *v)
+bool tsfake_u32_at(struct call *c, size_t off, uint32_t *v)
 {
 	if (!tsc_r_u32(c->buf, c->req_len, off, v)) {
 		c->rpc = TSC_RPC_INVALID_REQUEST_BODY;
@@ -197,7 +165,7 @@ static bool u32_at(struct call *c, size_t off, uint32_t *v)
 	return true;
 }
 
-static void answer_id(struct call *c, uint32_t id)
+void tsfake_answer_id(struct call *c, uint32_t id)
 {
 	struct tsc_writer w;
 
@@ -208,7 +176,7 @@ static void answer_id(struct call *c, uint32_t id)
 }
 
 /* T1 out of data (which may lie in buf: it is copied first). */
-static void answer_data(struct call *c, const uint8_t *data, size_t len)
+void tsfake_answer_data(struct call *c, const uint8_t *data, size_t len)
 {
 	uint8_t *copy = malloc(len > 0 ? len : 1);
 	struct tsc_writer w;
@@ -226,7 +194,7 @@ static void answer_data(struct call *c, const uint8_t *data, size_t len)
 	ts_free_secret(copy, len);
 }
 
-static void set_err(struct call *c, enum ts_err err)
+void tsfake_set_err(struct call *c, enum ts_err err)
 {
 	c->service = tsc_err_to_psa(err);
 }
@@ -257,7 +225,7 @@ static void op_create(struct call *c, bool import)
 		c->rpc = TSC_RPC_INVALID_REQUEST_BODY;
 		return;
 	}
-	if (import && !tlv(c, TSC_ATTRS_LEN, TSC_TAG_1, &data, &data_len))
+	if (import && !tsfake_tlv(c, TSC_ATTRS_LEN, TSC_TAG_1, &data, &data_len))
 		return;
 	if (tsp_attrs_back(&raw, &a) != 0) {
 		c->service = TSC_PSA_ERROR_NOT_SUPPORTED;
@@ -285,7 +253,7 @@ static void op_create(struct call *c, bool import)
 	else
 		err = sw_generate_key(f->sw, &a, &mat, &mat_len);
 	if (err != 0) {
-		set_err(c, err);
+		tsfake_set_err(c, err);
 		return;
 	}
 	if (import) {
@@ -302,15 +270,15 @@ static void op_create(struct call *c, bool import)
 	f->keys[f->n++] =
 	        (struct fkey){.id = id, .raw = raw, .a = a, .mat = mat, .mat_len = mat_len};
 	save(f);
-	answer_id(c, id);
+	tsfake_answer_id(c, id);
 }
 
-static struct fkey *key_of(struct call *c, uint32_t *ret_id)
+struct fkey *tsfake_key_of(struct call *c, uint32_t *ret_id)
 {
 	uint32_t id;
 	struct fkey *k;
 
-	if (!u32_at(c, 0, &id))
+	if (!tsfake_u32_at(c, 0, &id))
 		return NULL;
 	k = find(c->f, id);
 	if (k == NULL)
@@ -322,7 +290,7 @@ static struct fkey *key_of(struct call *c, uint32_t *ret_id)
 
 static void op_destroy(struct call *c)
 {
-	struct fkey *k = key_of(c, NULL);
+	struct fkey *k = tsfake_key_of(c, NULL);
 	struct tsfake *f = c->f;
 
 	if (k == NULL)
@@ -334,7 +302,7 @@ static void op_destroy(struct call *c)
 
 static void op_export(struct call *c, bool public)
 {
-	struct fkey *k = key_of(c, NULL);
+	struct fkey *k = tsfake_key_of(c, NULL);
 	uint8_t *out = NULL;
 	size_t len = 0;
 	enum ts_err err;
@@ -348,16 +316,16 @@ static void op_export(struct call *c, bool public)
 	err = public ? sw_export_public_key(c->f->sw, &k->a, k->mat, k->mat_len, &out, &len)
 	             : sw_export_key(c->f->sw, &k->a, k->mat, k->mat_len, &out, &len);
 	if (err != 0) {
-		set_err(c, err);
+		tsfake_set_err(c, err);
 		return;
 	}
-	answer_data(c, out, len);
+	tsfake_answer_data(c, out, len);
 	ts_free_secret(out, len);
 }
 
 static void op_attributes(struct call *c)
 {
-	struct fkey *k = key_of(c, NULL);
+	struct fkey *k = tsfake_key_of(c, NULL);
 	struct tsc_writer w;
 
 	if (k == NULL)
@@ -369,7 +337,7 @@ static void op_attributes(struct call *c)
 
 /* The algorithm of an operation against the key's policy: the same, or the
  * policy's "any hash" form of it. */
-static bool alg_permitted(const struct fkey *k, uint32_t alg)
+bool tsfake_alg_permitted(const struct fkey *k, uint32_t alg)
 {
 	return alg == k->raw.alg ||
 	       ((k->raw.alg & 0xffu) == 0xffu && (alg & ~0xffu) == (k->raw.alg & ~0xffu));
@@ -377,7 +345,7 @@ static bool alg_permitted(const struct fkey *k, uint32_t alg)
 
 static void op_sign(struct call *c, bool verify, bool message)
 {
-	struct fkey *k = key_of(c, NULL);
+	struct fkey *k = tsfake_key_of(c, NULL);
 	const uint8_t *in, *sig = NULL;
 	uint8_t digest[64], *out = NULL;
 	size_t in_len, sig_len = 0, out_len = 0;
@@ -386,14 +354,15 @@ static void op_sign(struct call *c, bool verify, bool message)
 	uint32_t need = verify ? (message ? 0x0800u : 0x2000u) : (message ? 0x0400u : 0x1000u);
 	enum ts_err err;
 
-	if (k == NULL || !u32_at(c, 4, &raw_alg) || !tlv(c, 8, TSC_TAG_1, &in, &in_len) ||
-	    (verify && !tlv(c, 8, TSC_TAG_2, &sig, &sig_len)))
+	if (k == NULL || !tsfake_u32_at(c, 4, &raw_alg) ||
+	    !tsfake_tlv(c, 8, TSC_TAG_1, &in, &in_len) ||
+	    (verify && !tsfake_tlv(c, 8, TSC_TAG_2, &sig, &sig_len)))
 		return;
 	if (message && in_len > MSG_MAX) {
 		c->rpc = TSC_RPC_INVALID_REQUEST_BODY;
 		return;
 	}
-	if (!(k->raw.usage & need) || !alg_permitted(k, raw_alg)) {
+	if (!(k->raw.usage & need) || !tsfake_alg_permitted(k, raw_alg)) {
 		c->service = TSC_PSA_ERROR_NOT_PERMITTED;
 		return;
 	}
@@ -405,7 +374,7 @@ static void op_sign(struct call *c, bool verify, bool message)
 		err = prov_software_ops.hash_compute(NULL, (enum prov_hash)alg.hash, in, in_len,
 		                                     digest, sizeof(digest), &in_len);
 		if (err != 0) {
-			set_err(c, err);
+			tsfake_set_err(c, err);
 			return;
 		}
 		in = digest;
@@ -413,21 +382,21 @@ static void op_sign(struct call *c, bool verify, bool message)
 	if (verify) {
 		err = sw_verify_hash(c->f->sw, &k->a, k->mat, k->mat_len, &alg, in, in_len, sig,
 		                     sig_len);
-		set_err(c, err);
+		tsfake_set_err(c, err);
 		return;
 	}
 	err = sw_sign_hash(c->f->sw, &k->a, k->mat, k->mat_len, &alg, in, in_len, &out, &out_len);
 	if (err != 0) {
-		set_err(c, err);
+		tsfake_set_err(c, err);
 		return;
 	}
-	answer_data(c, out, out_len);
+	tsfake_answer_data(c, out, out_len);
 	free(out);
 }
 
 static void op_asym(struct call *c, bool encrypt)
 {
-	struct fkey *k = key_of(c, NULL);
+	struct fkey *k = tsfake_key_of(c, NULL);
 	const uint8_t *in, *salt;
 	size_t in_len, salt_len;
 	uint8_t *out = NULL;
@@ -436,8 +405,9 @@ static void op_asym(struct call *c, bool encrypt)
 	uint32_t raw_alg;
 	enum ts_err err;
 
-	if (k == NULL || !u32_at(c, 4, &raw_alg) || !tlv(c, 8, TSC_TAG_1, &in, &in_len) ||
-	    !tlv(c, 8, TSC_TAG_2, &salt, &salt_len))
+	if (k == NULL || !tsfake_u32_at(c, 4, &raw_alg) ||
+	    !tsfake_tlv(c, 8, TSC_TAG_1, &in, &in_len) ||
+	    !tsfake_tlv(c, 8, TSC_TAG_2, &salt, &salt_len))
 		return;
 	if (!(k->raw.usage & (encrypt ? 0x0100u : 0x0200u)) || raw_alg != k->raw.alg) {
 		c->service = TSC_PSA_ERROR_NOT_PERMITTED;
@@ -450,10 +420,10 @@ static void op_asym(struct call *c, bool encrypt)
 	err = sw_asym_crypt(c->f->sw, &k->a, k->mat, k->mat_len, &alg, encrypt, in, in_len,
 	                    salt_len > 0 ? salt : NULL, salt_len, &out, &out_len);
 	if (err != 0) {
-		set_err(c, err);
+		tsfake_set_err(c, err);
 		return;
 	}
-	answer_data(c, out, out_len);
+	tsfake_answer_data(c, out, out_len);
 	ts_free_secret(out, out_len);
 }
 
@@ -462,7 +432,7 @@ static void op_random(struct call *c)
 	uint32_t size;
 	uint8_t *out;
 
-	if (!u32_at(c, 0, &size))
+	if (!tsfake_u32_at(c, 0, &size))
 		return;
 	if (tsc_tlv_space(size) > c->cap) {
 		c->rpc = TSC_RPC_INTERNAL; /* the answer would not fit */
@@ -476,7 +446,7 @@ static void op_random(struct call *c)
 	if (prov_software_ops.generate_random(NULL, out, size) != 0)
 		c->service = TSC_PSA_ERROR_INSUFF_ENTROPY;
 	else
-		answer_data(c, out, size);
+		tsfake_answer_data(c, out, size);
 	free(out);
 }
 
@@ -553,7 +523,8 @@ int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap,
 			op_random(&c);
 			break;
 		default:
-			c.rpc = TSC_RPC_INVALID_VALUE;
+			if (!tsfake_multipart(&c, opcode))
+				c.rpc = TSC_RPC_INVALID_VALUE;
 		}
 	}
 	if (c.rpc != 0 || c.service != 0)

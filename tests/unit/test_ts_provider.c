@@ -203,7 +203,9 @@ Test(ts_provider, recovery_destroys_what_an_interrupted_creation_left)
 
 Test(ts_provider, limits_and_scheduling)
 {
-	cr_assert_eq(ops->max_payload(ctx), 8192);
+	/* No cap for the core: the provider splits what it can and refuses
+	 * the rest itself. */
+	cr_assert_eq(ops->max_payload(ctx), 0);
 	cr_assert_eq(ops->max_concurrent(ctx), 1);
 	cr_assert_eq(ops->id, 4);
 	cr_assert_str_eq(ops->uuid, "71129441-508a-4da6-b6e8-7b98a777e4c0");
@@ -258,21 +260,63 @@ Test(ts_provider, statuses_of_the_partition_reach_the_caller)
 	unsetenv("TSFAKE_FAULT");
 }
 
-Test(ts_provider, only_the_asymmetric_keys_it_serves_are_made)
+Test(ts_provider, only_the_keys_it_serves_are_made)
 {
+	struct psa_attrs raw = {.type = PSA_KT_RAW_DATA, .bits = 128, .alg = {.cls = PSA_AC_NONE}};
 	struct psa_attrs aes = {.type = PSA_KT_AES,
 	                        .bits = 128,
 	                        .usage = PSA_USAGE_ENCRYPT,
 	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	struct psa_attrs ecdh = p256;
 	uint8_t ref[4], *mat = NULL;
 	size_t len = 0;
-	struct prov_key k = {.attrs = &aes, .ref = ref, .ref_len = 4};
+	struct prov_key k = {.attrs = &raw, .ref = ref, .ref_len = 4};
 
 	ref_of(reserve(), ref);
 	cr_assert_eq(ops->generate_key(ctx, &k, &mat, &len), TS_E_PSA_NOT_SUPPORTED);
-	cr_assert_eq(ops->can_do(ctx, &aes, 2), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->can_do(ctx, &raw, 2), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->can_do(ctx, &aes, 2), TS_OK);
+	aes.alg.kind = PSA_AEAD_CHACHA20_POLY1305;
+	cr_assert_eq(ops->can_do(ctx, &aes, 1), TS_E_PSA_NOT_SUPPORTED);
 	cr_assert_eq(ops->can_do(ctx, &p256, 2), TS_OK);
 	cr_assert_eq(ops->can_do(ctx, &p256, 4), TS_E_PSA_NOT_SUPPORTED);
+	ecdh.alg = (struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
+	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_E_PSA_NOT_SUPPORTED);
+}
+
+Test(ts_provider, aead_runs_in_pieces_and_a_failed_one_does_not_break_the_next)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 128,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	uint8_t ref[4], nonce[12] = {0}, *out = NULL, *back = NULL;
+	static uint8_t data[20000];
+	size_t len = 0, blen = 0;
+	struct prov_key k = {.attrs = &aes, .ref = ref, .ref_len = 4};
+
+	ref_of(reserve(), ref);
+	cr_assert_eq(ops->generate_key(ctx, &k, &out, &len), TS_OK);
+	/* More failed operations in a row than the partition's pool holds
+	 * (each is aborted), then data over the buffer in pieces. */
+	for (int i = 0; i < 12; i++)
+		cr_assert_eq(
+		        ops->aead(ctx, &k, &aes.alg, true, nonce, 0, NULL, 0, data, 10, &out, &len),
+		        TS_E_PSA_INVALID_ARGUMENT, "an empty nonce");
+	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, data, 5000, data, sizeof(data),
+	                       &out, &len),
+	             TS_OK);
+	cr_assert_eq(len, sizeof(data) + 16);
+	cr_assert_eq(
+	        ops->aead(ctx, &k, &aes.alg, false, nonce, 12, data, 5000, out, len, &back, &blen),
+	        TS_OK);
+	cr_assert_eq(blen, sizeof(data));
+	out[100] ^= 1;
+	free(back);
+	cr_assert_eq(
+	        ops->aead(ctx, &k, &aes.alg, false, nonce, 12, data, 5000, out, len, &back, &blen),
+	        TS_E_PSA_INVALID_SIGNATURE);
+	free(out);
 }
 
 Test(ts_provider, settings_are_checked_with_their_key_path)
@@ -307,7 +351,6 @@ Test(ts_provider, auto_falls_back_to_libts_when_no_tee_device_answers)
 	cr_assert_eq(ops->init("{\"libts_path\": \"" FAKE_LIBTS "\"}", "providers[1]", &c2, err,
 	                       sizeof(err)),
 	             TS_OK, "%s", err);
-	cr_assert_eq(ops->max_payload(c2), 8192);
 	ops->fini(c2);
 	cr_assert_neq(ops->init("{\"libts_path\": \"/nonexistent/libtsd.so.2\"}", "providers[1]",
 	                        &c2, err, sizeof(err)),
