@@ -19,6 +19,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
@@ -416,19 +417,190 @@ Test(ts, a_destroyed_key_is_gone_from_the_partition)
 	cr_assert_eq(tessera_sign_hash(c, TS, "gone", "ecdsa-sha256", h, 32, &sig, &siglen), 1140);
 }
 
-Test(ts, a_payload_over_the_partitions_buffer_is_insufficient_memory)
+Test(ts, what_cannot_be_split_over_the_partitions_buffer_is_insufficient_memory)
 {
+	struct tessera_key_spec rsa = {.type = "rsa",
+	                               .bits = 2048,
+	                               .alg = "rsa-pkcs1",
+	                               .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
 	static uint8_t big[9000];
-	uint8_t *sig = NULL, *rnd = NULL;
-	size_t siglen;
+	uint8_t *out = NULL, *rnd = NULL;
+	size_t len;
 
+	cr_assert_eq(tessera_generate_key(c, TS, "rsa", &rsa), TESSERA_OK);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TS, "rsa", "rsa-pkcs1", big, sizeof(big), NULL,
+	                                        0, &out, &len),
+	             1141);
+	cr_assert_eq(tessera_import_key(c, TS, "huge", &p256, big, sizeof(big)), 1141);
+	/* A long message is hashed in the daemon, random bytes come in
+	 * buffer-sized pieces. */
 	cr_assert_eq(tessera_generate_key(c, TS, "k", &p256), TESSERA_OK);
-	cr_assert_eq(
-	        tessera_sign_message(c, TS, "k", "ecdsa-sha256", big, sizeof(big), &sig, &siglen),
-	        1141);
-	/* Random bytes are fetched in buffer-sized pieces. */
+	cr_assert_eq(tessera_sign_message(c, TS, "k", "ecdsa-sha256", big, sizeof(big), &out, &len),
+	             TESSERA_OK);
+	free(out);
 	cr_assert_eq(tessera_generate_random(c, TS, 20000, &rnd), TESSERA_OK);
 	free(rnd);
+}
+
+/* ---- symmetric families, over the multipart opcodes ---- */
+
+static void openssl_cipher(const char *name, int enc, const uint8_t *key, const uint8_t *iv,
+                           const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
+                           uint8_t *out, size_t *ret_len, uint8_t *tag)
+{
+	EVP_CIPHER *ciph = EVP_CIPHER_fetch(NULL, name, NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+
+	cr_assert_not_null(ciph);
+	cr_assert_eq(EVP_CipherInit_ex2(ctx, ciph, key, iv, enc, NULL), 1);
+	if (ad != NULL)
+		cr_assert_eq(EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len), 1);
+	if (tag != NULL && !enc)
+		cr_assert_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, tag), 1);
+	cr_assert_eq(EVP_CipherUpdate(ctx, out, &n, in, (int)len), 1);
+	cr_assert_eq(EVP_CipherFinal_ex(ctx, out + n, &m), 1);
+	if (tag != NULL && enc)
+		cr_assert_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag), 1);
+	*ret_len = (size_t)(n + m);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(ciph);
+}
+
+static void import_sym(const char *name, const char *type, const char *alg, const uint8_t *key,
+                       size_t len)
+{
+	struct tessera_key_spec s = {.type = type,
+	                             .bits = 0,
+	                             .alg = alg,
+	                             .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT |
+	                                      TESSERA_USAGE_SIGN_MESSAGE |
+	                                      TESSERA_USAGE_VERIFY_MESSAGE |
+	                                      TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH};
+
+	cr_assert_eq(tessera_import_key(c, TS, name, &s, key, len), TESSERA_OK);
+}
+
+static void aead_matches_openssl(const char *type, const char *alg, const char *ossl, size_t len)
+{
+	static uint8_t key[32], nonce[12], ad[3000], pt[100000], ct[100016], back[100016];
+	uint8_t *out = NULL, *plain = NULL, tag[16];
+	size_t out_len = 0, plain_len = 0, n;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 7);
+	memset(key, 0x21, sizeof(key));
+	memset(nonce, 0x42, sizeof(nonce));
+	memset(ad, 0x63, sizeof(ad));
+	import_sym("aead", type, alg, key, 32);
+	rc = tessera_aead_encrypt(c, TS, "aead", alg, nonce, 12, ad, sizeof(ad), pt, len, &out,
+	                          &out_len);
+	cr_assert_eq(rc, TESSERA_OK, "%d %s", rc, tessera_strerror(rc));
+	cr_assert_eq(out_len, len + 16);
+	openssl_cipher(ossl, 1, key, nonce, ad, sizeof(ad), pt, len, ct, &n, tag);
+	cr_assert_eq(n, len);
+	cr_assert_eq(memcmp(out, ct, len), 0, "the partition's ciphertext is OpenSSL's");
+	cr_assert_eq(memcmp(out + len, tag, 16), 0, "and so is its tag");
+	/* OpenSSL's ciphertext decrypted in the partition, and a flipped bit refused. */
+	memcpy(back, ct, len);
+	memcpy(back + len, tag, 16);
+	cr_assert_eq(tessera_aead_decrypt(c, TS, "aead", alg, nonce, 12, ad, sizeof(ad), back,
+	                                  len + 16, &plain, &plain_len),
+	             TESSERA_OK);
+	cr_assert_eq(plain_len, len);
+	cr_assert_eq(memcmp(plain, pt, len), 0);
+	free(plain);
+	back[len / 2] ^= 1;
+	cr_assert_eq(tessera_aead_decrypt(c, TS, "aead", alg, nonce, 12, ad, sizeof(ad), back,
+	                                  len + 16, &plain, &plain_len),
+	             1149);
+	free(out);
+}
+
+Test(ts, aes_gcm_over_the_buffer_size_matches_openssl)
+{
+	aead_matches_openssl("aes", "aes-gcm", "AES-256-GCM", 100000);
+}
+
+Test(ts, chacha20_poly1305_matches_openssl)
+{
+	aead_matches_openssl("chacha20", "chacha20-poly1305", "ChaCha20-Poly1305", 777);
+}
+
+Test(ts, aes_cbc_pkcs7_and_ctr_match_openssl)
+{
+	static const char *const algs[] = {"aes-cbc-pkcs7", "aes-ctr"};
+	static const char *const ossl[] = {"AES-128-CBC", "AES-128-CTR"};
+	static uint8_t key[16], pt[20001], ct[20100];
+	uint8_t *out = NULL, *plain = NULL;
+	size_t out_len, plain_len, n;
+
+	memset(key, 0x11, sizeof(key));
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i ^ 0x5a);
+	for (int a = 0; a < 2; a++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "c%d", a);
+		import_sym(name, "aes", algs[a], key, 16);
+		cr_assert_eq(tessera_cipher_encrypt(c, TS, name, algs[a], pt, sizeof(pt), &out,
+		                                    &out_len),
+		             TESSERA_OK);
+		/* IV || ciphertext, the IV drawn in the partition. */
+		openssl_cipher(ossl[a], 1, key, out, NULL, 0, pt, sizeof(pt), ct, &n, NULL);
+		cr_assert_eq(out_len, 16 + n, "%s", algs[a]);
+		cr_assert_eq(memcmp(out + 16, ct, n), 0, "%s", algs[a]);
+		cr_assert_eq(tessera_cipher_decrypt(c, TS, name, algs[a], out, out_len, &plain,
+		                                    &plain_len),
+		             TESSERA_OK);
+		cr_assert_eq(plain_len, sizeof(pt));
+		cr_assert_eq(memcmp(plain, pt, plain_len), 0);
+		free(out);
+		free(plain);
+	}
+}
+
+Test(ts, hmac_and_cmac_match_openssl)
+{
+	static uint8_t key[32], msg[12000];
+	uint8_t *mac = NULL, want[64];
+	size_t mac_len = 0, want_len = 0;
+	EVP_MAC *m;
+	EVP_MAC_CTX *mc;
+	OSSL_PARAM params[2];
+
+	memset(key, 0x33, sizeof(key));
+	memset(msg, 0x44, sizeof(msg));
+	import_sym("h", "hmac", "hmac-sha256", key, 32);
+	cr_assert_eq(
+	        tessera_mac_compute(c, TS, "h", "hmac-sha256", msg, sizeof(msg), &mac, &mac_len),
+	        TESSERA_OK);
+	cr_assert_not_null(HMAC(EVP_sha256(), key, 32, msg, sizeof(msg), want, NULL));
+	cr_assert_eq(mac_len, 32);
+	cr_assert_eq(memcmp(mac, want, 32), 0);
+	cr_assert_eq(tessera_mac_verify(c, TS, "h", "hmac-sha256", msg, sizeof(msg), mac, mac_len),
+	             TESSERA_OK);
+	mac[0] ^= 1;
+	cr_assert_eq(tessera_mac_verify(c, TS, "h", "hmac-sha256", msg, sizeof(msg), mac, mac_len),
+	             1149);
+	free(mac);
+
+	import_sym("cm", "aes", "cmac", key, 16);
+	cr_assert_eq(tessera_mac_compute(c, TS, "cm", "cmac", msg, 100, &mac, &mac_len),
+	             TESSERA_OK);
+	m = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	mc = EVP_MAC_CTX_new(m);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, "AES-128-CBC", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	cr_assert_eq(EVP_MAC_init(mc, key, 16, params), 1);
+	cr_assert_eq(EVP_MAC_update(mc, msg, 100), 1);
+	cr_assert_eq(EVP_MAC_final(mc, want, &want_len, sizeof(want)), 1);
+	cr_assert_eq(mac_len, want_len);
+	cr_assert_eq(memcmp(mac, want, mac_len), 0);
+	EVP_MAC_CTX_free(mc);
+	EVP_MAC_free(m);
+	free(mac);
 }
 
 Test(ts, random_bytes_come_from_the_partition)
@@ -442,16 +614,16 @@ Test(ts, random_bytes_come_from_the_partition)
 	free(b);
 }
 
-Test(ts, symmetric_keys_are_not_supported)
+Test(ts, key_types_it_does_not_serve_are_not_supported)
 {
-	struct tessera_key_spec s = {.type = "aes",
-	                             .bits = 128,
-	                             .alg = "aes-gcm",
-	                             .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+	struct tessera_key_spec s = {.type = "raw", .bits = 128, .usage = TESSERA_USAGE_EXPORT};
+	struct tessera_key_spec x = {
+	        .type = "x25519", .bits = 255, .alg = "ecdh", .usage = TESSERA_USAGE_DERIVE};
 
-	cr_assert_eq(tessera_generate_key(c, TS, "aes", &s), 1134);
-	/* The software provider beside it still makes one. */
-	cr_assert_eq(tessera_generate_key(c, SW, "aes", &s), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, TS, "raw", &s), 1134);
+	cr_assert_eq(tessera_generate_key(c, TS, "x", &x), 1134);
+	/* The software provider beside it still makes them. */
+	cr_assert_eq(tessera_generate_key(c, SW, "raw", &s), TESSERA_OK);
 }
 
 /* ---- start-up errors: the daemon run on a configuration, its exit and output ---- */

@@ -287,7 +287,7 @@ Test(ts_provider, only_the_keys_it_serves_are_made)
 Test(ts_provider, aead_runs_in_pieces_and_a_failed_one_does_not_break_the_next)
 {
 	struct psa_attrs aes = {.type = PSA_KT_AES,
-	                        .bits = 128,
+	                        .bits = 256,
 	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT,
 	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
 	uint8_t ref[4], nonce[12] = {0}, *out = NULL, *back = NULL;
@@ -362,4 +362,26 @@ Test(ts_provider, auto_falls_back_to_libts_when_no_tee_device_answers)
 	                        "providers[1]", &c2, err, sizeof(err)),
 	              TS_OK);
 	cr_assert_not_null(strstr(err, "not libts 2.x"), "%s", err);
+}
+
+Test(ts_provider, imported_aes_key_runs_gcm)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 0,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT |
+	                                 PSA_USAGE_SIGN_HASH | PSA_USAGE_VERIFY_HASH |
+	                                 PSA_USAGE_SIGN_MESSAGE | PSA_USAGE_VERIFY_MESSAGE,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	uint8_t ref[4], key[32] = {1}, nonce[12] = {0}, *out = NULL, *mat = NULL;
+	size_t len = 0, mlen = 0;
+	uint32_t bits = 0;
+	struct prov_key k = {.attrs = &aes, .ref = ref, .ref_len = 4};
+
+	ref_of(reserve(), ref);
+	cr_assert_eq(ops->import_key(ctx, &k, key, 32, &mat, &mlen, &bits), TS_OK);
+	cr_assert_eq(bits, 256);
+	aes.bits = 256;
+	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, NULL, 0, key, 10, &out, &len),
+	             TS_OK);
+	free(out);
 }
