@@ -33,11 +33,7 @@
 
 /* ---- settings ---- */
 
-struct settings {
-	char *transport, *device, *libts_path, *service;
-};
-
-static void settings_free(struct settings *s)
+static void settings_free(struct tsp_settings *s)
 {
 	free(s->transport);
 	free(s->device);
@@ -46,11 +42,11 @@ static void settings_free(struct settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static enum ts_err parse_settings(const char *text, const char *path, struct settings *ret,
+static enum ts_err parse_settings(const char *text, const char *path, struct tsp_settings *ret,
                                   char *err, size_t errlen)
 {
 	static const char *const keys[] = {"transport", "device", "libts_path", "service"};
-	struct settings s = {0};
+	struct tsp_settings s = {0};
 	json_error_t jerr;
 	json_t *o = json_loads(text, 0, &jerr), *v;
 	const char *key;
@@ -117,7 +113,7 @@ out:
 static enum ts_err tsp_check_settings(const char *settings, const char *path, char *err,
                                       size_t errlen)
 {
-	struct settings s = {0};
+	struct tsp_settings s = {0};
 	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
 
 	settings_free(&s);
@@ -134,13 +130,15 @@ static void tsp_fini(void *ctx)
 		return;
 	if (p->t != NULL)
 		p->t->close(p->tctx);
+	settings_free(&p->settings);
+	free(p->path);
 	ts_free_secret(p->req, p->cap);
 	ts_free_secret(p->resp, p->cap);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
-static enum ts_err open_transport(struct tsp *p, const struct settings *s, const char *path,
+static enum ts_err open_transport(struct tsp *p, const struct tsp_settings *s, const char *path,
                                   char *err, size_t errlen)
 {
 	struct tst_settings ts = {.path = path,
@@ -179,7 +177,7 @@ static enum ts_err open_transport(struct tsp *p, const struct settings *s, const
 static enum ts_err tsp_init(const char *settings, const char *path, void **ret_ctx, char *err,
                             size_t errlen)
 {
-	struct settings s = {0};
+	struct tsp_settings s = {0};
 	struct tsp *p = NULL;
 	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
 
@@ -194,7 +192,14 @@ static enum ts_err tsp_init(const char *settings, const char *path, void **ret_c
 		goto out;
 	}
 	p->next_id = TSP_KEY_ID_MIN;
-	rc = open_transport(p, &s, path, err, errlen);
+	p->settings = s;
+	memset(&s, 0, sizeof(s));
+	p->path = strdup(path);
+	if (p->path == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	rc = open_transport(p, &p->settings, path, err, errlen);
 	if (rc != TS_OK)
 		goto out;
 	p->cap = p->t->max_payload(p->tctx);
@@ -236,15 +241,42 @@ static size_t tsp_max_payload(void *ctx)
 
 /* The request is in p->req[0..req_len); the response lands in p->resp.
  * Called with p->lock held. */
+/* After a transport failure (the partition or its driver restarted, the
+ * session is gone): a new session, with the settings of start-up. The
+ * request that met the failure has failed; the next one goes through. */
+static enum ts_err reopen(struct tsp *p)
+{
+	char err[512];
+	size_t cap;
+
+	if (p->t != NULL)
+		p->t->close(p->tctx);
+	p->tctx = NULL;
+	/* open_transport leaves p->t NULL when it fails: tried again next time. */
+	if (open_transport(p, &p->settings, p->path, err, sizeof(err)) != TS_OK)
+		return TS_E_PSA_COMMUNICATION_FAILURE;
+	cap = p->t->max_payload(p->tctx);
+	if (cap < p->cap)
+		p->cap = cap; /* the buffers stay as they were: never too small */
+	p->broken = false;
+	return TS_OK;
+}
+
 enum ts_err tsp_call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *ret_len)
 {
 	size_t n = 0;
 	int32_t rpc = -1;
 	int64_t service = 0;
-	enum ts_err err =
-	        p->t->call(p->tctx, opcode, p->req, req_len, p->resp, p->cap, &n, &rpc, &service);
+	enum ts_err err = TS_OK;
 
+	if (p->broken || p->t == NULL)
+		err = reopen(p);
+	if (err == TS_OK)
+		err = p->t->call(p->tctx, opcode, p->req, req_len, p->resp, p->cap, &n, &rpc,
+		                 &service);
 	OPENSSL_cleanse(p->req, req_len);
+	if (err == TS_E_PSA_COMMUNICATION_FAILURE)
+		p->broken = true;
 	if (err != TS_OK)
 		return err;
 	err = tsc_status_to_err(rpc, service);

@@ -22,8 +22,16 @@ extern const struct prov_ops prov_trusted_services_ops;
 /* IDs whose creation failed because another client holds them. */
 #define FOREIGN_MAX 16
 
+/* The instance's settings, kept to reopen the session. */
+struct tsp_settings {
+	char *transport, *device, *libts_path, *service;
+};
+
 /* One instance: its transport session and the buffers of one call. */
 struct tsp {
+	struct tsp_settings settings;
+	char *path;  /* the instance's key path, for messages */
+	bool broken; /* the last call failed in the transport: reopen before the next */
 	const struct tst_ops *t;
 	void *tctx;
 	pthread_mutex_t lock; /* held for a whole operation, multipart steps and all */

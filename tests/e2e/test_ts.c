@@ -952,3 +952,25 @@ Test(ts_tstee, an_rpc_failure_reads_as_communication_failure_and_the_daemon_reco
 	             TESSERA_OK);
 	free(sig);
 }
+
+Test(ts_tstee, after_the_partition_restarts_the_session_is_reopened)
+{
+	char flag[160];
+	uint8_t h[32] = {5}, *sig = NULL;
+	size_t siglen;
+	FILE *f;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "r", &p256), TESSERA_OK);
+	snprintf(flag, sizeof(flag), "%s.down", store);
+	f = fopen(flag, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+	cr_assert_eq(tessera_sign_hash(c, TS, "r", "ecdsa-sha256", h, 32, &sig, &siglen), 1145);
+	cr_assert_eq(tessera_sign_hash(c, TS, "r", "ecdsa-sha256", h, 32, &sig, &siglen), 1145,
+	             "still down: the reopening fails and is tried again");
+	unlink(flag);
+	cr_assert_eq(tessera_sign_hash(c, TS, "r", "ecdsa-sha256", h, 32, &sig, &siglen),
+	             TESSERA_OK, "a new session, and the persistent key is still there");
+	free(sig);
+	cr_assert_eq(tessera_generate_key(c, TS, "r2", &p256), TESSERA_OK);
+}

@@ -7,7 +7,8 @@
  * VALUE_INOUT parameter, EINVAL for an RPC status other than success), so
  * that the daemon's real tstee transport runs unchanged against the test
  * endpoint. TSFAKE_FAULT="rpc,service" forces every call's status as in the
- * libts stand-in. Every other path, descriptor and mapping goes to libc.
+ * libts stand-in; a file "$TSFAKE_STORE.down" makes the partition restart
+ * (the session is lost until the file goes). Every other path, descriptor and mapping goes to libc.
  */
 /* Both the plain and the 64-bit names are defined here: no redirection. */
 #undef _FILE_OFFSET_BITS
@@ -122,6 +123,18 @@ EXPORTED int close(int fd)
 	return f(fd);
 }
 
+/* The test's switch for a partition restart: a file beside the store. */
+static bool down(void)
+{
+	const char *store = getenv("TSFAKE_STORE");
+	char path[4200];
+
+	if (store == NULL)
+		return false;
+	snprintf(path, sizeof(path), "%s.down", store);
+	return access(path, F_OK) == 0;
+}
+
 static int invoke(struct tee_ioctl_buf_data *b)
 {
 	struct tee_ioctl_invoke_arg *a = (void *)(uintptr_t)b->buf_ptr;
@@ -132,7 +145,21 @@ static int invoke(struct tee_ioctl_buf_data *b)
 	const char *fault;
 	int frpc = 0, fservice = 0;
 
-	if (!dev.session || b->buf_len != sizeof(*a) + sizeof(*prm) || a->num_params != 1 ||
+	if (!dev.session) {
+		errno = ENXIO; /* the session died with the partition */
+		return -1;
+	}
+	if (down()) {
+		/* The partition restarts: this call fails and the session is
+		 * gone; a new one (with a fresh endpoint, persistent keys
+		 * read back from the store) can be opened once it is up. */
+		dev.session = false;
+		tsfake_free(dev.fake);
+		dev.fake = NULL;
+		errno = EIO;
+		return -1;
+	}
+	if (b->buf_len != sizeof(*a) + sizeof(*prm) || a->num_params != 1 ||
 	    prm->attr != TEE_IOCTL_PARAM_ATTR_TYPE_VALUE_INOUT || dev.shm == NULL ||
 	    prm->b > TSFAKE_BUFFER) {
 		errno = EINVAL;
@@ -167,7 +194,7 @@ static int tee_ioctl(unsigned long req, void *arg)
 		struct tee_ioctl_buf_data *b = arg;
 		struct tee_ioctl_open_session_arg *o = (void *)(uintptr_t)b->buf_ptr;
 
-		if (memcmp(o->uuid, crypto_uuid, 16) != 0 || dev.session) {
+		if (memcmp(o->uuid, crypto_uuid, 16) != 0 || dev.session || down()) {
 			errno = ENODEV;
 			return -1;
 		}
