@@ -10,8 +10,11 @@
  *   - one session, one call at a time (max_concurrent 1, and a lock);
  *   - messages are hashed in the daemon and signed as hashes (the service
  *     takes at most 64 bytes in SIGN_MESSAGE);
- *   - nothing larger than the transport's buffer is sent: the answer is
- *     PsaErrorInsufficientMemory.
+ *   - cipher, MAC and AEAD data go through the service's multipart opcodes
+ *     in pieces, inside one request (ts-symmetric.c); any other request or
+ *     answer larger than the transport's buffer is PsaErrorInsufficientMemory;
+ *   - a transport failure marks the session broken, and the next request
+ *     opens a new one.
  */
 #include "providers/trusted_services/ts-priv.h"
 
@@ -459,9 +462,9 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 	if (err == TS_OK)
 		err = tsc_resp_id(p->resp, n, &got);
 	if (err == TS_OK && got != id) {
-		/* Not the persistent key asked for: undo it, it is no one's. */
-		if (tsc_req_key_id(p->req, p->cap, got, &len) == TS_OK)
-			(void)tsp_call(p, TSC_OP_DESTROY_KEY, len, &n);
+		/* Not the persistent key asked for: a broken endpoint. What it
+		 * names may be anyone's, so it is left alone; the core's
+		 * clean-up destroys what may exist under our own ID. */
 		err = TS_E_PSA_COMMUNICATION_FAILURE;
 	}
 	if (err == TS_E_PSA_ALREADY_EXISTS) {

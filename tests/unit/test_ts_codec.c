@@ -115,6 +115,34 @@ Test(ts_codec, responses_decode_id_attributes_and_data)
 	cr_assert_eq(tsc_resp_data(data, 0, &v, &vlen), TS_E_PSA_COMMUNICATION_FAILURE);
 }
 
+Test(ts_codec, multipart_setup_step_and_lengths_layouts)
+{
+	static const uint8_t setup_want[] = {0x05, 0x00, 0x00, 0x3f, 0x00, 0x02, 0x50, 0x05};
+	static const uint8_t step_want[] = {0x07, 0, 0, 0, 0x00, 0x01, 0x00, 0x02, 0xab, 0xcd};
+	static const uint8_t bare_want[] = {0x07, 0, 0, 0};
+	static const uint8_t lengths_want[] = {0x07, 0, 0, 0, 0x10, 0, 0, 0, 0x00, 0x01, 0, 0};
+	static const uint8_t finish[] = {0x00, 0x02, 0x00, 0x02, 0x11, 0x22}; /* T2 only */
+	const uint8_t *v;
+	size_t n = 0, vlen = 9;
+
+	cr_assert_eq(tsc_req_setup(buf, sizeof(buf), 0x3f000005, 0x05500200, &n), TS_OK);
+	same(buf, n, setup_want, sizeof(setup_want));
+	cr_assert_eq(tsc_req_step(buf, sizeof(buf), 7, (const uint8_t[]){0xab, 0xcd}, 2, &n),
+	             TS_OK);
+	same(buf, n, step_want, sizeof(step_want));
+	cr_assert_eq(tsc_req_step(buf, sizeof(buf), 7, NULL, 0, &n), TS_OK);
+	same(buf, n, bare_want, sizeof(bare_want));
+	cr_assert_eq(tsc_req_aead_lengths(buf, sizeof(buf), 7, 16, 0x100, &n), TS_OK);
+	same(buf, n, lengths_want, sizeof(lengths_want));
+	/* An AEAD finish whose last part is empty: T1 absent reads as empty. */
+	cr_assert_eq(tsc_resp_optional(finish, sizeof(finish), 1, &v, &vlen), TS_OK);
+	cr_assert_eq(vlen, 0);
+	cr_assert_eq(tsc_resp_optional(finish, sizeof(finish), 2, &v, &vlen), TS_OK);
+	cr_assert_eq(vlen, 2);
+	cr_assert_eq(v[1], 0x22);
+	cr_assert_eq(tsc_resp_optional(finish, 5, 2, &v, &vlen), TS_E_PSA_COMMUNICATION_FAILURE);
+}
+
 /* ---- the reader against hostile records ---- */
 
 Test(ts_codec, a_truncated_header_or_value_is_malformed)
