@@ -7,7 +7,8 @@
  *
  * Like libts on Arm Linux, a session has one 8 KiB buffer and begin() fails
  * for a request or response longer than it. TSFAKE_FAULT="rpc,service"
- * forces the status of every call, for fault tests.
+ * forces the status of every call and TSFAKE_RESPONSE damages its answer,
+ * for fault tests.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,6 +89,20 @@ EXPORTED void *rpc_caller_session_begin(void *session, uint8_t **req_buf, size_t
 	return s;
 }
 
+/* TSFAKE_RESPONSE="truncate" drops the answer's last byte, "oversize" claims
+ * one more byte than the buffer has: a broken endpoint. */
+static void damage(size_t *resp_len)
+{
+	const char *how = getenv("TSFAKE_RESPONSE");
+
+	if (how == NULL)
+		return;
+	if (strcmp(how, "truncate") == 0 && *resp_len > 0)
+		(*resp_len)--;
+	else if (strcmp(how, "oversize") == 0)
+		*resp_len = TSFAKE_BUFFER + 1;
+}
+
 EXPORTED int32_t rpc_caller_session_invoke(void *handle, uint32_t opcode, uint8_t **resp_buf,
                                            size_t *resp_len, int64_t *service_status)
 {
@@ -100,8 +115,10 @@ EXPORTED int32_t rpc_caller_session_invoke(void *handle, uint32_t opcode, uint8_
 	if (fault != NULL && sscanf(fault, "%d,%d", &rpc, &service) == 2)
 		tsfake_force(s->f, rpc, service);
 	*resp_buf = s->buf;
-	return tsfake_call(s->f, opcode, s->buf, sizeof(s->buf), s->req_len, resp_len,
-	                   service_status);
+	rpc = tsfake_call(s->f, opcode, s->buf, sizeof(s->buf), s->req_len, resp_len,
+	                  service_status);
+	damage(resp_len);
+	return rpc;
 }
 
 EXPORTED int32_t rpc_caller_session_end(void *handle)

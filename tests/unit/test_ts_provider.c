@@ -31,6 +31,7 @@ static void setup(void)
 	snprintf(store, sizeof(store), "%s/keys", dir);
 	cr_assert_eq(setenv("TSFAKE_STORE", store, 1), 0);
 	unsetenv("TSFAKE_FAULT");
+	unsetenv("TSFAKE_RESPONSE");
 	cr_assert_eq(ops->init("{\"transport\": \"libts\", \"libts_path\": \"" FAKE_LIBTS "\"}",
 	                       "providers[0]", &ctx, err, sizeof(err)),
 	             TS_OK, "%s", err);
@@ -383,5 +384,26 @@ Test(ts_provider, imported_aes_key_runs_gcm)
 	aes.bits = 256;
 	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, NULL, 0, key, 10, &out, &len),
 	             TS_OK);
+	free(out);
+}
+
+Test(ts_provider, a_truncated_or_oversized_answer_is_a_communication_failure)
+{
+	uint32_t id = reserve();
+	uint8_t ref[4], h[32] = {0}, *out = NULL;
+	size_t len = 0;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(id), TS_OK);
+	ref_of(id, ref);
+	setenv("TSFAKE_RESPONSE", "truncate", 1);
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, h, 32, &out, &len),
+	             TS_E_PSA_COMMUNICATION_FAILURE);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_COMMUNICATION_FAILURE);
+	setenv("TSFAKE_RESPONSE", "oversize", 1);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_COMMUNICATION_FAILURE);
+	unsetenv("TSFAKE_RESPONSE");
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_OK, "and then it works again");
+	cr_assert_eq(len, 65);
 	free(out);
 }
