@@ -691,6 +691,8 @@ static bool can_do_asymmetric(const struct psa_attrs *a)
 		return a->family == PSA_ECC_SECP_R1 &&
 		       (a->bits == 0 || a->bits == 256 || a->bits == 384 || a->bits == 521) &&
 		       (a->alg.cls == PSA_AC_NONE ||
+		        (a->type == PSA_KT_ECC_PAIR && a->alg.cls == PSA_AC_KEY_AGREEMENT &&
+		         a->alg.kind == PSA_KA_ECDH && a->alg.kdf == 0) ||
 		        (a->alg.cls == PSA_AC_SIGN &&
 		         (a->alg.kind == PSA_SIGN_ECDSA || a->alg.kind == PSA_SIGN_ECDSA_ANY ||
 		          a->alg.kind == PSA_SIGN_DETERMINISTIC_ECDSA)));
@@ -721,6 +723,28 @@ static bool can_do_symmetric(const struct psa_attrs *a)
 	default:
 		return false;
 	}
+}
+
+static enum ts_err tsp_key_agreement(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                     const uint8_t *peer, size_t peer_len, uint8_t **ret,
+                                     size_t *ret_len)
+{
+	struct tsp *p = ctx;
+	size_t len = 0;
+	uint32_t id, a;
+	enum ts_err err;
+
+	if (!tsp_ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	err = tsp_alg(alg, &a);
+	if (err != TS_OK)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_raw_agreement(p->req, p->cap, a, id, peer, peer_len, &len);
+	if (err == TS_OK)
+		err = tsp_call_data(p, TSC_OP_RAW_KEY_AGREEMENT, len, ret, ret_len);
+	pthread_mutex_unlock(&p->lock);
+	return err;
 }
 
 static enum ts_err tsp_can_do(void *ctx, const struct psa_attrs *a, int check)
@@ -768,5 +792,6 @@ const struct prov_ops prov_trusted_services_ops = {
         .cipher = tsp_cipher,
         .mac = tsp_mac,
         .mac_verify = tsp_mac_verify,
+        .key_agreement = tsp_key_agreement,
         .can_do = tsp_can_do,
 };

@@ -207,6 +207,18 @@ enum ts_err tsc_req_random(uint8_t *buf, size_t cap, uint32_t size, size_t *ret_
 	return tsc_req_key_id(buf, cap, size, ret_len); /* the same one-u32 fixed part */
 }
 
+enum ts_err tsc_req_raw_agreement(uint8_t *buf, size_t cap, uint32_t alg, uint32_t id,
+                                  const uint8_t *peer, size_t peer_len, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, alg);
+	tsc_w_u32(&w, id);
+	tsc_w_tlv(&w, TSC_TAG_1, peer, peer_len);
+	return tsc_w_finish(&w, ret_len);
+}
+
 enum ts_err tsc_req_setup(uint8_t *buf, size_t cap, uint32_t key_id, uint32_t alg, size_t *ret_len)
 {
 	struct tsc_writer w;

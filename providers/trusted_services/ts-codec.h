@@ -36,6 +36,7 @@
 #define TSC_OP_SIGN_MESSAGE       0x0110u
 #define TSC_OP_VERIFY_MESSAGE     0x0111u
 
+#define TSC_OP_RAW_KEY_AGREEMENT    0x040au
 #define TSC_OP_CIPHER_ENCRYPT_SETUP 0x0301u
 #define TSC_OP_CIPHER_DECRYPT_SETUP 0x0302u
 #define TSC_OP_CIPHER_GENERATE_IV   0x0303u
@@ -184,6 +185,10 @@ enum ts_err tsc_req_verify(uint8_t *buf, size_t cap, uint32_t id, uint32_t alg, 
 enum ts_err tsc_req_asym(uint8_t *buf, size_t cap, uint32_t id, uint32_t alg, const uint8_t *in,
                          size_t in_len, const uint8_t *salt, size_t salt_len, size_t *ret_len);
 enum ts_err tsc_req_random(uint8_t *buf, size_t cap, uint32_t size, size_t *ret_len);
+/* RAW_KEY_AGREEMENT: the algorithm first, then the private key's ID; T1 the
+ * peer's public key. */
+enum ts_err tsc_req_raw_agreement(uint8_t *buf, size_t cap, uint32_t alg, uint32_t id,
+                                  const uint8_t *peer, size_t peer_len, size_t *ret_len);
 
 /* Multipart (cipher, MAC, AEAD): *_SETUP takes the key ID and algorithm
  * and answers an operation handle (tsc_resp_id); every later step takes the

@@ -166,10 +166,20 @@ enum ts_err tsp_alg(const struct psa_alg *alg, uint32_t *ret)
 		else if (alg->length != 0)
 			v = (v & ~0x003f0000u) | alg->length << 16;
 		break;
+	case PSA_AC_KEY_AGREEMENT:
+		/* Raw agreement only: one followed by a KDF is key derivation,
+		 * which the provider does not serve. */
+		if (alg->kdf != 0)
+			err = TS_E_PSA_NOT_SUPPORTED;
+		else if (alg->kind == PSA_KA_ECDH)
+			v = 0x09020000u;
+		else if (alg->kind == PSA_KA_FFDH)
+			v = 0x09010000u;
+		else
+			err = TS_E_PSA_NOT_SUPPORTED;
+		break;
 	default:
-		/* Key agreement and key derivation: not mapped (the provider
-		 * serves neither). */
-		err = TS_E_PSA_NOT_SUPPORTED;
+		err = TS_E_PSA_NOT_SUPPORTED; /* key derivation */
 	}
 	if (err == TS_OK)
 		*ret = v;
@@ -250,6 +260,9 @@ enum ts_err tsp_alg_back(uint32_t alg, struct psa_alg *ret)
 			err = hash_back(low, &a.hash, &a.hash_any);
 		else if (base == 0x06000300u || base == 0x06000700u)
 			err = TS_E_PSA_NOT_SUPPORTED;
+	} else if (alg == 0x09020000u || alg == 0x09010000u) {
+		a.cls = PSA_AC_KEY_AGREEMENT;
+		a.kind = alg == 0x09020000u ? PSA_KA_ECDH : PSA_KA_FFDH;
 	} else if (alg == 0x07000200u) {
 		a.cls = PSA_AC_ASYM_ENC;
 		a.kind = PSA_ENC_RSA_PKCS1V15;

@@ -645,13 +645,45 @@ Test(ts, random_bytes_come_from_the_partition)
 Test(ts, key_types_it_does_not_serve_are_not_supported)
 {
 	struct tessera_key_spec s = {.type = "raw", .bits = 128, .usage = TESSERA_USAGE_EXPORT};
-	struct tessera_key_spec x = {
-	        .type = "x25519", .bits = 255, .alg = "ecdh", .usage = TESSERA_USAGE_DERIVE};
 
 	cr_assert_eq(tessera_generate_key(c, TS, "raw", &s), 1134);
-	cr_assert_eq(tessera_generate_key(c, TS, "x", &x), 1134);
-	/* The software provider beside it still makes them. */
+	/* The software provider beside it still makes one. */
 	cr_assert_eq(tessera_generate_key(c, SW, "raw", &s), TESSERA_OK);
+}
+
+Test(ts, ecdh_in_the_partition_agrees_with_openssl)
+{
+	struct tessera_key_spec s = {
+	        .type = "ecc", .bits = 256, .alg = "ecdh", .usage = TESSERA_USAGE_DERIVE};
+	EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1"), *ours;
+	uint8_t point[65], *secret = NULL, want[32];
+	size_t plen = 0, slen = 0, wlen = sizeof(want);
+	EVP_PKEY_CTX *ctx;
+
+	cr_assert_not_null(peer);
+	cr_assert_eq(tessera_generate_key(c, TS, "dh", &s), TESSERA_OK);
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_PUB_KEY, point,
+	                                             sizeof(point), &plen),
+	             1);
+	cr_assert_eq(tessera_raw_key_agreement(c, TS, "dh", "ecdh", point, plen, &secret, &slen),
+	             TESSERA_OK);
+	ours = exported_ec(c, "dh", "prime256v1");
+	ctx = EVP_PKEY_CTX_new(peer, NULL);
+	cr_assert_eq(EVP_PKEY_derive_init(ctx), 1);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(ctx, ours), 1);
+	cr_assert_eq(EVP_PKEY_derive(ctx, want, &wlen), 1);
+	cr_assert_eq(slen, wlen);
+	cr_assert_eq(memcmp(secret, want, wlen), 0, "the same shared secret");
+	/* A point not on the curve is refused. */
+	point[40] ^= 1;
+	free(secret);
+	secret = NULL;
+	cr_assert_neq(tessera_raw_key_agreement(c, TS, "dh", "ecdh", point, plen, &secret, &slen),
+	              TESSERA_OK);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(ours);
+	EVP_PKEY_free(peer);
+	free(secret);
 }
 
 /* ---- start-up errors: the daemon run on a configuration, its exit and output ---- */

@@ -427,6 +427,42 @@ static void op_asym(struct call *c, bool encrypt)
 	ts_free_secret(out, out_len);
 }
 
+static void op_raw_agreement(struct call *c)
+{
+	const uint8_t *peer;
+	size_t peer_len, out_len = 0;
+	uint8_t *out = NULL;
+	uint32_t raw_alg, id;
+	struct psa_alg alg;
+	struct fkey *k;
+	enum ts_err err;
+
+	if (!tsfake_u32_at(c, 0, &raw_alg) || !tsfake_u32_at(c, 4, &id) ||
+	    !tsfake_tlv(c, 8, TSC_TAG_1, &peer, &peer_len))
+		return;
+	k = find(c->f, id);
+	if (k == NULL) {
+		c->service = TSC_PSA_ERROR_INVALID_HANDLE;
+		return;
+	}
+	if (!(k->raw.usage & 0x4000u) || !tsfake_alg_permitted(k, raw_alg)) {
+		c->service = TSC_PSA_ERROR_NOT_PERMITTED;
+		return;
+	}
+	if (tsp_alg_back(raw_alg, &alg) != 0 || alg.cls != PSA_AC_KEY_AGREEMENT) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+		return;
+	}
+	err = sw_key_agreement(c->f->sw, &k->a, k->mat, k->mat_len, &alg, peer, peer_len, &out,
+	                       &out_len);
+	if (err != 0) {
+		tsfake_set_err(c, err);
+		return;
+	}
+	tsfake_answer_data(c, out, out_len);
+	ts_free_secret(out, out_len);
+}
+
 static void op_random(struct call *c)
 {
 	uint32_t size;
@@ -521,6 +557,9 @@ int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap,
 			break;
 		case TSC_OP_GENERATE_RANDOM:
 			op_random(&c);
+			break;
+		case TSC_OP_RAW_KEY_AGREEMENT:
+			op_raw_agreement(&c);
 			break;
 		default:
 			if (!tsfake_multipart(&c, opcode))
