@@ -381,7 +381,10 @@ Test(ts_psa, algorithms_and_usage_flags)
 		cr_assert_eq(tsp_alg(&cases[i].alg, &v), TS_OK, "case %zu", i);
 		cr_assert_eq(v, cases[i].want, "case %zu: %08x", i, v);
 	}
-	cr_assert_eq(tsp_alg(&ka, &v), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(tsp_alg(&ka, &v), TS_OK);
+	cr_assert_eq(v, 0x09020000u);
+	ka.kdf = 1;
+	cr_assert_eq(tsp_alg(&ka, &v), TS_E_PSA_NOT_SUPPORTED, "agreement then a KDF");
 	cr_assert_eq(tsp_usage(PSA_USAGE_EXPORT | PSA_USAGE_SIGN_HASH | PSA_USAGE_VERIFY_HASH),
 	             0x3001u);
 	cr_assert_eq(tsp_usage(PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT | PSA_USAGE_SIGN_MESSAGE |

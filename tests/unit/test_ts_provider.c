@@ -282,6 +282,9 @@ Test(ts_provider, only_the_keys_it_serves_are_made)
 	cr_assert_eq(ops->can_do(ctx, &p256, 2), TS_OK);
 	cr_assert_eq(ops->can_do(ctx, &p256, 4), TS_E_PSA_NOT_SUPPORTED);
 	ecdh.alg = (struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
+	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_OK);
+	ecdh.alg.kdf = 1; /* followed by HKDF: key derivation, not served */
+	ecdh.alg.kdf_hash = PSA_HASH_SHA_256;
 	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_E_PSA_NOT_SUPPORTED);
 }
 
