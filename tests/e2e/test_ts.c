@@ -76,6 +76,8 @@ static struct tessera_client *client_as(const char *app)
 	o.endpoint = ep;
 	o.auth_type = TESSERA_AUTH_DIRECT;
 	o.app_name = app;
+	/* RSA key generation under valgrind on a loaded machine takes long. */
+	o.timeout_ms = (unsigned)td_scale(60000);
 	cr_assert_eq(tessera_open(&o, &cl), TESSERA_OK);
 	return cl;
 }
@@ -121,7 +123,7 @@ static void teardown(void)
 	remove_store();
 }
 
-TestSuite(ts, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(ts, .init = setup, .fini = teardown, .timeout = 600);
 
 static const struct tessera_key_spec p256 = {
         .type = "ecc",
@@ -956,7 +958,7 @@ static void tstee_teardown(void)
 	teardown();
 }
 
-TestSuite(ts_tstee, .init = tstee_setup, .fini = tstee_teardown, .timeout = 120);
+TestSuite(ts_tstee, .init = tstee_setup, .fini = tstee_teardown, .timeout = 600);
 
 Test(ts_tstee, a_p256_signature_made_through_the_tee_device_verifies_in_openssl)
 {
