@@ -49,15 +49,20 @@ static const char *libts_under_test(void)
 	return v != NULL && v[0] != '\0' ? v : FAKE_LIBTS;
 }
 
+static void teardown(void);
+
 static bool on_fake(void)
 {
 	return strcmp(libts_under_test(), FAKE_LIBTS) == 0;
 }
 
+/* A skipped test does not reach the suite's fini: it cleans up first. */
 #define NEEDS_FAKE()                                                                          \
 	do {                                                                                  \
-		if (!on_fake())                                                               \
+		if (!on_fake()) {                                                             \
+			teardown();                                                           \
 			cr_skip_test("needs the test endpoint's stand-in (TS_LIBTS is set)"); \
+		}                                                                             \
 	} while (0)
 
 static struct td d;
