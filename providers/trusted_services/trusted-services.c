@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "common/secmem.h"
@@ -31,97 +30,6 @@
 #include "providers/trusted_services/ts-codec.h"
 #include "providers/trusted_services/ts-psa.h"
 #include "providers/trusted_services/ts-transport.h"
-
-#define DEFAULT_SERVICE "sn:trustedfirmware.org:crypto:0"
-
-/* ---- settings ---- */
-
-static void settings_free(struct tsp_settings *s)
-{
-	free(s->transport);
-	free(s->device);
-	free(s->libts_path);
-	free(s->service);
-	memset(s, 0, sizeof(*s));
-}
-
-static enum ts_err parse_settings(const char *text, const char *path, struct tsp_settings *ret,
-                                  char *err, size_t errlen)
-{
-	static const char *const keys[] = {"transport", "device", "libts_path", "service"};
-	struct tsp_settings s = {0};
-	json_error_t jerr;
-	json_t *o = json_loads(text, 0, &jerr), *v;
-	const char *key;
-	enum ts_err rc = TS_E_CONFIG;
-
-	if (o == NULL || !json_is_object(o)) {
-		snprintf(err, errlen, "%s: settings are not a JSON object", path);
-		goto out;
-	}
-	json_object_foreach(o, key, v)
-	{
-		char **dst[] = {&s.transport, &s.device, &s.libts_path, &s.service};
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(key, keys[i]) != 0; i++)
-			;
-		if (i == 4) {
-			snprintf(err, errlen,
-			         "%s.%.64s: unknown key (the Trusted Services provider takes "
-			         "transport, device, libts_path and service)",
-			         path, key);
-			goto out;
-		}
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > 4096) {
-			snprintf(err, errlen, "%s.%s: must be a non-empty string", path, key);
-			goto out;
-		}
-		*dst[i] = strdup(json_string_value(v));
-		if (*dst[i] == NULL) {
-			rc = TS_E_NOMEM;
-			snprintf(err, errlen, "%s: out of memory", path);
-			goto out;
-		}
-	}
-	if (s.transport != NULL && strcmp(s.transport, "auto") != 0 &&
-	    strcmp(s.transport, "tstee") != 0 && strcmp(s.transport, "libts") != 0) {
-		snprintf(err, errlen, "%s.transport: \"%.64s\" is not auto, tstee or libts", path,
-		         s.transport);
-		goto out;
-	}
-	if (s.service == NULL && (s.service = strdup(DEFAULT_SERVICE)) == NULL) {
-		rc = TS_E_NOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	if (s.transport != NULL && strcmp(s.transport, "tstee") == 0 && s.libts_path != NULL) {
-		snprintf(err, errlen, "%s.libts_path: only for the libts or auto transport", path);
-		goto out;
-	}
-	if (s.transport != NULL && strcmp(s.transport, "libts") == 0 && s.device != NULL) {
-		snprintf(err, errlen, "%s.device: only for the tstee or auto transport", path);
-		goto out;
-	}
-	*ret = s;
-	memset(&s, 0, sizeof(s));
-	rc = TS_OK;
-out:
-	settings_free(&s);
-	json_decref(o);
-	return rc;
-}
-
-static enum ts_err tsp_check_settings(const char *settings, const char *path, char *err,
-                                      size_t errlen)
-{
-	struct tsp_settings s = {0};
-	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
-
-	settings_free(&s);
-	return rc;
-}
 
 /* ---- instance life ---- */
 
@@ -133,7 +41,7 @@ static void tsp_fini(void *ctx)
 		return;
 	if (p->t != NULL)
 		p->t->close(p->tctx);
-	settings_free(&p->settings);
+	tsp_settings_free(&p->settings);
 	free(p->path);
 	ts_free_secret(p->req, p->cap);
 	ts_free_secret(p->resp, p->cap);
@@ -182,7 +90,7 @@ static enum ts_err tsp_init(const char *settings, const char *path, void **ret_c
 {
 	struct tsp_settings s = {0};
 	struct tsp *p = NULL;
-	enum ts_err rc = parse_settings(settings, path, &s, err, errlen);
+	enum ts_err rc = tsp_parse_settings(settings, path, &s, err, errlen);
 
 	if (rc != TS_OK)
 		goto out;
@@ -220,7 +128,7 @@ static enum ts_err tsp_init(const char *settings, const char *path, void **ret_c
 	rc = TS_OK;
 out:
 	tsp_fini(p);
-	settings_free(&s);
+	tsp_settings_free(&s);
 	return rc;
 }
 

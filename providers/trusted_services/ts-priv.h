@@ -27,6 +27,14 @@ struct tsp_settings {
 	char *transport, *device, *libts_path, *service;
 };
 
+/* Settings text → settings, with the defaults filled in. TS_OK, or
+ * TS_E_CONFIG / TS_E_NOMEM with a message naming the key path. */
+enum ts_err tsp_parse_settings(const char *text, const char *path, struct tsp_settings *ret,
+                               char *err, size_t errlen);
+void tsp_settings_free(struct tsp_settings *s); /* the strings; the struct is zeroed */
+/* prov_ops.check_settings. */
+enum ts_err tsp_check_settings(const char *settings, const char *path, char *err, size_t errlen);
+
 /* One instance: its transport session and the buffers of one call. */
 struct tsp {
 	struct tsp_settings settings;

@@ -342,6 +342,11 @@ Test(ts_provider, settings_are_checked_with_their_key_path)
 	                                 "providers[2]", err, sizeof(err)),
 	             TS_E_CONFIG);
 	cr_assert_not_null(strstr(err, "providers[2].libts_path"), "%s", err);
+	cr_assert_eq(ops->check_settings("{\"transport\": \"tstee\", \"service\":"
+	                                 " \"sn:trustedfirmware.org:crypto-protobuf:0\"}",
+	                                 "providers[2]", err, sizeof(err)),
+	             TS_E_CONFIG);
+	cr_assert_not_null(strstr(err, "providers[2].service"), "%s", err);
 	cr_assert_eq(ops->check_settings("[]", "providers[2]", err, sizeof(err)), TS_E_CONFIG);
 }
 
