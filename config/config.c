@@ -334,7 +334,7 @@ static const struct named_type provider_types[] = {
         {"MbedCrypto", CFG_PROVIDER_SOFTWARE, true}, /* Parsec's name for the same slot */
         {"Pkcs11", CFG_PROVIDER_PKCS11, false},
         {"Tpm", CFG_PROVIDER_TPM, false},
-        {"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, false},
+        {"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, true},
         {NULL, 0, false},
 };
 

@@ -1,0 +1,76 @@
+#ifndef TESSERA_PROVIDERS_TS_PRIV_H
+#define TESSERA_PROVIDERS_TS_PRIV_H
+
+#include <pthread.h>
+
+#include "providers/provider.h"
+#include "providers/trusted_services/ts-transport.h"
+
+extern const struct prov_ops prov_trusted_services_ops;
+
+/*
+ * The persistent key IDs this daemon gives its keys in the secure
+ * partition, whose key namespace every normal-world client shares: the top
+ * 1/64 of PSA's user range, so that other clients counting up from 1 (as
+ * Parsec does) meet them last.
+ */
+#define TSP_KEY_ID_MIN 0x3f000000u
+#define TSP_KEY_ID_MAX 0x3fffffffu
+
+/* IDs probed before reserve_ref gives up on finding a free one. */
+#define PROBE_MAX 64
+/* IDs whose creation failed because another client holds them. */
+#define FOREIGN_MAX 16
+
+/* The instance's settings, kept to reopen the session. */
+struct tsp_settings {
+	char *transport, *device, *libts_path, *service;
+};
+
+/* Settings text → settings, with the defaults filled in. TS_OK, or
+ * TS_E_CONFIG / TS_E_NOMEM with a message naming the key path. */
+enum ts_err tsp_parse_settings(const char *text, const char *path, struct tsp_settings *ret,
+                               char *err, size_t errlen);
+void tsp_settings_free(struct tsp_settings *s); /* the strings; the struct is zeroed */
+/* prov_ops.check_settings. */
+enum ts_err tsp_check_settings(const char *settings, const char *path, char *err, size_t errlen);
+
+/* One instance: its transport session and the buffers of one call. */
+struct tsp {
+	struct tsp_settings settings;
+	char *path;  /* the instance's key path, for messages */
+	bool broken; /* the last call failed in the transport: reopen before the next */
+	const struct tst_ops *t;
+	void *tctx;
+	pthread_mutex_t lock; /* held for a whole operation, multipart steps and all */
+	uint8_t *req, *resp;
+	size_t cap;
+	uint32_t next_id;
+	uint32_t foreign[FOREIGN_MAX];
+	size_t n_foreign;
+};
+
+/* One call with p->lock held: the request in p->req[0..req_len), the
+ * answer in p->resp[0..*ret_len). TS_OK or the mapped status of either
+ * level (tsc_status_to_err). */
+enum ts_err tsp_call(struct tsp *p, uint32_t opcode, size_t req_len, size_t *ret_len);
+/* Same, for an answer that is one T1 record, copied out (malloc'd). */
+enum ts_err tsp_call_data(struct tsp *p, uint32_t opcode, size_t req_len, uint8_t **ret,
+                          size_t *ret_len);
+/* The partition key ID a key's reference names; false for one not ours. */
+bool tsp_ref_id(const struct prov_key *k, uint32_t *ret);
+
+/* The symmetric families (ts-symmetric.c), each one request's worth of
+ * multipart steps under the lock, in pieces of TSP_CHUNK bytes. */
+#define TSP_CHUNK 4096u
+enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *alg, bool encrypt,
+                     const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                     const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+enum ts_err tsp_cipher(void *ctx, const struct prov_key *k, const struct psa_alg *alg, bool encrypt,
+                       const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+enum ts_err tsp_mac(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                    const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+enum ts_err tsp_mac_verify(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                           const uint8_t *in, size_t in_len, const uint8_t *mac, size_t mac_len);
+
+#endif

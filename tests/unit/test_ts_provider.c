@@ -1,0 +1,417 @@
+/*
+ * The Trusted Services provider's own rules, called directly over its libts
+ * transport and the test endpoint's libts stand-in: the key-ID allocator in
+ * a namespace shared with other clients (a second endpoint session on the
+ * same store plays the other client), start-up adoption, recovery, the
+ * payload cap and the status of each failure.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "providers/trusted_services/ts-codec.h"
+#include "providers/trusted_services/ts-priv.h"
+#include "tsfake.h"
+
+#define FAKE_LIBTS TESSERA_BUILD_DIR "/tests/tsfake/libtsfake-libts.so"
+
+static const struct prov_ops *ops = &prov_trusted_services_ops;
+static void *ctx;
+static struct tsfake *other; /* another normal-world client of the partition */
+static char dir[64], store[128];
+
+static void setup(void)
+{
+	char err[512] = "";
+
+	strcpy(dir, "/tmp/tsprov.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(store, sizeof(store), "%s/keys", dir);
+	cr_assert_eq(setenv("TSFAKE_STORE", store, 1), 0);
+	unsetenv("TSFAKE_FAULT");
+	unsetenv("TSFAKE_RESPONSE");
+	cr_assert_eq(ops->init("{\"transport\": \"libts\", \"libts_path\": \"" FAKE_LIBTS "\"}",
+	                       "providers[0]", &ctx, err, sizeof(err)),
+	             TS_OK, "%s", err);
+	other = tsfake_new(store);
+	cr_assert_not_null(other);
+}
+
+static void teardown(void)
+{
+	char tmp[160];
+
+	ops->fini(ctx);
+	tsfake_free(other);
+	unlink(store);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", store);
+	unlink(tmp);
+	rmdir(dir);
+}
+
+TestSuite(ts_provider, .init = setup, .fini = teardown);
+
+static const struct psa_attrs p256 = {
+        .type = PSA_KT_ECC_PAIR,
+        .family = PSA_ECC_SECP_R1,
+        .bits = 256,
+        .usage = PSA_USAGE_SIGN_HASH | PSA_USAGE_VERIFY_HASH,
+        .alg = {.cls = PSA_AC_SIGN, .kind = PSA_SIGN_ECDSA, .hash = PSA_HASH_SHA_256}};
+
+static uint32_t id_of(const uint8_t *ref)
+{
+	return (uint32_t)ref[0] << 24 | (uint32_t)ref[1] << 16 | (uint32_t)ref[2] << 8 | ref[3];
+}
+
+static void ref_of(uint32_t id, uint8_t ref[4])
+{
+	ref[0] = (uint8_t)(id >> 24);
+	ref[1] = (uint8_t)(id >> 16);
+	ref[2] = (uint8_t)(id >> 8);
+	ref[3] = (uint8_t)id;
+}
+
+/* The other client makes a persistent P-256 key with this ID. */
+static int64_t other_creates(uint32_t id)
+{
+	static uint8_t buf[TSFAKE_BUFFER];
+	const struct tsc_attrs a = {.type = 0x7112,
+	                            .bits = 256,
+	                            .lifetime = 1,
+	                            .id = id,
+	                            .usage = 0x1000,
+	                            .alg = 0x06000609};
+	size_t n = 0, rn = 0;
+	int64_t service = 0;
+
+	cr_assert_eq(tsc_req_generate(buf, sizeof(buf), &a, &n), TS_OK);
+	cr_assert_eq(tsfake_call(other, TSC_OP_GENERATE_KEY, buf, sizeof(buf), n, &rn, &service),
+	             0);
+	return service;
+}
+
+static bool partition_has(uint32_t id)
+{
+	static uint8_t buf[TSFAKE_BUFFER];
+	size_t n = 0, rn = 0;
+	int64_t service = 0;
+
+	cr_assert_eq(tsc_req_key_id(buf, sizeof(buf), id, &n), TS_OK);
+	cr_assert_eq(
+	        tsfake_call(other, TSC_OP_GET_KEY_ATTRIBUTES, buf, sizeof(buf), n, &rn, &service),
+	        0);
+	return service == 0;
+}
+
+static uint32_t reserve(void)
+{
+	uint8_t *ref = NULL;
+	size_t len = 0;
+	uint32_t id;
+
+	cr_assert_eq(ops->reserve_ref(ctx, &p256, &ref, &len), TS_OK);
+	cr_assert_eq(len, 4);
+	id = id_of(ref);
+	free(ref);
+	return id;
+}
+
+static enum ts_err generate(uint32_t id)
+{
+	uint8_t ref[4], *mat = (uint8_t *)1;
+	size_t len = 1;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+	enum ts_err err;
+
+	ref_of(id, ref);
+	err = ops->generate_key(ctx, &k, &mat, &len);
+	if (err == TS_OK) {
+		cr_assert_null(mat, "nothing of the key leaves the partition");
+		cr_assert_eq(len, 0);
+	}
+	return err;
+}
+
+Test(ts_provider, ids_come_from_the_reserved_range_and_skip_another_clients_key)
+{
+	uint32_t first;
+
+	cr_assert_eq(other_creates(TSP_KEY_ID_MIN), 0);
+	cr_assert_eq(other_creates(TSP_KEY_ID_MIN + 1), 0);
+	first = reserve();
+	cr_assert_eq(first, TSP_KEY_ID_MIN + 2, "the two taken IDs are skipped");
+	cr_assert_eq(generate(first), TS_OK);
+	cr_assert(partition_has(first));
+	cr_assert_eq(reserve(), TSP_KEY_ID_MIN + 3);
+}
+
+Test(ts_provider, adoption_moves_the_allocator_past_the_stores_keys)
+{
+	uint8_t ref[4];
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(TSP_KEY_ID_MIN + 40), TS_OK);
+	ref_of(TSP_KEY_ID_MIN + 40, ref);
+	cr_assert_eq(ops->adopt_key(ctx, &k), TS_OK);
+	cr_assert_eq(reserve(), TSP_KEY_ID_MIN + 41);
+	/* A key the store knows and the partition lost: reported, and the
+	 * allocator still steps over it so that no other key gets its ID. */
+	ref_of(TSP_KEY_ID_MIN + 90, ref);
+	cr_assert_eq(ops->adopt_key(ctx, &k), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(reserve(), TSP_KEY_ID_MIN + 91);
+	/* A reference that is not one of ours. */
+	ref_of(5, ref);
+	cr_assert_eq(ops->adopt_key(ctx, &k), TS_E_PSA_DATA_CORRUPT);
+	k.ref_len = 3;
+	cr_assert_eq(ops->adopt_key(ctx, &k), TS_E_PSA_DATA_CORRUPT);
+}
+
+Test(ts_provider, an_id_taken_after_the_probe_fails_and_its_owner_keeps_it)
+{
+	uint32_t id = reserve();
+	uint8_t ref[4];
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(other_creates(id), 0); /* between our probe and our creation */
+	cr_assert_eq(generate(id), TS_E_PSA_ALREADY_EXISTS);
+	/* The core cleans up a failed creation with destroy_key: it must
+	 * spare the other client's key. */
+	ref_of(id, ref);
+	cr_assert_eq(ops->destroy_key(ctx, &k), TS_OK);
+	cr_assert(partition_has(id));
+	cr_assert_neq(reserve(), id);
+}
+
+Test(ts_provider, recovery_destroys_what_an_interrupted_creation_left)
+{
+	uint32_t made = reserve(), never = reserve();
+	uint8_t ref[4];
+	struct prov_key k = {.attrs = NULL, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(made), TS_OK);
+	ref_of(made, ref);
+	ops->recover_key(ctx, &k);
+	cr_assert(!partition_has(made));
+	ref_of(never, ref);
+	ops->recover_key(ctx, &k); /* nothing there: nothing happens */
+	cr_assert_eq(ops->destroy_key(ctx, &k), TS_OK, "destroying what is gone succeeds");
+	k.ref = NULL;
+	k.ref_len = 0;
+	cr_assert_eq(ops->destroy_key(ctx, &k), TS_OK);
+}
+
+Test(ts_provider, limits_and_scheduling)
+{
+	/* No cap for the core: the provider splits what it can and refuses
+	 * the rest itself. */
+	cr_assert_eq(ops->max_payload(ctx), 0);
+	cr_assert_eq(ops->max_concurrent(ctx), 1);
+	cr_assert_eq(ops->id, 4);
+	cr_assert_str_eq(ops->uuid, "71129441-508a-4da6-b6e8-7b98a777e4c0");
+	cr_assert_null(ops->sign_message, "messages are hashed in the daemon");
+	cr_assert_not_null(ops->hash_compute);
+}
+
+Test(ts_provider, oversized_inputs_are_insufficient_memory_and_random_is_chunked)
+{
+	static uint8_t big[9000], rnd[20000];
+	uint32_t id = reserve();
+	uint8_t ref[4], *out = NULL;
+	size_t len = 0;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(id), TS_OK);
+	ref_of(id, ref);
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, big, sizeof(big), &out, &len),
+	             TS_E_PSA_INSUFFICIENT_MEMORY);
+	cr_assert_eq(ops->generate_random(ctx, rnd, sizeof(rnd)), TS_OK);
+	cr_assert_neq(memcmp(rnd, rnd + 10000, 32), 0);
+	cr_assert_neq(memcmp(rnd + 8000, rnd + 19968, 32), 0);
+}
+
+Test(ts_provider, statuses_of_the_partition_reach_the_caller)
+{
+	uint32_t id = reserve();
+	uint8_t ref[4], h[32] = {0}, *out = NULL, *sig = NULL;
+	size_t len = 0, slen = 0;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(id), TS_OK);
+	ref_of(id, ref);
+	cr_assert_eq(ops->export_key(ctx, &k, &out, &len), TS_E_PSA_NOT_PERMITTED,
+	             "no export usage");
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, h, 32, &sig, &slen), TS_OK);
+	cr_assert_eq(ops->verify_hash(ctx, &k, &p256.alg, h, 32, sig, slen), TS_OK);
+	sig[1] ^= 1;
+	cr_assert_eq(ops->verify_hash(ctx, &k, &p256.alg, h, 32, sig, slen),
+	             TS_E_PSA_INVALID_SIGNATURE);
+	free(sig);
+	/* Destroyed behind the daemon's back: INVALID_HANDLE becomes DoesNotExist. */
+	cr_assert_eq(ops->destroy_key(ctx, &k), TS_OK);
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, h, 32, &sig, &slen),
+	             TS_E_PSA_DOES_NOT_EXIST);
+	setenv("TSFAKE_FAULT", "-8,0", 1);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_INSUFFICIENT_MEMORY);
+	setenv("TSFAKE_FAULT", "-3,0", 1);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_COMMUNICATION_FAILURE);
+	setenv("TSFAKE_FAULT", "0,-146", 1);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_STORAGE_FAILURE);
+	unsetenv("TSFAKE_FAULT");
+}
+
+Test(ts_provider, only_the_keys_it_serves_are_made)
+{
+	struct psa_attrs raw = {.type = PSA_KT_RAW_DATA, .bits = 128, .alg = {.cls = PSA_AC_NONE}};
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 128,
+	                        .usage = PSA_USAGE_ENCRYPT,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	struct psa_attrs ecdh = p256;
+	uint8_t ref[4], *mat = NULL;
+	size_t len = 0;
+	struct prov_key k = {.attrs = &raw, .ref = ref, .ref_len = 4};
+
+	ref_of(reserve(), ref);
+	cr_assert_eq(ops->generate_key(ctx, &k, &mat, &len), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->can_do(ctx, &raw, 2), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->can_do(ctx, &aes, 2), TS_OK);
+	aes.alg.kind = PSA_AEAD_CHACHA20_POLY1305;
+	cr_assert_eq(ops->can_do(ctx, &aes, 1), TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->can_do(ctx, &p256, 2), TS_OK);
+	cr_assert_eq(ops->can_do(ctx, &p256, 4), TS_E_PSA_NOT_SUPPORTED);
+	ecdh.alg = (struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
+	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_OK);
+	ecdh.alg.kdf = 1; /* followed by HKDF: key derivation, not served */
+	ecdh.alg.kdf_hash = PSA_HASH_SHA_256;
+	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_E_PSA_NOT_SUPPORTED);
+}
+
+Test(ts_provider, aead_runs_in_pieces_and_a_failed_one_does_not_break_the_next)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 256,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	uint8_t ref[4], nonce[12] = {0}, *out = NULL, *back = NULL;
+	static uint8_t data[20000];
+	size_t len = 0, blen = 0;
+	struct prov_key k = {.attrs = &aes, .ref = ref, .ref_len = 4};
+
+	ref_of(reserve(), ref);
+	cr_assert_eq(ops->generate_key(ctx, &k, &out, &len), TS_OK);
+	/* More failed operations in a row than the partition's pool holds
+	 * (each is aborted), then data over the buffer in pieces. */
+	for (int i = 0; i < 12; i++)
+		cr_assert_eq(
+		        ops->aead(ctx, &k, &aes.alg, true, nonce, 0, NULL, 0, data, 10, &out, &len),
+		        TS_E_PSA_INVALID_ARGUMENT, "an empty nonce");
+	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, data, 5000, data, sizeof(data),
+	                       &out, &len),
+	             TS_OK);
+	cr_assert_eq(len, sizeof(data) + 16);
+	cr_assert_eq(
+	        ops->aead(ctx, &k, &aes.alg, false, nonce, 12, data, 5000, out, len, &back, &blen),
+	        TS_OK);
+	cr_assert_eq(blen, sizeof(data));
+	out[100] ^= 1;
+	free(back);
+	cr_assert_eq(
+	        ops->aead(ctx, &k, &aes.alg, false, nonce, 12, data, 5000, out, len, &back, &blen),
+	        TS_E_PSA_INVALID_SIGNATURE);
+	free(out);
+}
+
+Test(ts_provider, settings_are_checked_with_their_key_path)
+{
+	char err[512];
+
+	cr_assert_eq(ops->check_settings("{}", "providers[2]", err, sizeof(err)), TS_OK);
+	cr_assert_eq(ops->check_settings("{\"transport\": \"auto\", \"device\": \"/dev/tee3\","
+	                                 " \"service\": \"sn:trustedfirmware.org:crypto:0\"}",
+	                                 "providers[2]", err, sizeof(err)),
+	             TS_OK);
+	cr_assert_eq(ops->check_settings("{\"transport\": 1}", "providers[2]", err, sizeof(err)),
+	             TS_E_CONFIG);
+	cr_assert_not_null(strstr(err, "providers[2].transport"), "%s", err);
+	cr_assert_eq(ops->check_settings("{\"pin\": \"1\"}", "providers[2]", err, sizeof(err)),
+	             TS_E_CONFIG);
+	cr_assert_not_null(strstr(err, "providers[2].pin"), "%s", err);
+	cr_assert_eq(ops->check_settings("{\"transport\": \"tstee\", \"libts_path\": \"x\"}",
+	                                 "providers[2]", err, sizeof(err)),
+	             TS_E_CONFIG);
+	cr_assert_not_null(strstr(err, "providers[2].libts_path"), "%s", err);
+	cr_assert_eq(ops->check_settings("{\"transport\": \"tstee\", \"service\":"
+	                                 " \"sn:trustedfirmware.org:crypto-protobuf:0\"}",
+	                                 "providers[2]", err, sizeof(err)),
+	             TS_E_CONFIG);
+	cr_assert_not_null(strstr(err, "providers[2].service"), "%s", err);
+	cr_assert_eq(ops->check_settings("[]", "providers[2]", err, sizeof(err)), TS_E_CONFIG);
+}
+
+Test(ts_provider, auto_falls_back_to_libts_when_no_tee_device_answers)
+{
+	char err[512] = "";
+	void *c2 = NULL;
+
+	if (access("/dev/tee0", F_OK) == 0)
+		cr_skip_test("this machine has a TEE device");
+	cr_assert_eq(ops->init("{\"libts_path\": \"" FAKE_LIBTS "\"}", "providers[1]", &c2, err,
+	                       sizeof(err)),
+	             TS_OK, "%s", err);
+	ops->fini(c2);
+	cr_assert_neq(ops->init("{\"libts_path\": \"/nonexistent/libtsd.so.2\"}", "providers[1]",
+	                        &c2, err, sizeof(err)),
+	              TS_OK);
+	cr_assert_not_null(strstr(err, "providers[1].libts_path"), "%s", err);
+	cr_assert_not_null(strstr(err, "providers[1].device"), "both transports are named: %s",
+	                   err);
+	cr_assert_neq(ops->init("{\"transport\": \"libts\", \"libts_path\": \"libc.so.6\"}",
+	                        "providers[1]", &c2, err, sizeof(err)),
+	              TS_OK);
+	cr_assert_not_null(strstr(err, "not libts 2.x"), "%s", err);
+}
+
+Test(ts_provider, imported_aes_key_runs_gcm)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 0,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT |
+	                                 PSA_USAGE_SIGN_HASH | PSA_USAGE_VERIFY_HASH |
+	                                 PSA_USAGE_SIGN_MESSAGE | PSA_USAGE_VERIFY_MESSAGE,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	uint8_t ref[4], key[32] = {1}, nonce[12] = {0}, *out = NULL, *mat = NULL;
+	size_t len = 0, mlen = 0;
+	uint32_t bits = 0;
+	struct prov_key k = {.attrs = &aes, .ref = ref, .ref_len = 4};
+
+	ref_of(reserve(), ref);
+	cr_assert_eq(ops->import_key(ctx, &k, key, 32, &mat, &mlen, &bits), TS_OK);
+	cr_assert_eq(bits, 256);
+	aes.bits = 256;
+	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, NULL, 0, key, 10, &out, &len),
+	             TS_OK);
+	free(out);
+}
+
+Test(ts_provider, a_truncated_or_oversized_answer_is_a_communication_failure)
+{
+	uint32_t id = reserve();
+	uint8_t ref[4], h[32] = {0}, *out = NULL;
+	size_t len = 0;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_eq(generate(id), TS_OK);
+	ref_of(id, ref);
+	setenv("TSFAKE_RESPONSE", "truncate", 1);
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, h, 32, &out, &len),
+	             TS_E_PSA_COMMUNICATION_FAILURE);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_COMMUNICATION_FAILURE);
+	setenv("TSFAKE_RESPONSE", "oversize", 1);
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_E_PSA_COMMUNICATION_FAILURE);
+	unsetenv("TSFAKE_RESPONSE");
+	cr_assert_eq(ops->export_public_key(ctx, &k, &out, &len), TS_OK, "and then it works again");
+	cr_assert_eq(len, 65);
+	free(out);
+}
