@@ -101,6 +101,26 @@ PY
   done
 fi
 
+# Every authenticator and provider type this build offers is in
+# tesserad.json(5), and not among those it calls not available (the list
+# comes from the error for a type that does not exist), so a type that
+# becomes available fails this until its page says so.
+if [ -n "$tesserad" ]; then
+  for section in authenticators providers; do
+    echo "{\"$section\": [{\"type\": \"NoSuchType\"}]}" >"$tmp/types.json"
+    chmod 600 "$tmp/types.json"
+    "$tesserad" --check-config "$tmp/types.json" >"$tmp/types.out" 2>&1
+    types=$(sed -n -e 's/.*expected one of \(.*\), got .*/\1/p' \
+               -e 's/.*(available: \(.*\)).*/\1/p' "$tmp/types.out" | tr -d '",')
+    [ -n "$types" ] || fail "tesserad names no available $section types: $(cat "$tmp/types.out")"
+    for t in $types; do
+      grep -q "\"$t\"" "$tmp/page5" || fail "tesserad.json.5 does not describe the $section type $t"
+      grep -B1 "recognised and refused" "$tmp/page5" | grep -q "\"$t\"" &&
+        fail "tesserad.json.5 calls the $section type $t not available, and it is"
+    done
+  done
+fi
+
 # The example in tesserad.json(5) is a valid configuration.
 if [ -n "$tesserad" ]; then
   sed -n '/^\.SH EXAMPLE$/,/^\.SH /p' "$tmp/page5" | sed -n '/^\.RS/,/^\.RE/p' |
