@@ -81,6 +81,26 @@ names=$(for d in "${debs[@]}"; do dpkg-deb -f "$d" Package; done | sort | tr '\n
 [ "$names" = "libtessera-dev libtessera0 tessera " ] ||
   fail "binary packages are '$names', expected libtessera-dev libtessera0 tessera"
 
+# Build-Depends names the package of every library meson found through
+# pkg-config, and of protoc-c: a new dependency() fails this until it is there.
+bdeps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" |
+          sed -e 's/^Build-Depends://' -e '/^[A-Z]/d' | tr ',|' '\n\n' |
+          sed -e 's/[[:space:]]*\([a-z0-9.+-]*\).*/\1/' | grep . | sort -u)
+objdir=$(ls -d "$copy"/obj-* 2>/dev/null | head -1)
+if [ -n "$objdir" ] && command -v pkg-config >/dev/null; then
+  for dep in $(meson introspect "$objdir" --dependencies 2>/dev/null |
+                 python3 -c 'import json, sys; [print(d["name"]) for d in json.load(sys.stdin)]' | sort -u); do
+    pcdir=$(pkg-config --variable=pcfiledir "$dep" 2>/dev/null) || continue
+    [ -f "$pcdir/$dep.pc" ] || continue
+    owner=$(dpkg -S "$(readlink -f "$pcdir/$dep.pc")" 2>/dev/null | head -1 | cut -d: -f1)
+    [ -n "$owner" ] || owner=$(dpkg -S "$pcdir/$dep.pc" 2>/dev/null | head -1 | cut -d: -f1)
+    [ -n "$owner" ] || continue
+    grep -qx "$owner" <<<"$bdeps" || fail "Build-Depends lacks $owner (meson's dependency $dep)"
+  done
+fi
+owner=$(dpkg -S "$(readlink -f "$(command -v protoc-c)")" 2>/dev/null | head -1 | cut -d: -f1)
+[ -z "$owner" ] || grep -qx "$owner" <<<"$bdeps" || fail "Build-Depends lacks $owner (protoc-c)"
+
 # --- lintian: errors fail; warnings are printed (each kept one is overridden
 # with its reason in debian/*.lintian-overrides).
 lintian --fail-on error --display-info "${changes[@]}" "$tmp"/*.dsc >"$tmp/lintian.log" 2>&1
