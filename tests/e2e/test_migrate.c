@@ -351,7 +351,8 @@ static void teardown(void)
 	EVP_PKEY_free(peer_key);
 	EVP_PKEY_free(carol_key);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	(void)system(cmd);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmp);
 }
 
 TestSuite(migrate, .init = setup, .fini = teardown, .timeout = 180);

@@ -436,7 +436,7 @@ Test(stress, a_full_disk_gets_insufficient_storage_and_loses_nothing, .timeout =
 Test(stress, a_read_only_state_directory_is_refused_at_start_with_a_clear_error, .timeout = 120)
 {
 	struct tessera_client *c;
-	char cmd[600], out[512] = "";
+	char cmd[1024], out[512] = "";
 	FILE *p;
 	int status;
 

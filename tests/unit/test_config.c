@@ -140,6 +140,24 @@ Test(config, example_files_parse)
 	}
 }
 
+/* The shipped full example is the embedded default, word for word (the
+ * package installs it as /etc/tessera/tesserad.json). */
+Test(config, the_full_example_is_the_embedded_default)
+{
+	char path[512], text[8192];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/config/examples/tesserad.json", TESSERA_SOURCE_DIR);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	cr_assert_str_eq(text, config_default_json(),
+	                 "regenerate it: tesserad --print-default-config > %s", path);
+}
+
 /* Issue 11 finding 7: a configuration others can write was accepted (and
  * another user made themselves a Direct admin through a SIGHUP). */
 Test(config, a_configuration_others_can_change_is_refused)
