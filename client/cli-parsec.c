@@ -19,6 +19,7 @@
 #include "common/secmem.h"
 #include "common/util.h"
 #include "list_keys.pb-c.h"
+#include "list_opcodes.pb-c.h"
 #include "wire/wire.h"
 
 #define PT_MAX_SAN 64
@@ -1063,17 +1064,21 @@ static int pt_simple(struct tessera_client *c, const char *cmd, uint8_t opcode_p
 			       a[i].version_min, a[i].version_rev);
 		tessera_authenticator_info_free(a, n);
 	} else if (strcmp(cmd, "list-opcodes") == 0) {
-		uint32_t *ops;
-		size_t n;
+		/* As a Parsec client asks: without Tessera's extension opcodes. */
+		ListOpcodes__Operation op = LIST_OPCODES__OPERATION__INIT;
+		ListOpcodes__Result *r;
 
-		if ((rc = tessera_list_opcodes(c, opcode_prov, &ops, &n)) != TESSERA_OK)
+		op.provider_id = opcode_prov;
+		rc = tessera_call(c, 0, WIRE_OP_LIST_OPCODES, &op.base,
+		                  &list_opcodes__result__descriptor, (ProtobufCMessage **)&r);
+		if (rc != TESSERA_OK)
 			return cli_failed(c, cmd, rc);
-		for (size_t i = 0; i < n; i++) {
-			const struct wire_opcode_info *info = wire_opcode_find(ops[i]);
+		for (size_t i = 0; i < r->n_opcodes; i++) {
+			const struct wire_opcode_info *info = wire_opcode_find(r->opcodes[i]);
 
-			printf("0x%02x (%s)\n", ops[i], info ? info->name : "Unknown");
+			printf("0x%02x (%s)\n", r->opcodes[i], info ? info->name : "Unknown");
 		}
-		free(ops);
+		list_opcodes__result__free_unpacked(r, NULL);
 	} else if (strcmp(cmd, "list-clients") == 0) {
 		char **v;
 		size_t n;
