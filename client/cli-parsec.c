@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "list_keys.pb-c.h"
 #include "list_opcodes.pb-c.h"
+#include "list_providers.pb-c.h"
 #include "wire/wire.h"
 
 #define PT_MAX_SAN 64
@@ -356,11 +357,14 @@ struct pt_key {
 	const PsaAlgorithm__Algorithm *alg;          /* in r, may be NULL */
 };
 
-static int pt_find_key(struct tessera_client *c, const char *name, struct pt_key *k)
+static int pt_find_key(struct tessera_client *c, uint8_t prov, const char *name, struct pt_key *k)
 {
 	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
-	int rc = tessera_call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
-	                      (ProtobufCMessage **)&k->r);
+	int rc;
+
+	op.include_extensions = 1; /* -p may name an instance */
+	rc = tessera_call(c, 0, WIRE_OP_LIST_KEYS, &op.base, &list_keys__result__descriptor,
+	                  (ProtobufCMessage **)&k->r);
 
 	k->attr = NULL;
 	k->alg = NULL;
@@ -368,9 +372,15 @@ static int pt_find_key(struct tessera_client *c, const char *name, struct pt_key
 		k->r = NULL;
 		return cli_failed(c, "key attributes", rc);
 	}
-	for (size_t i = 0; i < k->r->n_keys; i++) {
-		if (strcmp(k->r->keys[i]->name, name) == 0 && k->r->keys[i]->attributes != NULL) {
-			k->attr = k->r->keys[i]->attributes;
+	/* The key in the provider addressed, else (parsec-client's
+	 * key_attributes) the first of that name. */
+	for (size_t i = 0; i < 2 * k->r->n_keys; i++) {
+		const ListKeys__KeyInfo *ki = k->r->keys[i % k->r->n_keys];
+
+		if (i < k->r->n_keys && ki->provider_id != prov)
+			continue;
+		if (strcmp(ki->name, name) == 0 && ki->attributes != NULL) {
+			k->attr = ki->attributes;
 			if (k->attr->key_policy != NULL)
 				k->alg = k->attr->key_policy->key_algorithm;
 			return EXIT_OK;
@@ -656,7 +666,7 @@ static int pt_sign(struct tessera_client *c, uint8_t prov, const struct pt_args 
 	uint8_t hash[64], *sig = NULL, *der = NULL;
 	unsigned hash_len = 0;
 	size_t sig_len = 0;
-	int rc = pt_find_key(c, a->key, &k), der_len = 0, ecc;
+	int rc = pt_find_key(c, prov, a->key, &k), der_len = 0, ecc;
 
 	if (rc != EXIT_OK)
 		return rc;
@@ -771,7 +781,7 @@ static int pt_crypt(struct tessera_client *c, uint8_t prov, const char *cmd,
 	char *alg;
 	uint8_t *in = NULL, *out = NULL;
 	size_t in_len = 0, out_len = 0;
-	int rc = pt_find_key(c, a->key, &k), decrypt = strcmp(cmd, "decrypt") == 0;
+	int rc = pt_find_key(c, prov, a->key, &k), decrypt = strcmp(cmd, "decrypt") == 0;
 
 	if (rc != EXIT_OK)
 		return rc;
@@ -880,7 +890,7 @@ static int pt_export(struct tessera_client *c, uint8_t prov, const struct pt_arg
 
 	if (rc != TESSERA_OK)
 		return cli_failed(c, "export-public-key", rc);
-	if ((rc = pt_find_key(c, a->key, &k)) != EXIT_OK) {
+	if ((rc = pt_find_key(c, prov, a->key, &k)) != EXIT_OK) {
 		free(data);
 		return rc;
 	}
@@ -939,14 +949,14 @@ static int pt_export(struct tessera_client *c, uint8_t prov, const struct pt_arg
 }
 
 /* The signature algorithm a CSR uses (parsec-tool's get_rcgen_algorithm). */
-static char *pt_csr_alg(struct tessera_client *c, const char *key, int *ret_rc)
+static char *pt_csr_alg(struct tessera_client *c, uint8_t prov, const char *key, int *ret_rc)
 {
 	struct pt_key k;
 	const PsaAlgorithm__Algorithm__AsymmetricSignature *s;
 	const PsaAlgorithm__Algorithm__AsymmetricSignature__SignHash *h = NULL;
 	char *alg = NULL;
 
-	if ((*ret_rc = pt_find_key(c, key, &k)) != EXIT_OK)
+	if ((*ret_rc = pt_find_key(c, prov, key, &k)) != EXIT_OK)
 		return NULL;
 	*ret_rc = EXIT_STATUS;
 	if (k.alg == NULL ||
@@ -1037,21 +1047,25 @@ static int pt_simple(struct tessera_client *c, const char *cmd, uint8_t opcode_p
 			return cli_failed(c, cmd, rc);
 		printf("%u.%u\n", maj, min);
 	} else if (strcmp(cmd, "list-providers") == 0) {
-		struct tessera_provider_info *p;
-		size_t n;
+		/* As a Parsec client asks: without Tessera's extension instances. */
+		ListProviders__Operation op = LIST_PROVIDERS__OPERATION__INIT;
+		ListProviders__Result *r;
 
-		if ((rc = tessera_list_providers(c, &p, &n)) != TESSERA_OK)
+		rc = tessera_call(c, 0, WIRE_OP_LIST_PROVIDERS, &op.base,
+		                  &list_providers__result__descriptor, (ProtobufCMessage **)&r);
+		if (rc != TESSERA_OK)
 			return cli_failed(c, cmd, rc);
-		for (size_t i = 0; i < n; i++) {
-			const char *name = provider_display(p[i].id);
+		for (size_t i = 0; i < r->n_providers; i++) {
+			const ListProviders__ProviderInfo *p = r->providers[i];
+			const char *name = provider_display(p->id);
 
 			printf("ID: 0x%02x (%s)\nDescription: %s\nVersion: %u.%u.%u\nVendor: "
 			       "%s\nUUID: %s\n\n",
-			       p[i].id, name ? name : p[i].name, p[i].description, p[i].version_maj,
-			       p[i].version_min, p[i].version_rev,
-			       p[i].vendor[0] ? p[i].vendor : "Unspecified", p[i].uuid);
+			       p->id, name ? name : "Unknown provider", p->description,
+			       p->version_maj, p->version_min, p->version_rev,
+			       p->vendor[0] ? p->vendor : "Unspecified", p->uuid);
 		}
-		tessera_provider_info_free(p, n);
+		list_providers__result__free_unpacked(r, NULL);
 	} else if (strcmp(cmd, "list-authenticators") == 0) {
 		struct tessera_authenticator_info *a;
 		size_t n;
@@ -1181,7 +1195,7 @@ int cli_parsec_run(struct tessera_options *o, int auth_given, int provider, int 
 		        .n_san = a.n_san,
 		        .format = CLI_CSR_PEM_CRLF,
 		};
-		char *alg = pt_csr_alg(c, a.key, &rc);
+		char *alg = pt_csr_alg(c, prov, a.key, &rc);
 
 		if (alg != NULL) {
 			r.alg = alg;

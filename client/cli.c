@@ -54,6 +54,11 @@ static void usage(FILE *f)
 	        "  delete-key NAME\n"
 	        "  (key commands take --provider ID; default: the daemon's first provider)\n"
 	        "\n"
+	        "parsec-tool 0.5's command lines work too, with its output: its flags\n"
+	        "(-k/--key-name, -n, -c, ...) or its global options -p/--provider ID and\n"
+	        "-t/--timeout SECONDS select that form, as does running tessera as\n"
+	        "parsec-tool or with TESSERA_CLI=parsec-tool (docs/libtessera.md).\n"
+	        "\n"
 	        "Exit status: 0 success; 1 the daemon answered with an error status;\n"
 	        "2 usage error; 3 the daemon could not be reached.\n");
 }
