@@ -40,7 +40,14 @@ static void teardown(void)
 	cr_assert_eq(td_stop(&d), 0);
 }
 
-TestSuite(parsec_cli, .init = setup, .fini = teardown, .timeout = 120);
+/* RSA key generation under valgrind takes minutes. */
+TestSuite(parsec_cli, .init = setup, .fini = teardown, .timeout = 900);
+
+/* parsec-tool's -t SECONDS for an RSA key generation, scaled for valgrind. */
+static int rsa_wait(void)
+{
+	return td_scale(60000) / 1000;
+}
 
 /* Run a shell command line; its stdout in out; the exit status. */
 static int run(char *out, size_t outlen, const char *fmt, ...)
@@ -215,8 +222,9 @@ Test(parsec_cli, rsa_keys_encrypt_decrypt_and_sign)
 {
 	char out[8192], ct[2048];
 
-	cr_assert_eq(pt(out, sizeof(out), "create-rsa-key -k box"), 0);
-	cr_assert_eq(pt(out, sizeof(out), "create-rsa-key --key-name signer --for-signing -b 3072"),
+	cr_assert_eq(pt(out, sizeof(out), "-t %d create-rsa-key -k box", rsa_wait()), 0);
+	cr_assert_eq(pt(out, sizeof(out),
+	                "-t %d create-rsa-key --key-name signer --for-signing -b 3072", rsa_wait()),
 	             0);
 	cr_assert_eq(pt_link(out, sizeof(out), "list-keys"), 0);
 	cr_assert_str_eq(out, "* box (Mbed Crypto provider, RsaKeyPair, 2048 bits, permitted "
@@ -312,14 +320,15 @@ Test(parsec_cli, create_csr_verifies_with_openssl)
 	cr_assert_eq(
 	        sh("openssl req -in %s/dev.csr -noout -text | grep -q ecdsa-with-SHA256", d.dir),
 	        0);
-	cr_assert_eq(pt(out, sizeof(out), "create-rsa-key -k rs --for-signing"), 0);
+	cr_assert_eq(pt(out, sizeof(out), "-t %d create-rsa-key -k rs --for-signing", rsa_wait()),
+	             0);
 	cr_assert_eq(pt(out, sizeof(out), "create-csr -k rs --san a.example > %s/rs.csr", d.dir), 0,
 	             "no --cn: an empty subject");
 	cr_assert_eq(sh("openssl req -in %s/rs.csr -verify -noout 2>/dev/null", d.dir), 0);
 	cr_assert_eq(sh("openssl req -in %s/rs.csr -noout -text | grep -q sha256WithRSAEncryption",
 	                d.dir),
 	             0);
-	cr_assert_eq(pt(out, sizeof(out), "create-rsa-key -k enc"), 0);
+	cr_assert_eq(pt(out, sizeof(out), "-t %d create-rsa-key -k enc", rsa_wait()), 0);
 	cr_assert_eq(pt(out, sizeof(out), "create-csr -k enc --cn x 2>/dev/null"), 1,
 	             "an encryption key cannot sign a request");
 }
