@@ -628,6 +628,7 @@ static int pt_default_auth(struct tessera_options *o)
 	int rc;
 
 	naked.auth_type = TESSERA_AUTH_NONE;
+	naked.persistent = 0;
 	if (tessera_open(&naked, &c) != TESSERA_OK) {
 		fprintf(stderr, "tessera: bad endpoint (unix:/PATH, shorter than 108 bytes)\n");
 		return EXIT_USAGE;
@@ -1136,6 +1137,7 @@ int cli_parsec_run(struct tessera_options *o, int auth_given, int provider, int 
 		return rc;
 	if (o->auth_type == TESSERA_AUTH_DIRECT && o->app_name == NULL)
 		o->app_name = "parsec-tool";
+	o->persistent = 0; /* one connection per request, as parsec-client */
 	if (tessera_open(o, &c) != TESSERA_OK) {
 		fprintf(stderr, "tessera: bad endpoint (unix:/PATH, shorter than 108 bytes)\n");
 		return EXIT_USAGE;
