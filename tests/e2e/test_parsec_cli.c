@@ -373,3 +373,86 @@ Test(parsec_cli, unix_peer_first_is_chosen, .init = setup_peer_first)
 	cr_assert_eq(pt(out, sizeof(out), "--auth direct --app-name parsec-tool list-keys"), 0);
 	cr_assert(strstr(out, "mine") == NULL, "%s", out);
 }
+
+/* Keys made with Tessera's forms, seen and used through parsec-tool's. */
+Test(parsec_cli, debug_forms_and_keys_of_tessera_forms)
+{
+	char out[8192];
+	const char *direct = "--auth direct --app-name parsec-tool";
+
+	cr_assert_eq(
+	        sh("head -c 16 /dev/urandom > %s/aes.bin && head -c 32 /dev/urandom > "
+	           "%s/hmac.bin && openssl genpkey -algorithm X25519 -outform DER | tail -c 32 "
+	           "> %s/x.bin && openssl ecparam -name secp256k1 -genkey -noout -outform DER "
+	           "| openssl asn1parse -inform DER -offset 5 -length 34 -noout -out /dev/stdout | "
+	           "tail -c 32 > %s/k1.bin",
+	           d.dir, d.dir, d.dir, d.dir),
+	        0);
+	cr_assert_eq(pt(out, sizeof(out), "%s --timeout-ms %d create-rsa-key oaep --for encrypt",
+	                direct, td_scale(60000)),
+	             0);
+	cr_assert_eq(pt(out, sizeof(out), "%s create-ecc-key p384 --curve p384", direct), 0);
+	cr_assert_eq(pt(out, sizeof(out),
+	                "%s import aes --type aes --usage encrypt --alg aes-gcm --file %s/aes.bin",
+	                direct, d.dir),
+	             0, "%s", out);
+	cr_assert_eq(
+	        pt(out, sizeof(out),
+	           "%s import mac --type hmac --usage sign --alg hmac-sha256 --file %s/hmac.bin",
+	           direct, d.dir),
+	        0, "%s", out);
+	cr_assert_eq(pt(out, sizeof(out),
+	                "%s import x --type x25519 --usage decrypt --alg ecdh --file %s/x.bin",
+	                direct, d.dir),
+	             0, "%s", out);
+	cr_assert_eq(pt(out, sizeof(out),
+	                "%s import k1 --type secp256k1 --usage sign --alg ecdsa-sha256 --file "
+	                "%s/k1.bin",
+	                direct, d.dir),
+	             0, "%s", out);
+	cr_assert_eq(pt_link(out, sizeof(out), "list-keys"), 0);
+	/* in the daemon's order: by name */
+	cr_assert_str_eq(
+	        out,
+	        "* aes (Mbed Crypto provider, Aes, 128 bits, permitted algorithm: "
+	        "Aead(AeadWithDefaultLengthTag(Gcm)))\n"
+	        "* k1 (Mbed Crypto provider, EccKeyPair { curve_family: SecpK1 }, 256 bits, "
+	        "permitted algorithm: AsymmetricSignature(Ecdsa { hash_alg: Specific(Sha256) }))\n"
+	        "* mac (Mbed Crypto provider, Hmac, 256 bits, permitted algorithm: "
+	        "Mac(FullLength(Hmac { hash_alg: Sha256 })))\n"
+	        "* oaep (Mbed Crypto provider, RsaKeyPair, 2048 bits, permitted algorithm: "
+	        "AsymmetricEncryption(RsaOaep { hash_alg: Sha256 }))\n"
+	        "* p384 (Mbed Crypto provider, EccKeyPair { curve_family: SecpR1 }, 384 bits, "
+	        "permitted algorithm: AsymmetricSignature(Ecdsa { hash_alg: Specific(Sha384) }))\n"
+	        "* x (Mbed Crypto provider, EccKeyPair { curve_family: Montgomery }, 255 bits, "
+	        "permitted algorithm: KeyAgreement(Raw(Ecdh)))\n");
+
+	/* RSA OAEP through parsec-tool's encrypt and decrypt */
+	cr_assert_eq(pt(out, sizeof(out), "encrypt -k oaep 'oaep text' > %s/ct", d.dir), 0);
+	cr_assert_eq(pt(out, sizeof(out), "decrypt -k oaep $(cat %s/ct)", d.dir), 0);
+	cr_assert_str_eq(out, "oaep text\n");
+	cr_assert_eq(pt(out, sizeof(out), "encrypt -k aes abc 2>/dev/null"), 1,
+	             "symmetric keys: not supported, as parsec-tool");
+
+	/* secp256k1: its OID in the SubjectPublicKeyInfo; P-384: SHA-384 */
+	cr_assert_eq(pt(out, sizeof(out), "export-public-key -k k1 > %s/k1.pem", d.dir), 0);
+	cr_assert_eq(
+	        sh("openssl pkey -pubin -in %s/k1.pem -noout -text | grep -q 'ASN1 OID: secp256k1'",
+	           d.dir),
+	        0);
+	cr_assert_eq(pt(out, sizeof(out), "sign -k k1 k1-text | base64 -d > %s/k1.sig", d.dir), 0);
+	cr_assert_eq(sh("printf k1-text | openssl dgst -sha256 -verify %s/k1.pem -signature "
+	                "%s/k1.sig >/dev/null",
+	                d.dir, d.dir),
+	             0);
+	cr_assert_eq(pt(out, sizeof(out), "export-public-key -k p384 > %s/p.pem", d.dir), 0);
+	cr_assert_eq(pt(out, sizeof(out), "sign -k p384 p-text | base64 -d > %s/p.sig", d.dir), 0);
+	cr_assert_eq(sh("printf p-text | openssl dgst -sha384 -verify %s/p.pem -signature %s/p.sig "
+	                ">/dev/null",
+	                d.dir, d.dir),
+	             0);
+	cr_assert_eq(pt(out, sizeof(out), "export-public-key -k x 2>/dev/null"), 1,
+	             "no SEC OID for Montgomery curves in parsec-tool");
+	cr_assert_eq(pt(out, sizeof(out), "create-csr -k p384 --cn p > %s/p.csr", d.dir), 0);
+	cr_assert_eq(sh("openssl req -in %s/p.csr -verify -noout 2>/dev/null", d.dir), 0);
+}
