@@ -48,6 +48,21 @@ static int is_pt_flag(const char *arg)
 	return 0;
 }
 
+/* Tessera's options that take a separate value. */
+static int is_tessera_valued(const char *arg)
+{
+	static const char *const opts[] = {
+	        "--message", "--file",     "--signature", "--ciphertext", "--alg",
+	        "--cn",      "--type",     "--usage",     "--curve",      "--bits",
+	        "--for",     "--provider", NULL,
+	};
+
+	for (int i = 0; opts[i] != NULL; i++)
+		if (strcmp(arg, opts[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int pt_command_index(const char *cmd);
 
 int cli_parsec_form(const char *prog, int globals, int argc, char **argv)
@@ -63,9 +78,12 @@ int cli_parsec_form(const char *prog, int globals, int argc, char **argv)
 	if (globals || strcmp(base, "parsec-tool") == 0 ||
 	    (env != NULL && strcmp(env, "parsec-tool") == 0))
 		return 1;
-	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-		if (is_pt_flag(argv[i]))
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (is_tessera_valued(argv[i]))
+			i++; /* its value may look like anything: "--message -s" */
+		else if (is_pt_flag(argv[i]))
 			return 1;
+	}
 	return 0;
 }
 

@@ -456,3 +456,18 @@ Test(parsec_cli, debug_forms_and_keys_of_tessera_forms)
 	cr_assert_eq(pt(out, sizeof(out), "create-csr -k p384 --cn p > %s/p.csr", d.dir), 0);
 	cr_assert_eq(sh("openssl req -in %s/p.csr -verify -noout 2>/dev/null", d.dir), 0);
 }
+
+/* A value of Tessera's options that looks like a parsec-tool flag stays a value. */
+Test(parsec_cli, tessera_form_values_are_not_flags)
+{
+	char out[8192];
+	const char *direct = "--auth direct --app-name dave";
+
+	cr_assert_eq(pt(out, sizeof(out), "%s create-ecc-key ec", direct), 0);
+	cr_assert_str_eq(out, "create-ecc-key: done.\n");
+	cr_assert_eq(pt(out, sizeof(out), "%s sign ec --message -k", direct), 0, "%s", out);
+	cr_assert_eq(strlen(out), 89, "Tessera's form: base64 of r || s: %s", out);
+	out[88] = '\0';
+	cr_assert_eq(pt(out, sizeof(out), "%s verify ec --message -k --signature %s", direct, out),
+	             0, "%s", out);
+}
