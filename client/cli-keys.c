@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "client/cli-priv.h"
 #include "common/secmem.h"
@@ -303,7 +304,7 @@ static int export_public(struct tessera_client *c, uint8_t prov, const struct ar
 }
 
 /* r || s (PSA) -> DER ECDSA-Sig-Value (X.509). */
-static int ecdsa_raw_to_der(const uint8_t *rs, size_t len, uint8_t **ret, int *ret_len)
+int cli_ecdsa_raw_to_der(const uint8_t *rs, size_t len, uint8_t **ret, int *ret_len)
 {
 	ECDSA_SIG *sig = ECDSA_SIG_new();
 	BIGNUM *r = BN_bin2bn(rs, (int)len / 2, NULL);
@@ -353,12 +354,89 @@ static int csr_sig_nid(const char *alg, const EVP_MD **ret_md)
 	return 0;
 }
 
+void cli_write_pem(const char *label, const uint8_t *der, size_t len, const char *eol)
+{
+	char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+	size_t n;
+
+	if (b64 == NULL)
+		return;
+	n = (size_t)EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	printf("-----BEGIN %s-----%s", label, eol);
+	for (size_t i = 0; i < n; i += 64)
+		printf("%.*s%s", (int)(n - i < 64 ? n - i : 64), b64 + i, eol);
+	printf("-----END %s-----%s", label, eol);
+	free(b64);
+}
+
+/* The subject: one RDN per attribute, in rcgen's order (as parsec-tool). */
+static int csr_subject(X509_NAME *subj, const struct cli_csr *r)
+{
+	const char *const fields[][2] = {
+	        {"CN", r->cn},
+	        {"OU", r->ou},
+	        {"O", r->o},
+	        {"L", r->l},
+	        {"ST", r->st},
+	        {"C", r->c},
+	        {"serialNumber", r->serial},
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i][1] != NULL &&
+		    X509_NAME_add_entry_by_txt(subj, fields[i][0], MBSTRING_UTF8,
+		                               (const unsigned char *)fields[i][1], -1, -1, 0) != 1)
+			return -1;
+	return 0;
+}
+
+/* A subjectAltName extension request with the DNS names. */
+static int csr_san(X509_REQ *req, const struct cli_csr *r)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	X509_EXTENSION *ext = NULL;
+	int rc = -1;
+
+	if (r->n_san == 0)
+		return 0;
+	gens = GENERAL_NAMES_new();
+	exts = sk_X509_EXTENSION_new_null();
+	if (gens == NULL || exts == NULL)
+		goto out;
+	for (size_t i = 0; i < r->n_san; i++) {
+		GENERAL_NAME *g = GENERAL_NAME_new();
+		ASN1_IA5STRING *dns = ASN1_IA5STRING_new();
+
+		if (g == NULL || dns == NULL || ASN1_STRING_set(dns, r->san[i], -1) != 1) {
+			GENERAL_NAME_free(g);
+			ASN1_IA5STRING_free(dns);
+			goto out;
+		}
+		GENERAL_NAME_set0_value(g, GEN_DNS, dns);
+		if (sk_GENERAL_NAME_push(gens, g) <= 0) {
+			GENERAL_NAME_free(g);
+			goto out;
+		}
+	}
+	ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens);
+	if (ext == NULL || sk_X509_EXTENSION_push(exts, ext) <= 0)
+		goto out;
+	ext = NULL; /* owned by exts */
+	rc = X509_REQ_add_extensions(req, exts) == 1 ? 0 : -1;
+out:
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
 /*
  * A PKCS#10 request for a key held in the daemon: the request is built here,
  * its to-be-signed part hashed here, and the hash signed by the daemon; the
  * private key never leaves it.
  */
-static int create_csr(struct tessera_client *c, uint8_t prov, const struct args *a)
+int cli_create_csr(struct tessera_client *c, uint8_t prov, const struct cli_csr *r)
 {
 	X509_REQ *req = X509_REQ_new();
 	X509_NAME *subj = X509_NAME_new();
@@ -369,19 +447,15 @@ static int create_csr(struct tessera_client *c, uint8_t prov, const struct args 
 	size_t pub_len = 0, sig_len = 0;
 	int tbs_len, der_len = 0, rc = EXIT_STATUS, nid = 0;
 	unsigned hash_len;
-	char *alg = a->alg != NULL ? strdup(a->alg) : key_alg(c, a->name);
+	char *alg = r->alg != NULL ? strdup(r->alg) : key_alg(c, r->key);
 	const EVP_MD *md = NULL;
 
-	if (a->cn == NULL) {
-		rc = usage_error("create-csr", "--cn is needed");
-		goto out;
-	}
 	if (alg == NULL || (nid = csr_sig_nid(alg, &md)) == 0) {
 		rc = usage_error("create-csr", "the key must sign with ECDSA or RSA PKCS#1 v1.5 "
 		                               "and SHA-2 (give --alg if its policy names none)");
 		goto out;
 	}
-	rc = tessera_export_public_key(c, prov, a->name, &pub, &pub_len);
+	rc = tessera_export_public_key(c, prov, r->key, &pub, &pub_len);
 	if (rc != TESSERA_OK) {
 		rc = cli_failed(c, "create-csr", rc);
 		goto out;
@@ -389,10 +463,9 @@ static int create_csr(struct tessera_client *c, uint8_t prov, const struct args 
 	rc = EXIT_STATUS;
 	pk = public_to_pkey(pub, pub_len);
 	if (req == NULL || subj == NULL || algor == NULL || bits == NULL || pk == NULL ||
-	    X509_REQ_set_version(req, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_UTF8, (const unsigned char *)a->cn, -1,
-	                               -1, 0) != 1 ||
+	    X509_REQ_set_version(req, 0) != 1 || csr_subject(subj, r) != 0 ||
 	    X509_REQ_set_subject_name(req, subj) != 1 || X509_REQ_set_pubkey(req, pk) != 1 ||
+	    csr_san(req, r) != 0 ||
 	    /* RSA signature algorithms carry NULL parameters; ECDSA ones none. */
 	    X509_ALGOR_set0(algor, OBJ_nid2obj(nid),
 	                    strncmp(alg, "rsa", 3) == 0 ? V_ASN1_NULL : V_ASN1_UNDEF, NULL) != 1 ||
@@ -403,14 +476,14 @@ static int create_csr(struct tessera_client *c, uint8_t prov, const struct args 
 	tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
 	if (tbs_len <= 0 || EVP_Digest(tbs, (size_t)tbs_len, hash, &hash_len, md, NULL) != 1)
 		goto out;
-	rc = tessera_sign_hash(c, prov, a->name, alg, hash, hash_len, &sig, &sig_len);
+	rc = tessera_sign_hash(c, prov, r->key, alg, hash, hash_len, &sig, &sig_len);
 	if (rc != TESSERA_OK) {
 		rc = cli_failed(c, "create-csr", rc);
 		goto out;
 	}
 	rc = EXIT_STATUS;
 	if (strncmp(alg, "ecdsa", 5) == 0) {
-		if (ecdsa_raw_to_der(sig, sig_len, &der, &der_len) < 0)
+		if (cli_ecdsa_raw_to_der(sig, sig_len, &der, &der_len) < 0)
 			goto out;
 		ASN1_BIT_STRING_set(bits, der, der_len);
 	} else {
@@ -421,10 +494,21 @@ static int create_csr(struct tessera_client *c, uint8_t prov, const struct args 
 	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	X509_REQ_set0_signature(req, bits);
 	bits = NULL;
-	if (a->der)
+	if (r->format == CLI_CSR_DER) {
 		i2d_X509_REQ_fp(stdout, req);
-	else
+	} else if (r->format == CLI_CSR_PEM) {
 		PEM_write_X509_REQ(stdout, req);
+	} else {
+		/* parsec-tool: rcgen's PEM (CRLF line ends), then println!'s newline */
+		unsigned char *out = NULL;
+		int n = i2d_X509_REQ(req, &out);
+
+		if (n <= 0)
+			goto out;
+		cli_write_pem("CERTIFICATE REQUEST", out, (size_t)n, "\r\n");
+		printf("\n");
+		OPENSSL_free(out);
+	}
 	rc = EXIT_OK;
 out:
 	free(alg);
@@ -514,7 +598,12 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv)
 	} else if (strcmp(cmd, "export-public-key") == 0) {
 		return export_public(c, prov, &a);
 	} else if (strcmp(cmd, "create-csr") == 0) {
-		return create_csr(c, prov, &a);
+		struct cli_csr r = {.key = a.name, .alg = a.alg, .cn = a.cn};
+
+		if (a.cn == NULL)
+			return usage_error(cmd, "--cn is needed");
+		r.format = a.der ? CLI_CSR_DER : CLI_CSR_PEM;
+		return cli_create_csr(c, prov, &r);
 	} else if (strcmp(cmd, "delete-key") == 0) {
 		rc = tessera_destroy_key(c, prov, a.name);
 	} else if (strcmp(cmd, "generate-random") == 0) {

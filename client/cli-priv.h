@@ -20,4 +20,29 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv);
 /* Whether cmd is one of the key commands. */
 int cli_is_key_command(const char *cmd);
 
+/* parsec-tool 0.5's spellings (cli-parsec.c): whether argv (argv[0] the
+ * command) is one, given the program's name and whether parsec-tool's
+ * global options were used; and running it. provider: the global -p, or -1. */
+int cli_parsec_form(const char *prog, int globals, int argc, char **argv);
+int cli_parsec_run(struct tessera_options *o, int auth_given, int provider, int argc, char **argv);
+
+/* r || s (PSA's ECDSA signature) -> DER ECDSA-Sig-Value; OPENSSL_free it. */
+int cli_ecdsa_raw_to_der(const uint8_t *rs, size_t len, uint8_t **ret, int *ret_len);
+
+/* der as PEM with the label and line end eol. */
+void cli_write_pem(const char *label, const uint8_t *der, size_t len, const char *eol);
+
+enum { CLI_CSR_PEM, CLI_CSR_DER, CLI_CSR_PEM_CRLF };
+
+/* A PKCS#10 request for a daemon-held key. Subject attributes may be NULL;
+ * san: DNS names. alg NULL: the key's policy algorithm. */
+struct cli_csr {
+	const char *key, *alg;
+	const char *cn, *ou, *o, *l, *st, *c, *serial;
+	char **san;
+	size_t n_san;
+	int format; /* CLI_CSR_* */
+};
+int cli_create_csr(struct tessera_client *c, uint8_t prov, const struct cli_csr *r);
+
 #endif

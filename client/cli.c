@@ -1,5 +1,6 @@
 /* tessera: command-line client of tesserad (and of any Parsec service). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,11 @@ static void usage(FILE *f)
 	        "  generate-random N        N random bytes, in hex\n"
 	        "  delete-key NAME\n"
 	        "  (key commands take --provider ID; default: the daemon's first provider)\n"
+	        "\n"
+	        "parsec-tool 0.5's command lines work too, with its output: its flags\n"
+	        "(-k/--key-name, -n, -c, ...) or its global options -p/--provider ID and\n"
+	        "-t/--timeout SECONDS select that form, as does running tessera as\n"
+	        "parsec-tool or with TESSERA_CLI=parsec-tool (docs/libtessera.md).\n"
 	        "\n"
 	        "Exit status: 0 success; 1 the daemon answered with an error status;\n"
 	        "2 usage error; 3 the daemon could not be reached.\n");
@@ -299,6 +305,8 @@ static int cmd_delete_client(struct tessera_client *c, const char *name)
 int main(int argc, char **argv)
 {
 	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON, OPT_IDP };
+	/* parsec-tool's global options -p/--provider and -t/--timeout (seconds) */
+	int pt_globals = 0, pt_provider = -1, auth_given = 0;
 	static const struct option longopts[] = {
 	        {"endpoint", required_argument, NULL, OPT_ENDPOINT},
 	        {"auth", required_argument, NULL, OPT_AUTH},
@@ -308,6 +316,8 @@ int main(int argc, char **argv)
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"version", no_argument, NULL, 'V'},
 	        {"help", no_argument, NULL, 'h'},
+	        {"provider", required_argument, NULL, 'p'},
+	        {"timeout", required_argument, NULL, 't'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct tessera_options o;
@@ -318,12 +328,13 @@ int main(int argc, char **argv)
 
 	tessera_options_init(&o);
 	/* "+" stops at the command, so its own options follow it. */
-	while ((ch = getopt_long(argc, argv, "+Vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+Vhp:t:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case OPT_ENDPOINT:
 			o.endpoint = optarg;
 			break;
 		case OPT_AUTH:
+			auth_given = 1;
 			if (strcmp(optarg, "none") == 0)
 				o.auth_type = TESSERA_AUTH_NONE;
 			else if (strcmp(optarg, "direct") == 0)
@@ -354,6 +365,24 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			cli_json = 1;
 			break;
+		case 'p':
+			if (ts_parse_u64(optarg, 0, 255, &num) != 0) {
+				fprintf(stderr,
+				        "tessera: -p/--provider: expected an ID from 0 to 255\n");
+				return EXIT_USAGE;
+			}
+			pt_provider = (int)num;
+			pt_globals = 1;
+			break;
+		case 't':
+			/* 0: no timeout (the longest wait poll() takes, 24 days) */
+			if (ts_parse_u64(optarg, 0, INT_MAX / 1000, &num) != 0) {
+				fprintf(stderr, "tessera: -t/--timeout: expected seconds\n");
+				return EXIT_USAGE;
+			}
+			o.timeout_ms = num == 0 ? INT_MAX : (unsigned)num * 1000;
+			pt_globals = 1;
+			break;
 		case 'V':
 			printf("tessera %s\n", TESSERA_VERSION);
 			return EXIT_OK;
@@ -370,6 +399,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	cmd = argv[optind++];
+	if (cli_parsec_form(argv[0], pt_globals, argc - optind + 1, argv + optind - 1))
+		return cli_parsec_run(&o, auth_given, pt_provider, argc - optind + 1,
+		                      argv + optind - 1);
 	if (strcmp(cmd, "list-opcodes") == 0 && optind < argc) {
 		if (optind + 2 != argc || strcmp(argv[optind], "--provider") != 0 ||
 		    ts_parse_u64(argv[optind + 1], 0, 255, &provider) != 0) {
