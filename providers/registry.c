@@ -6,9 +6,11 @@
 
 #include "common/util.h"
 #include "providers/software/software-priv.h"
+#include "providers/tpm/tpm-priv.h"
 
 static const struct prov_ops *const registry[] = {
         &prov_software_ops,
+        &prov_tpm_ops,
 };
 
 const struct prov_ops *prov_find(uint8_t id)

@@ -1,0 +1,667 @@
+/*
+ * The TPM 2.0 provider: one ESYS context on a TCTI (the kernel's resource
+ * manager by default), a root key made at start from the storage-key
+ * template Parsec's TPM provider uses (or a persistent key the
+ * administrator names), and keys kept as TPM-wrapped blobs in the key store.
+ * It takes Parsec's TPM provider ID (3) and UUID.
+ *
+ * This file: settings, instance life, the TPM-to-PSA status mapping, random
+ * numbers and hashing.
+ */
+#include "providers/tpm/tpm-priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "common/log.h"
+#include "common/secmem.h"
+#include "common/util.h"
+
+#define DEFAULT_TCTI "device:/dev/tpmrm0"
+
+/* ---- TPM response codes → PSA ---- */
+
+/* The TPM's own code without its handle/parameter/session number. */
+static TSS2_RC base_code(TSS2_RC rc)
+{
+	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+		return rc & 0xFFFF;
+	if (rc & TPM2_RC_FMT1)
+		return rc & (TPM2_RC_FMT1 | 0x3F);
+	return rc & 0xFFF;
+}
+
+enum ts_err tpm_status(TSS2_RC rc, const char *what)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+	TSS2_RC code = base_code(rc);
+	enum ts_err st = TS_E_PSA_GENERIC_ERROR;
+
+	if (rc == TSS2_RC_SUCCESS)
+		return TS_OK;
+	if (layer == TSS2_TPM_RC_LAYER) {
+		switch (code) {
+		case TPM2_RC_SIGNATURE:
+			ts_debug("tpm: %s: TPM RC 0x%08x (%s)", what, rc, Tss2_RC_Decode(rc));
+			return TS_E_PSA_INVALID_SIGNATURE;
+		case TPM2_RC_OBJECT_MEMORY:
+		case TPM2_RC_SESSION_MEMORY:
+		case TPM2_RC_MEMORY:
+		case TPM2_RC_OBJECT_HANDLES:
+		case TPM2_RC_SESSION_HANDLES:
+			st = TS_E_PSA_INSUFFICIENT_MEMORY;
+			break;
+		case TPM2_RC_ASYMMETRIC:
+		case TPM2_RC_HASH:
+		case TPM2_RC_KEY_SIZE:
+		case TPM2_RC_MGF:
+		case TPM2_RC_MODE:
+		case TPM2_RC_KDF:
+		case TPM2_RC_SCHEME:
+		case TPM2_RC_SYMMETRIC:
+		case TPM2_RC_CURVE:
+			st = TS_E_PSA_NOT_SUPPORTED;
+			break;
+		case TPM2_RC_VALUE:
+		case TPM2_RC_SIZE:
+		case TPM2_RC_ECC_POINT:
+			st = TS_E_PSA_INVALID_ARGUMENT;
+			break;
+		case TPM2_RC_BAD_AUTH:
+		case TPM2_RC_AUTH_FAIL:
+		case TPM2_RC_LOCKOUT:
+		case TPM2_RC_ATTRIBUTES:
+			st = TS_E_PSA_NOT_PERMITTED;
+			break;
+		case TPM2_RC_INTEGRITY:
+		case TPM2_RC_BINDING:
+			/* A blob the TPM does not take: not made under this root key. */
+			st = TS_E_PSA_DATA_INVALID;
+			break;
+		case TPM2_RC_RETRY:
+		case TPM2_RC_TESTING:
+		case TPM2_RC_YIELDED:
+		case TPM2_RC_CANCELED:
+		case TPM2_RC_FAILURE:
+			st = TS_E_PSA_HARDWARE_FAILURE;
+			break;
+		default:
+			st = TS_E_PSA_GENERIC_ERROR;
+		}
+	} else if (code == TSS2_BASE_RC_MEMORY) {
+		st = TS_E_NOMEM;
+	} else {
+		/* TCTI and ESYS layers: the TPM did not answer, or not sensibly. */
+		st = TS_E_PSA_COMMUNICATION_FAILURE;
+	}
+	ts_warn("tpm: %s: TPM RC 0x%08x (%s)", what, rc, Tss2_RC_Decode(rc));
+	return st;
+}
+
+/* ---- settings ---- */
+
+struct tpm_settings {
+	const char *tcti;
+	const char *auth_file;       /* owner_auth_file */
+	const char *auth_credential; /* owner_auth_credential */
+	uint32_t root_handle;        /* 0: a primary made at start */
+	unsigned loaded_keys;
+};
+
+static bool string_ok(json_t *v)
+{
+	return json_is_string(v) && json_string_length(v) > 0 &&
+	       strlen(json_string_value(v)) == json_string_length(v);
+}
+
+/* Parse settings (the strings point into o). TS_OK or TS_E_CONFIG. */
+static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settings *ret, char *err,
+                                  size_t errlen)
+{
+	struct tpm_settings s = {.tcti = DEFAULT_TCTI, .loaded_keys = TPM_CACHE_DEFAULT};
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v)
+	{
+		if (strcmp(key, "tcti") == 0) {
+			if (!string_ok(v) || json_string_length(v) > 512) {
+				snprintf(err, errlen,
+				         "%s.tcti: expected a TCTI string such as "
+				         "\"device:/dev/tpmrm0\" or \"swtpm:path=/run/swtpm.sock\"",
+				         path);
+				return TS_E_CONFIG;
+			}
+			s.tcti = json_string_value(v);
+		} else if (strcmp(key, "owner_auth_file") == 0) {
+			if (!string_ok(v) || json_string_value(v)[0] != '/') {
+				snprintf(err, errlen,
+				         "%s.owner_auth_file: expected an absolute path", path);
+				return TS_E_CONFIG;
+			}
+			s.auth_file = json_string_value(v);
+		} else if (strcmp(key, "owner_auth_credential") == 0) {
+			if (!string_ok(v) || strchr(json_string_value(v), '/') != NULL ||
+			    strcmp(json_string_value(v), "..") == 0 ||
+			    strcmp(json_string_value(v), ".") == 0) {
+				snprintf(err, errlen,
+				         "%s.owner_auth_credential: expected a systemd credential "
+				         "name (no '/')",
+				         path);
+				return TS_E_CONFIG;
+			}
+			s.auth_credential = json_string_value(v);
+		} else if (strcmp(key, "root_handle") == 0) {
+			json_int_t h = json_is_integer(v) ? json_integer_value(v) : -1;
+			uint64_t u = 0;
+
+			if (json_is_string(v) &&
+			    ts_parse_u64(json_string_value(v), 0, UINT32_MAX, &u) == 0)
+				h = (json_int_t)u;
+			if (h < 0x81000000 || h > 0x81FFFFFF) {
+				snprintf(err, errlen,
+				         "%s.root_handle: expected a persistent handle "
+				         "0x81000000..0x81FFFFFF",
+				         path);
+				return TS_E_CONFIG;
+			}
+			s.root_handle = (uint32_t)h;
+		} else if (strcmp(key, "loaded_keys") == 0) {
+			json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+			if (n < 1 || n > TPM_CACHE_MAX) {
+				snprintf(err, errlen,
+				         "%s.loaded_keys: expected an integer 1..%d (keys kept "
+				         "loaded besides the root key)",
+				         path, TPM_CACHE_MAX);
+				return TS_E_CONFIG;
+			}
+			s.loaded_keys = (unsigned)n;
+		} else {
+			snprintf(
+			        err, errlen,
+			        "%s.%.64s: unknown key (the TPM provider takes tcti, "
+			        "owner_auth_file, owner_auth_credential, root_handle, loaded_keys)",
+			        path, key);
+			return TS_E_CONFIG;
+		}
+	}
+	if (s.auth_file != NULL && s.auth_credential != NULL) {
+		snprintf(err, errlen,
+		         "%s.owner_auth_credential: give either owner_auth_file or "
+		         "owner_auth_credential, not both",
+		         path);
+		return TS_E_CONFIG;
+	}
+	*ret = s;
+	return TS_OK;
+}
+
+static enum ts_err load_settings(const char *settings, const char *path, json_t **ret_o,
+                                 struct tpm_settings *ret, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *o = json_loads(settings, 0, &jerr);
+	enum ts_err rc;
+
+	if (o == NULL || !json_is_object(o)) {
+		snprintf(err, errlen, "%s: settings are not a JSON object", path);
+		json_decref(o);
+		return TS_E_CONFIG;
+	}
+	rc = parse_settings(o, path, ret, err, errlen);
+	if (rc != TS_OK) {
+		json_decref(o);
+		return rc;
+	}
+	*ret_o = o;
+	return TS_OK;
+}
+
+static enum ts_err tpm_check_settings(const char *settings, const char *path, char *err,
+                                      size_t errlen)
+{
+	struct tpm_settings s;
+	json_t *o = NULL;
+	enum ts_err rc = load_settings(settings, path, &o, &s, err, errlen);
+
+	json_decref(o);
+	return rc;
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Read the owner hierarchy's auth value: the file's bytes without one
+ * trailing newline; "hex:" decodes hex, "str:" is dropped (Parsec's
+ * prefixes). */
+static enum ts_err read_owner_auth(const struct tpm_settings *s, const char *path, TPM2B_AUTH *ret,
+                                   char *err, size_t errlen)
+{
+	const char *key = s->auth_file != NULL ? "owner_auth_file" : "owner_auth_credential";
+	char file[4096], buf[256];
+	const char *p = buf;
+	ssize_t n;
+	size_t len;
+	int fd;
+	enum ts_err rc = TS_E_CONFIG;
+
+	memset(ret, 0, sizeof(*ret));
+	if (s->auth_file == NULL && s->auth_credential == NULL)
+		return TS_OK;
+	if (s->auth_file != NULL) {
+		snprintf(file, sizeof(file), "%s", s->auth_file);
+	} else {
+		const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+		if (dir == NULL || dir[0] == '\0') {
+			snprintf(err, errlen,
+			         "%s.owner_auth_credential: $CREDENTIALS_DIRECTORY is not set "
+			         "(tesserad was not started by systemd with LoadCredential=)",
+			         path);
+			return TS_E_CONFIG;
+		}
+		snprintf(file, sizeof(file), "%s/%s", dir, s->auth_credential);
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s.%s: cannot open %.200s: %s", path, key, file,
+		         strerror(errno));
+		return TS_E_CONFIG;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0 || (size_t)n == sizeof(buf)) {
+		snprintf(err, errlen, "%s.%s: %.200s: %s", path, key, file,
+		         n < 0 ? strerror(errno) : "too long for an auth value");
+		goto out;
+	}
+	len = (size_t)n;
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len >= 4 && memcmp(buf, "hex:", 4) == 0) {
+		p += 4;
+		len -= 4;
+		if (len % 2 != 0 || len / 2 > sizeof(ret->buffer)) {
+			snprintf(err, errlen,
+			         "%s.%s: %.200s: bad hex auth value (at most %zu bytes)", path, key,
+			         file, sizeof(ret->buffer));
+			goto out;
+		}
+		for (size_t i = 0; i < len / 2; i++) {
+			int hi = unhex(p[2 * i]), lo = unhex(p[2 * i + 1]);
+
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen, "%s.%s: %.200s: bad hex auth value", path,
+				         key, file);
+				goto out;
+			}
+			ret->buffer[i] = (uint8_t)(hi << 4 | lo);
+		}
+		ret->size = (uint16_t)(len / 2);
+	} else {
+		if (len >= 4 && memcmp(buf, "str:", 4) == 0) {
+			p += 4;
+			len -= 4;
+		}
+		if (len > sizeof(ret->buffer)) {
+			snprintf(err, errlen, "%s.%s: %.200s: auth value longer than %zu bytes",
+			         path, key, file, sizeof(ret->buffer));
+			goto out;
+		}
+		memcpy(ret->buffer, p, len);
+		ret->size = (uint16_t)len;
+	}
+	rc = TS_OK;
+out:
+	ts_wipe(buf, sizeof(buf));
+	if (rc != TS_OK)
+		ts_wipe(ret, sizeof(*ret));
+	return rc;
+}
+
+/* ---- instance life ---- */
+
+static void tpm_fini(void *ctx)
+{
+	struct tpm_ctx *c = ctx;
+
+	if (c == NULL)
+		return;
+	if (c->esys != NULL) {
+		tpm_cache_clear(c);
+		if (c->root != ESYS_TR_NONE) {
+			if (c->root_transient)
+				(void)Esys_FlushContext(c->esys, c->root);
+			else
+				(void)Esys_TR_Close(c->esys, &c->root);
+		}
+		Esys_Finalize(&c->esys);
+	}
+	if (c->tcti != NULL)
+		Tss2_TctiLdr_Finalize(&c->tcti);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The template of the root key: Parsec's TPM provider's storage key (an
+ * RSA-2048 restricted decryption key in the owner hierarchy, SHA-256 Name,
+ * AES-CFB for its children), so the same seed gives the same key. */
+static void root_template(const struct tpm_ctx *c, TPM2B_PUBLIC *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->publicArea.type = TPM2_ALG_RSA;
+	t->publicArea.nameAlg = TPM2_ALG_SHA256;
+	t->publicArea.objectAttributes =
+	        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+	        TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_RESTRICTED;
+	t->publicArea.parameters.rsaDetail.symmetric = c->sym;
+	t->publicArea.parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	t->publicArea.parameters.rsaDetail.keyBits = 2048;
+	t->publicArea.parameters.rsaDetail.exponent = 0;
+}
+
+/* AES-256-CFB for the root key's children where the TPM has it, else
+ * AES-128-CFB (Parsec's choice, in the same order). */
+static TSS2_RC choose_sym(struct tpm_ctx *c)
+{
+	static const uint16_t sizes[] = {256, 128};
+	TSS2_RC rc = TSS2_RC_SUCCESS;
+
+	for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
+		TPMT_PUBLIC_PARMS p = {.type = TPM2_ALG_SYMCIPHER};
+
+		p.parameters.symDetail.sym.algorithm = TPM2_ALG_AES;
+		p.parameters.symDetail.sym.keyBits.aes = sizes[i];
+		p.parameters.symDetail.sym.mode.aes = TPM2_ALG_CFB;
+		rc = Esys_TestParms(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p);
+		if (rc == TSS2_RC_SUCCESS) {
+			c->sym = p.parameters.symDetail.sym;
+			return rc;
+		}
+		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			return rc; /* no answer at all */
+	}
+	return rc;
+}
+
+static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
+                             const TPM2B_AUTH *owner, const char *path, char *err, size_t errlen)
+{
+	const char *auth_key =
+	        s->auth_credential != NULL ? "owner_auth_credential" : "owner_auth_file";
+	TPM2B_SENSITIVE_CREATE sens = {0};
+	TPM2B_DATA outside = {0};
+	TPML_PCR_SELECTION pcrs = {0};
+	TPM2B_PUBLIC tmpl, *out_pub = NULL;
+	TPM2B_CREATION_DATA *cdata = NULL;
+	TPM2B_DIGEST *chash = NULL;
+	TPMT_TK_CREATION *ticket = NULL;
+	TPM2B_NAME *name = NULL;
+	TSS2_RC rc;
+	enum ts_err st;
+
+	if (s->root_handle != 0) {
+		rc = Esys_TR_FromTPMPublic(c->esys, s->root_handle, ESYS_TR_NONE, ESYS_TR_NONE,
+		                           ESYS_TR_NONE, &c->root);
+		if (rc != TSS2_RC_SUCCESS) {
+			st = tpm_status(rc, "reading the persistent root key");
+			snprintf(err, errlen, "%s.root_handle: no key at 0x%08x (%s)", path,
+			         s->root_handle, Tss2_RC_Decode(rc));
+			return st == TS_OK ? TS_E_CONFIG : st;
+		}
+	} else {
+		/* A fresh auth value each start: the key is the same (the seed
+		 * and template make it), only this process can use it. */
+		sens.size = sizeof(sens.sensitive);
+		sens.sensitive.userAuth.size = 32;
+		if (RAND_bytes(sens.sensitive.userAuth.buffer, 32) != 1)
+			return TS_E_PSA_INSUFFICIENT_ENTROPY;
+		rc = Esys_TR_SetAuth(c->esys, ESYS_TR_RH_OWNER, owner);
+		if (rc == TSS2_RC_SUCCESS) {
+			root_template(c, &tmpl);
+			rc = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
+			                        ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
+			                        &pcrs, &c->root, &out_pub, &cdata, &chash, &ticket);
+		}
+		Esys_Free(out_pub);
+		Esys_Free(cdata);
+		Esys_Free(chash);
+		Esys_Free(ticket);
+		if (rc == TSS2_RC_SUCCESS)
+			rc = Esys_TR_SetAuth(c->esys, c->root, &sens.sensitive.userAuth);
+		ts_wipe(&sens, sizeof(sens));
+		if (rc != TSS2_RC_SUCCESS) {
+			TSS2_RC b = base_code(rc);
+
+			st = tpm_status(rc, "creating the root key (CreatePrimary)");
+			if (b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL)
+				snprintf(err, errlen,
+				         "%s.%s: the TPM refused the owner hierarchy auth value",
+				         path, auth_key);
+			else if (b == TPM2_RC_LOCKOUT)
+				snprintf(err, errlen,
+				         "%s.%s: the TPM is in dictionary-attack lockout; "
+				         "clear it with the lockout auth or wait",
+				         path, auth_key);
+			else
+				snprintf(err, errlen,
+				         "%s: the TPM could not create the root key: %s", path,
+				         Tss2_RC_Decode(rc));
+			c->root = ESYS_TR_NONE;
+			return st == TS_OK ? TS_E_PSA_GENERIC_ERROR : st;
+		}
+		c->root_transient = true;
+	}
+	rc = Esys_TR_GetName(c->esys, c->root, &name);
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(err, errlen, "%s: cannot read the root key's Name: %s", path,
+		         Tss2_RC_Decode(rc));
+		return tpm_status(rc, "reading the root key's Name");
+	}
+	c->root_name = *name;
+	Esys_Free(name);
+	return TS_OK;
+}
+
+static enum ts_err tpm_init(const char *settings, const char *path, void **ret_ctx, char *err,
+                            size_t errlen)
+{
+	struct tpm_settings s;
+	json_t *o = NULL;
+	struct tpm_ctx *c = NULL;
+	TPM2B_AUTH owner;
+	TSS2_RC rc;
+	enum ts_err st = load_settings(settings, path, &o, &s, err, errlen);
+
+	memset(&owner, 0, sizeof(owner));
+	if (st != TS_OK)
+		goto out;
+	st = read_owner_auth(&s, path, &owner, err, errlen);
+	if (st != TS_OK)
+		goto out;
+	st = TS_E_NOMEM;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->root = ESYS_TR_NONE;
+	c->n_cache = s.loaded_keys;
+	for (unsigned i = 0; i < TPM_CACHE_MAX; i++)
+		c->cache[i].handle = ESYS_TR_NONE;
+	st = TS_E_CONFIG;
+	rc = Tss2_TctiLdr_Initialize(s.tcti, &c->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		ts_warn("tpm: opening the TCTI: TPM RC 0x%08x (%s)", rc, Tss2_RC_Decode(rc));
+		snprintf(err, errlen, "%s.tcti: cannot open \"%.200s\": %s", path, s.tcti,
+		         Tss2_RC_Decode(rc));
+		c->tcti = NULL;
+		goto out;
+	}
+	rc = Esys_Initialize(&c->esys, c->tcti, NULL);
+	if (rc != TSS2_RC_SUCCESS) {
+		snprintf(err, errlen, "%s.tcti: no TPM on \"%.200s\": %s", path, s.tcti,
+		         Tss2_RC_Decode(rc));
+		c->esys = NULL;
+		goto out;
+	}
+	/* The first command: whether a TPM answers at all. */
+	rc = choose_sym(c);
+	if (rc != TSS2_RC_SUCCESS) {
+		(void)tpm_status(rc, "testing AES-CFB (TestParms)");
+		if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
+			snprintf(err, errlen, "%s.tcti: no TPM answers on \"%.200s\": %s", path,
+			         s.tcti, Tss2_RC_Decode(rc));
+		else
+			snprintf(err, errlen, "%s: the TPM has no AES-CFB for the root key: %s",
+			         path, Tss2_RC_Decode(rc));
+		goto out;
+	}
+	st = make_root(c, &s, &owner, path, err, errlen);
+	if (st != TS_OK)
+		goto out;
+	ts_info("tpm: %s: root key ready on \"%.200s\" (%s, %u key(s) kept loaded)", path, s.tcti,
+	        s.root_handle != 0 ? "persistent" : "primary from Parsec's template", c->n_cache);
+	*ret_ctx = c;
+	c = NULL;
+	st = TS_OK;
+out:
+	ts_wipe(&owner, sizeof(owner));
+	tpm_fini(c);
+	json_decref(o);
+	return st;
+}
+
+static unsigned tpm_max_concurrent(void *ctx)
+{
+	(void)ctx;
+	return 1; /* one ESYS context */
+}
+
+/* ---- random numbers and hashing ---- */
+
+static enum ts_err tpm_generate_random(void *ctx, uint8_t *out, size_t len)
+{
+	struct tpm_ctx *c = ctx;
+	enum ts_err st = TS_OK;
+
+	pthread_mutex_lock(&c->lock);
+	/* The TPM returns at most its largest digest per call. */
+	while (len > 0 && st == TS_OK) {
+		TPM2B_DIGEST *r = NULL;
+		uint16_t ask = len > sizeof(r->buffer) ? sizeof(r->buffer) : (uint16_t)len;
+		TSS2_RC rc =
+		        Esys_GetRandom(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ask, &r);
+
+		if (rc != TSS2_RC_SUCCESS) {
+			st = tpm_status(rc, "GetRandom");
+			if (st == TS_E_PSA_GENERIC_ERROR)
+				st = TS_E_PSA_INSUFFICIENT_ENTROPY;
+		} else if (r->size == 0 || r->size > ask) {
+			st = TS_E_PSA_INSUFFICIENT_ENTROPY;
+		} else {
+			memcpy(out, r->buffer, r->size);
+			out += r->size;
+			len -= r->size;
+		}
+		if (r != NULL)
+			ts_wipe(r, sizeof(*r));
+		Esys_Free(r);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return st;
+}
+
+static const char *hash_name(enum prov_hash alg)
+{
+	switch (alg) {
+	case PROV_HASH_SHA_1:
+		return "SHA1";
+	case PROV_HASH_SHA_256:
+		return "SHA256";
+	case PROV_HASH_SHA_384:
+		return "SHA384";
+	case PROV_HASH_SHA_512:
+		return "SHA512";
+	case PROV_HASH_SHA3_256:
+		return "SHA3-256";
+	case PROV_HASH_SHA3_384:
+		return "SHA3-384";
+	case PROV_HASH_SHA3_512:
+		return "SHA3-512";
+	default:
+		return NULL;
+	}
+}
+
+/* Hashing is public and done in process: the TPM's hash sequences take
+ * 1 KiB per command and a session slot, for the same digest. It serves
+ * SignMessage/VerifyMessage for the hashes a TPM key can be bound to. */
+static enum ts_err tpm_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
+                                    uint8_t *out, size_t outsize, size_t *ret_len)
+{
+	const char *name = hash_name(alg);
+	EVP_MD *md = NULL;
+	unsigned int n = 0;
+	enum ts_err err = TS_E_PSA_NOT_SUPPORTED;
+
+	(void)ctx;
+	if (name == NULL || (md = EVP_MD_fetch(NULL, name, NULL)) == NULL)
+		goto out;
+	err = TS_E_PSA_BUFFER_TOO_SMALL;
+	if ((size_t)EVP_MD_get_size(md) > outsize)
+		goto out;
+	err = TS_E_PSA_GENERIC_ERROR;
+	if (EVP_Digest(in, len, out, &n, md, NULL) != 1)
+		goto out;
+	*ret_len = n;
+	err = TS_OK;
+out:
+	EVP_MD_free(md);
+	return err;
+}
+
+const struct prov_ops prov_tpm_ops = {
+        .type = "Tpm",
+        .id = 3,
+        .uuid = "1e4954a4-ff21-46d3-ab0c-661eeb667e1d",
+        .description = "TPM 2.0 provider: keys wrapped by the TPM's storage hierarchy",
+        .vendor = "Trusted Computing Group (TCG)",
+        .version_maj = 0,
+        .version_min = 1,
+        .version_rev = 0,
+        .check_settings = tpm_check_settings,
+        .init = tpm_init,
+        .fini = tpm_fini,
+        .max_concurrent = tpm_max_concurrent,
+        .reserve_ref = tpm_reserve_ref,
+        .adopt_key = tpm_adopt_key,
+        .generate_random = tpm_generate_random,
+        .hash_compute = tpm_hash_compute,
+        .generate_key = tpm_generate_key,
+        .import_key = tpm_import_key,
+        .export_public_key = tpm_export_public_key,
+        .destroy_key = tpm_destroy_key,
+        .sign_hash = tpm_sign_hash,
+        .verify_hash = tpm_verify_hash,
+};
