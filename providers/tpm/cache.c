@@ -89,6 +89,8 @@ enum ts_err tpm_cache_get(struct tpm_ctx *c, const struct prov_key *k, const str
 			if (rc != TPM2_RC_OBJECT_MEMORY || !flush_lru(c))
 				break;
 			/* The TPM is fuller than the cache thinks: room was made. */
+			ts_debug("tpm: the TPM is out of object memory; flushed the least "
+			         "recently used key");
 		}
 		if (rc != TSS2_RC_SUCCESS)
 			return tpm_status(rc, m->has_private

@@ -260,6 +260,12 @@ int td_restart(struct td *d, int sig)
 	return rc;
 }
 
+void td_respawn(struct td *d)
+{
+	cr_assert_eq(d->pid, 0, "td_respawn: the daemon is still running");
+	spawn(d, d->extra);
+}
+
 void td_start(struct td *d, const char *tmpl)
 {
 	td_start_args(d, tmpl, NULL);

@@ -44,6 +44,9 @@ void td_start_args(struct td *d, const char *config_template, const char *const 
  * arguments; returns
  * the exit status it had (128 + signal when killed). */
 int td_restart(struct td *d, int sig);
+/* Start the daemon again on the same files and arguments, after it was
+ * stopped with td_wait_exit (or exited). */
+void td_respawn(struct td *d);
 /* SIGTERM, wait; returns the exit status (-1 if it had to be killed). Removes the temp dir. */
 int td_stop(struct td *d);
 /* Replace the configuration file. */

@@ -1,0 +1,606 @@
+/*
+ * The TPM provider end to end, on a swtpm each test starts for itself (Unix
+ * sockets in the test's temporary directory, killed with the test):
+ * signatures checked by OpenSSL on the exported public key, more keys than
+ * the TPM has object slots, keys that outlive tesserad and swtpm restarts,
+ * tenant isolation, and the start-up errors an administrator meets (a
+ * cleared TPM, a TPM that is not there, a wrong owner auth value).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "client/tessera.h"
+#include "harness.h"
+
+#define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
+#define TPM_ID   3
+
+static struct td d;
+static struct tessera_client *c;
+static char tdir[64]; /* swtpm's directory */
+static char tpm_sock[128];
+static pid_t swtpm_pid;
+static int swtpm_gen; /* state directories used so far: a new one = a cleared TPM */
+static char config[2048];
+
+/* ---- swtpm ---- */
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Start swtpm on tdir's sockets, with state directory number gen. */
+static void swtpm_start(int gen)
+{
+	char state[128], statearg[160], server[200], ctrl[200], log[160], ctrl_path[140];
+	int fd;
+
+	snprintf(state, sizeof(state), "%s/state%d", tdir, gen);
+	if (mkdir(state, 0700) != 0)
+		cr_assert_eq(errno, EEXIST);
+	snprintf(statearg, sizeof(statearg), "dir=%s", state);
+	snprintf(server, sizeof(server), "type=unixio,path=%s", tpm_sock);
+	snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s.ctrl", tpm_sock);
+	snprintf(log, sizeof(log), "%s/swtpm.log", tdir);
+	snprintf(ctrl_path, sizeof(ctrl_path), "%s.ctrl", tpm_sock);
+	unlink(tpm_sock);
+	unlink(ctrl_path);
+	swtpm_pid = td_fork();
+	cr_assert_neq(swtpm_pid, -1);
+	if (swtpm_pid == 0) {
+		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (lfd >= 0) {
+			dup2(lfd, 1);
+			dup2(lfd, 2);
+		}
+		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", statearg, "--server",
+		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < td_scale(500); i++) {
+		int status;
+
+		fd = try_connect(tpm_sock);
+		if (fd >= 0) {
+			close(fd);
+			return;
+		}
+		cr_assert_neq(waitpid(swtpm_pid, &status, WNOHANG), swtpm_pid,
+		              "swtpm exited at start (is it installed?)");
+		usleep(10000);
+	}
+	cr_assert_fail("swtpm did not listen on %s", tpm_sock);
+}
+
+static void swtpm_stop(void)
+{
+	if (swtpm_pid <= 0)
+		return;
+	kill(swtpm_pid, SIGTERM);
+	waitpid(swtpm_pid, NULL, 0);
+	swtpm_pid = 0;
+}
+
+/* The configuration with the provider's settings (extra: more keys). */
+static const char *tpm_config(const char *tcti, const char *extra)
+{
+	snprintf(config, sizeof(config),
+	         "{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", "
+	         "\"log_error_details\": true},"
+	         " \"listener\": {\"socket_path\": \"%%1$s\", \"timeout_ms\": 5000},"
+	         " \"authenticators\": [{\"type\": \"Direct\"}],"
+	         " \"providers\": [{\"type\": \"Tpm\", \"tcti\": \"%s\"%s}]}",
+	         tcti, extra != NULL ? extra : "");
+	return config;
+}
+
+static struct tessera_client *client_as(const char *app)
+{
+	struct tessera_options o;
+	struct tessera_client *cl;
+	static char ep[160];
+
+	tessera_options_init(&o);
+	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
+	o.endpoint = ep;
+	o.auth_type = TESSERA_AUTH_DIRECT;
+	o.app_name = app;
+	cr_assert_eq(tessera_open(&o, &cl), TESSERA_OK);
+	return cl;
+}
+
+static void setup(void)
+{
+	char tcti[200];
+
+	strcpy(tdir, "/tmp/tstpm.XXXXXX");
+	cr_assert_not_null(mkdtemp(tdir));
+	snprintf(tpm_sock, sizeof(tpm_sock), "%s/tpm.sock", tdir);
+	swtpm_gen = 0;
+	swtpm_start(swtpm_gen);
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+	td_start(&d, tpm_config(tcti, NULL));
+	c = client_as("alice");
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	tessera_close(c);
+	c = NULL;
+	cr_assert_eq(td_stop(&d), 0);
+	swtpm_stop();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(tpm, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- OpenSSL on the exported public key ---- */
+
+static EVP_PKEY *public_key(const char *name, const char *type, uint32_t bits)
+{
+	uint8_t *pub = NULL;
+	size_t len = 0;
+	EVP_PKEY *pk = NULL;
+
+	cr_assert_eq(tessera_export_public_key(c, TPM_ID, name, &pub, &len), TESSERA_OK);
+	if (strcmp(type, "rsa") == 0) {
+		const uint8_t *p = pub;
+
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+	} else {
+		OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+		OSSL_PARAM *params;
+		EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+		cr_assert_eq(len, 1 + 2 * ((bits + 7) / 8));
+		OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME,
+		                                bits == 256 ? "P-256" : "P-384", 0);
+		OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub, len);
+		params = OSSL_PARAM_BLD_to_param(b);
+		cr_assert_eq(EVP_PKEY_fromdata_init(pc), 1);
+		cr_assert_eq(EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, params), 1);
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(b);
+		EVP_PKEY_CTX_free(pc);
+	}
+	free(pub);
+	cr_assert_not_null(pk, "the exported public key of %s does not parse", name);
+	return pk;
+}
+
+/* OpenSSL's verdict on a PSA signature: 1 verifies, 0 does not. */
+static int openssl_verifies(EVP_PKEY *pk, const char *alg, const uint8_t *hash, size_t hash_len,
+                            const uint8_t *sig, size_t sig_len)
+{
+	const EVP_MD *md = hash_len == 48 ? EVP_sha384() : EVP_sha256();
+	EVP_PKEY_CTX *vc = EVP_PKEY_CTX_new(pk, NULL);
+	uint8_t der[160];
+	const uint8_t *s = sig;
+	size_t slen = sig_len;
+	int ok;
+
+	cr_assert_eq(EVP_PKEY_verify_init(vc), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_signature_md(vc, md), 1);
+	if (strncmp(alg, "ecdsa", 5) == 0) {
+		/* PSA signatures are r || s; OpenSSL verifies DER. */
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		unsigned char *p = der;
+		size_t n = sig_len / 2;
+
+		ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)n, NULL), BN_bin2bn(sig + n, (int)n, NULL));
+		slen = (size_t)i2d_ECDSA_SIG(es, &p);
+		ECDSA_SIG_free(es);
+		s = der;
+	} else if (strncmp(alg, "rsa-pss", 7) == 0) {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(vc, RSA_PKCS1_PSS_PADDING), 1);
+		/* PSA's PSS: the salt is as long as the hash. */
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_pss_saltlen(vc, RSA_PSS_SALTLEN_DIGEST), 1);
+	} else {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(vc, RSA_PKCS1_PADDING), 1);
+	}
+	ok = EVP_PKEY_verify(vc, s, slen, hash, hash_len);
+	EVP_PKEY_CTX_free(vc);
+	return ok == 1;
+}
+
+static void make_key(const char *name, const char *type, uint32_t bits, const char *alg)
+{
+	struct tessera_key_spec s = {.type = type,
+	                             .bits = bits,
+	                             .alg = alg,
+	                             .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH |
+	                                      TESSERA_USAGE_SIGN_MESSAGE |
+	                                      TESSERA_USAGE_VERIFY_MESSAGE};
+
+	cr_assert_eq(tessera_generate_key(c, TPM_ID, name, &s), TESSERA_OK, "generate %s", name);
+}
+
+/* Sign a hash with the key, check tesserad and OpenSSL both accept it and
+ * both refuse it altered. */
+static void sign_and_check(const char *name, EVP_PKEY *pk, const char *alg, size_t hash_len,
+                           uint8_t seed)
+{
+	uint8_t h[48], *sig = NULL;
+	size_t len = 0;
+
+	memset(h, seed, sizeof(h));
+	h[0] = (uint8_t)hash_len;
+	cr_assert_eq(tessera_sign_hash(c, TPM_ID, name, alg, h, hash_len, &sig, &len), TESSERA_OK,
+	             "sign with %s", name);
+	cr_assert_eq(tessera_verify_hash(c, TPM_ID, name, alg, h, hash_len, sig, len), TESSERA_OK);
+	cr_assert(openssl_verifies(pk, alg, h, hash_len, sig, len), "OpenSSL rejects %s's %s", name,
+	          alg);
+	sig[len / 3] ^= 0x40;
+	cr_assert_eq(tessera_verify_hash(c, TPM_ID, name, alg, h, hash_len, sig, len), 1149);
+	cr_assert(!openssl_verifies(pk, alg, h, hash_len, sig, len));
+	free(sig);
+}
+
+Test(tpm, ecdsa_signatures_made_in_the_tpm_verify_in_openssl_with_the_exported_key)
+{
+	EVP_PKEY *pk;
+
+	make_key("p256", "ecc", 256, "ecdsa-sha256");
+	pk = public_key("p256", "ecc", 256);
+	sign_and_check("p256", pk, "ecdsa-sha256", 32, 0x11);
+	EVP_PKEY_free(pk);
+	make_key("p384", "ecc", 384, "ecdsa-sha384");
+	pk = public_key("p384", "ecc", 384);
+	sign_and_check("p384", pk, "ecdsa-sha384", 48, 0x22);
+	EVP_PKEY_free(pk);
+}
+
+Test(tpm, rsa_pkcs1_and_pss_signatures_verify_in_openssl)
+{
+	EVP_PKEY *pk;
+
+	make_key("pkcs1", "rsa", 2048, "rsa-pkcs1-sha256");
+	pk = public_key("pkcs1", "rsa", 2048);
+	cr_assert_eq(EVP_PKEY_get_bits(pk), 2048);
+	sign_and_check("pkcs1", pk, "rsa-pkcs1-sha256", 32, 0x33);
+	EVP_PKEY_free(pk);
+	make_key("pss", "rsa", 2048, "rsa-pss-sha256");
+	pk = public_key("pss", "rsa", 2048);
+	sign_and_check("pss", pk, "rsa-pss-sha256", 32, 0x44);
+	EVP_PKEY_free(pk);
+}
+
+Test(tpm, a_message_is_hashed_and_signed_with_the_key)
+{
+	static const uint8_t msg[] = "a message for the TPM";
+	uint8_t *sig = NULL, h[32];
+	size_t len = 0;
+	unsigned hl = 32;
+	EVP_PKEY *pk;
+
+	make_key("m", "ecc", 256, "ecdsa-sha256");
+	cr_assert_eq(
+	        tessera_sign_message(c, TPM_ID, "m", "ecdsa-sha256", msg, sizeof(msg), &sig, &len),
+	        TESSERA_OK);
+	cr_assert_eq(
+	        tessera_verify_message(c, TPM_ID, "m", "ecdsa-sha256", msg, sizeof(msg), sig, len),
+	        TESSERA_OK);
+	cr_assert_eq(EVP_Digest(msg, sizeof(msg), h, &hl, EVP_sha256(), NULL), 1);
+	pk = public_key("m", "ecc", 256);
+	cr_assert(openssl_verifies(pk, "ecdsa", h, 32, sig, len));
+	EVP_PKEY_free(pk);
+	free(sig);
+	/* The policy binds the key to its hash. */
+	cr_assert_eq(
+	        tessera_sign_message(c, TPM_ID, "m", "ecdsa-sha384", msg, sizeof(msg), &sig, &len),
+	        1133);
+}
+
+/* swtpm has 3 object slots and the root key takes one: eight keys used in
+ * turn are loaded and flushed by the provider's cache. */
+Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
+{
+	enum { N = 8 };
+	EVP_PKEY *pk[N];
+	char name[N][16];
+
+	for (int i = 0; i < N; i++) {
+		snprintf(name[i], sizeof(name[i]), "k%d", i);
+		make_key(name[i], "ecc", 256, "ecdsa-sha256");
+		pk[i] = public_key(name[i], "ecc", 256);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < N; i++) {
+			int k = round == 1 ? N - 1 - i : (i * 3) % N;
+
+			sign_and_check(name[k], pk[k], "ecdsa-sha256", 32,
+			               (uint8_t)(round * N + i));
+		}
+	/* A destroyed key is gone, the others still sign. */
+	cr_assert_eq(tessera_destroy_key(c, TPM_ID, "k3"), TESSERA_OK);
+	cr_assert_eq(tessera_export_public_key(c, TPM_ID, "k3", &(uint8_t *){NULL}, &(size_t){0}),
+	             1140);
+	sign_and_check("k4", pk[4], "ecdsa-sha256", 32, 0x77);
+	/* A cache larger than the TPM: the provider learns from the TPM's
+	 * "out of object memory" and flushes until the load fits. */
+	{
+		char tcti[200];
+
+		tessera_close(c);
+		snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+		td_write_config(&d, tpm_config(tcti, ", \"loaded_keys\": 8"));
+		cr_assert_eq(td_restart(&d, SIGTERM), 0);
+		c = client_as("alice");
+		for (int i = 0; i < 2 * N; i++)
+			if (i % N != 3)
+				sign_and_check(name[i % N], pk[i % N], "ecdsa-sha256", 32,
+				               (uint8_t)i);
+		cr_assert_geq(td_log_count(&d, "out of object memory"), 1);
+	}
+	for (int i = 0; i < N; i++)
+		EVP_PKEY_free(pk[i]);
+}
+
+Test(tpm, keys_survive_restarts_of_tesserad_and_of_the_tpm)
+{
+	EVP_PKEY *pe, *pr;
+
+	make_key("ecc", "ecc", 256, "ecdsa-sha256");
+	make_key("rsa", "rsa", 2048, "rsa-pkcs1-sha256");
+	pe = public_key("ecc", "ecc", 256);
+	pr = public_key("rsa", "rsa", 2048);
+	tessera_close(c);
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 1);
+	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 2);
+	/* swtpm restarted on its state (a TPM reset): tesserad's loaded handles
+	 * are gone with it, so tesserad is restarted too, and the keys load. */
+	tessera_close(c);
+	swtpm_stop();
+	swtpm_start(swtpm_gen);
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 3);
+	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 4);
+	EVP_PKEY_free(pe);
+	EVP_PKEY_free(pr);
+}
+
+Test(tpm, another_tenant_does_not_see_the_key)
+{
+	struct tessera_client *bob;
+	uint8_t h[32] = {7}, *sig = NULL;
+	size_t len = 0;
+
+	make_key("mine", "ecc", 256, "ecdsa-sha256");
+	bob = client_as("bob");
+	cr_assert_eq(tessera_sign_hash(bob, TPM_ID, "mine", "ecdsa-sha256", h, 32, &sig, &len),
+	             1140);
+	cr_assert_eq(tessera_destroy_key(bob, TPM_ID, "mine"), 1140);
+	tessera_close(bob);
+	cr_assert_eq(tessera_sign_hash(c, TPM_ID, "mine", "ecdsa-sha256", h, 32, &sig, &len),
+	             TESSERA_OK);
+	free(sig);
+}
+
+Test(tpm, random_numbers_of_any_size_come_from_the_tpm)
+{
+	uint8_t *a = NULL, *b = NULL;
+	size_t zeros = 0;
+
+	/* The TPM returns at most 64 bytes per command. */
+	cr_assert_eq(tessera_generate_random(c, TPM_ID, 1000, &a), TESSERA_OK);
+	cr_assert_eq(tessera_generate_random(c, TPM_ID, 1000, &b), TESSERA_OK);
+	cr_assert_neq(memcmp(a, b, 1000), 0);
+	for (size_t i = 0; i < 1000; i++)
+		zeros += a[i] == 0;
+	cr_assert_lt(zeros, 20, "%zu zero bytes in 1000", zeros);
+	/* The last chunk is filled too. */
+	cr_assert_neq(memcmp(a + 960, (uint8_t[40]){0}, 40), 0);
+	free(a);
+	free(b);
+}
+
+Test(tpm, an_imported_public_key_verifies_what_its_private_key_signed)
+{
+	EVP_PKEY *pk = EVP_EC_gen("P-256");
+	struct tessera_key_spec s = {.type = "ecc",
+	                             .bits = 256,
+	                             .alg = "ecdsa-sha256",
+	                             .usage = TESSERA_USAGE_VERIFY_HASH};
+	uint8_t pub[65], h[32], der[80], sig[64] = {0}, *back = NULL, *tsig = NULL;
+	size_t publen = 0, derlen = sizeof(der), backlen = 0, tlen = 0;
+	EVP_PKEY_CTX *sc = EVP_PKEY_CTX_new(pk, NULL);
+	const uint8_t *p = der;
+	ECDSA_SIG *es;
+	const BIGNUM *r, *sv;
+
+	cr_assert_not_null(pk);
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
+	                                             &publen),
+	             1);
+	cr_assert_eq(tessera_import_key(c, TPM_ID, "peer", &s, pub, publen), TESSERA_OK);
+	cr_assert_eq(tessera_export_public_key(c, TPM_ID, "peer", &back, &backlen), TESSERA_OK);
+	cr_assert_eq(backlen, publen);
+	cr_assert_arr_eq(back, pub, publen);
+	memset(h, 0x5c, sizeof(h));
+	cr_assert_eq(EVP_PKEY_sign_init(sc), 1);
+	cr_assert_eq(EVP_PKEY_sign(sc, der, &derlen, h, sizeof(h)), 1);
+	es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	ECDSA_SIG_get0(es, &r, &sv);
+	BN_bn2binpad(r, sig, 32);
+	BN_bn2binpad(sv, sig + 32, 32);
+	cr_assert_eq(tessera_verify_hash(c, TPM_ID, "peer", "ecdsa-sha256", h, 32, sig, 64),
+	             TESSERA_OK);
+	sig[5] ^= 1;
+	cr_assert_eq(tessera_verify_hash(c, TPM_ID, "peer", "ecdsa-sha256", h, 32, sig, 64), 1149);
+	/* A public key cannot sign. */
+	cr_assert_neq(tessera_sign_hash(c, TPM_ID, "peer", "ecdsa-sha256", h, 32, &tsig, &tlen),
+	              TESSERA_OK);
+	ECDSA_SIG_free(es);
+	EVP_PKEY_CTX_free(sc);
+	EVP_PKEY_free(pk);
+	free(back);
+}
+
+/* ---- start-up errors ---- */
+
+/* Run tesserad on a configuration and d's state directory until it exits;
+ * its status, and what it printed. */
+static int run_tesserad(const char *json, char *out, size_t outlen)
+{
+	char path[160], cmd[600];
+	FILE *f, *p;
+	size_t got;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/once.json", d.dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, json, d.sock);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "timeout 30 %s --config %s --state-dir %s 2>&1", TESSERAD, path,
+	         d.dir);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	got = fread(out, 1, outlen - 1, p);
+	out[got] = '\0';
+	status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void stop_daemon(void)
+{
+	tessera_close(c);
+	c = NULL;
+	kill(d.pid, SIGTERM);
+	cr_assert_eq(td_wait_exit(&d, td_scale(10000)), 0);
+}
+
+Test(tpm, a_cleared_tpm_is_refused_at_start_and_its_keys_are_not_shadowed)
+{
+	char out[8192], tcti[200];
+
+	make_key("before", "ecc", 256, "ecdsa-sha256");
+	stop_daemon();
+	/* A fresh state directory: new seeds, as after TPM2_Clear. */
+	swtpm_stop();
+	swtpm_start(++swtpm_gen);
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+	cr_assert_eq(run_tesserad(tpm_config(tcti, NULL), out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "made under another root key") != NULL, "%s", out);
+	cr_assert(strstr(out, "cleared") != NULL, "%s", out);
+	cr_assert(strstr(out, "not starting") != NULL, "%s", out);
+	/* The TPM it was made on, back again: tesserad starts and the key
+	 * signs. */
+	swtpm_stop();
+	swtpm_start(0);
+	td_respawn(&d);
+	c = client_as("alice");
+	{
+		EVP_PKEY *pk = public_key("before", "ecc", 256);
+
+		sign_and_check("before", pk, "ecdsa-sha256", 32, 9);
+		EVP_PKEY_free(pk);
+	}
+}
+
+Test(tpm, a_missing_tpm_or_a_wrong_owner_auth_is_a_start_error_naming_the_setting)
+{
+	char out[8192], tcti[200], auth[160], extra[220];
+	FILE *f;
+
+	stop_daemon();
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s/absent.sock", tdir);
+	cr_assert_eq(run_tesserad(tpm_config(tcti, NULL), out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "providers[0].tcti") != NULL, "%s", out);
+	cr_assert(strstr(out, "absent.sock") != NULL, "%s", out);
+	cr_assert_eq(run_tesserad(tpm_config("nosuchtcti:x", NULL), out, sizeof(out)), 1, "%s",
+	             out);
+	cr_assert(strstr(out, "providers[0].tcti") != NULL, "%s", out);
+	/* The owner hierarchy has an empty auth value; another one is refused. */
+	snprintf(auth, sizeof(auth), "%s/owner.auth", tdir);
+	f = fopen(auth, "w");
+	cr_assert_not_null(f);
+	fputs("str:not-the-owner\n", f);
+	fclose(f);
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+	snprintf(extra, sizeof(extra), ", \"owner_auth_file\": \"%s\"", auth);
+	cr_assert_eq(run_tesserad(tpm_config(tcti, extra), out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "providers[0].owner_auth_file") != NULL, "%s", out);
+	cr_assert(strstr(out, "refused the owner hierarchy auth") != NULL, "%s", out);
+	cr_assert(strstr(out, "not-the-owner") == NULL, "the auth value was logged: %s", out);
+	/* A credential without systemd's directory. */
+	cr_assert_eq(run_tesserad(tpm_config(tcti, ", \"owner_auth_credential\": \"tpm-owner\""),
+	                          out, sizeof(out)),
+	             1, "%s", out);
+	cr_assert(strstr(out, "providers[0].owner_auth_credential") != NULL, "%s", out);
+	/* Running again for the suite's clean-up. */
+	td_respawn(&d);
+	c = client_as("alice");
+}
+
+Test(tpm, check_config_names_the_provider_setting_at_fault)
+{
+	char out[4096], tcti[200];
+	char path[160], cmd[400];
+	static const struct {
+		const char *extra, *key;
+	} bad[] = {
+	        {", \"loaded_keys\": 0", "providers[0].loaded_keys"},
+	        {", \"root_handle\": \"0x80000001\"", "providers[0].root_handle"},
+	        {", \"owner_auth_file\": \"relative\"", "providers[0].owner_auth_file"},
+	        {", \"owner_auth_credential\": \"../x\"", "providers[0].owner_auth_credential"},
+	        {", \"pin\": \"1\"", "providers[0].pin"},
+	};
+
+	snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		FILE *f, *p;
+		size_t got;
+		int status;
+
+		snprintf(path, sizeof(path), "%s/check.json", d.dir);
+		f = fopen(path, "w");
+		cr_assert_not_null(f);
+		fprintf(f, tpm_config(tcti, bad[i].extra), d.sock);
+		fclose(f);
+		snprintf(cmd, sizeof(cmd), "%s --check-config %s 2>&1", TESSERAD, path);
+		p = popen(cmd, "r");
+		got = fread(out, 1, sizeof(out) - 1, p);
+		out[got] = '\0';
+		status = pclose(p);
+		cr_assert_eq(WEXITSTATUS(status), 1, "%s: %s", bad[i].extra, out);
+		cr_assert(strstr(out, bad[i].key) != NULL, "%s", out);
+	}
+}
