@@ -99,21 +99,27 @@ static enum ts_err sign_scheme(const struct psa_attrs *a, TPMI_ALG_ASYM_SCHEME *
 static enum ts_err key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t)
 {
 	TPMT_PUBLIC *p = &t->publicArea;
-	TPMI_ALG_ASYM_SCHEME scheme;
-	TPMI_ALG_HASH hash;
-	enum ts_err st = sign_scheme(a, &scheme, &hash);
+	TPMI_ALG_ASYM_SCHEME scheme = TPM2_ALG_NULL;
+	TPMI_ALG_HASH hash = TPM2_ALG_NULL;
+	bool encrypt = a->alg.cls == PSA_AC_ASYM_ENC;
+	enum ts_err st = encrypt ? TS_OK : sign_scheme(a, &scheme, &hash);
 
 	if (st != TS_OK)
 		return st;
 	memset(t, 0, sizeof(*t));
 	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_SIGN_ENCRYPT;
+	/* An encryption key has scheme NULL: the padding comes with each
+	 * RSA_Encrypt/RSA_Decrypt, so PKCS#1 v1.5 and OAEP keys share a shape. */
+	p->objectAttributes = TPMA_OBJECT_USERWITHAUTH |
+	                      (encrypt ? TPMA_OBJECT_DECRYPT : TPMA_OBJECT_SIGN_ENCRYPT);
 	if (a->type == PSA_KT_ECC_PAIR || a->type == PSA_KT_RSA_PAIR)
 		p->objectAttributes |= TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
 		                       TPMA_OBJECT_SENSITIVEDATAORIGIN;
 	switch (a->type) {
 	case PSA_KT_ECC_PAIR:
 	case PSA_KT_ECC_PUBLIC:
+		if (encrypt)
+			return TS_E_PSA_NOT_SUPPORTED;
 		p->type = TPM2_ALG_ECC;
 		p->parameters.eccDetail.curveID = tpm_curve(a->family, a->bits);
 		if (p->parameters.eccDetail.curveID == TPM2_ECC_NONE)
@@ -137,6 +143,55 @@ static enum ts_err key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t)
 	default:
 		return TS_E_PSA_NOT_SUPPORTED;
 	}
+}
+
+/* Whether the TPM takes a key of this shape (TPM2_TestParms): TS_OK,
+ * TS_E_PSA_NOT_SUPPORTED, or the error of a TPM that does not answer. */
+static enum ts_err tpm_supports(struct tpm_ctx *c, const TPM2B_PUBLIC *t)
+{
+	TPMT_PUBLIC_PARMS p = {.type = t->publicArea.type, .parameters = t->publicArea.parameters};
+	TSS2_RC rc = Esys_TestParms(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p);
+
+	if (rc == TSS2_RC_SUCCESS)
+		return TS_OK;
+	if ((rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && (rc & TPM2_RC_FMT1))
+		return TS_E_PSA_NOT_SUPPORTED; /* a parameter the TPM does not have */
+	return tpm_status(rc, "testing key parameters (TestParms)");
+}
+
+enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check)
+{
+	struct tpm_ctx *c = ctx;
+	struct psa_attrs pair = *a;
+	TPM2B_PUBLIC t;
+	enum ts_err st;
+
+	switch (check) {
+	case 1: /* use */
+	case 3: /* import: public keys only */
+		break;
+	case 2: /* generate: key pairs */
+		if (a->type != PSA_KT_ECC_PAIR && a->type != PSA_KT_RSA_PAIR)
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
+	default:
+		return TS_E_PSA_NOT_SUPPORTED;
+	}
+	if (check == 3 && a->type != PSA_KT_ECC_PUBLIC && a->type != PSA_KT_RSA_PUBLIC)
+		return TS_E_PSA_NOT_SUPPORTED;
+	if (pair.bits == 0)
+		return TS_E_PSA_NOT_SUPPORTED; /* a template needs a size */
+	st = key_template(&pair, &t);
+	if (st != TS_OK)
+		return st;
+	if (a->alg.cls == PSA_AC_ASYM_ENC &&
+	    (a->alg.kind == PSA_ENC_RSA_OAEP ? tpm_hash(a->alg.hash) == TPM2_ALG_ERROR
+	                                     : a->alg.kind != PSA_ENC_RSA_PKCS1V15))
+		return TS_E_PSA_NOT_SUPPORTED;
+	pthread_mutex_lock(&c->lock);
+	st = tpm_supports(c, &t);
+	pthread_mutex_unlock(&c->lock);
+	return st;
 }
 
 /* ---- material ---- */
@@ -279,6 +334,11 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	if (RAND_bytes(sens.sensitive.userAuth.buffer, KEY_AUTH_LEN) != 1)
 		return TS_E_PSA_INSUFFICIENT_ENTROPY;
 	pthread_mutex_lock(&c->lock);
+	st = tpm_supports(c, &tmpl);
+	if (st != TS_OK) {
+		pthread_mutex_unlock(&c->lock);
+		return st;
+	}
 	rc = Esys_Create(c->esys, c->root, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
 	                 &tmpl, &outside, &pcrs, &out_priv, &out_pub, &cdata, &chash, &ticket);
 	pthread_mutex_unlock(&c->lock);
@@ -414,7 +474,11 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 	}
 	if (st != TS_OK)
 		return st;
-	st = material_pack(c, NULL, 0, &t, NULL, ret_mat, ret_len);
+	pthread_mutex_lock(&c->lock);
+	st = tpm_supports(c, &t);
+	pthread_mutex_unlock(&c->lock);
+	if (st == TS_OK)
+		st = material_pack(c, NULL, 0, &t, NULL, ret_mat, ret_len);
 	if (st == TS_OK)
 		*ret_bits = bits;
 	return st;

@@ -54,6 +54,9 @@ struct tpm_ctx {
 /* The PSA status for a TSS2 return code; logs what failed with the code
  * and its text (at debug level for a signature that does not verify). */
 enum ts_err tpm_status(TSS2_RC rc, const char *what);
+/* A TPM response code without its handle, parameter or session number (so
+ * it compares with TPM2_RC_*); other layers' codes without the layer. */
+TSS2_RC tpm_rc_base(TSS2_RC rc);
 
 /* ---- the material format (keys.c) ---- */
 
@@ -84,6 +87,8 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 enum ts_err tpm_export_public_key(void *ctx, const struct prov_key *k, uint8_t **ret,
                                   size_t *ret_len);
 enum ts_err tpm_destroy_key(void *ctx, const struct prov_key *k);
+/* CanDoCrypto: the key's template is built and TPM2_TestParms asked. */
+enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check);
 /* The TPM curve for a PSA family and size, or TPM2_ECC_NONE. */
 TPMI_ECC_CURVE tpm_curve(uint8_t family, uint32_t bits);
 /* The TPM hash for a PSA hash value, or TPM2_ALG_ERROR. */
@@ -106,5 +111,11 @@ enum ts_err tpm_sign_hash(void *ctx, const struct prov_key *k, const struct psa_
 enum ts_err tpm_verify_hash(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
                             const uint8_t *hash, size_t hash_len, const uint8_t *sig,
                             size_t sig_len);
+
+/* ---- asym.c ---- */
+
+enum ts_err tpm_asym_crypt(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                           bool encrypt, const uint8_t *in, size_t in_len, const uint8_t *label,
+                           size_t label_len, uint8_t **ret, size_t *ret_len);
 
 #endif

@@ -31,8 +31,7 @@
 
 /* ---- TPM response codes → PSA ---- */
 
-/* The TPM's own code without its handle/parameter/session number. */
-static TSS2_RC base_code(TSS2_RC rc)
+TSS2_RC tpm_rc_base(TSS2_RC rc)
 {
 	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER)
 		return rc & 0xFFFF;
@@ -44,7 +43,7 @@ static TSS2_RC base_code(TSS2_RC rc)
 enum ts_err tpm_status(TSS2_RC rc, const char *what)
 {
 	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
-	TSS2_RC code = base_code(rc);
+	TSS2_RC code = tpm_rc_base(rc);
 	enum ts_err st = TS_E_PSA_GENERIC_ERROR;
 
 	if (rc == TSS2_RC_SUCCESS)
@@ -450,7 +449,7 @@ static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
 			rc = Esys_TR_SetAuth(c->esys, c->root, &sens.sensitive.userAuth);
 		ts_wipe(&sens, sizeof(sens));
 		if (rc != TSS2_RC_SUCCESS) {
-			TSS2_RC b = base_code(rc);
+			TSS2_RC b = tpm_rc_base(rc);
 
 			st = tpm_status(rc, "creating the root key (CreatePrimary)");
 			if (b == TPM2_RC_BAD_AUTH || b == TPM2_RC_AUTH_FAIL)
@@ -664,4 +663,6 @@ const struct prov_ops prov_tpm_ops = {
         .destroy_key = tpm_destroy_key,
         .sign_hash = tpm_sign_hash,
         .verify_hash = tpm_verify_hash,
+        .asym_crypt = tpm_asym_crypt,
+        .can_do = tpm_can_do,
 };

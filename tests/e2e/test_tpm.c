@@ -299,6 +299,157 @@ Test(tpm, rsa_pkcs1_and_pss_signatures_verify_in_openssl)
 	EVP_PKEY_free(pk);
 }
 
+/* OpenSSL encrypts for the key (OAEP with SHA-256, or PKCS#1 v1.5). */
+static size_t openssl_encrypt(EVP_PKEY *pk, bool oaep, const uint8_t *label, size_t label_len,
+                              const uint8_t *in, size_t len, uint8_t *out, size_t outsize)
+{
+	EVP_PKEY_CTX *ec = EVP_PKEY_CTX_new(pk, NULL);
+	size_t n = outsize;
+
+	cr_assert_eq(EVP_PKEY_encrypt_init(ec), 1);
+	if (oaep) {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(ec, RSA_PKCS1_OAEP_PADDING), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_oaep_md(ec, EVP_sha256()), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_mgf1_md(ec, EVP_sha256()), 1);
+		if (label_len > 0)
+			cr_assert_eq(EVP_PKEY_CTX_set0_rsa_oaep_label(
+			                     ec, OPENSSL_memdup(label, label_len), (int)label_len),
+			             1);
+	} else {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(ec, RSA_PKCS1_PADDING), 1);
+	}
+	cr_assert_eq(EVP_PKEY_encrypt(ec, out, &n, in, len), 1);
+	EVP_PKEY_CTX_free(ec);
+	return n;
+}
+
+static void make_enc_key(const char *name, uint32_t bits, const char *alg)
+{
+	struct tessera_key_spec s = {.type = "rsa",
+	                             .bits = bits,
+	                             .alg = alg,
+	                             .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+
+	cr_assert_eq(tessera_generate_key(c, TPM_ID, name, &s), TESSERA_OK, "generate %s", name);
+}
+
+Test(tpm, rsa_oaep_and_pkcs1_decrypt_in_the_tpm_what_openssl_encrypted)
+{
+	static const uint8_t secret[] = "a secret for the TPM", good[] = "abc", bad[] = "abc";
+	uint8_t ct[512], *pt = NULL, *ct2 = NULL;
+	size_t n, len = 0, len2 = 0;
+	EVP_PKEY *pk;
+
+	make_enc_key("oaep", 2048, "rsa-oaep-sha256");
+	pk = public_key("oaep", "rsa", 2048);
+	/* No label. */
+	n = openssl_encrypt(pk, true, NULL, 0, secret, sizeof(secret), ct, sizeof(ct));
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", ct, n, NULL,
+	                                        0, &pt, &len),
+	             TESSERA_OK);
+	cr_assert_eq(len, sizeof(secret));
+	cr_assert_arr_eq(pt, secret, len);
+	free(pt);
+	/* A label ending in a 0 byte (the TPM's rule; "abc" and its 0 here). */
+	n = openssl_encrypt(pk, true, good, sizeof(good), secret, sizeof(secret), ct, sizeof(ct));
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", ct, n, good,
+	                                        sizeof(good), &pt, &len),
+	             TESSERA_OK);
+	cr_assert_arr_eq(pt, secret, sizeof(secret));
+	free(pt);
+	/* A label the TPM cannot take is refused, not altered. */
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", ct, n, bad, 3,
+	                                        &pt, &len),
+	             1134);
+	/* A damaged ciphertext. */
+	ct[10] ^= 1;
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", ct, n, good,
+	                                        sizeof(good), &pt, &len),
+	             1150);
+	/* Round trip through tesserad alone. */
+	cr_assert_eq(tessera_asymmetric_encrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", secret,
+	                                        sizeof(secret), NULL, 0, &ct2, &len2),
+	             TESSERA_OK);
+	cr_assert_eq(len2, 256);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "oaep", "rsa-oaep-sha256", ct2, len2,
+	                                        NULL, 0, &pt, &len),
+	             TESSERA_OK);
+	cr_assert_arr_eq(pt, secret, sizeof(secret));
+	free(pt);
+	free(ct2);
+	EVP_PKEY_free(pk);
+
+	make_enc_key("pkcs1", 2048, "rsa-pkcs1");
+	pk = public_key("pkcs1", "rsa", 2048);
+	n = openssl_encrypt(pk, false, NULL, 0, secret, sizeof(secret), ct, sizeof(ct));
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "pkcs1", "rsa-pkcs1", ct, n, NULL, 0,
+	                                        &pt, &len),
+	             TESSERA_OK);
+	cr_assert_arr_eq(pt, secret, sizeof(secret));
+	free(pt);
+	ct[0] ^= 0x20;
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "pkcs1", "rsa-pkcs1", ct, n, NULL, 0,
+	                                        &pt, &len),
+	             1150);
+	/* The TPM still works after the bad padding (libtpms says "failure"). */
+	cr_assert_eq(tessera_asymmetric_encrypt(c, TPM_ID, "pkcs1", "rsa-pkcs1", secret,
+	                                        sizeof(secret), NULL, 0, &ct2, &len2),
+	             TESSERA_OK);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, TPM_ID, "pkcs1", "rsa-pkcs1", ct2, len2, NULL, 0,
+	                                        &pt, &len),
+	             TESSERA_OK);
+	cr_assert_arr_eq(pt, secret, sizeof(secret));
+	free(pt);
+	free(ct2);
+	EVP_PKEY_free(pk);
+}
+
+Test(tpm, rsa_3072_signs_and_4096_is_not_supported_on_swtpm)
+{
+	struct tessera_key_spec s = {.type = "rsa",
+	                             .bits = 4096,
+	                             .alg = "rsa-pkcs1-sha256",
+	                             .usage = TESSERA_USAGE_SIGN_HASH};
+	EVP_PKEY *pk;
+
+	make_key("r3072", "rsa", 3072, "rsa-pss-sha256");
+	pk = public_key("r3072", "rsa", 3072);
+	cr_assert_eq(EVP_PKEY_get_bits(pk), 3072);
+	sign_and_check("r3072", pk, "rsa-pss-sha256", 32, 0x55);
+	EVP_PKEY_free(pk);
+	{
+		int rc = tessera_generate_key(c, TPM_ID, "r4096", &s);
+
+		cr_assert_eq(rc, 1134, "rc %d", rc);
+	}
+}
+
+Test(tpm, can_do_crypto_asks_the_tpm)
+{
+	static const struct {
+		int check;
+		struct tessera_key_spec spec;
+		int want;
+	} cases[] = {
+	        {2, {"ecc", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {2, {"ecc", 384, "ecdsa-sha384", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {2, {"rsa", 3072, "rsa-pss-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {1, {"rsa", 2048, "rsa-oaep-sha256", TESSERA_USAGE_DECRYPT}, TESSERA_OK},
+	        /* swtpm 0.7 has no RSA-4096; no secp256k1 on a TPM. */
+	        {2, {"rsa", 4096, "rsa-pkcs1-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
+	        {2, {"secp256k1", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
+	        /* Key pairs are not imported (TPM2_Import is not done). */
+	        {3, {"ecc", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
+	        {2, {"aes", 128, "aes-gcm", TESSERA_USAGE_ENCRYPT}, 1134},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = tessera_can_do_crypto(c, TPM_ID, cases[i].check, &cases[i].spec);
+
+		cr_assert_eq(rc, cases[i].want, "case %zu: %d", i, rc);
+	}
+}
+
 Test(tpm, a_message_is_hashed_and_signed_with_the_key)
 {
 	static const uint8_t msg[] = "a message for the TPM";
