@@ -37,8 +37,7 @@ static void flush(struct tpm_ctx *c, struct tpm_cached *e)
 	e->handle = ESYS_TR_NONE;
 }
 
-/* Flush the least recently used entry; false when none is loaded. */
-static bool flush_lru(struct tpm_ctx *c)
+bool tpm_cache_flush_lru(struct tpm_ctx *c)
 {
 	struct tpm_cached *old = NULL;
 
@@ -58,7 +57,7 @@ static struct tpm_cached *free_entry(struct tpm_ctx *c)
 		for (unsigned i = 0; i < c->n_cache; i++)
 			if (c->cache[i].handle == ESYS_TR_NONE)
 				return &c->cache[i];
-		(void)flush_lru(c);
+		(void)tpm_cache_flush_lru(c);
 	}
 }
 
@@ -83,10 +82,24 @@ enum ts_err tpm_cache_get(struct tpm_ctx *c, const struct prov_key *k, const str
 
 		if (k->ref_len < TPM_REF_ID_LEN)
 			return TS_E_PSA_DATA_INVALID;
+		if (m->has_private && c->root == ESYS_TR_NONE) {
+			enum ts_err st = tpm_root_again(c);
+
+			if (st != TS_OK)
+				return st;
+		}
 		e = free_entry(c);
-		for (;;) {
+		for (bool again = true;;) {
 			rc = load(c, m, &h);
-			if (rc != TPM2_RC_OBJECT_MEMORY || !flush_lru(c))
+			if (again && m->has_private && tpm_objects_lost(rc)) {
+				enum ts_err st = tpm_reattach(c);
+
+				if (st != TS_OK)
+					return st;
+				again = false;
+				continue;
+			}
+			if (rc != TPM2_RC_OBJECT_MEMORY || !tpm_cache_flush_lru(c))
 				break;
 			/* The TPM is fuller than the cache thinks: room was made. */
 			ts_debug("tpm: the TPM is out of object memory; flushed the least "
@@ -120,6 +133,6 @@ void tpm_cache_drop(struct tpm_ctx *c, const uint8_t *ref, size_t ref_len)
 
 void tpm_cache_clear(struct tpm_ctx *c)
 {
-	while (flush_lru(c))
+	while (tpm_cache_flush_lru(c))
 		;
 }

@@ -321,7 +321,6 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	TPM2B_CREATION_DATA *cdata = NULL;
 	TPM2B_DIGEST *chash = NULL;
 	TPMT_TK_CREATION *ticket = NULL;
-	TSS2_RC rc;
 	enum ts_err st;
 
 	memset(&sens, 0, sizeof(sens));
@@ -335,14 +334,26 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 		return TS_E_PSA_INSUFFICIENT_ENTROPY;
 	pthread_mutex_lock(&c->lock);
 	st = tpm_supports(c, &tmpl);
-	if (st != TS_OK) {
-		pthread_mutex_unlock(&c->lock);
-		return st;
+	if (st == TS_OK && c->root == ESYS_TR_NONE)
+		st = tpm_root_again(c);
+	for (int tries = 2; st == TS_OK && tries > 0; tries--) {
+		TSS2_RC rc = Esys_Create(c->esys, c->root, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		                         ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &out_priv,
+		                         &out_pub, &cdata, &chash, &ticket);
+
+		if (tries > 1 && tpm_objects_lost(rc)) {
+			st = tpm_reattach(c);
+			continue;
+		}
+		/* Create needs a free object slot of its own. */
+		if (rc == TPM2_RC_OBJECT_MEMORY && tpm_cache_flush_lru(c)) {
+			tries++;
+			continue;
+		}
+		st = tpm_status(rc, "creating a key (Create)");
+		break;
 	}
-	rc = Esys_Create(c->esys, c->root, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-	                 &tmpl, &outside, &pcrs, &out_priv, &out_pub, &cdata, &chash, &ticket);
 	pthread_mutex_unlock(&c->lock);
-	st = tpm_status(rc, "creating a key (Create)");
 	if (st == TS_OK)
 		st = material_pack(c, sens.sensitive.userAuth.buffer, KEY_AUTH_LEN, out_pub,
 		                   out_priv, ret_mat, ret_len);

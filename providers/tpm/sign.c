@@ -110,12 +110,21 @@ enum ts_err tpm_sign_hash(void *ctx, const struct prov_key *k, const struct psa_
 		st = TS_E_PSA_NOT_PERMITTED; /* a public key cannot sign */
 	if (st == TS_OK)
 		st = scheme_for(&m, alg, hash, hash_len, &scheme, &digest);
-	if (st == TS_OK)
+	for (int tries = 2; st == TS_OK && tries > 0; tries--) {
+		TSS2_RC rc;
+
 		st = tpm_cache_get(c, k, &m, &h);
-	if (st == TS_OK)
-		st = tpm_status(Esys_Sign(c->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-		                          &digest, &scheme, &check, &sig),
-		                "signing (Sign)");
+		if (st != TS_OK)
+			break;
+		rc = Esys_Sign(c->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
+		               &scheme, &check, &sig);
+		if (tries > 1 && tpm_objects_lost(rc)) {
+			st = tpm_reattach(c);
+			continue;
+		}
+		st = tpm_status(rc, "signing (Sign)");
+		break;
+	}
 	pthread_mutex_unlock(&c->lock);
 	if (st == TS_OK)
 		st = pack_signature(&m, sig, ret_sig, ret_len);
@@ -166,11 +175,21 @@ enum ts_err tpm_verify_hash(void *ctx, const struct prov_key *k, const struct ps
 		s.signature.rsassa.sig.size = (uint16_t)n;
 		memcpy(s.signature.rsassa.sig.buffer, sig, n);
 	}
-	st = tpm_cache_get(c, k, &m, &h);
-	if (st == TS_OK)
-		st = tpm_status(Esys_VerifySignature(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE,
-		                                     ESYS_TR_NONE, &digest, &s, &ticket),
-		                "verifying (VerifySignature)");
+	for (int tries = 2; st == TS_OK && tries > 0; tries--) {
+		TSS2_RC rc;
+
+		st = tpm_cache_get(c, k, &m, &h);
+		if (st != TS_OK)
+			break;
+		rc = Esys_VerifySignature(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+		                          &digest, &s, &ticket);
+		if (tries > 1 && tpm_objects_lost(rc)) {
+			st = tpm_reattach(c);
+			continue;
+		}
+		st = tpm_status(rc, "verifying (VerifySignature)");
+		break;
+	}
 	/* A signature the TPM finds malformed (r or s out of range) does not
 	 * verify either. */
 	if (st == TS_E_PSA_INVALID_ARGUMENT)

@@ -47,6 +47,7 @@ struct tpm_ctx {
 	uint64_t tick;
 	struct tpm_cached cache[TPM_CACHE_MAX];
 	unsigned refused_keys; /* keys made under another root key (adopt_key) */
+	bool seed_changed;     /* found by tpm_reattach: every key is lost */
 };
 
 /* ---- tpm.c ---- */
@@ -57,6 +58,15 @@ enum ts_err tpm_status(TSS2_RC rc, const char *what);
 /* A TPM response code without its handle, parameter or session number (so
  * it compares with TPM2_RC_*); other layers' codes without the layer. */
 TSS2_RC tpm_rc_base(TSS2_RC rc);
+/* Whether a command failed because the TPM lost the objects it had loaded
+ * (a TPM reset while tesserad ran). */
+bool tpm_objects_lost(TSS2_RC rc);
+/* After that: forget the loaded keys, make the root key again and check it
+ * is the same key. TS_OK (the caller retries once), or an error. */
+enum ts_err tpm_reattach(struct tpm_ctx *c);
+/* For a root key lost earlier (root ESYS_TR_NONE): TS_E_PSA_DATA_INVALID
+ * when the TPM's seed changed, else tpm_reattach. */
+enum ts_err tpm_root_again(struct tpm_ctx *c);
 
 /* ---- the material format (keys.c) ---- */
 
@@ -103,6 +113,8 @@ enum ts_err tpm_cache_get(struct tpm_ctx *c, const struct prov_key *k, const str
 /* Flush one key (destroy), or all (fini, attestation). */
 void tpm_cache_drop(struct tpm_ctx *c, const uint8_t *ref, size_t ref_len);
 void tpm_cache_clear(struct tpm_ctx *c);
+/* Flush the least recently used loaded key; false when none is loaded. */
+bool tpm_cache_flush_lru(struct tpm_ctx *c);
 
 /* ---- sign.c ---- */
 

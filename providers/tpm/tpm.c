@@ -402,11 +402,12 @@ static TSS2_RC choose_sym(struct tpm_ctx *c)
 	return rc;
 }
 
-static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
-                             const TPM2B_AUTH *owner, const char *path, char *err, size_t errlen)
+/* CreatePrimary with the root template, in the owner hierarchy (its auth
+ * value set on the context already), with a fresh auth value: the key is
+ * the same each time (the seed and template make it), only this process
+ * can use it. */
+static TSS2_RC create_primary(struct tpm_ctx *c)
 {
-	const char *auth_key =
-	        s->auth_credential != NULL ? "owner_auth_credential" : "owner_auth_file";
 	TPM2B_SENSITIVE_CREATE sens = {0};
 	TPM2B_DATA outside = {0};
 	TPML_PCR_SELECTION pcrs = {0};
@@ -414,7 +415,47 @@ static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
 	TPM2B_CREATION_DATA *cdata = NULL;
 	TPM2B_DIGEST *chash = NULL;
 	TPMT_TK_CREATION *ticket = NULL;
+	TSS2_RC rc;
+
+	sens.size = sizeof(sens.sensitive);
+	sens.sensitive.userAuth.size = 32;
+	if (RAND_bytes(sens.sensitive.userAuth.buffer, 32) != 1)
+		return TSS2_ESYS_RC_GENERAL_FAILURE;
+	root_template(c, &tmpl);
+	rc = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	                        ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &c->root, &out_pub,
+	                        &cdata, &chash, &ticket);
+	Esys_Free(out_pub);
+	Esys_Free(cdata);
+	Esys_Free(chash);
+	Esys_Free(ticket);
+	if (rc == TSS2_RC_SUCCESS) {
+		rc = Esys_TR_SetAuth(c->esys, c->root, &sens.sensitive.userAuth);
+		if (rc != TSS2_RC_SUCCESS)
+			(void)Esys_FlushContext(c->esys, c->root);
+	}
+	if (rc != TSS2_RC_SUCCESS)
+		c->root = ESYS_TR_NONE;
+	ts_wipe(&sens, sizeof(sens));
+	return rc;
+}
+
+static TSS2_RC read_root_name(struct tpm_ctx *c, TPM2B_NAME *ret)
+{
 	TPM2B_NAME *name = NULL;
+	TSS2_RC rc = Esys_TR_GetName(c->esys, c->root, &name);
+
+	if (rc == TSS2_RC_SUCCESS)
+		*ret = *name;
+	Esys_Free(name);
+	return rc;
+}
+
+static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
+                             const TPM2B_AUTH *owner, const char *path, char *err, size_t errlen)
+{
+	const char *auth_key =
+	        s->auth_credential != NULL ? "owner_auth_credential" : "owner_auth_file";
 	TSS2_RC rc;
 	enum ts_err st;
 
@@ -425,29 +466,13 @@ static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
 			st = tpm_status(rc, "reading the persistent root key");
 			snprintf(err, errlen, "%s.root_handle: no key at 0x%08x (%s)", path,
 			         s->root_handle, Tss2_RC_Decode(rc));
+			c->root = ESYS_TR_NONE;
 			return st == TS_OK ? TS_E_CONFIG : st;
 		}
 	} else {
-		/* A fresh auth value each start: the key is the same (the seed
-		 * and template make it), only this process can use it. */
-		sens.size = sizeof(sens.sensitive);
-		sens.sensitive.userAuth.size = 32;
-		if (RAND_bytes(sens.sensitive.userAuth.buffer, 32) != 1)
-			return TS_E_PSA_INSUFFICIENT_ENTROPY;
 		rc = Esys_TR_SetAuth(c->esys, ESYS_TR_RH_OWNER, owner);
-		if (rc == TSS2_RC_SUCCESS) {
-			root_template(c, &tmpl);
-			rc = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD,
-			                        ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside,
-			                        &pcrs, &c->root, &out_pub, &cdata, &chash, &ticket);
-		}
-		Esys_Free(out_pub);
-		Esys_Free(cdata);
-		Esys_Free(chash);
-		Esys_Free(ticket);
 		if (rc == TSS2_RC_SUCCESS)
-			rc = Esys_TR_SetAuth(c->esys, c->root, &sens.sensitive.userAuth);
-		ts_wipe(&sens, sizeof(sens));
+			rc = create_primary(c);
 		if (rc != TSS2_RC_SUCCESS) {
 			TSS2_RC b = tpm_rc_base(rc);
 
@@ -465,19 +490,64 @@ static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
 				snprintf(err, errlen,
 				         "%s: the TPM could not create the root key: %s", path,
 				         Tss2_RC_Decode(rc));
-			c->root = ESYS_TR_NONE;
 			return st == TS_OK ? TS_E_PSA_GENERIC_ERROR : st;
 		}
 		c->root_transient = true;
 	}
-	rc = Esys_TR_GetName(c->esys, c->root, &name);
+	rc = read_root_name(c, &c->root_name);
 	if (rc != TSS2_RC_SUCCESS) {
 		snprintf(err, errlen, "%s: cannot read the root key's Name: %s", path,
 		         Tss2_RC_Decode(rc));
 		return tpm_status(rc, "reading the root key's Name");
 	}
-	c->root_name = *name;
-	Esys_Free(name);
+	return TS_OK;
+}
+
+enum ts_err tpm_root_again(struct tpm_ctx *c)
+{
+	if (c->seed_changed)
+		return TS_E_PSA_DATA_INVALID;
+	return tpm_reattach(c);
+}
+
+bool tpm_objects_lost(TSS2_RC rc)
+{
+	TSS2_RC b = tpm_rc_base(rc);
+
+	/* TPM_RC_REFERENCE_H0..H6: a handle names a transient object the TPM
+	 * no longer has (a TPM reset, or another client flushed it). */
+	return (rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && b >= TPM2_RC_REFERENCE_H0 &&
+	       b <= TPM2_RC_REFERENCE_H6;
+}
+
+enum ts_err tpm_reattach(struct tpm_ctx *c)
+{
+	TPM2B_NAME name;
+	TSS2_RC rc;
+
+	ts_warn("tpm: the TPM no longer holds the loaded keys (a TPM reset?): loading the root "
+	        "key again");
+	for (unsigned i = 0; i < c->n_cache; i++)
+		if (c->cache[i].handle != ESYS_TR_NONE)
+			(void)Esys_TR_Close(c->esys, &c->cache[i].handle);
+	if (!c->root_transient)
+		return TS_OK; /* a persistent key outlives a reset */
+	if (c->root != ESYS_TR_NONE)
+		(void)Esys_TR_Close(c->esys, &c->root);
+	rc = create_primary(c);
+	if (rc == TSS2_RC_SUCCESS)
+		rc = read_root_name(c, &name);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_status(rc, "creating the root key again (CreatePrimary)");
+	if (name.size != c->root_name.size ||
+	    memcmp(name.name, c->root_name.name, name.size) != 0) {
+		c->seed_changed = true;
+		ts_error("tpm: the TPM was cleared or its storage seed changed while tesserad ran: "
+		         "its keys are lost; restart tesserad to see which");
+		(void)Esys_FlushContext(c->esys, c->root);
+		c->root = ESYS_TR_NONE;
+		return TS_E_PSA_DATA_INVALID;
+	}
 	return TS_OK;
 }
 

@@ -246,7 +246,11 @@ static void make_key(const char *name, const char *type, uint32_t bits, const ch
 	                                      TESSERA_USAGE_SIGN_MESSAGE |
 	                                      TESSERA_USAGE_VERIFY_MESSAGE};
 
-	cr_assert_eq(tessera_generate_key(c, TPM_ID, name, &s), TESSERA_OK, "generate %s", name);
+	int rc = tessera_generate_key(c, TPM_ID, name, &s);
+
+	if (rc != TESSERA_OK)
+		td_dump_log(&d);
+	cr_assert_eq(rc, TESSERA_OK, "generate %s: %d", name, rc);
 }
 
 /* Sign a hash with the key, check tesserad and OpenSSL both accept it and
@@ -488,6 +492,8 @@ Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
 		snprintf(name[i], sizeof(name[i]), "k%d", i);
 		make_key(name[i], "ecc", 256, "ecdsa-sha256");
 		pk[i] = public_key(name[i], "ecc", 256);
+		/* Each creation with the TPM full of loaded keys. */
+		sign_and_check(name[i], pk[i], "ecdsa-sha256", 32, (uint8_t)(0xa0 + i));
 	}
 	for (int round = 0; round < 3; round++)
 		for (int i = 0; i < N; i++) {
@@ -521,7 +527,7 @@ Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
 		EVP_PKEY_free(pk[i]);
 }
 
-Test(tpm, keys_survive_restarts_of_tesserad_and_of_the_tpm)
+Test(tpm, keys_survive_restarts_of_tesserad_and_of_the_tpm_even_while_tesserad_runs)
 {
 	EVP_PKEY *pe, *pr;
 
@@ -534,15 +540,23 @@ Test(tpm, keys_survive_restarts_of_tesserad_and_of_the_tpm)
 	c = client_as("alice");
 	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 1);
 	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 2);
-	/* swtpm restarted on its state (a TPM reset): tesserad's loaded handles
-	 * are gone with it, so tesserad is restarted too, and the keys load. */
+	/* swtpm restarted on its state while tesserad runs (a TPM reset): the
+	 * loaded keys and the root key are gone from the TPM; the provider
+	 * makes the root key again, checks it is the same, and reloads. */
+	swtpm_stop();
+	swtpm_start(swtpm_gen);
+	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 3);
+	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 4);
+	cr_assert_eq(td_log_count(&d, "no longer holds the loaded keys"), 1);
+	make_key("after-reset", "ecc", 256, "ecdsa-sha256");
+	/* And both restarted. */
 	tessera_close(c);
 	swtpm_stop();
 	swtpm_start(swtpm_gen);
 	cr_assert_eq(td_restart(&d, SIGTERM), 0);
 	c = client_as("alice");
-	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 3);
-	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 4);
+	sign_and_check("ecc", pe, "ecdsa-sha256", 32, 5);
+	sign_and_check("rsa", pr, "rsa-pkcs1-sha256", 32, 6);
 	EVP_PKEY_free(pe);
 	EVP_PKEY_free(pr);
 }
