@@ -540,21 +540,13 @@ static uint8_t *der_put_int(uint8_t *p, const uint8_t *v, size_t n)
 	return p + n;
 }
 
-enum ts_err tpm_export_public_key(void *ctx, const struct prov_key *k, uint8_t **ret,
-                                  size_t *ret_len)
+enum ts_err tpm_public_to_psa(const TPMT_PUBLIC *p, uint32_t bits, uint8_t **ret, size_t *ret_len)
 {
-	struct tpm_ctx *c = ctx;
-	struct tpm_material m;
-	const TPMT_PUBLIC *p;
 	uint8_t *out, *w;
 	size_t len;
-	enum ts_err st = tpm_material_parse(c, k->material, k->material_len, &m);
 
-	if (st != TS_OK)
-		return st;
-	p = &m.pub.publicArea;
 	if (p->type == TPM2_ALG_ECC) {
-		size_t n = (k->attrs->bits + 7) / 8;
+		size_t n = (bits + 7) / 8;
 		const TPMS_ECC_POINT *q = &p->unique.ecc;
 
 		if (q->x.size > n || q->y.size > n)
@@ -592,6 +584,18 @@ enum ts_err tpm_export_public_key(void *ctx, const struct prov_key *k, uint8_t *
 	*ret = out;
 	*ret_len = len;
 	return TS_OK;
+}
+
+enum ts_err tpm_export_public_key(void *ctx, const struct prov_key *k, uint8_t **ret,
+                                  size_t *ret_len)
+{
+	struct tpm_material m;
+	enum ts_err st = tpm_material_parse(ctx, k->material, k->material_len, &m);
+
+	if (st == TS_OK)
+		st = tpm_public_to_psa(&m.pub.publicArea, k->attrs->bits, ret, ret_len);
+	ts_wipe(&m, sizeof(m));
+	return st;
 }
 
 enum ts_err tpm_destroy_key(void *ctx, const struct prov_key *k)

@@ -97,6 +97,9 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 enum ts_err tpm_export_public_key(void *ctx, const struct prov_key *k, uint8_t **ret,
                                   size_t *ret_len);
 enum ts_err tpm_destroy_key(void *ctx, const struct prov_key *k);
+/* A public area in PSA's export format (RSA: DER RSAPublicKey; ECC: the
+ * uncompressed point, bits the curve size). */
+enum ts_err tpm_public_to_psa(const TPMT_PUBLIC *p, uint32_t bits, uint8_t **ret, size_t *ret_len);
 /* CanDoCrypto: the key's template is built and TPM2_TestParms asked. */
 enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check);
 /* The TPM curve for a PSA family and size, or TPM2_ECC_NONE. */
@@ -129,5 +132,15 @@ enum ts_err tpm_verify_hash(void *ctx, const struct prov_key *k, const struct ps
 enum ts_err tpm_asym_crypt(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
                            bool encrypt, const uint8_t *in, size_t in_len, const uint8_t *label,
                            size_t label_len, uint8_t **ret, size_t *ret_len);
+
+/* ---- attest.c ---- */
+
+enum ts_err tpm_prepare_key_attestation(void *ctx, const struct prov_key *attested,
+                                        const struct prov_key *attesting,
+                                        struct prov_attest_prep *ret);
+enum ts_err tpm_attest_key(void *ctx, const struct prov_key *attested,
+                           const struct prov_key *attesting, const uint8_t *credential_blob,
+                           size_t blob_len, const uint8_t *secret, size_t secret_len,
+                           uint8_t **ret_credential, size_t *ret_len);
 
 #endif

@@ -113,6 +113,8 @@ struct tpm_settings {
 	const char *tcti;
 	const char *auth_file;       /* owner_auth_file */
 	const char *auth_credential; /* owner_auth_credential */
+	const char *eh_file;         /* endorsement_auth_file */
+	const char *eh_credential;   /* endorsement_auth_credential */
 	uint32_t root_handle;        /* 0: a primary made at start */
 	unsigned loaded_keys;
 };
@@ -142,24 +144,26 @@ static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settin
 				return TS_E_CONFIG;
 			}
 			s.tcti = json_string_value(v);
-		} else if (strcmp(key, "owner_auth_file") == 0) {
+		} else if (strcmp(key, "owner_auth_file") == 0 ||
+		           strcmp(key, "endorsement_auth_file") == 0) {
 			if (!string_ok(v) || json_string_value(v)[0] != '/') {
-				snprintf(err, errlen,
-				         "%s.owner_auth_file: expected an absolute path", path);
+				snprintf(err, errlen, "%s.%s: expected an absolute path", path,
+				         key);
 				return TS_E_CONFIG;
 			}
-			s.auth_file = json_string_value(v);
-		} else if (strcmp(key, "owner_auth_credential") == 0) {
+			*(key[0] == 'o' ? &s.auth_file : &s.eh_file) = json_string_value(v);
+		} else if (strcmp(key, "owner_auth_credential") == 0 ||
+		           strcmp(key, "endorsement_auth_credential") == 0) {
 			if (!string_ok(v) || strchr(json_string_value(v), '/') != NULL ||
 			    strcmp(json_string_value(v), "..") == 0 ||
 			    strcmp(json_string_value(v), ".") == 0) {
 				snprintf(err, errlen,
-				         "%s.owner_auth_credential: expected a systemd credential "
-				         "name (no '/')",
-				         path);
+				         "%s.%s: expected a systemd credential name (no '/')", path,
+				         key);
 				return TS_E_CONFIG;
 			}
-			s.auth_credential = json_string_value(v);
+			*(key[0] == 'o' ? &s.auth_credential : &s.eh_credential) =
+			        json_string_value(v);
 		} else if (strcmp(key, "root_handle") == 0) {
 			json_int_t h = json_is_integer(v) ? json_integer_value(v) : -1;
 			uint64_t u = 0;
@@ -187,19 +191,23 @@ static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settin
 			}
 			s.loaded_keys = (unsigned)n;
 		} else {
-			snprintf(
-			        err, errlen,
-			        "%s.%.64s: unknown key (the TPM provider takes tcti, "
-			        "owner_auth_file, owner_auth_credential, root_handle, loaded_keys)",
-			        path, key);
+			snprintf(err, errlen,
+			         "%s.%.64s: unknown key (the TPM provider takes tcti, "
+			         "owner_auth_file, owner_auth_credential, endorsement_auth_file, "
+			         "endorsement_auth_credential, root_handle, loaded_keys)",
+			         path, key);
 			return TS_E_CONFIG;
 		}
 	}
-	if (s.auth_file != NULL && s.auth_credential != NULL) {
+	if ((s.auth_file != NULL && s.auth_credential != NULL) ||
+	    (s.eh_file != NULL && s.eh_credential != NULL)) {
+		const char *h =
+		        s.eh_file != NULL && s.eh_credential != NULL ? "endorsement" : "owner";
+
 		snprintf(err, errlen,
-		         "%s.owner_auth_credential: give either owner_auth_file or "
-		         "owner_auth_credential, not both",
-		         path);
+		         "%s.%s_auth_credential: give either %s_auth_file or "
+		         "%s_auth_credential, not both",
+		         path, h, h, h);
 		return TS_E_CONFIG;
 	}
 	*ret = s;
@@ -252,10 +260,11 @@ static int unhex(char c)
 /* Read the owner hierarchy's auth value: the file's bytes without one
  * trailing newline; "hex:" decodes hex, "str:" is dropped (Parsec's
  * prefixes). */
-static enum ts_err read_owner_auth(const struct tpm_settings *s, const char *path, TPM2B_AUTH *ret,
-                                   char *err, size_t errlen)
+static enum ts_err read_auth(const char *auth_file, const char *auth_credential,
+                             const char *hierarchy, const char *path, TPM2B_AUTH *ret, char *err,
+                             size_t errlen)
 {
-	const char *key = s->auth_file != NULL ? "owner_auth_file" : "owner_auth_credential";
+	char key[40];
 	char file[4096], buf[256];
 	const char *p = buf;
 	ssize_t n;
@@ -264,21 +273,23 @@ static enum ts_err read_owner_auth(const struct tpm_settings *s, const char *pat
 	enum ts_err rc = TS_E_CONFIG;
 
 	memset(ret, 0, sizeof(*ret));
-	if (s->auth_file == NULL && s->auth_credential == NULL)
+	if (auth_file == NULL && auth_credential == NULL)
 		return TS_OK;
-	if (s->auth_file != NULL) {
-		snprintf(file, sizeof(file), "%s", s->auth_file);
+	snprintf(key, sizeof(key), "%s_auth_%s", hierarchy,
+	         auth_file != NULL ? "file" : "credential");
+	if (auth_file != NULL) {
+		snprintf(file, sizeof(file), "%s", auth_file);
 	} else {
 		const char *dir = getenv("CREDENTIALS_DIRECTORY");
 
 		if (dir == NULL || dir[0] == '\0') {
 			snprintf(err, errlen,
-			         "%s.owner_auth_credential: $CREDENTIALS_DIRECTORY is not set "
+			         "%s.%s: $CREDENTIALS_DIRECTORY is not set "
 			         "(tesserad was not started by systemd with LoadCredential=)",
-			         path);
+			         path, key);
 			return TS_E_CONFIG;
 		}
-		snprintf(file, sizeof(file), "%s/%s", dir, s->auth_credential);
+		snprintf(file, sizeof(file), "%s/%s", dir, auth_credential);
 	}
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -557,14 +568,18 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 	struct tpm_settings s;
 	json_t *o = NULL;
 	struct tpm_ctx *c = NULL;
-	TPM2B_AUTH owner;
+	TPM2B_AUTH owner, endorsement;
 	TSS2_RC rc;
 	enum ts_err st = load_settings(settings, path, &o, &s, err, errlen);
 
 	memset(&owner, 0, sizeof(owner));
+	memset(&endorsement, 0, sizeof(endorsement));
 	if (st != TS_OK)
 		goto out;
-	st = read_owner_auth(&s, path, &owner, err, errlen);
+	st = read_auth(s.auth_file, s.auth_credential, "owner", path, &owner, err, errlen);
+	if (st != TS_OK)
+		goto out;
+	st = read_auth(s.eh_file, s.eh_credential, "endorsement", path, &endorsement, err, errlen);
 	if (st != TS_OK)
 		goto out;
 	st = TS_E_NOMEM;
@@ -609,6 +624,14 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 	st = make_root(c, &s, &owner, path, err, errlen);
 	if (st != TS_OK)
 		goto out;
+	/* Kept by ESYS for attestation (the EK's policy is PolicySecret on
+	 * the endorsement hierarchy). */
+	rc = Esys_TR_SetAuth(c->esys, ESYS_TR_RH_ENDORSEMENT, &endorsement);
+	if (rc != TSS2_RC_SUCCESS) {
+		st = tpm_status(rc, "setting the endorsement auth value");
+		snprintf(err, errlen, "%s: %s", path, Tss2_RC_Decode(rc));
+		goto out;
+	}
 	ts_info("tpm: %s: root key ready on \"%.200s\" (%s, %u key(s) kept loaded)", path, s.tcti,
 	        s.root_handle != 0 ? "persistent" : "primary from Parsec's template", c->n_cache);
 	*ret_ctx = c;
@@ -616,6 +639,7 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 	st = TS_OK;
 out:
 	ts_wipe(&owner, sizeof(owner));
+	ts_wipe(&endorsement, sizeof(endorsement));
 	tpm_fini(c);
 	json_decref(o);
 	return st;
@@ -735,4 +759,6 @@ const struct prov_ops prov_tpm_ops = {
         .verify_hash = tpm_verify_hash,
         .asym_crypt = tpm_asym_crypt,
         .can_do = tpm_can_do,
+        .prepare_key_attestation = tpm_prepare_key_attestation,
+        .attest_key = tpm_attest_key,
 };

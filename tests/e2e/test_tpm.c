@@ -27,8 +27,13 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "attest_key.pb-c.h"
 #include "client/tessera.h"
 #include "harness.h"
+#include "prepare_key_attestation.pb-c.h"
 
 #define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
 #define TPM_ID   3
@@ -636,6 +641,233 @@ Test(tpm, an_imported_public_key_verifies_what_its_private_key_signed)
 	EVP_PKEY_CTX_free(sc);
 	EVP_PKEY_free(pk);
 	free(back);
+}
+
+/* ---- key attestation: a verifier holding only the EK's public key ---- */
+
+struct prepared {
+	uint8_t name[64], pub[1024], ek[512];
+	size_t name_len, pub_len, ek_len;
+};
+
+/* PrepareKeyAttestation for alice's key; the status. */
+static int prepare(const char *key, const char *attesting, struct prepared *ret)
+{
+	PrepareKeyAttestation__Operation op = PREPARE_KEY_ATTESTATION__OPERATION__INIT;
+	PrepareKeyAttestation__PrepareKeyAttestationParams p =
+	        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__INIT;
+	PrepareKeyAttestation__PrepareKeyAttestationParams__ActivateCredential ac =
+	        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__ACTIVATE_CREDENTIAL__INIT;
+	uint8_t buf[512];
+	size_t n;
+	struct td_resp r;
+	int st;
+
+	ac.attested_key_name = (char *)key;
+	ac.attesting_key_name = (char *)attesting;
+	p.mechanism_case =
+	        PREPARE_KEY_ATTESTATION__PREPARE_KEY_ATTESTATION_PARAMS__MECHANISM_ACTIVATE_CREDENTIAL;
+	p.activate_credential = &ac;
+	op.parameters = &p;
+	n = prepare_key_attestation__operation__pack(&op, buf);
+	st = td_call(&d, WIRE_OP_PREPARE_KEY_ATTESTATION, TPM_ID, 1, buf, n, "alice", 5, &r);
+	if (st == 0) {
+		PrepareKeyAttestation__Result *res =
+		        prepare_key_attestation__result__unpack(NULL, r.body_len, r.body);
+		const PrepareKeyAttestation__PrepareKeyAttestationOutput__ActivateCredential *o;
+
+		cr_assert_not_null(res);
+		cr_assert_not_null(res->output);
+		o = res->output->activate_credential;
+		cr_assert_not_null(o);
+		cr_assert_leq(o->name.len, sizeof(ret->name));
+		cr_assert_leq(o->public_.len, sizeof(ret->pub));
+		cr_assert_leq(o->attesting_key_pub.len, sizeof(ret->ek));
+		memcpy(ret->name, o->name.data, ret->name_len = o->name.len);
+		memcpy(ret->pub, o->public_.data, ret->pub_len = o->public_.len);
+		memcpy(ret->ek, o->attesting_key_pub.data, ret->ek_len = o->attesting_key_pub.len);
+		prepare_key_attestation__result__free_unpacked(res, NULL);
+	}
+	td_resp_free(&r);
+	return st;
+}
+
+/* AttestKey; the status, and the credential in out (at least 64 bytes). */
+static int attest(const char *key, const uint8_t *blob, size_t blob_len, const uint8_t *secret,
+                  size_t secret_len, uint8_t *out, size_t *out_len)
+{
+	AttestKey__Operation op = ATTEST_KEY__OPERATION__INIT;
+	AttestKey__AttestationMechanismParams p = ATTEST_KEY__ATTESTATION_MECHANISM_PARAMS__INIT;
+	AttestKey__AttestationMechanismParams__ActivateCredential ac =
+	        ATTEST_KEY__ATTESTATION_MECHANISM_PARAMS__ACTIVATE_CREDENTIAL__INIT;
+	uint8_t buf[1024];
+	size_t n;
+	struct td_resp r;
+	int st;
+
+	ac.credential_blob = (ProtobufCBinaryData){blob_len, (uint8_t *)blob};
+	ac.secret = (ProtobufCBinaryData){secret_len, (uint8_t *)secret};
+	p.mechanism_case = ATTEST_KEY__ATTESTATION_MECHANISM_PARAMS__MECHANISM_ACTIVATE_CREDENTIAL;
+	p.activate_credential = &ac;
+	op.attested_key_name = (char *)key;
+	op.parameters = &p;
+	op.attesting_key_name = "";
+	n = attest_key__operation__pack(&op, buf);
+	st = td_call(&d, WIRE_OP_ATTEST_KEY, TPM_ID, 1, buf, n, "alice", 5, &r);
+	if (st == 0) {
+		AttestKey__Result *res = attest_key__result__unpack(NULL, r.body_len, r.body);
+
+		cr_assert_not_null(res);
+		cr_assert_not_null(res->output);
+		cr_assert_not_null(res->output->activate_credential);
+		cr_assert_leq(res->output->activate_credential->credential.len, 64);
+		*out_len = res->output->activate_credential->credential.len;
+		memcpy(out, res->output->activate_credential->credential.data, *out_len);
+		attest_key__result__free_unpacked(res, NULL);
+	}
+	td_resp_free(&r);
+	return st;
+}
+
+/* TPM 2.0 Part 1, 11.4.10.2: KDFa with SHA-256 (one or two blocks). */
+static void kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *ctx_u,
+                 size_t u_len, uint32_t bits, uint8_t *out)
+{
+	for (uint32_t i = 1, done = 0; done < bits / 8; i++) {
+		uint8_t in[128], h[32];
+		size_t n = 0;
+		unsigned hl = 32;
+
+		in[n++] = (uint8_t)(i >> 24);
+		in[n++] = (uint8_t)(i >> 16);
+		in[n++] = (uint8_t)(i >> 8);
+		in[n++] = (uint8_t)i;
+		memcpy(in + n, label, strlen(label) + 1); /* with its 0 */
+		n += strlen(label) + 1;
+		memcpy(in + n, ctx_u, u_len);
+		n += u_len;
+		in[n++] = (uint8_t)(bits >> 24);
+		in[n++] = (uint8_t)(bits >> 16);
+		in[n++] = (uint8_t)(bits >> 8);
+		in[n++] = (uint8_t)bits;
+		cr_assert_not_null(HMAC(EVP_sha256(), key, (int)key_len, in, n, h, &hl));
+		memcpy(out + done, h, bits / 8 - done < 32 ? bits / 8 - done : 32);
+		done += 32;
+	}
+}
+
+/* TPM2_MakeCredential in software (Part 1, 24; Part 3, 12.6), for an RSA-2048
+ * EK with SHA-256 and AES-128-CFB: blob = TPM2B_ID_OBJECT contents, secret =
+ * TPM2B_ENCRYPTED_SECRET contents. */
+static void make_credential(const struct prepared *pr, const uint8_t *cred, size_t cred_len,
+                            uint8_t *blob, size_t *blob_len, uint8_t *secret, size_t *secret_len)
+{
+	static const uint8_t iv[16];
+	const uint8_t *p = pr->ek;
+	EVP_PKEY *ek = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)pr->ek_len);
+	uint8_t seed[32], sym[16], hkey[32], plain[2 + 64], *enc = blob + 2 + 32;
+	uint8_t mac_in[128];
+	unsigned hl = 32;
+	int outl = 0;
+	EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+
+	cr_assert_not_null(ek);
+	cr_assert_eq(RAND_bytes(seed, sizeof(seed)), 1);
+	/* The seed, for the EK only: OAEP-SHA256 with the label "IDENTITY\0". */
+	{
+		EVP_PKEY_CTX *ec = EVP_PKEY_CTX_new(ek, NULL);
+		static const char label[] = "IDENTITY";
+
+		cr_assert_eq(EVP_PKEY_encrypt_init(ec), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(ec, RSA_PKCS1_OAEP_PADDING), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_oaep_md(ec, EVP_sha256()), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_mgf1_md(ec, EVP_sha256()), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set0_rsa_oaep_label(
+		                     ec, OPENSSL_memdup(label, sizeof(label)), (int)sizeof(label)),
+		             1);
+		*secret_len = 512;
+		cr_assert_eq(EVP_PKEY_encrypt(ec, secret, secret_len, seed, sizeof(seed)), 1);
+		EVP_PKEY_CTX_free(ec);
+	}
+	/* The credential, encrypted with a key bound to the attested Name. */
+	kdfa(seed, sizeof(seed), "STORAGE", pr->name, pr->name_len, 128, sym);
+	plain[0] = (uint8_t)(cred_len >> 8);
+	plain[1] = (uint8_t)cred_len;
+	memcpy(plain + 2, cred, cred_len);
+	cr_assert_eq(EVP_EncryptInit_ex(cc, EVP_aes_128_cfb128(), NULL, sym, iv), 1);
+	cr_assert_eq(EVP_EncryptUpdate(cc, enc, &outl, plain, (int)(2 + cred_len)), 1);
+	cr_assert_eq(outl, (int)(2 + cred_len));
+	/* The outer HMAC over it and the Name. */
+	kdfa(seed, sizeof(seed), "INTEGRITY", NULL, 0, 256, hkey);
+	memcpy(mac_in, enc, 2 + cred_len);
+	memcpy(mac_in + 2 + cred_len, pr->name, pr->name_len);
+	blob[0] = 0;
+	blob[1] = 32;
+	cr_assert_not_null(
+	        HMAC(EVP_sha256(), hkey, 32, mac_in, 2 + cred_len + pr->name_len, blob + 2, &hl));
+	*blob_len = 2 + 32 + 2 + cred_len;
+	EVP_CIPHER_CTX_free(cc);
+	EVP_PKEY_free(ek);
+}
+
+Test(tpm, attestation_returns_the_credential_only_for_the_key_it_was_made_for)
+{
+	struct prepared a, b;
+	uint8_t cred[16], got[64], blob[128], secret[512], h[32];
+	size_t got_len = 0, blob_len = 0, secret_len = 0;
+	unsigned hl = 32;
+
+	make_key("attested", "ecc", 256, "ecdsa-sha256");
+	make_key("other", "rsa", 2048, "rsa-pkcs1-sha256");
+	cr_assert_eq(prepare("attested", "", &a), 0);
+	cr_assert_eq(prepare("other", "", &b), 0);
+	/* What the verifier checks first: the Name is the hash of the public
+	 * area it is given, and both keys are attested by the same EK. */
+	cr_assert_eq(a.name_len, 34);
+	cr_assert_eq(a.name[0], 0x00);
+	cr_assert_eq(a.name[1], 0x0b);
+	cr_assert_eq(EVP_Digest(a.pub, a.pub_len, h, &hl, EVP_sha256(), NULL), 1);
+	cr_assert_arr_eq(a.name + 2, h, 32);
+	cr_assert_eq(b.ek_len, a.ek_len);
+	cr_assert_arr_eq(b.ek, a.ek, a.ek_len);
+	cr_assert_neq(memcmp(a.name, b.name, 34), 0);
+	/* The public area is the key's: its ECC point is the exported key's. */
+	{
+		uint8_t *pub = NULL;
+		size_t len = 0;
+
+		cr_assert_eq(tessera_export_public_key(c, TPM_ID, "attested", &pub, &len),
+		             TESSERA_OK);
+		cr_assert_not_null(memmem(a.pub, a.pub_len, pub + 1, 32), "x not in the area");
+		free(pub);
+	}
+
+	cr_assert_eq(RAND_bytes(cred, sizeof(cred)), 1);
+	make_credential(&a, cred, sizeof(cred), blob, &blob_len, secret, &secret_len);
+	cr_assert_eq(blob_len, 52);
+	cr_assert_eq(secret_len, 256);
+	cr_assert_eq(attest("attested", blob, blob_len, secret, secret_len, got, &got_len), 0);
+	cr_assert_eq(got_len, sizeof(cred));
+	cr_assert_arr_eq(got, cred, sizeof(cred));
+	/* The same challenge answered for another key: refused. */
+	cr_assert_eq(attest("other", blob, blob_len, secret, secret_len, got, &got_len), 1135);
+	/* Damaged data (Parsec's activate_credential_bad_data). */
+	blob[20] ^= 1;
+	cr_assert_eq(attest("attested", blob, blob_len, secret, secret_len, got, &got_len), 1135);
+	blob[20] ^= 1;
+	memset(secret, 0x5a, secret_len);
+	cr_assert_eq(attest("attested", blob, blob_len, secret, secret_len, got, &got_len), 1135);
+	/* Only the default EK attests; the provider still works after all that. */
+	cr_assert_eq(prepare("attested", "other", &b), 1134);
+	make_credential(&b, cred, sizeof(cred), blob, &blob_len, secret, &secret_len);
+	cr_assert_eq(attest("other", blob, blob_len, secret, secret_len, got, &got_len), 0);
+	cr_assert_arr_eq(got, cred, sizeof(cred));
+	{
+		EVP_PKEY *pk = public_key("attested", "ecc", 256);
+
+		sign_and_check("attested", pk, "ecdsa-sha256", 32, 0x66);
+		EVP_PKEY_free(pk);
+	}
 }
 
 /* ---- start-up errors ---- */
