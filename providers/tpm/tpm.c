@@ -10,6 +10,7 @@
  */
 #include "providers/tpm/tpm-priv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -168,9 +169,19 @@ static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settin
 			json_int_t h = json_is_integer(v) ? json_integer_value(v) : -1;
 			uint64_t u = 0;
 
-			if (json_is_string(v) &&
-			    ts_parse_u64(json_string_value(v), 0, UINT32_MAX, &u) == 0)
-				h = (json_int_t)u;
+			if (json_is_string(v)) {
+				const char *t = json_string_value(v);
+				char *end = NULL;
+
+				errno = 0;
+				if (strncmp(t, "0x", 2) == 0 && isxdigit((unsigned char)t[2])) {
+					u = strtoull(t + 2, &end, 16);
+					if (errno == 0 && *end == '\0' && u <= UINT32_MAX)
+						h = (json_int_t)u;
+				} else if (ts_parse_u64(t, 0, UINT32_MAX, &u) == 0) {
+					h = (json_int_t)u;
+				}
+			}
 			if (h < 0x81000000 || h > 0x81FFFFFF) {
 				snprintf(err, errlen,
 				         "%s.root_handle: expected a persistent handle "

@@ -442,6 +442,8 @@ Test(tpm, can_do_crypto_asks_the_tpm)
 	} cases[] = {
 	        {2, {"ecc", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
 	        {2, {"ecc", 384, "ecdsa-sha384", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {2, {"ecc", 521, "ecdsa-sha512", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {2, {"rsa", 1024, "rsa-pkcs1-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
 	        {2, {"rsa", 3072, "rsa-pss-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
 	        {1, {"rsa", 2048, "rsa-oaep-sha256", TESSERA_USAGE_DECRYPT}, TESSERA_OK},
 	        /* swtpm 0.7 has no RSA-4096; no secp256k1 on a TPM. */
@@ -957,6 +959,11 @@ Test(tpm, a_missing_tpm_or_a_wrong_owner_auth_is_a_start_error_naming_the_settin
 	cr_assert(strstr(out, "providers[0].owner_auth_file") != NULL, "%s", out);
 	cr_assert(strstr(out, "refused the owner hierarchy auth") != NULL, "%s", out);
 	cr_assert(strstr(out, "not-the-owner") == NULL, "the auth value was logged: %s", out);
+	/* A persistent root key that is not there. */
+	cr_assert_eq(run_tesserad(tpm_config(tcti, ", \"root_handle\": \"0x81000001\""), out,
+	                          sizeof(out)),
+	             1, "%s", out);
+	cr_assert(strstr(out, "providers[0].root_handle: no key at 0x81000001") != NULL, "%s", out);
 	/* A credential without systemd's directory. */
 	cr_assert_eq(run_tesserad(tpm_config(tcti, ", \"owner_auth_credential\": \"tpm-owner\""),
 	                          out, sizeof(out)),
