@@ -8,6 +8,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -134,7 +136,7 @@ static struct tessera_client *client_as(const char *app)
 {
 	struct tessera_options o;
 	struct tessera_client *cl;
-	static char ep[160];
+	char ep[160];
 
 	tessera_options_init(&o);
 	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
@@ -532,6 +534,79 @@ Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
 	}
 	for (int i = 0; i < N; i++)
 		EVP_PKEY_free(pk[i]);
+}
+
+/* 64 clients at once, 200 keys, 3 object slots: every request succeeds. */
+enum { CLIENTS = 64, KEYS = 200 };
+
+struct crowd {
+	int index;
+	atomic_int *errors;
+	int first_error;
+};
+
+static void *crowd_main(void *arg)
+{
+	struct crowd *w = arg;
+	struct tessera_client *cl = client_as(w->index % 2 ? "alice" : "bob");
+	int n = KEYS / CLIENTS + (w->index < KEYS % CLIENTS ? 1 : 0);
+	uint8_t h[32];
+
+	memset(h, w->index, sizeof(h));
+	for (int round = 0; round < 2; round++)
+		for (int k = 0; k < n; k++) {
+			char name[32];
+			uint8_t *sig = NULL;
+			size_t len = 0;
+			int rc = TESSERA_OK;
+
+			snprintf(name, sizeof(name), "crowd-%d-%d", w->index, k);
+			if (round == 0)
+				rc = tessera_generate_key(
+				        cl, TPM_ID, name,
+				        &(struct tessera_key_spec){
+				                .type = "ecc",
+				                .bits = 256,
+				                .alg = "ecdsa-sha256",
+				                .usage = TESSERA_USAGE_SIGN_HASH |
+				                         TESSERA_USAGE_VERIFY_HASH});
+			if (rc == TESSERA_OK)
+				rc = tessera_sign_hash(cl, TPM_ID, name, "ecdsa-sha256", h, 32,
+				                       &sig, &len);
+			if (rc == TESSERA_OK)
+				rc = tessera_verify_hash(cl, TPM_ID, name, "ecdsa-sha256", h, 32,
+				                         sig, len);
+			free(sig);
+			if (rc != TESSERA_OK && atomic_fetch_add(w->errors, 1) == 0)
+				w->first_error = rc;
+		}
+	tessera_close(cl);
+	return NULL;
+}
+
+Test(tpm, sixty_four_clients_and_two_hundred_keys_on_three_object_slots_see_no_error)
+{
+	pthread_t t[CLIENTS];
+	struct crowd w[CLIENTS];
+	atomic_int errors = 0;
+	struct tessera_key_info *k;
+	size_t n;
+	int first = 0;
+
+	for (int i = 0; i < CLIENTS; i++) {
+		w[i] = (struct crowd){.index = i, .errors = &errors};
+		cr_assert_eq(pthread_create(&t[i], NULL, crowd_main, &w[i]), 0);
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		pthread_join(t[i], NULL);
+		if (first == 0)
+			first = w[i].first_error;
+	}
+	cr_assert_eq(atomic_load(&errors), 0, "%d errors, the first %d", atomic_load(&errors),
+	             first);
+	cr_assert_eq(tessera_list_keys(c, &k, &n), TESSERA_OK);
+	cr_assert_eq(n, KEYS / 2, "alice has %zu keys", n);
+	tessera_key_info_free(k, n);
 }
 
 Test(tpm, keys_survive_restarts_of_tesserad_and_of_the_tpm_even_while_tesserad_runs)
