@@ -73,8 +73,9 @@ enum ts_err tpm_asym_crypt(void *ctx, const struct prov_key *k, const struct psa
 			rc = Esys_RSA_Encrypt(c->esys, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 			                      &msg, &scheme, &lab, &out);
 		else
-			rc = Esys_RSA_Decrypt(c->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-			                      ESYS_TR_NONE, &msg, &scheme, &lab, &out);
+			rc = Esys_RSA_Decrypt(c->esys, h, tpm_session(c, TPM_SESS_BOTH),
+			                      ESYS_TR_NONE, ESYS_TR_NONE, &msg, &scheme, &lab,
+			                      &out);
 		st = tpm_status(rc,
 		                encrypt ? "encrypting (RSA_Encrypt)" : "decrypting (RSA_Decrypt)");
 	}

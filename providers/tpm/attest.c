@@ -201,8 +201,8 @@ enum ts_err tpm_attest_key(void *ctx, const struct prov_key *attested,
 		st = tpm_status(rc, "starting the EK's policy session (PolicySecret)");
 		goto out;
 	}
-	rc = Esys_ActivateCredential(c->esys, key, ek, ESYS_TR_PASSWORD, session, ESYS_TR_NONE,
-	                             &blob, &sec, &cred);
+	rc = Esys_ActivateCredential(c->esys, key, ek, tpm_session(c, TPM_SESS_BOTH), session,
+	                             ESYS_TR_NONE, &blob, &sec, &cred);
 	if (rc == TSS2_RC_SUCCESS) {
 		session = ESYS_TR_NONE; /* ended with the command */
 		st = TS_E_NOMEM;

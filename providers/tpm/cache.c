@@ -64,8 +64,8 @@ static struct tpm_cached *free_entry(struct tpm_ctx *c)
 static TSS2_RC load(struct tpm_ctx *c, const struct tpm_material *m, ESYS_TR *ret)
 {
 	if (m->has_private)
-		return Esys_Load(c->esys, c->root, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-		                 &m->priv, &m->pub, ret);
+		return Esys_Load(c->esys, c->root, tpm_session(c, TPM_SESS_IN), ESYS_TR_NONE,
+		                 ESYS_TR_NONE, &m->priv, &m->pub, ret);
 	return Esys_LoadExternal(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, NULL, &m->pub,
 	                         ESYS_TR_RH_NULL, ret);
 }

@@ -337,9 +337,9 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	if (st == TS_OK && c->root == ESYS_TR_NONE)
 		st = tpm_root_again(c);
 	for (int tries = 2; st == TS_OK && tries > 0; tries--) {
-		TSS2_RC rc = Esys_Create(c->esys, c->root, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-		                         ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs, &out_priv,
-		                         &out_pub, &cdata, &chash, &ticket);
+		TSS2_RC rc = Esys_Create(c->esys, c->root, tpm_session(c, TPM_SESS_BOTH),
+		                         ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tmpl, &outside, &pcrs,
+		                         &out_priv, &out_pub, &cdata, &chash, &ticket);
 
 		if (tries > 1 && tpm_objects_lost(rc)) {
 			st = tpm_reattach(c);

@@ -116,8 +116,8 @@ enum ts_err tpm_sign_hash(void *ctx, const struct prov_key *k, const struct psa_
 		st = tpm_cache_get(c, k, &m, &h);
 		if (st != TS_OK)
 			break;
-		rc = Esys_Sign(c->esys, h, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &digest,
-		               &scheme, &check, &sig);
+		rc = Esys_Sign(c->esys, h, tpm_session(c, TPM_SESS_IN), ESYS_TR_NONE, ESYS_TR_NONE,
+		               &digest, &scheme, &check, &sig);
 		if (tries > 1 && tpm_objects_lost(rc)) {
 			st = tpm_reattach(c);
 			continue;

@@ -41,6 +41,7 @@ struct tpm_ctx {
 	ESYS_CONTEXT *esys;
 	ESYS_TR root;            /* the root key: a primary, or a persistent key */
 	bool root_transient;     /* a primary made at start: flushed at fini */
+	ESYS_TR session;         /* HMAC session salted with the root key */
 	TPM2B_NAME root_name;    /* recorded in each key (ref and material) */
 	TPMT_SYM_DEF_OBJECT sym; /* the primary's symmetric scheme */
 	unsigned n_cache;
@@ -67,6 +68,15 @@ enum ts_err tpm_reattach(struct tpm_ctx *c);
 /* For a root key lost earlier (root ESYS_TR_NONE): TS_E_PSA_DATA_INVALID
  * when the TPM's seed changed, else tpm_reattach. */
 enum ts_err tpm_root_again(struct tpm_ctx *c);
+
+/* The authorisation session for a command that authorises with an auth
+ * value: the instance's HMAC session salted with the root key, with
+ * parameter encryption of the first command parameter (TPM_SESS_IN) and of
+ * the first response parameter too (TPM_SESS_BOTH: only for commands whose
+ * response starts with a TPM2B). */
+#define TPM_SESS_IN   TPMA_SESSION_DECRYPT
+#define TPM_SESS_BOTH (TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT)
+ESYS_TR tpm_session(struct tpm_ctx *c, TPMA_SESSION encrypt);
 
 /* ---- the material format (keys.c) ---- */
 

@@ -369,6 +369,8 @@ static void tpm_fini(void *ctx)
 		return;
 	if (c->esys != NULL) {
 		tpm_cache_clear(c);
+		if (c->session != ESYS_TR_NONE)
+			(void)Esys_FlushContext(c->esys, c->session);
 		if (c->root != ESYS_TR_NONE) {
 			if (c->root_transient)
 				(void)Esys_FlushContext(c->esys, c->root);
@@ -525,6 +527,33 @@ static enum ts_err make_root(struct tpm_ctx *c, const struct tpm_settings *s,
 	return TS_OK;
 }
 
+/* The HMAC session: salted with the root key (the salt travels encrypted
+ * to it), so HMAC keys and parameter-encryption keys are unknown to anyone
+ * on the bus; AES-128-CFB for parameters. */
+static TSS2_RC start_session(struct tpm_ctx *c)
+{
+	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES};
+	TSS2_RC rc;
+
+	sym.keyBits.aes = 128;
+	sym.mode.aes = TPM2_ALG_CFB;
+	rc = Esys_StartAuthSession(c->esys, c->root, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	                           ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
+	                           &c->session);
+	if (rc != TSS2_RC_SUCCESS)
+		c->session = ESYS_TR_NONE;
+	return rc;
+}
+
+ESYS_TR tpm_session(struct tpm_ctx *c, TPMA_SESSION encrypt)
+{
+	if (c->session == ESYS_TR_NONE ||
+	    Esys_TRSess_SetAttributes(c->esys, c->session, TPMA_SESSION_CONTINUESESSION | encrypt,
+	                              0xff) != TSS2_RC_SUCCESS)
+		return ESYS_TR_PASSWORD;
+	return c->session;
+}
+
 enum ts_err tpm_root_again(struct tpm_ctx *c)
 {
 	if (c->seed_changed)
@@ -539,7 +568,7 @@ bool tpm_objects_lost(TSS2_RC rc)
 	/* TPM_RC_REFERENCE_H0..H6: a handle names a transient object the TPM
 	 * no longer has (a TPM reset, or another client flushed it). */
 	return (rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && b >= TPM2_RC_REFERENCE_H0 &&
-	       b <= TPM2_RC_REFERENCE_H6;
+	       b <= TPM2_RC_REFERENCE_S6;
 }
 
 enum ts_err tpm_reattach(struct tpm_ctx *c)
@@ -552,8 +581,15 @@ enum ts_err tpm_reattach(struct tpm_ctx *c)
 	for (unsigned i = 0; i < c->n_cache; i++)
 		if (c->cache[i].handle != ESYS_TR_NONE)
 			(void)Esys_TR_Close(c->esys, &c->cache[i].handle);
-	if (!c->root_transient)
-		return TS_OK; /* a persistent key outlives a reset */
+	if (c->session != ESYS_TR_NONE)
+		(void)Esys_TR_Close(c->esys, &c->session);
+	c->session = ESYS_TR_NONE;
+	if (!c->root_transient) {
+		/* A persistent key outlives a reset. */
+		rc = start_session(c);
+		return rc == TSS2_RC_SUCCESS ? TS_OK
+		                             : tpm_status(rc, "starting the HMAC session again");
+	}
 	if (c->root != ESYS_TR_NONE)
 		(void)Esys_TR_Close(c->esys, &c->root);
 	rc = create_primary(c);
@@ -570,6 +606,9 @@ enum ts_err tpm_reattach(struct tpm_ctx *c)
 		c->root = ESYS_TR_NONE;
 		return TS_E_PSA_DATA_INVALID;
 	}
+	rc = start_session(c);
+	if (rc != TSS2_RC_SUCCESS)
+		return tpm_status(rc, "starting the HMAC session again");
 	return TS_OK;
 }
 
@@ -601,6 +640,7 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	c->root = ESYS_TR_NONE;
+	c->session = ESYS_TR_NONE;
 	c->n_cache = s.loaded_keys;
 	for (unsigned i = 0; i < TPM_CACHE_MAX; i++)
 		c->cache[i].handle = ESYS_TR_NONE;
@@ -641,6 +681,13 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 	if (rc != TSS2_RC_SUCCESS) {
 		st = tpm_status(rc, "setting the endorsement auth value");
 		snprintf(err, errlen, "%s: %s", path, Tss2_RC_Decode(rc));
+		goto out;
+	}
+	rc = start_session(c);
+	if (rc != TSS2_RC_SUCCESS) {
+		st = tpm_status(rc, "starting the HMAC session (StartAuthSession)");
+		snprintf(err, errlen, "%s: the TPM could not start an HMAC session: %s", path,
+		         Tss2_RC_Decode(rc));
 		goto out;
 	}
 	ts_info("tpm: %s: root key ready on \"%.200s\" (%s, %u key(s) kept loaded)", path, s.tcti,
