@@ -96,7 +96,7 @@ static enum ts_err sign_scheme(const struct psa_attrs *a, TPMI_ALG_ASYM_SCHEME *
 }
 
 /* The public template of a key with these attributes. */
-static enum ts_err key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t)
+enum ts_err tpm_key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t)
 {
 	TPMT_PUBLIC *p = &t->publicArea;
 	TPMI_ALG_ASYM_SCHEME scheme = TPM2_ALG_NULL;
@@ -147,7 +147,7 @@ static enum ts_err key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t)
 
 /* Whether the TPM takes a key of this shape (TPM2_TestParms): TS_OK,
  * TS_E_PSA_NOT_SUPPORTED, or the error of a TPM that does not answer. */
-static enum ts_err tpm_supports(struct tpm_ctx *c, const TPM2B_PUBLIC *t)
+enum ts_err tpm_supports(struct tpm_ctx *c, const TPM2B_PUBLIC *t)
 {
 	TPMT_PUBLIC_PARMS p = {.type = t->publicArea.type, .parameters = t->publicArea.parameters};
 	TSS2_RC rc = Esys_TestParms(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &p);
@@ -168,7 +168,7 @@ enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check)
 
 	switch (check) {
 	case 1: /* use */
-	case 3: /* import: public keys only */
+	case 3: /* import */
 		break;
 	case 2: /* generate: key pairs */
 		if (a->type != PSA_KT_ECC_PAIR && a->type != PSA_KT_RSA_PAIR)
@@ -177,11 +177,9 @@ enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check)
 	default:
 		return TS_E_PSA_NOT_SUPPORTED;
 	}
-	if (check == 3 && a->type != PSA_KT_ECC_PUBLIC && a->type != PSA_KT_RSA_PUBLIC)
-		return TS_E_PSA_NOT_SUPPORTED;
 	if (pair.bits == 0)
 		return TS_E_PSA_NOT_SUPPORTED; /* a template needs a size */
-	st = key_template(&pair, &t);
+	st = tpm_key_template(&pair, &t);
 	if (st != TS_OK)
 		return st;
 	if (a->alg.cls == PSA_AC_ASYM_ENC &&
@@ -196,9 +194,9 @@ enum ts_err tpm_can_do(void *ctx, const struct psa_attrs *a, int check)
 
 /* ---- material ---- */
 
-static enum ts_err material_pack(const struct tpm_ctx *c, const uint8_t *auth, size_t auth_len,
-                                 const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, uint8_t **ret,
-                                 size_t *ret_len)
+enum ts_err tpm_material_pack(const struct tpm_ctx *c, const uint8_t *auth, size_t auth_len,
+                              const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, uint8_t **ret,
+                              size_t *ret_len)
 {
 	size_t cap = 4 + 2 + auth_len + 2 + c->root_name.size + sizeof(*pub) + 2 +
 	             (priv != NULL ? sizeof(*priv) : 0);
@@ -326,7 +324,7 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	memset(&sens, 0, sizeof(sens));
 	if (k->attrs->type != PSA_KT_ECC_PAIR && k->attrs->type != PSA_KT_RSA_PAIR)
 		return TS_E_PSA_NOT_SUPPORTED;
-	st = key_template(k->attrs, &tmpl);
+	st = tpm_key_template(k->attrs, &tmpl);
 	if (st != TS_OK)
 		return st;
 	sens.sensitive.userAuth.size = KEY_AUTH_LEN;
@@ -355,8 +353,8 @@ enum ts_err tpm_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (st == TS_OK)
-		st = material_pack(c, sens.sensitive.userAuth.buffer, KEY_AUTH_LEN, out_pub,
-		                   out_priv, ret_mat, ret_len);
+		st = tpm_material_pack(c, sens.sensitive.userAuth.buffer, KEY_AUTH_LEN, out_pub,
+		                       out_priv, ret_mat, ret_len);
 	ts_wipe(&sens, sizeof(sens));
 	if (out_priv != NULL)
 		ts_wipe(out_priv, sizeof(*out_priv));
@@ -451,7 +449,7 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 		/* The size comes from the modulus; the template needs one first. */
 		if (a.bits == 0)
 			a.bits = 2048;
-		st = key_template(&a, &t);
+		st = tpm_key_template(&a, &t);
 		if (st == TS_OK)
 			st = parse_rsa_public(data, len, &t, &bits);
 		if (st == TS_OK && k->attrs->bits != 0 && bits != k->attrs->bits)
@@ -468,7 +466,7 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 		if (a.bits == 528)
 			a.bits = 521;
 		n = (a.bits + 7) / 8;
-		st = key_template(&a, &t);
+		st = tpm_key_template(&a, &t);
 		if (st == TS_OK && (len != 1 + 2 * n || data[0] != 0x04))
 			st = TS_E_PSA_INVALID_ARGUMENT;
 		if (st == TS_OK) {
@@ -481,7 +479,7 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 			bits = a.bits;
 		}
 	} else {
-		return TS_E_PSA_NOT_SUPPORTED; /* key pairs: TPM2_Import is not done yet */
+		return tpm_import_pair(c, k, data, len, ret_mat, ret_len, ret_bits);
 	}
 	if (st != TS_OK)
 		return st;
@@ -489,7 +487,7 @@ enum ts_err tpm_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 	st = tpm_supports(c, &t);
 	pthread_mutex_unlock(&c->lock);
 	if (st == TS_OK)
-		st = material_pack(c, NULL, 0, &t, NULL, ret_mat, ret_len);
+		st = tpm_material_pack(c, NULL, 0, &t, NULL, ret_mat, ret_len);
 	if (st == TS_OK)
 		*ret_bits = bits;
 	return st;

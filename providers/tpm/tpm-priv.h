@@ -97,6 +97,19 @@ struct tpm_material {
 enum ts_err tpm_material_parse(struct tpm_ctx *c, const uint8_t *mat, size_t len,
                                struct tpm_material *ret);
 
+/* Material from an auth value, a public area and (NULL for a public key) a
+ * wrapped private part. */
+enum ts_err tpm_material_pack(const struct tpm_ctx *c, const uint8_t *auth, size_t auth_len,
+                              const TPM2B_PUBLIC *pub, const TPM2B_PRIVATE *priv, uint8_t **ret,
+                              size_t *ret_len);
+/* The public template for keys with these attributes (unique part empty). */
+enum ts_err tpm_key_template(const struct psa_attrs *a, TPM2B_PUBLIC *t);
+/* TPM2_TestParms on a template: TS_OK or TS_E_PSA_NOT_SUPPORTED. */
+enum ts_err tpm_supports(struct tpm_ctx *c, const TPM2B_PUBLIC *t);
+/* import.c: a key pair in PSA's format, through TPM2_Import. */
+enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const uint8_t *data,
+                            size_t len, uint8_t **ret_mat, size_t *ret_len, uint32_t *ret_bits);
+
 enum ts_err tpm_reserve_ref(void *ctx, const struct psa_attrs *a, uint8_t **ret_ref,
                             size_t *ret_len);
 enum ts_err tpm_adopt_key(void *ctx, const struct prov_key *k);

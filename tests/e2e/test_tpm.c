@@ -451,8 +451,8 @@ Test(tpm, can_do_crypto_asks_the_tpm)
 	        /* swtpm 0.7 has no RSA-4096; no secp256k1 on a TPM. */
 	        {2, {"rsa", 4096, "rsa-pkcs1-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
 	        {2, {"secp256k1", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
-	        /* Key pairs are not imported (TPM2_Import is not done). */
-	        {3, {"ecc", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, 1134},
+	        {3, {"ecc", 256, "ecdsa-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
+	        {3, {"rsa", 2048, "rsa-pkcs1-sha256", TESSERA_USAGE_SIGN_HASH}, TESSERA_OK},
 	        {2, {"aes", 128, "aes-gcm", TESSERA_USAGE_ENCRYPT}, 1134},
 	};
 
@@ -718,6 +718,65 @@ Test(tpm, an_imported_public_key_verifies_what_its_private_key_signed)
 	EVP_PKEY_CTX_free(sc);
 	EVP_PKEY_free(pk);
 	free(back);
+}
+
+/* A key pair made by OpenSSL, given to the TPM with TPM2_Import: it signs in
+ * the TPM, OpenSSL verifies with its own copy, and it outlives a restart. */
+Test(tpm, an_imported_key_pair_signs_in_the_tpm_and_openssl_verifies_with_its_own_copy)
+{
+	EVP_PKEY *ec = EVP_EC_gen("P-256"), *rsa = EVP_RSA_gen(2048);
+	BIGNUM *priv = NULL;
+	uint8_t scalar[32], *der = NULL, *pub = NULL, opub[65];
+	size_t publen = 0, opublen = 0;
+	int derlen;
+	struct tessera_key_spec es = {.type = "ecc",
+	                              .bits = 256,
+	                              .alg = "ecdsa-sha256",
+	                              .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH},
+	                        rs = {.type = "rsa",
+	                              .bits = 0,
+	                              .alg = "rsa-pss-sha256",
+	                              .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH};
+
+	cr_assert_not_null(ec);
+	cr_assert_not_null(rsa);
+	cr_assert_eq(EVP_PKEY_get_bn_param(ec, OSSL_PKEY_PARAM_PRIV_KEY, &priv), 1);
+	cr_assert_eq(BN_bn2binpad(priv, scalar, 32), 32);
+	BN_clear_free(priv);
+	cr_assert_eq(tessera_import_key(c, TPM_ID, "ec-in", &es, scalar, 32), TESSERA_OK);
+	OPENSSL_cleanse(scalar, sizeof(scalar));
+	derlen = i2d_PrivateKey(rsa, &der);
+	cr_assert_gt(derlen, 0);
+	cr_assert_eq(tessera_import_key(c, TPM_ID, "rsa-in", &rs, der, (size_t)derlen), TESSERA_OK);
+	/* A modulus its prime does not divide is refused by the TPM. */
+	der[20] ^= 0x10;
+	{
+		int rc = tessera_import_key(c, TPM_ID, "rsa-bad", &rs, der, (size_t)derlen);
+
+		cr_assert_eq(rc, 1135, "rc %d", rc);
+	}
+	OPENSSL_clear_free(der, (size_t)derlen);
+	cr_assert_eq(tessera_import_key(c, TPM_ID, "ec-bad", &es, (uint8_t[31]){1}, 31), 1135);
+	/* The public key the TPM holds is OpenSSL's. */
+	cr_assert_eq(tessera_export_public_key(c, TPM_ID, "ec-in", &pub, &publen), TESSERA_OK);
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, opub,
+	                                             sizeof(opub), &opublen),
+	             1);
+	cr_assert_eq(publen, opublen);
+	cr_assert_arr_eq(pub, opub, publen);
+	free(pub);
+	sign_and_check("ec-in", ec, "ecdsa-sha256", 32, 0x31);
+	sign_and_check("rsa-in", rsa, "rsa-pss-sha256", 32, 0x32);
+	tessera_close(c);
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	c = client_as("alice");
+	sign_and_check("ec-in", ec, "ecdsa-sha256", 32, 0x33);
+	sign_and_check("rsa-in", rsa, "rsa-pss-sha256", 32, 0x34);
+	/* The private key is not in the key store in clear: only the TPM can
+	 * use it, and it cannot be exported. */
+	cr_assert_eq(tessera_export_key(c, TPM_ID, "ec-in", &pub, &publen), 1134);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(rsa);
 }
 
 /* ---- key attestation: a verifier holding only the EK's public key ---- */
