@@ -150,6 +150,14 @@ enum ts_err tpm_verify_hash(void *ctx, const struct prov_key *k, const struct ps
                             const uint8_t *hash, size_t hash_len, const uint8_t *sig,
                             size_t sig_len);
 
+/* ---- random.c ---- */
+
+/* GetRandom in a loop: any size. */
+enum ts_err tpm_generate_random(void *ctx, uint8_t *out, size_t len);
+/* In process (OpenSSL): SHA-1, SHA-2 and SHA-3 of 256 bits and more. */
+enum ts_err tpm_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
+                             uint8_t *out, size_t outsize, size_t *ret_len);
+
 /* ---- asym.c ---- */
 
 enum ts_err tpm_asym_crypt(void *ctx, const struct prov_key *k, const struct psa_alg *alg,

@@ -538,7 +538,7 @@ Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
 }
 
 /* 64 clients at once, 200 keys, 3 object slots: every request succeeds
- * (16 clients and 48 keys under valgrind, which is 50 times slower). */
+ * (8 clients and 16 keys under valgrind, which is 50 times slower). */
 enum { CLIENTS = 64, KEYS = 200 };
 static int n_clients = CLIENTS, n_keys = KEYS;
 
@@ -597,8 +597,8 @@ Test(tpm, sixty_four_clients_and_two_hundred_keys_on_three_object_slots_see_no_e
 	int first = 0;
 
 	if (td_under_valgrind()) {
-		n_clients = 16;
-		n_keys = 48;
+		n_clients = 8;
+		n_keys = 16;
 	}
 	for (int i = 0; i < n_clients; i++) {
 		w[i] = (struct crowd){.index = i, .errors = &errors};
