@@ -570,6 +570,14 @@ bool tpm_objects_lost(TSS2_RC rc)
 	       b <= TPM2_RC_REFERENCE_S6;
 }
 
+/* Flush a handle the TPM may have lost; forget it either way. */
+static void forget(struct tpm_ctx *c, ESYS_TR *h)
+{
+	if (*h != ESYS_TR_NONE && Esys_FlushContext(c->esys, *h) != TSS2_RC_SUCCESS)
+		(void)Esys_TR_Close(c->esys, h);
+	*h = ESYS_TR_NONE;
+}
+
 enum ts_err tpm_reattach(struct tpm_ctx *c)
 {
 	TPM2B_NAME name;
@@ -577,20 +585,19 @@ enum ts_err tpm_reattach(struct tpm_ctx *c)
 
 	ts_warn("tpm: the TPM no longer holds the loaded keys (a TPM reset?): loading the root "
 	        "key again");
+	/* What is still loaded (only one object may have gone, flushed by
+	 * another client of a TPM without a resource manager) is flushed, the
+	 * rest forgotten. */
 	for (unsigned i = 0; i < c->n_cache; i++)
-		if (c->cache[i].handle != ESYS_TR_NONE)
-			(void)Esys_TR_Close(c->esys, &c->cache[i].handle);
-	if (c->session != ESYS_TR_NONE)
-		(void)Esys_TR_Close(c->esys, &c->session);
-	c->session = ESYS_TR_NONE;
+		forget(c, &c->cache[i].handle);
+	forget(c, &c->session);
 	if (!c->root_transient) {
 		/* A persistent key outlives a reset. */
 		rc = start_session(c);
 		return rc == TSS2_RC_SUCCESS ? TS_OK
 		                             : tpm_status(rc, "starting the HMAC session again");
 	}
-	if (c->root != ESYS_TR_NONE)
-		(void)Esys_TR_Close(c->esys, &c->root);
+	forget(c, &c->root);
 	rc = create_primary(c);
 	if (rc == TSS2_RC_SUCCESS)
 		rc = read_root_name(c, &name);
