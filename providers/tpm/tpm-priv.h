@@ -42,6 +42,7 @@ struct tpm_ctx {
 	ESYS_TR root;            /* the root key: a primary, or a persistent key */
 	bool root_transient;     /* a primary made at start: flushed at fini */
 	ESYS_TR session;         /* HMAC session salted with the root key */
+	bool hmac_sessions;      /* false: password sessions (hmac_sessions) */
 	TPM2B_NAME root_name;    /* recorded in each key (ref and material) */
 	TPMT_SYM_DEF_OBJECT sym; /* the primary's symmetric scheme */
 	unsigned n_cache;

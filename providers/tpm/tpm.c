@@ -117,6 +117,7 @@ struct tpm_settings {
 	const char *eh_credential;   /* endorsement_auth_credential */
 	uint32_t root_handle;        /* 0: a primary made at start */
 	unsigned loaded_keys;
+	bool hmac_sessions;
 };
 
 static bool string_ok(json_t *v)
@@ -129,7 +130,8 @@ static bool string_ok(json_t *v)
 static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settings *ret, char *err,
                                   size_t errlen)
 {
-	struct tpm_settings s = {.tcti = DEFAULT_TCTI, .loaded_keys = TPM_CACHE_DEFAULT};
+	struct tpm_settings s = {
+	        .tcti = DEFAULT_TCTI, .loaded_keys = TPM_CACHE_DEFAULT, .hmac_sessions = true};
 	const char *key;
 	json_t *v;
 
@@ -189,6 +191,13 @@ static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settin
 				return TS_E_CONFIG;
 			}
 			s.root_handle = (uint32_t)h;
+		} else if (strcmp(key, "hmac_sessions") == 0) {
+			if (!json_is_boolean(v)) {
+				snprintf(err, errlen, "%s.hmac_sessions: expected true or false",
+				         path);
+				return TS_E_CONFIG;
+			}
+			s.hmac_sessions = json_is_true(v);
 		} else if (strcmp(key, "loaded_keys") == 0) {
 			json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
 
@@ -204,7 +213,8 @@ static enum ts_err parse_settings(json_t *o, const char *path, struct tpm_settin
 			snprintf(err, errlen,
 			         "%s.%.64s: unknown key (the TPM provider takes tcti, "
 			         "owner_auth_file, owner_auth_credential, endorsement_auth_file, "
-			         "endorsement_auth_credential, root_handle, loaded_keys)",
+			         "endorsement_auth_credential, root_handle, loaded_keys, "
+			         "hmac_sessions)",
 			         path, key);
 			return TS_E_CONFIG;
 		}
@@ -534,6 +544,8 @@ static TSS2_RC start_session(struct tpm_ctx *c)
 	TPMT_SYM_DEF sym = {.algorithm = TPM2_ALG_AES};
 	TSS2_RC rc;
 
+	if (!c->hmac_sessions)
+		return TSS2_RC_SUCCESS; /* password sessions: c->session stays NONE */
 	sym.keyBits.aes = 128;
 	sym.mode.aes = TPM2_ALG_CFB;
 	rc = Esys_StartAuthSession(c->esys, c->root, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
@@ -694,6 +706,7 @@ static enum ts_err tpm_init(const char *settings, const char *path, void **ret_c
 		snprintf(err, errlen, "%s: %s", path, Tss2_RC_Decode(rc));
 		goto out;
 	}
+	c->hmac_sessions = s.hmac_sessions;
 	rc = start_session(c);
 	if (rc != TSS2_RC_SUCCESS) {
 		st = tpm_status(rc, "starting the HMAC session (StartAuthSession)");

@@ -524,7 +524,9 @@ Test(tpm, more_keys_than_the_tpm_has_object_slots_work_in_turn)
 
 		tessera_close(c);
 		snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
-		td_write_config(&d, tpm_config(tcti, ", \"loaded_keys\": 8"));
+		/* Password sessions too, this time. */
+		td_write_config(&d,
+		                tpm_config(tcti, ", \"loaded_keys\": 8, \"hmac_sessions\": false"));
 		cr_assert_eq(td_restart(&d, SIGTERM), 0);
 		c = client_as("alice");
 		for (int i = 0; i < 2 * N; i++)
@@ -1183,6 +1185,7 @@ Test(tpm, check_config_names_the_provider_setting_at_fault)
 		const char *extra, *key;
 	} bad[] = {
 	        {", \"loaded_keys\": 0", "providers[0].loaded_keys"},
+	        {", \"hmac_sessions\": 1", "providers[0].hmac_sessions"},
 	        {", \"root_handle\": \"0x80000001\"", "providers[0].root_handle"},
 	        {", \"owner_auth_file\": \"relative\"", "providers[0].owner_auth_file"},
 	        {", \"owner_auth_credential\": \"../x\"", "providers[0].owner_auth_credential"},
