@@ -4,12 +4,13 @@
  * wrapped, as for a generated key. The private key never rests in the key
  * store in clear; after the import it can only be used through this TPM.
  *
- * No wrappers: tesserad hands the TPM a plain TPM2B_SENSITIVE (no outer
- * seed, no inner symmetric key), which Import allows for an object with
- * fixedTPM, fixedParent and encryptedDuplication clear. The command's
- * parameter is encrypted by the HMAC session, so the key does not cross the
- * bus in clear either. Such a key is marked as not made in the TPM
- * (sensitiveDataOrigin clear).
+ * No outer wrapper (no seed for the root key), which Import allows for an
+ * object with fixedTPM, fixedParent and encryptedDuplication clear; an inner
+ * wrapper with a fresh AES-128 key (TPM 2.0 Part 1, 23.3.2.2: an integrity
+ * digest over the sensitive area and the Name, then CFB encryption), so the
+ * private key does not cross the bus in clear: the inner key is Import's
+ * first parameter, which the HMAC session encrypts. Such a key is marked as
+ * not made in the TPM (sensitiveDataOrigin clear).
  */
 #include "providers/tpm/tpm-priv.h"
 
@@ -129,6 +130,61 @@ out:
 	return st;
 }
 
+/* The inner duplication wrapper: duplicate = AES-128-CFB(key, IV 0,
+ * TPM2B_DIGEST(SHA-256(sensitive || Name)) || sensitive), sensitive being
+ * the marshalled TPM2B_SENSITIVE. */
+static enum ts_err inner_wrap(const TPM2B_PUBLIC *pub, const TPMT_SENSITIVE *sens,
+                              TPM2B_DATA *ret_key, TPM2B_PRIVATE *ret_dup)
+{
+	static const uint8_t iv[16];
+	uint8_t plain[sizeof(ret_dup->buffer)], area[sizeof(TPMT_PUBLIC)], name[2 + 32];
+	uint8_t *p = plain + 2 + 32; /* the sensitive area's place */
+	size_t off = 2, area_len = 0, len;
+	unsigned dl = 32;
+	EVP_CIPHER_CTX *cc = NULL;
+	EVP_MD_CTX *h = NULL;
+	int outl = 0;
+	enum ts_err st = TS_E_PSA_GENERIC_ERROR;
+
+	/* TPM2B_SENSITIVE: its size, then the TPMT_SENSITIVE. */
+	if (Tss2_MU_TPMT_SENSITIVE_Marshal(sens, p, sizeof(plain) - 2 - 32, &off) !=
+	            TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(&pub->publicArea, area, sizeof(area), &area_len) !=
+	            TSS2_RC_SUCCESS)
+		goto out;
+	p[0] = (uint8_t)((off - 2) >> 8);
+	p[1] = (uint8_t)(off - 2);
+	len = 2 + 32 + off;
+	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
+	name[1] = (uint8_t)TPM2_ALG_SHA256;
+	h = EVP_MD_CTX_new();
+	cc = EVP_CIPHER_CTX_new();
+	if (h == NULL || cc == NULL ||
+	    EVP_Digest(area, area_len, name + 2, &dl, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(h, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(h, p, off) != 1 ||
+	    EVP_DigestUpdate(h, name, sizeof(name)) != 1 ||
+	    EVP_DigestFinal_ex(h, plain + 2, &dl) != 1)
+		goto out;
+	plain[0] = 0;
+	plain[1] = 32;
+	ret_key->size = 16;
+	if (RAND_bytes(ret_key->buffer, 16) != 1) {
+		st = TS_E_PSA_INSUFFICIENT_ENTROPY;
+		goto out;
+	}
+	if (EVP_EncryptInit_ex(cc, EVP_aes_128_cfb128(), NULL, ret_key->buffer, iv) != 1 ||
+	    EVP_EncryptUpdate(cc, ret_dup->buffer, &outl, plain, (int)len) != 1 ||
+	    (size_t)outl != len)
+		goto out;
+	ret_dup->size = (uint16_t)len;
+	st = TS_OK;
+out:
+	ts_wipe(plain, sizeof(plain));
+	EVP_MD_CTX_free(h);
+	EVP_CIPHER_CTX_free(cc);
+	return st;
+}
+
 enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const uint8_t *data,
                             size_t len, uint8_t **ret_mat, size_t *ret_len, uint32_t *ret_bits)
 {
@@ -136,14 +192,15 @@ enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const u
 	TPM2B_PUBLIC pub;
 	TPMT_SENSITIVE sens;
 	TPM2B_PRIVATE dup = {0};
-	TPM2B_DATA no_key = {0};
+	TPM2B_DATA inner_key = {0};
 	TPM2B_ENCRYPTED_SECRET no_seed = {0};
-	TPMT_SYM_DEF_OBJECT no_inner = {.algorithm = TPM2_ALG_NULL};
+	TPMT_SYM_DEF_OBJECT inner = {.algorithm = TPM2_ALG_AES};
 	TPM2B_PRIVATE *out = NULL;
 	uint32_t bits = a.bits;
-	size_t off = 2;
 	enum ts_err st;
 
+	inner.keyBits.aes = 128;
+	inner.mode.aes = TPM2_ALG_CFB;
 	memset(&sens, 0, sizeof(sens));
 	if (a.type == PSA_KT_RSA_PAIR && a.bits == 0)
 		a.bits = 2048; /* for the template; the size comes from the key */
@@ -170,14 +227,9 @@ enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const u
 	if (RAND_bytes(sens.authValue.buffer, KEY_AUTH_LEN) != 1 ||
 	    RAND_bytes(sens.seedValue.buffer, 32) != 1)
 		goto out;
-	/* duplicate = TPM2B_SENSITIVE: its size, then the TPMT_SENSITIVE. */
-	st = TS_E_PSA_GENERIC_ERROR;
-	if (Tss2_MU_TPMT_SENSITIVE_Marshal(&sens, dup.buffer, sizeof(dup.buffer), &off) !=
-	    TSS2_RC_SUCCESS)
+	st = inner_wrap(&pub, &sens, &inner_key, &dup);
+	if (st != TS_OK)
 		goto out;
-	dup.buffer[0] = (uint8_t)((off - 2) >> 8);
-	dup.buffer[1] = (uint8_t)(off - 2);
-	dup.size = (uint16_t)off;
 	pthread_mutex_lock(&c->lock);
 	st = tpm_supports(c, &pub);
 	if (st == TS_OK && c->root == ESYS_TR_NONE)
@@ -185,7 +237,7 @@ enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const u
 	for (int tries = 2; st == TS_OK && tries > 0; tries--) {
 		TSS2_RC rc =
 		        Esys_Import(c->esys, c->root, tpm_session(c, TPM_SESS_BOTH), ESYS_TR_NONE,
-		                    ESYS_TR_NONE, &no_key, &pub, &dup, &no_seed, &no_inner, &out);
+		                    ESYS_TR_NONE, &inner_key, &pub, &dup, &no_seed, &inner, &out);
 
 		if (tries > 1 && tpm_objects_lost(rc)) {
 			st = tpm_reattach(c);
@@ -207,6 +259,7 @@ enum ts_err tpm_import_pair(struct tpm_ctx *c, const struct prov_key *k, const u
 out:
 	ts_wipe(&sens, sizeof(sens));
 	ts_wipe(&dup, sizeof(dup));
+	ts_wipe(&inner_key, sizeof(inner_key));
 	if (out != NULL)
 		ts_wipe(out, sizeof(*out));
 	Esys_Free(out);
