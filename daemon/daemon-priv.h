@@ -60,8 +60,10 @@ bool svc_providers_differ(const struct svc_providers *p, const struct ts_config 
 /* At start-up, before any request: every record a crash left "creating" or
  * "destroying" is handed to its instance's recover_key (with the reference
  * recorded at reserve time) and removed; then each instance with an
- * adopt_key hook is told of each of its live keys. Failures are logged. */
-void svc_recover_keys(struct ks *ks, const struct svc_providers *provs);
+ * adopt_key hook is told of each of its live keys. Failures are logged.
+ * TS_OK, or TS_E_CONFIG when an instance refuses its keys (adopt_key said
+ * TS_E_CONFIG): tesserad must not start. */
+enum ts_err svc_recover_keys(struct ks *ks, const struct svc_providers *provs);
 /* The instance with that wire ID, or NULL. */
 const struct svc_provider *svc_providers_by_wire_id(const struct svc_providers *p, uint8_t id);
 /* The instance with that name, or NULL. */

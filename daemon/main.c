@@ -312,7 +312,13 @@ int main(int argc, char **argv)
 		svc_providers_free(provs);
 		return 1;
 	}
-	svc_recover_keys(ks, provs);
+	if (svc_recover_keys(ks, provs) != TS_OK) {
+		svc_state_unref(st);
+		ks_close(ks);
+		trust_store_free(trust);
+		svc_providers_free(provs);
+		return 1;
+	}
 	opts.ks = ks;
 	rc = server_run(st, &opts);
 	/* Join libuv's worker threads now, while OpenSSL is still set up, so

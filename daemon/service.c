@@ -256,7 +256,7 @@ static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_r
 
 struct adopt_ctx {
 	const struct svc_provider *p;
-	unsigned failed;
+	unsigned failed, refused;
 };
 
 static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
@@ -267,14 +267,20 @@ static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, 
 	bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
 	struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
 
+	enum ts_err rc;
+
 	(void)id;
-	if (c->p->ops->adopt_key(c->p->ctx, &k) != TS_OK)
+	rc = c->p->ops->adopt_key(c->p->ctx, &k);
+	if (rc == TS_E_CONFIG)
+		c->refused++;
+	else if (rc != TS_OK)
 		c->failed++;
 	return 0;
 }
 
-void svc_recover_keys(struct ks *ks, const struct svc_providers *provs)
+enum ts_err svc_recover_keys(struct ks *ks, const struct svc_providers *provs)
 {
+	enum ts_err rc = TS_OK;
 	unsigned n = 0;
 
 	if (ks_recover(ks, recover_one, (void *)provs, &n) != TS_OK)
@@ -289,7 +295,13 @@ void svc_recover_keys(struct ks *ks, const struct svc_providers *provs)
 		if (ks_each_key(ks, c.p->name, adopt_one, &c) != TS_OK || c.failed > 0)
 			ts_warn("provider %s: %u of its keys could not be taken up", c.p->name,
 			        c.failed);
+		if (c.refused > 0) {
+			ts_error("provider %s refuses %u of its keys: not starting (see above)",
+			         c.p->name, c.refused);
+			rc = TS_E_CONFIG;
+		}
 	}
+	return rc;
 }
 
 /* ---- the service state: everything else of one configuration ---- */

@@ -137,7 +137,9 @@ struct prov_ops {
 	void (*recover_key)(void *ctx, const struct prov_key *k);
 	/* Optional. At start-up, once per live key of this instance, before
 	 * any request: a provider rebuilds its own state (a key-ID counter).
-	 * An error is logged and start-up goes on. */
+	 * An error is logged and start-up goes on, except TS_E_CONFIG: the
+	 * instance cannot serve the keys it holds (a TPM whose storage seed
+	 * changed) and tesserad refuses to start; the provider logs why. */
 	enum ts_err (*adopt_key)(void *ctx, const struct prov_key *k);
 
 	/* ---- operations ---- */

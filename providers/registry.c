@@ -6,10 +6,12 @@
 
 #include "common/util.h"
 #include "providers/software/software-priv.h"
+#include "providers/tpm/tpm-priv.h"
 #include "providers/trusted_services/ts-priv.h"
 
 static const struct prov_ops *const registry[] = {
         &prov_software_ops,
+        &prov_tpm_ops,
         &prov_trusted_services_ops,
 };
 

@@ -278,6 +278,12 @@ void td_resume(struct td *d)
 	spawn(d, d->extra);
 }
 
+void td_respawn(struct td *d)
+{
+	cr_assert_eq(d->pid, 0, "td_respawn: the daemon is still running");
+	spawn(d, d->extra);
+}
+
 void td_start(struct td *d, const char *tmpl)
 {
 	td_start_args(d, tmpl, NULL);

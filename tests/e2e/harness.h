@@ -50,6 +50,9 @@ int td_restart(struct td *d, int sig);
 int td_halt(struct td *d, int sig);
 /* Start the daemon again on d's files and arguments after td_halt. */
 void td_resume(struct td *d);
+/* Start the daemon again on the same files and arguments, after it was
+ * stopped with td_wait_exit (or exited). */
+void td_respawn(struct td *d);
 /* SIGTERM, wait; returns the exit status (-1 if it had to be killed). Removes the temp dir. */
 int td_stop(struct td *d);
 /* Replace the configuration file. */

@@ -466,7 +466,13 @@ Test(config, providers)
 	cr_assert(strstr(err, "same name") != NULL, "%s", err);
 	assert_rejected("{\"providers\": [{\"type\": \"Pkcs11\"}]}", "providers[0].type");
 	cr_assert(strstr(err, "not available") != NULL, "%s", err);
-	assert_rejected("{\"providers\": [{\"type\": \"Tpm\"}]}", "providers[0].type");
+	/* The TPM provider is in this build: its settings go to it. */
+	c = load("{\"providers\": [{\"type\": \"Tpm\", \"tcti\": \"swtpm:path=/x\"}]}");
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->providers[0].provider_id, 3);
+	cr_assert_str_eq(c->providers[0].name, "tpm-provider");
+	cr_assert(strstr(c->providers[0].settings, "swtpm:path=/x") != NULL);
+	config_free(c);
 	assert_rejected("{\"providers\": [{\"type\": \"Quantum\"}]}", "providers[0].type");
 	assert_rejected("{\"providers\": [{\"type\": \"Software\", \"name\": 3}]}",
 	                "providers[0].name");
