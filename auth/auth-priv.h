@@ -6,10 +6,43 @@
 extern const struct auth_ops auth_direct_ops;
 extern const struct auth_ops auth_unix_peer_ops;
 extern const struct auth_ops auth_jwt_ops;
+extern const struct auth_ops auth_jwt_svid_ops;
 
 /* The current intermediate: kid, public key PEM (malloc'd) and generation.
  * TS_E_AUTHENTICATION_ERROR when there is none; TS_E_NOMEM. */
 enum ts_err trust_store_current(struct trust_store *ts, char ret_kid[TRUST_KID_LEN], char **ret_pem,
                                 size_t *ret_pem_len, uint64_t *ret_generation);
+
+/*
+ * The pieces of compact JWS verification (auth/jws.c) that the Jwt and
+ * JwtSvid authenticators share.
+ */
+struct json_t;
+struct jws_parts {
+	struct json_t *header; /* the protected header, a JSON object */
+	struct json_t *claims; /* the payload, a JSON object */
+	size_t signed_len;     /* the signing input: the token's first signed_len bytes */
+	uint8_t *sig;          /* the decoded signature (malloc'd) */
+	size_t sig_len;
+};
+
+/* Split a compact JWS of at most JWS_MAX_LEN bytes into exactly three
+ * parts: strict base64url, header and payload JSON objects without
+ * duplicate names, a non-empty signature of at most max_sig bytes. TS_OK
+ * and *ret (free it with jws_parts_clear); TS_E_AUTHENTICATION_ERROR for
+ * anything else; TS_E_NOMEM. */
+enum ts_err jws_parse(const char *token, size_t len, size_t max_sig, struct jws_parts *ret);
+void jws_parts_clear(struct jws_parts *p);
+
+/* The header holds only alg, kid and typ; alg is one of algs (NULL-ended);
+ * typ, when present, one of typs; kid, when present, a non-empty string.
+ * The index of alg in algs and *ret_kid (borrowed from h, NULL when
+ * absent); -1 for any other header. */
+int jws_header_check(const struct json_t *h, const char *const *algs, const char *const *typs,
+                     const char **ret_kid);
+
+/* exp present, iat present unless pol->iat_optional, exp/nbf/iat within
+ * pol->skew_s of now, then iss, aud and sub as pol asks. */
+bool jws_claims_ok(const struct json_t *c, const struct jws_policy *pol, int64_t now);
 
 #endif
