@@ -311,6 +311,9 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 		return rc;
 	for (size_t i = 0; i < st->cfg->n_authenticators; i++) {
 		const struct cfg_authenticator *a = &st->cfg->authenticators[i];
+		/* The bundle list in auth's form (the same two strings). */
+		struct auth_svid_bundle bundles[64];
+		char why[400] = "";
 		struct auth_settings s = {
 		        .admins = (const char *const *)a->admins,
 		        .n_admins = a->n_admins,
@@ -318,9 +321,22 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 		        .jwt = {.issuer = a->issuer,
 		                .audience = a->audience,
 		                .skew_s = a->clock_skew_s},
+		        .svid = {.audience = a->audience,
+		                 .skew_s = a->clock_skew_s,
+		                 .bundles = bundles,
+		                 .n_bundles = a->n_bundles < 64 ? a->n_bundles : 64},
+		        .err = why,
+		        .errlen = sizeof(why),
 		};
 
+		for (size_t k = 0; k < s.svid.n_bundles; k++)
+			bundles[k] = (struct auth_svid_bundle){a->bundles[k].trust_domain,
+			                                       a->bundles[k].path};
 		rc = auth_set_add(st->auth, a->auth_type, &s);
+		if (rc != TS_OK && why[0] != '\0') {
+			snprintf(err, errlen, "authenticators[%zu].%s", i, why);
+			return rc;
+		}
 		if (rc != TS_OK) {
 			snprintf(err, errlen, "authenticators[%zu]: cannot enable %s: %s", i,
 			         wire_auth_type_name(a->auth_type)
