@@ -20,6 +20,8 @@ EVP_PKEY *mint_key(const char *kind)
 		return EVP_RSA_gen(2048);
 	if (strcmp(kind, "RSA3072") == 0)
 		return EVP_RSA_gen(3072);
+	if (strcmp(kind, "RSA1024") == 0) /* too small to be trusted */
+		return EVP_RSA_gen(1024);
 	return EVP_EC_gen(kind);
 }
 
@@ -129,10 +131,9 @@ static size_t sign(EVP_PKEY *key, const char *alg, const char *msg, size_t len, 
 
 	if (EVP_DigestSignInit(md, &pctx, md_of(alg), NULL, key) != 1)
 		goto done;
-	if (alg[0] == 'P' &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md_of(alg)) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+	if (alg[0] == 'P' && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	                      EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md_of(alg)) != 1 ||
+	                      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
 		goto done;
 	if (EVP_DigestSign(md, der, &der_len, (const uint8_t *)msg, len) != 1)
 		goto done;
@@ -189,8 +190,8 @@ done:
 	return out;
 }
 
-char *mint_svid(EVP_PKEY *key, const char *alg, const char *kid, const char *sub,
-                const char *aud, long exp_in)
+char *mint_svid(EVP_PKEY *key, const char *alg, const char *kid, const char *sub, const char *aud,
+                long exp_in)
 {
 	char header[256], claims[1024];
 	long now = (long)time(NULL);

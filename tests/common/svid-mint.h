@@ -10,7 +10,7 @@
 
 #include <openssl/evp.h>
 
-/* A new key: "P-256", "P-384", "P-521", "RSA2048" or "RSA3072". */
+/* A new key: "P-256", "P-384", "P-521", "RSA2048", "RSA3072" or "RSA1024". */
 EVP_PKEY *mint_key(const char *kind);
 
 /* One public JWK (malloc'd JSON text) with "use": "jwt-svid" and kid. */
@@ -33,7 +33,7 @@ char *mint_jws(EVP_PKEY *key, const char *sign_alg, const char *header, const ch
 
 /* A JWT-SVID: header {"alg": alg, "kid": kid, "typ": "JWT"}, claims
  * {"sub": sub, "aud": [aud], "exp": now + exp_in, "iat": now}. */
-char *mint_svid(EVP_PKEY *key, const char *alg, const char *kid, const char *sub,
-                const char *aud, long exp_in);
+char *mint_svid(EVP_PKEY *key, const char *alg, const char *kid, const char *sub, const char *aud,
+                long exp_in);
 
 #endif
