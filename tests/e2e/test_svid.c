@@ -269,7 +269,15 @@ Test(svid, a_bundle_that_does_not_load_stops_the_start_naming_its_key_path)
 	        1, "%s", out);
 	cr_assert(strstr(out, "authenticators[0].bundles[0].path") != NULL && strstr(out, bundle),
 	          "%s", out);
+	/* --check-config reads the bundles too. */
+	cr_assert_eq(run(out, sizeof(out), "%s --check-config %s 2>&1", TESSERAD, d.cfg), 1, "%s",
+	             out);
+	cr_assert(strstr(out, "authenticators[0].bundles[0].path") != NULL, "%s", out);
 	/* Repaired: the daemon starts again for the teardown. */
 	publish(&key, (const char *[]){"k1"}, 1);
+	cr_assert_eq(run(out, sizeof(out), "%s --check-config %s 2>&1", TESSERAD, d.cfg), 0, "%s",
+	             out);
+	cr_assert_eq(run(out, sizeof(out), "%s --check-config %s 2>&1", TESSERAD, d.cfg), 0, "%s",
+	             out);
 	td_resume(&d);
 }
