@@ -311,8 +311,44 @@ static enum ts_err add_jwk(struct svid_keys *k, const json_t *jwk, size_t i, cha
 	return TS_OK;
 }
 
-enum ts_err svid_keys_parse(const char *text, size_t len, struct svid_keys **ret, char *err,
-                            size_t errlen)
+/* spiffe-helper's jwt_bundle_file_name: {"<trust domain>": "<base64 of its
+ * JWKS>", ...}, the Workload API's bundle set. The JWKS of td, decoded. */
+static enum ts_err from_bundle_set(const json_t *root, const char *td, struct svid_keys **ret,
+                                   char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(root, td);
+	const char *b64;
+	size_t len, pad = 0;
+	unsigned char *raw;
+	int n;
+	enum ts_err rc;
+
+	if (!json_is_string(v))
+		return why(err, errlen,
+		           "neither a JWK Set (an object with a \"keys\" array) nor a bundle set "
+		           "with an entry for \"%s\"",
+		           td);
+	b64 = json_string_value(v);
+	len = json_string_length(v);
+	if (len == 0 || len % 4 != 0 || len > 4 * BUNDLE_MAX_BYTES / 3)
+		return why(err, errlen, "the entry for \"%s\" is not base64", td);
+	while (pad < 2 && b64[len - 1 - pad] == '=')
+		pad++;
+	raw = malloc(len / 4 * 3 + 1);
+	if (raw == NULL)
+		return why(err, errlen, "out of memory");
+	n = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)len);
+	if (n < 0 || (size_t)n < pad) {
+		free(raw);
+		return why(err, errlen, "the entry for \"%s\" is not base64", td);
+	}
+	rc = svid_keys_parse((const char *)raw, (size_t)n - pad, NULL, ret, err, errlen);
+	free(raw);
+	return rc;
+}
+
+enum ts_err svid_keys_parse(const char *text, size_t len, const char *trust_domain,
+                            struct svid_keys **ret, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -322,6 +358,10 @@ enum ts_err svid_keys_parse(const char *text, size_t len, struct svid_keys **ret
 
 	if (root == NULL) {
 		rc = why(err, errlen, "not JSON: line %d: %s", jerr.line, jerr.text);
+		goto out;
+	}
+	if (json_is_object(root) && keys == NULL && trust_domain != NULL) {
+		rc = from_bundle_set(root, trust_domain, ret, err, errlen);
 		goto out;
 	}
 	if (!json_is_object(root) || !json_is_array(keys)) {
@@ -356,8 +396,8 @@ out:
 	return rc;
 }
 
-enum ts_err svid_keys_load(const char *path, struct svid_keys **ret, struct stat *ret_st, char *err,
-                           size_t errlen)
+enum ts_err svid_keys_load(const char *path, const char *trust_domain, struct svid_keys **ret,
+                           struct stat *ret_st, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -391,7 +431,7 @@ enum ts_err svid_keys_load(const char *path, struct svid_keys **ret, struct stat
 		}
 		got += (size_t)n;
 	}
-	rc = svid_keys_parse(buf, got, ret, err, errlen);
+	rc = svid_keys_parse(buf, got, trust_domain, ret, err, errlen);
 	if (rc == TS_OK)
 		*ret_st = st;
 out:

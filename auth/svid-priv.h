@@ -55,16 +55,18 @@ size_t svid_id_trust_domain(const char *id, size_t len);
 
 /* Parse a JWK Set: its jwt-svid keys of type EC (P-256, P-384, P-521, the
  * point checked) or RSA (2048 to 8192 bits), each with a unique kid; keys of
- * other uses or types are skipped. TS_OK and *ret (free it with
- * svid_keys_free); TS_E_CONFIG with the reason in err; TS_E_NOMEM. */
-enum ts_err svid_keys_parse(const char *text, size_t len, struct svid_keys **ret, char *err,
-                            size_t errlen);
+ * other uses or types are skipped. With trust_domain, the text may instead
+ * be a bundle set as spiffe-helper writes it ({"<trust domain>": "<base64
+ * of the JWKS>"}), and trust_domain's entry is used. TS_OK and *ret (free it
+ * with svid_keys_free); TS_E_CONFIG with the reason in err; TS_E_NOMEM. */
+enum ts_err svid_keys_parse(const char *text, size_t len, const char *trust_domain,
+                            struct svid_keys **ret, char *err, size_t errlen);
 
 /* Read and parse a bundle file (a regular file of at most 1 MiB). TS_OK,
  * *ret and the fstat of what was read in *ret_st; TS_E_CONFIG with the
  * reason in err; TS_E_NOMEM. */
-enum ts_err svid_keys_load(const char *path, struct svid_keys **ret, struct stat *ret_st, char *err,
-                           size_t errlen);
+enum ts_err svid_keys_load(const char *path, const char *trust_domain, struct svid_keys **ret,
+                           struct stat *ret_st, char *err, size_t errlen);
 void svid_keys_free(struct svid_keys *k);
 
 /* The key with this kid, or NULL. */

@@ -92,7 +92,7 @@ static enum ts_err svid_init(const struct auth_settings *s, void **ret_ctx)
 			rc = TS_E_NOMEM;
 			goto out;
 		}
-		rc = svid_keys_load(b->path, &b->keys, &b->st, why, sizeof(why));
+		rc = svid_keys_load(b->path, b->trust_domain, &b->keys, &b->st, why, sizeof(why));
 		if (rc != TS_OK) {
 			if (s->err != NULL && s->errlen > 0)
 				snprintf(s->err, s->errlen, "bundles[%zu].path: %s: %s", i, b->path,
@@ -137,7 +137,7 @@ static void bundle_refresh(struct svid_bundle *b)
 		return;
 	svid_keys_free(b->keys);
 	b->keys = NULL;
-	if (svid_keys_load(b->path, &keys, &st, why, sizeof(why)) != TS_OK) {
+	if (svid_keys_load(b->path, b->trust_domain, &keys, &st, why, sizeof(why)) != TS_OK) {
 		/* Remember the file that failed, so it is not read at every request;
 		 * any change to it is read again. */
 		ts_warn("JwtSvid: the bundle of %s (%s) no longer loads (%s): its tokens are "

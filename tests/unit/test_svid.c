@@ -493,3 +493,49 @@ Test(svid, malformed_bundles_are_refused_at_start_naming_the_file)
 	free(small_jwk);
 	free(good);
 }
+
+/* spiffe-helper's jwt_bundle_file_name holds the Workload API's bundle set:
+ * each trust domain's JWKS in standard base64. */
+Test(svid, a_bundle_set_as_spiffe_helper_writes_it_is_read_for_the_configured_trust_domain)
+{
+	char *jwk = mint_jwk(k256, "k256"), *jwks = mint_jwks((const char *const *)&jwk, 1);
+	char *other_jwk = mint_jwk(kother, "k256"),
+	     *other = mint_jwks((const char *const *)&other_jwk, 1);
+	unsigned char b64[4096], b64o[4096];
+	char *set_text;
+	struct auth_set *set;
+	struct auth_identity id;
+	char *tok = mint_svid(k256, "ES256", "k256", APP, AUD, 60);
+	char *forged = mint_svid(kother, "ES256", "k256", APP, AUD, 60);
+
+	cr_assert_lt(strlen(jwks), 3000);
+	EVP_EncodeBlock(b64, (const unsigned char *)jwks, (int)strlen(jwks));
+	EVP_EncodeBlock(b64o, (const unsigned char *)other, (int)strlen(other));
+	/* The other trust domain's entry carries another key under the same kid. */
+	cr_assert(asprintf(&set_text, "{\"other.test\": \"%s\", \"example.org\": \"%s\"}", b64o,
+	                   b64) > 0);
+	cr_assert_eq(mint_write(path_a, set_text), 0);
+	cr_assert_eq(make_set(&set, 1), TS_OK, "%s", init_err);
+	cr_assert_eq(try(set, tok, &id), TS_OK);
+	auth_identity_clear(&id);
+	cr_assert_eq(try(set, forged, &id), TS_E_AUTHENTICATION_ERROR,
+	             "another entry of the set was used");
+	auth_set_free(set);
+	free(set_text);
+	/* A set without the configured trust domain, or an entry not base64. */
+	cr_assert(asprintf(&set_text, "{\"other.test\": \"%s\"}", b64o) > 0);
+	cr_assert_eq(mint_write(path_a, set_text), 0);
+	cr_assert_eq(make_set(&set, 1), TS_E_CONFIG);
+	cr_assert(strstr(init_err, "example.org") != NULL, "%s", init_err);
+	auth_set_free(set);
+	free(set_text);
+	cr_assert_eq(mint_write(path_a, "{\"example.org\": \"!!!!\"}"), 0);
+	cr_assert_eq(make_set(&set, 1), TS_E_CONFIG);
+	auth_set_free(set);
+	free(jwk);
+	free(jwks);
+	free(other_jwk);
+	free(other);
+	free(tok);
+	free(forged);
+}
