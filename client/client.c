@@ -560,6 +560,24 @@ again:
 	req = NULL;
 	/* A token the daemon no longer accepts (its intermediate was rotated,
 	 * or the daemon restarted): one new token, one more try. */
+	/* A JWT-SVID file caught while it was rewritten (spiffe-helper writes
+	 * it in place), or rotated since it was read: once more if it changed. */
+	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT_SVID && c->svid_file != NULL &&
+	    !fresh_token) {
+		char *sent = c->token;
+
+		c->token = NULL;
+		fresh_token = 1;
+		rc = load_svid(c);
+		if (rc == TESSERA_OK && strcmp(sent, c->token) != 0) {
+			ts_free_secret(sent, strlen(sent));
+			free(*ret_body);
+			*ret_body = NULL;
+			goto again;
+		}
+		ts_free_secret(sent, strlen(sent));
+		return 11;
+	}
 	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT && !fresh_token) {
 		free(*ret_body);
 		*ret_body = NULL;
