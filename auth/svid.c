@@ -201,6 +201,9 @@ static enum ts_err svid_authenticate(void *ctx, const uint8_t *auth, size_t len,
 	enum ts_err err;
 
 	(void)peer;
+	/* Parsec answers auth bytes that are not UTF-8 so. */
+	if (len > 0 && !ts_utf8_valid(auth, len))
+		return TS_E_INVALID_ENCODING;
 	err = jws_parse((const char *)auth, len, SVID_MAX_SIG, &p);
 	if (err != TS_OK)
 		return err;

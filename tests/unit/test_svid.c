@@ -280,6 +280,12 @@ Test(svid, headers_and_structure_outside_the_spec_are_refused)
 	free(t);
 	assert_refused(set, strdup(""), "empty");
 	assert_refused(set, strdup("not a token"), "garbage");
+	{
+		struct auth_identity id;
+
+		/* As Parsec: auth bytes that are not UTF-8 are InvalidEncoding. */
+		cr_assert_eq(try(set, "\xff\xfe.a.b", &id), TS_E_INVALID_ENCODING);
+	}
 	free(claims);
 	auth_set_free(set);
 }
