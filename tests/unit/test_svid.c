@@ -171,11 +171,13 @@ Test(svid, every_algorithm_spiffe_allows_names_the_workload_by_its_spiffe_id)
 	}
 	/* typ may be absent or JOSE; aud may be a string or hold ours among others;
 	 * no iat is fine. */
+	tok = claims_exp(60, APP, "\"tessera\"");
 	assert_accepted(set,
 	                mint_jws(k256, "ES256",
-	                         "{\"alg\":\"ES256\",\"kid\":\"k256\",\"typ\":\"JOSE\"}",
-	                         claims_exp(60, APP, "\"tessera\""), NULL),
+	                         "{\"alg\":\"ES256\",\"kid\":\"k256\",\"typ\":\"JOSE\"}", tok,
+	                         NULL),
 	                APP, "typ JOSE, aud a string");
+	free(tok);
 	tok = claims_exp(60, "spiffe://example.org/ns/prod/sa/web", "[\"x\",\"tessera\"]");
 	assert_accepted(set, with_claims(k256, "ES256", "k256", tok),
 	                "spiffe://example.org/ns/prod/sa/web", "aud among others");
