@@ -116,6 +116,26 @@ int mint_write(const char *path, const char *text)
 	return rename(tmp, path);
 }
 
+int mint_bundle(const char *path, EVP_PKEY *const *keys, const char *const *kids, size_t n)
+{
+	char *jwk[8] = {NULL}, *jwks = NULL;
+	int rc = -1;
+
+	if (n > 8)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((jwk[i] = mint_jwk(keys[i], kids[i])) == NULL)
+			goto out;
+	jwks = mint_jwks((const char *const *)jwk, n);
+	if (jwks != NULL)
+		rc = mint_write(path, jwks);
+out:
+	free(jwks);
+	for (size_t i = 0; i < n; i++)
+		free(jwk[i]);
+	return rc;
+}
+
 static const EVP_MD *md_of(const char *alg)
 {
 	return alg[2] == '2' ? EVP_sha256() : alg[2] == '3' ? EVP_sha384() : EVP_sha512();

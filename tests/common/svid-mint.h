@@ -22,6 +22,9 @@ char *mint_jwks(const char *const *jwks, size_t n);
 /* Write text to path through a temporary file and rename (0, or -1). */
 int mint_write(const char *path, const char *text);
 
+/* Write a bundle of n keys (at most 8) under these kids to path (0, or -1). */
+int mint_bundle(const char *path, EVP_PKEY *const *keys, const char *const *kids, size_t n);
+
 /*
  * A compact JWS (malloc'd) of header and claims (JSON texts, encoded as
  * given) signed with sign_alg: ES256/384/512, RS256/384/512, PS256/384/512

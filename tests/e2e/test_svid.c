@@ -39,15 +39,7 @@ static char bundle[192], token_file[192];
 
 static void publish(EVP_PKEY *const *keys, const char *const *kids, size_t n)
 {
-	char *jwk[4], *jwks;
-
-	for (size_t i = 0; i < n; i++)
-		cr_assert_not_null(jwk[i] = mint_jwk(keys[i], kids[i]));
-	jwks = mint_jwks((const char *const *)jwk, n);
-	cr_assert_eq(mint_write(bundle, jwks), 0);
-	free(jwks);
-	for (size_t i = 0; i < n; i++)
-		free(jwk[i]);
+	cr_assert_eq(mint_bundle(bundle, keys, kids, n), 0);
 }
 
 static void setup(void)

@@ -23,16 +23,7 @@ static EVP_PKEY *k256, *k384, *k521, *krsa, *kother;
 
 static void write_bundle(const char *path, EVP_PKEY *const *keys, const char *const *kids, size_t n)
 {
-	char *jwk[8], *jwks;
-
-	for (size_t i = 0; i < n; i++)
-		cr_assert_not_null(jwk[i] = mint_jwk(keys[i], kids[i]));
-	jwks = mint_jwks((const char *const *)jwk, n);
-	cr_assert_not_null(jwks);
-	cr_assert_eq(mint_write(path, jwks), 0);
-	free(jwks);
-	for (size_t i = 0; i < n; i++)
-		free(jwk[i]);
+	cr_assert_eq(mint_bundle(path, keys, kids, n), 0);
 }
 
 static void setup(void)
