@@ -95,9 +95,9 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 Test(config, example_files_parse)
 {
 	static const char *const files[] = {"tesserad.json", "direct-and-unix-peer.json",
-	                                    "development.json", "identity.json"};
+	                                    "development.json", "identity.json", "spiffe.json"};
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
 		struct ts_config *c;
 
