@@ -14,6 +14,22 @@ enum ts_err trust_store_current(struct trust_store *ts, char ret_kid[TRUST_KID_L
                                 size_t *ret_pem_len, uint64_t *ret_generation);
 
 /*
+ * Verified tokens (auth/tokcache.c): by SHA-256 of the token, for one key
+ * generation (never 0) and until exp + skew_s. Thread-safe.
+ */
+struct tok_cache;
+enum ts_err tok_cache_new(unsigned skew_s, struct tok_cache **ret);
+void tok_cache_free(struct tok_cache *c);
+/* SHA-256 of the token; false only when OpenSSL fails. */
+bool tok_cache_hash(const uint8_t *token, size_t len, uint8_t ret_hash[32]);
+/* A copy of the identity cached for this token and generation, still
+ * valid at now; NULL otherwise (or out of memory). */
+char *tok_cache_get(struct tok_cache *c, const uint8_t hash[32], uint64_t gen, int64_t now);
+/* Remember a verified token (nothing happens when out of memory). */
+void tok_cache_put(struct tok_cache *c, const uint8_t hash[32], uint64_t gen, int64_t exp,
+                   const char *name);
+
+/*
  * The pieces of compact JWS verification (auth/jws.c) that the Jwt and
  * JwtSvid authenticators share.
  */

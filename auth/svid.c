@@ -10,6 +10,10 @@
  * effect at the next request. A file that no longer loads leaves its trust
  * domain with no keys until it loads again: a key the operator removed
  * must not stay trusted because the new file has a typo.
+ *
+ * Every check but the signature runs at every request; the signature of a
+ * token already verified with the same keys (same generation: any reload
+ * starts a new one) is not checked again (auth/tokcache.c).
  */
 #include "auth/svid-priv.h"
 
@@ -36,9 +40,11 @@ struct svid_bundle {
 struct svid_ctx {
 	char *audience;
 	unsigned skew_s;
-	pthread_mutex_t lock; /* the bundles' keys and stats */
+	pthread_mutex_t lock; /* the bundles' keys and stats, the generation */
 	struct svid_bundle *b;
 	size_t n;
+	uint64_t generation; /* of the keys; a change of any bundle adds one */
+	struct tok_cache *cache;
 };
 
 static void svid_fini(void *ctx)
@@ -54,6 +60,7 @@ static void svid_fini(void *ctx)
 	}
 	free(c->b);
 	free(c->audience);
+	tok_cache_free(c->cache);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -72,9 +79,10 @@ static enum ts_err svid_init(const struct auth_settings *s, void **ret_ctx)
 		return TS_E_NOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->skew_s = s->svid.skew_s;
+	c->generation = 1;
 	c->audience = strdup(s->svid.audience);
 	c->b = calloc(s->svid.n_bundles, sizeof(*c->b));
-	if (c->audience == NULL || c->b == NULL)
+	if (c->audience == NULL || c->b == NULL || tok_cache_new(c->skew_s, &c->cache) != TS_OK)
 		goto out;
 	for (size_t i = 0; i < s->svid.n_bundles; i++) {
 		const struct auth_svid_bundle *in = &s->svid.bundles[i];
@@ -116,8 +124,9 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Read the bundle again when its file changed. Called with the lock held. */
-static void bundle_refresh(struct svid_bundle *b)
+/* Read the bundle again when its file changed, and start a new key
+ * generation when it did. Called with the lock held. */
+static void bundle_refresh(struct svid_ctx *c, struct svid_bundle *b)
 {
 	struct svid_keys *keys = NULL;
 	struct stat st;
@@ -128,6 +137,8 @@ static void bundle_refresh(struct svid_bundle *b)
 			ts_warn("JwtSvid: the bundle of %s (%s) is gone: its tokens are refused "
 			        "until it is back",
 			        b->trust_domain, b->path);
+		if (b->keys != NULL || b->have_stat)
+			c->generation++;
 		svid_keys_free(b->keys);
 		b->keys = NULL;
 		b->have_stat = false;
@@ -135,6 +146,7 @@ static void bundle_refresh(struct svid_bundle *b)
 	}
 	if (b->have_stat && same_file(&st, &b->st))
 		return;
+	c->generation++;
 	svid_keys_free(b->keys);
 	b->keys = NULL;
 	if (svid_keys_load(b->path, b->trust_domain, &keys, &st, why, sizeof(why)) != TS_OK) {
@@ -155,9 +167,9 @@ static void bundle_refresh(struct svid_bundle *b)
 }
 
 /* The key of this trust domain's bundle with this kid (a new reference),
- * or NULL. */
+ * and the key generation; or NULL. */
 static EVP_PKEY *find_key(struct svid_ctx *c, const char *td, size_t td_len, const char *kid,
-                          enum svid_key_type *ret_type)
+                          enum svid_key_type *ret_type, uint64_t *ret_gen)
 {
 	EVP_PKEY *pkey = NULL;
 
@@ -168,11 +180,12 @@ static EVP_PKEY *find_key(struct svid_ctx *c, const char *td, size_t td_len, con
 
 		if (strlen(b->trust_domain) != td_len || memcmp(b->trust_domain, td, td_len) != 0)
 			continue;
-		bundle_refresh(b);
+		bundle_refresh(c, b);
 		k = svid_keys_find(b->keys, kid);
 		if (k != NULL && EVP_PKEY_up_ref(k->pkey) == 1) {
 			pkey = k->pkey;
 			*ret_type = k->type;
+			*ret_gen = c->generation;
 		}
 		break;
 	}
@@ -196,6 +209,9 @@ static enum ts_err svid_authenticate(void *ctx, const uint8_t *auth, size_t len,
 	size_t td_len;
 	EVP_PKEY *pkey = NULL;
 	enum svid_key_type type = SVID_KEY_RSA;
+	uint64_t gen = 0;
+	uint8_t hash[32];
+	int64_t now = (int64_t)time(NULL);
 	char *name;
 	int alg;
 	enum ts_err err;
@@ -213,21 +229,31 @@ static enum ts_err svid_authenticate(void *ctx, const uint8_t *auth, size_t len,
 	alg = jws_header_check(p.header, svid_alg_names, typs, &kid);
 	if (alg < 0 || kid == NULL)
 		goto out;
-	if (!jws_claims_ok(p.claims, &pol, (int64_t)time(NULL)))
+	if (!jws_claims_ok(p.claims, &pol, now))
 		goto out;
 	sub = json_string_value(json_object_get(p.claims, "sub"));
 	td_len = svid_id_trust_domain(sub, strlen(sub));
 	if (td_len == 0)
 		goto out;
-	pkey = find_key(c, sub + 9, td_len, kid, &type);
+	pkey = find_key(c, sub + 9, td_len, kid, &type, &gen);
 	if (pkey == NULL)
 		goto out;
-	if (!svid_signature_ok(pkey, type, &svid_algs[alg], auth, p.signed_len, p.sig, p.sig_len))
-		goto out;
-	name = strdup(sub);
-	if (name == NULL) {
+	if (!tok_cache_hash(auth, len, hash)) {
 		err = TS_E_NOMEM;
 		goto out;
+	}
+	name = tok_cache_get(c->cache, hash, gen, now);
+	if (name == NULL) {
+		if (!svid_signature_ok(pkey, type, &svid_algs[alg], auth, p.signed_len, p.sig,
+		                       p.sig_len))
+			goto out;
+		name = strdup(sub);
+		if (name == NULL) {
+			err = TS_E_NOMEM;
+			goto out;
+		}
+		tok_cache_put(c->cache, hash, gen,
+		              (int64_t)json_integer_value(json_object_get(p.claims, "exp")), name);
 	}
 	*ret_name = name;
 	err = TS_OK;

@@ -390,6 +390,13 @@ Test(svid, a_rotated_bundle_is_read_at_the_next_request)
 	cr_assert_eq(try(set, old_tok, &id), TS_OK, "an in-place rewrite is not read");
 	auth_identity_clear(&id);
 	cr_assert_eq(try(set, new_tok, &id), TS_E_AUTHENTICATION_ERROR);
+	/* The kid now names another key: a token verified (and remembered)
+	 * under the old key is refused, not answered from the cache. */
+	cr_assert_eq(try(set, old_tok, &id), TS_OK);
+	auth_identity_clear(&id);
+	write_bundle(path_a, (EVP_PKEY *[]){knew}, (const char *[]){"k256"}, 1);
+	cr_assert_eq(try(set, old_tok, &id), TS_E_AUTHENTICATION_ERROR,
+	             "a remembered token outlived its key");
 	free(old_tok);
 	free(new_tok);
 	EVP_PKEY_free(knew);
