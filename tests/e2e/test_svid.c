@@ -135,6 +135,8 @@ Test(svid, a_workload_owns_its_keys_by_spiffe_id_and_an_expired_token_is_refused
 	cr_assert_eq(rc, AUTH_ERR);
 	cr_assert_eq(tessera_destroy_key(old, 1, "signer"), AUTH_ERR);
 	cr_assert_eq(count_keys(app, &rc), 1, "the key must survive");
+	/* Auth bytes that are not UTF-8: InvalidEncoding (16), as Parsec answers. */
+	cr_assert_eq(td_call(&d, WIRE_OP_LIST_KEYS, 0, 4, NULL, 0, "\xff\xfe", 2, NULL), 16);
 	tessera_close(app);
 	tessera_close(other);
 	tessera_close(old);
