@@ -9,6 +9,7 @@ static const struct auth_ops *const registry[] = {
         &auth_direct_ops,
         &auth_jwt_ops,
         &auth_unix_peer_ops,
+        &auth_jwt_svid_ops,
 };
 
 struct auth_instance {

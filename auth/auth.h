@@ -43,6 +43,13 @@ struct jws_policy {
 	const char *audience; /* "aud" (string or array) must hold it; NULL: not checked */
 	unsigned skew_s;      /* tolerance on exp, nbf and iat */
 	bool need_sub;        /* "sub": a non-empty printable string */
+	bool iat_optional;    /* "iat" may be absent (it is required otherwise) */
+};
+
+/* One SPIFFE JWT bundle (a JWKS file) and the trust domain it speaks for. */
+struct auth_svid_bundle {
+	const char *trust_domain;
+	const char *path;
 };
 
 /* Settings of one enabled authenticator. */
@@ -53,6 +60,19 @@ struct auth_settings {
 	 * outlive the authenticator) and the claims policy. */
 	struct trust_store *trust;
 	struct jws_policy jwt;
+	/* JwtSvid only: the audience that must be in "aud", the skew allowed
+	 * on the time claims, and the bundles (borrowed: init copies them). */
+	struct {
+		const char *audience;
+		unsigned skew_s;
+		const struct auth_svid_bundle *bundles;
+		size_t n_bundles;
+	} svid;
+	/* Where init may describe why it failed, relative to the
+	 * authenticator's configuration ("bundles[1].path: ..."); NULL: not
+	 * wanted. */
+	char *err;
+	size_t errlen;
 };
 
 struct auth_ops {

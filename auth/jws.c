@@ -105,25 +105,46 @@ static json_t *decode_object(const char *in, size_t len)
 	return j;
 }
 
-static bool header_ok(const json_t *h, const char *kid)
+int jws_header_check(const json_t *h, const char *const *algs, const char *const *typs,
+                     const char **ret_kid)
 {
-	const char *key;
+	const char *key, *kid = NULL;
 	json_t *v;
-	const json_t *alg = json_object_get(h, "alg"), *jkid = json_object_get(h, "kid");
+	const json_t *alg = json_object_get(h, "alg");
+	int found = -1;
 
 	/* A closed list: crit, jku, jwk, x5u, x5c, b64 and the rest would each
 	 * change how the token must be read. */
 	json_object_foreach((json_t *)h, key, v)
 	{
 		if (strcmp(key, "alg") != 0 && strcmp(key, "kid") != 0 && strcmp(key, "typ") != 0)
-			return false;
+			return -1;
 	}
-	if (!json_is_string(alg) || strcmp(json_string_value(alg), "ES256") != 0)
-		return false;
-	if (!json_is_string(jkid) || strcmp(json_string_value(jkid), kid) != 0)
-		return false;
+	if (!json_is_string(alg))
+		return -1;
+	for (int i = 0; algs[i] != NULL && found < 0; i++)
+		if (strcmp(json_string_value(alg), algs[i]) == 0)
+			found = i;
+	if (found < 0)
+		return -1;
+	v = json_object_get(h, "kid");
+	if (v != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0 ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return -1;
+		kid = json_string_value(v);
+	}
 	v = json_object_get(h, "typ");
-	return v == NULL || (json_is_string(v) && strcmp(json_string_value(v), "JWT") == 0);
+	if (v != NULL) {
+		bool typ_ok = false;
+
+		for (size_t i = 0; json_is_string(v) && typs[i] != NULL && !typ_ok; i++)
+			typ_ok = strcmp(json_string_value(v), typs[i]) == 0;
+		if (!typ_ok)
+			return -1;
+	}
+	*ret_kid = kid;
+	return found;
 }
 
 static bool time_claim(const json_t *claims, const char *name, bool required, json_int_t *ret)
@@ -146,15 +167,17 @@ static bool printable(const char *s, size_t len)
 	return true;
 }
 
-static bool claims_ok(const json_t *c, const struct jws_policy *pol, int64_t now)
+bool jws_claims_ok(const json_t *c, const struct jws_policy *pol, int64_t now)
 {
 	json_int_t exp = 0, iat = 0, nbf = INT64_MIN;
 	int64_t skew = (int64_t)pol->skew_s;
 	const json_t *v;
 
-	if (!time_claim(c, "exp", true, &exp) || !time_claim(c, "iat", true, &iat) ||
+	if (!time_claim(c, "exp", true, &exp) || !time_claim(c, "iat", !pol->iat_optional, &iat) ||
 	    !time_claim(c, "nbf", false, &nbf))
 		return false;
+	if (json_object_get(c, "iat") == NULL)
+		iat = now < exp ? now : exp; /* absent and allowed to be */
 	if (now >= exp + skew || now + skew < nbf || iat > now + skew || iat > exp)
 		return false;
 	if (pol->issuer != NULL) {
@@ -207,17 +230,21 @@ static bool signature_ok(const char *token, size_t len, const char *pem, size_t 
 	return ok;
 }
 
-enum ts_err jws_verify(struct trust_store *ts, const char *token, size_t len,
-                       const struct jws_policy *pol, int64_t now, struct json_t **ret_claims,
-                       uint64_t *ret_generation)
+void jws_parts_clear(struct jws_parts *p)
+{
+	if (p == NULL)
+		return;
+	json_decref(p->header);
+	json_decref(p->claims);
+	free(p->sig);
+	memset(p, 0, sizeof(*p));
+}
+
+enum ts_err jws_parse(const char *token, size_t len, size_t max_sig, struct jws_parts *ret)
 {
 	const char *dot1, *dot2, *sig;
-	char kid[TRUST_KID_LEN], *pem = NULL;
-	size_t pem_len = 0, sig_len, n;
-	uint8_t raw[ES256_SIG_LEN + 3];
-	json_t *header = NULL, *claims = NULL;
-	uint64_t gen = 0;
-	enum ts_err err = TS_E_AUTHENTICATION_ERROR;
+	size_t sig_len;
+	struct jws_parts p = {0};
 
 	if (token == NULL || len == 0 || len > JWS_MAX_LEN || memchr(token, '\0', len) != NULL)
 		return TS_E_AUTHENTICATION_ERROR;
@@ -229,30 +256,65 @@ enum ts_err jws_verify(struct trust_store *ts, const char *token, size_t len,
 		return TS_E_AUTHENTICATION_ERROR;
 	sig = dot2 + 1;
 	sig_len = len - (size_t)(sig - token);
-	/* Exactly three parts, and a signature of the size ES256 makes. */
-	if (memchr(sig, '.', sig_len) != NULL || sig_len > 88 ||
-	    b64url_decode(sig, sig_len, raw, &n) != 0 || n != ES256_SIG_LEN)
+	/* Exactly three parts, and a signature no longer than the caller's
+	 * algorithms make. */
+	if (memchr(sig, '.', sig_len) != NULL || sig_len == 0 || sig_len > (max_sig * 4 + 2) / 3)
 		return TS_E_AUTHENTICATION_ERROR;
+	p.sig = malloc(sig_len * 3 / 4 + 1);
+	if (p.sig == NULL)
+		return TS_E_NOMEM;
+	if (b64url_decode(sig, sig_len, p.sig, &p.sig_len) != 0)
+		goto bad;
+	p.header = decode_object(token, (size_t)(dot1 - token));
+	if (p.header == NULL)
+		goto bad;
+	p.claims = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+	if (p.claims == NULL)
+		goto bad;
+	p.signed_len = (size_t)(dot2 - token);
+	*ret = p;
+	return TS_OK;
+bad:
+	jws_parts_clear(&p);
+	return TS_E_AUTHENTICATION_ERROR;
+}
 
-	err = trust_store_current(ts, kid, &pem, &pem_len, &gen);
+enum ts_err jws_verify(struct trust_store *ts, const char *token, size_t len,
+                       const struct jws_policy *pol, int64_t now, struct json_t **ret_claims,
+                       uint64_t *ret_generation)
+{
+	static const char *const algs[] = {"ES256", NULL}, *const typs[] = {"JWT", NULL};
+	char kid[TRUST_KID_LEN], *pem = NULL;
+	const char *hkid = NULL;
+	size_t pem_len = 0;
+	struct jws_parts p = {0};
+	uint64_t gen = 0;
+	enum ts_err err;
+
+	err = jws_parse(token, len, ES256_SIG_LEN, &p);
 	if (err != TS_OK)
 		return err;
-	err = TS_E_AUTHENTICATION_ERROR;
-	header = decode_object(token, (size_t)(dot1 - token));
-	if (header == NULL || !header_ok(header, kid))
+	if (p.sig_len != ES256_SIG_LEN) {
+		err = TS_E_AUTHENTICATION_ERROR;
 		goto out;
-	claims = decode_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
-	if (claims == NULL || !claims_ok(claims, pol, now))
+	}
+	err = trust_store_current(ts, kid, &pem, &pem_len, &gen);
+	if (err != TS_OK)
+		goto out;
+	err = TS_E_AUTHENTICATION_ERROR;
+	if (jws_header_check(p.header, algs, typs, &hkid) < 0 || hkid == NULL ||
+	    strcmp(hkid, kid) != 0)
+		goto out;
+	if (!jws_claims_ok(p.claims, pol, now))
 		goto out;
 	if (!signature_ok(token, len, pem, pem_len))
 		goto out;
-	*ret_claims = claims;
+	*ret_claims = p.claims;
 	*ret_generation = gen;
-	claims = NULL;
+	p.claims = NULL;
 	err = TS_OK;
 out:
-	json_decref(header);
-	json_decref(claims);
+	jws_parts_clear(&p);
 	free(pem);
 	return err;
 }

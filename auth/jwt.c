@@ -9,31 +9,17 @@
  */
 #include "auth/auth-priv.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
-
-#include "common/secmem.h"
-
-#define CACHE_SLOTS 512
-
-struct cache_slot {
-	uint8_t hash[32];
-	uint64_t generation; /* 0: empty */
-	int64_t exp;
-	char *name;
-};
 
 struct jwt_ctx {
 	struct trust_store *trust;
 	struct jws_policy pol;
 	char *issuer, *audience;
-	pthread_mutex_t lock;
-	struct cache_slot slots[CACHE_SLOTS];
+	struct tok_cache *cache;
 };
 
 static enum ts_err jwt_init(const struct auth_settings *s, void **ret_ctx)
@@ -54,11 +40,13 @@ static enum ts_err jwt_init(const struct auth_settings *s, void **ret_ctx)
 		goto nomem;
 	c->pol.issuer = c->issuer;
 	c->pol.audience = c->audience;
-	pthread_mutex_init(&c->lock, NULL);
+	if (tok_cache_new(c->pol.skew_s, &c->cache) != TS_OK)
+		goto nomem;
 	*ret_ctx = c;
 	return TS_OK;
 nomem:
 	free(c->issuer);
+	free(c->audience);
 	free(c);
 	return TS_E_NOMEM;
 }
@@ -69,48 +57,10 @@ static void jwt_fini(void *ctx)
 
 	if (c == NULL)
 		return;
-	for (size_t i = 0; i < CACHE_SLOTS; i++)
-		free(c->slots[i].name);
-	pthread_mutex_destroy(&c->lock);
+	tok_cache_free(c->cache);
 	free(c->issuer);
 	free(c->audience);
 	free(c);
-}
-
-static struct cache_slot *slot_of(struct jwt_ctx *c, const uint8_t hash[32])
-{
-	return &c->slots[hash[0] | ((hash[1] & 1) << 8)]; /* 9 bits: 512 slots */
-}
-
-/* A cached identity for this token, still valid; NULL otherwise. */
-static char *cache_get(struct jwt_ctx *c, const uint8_t hash[32], uint64_t gen, int64_t now)
-{
-	struct cache_slot *s = slot_of(c, hash);
-	char *name = NULL;
-
-	pthread_mutex_lock(&c->lock);
-	if (s->generation == gen && gen != 0 && ts_consttime_eq(s->hash, hash, 32) &&
-	    now < s->exp + (int64_t)c->pol.skew_s)
-		name = strdup(s->name);
-	pthread_mutex_unlock(&c->lock);
-	return name;
-}
-
-static void cache_put(struct jwt_ctx *c, const uint8_t hash[32], uint64_t gen, int64_t exp,
-                      const char *name)
-{
-	struct cache_slot *s = slot_of(c, hash);
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return;
-	pthread_mutex_lock(&c->lock);
-	free(s->name);
-	memcpy(s->hash, hash, 32);
-	s->generation = gen;
-	s->exp = exp;
-	s->name = copy;
-	pthread_mutex_unlock(&c->lock);
 }
 
 static enum ts_err jwt_authenticate(void *ctx, const uint8_t *auth, size_t len,
@@ -118,7 +68,6 @@ static enum ts_err jwt_authenticate(void *ctx, const uint8_t *auth, size_t len,
 {
 	struct jwt_ctx *c = ctx;
 	uint8_t hash[32];
-	unsigned int hlen = 0;
 	int64_t now = (int64_t)time(NULL);
 	uint64_t gen;
 	json_t *claims = NULL;
@@ -128,10 +77,10 @@ static enum ts_err jwt_authenticate(void *ctx, const uint8_t *auth, size_t len,
 	(void)peer;
 	if (len == 0 || len > JWS_MAX_LEN)
 		return TS_E_AUTHENTICATION_ERROR;
-	if (EVP_Digest(auth, len, hash, &hlen, EVP_sha256(), NULL) != 1)
+	if (!tok_cache_hash(auth, len, hash))
 		return TS_E_NOMEM;
 	gen = trust_store_generation(c->trust);
-	name = cache_get(c, hash, gen, now);
+	name = tok_cache_get(c->cache, hash, gen, now);
 	if (name != NULL) {
 		*ret_name = name;
 		return TS_OK;
@@ -144,7 +93,8 @@ static enum ts_err jwt_authenticate(void *ctx, const uint8_t *auth, size_t len,
 		json_decref(claims);
 		return TS_E_NOMEM;
 	}
-	cache_put(c, hash, gen, (int64_t)json_integer_value(json_object_get(claims, "exp")), name);
+	tok_cache_put(c->cache, hash, gen,
+	              (int64_t)json_integer_value(json_object_get(claims, "exp")), name);
 	json_decref(claims);
 	*ret_name = name;
 	return TS_OK;

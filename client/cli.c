@@ -23,11 +23,14 @@ static void usage(FILE *f)
 	        "Options:\n"
 	        "  --endpoint unix:/PATH   daemon socket (default: $PARSEC_SERVICE_ENDPOINT,\n"
 	        "                          else " TESSERA_DEFAULT_ENDPOINT ")\n"
-	        "  --auth none|direct|unix-peer|jwt   authentication (default unix-peer)\n"
+	        "  --auth none|direct|unix-peer|jwt|jwt-svid   authentication (default unix-peer)\n"
 	        "  --app-name NAME         application name for --auth direct\n"
 	        "  --idp unix:/PATH        tessera-idp for --auth jwt (default:\n"
 	        "                          $TESSERA_IDP_ENDPOINT, "
 	        "else " TESSERA_DEFAULT_IDP_ENDPOINT ")\n"
+	        "  --jwt-svid-file PATH    the JWT-SVID for --auth jwt-svid, read for every\n"
+	        "                          request (default: $TESSERA_JWT_SVID_FILE, else\n"
+	        "                          the token in $TESSERA_JWT_SVID)\n"
 	        "  --timeout-ms N          bound on each request (default 60000)\n"
 	        "  --json                  machine-readable output\n"
 	        "  -V, --version           print the version\n"
@@ -304,7 +307,7 @@ static int cmd_delete_client(struct tessera_client *c, const char *name)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON, OPT_IDP };
+	enum { OPT_ENDPOINT = 256, OPT_AUTH, OPT_APP, OPT_TIMEOUT, OPT_JSON, OPT_IDP, OPT_SVID };
 	/* parsec-tool's global options -p/--provider and -t/--timeout (seconds) */
 	int pt_globals = 0, pt_provider = -1, auth_given = 0;
 	static const struct option longopts[] = {
@@ -312,6 +315,7 @@ int main(int argc, char **argv)
 	        {"auth", required_argument, NULL, OPT_AUTH},
 	        {"app-name", required_argument, NULL, OPT_APP},
 	        {"idp", required_argument, NULL, OPT_IDP},
+	        {"jwt-svid-file", required_argument, NULL, OPT_SVID},
 	        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"version", no_argument, NULL, 'V'},
@@ -343,9 +347,11 @@ int main(int argc, char **argv)
 				o.auth_type = TESSERA_AUTH_UNIX_PEER;
 			else if (strcmp(optarg, "jwt") == 0)
 				o.auth_type = TESSERA_AUTH_JWT;
+			else if (strcmp(optarg, "jwt-svid") == 0)
+				o.auth_type = TESSERA_AUTH_JWT_SVID;
 			else {
 				fprintf(stderr, "tessera: --auth: expected none, direct, "
-				                "unix-peer or jwt\n");
+				                "unix-peer, jwt or jwt-svid\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -354,6 +360,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_IDP:
 			o.idp_endpoint = optarg;
+			break;
+		case OPT_SVID:
+			o.jwt_svid_file = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (ts_parse_u64(optarg, 1, 3600000, &num) != 0) {
@@ -412,6 +421,12 @@ int main(int argc, char **argv)
 	}
 	if (o.auth_type == TESSERA_AUTH_DIRECT && o.app_name == NULL) {
 		fprintf(stderr, "tessera: --auth direct needs --app-name\n");
+		return EXIT_USAGE;
+	}
+	if (o.auth_type == TESSERA_AUTH_JWT_SVID && o.jwt_svid_file == NULL &&
+	    getenv("TESSERA_JWT_SVID_FILE") == NULL && getenv("TESSERA_JWT_SVID") == NULL) {
+		fprintf(stderr, "tessera: --auth jwt-svid needs --jwt-svid-file, "
+		                "$TESSERA_JWT_SVID_FILE or $TESSERA_JWT_SVID\n");
 		return EXIT_USAGE;
 	}
 	rc = tessera_open(&o, &c);

@@ -3,6 +3,7 @@
 #include "client/client-priv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 
 #define DEFAULT_TIMEOUT_MS   60000u
 #define DEFAULT_MAX_RESPONSE (16u << 20)
+/* The longest JWT-SVID sent (the daemon takes no longer token). */
+#define TESSERA_JWT_SVID_MAX 8192
 
 struct tessera_client {
 	char *endpoint;
@@ -40,6 +43,9 @@ struct tessera_client {
 	uint64_t token_exp;
 	uint64_t token_refresh; /* fetch a new one from this time on */
 	char *identity;
+	/* JWT_SVID: the file read before each request, or the fixed token. */
+	char *svid_file;
+	char *svid_fixed;
 };
 
 void tessera_options_init(struct tessera_options *o)
@@ -58,6 +64,30 @@ static int endpoint_ok(const char *ep)
 	       strlen(ep + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
 }
 
+/* Where a JwtSvid client's token comes from (docs/libtessera.md). */
+static int svid_source(const struct tessera_options *o, const char **ret_file,
+                       const char **ret_fixed)
+{
+	const char *file = o->jwt_svid_file, *fixed = o->jwt_svid;
+
+	if (file == NULL && fixed == NULL) {
+		file = getenv("TESSERA_JWT_SVID_FILE");
+		if (file != NULL && file[0] == '\0')
+			file = NULL;
+		if (file == NULL)
+			fixed = getenv("TESSERA_JWT_SVID");
+	}
+	if (file != NULL && file[0] != '\0') {
+		*ret_file = file;
+		return TESSERA_OK;
+	}
+	if (fixed != NULL && fixed[0] != '\0' && strlen(fixed) <= TESSERA_JWT_SVID_MAX) {
+		*ret_fixed = fixed;
+		return TESSERA_OK;
+	}
+	return TESSERA_ERR_ARG;
+}
+
 int tessera_open(const struct tessera_options *o, struct tessera_client **ret_client)
 {
 	const char *ep = o->endpoint, *idp = NULL;
@@ -71,8 +101,14 @@ int tessera_open(const struct tessera_options *o, struct tessera_client **ret_cl
 	if (!endpoint_ok(ep))
 		return TESSERA_ERR_ARG;
 	plen = strlen(ep + 5);
+	const char *svid_file = NULL, *svid_fixed = NULL;
+
 	if (o->auth_type != TESSERA_AUTH_NONE && o->auth_type != TESSERA_AUTH_DIRECT &&
-	    o->auth_type != TESSERA_AUTH_UNIX_PEER && o->auth_type != TESSERA_AUTH_JWT)
+	    o->auth_type != TESSERA_AUTH_UNIX_PEER && o->auth_type != TESSERA_AUTH_JWT &&
+	    o->auth_type != TESSERA_AUTH_JWT_SVID)
+		return TESSERA_ERR_ARG;
+	if (o->auth_type == TESSERA_AUTH_JWT_SVID &&
+	    svid_source(o, &svid_file, &svid_fixed) != TESSERA_OK)
 		return TESSERA_ERR_ARG;
 	if (o->auth_type == TESSERA_AUTH_JWT) {
 		idp = o->idp_endpoint;
@@ -96,8 +132,14 @@ int tessera_open(const struct tessera_options *o, struct tessera_client **ret_cl
 		c->app_name = strdup(o->app_name);
 	if (idp != NULL)
 		c->idp_endpoint = strdup(idp);
+	if (svid_file != NULL)
+		c->svid_file = strdup(svid_file);
+	if (svid_fixed != NULL)
+		c->svid_fixed = strdup(svid_fixed);
 	if (c->endpoint == NULL || (o->app_name != NULL && c->app_name == NULL) ||
-	    (idp != NULL && c->idp_endpoint == NULL)) {
+	    (idp != NULL && c->idp_endpoint == NULL) ||
+	    (svid_file != NULL && c->svid_file == NULL) ||
+	    (svid_fixed != NULL && c->svid_fixed == NULL)) {
 		tessera_close(c);
 		return TESSERA_ERR_NOMEM;
 	}
@@ -140,6 +182,9 @@ void tessera_close(struct tessera_client *c)
 		ts_free_secret(c->app_name, strlen(c->app_name));
 	drop_token(c);
 	free(c->idp_endpoint);
+	free(c->svid_file);
+	if (c->svid_fixed != NULL)
+		ts_free_secret(c->svid_fixed, strlen(c->svid_fixed));
 	free(c);
 }
 
@@ -169,6 +214,8 @@ const char *tessera_strerror(int rc)
 		return "response larger than the client accepts";
 	case TESSERA_ERR_ARG:
 		return "invalid argument";
+	case TESSERA_ERR_CREDENTIAL:
+		return "no JWT-SVID: its file cannot be read or holds no token";
 	default:
 		break;
 	}
@@ -291,7 +338,7 @@ static int build_request(const struct tessera_client *c, uint8_t provider, uint3
 	if (c->auth_type == TESSERA_AUTH_DIRECT) {
 		auth = (const uint8_t *)c->app_name;
 		auth_len = strlen(c->app_name);
-	} else if (c->auth_type == TESSERA_AUTH_JWT) {
+	} else if (c->auth_type == TESSERA_AUTH_JWT || c->auth_type == TESSERA_AUTH_JWT_SVID) {
 		auth = (const uint8_t *)c->token;
 		auth_len = c->token != NULL ? strlen(c->token) : 0;
 		if (auth_len > 65535)
@@ -394,6 +441,62 @@ static uint64_t wall_s(void)
 	return (uint64_t)time(NULL);
 }
 
+/* A JWT-SVID file's token: the file read whole, surrounding white space
+ * trimmed. TESSERA_OK and a malloc'd *ret; TESSERA_ERR_CREDENTIAL. */
+static int read_svid_file(const char *path, char **ret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *buf;
+	size_t got = 0, start = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return TESSERA_ERR_CREDENTIAL;
+	buf = malloc(TESSERA_JWT_SVID_MAX + 2);
+	if (buf == NULL) {
+		close(fd);
+		return TESSERA_ERR_NOMEM;
+	}
+	while (got < TESSERA_JWT_SVID_MAX + 1 &&
+	       ((n = read(fd, buf + got, TESSERA_JWT_SVID_MAX + 1 - got)) > 0 ||
+	        (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	close(fd);
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ' ||
+	                   buf[got - 1] == '\t'))
+		got--;
+	while (start < got && (buf[start] == ' ' || buf[start] == '\t' || buf[start] == '\n'))
+		start++;
+	if (got == start || got > TESSERA_JWT_SVID_MAX || memchr(buf + start, '\0', got - start)) {
+		ts_free_secret(buf, TESSERA_JWT_SVID_MAX + 2);
+		return TESSERA_ERR_CREDENTIAL;
+	}
+	memmove(buf, buf + start, got - start);
+	memset(buf + got - start, 0, start + 1); /* the tail a shift left behind */
+	*ret = buf;
+	return TESSERA_OK;
+}
+
+/* The token a JwtSvid client sends with its next request. */
+static int load_svid(struct tessera_client *c)
+{
+	char *tok;
+	int rc;
+
+	if (c->svid_file != NULL) {
+		rc = read_svid_file(c->svid_file, &tok);
+		if (rc != TESSERA_OK)
+			return rc;
+	} else {
+		tok = strdup(c->svid_fixed);
+		if (tok == NULL)
+			return TESSERA_ERR_NOMEM;
+	}
+	drop_token(c);
+	c->token = tok;
+	return TESSERA_OK;
+}
+
 /* Make sure a JWT client holds a token that is not about to expire (force:
  * fetch a new one regardless). *ret_fetched says whether one was fetched. */
 static int ensure_token(struct tessera_client *c, int force, int *ret_fetched)
@@ -444,6 +547,8 @@ int tessera_request(struct tessera_client *c, uint8_t provider, uint32_t opcode,
 	if (c->auth_type == TESSERA_AUTH_JWT &&
 	    (rc = ensure_token(c, 0, &fresh_token)) != TESSERA_OK)
 		return rc;
+	if (c->auth_type == TESSERA_AUTH_JWT_SVID && (rc = load_svid(c)) != TESSERA_OK)
+		return rc;
 again:
 	rc = build_request(c, provider, opcode, body, body_len, &req, &req_len);
 	if (rc != TESSERA_OK)
@@ -455,6 +560,24 @@ again:
 	req = NULL;
 	/* A token the daemon no longer accepts (its intermediate was rotated,
 	 * or the daemon restarted): one new token, one more try. */
+	/* A JWT-SVID file caught while it was rewritten (spiffe-helper writes
+	 * it in place), or rotated since it was read: once more if it changed. */
+	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT_SVID && c->svid_file != NULL &&
+	    !fresh_token) {
+		char *sent = c->token;
+
+		c->token = NULL;
+		fresh_token = 1;
+		rc = load_svid(c);
+		if (rc == TESSERA_OK && strcmp(sent, c->token) != 0) {
+			ts_free_secret(sent, strlen(sent));
+			free(*ret_body);
+			*ret_body = NULL;
+			goto again;
+		}
+		ts_free_secret(sent, strlen(sent));
+		return 11;
+	}
 	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT && !fresh_token) {
 		free(*ret_body);
 		*ret_body = NULL;

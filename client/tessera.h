@@ -28,14 +28,15 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
-#define TESSERA_OK            0
-#define TESSERA_ERR_CONNECT   (-1) /* could not connect to the endpoint */
-#define TESSERA_ERR_IO        (-2) /* read/write failed, or the daemon closed before a whole response */
-#define TESSERA_ERR_TIMEOUT   (-3) /* no whole response within timeout_ms */
-#define TESSERA_ERR_PROTOCOL  (-4) /* malformed response */
-#define TESSERA_ERR_NOMEM     (-5)
-#define TESSERA_ERR_TOO_LARGE (-6) /* response body over max_response */
-#define TESSERA_ERR_ARG       (-7) /* bad argument (e.g. an endpoint that is not "unix:/path") */
+#define TESSERA_OK             0
+#define TESSERA_ERR_CONNECT    (-1) /* could not connect to the endpoint */
+#define TESSERA_ERR_IO         (-2) /* read/write failed, or the daemon closed before a whole response */
+#define TESSERA_ERR_TIMEOUT    (-3) /* no whole response within timeout_ms */
+#define TESSERA_ERR_PROTOCOL   (-4) /* malformed response */
+#define TESSERA_ERR_NOMEM      (-5)
+#define TESSERA_ERR_TOO_LARGE  (-6) /* response body over max_response */
+#define TESSERA_ERR_ARG        (-7) /* bad argument (e.g. an endpoint that is not "unix:/path") */
+#define TESSERA_ERR_CREDENTIAL (-8) /* the JWT-SVID file cannot be read or holds no token */
 
 /* The endpoint used when neither the options nor $PARSEC_SERVICE_ENDPOINT name one. */
 #define TESSERA_DEFAULT_ENDPOINT "unix:/run/tessera/api.sock"
@@ -44,6 +45,7 @@ extern "C" {
 #define TESSERA_AUTH_DIRECT    1
 #define TESSERA_AUTH_JWT       2
 #define TESSERA_AUTH_UNIX_PEER 3
+#define TESSERA_AUTH_JWT_SVID  4
 
 /* The identity provider used by TESSERA_AUTH_JWT when neither the options
  * nor $TESSERA_IDP_ENDPOINT name one. */
@@ -52,7 +54,7 @@ extern "C" {
 struct tessera_options {
 	/* "unix:/path"; NULL: $PARSEC_SERVICE_ENDPOINT, else TESSERA_DEFAULT_ENDPOINT. */
 	const char *endpoint;
-	/* TESSERA_AUTH_NONE, _DIRECT, _UNIX_PEER or _JWT. */
+	/* TESSERA_AUTH_NONE, _DIRECT, _UNIX_PEER, _JWT or _JWT_SVID. */
 	uint8_t auth_type;
 	/* Direct only: the application name sent as the auth bytes. */
 	const char *app_name;
@@ -70,6 +72,12 @@ struct tessera_options {
 	 * AuthenticationError fetches a new one and retries once (this is how
 	 * a rotated intermediate is picked up). */
 	const char *idp_endpoint;
+	/* JWT_SVID only: where the JWT-SVID comes from, the first of: the file
+	 * jwt_svid_file (as spiffe-helper writes it; read again before every
+	 * request, since SPIRE rotates it), the token jwt_svid itself, the file
+	 * named by $TESSERA_JWT_SVID_FILE, the token in $TESSERA_JWT_SVID. */
+	const char *jwt_svid_file;
+	const char *jwt_svid;
 };
 
 struct tessera_client;
@@ -82,7 +90,8 @@ void tessera_options_init(struct tessera_options *o);
  * Make a client. It copies the options and connects lazily, at the first
  * request. TESSERA_OK and *ret_client; TESSERA_ERR_ARG for a malformed
  * endpoint, a path longer than a Unix socket address holds, an unknown auth
- * type or Direct without an application name; TESSERA_ERR_NOMEM.
+ * type, Direct without an application name or JwtSvid without a token
+ * source; TESSERA_ERR_NOMEM.
  */
 int tessera_open(const struct tessera_options *o, struct tessera_client **ret_client);
 

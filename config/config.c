@@ -325,7 +325,7 @@ static const struct named_type auth_types[] = {
         {"Direct", CFG_AUTH_DIRECT, true},
         {"UnixPeerCredentials", CFG_AUTH_UNIX_PEER, true},
         {"Jwt", CFG_AUTH_JWT, true},
-        {"JwtSvid", CFG_AUTH_JWT_SVID, false},
+        {"JwtSvid", CFG_AUTH_JWT_SVID, true},
         {NULL, 0, false},
 };
 
@@ -379,6 +379,11 @@ static void free_authenticators(struct cfg_authenticator *a, size_t n)
 		free(a[i].admins);
 		free(a[i].issuer);
 		free(a[i].audience);
+		for (size_t k = 0; k < a[i].n_bundles; k++) {
+			free(a[i].bundles[k].trust_domain);
+			free(a[i].bundles[k].path);
+		}
+		free(a[i].bundles);
 	}
 	free(a);
 }
@@ -427,6 +432,101 @@ static int parse_jwt(struct ctx *c, const json_t *item, const char *path,
 	    get_string(c, item, path, "audience", 255, "", &a->audience) < 0)
 		return -1;
 	GET_UINT(c, item, path, "clock_skew_s", 0, 300, a->clock_skew_s);
+	return 0;
+}
+
+/* ---- JwtSvid: audience, clock skew and the trust domains' bundle files ---- */
+
+#define SVID_BUNDLES_MAX 64
+
+static bool trust_domain_ok(const char *td)
+{
+	size_t n = strlen(td);
+
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((td[i] >= 'a' && td[i] <= 'z') || (td[i] >= '0' && td[i] <= '9') ||
+		      td[i] == '.' || td[i] == '-' || td[i] == '_'))
+			return false;
+	return true;
+}
+
+static int parse_svid_bundle(struct ctx *c, const json_t *item, const char *path,
+                             struct cfg_svid_bundle *b)
+{
+	static const char *const keys[] = {"trust_domain", "path", NULL};
+	char full[PATH_MAX_LEN];
+
+	if (want_object(c, item, path) < 0 || check_keys(c, item, path, keys) < 0)
+		return -1;
+	if (json_object_get(item, "trust_domain") == NULL)
+		return fail(c, path, "missing \"trust_domain\" (e.g. \"example.org\")");
+	if (json_object_get(item, "path") == NULL)
+		return fail(c, path,
+		            "missing \"path\" (the trust domain's JWT bundle, a JWKS file)");
+	if (get_string(c, item, path, "trust_domain", 255, "", &b->trust_domain) < 0 ||
+	    get_string(c, item, path, "path", 4095, "", &b->path) < 0)
+		return -1;
+	if (!trust_domain_ok(b->trust_domain)) {
+		join(full, path, "trust_domain");
+		return fail(c, full,
+		            "\"%.60s\" is not a trust domain name (lowercase letters, digits, "
+		            "\".\", \"-\" and \"_\"; no scheme, no path)",
+		            b->trust_domain);
+	}
+	if (b->path[0] != '/') {
+		join(full, path, "path");
+		return fail(c, full, "expected an absolute path, got \"%.60s\"", b->path);
+	}
+	return 0;
+}
+
+static int parse_jwt_svid(struct ctx *c, const json_t *item, const char *path,
+                          struct cfg_authenticator *a)
+{
+	const json_t *v = json_object_get(item, "bundles");
+	char full[PATH_MAX_LEN], got[96];
+	size_t n;
+
+	a->clock_skew_s = 30;
+	if (json_object_get(item, "audience") == NULL)
+		return fail(c, path,
+		            "missing \"audience\" (the value JWT-SVIDs for this daemon carry in "
+		            "\"aud\")");
+	if (get_string(c, item, path, "audience", 255, "", &a->audience) < 0)
+		return -1;
+	GET_UINT(c, item, path, "clock_skew_s", 0, 300, a->clock_skew_s);
+	join(full, path, "bundles");
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SVID_BUNDLES_MAX) {
+		if (v == NULL)
+			return fail(c, full,
+			            "missing (expected an array of {\"trust_domain\": ..., "
+			            "\"path\": ...})");
+		describe(v, got, sizeof(got));
+		return fail(c, full,
+		            "expected an array of 1 to %d {\"trust_domain\": ..., \"path\": "
+		            "...} objects, got %s%s",
+		            SVID_BUNDLES_MAX, got, json_is_array(v) ? " of another size" : "");
+	}
+	n = json_array_size(v);
+	a->bundles = calloc(n, sizeof(*a->bundles));
+	if (a->bundles == NULL)
+		return fail(c, full, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char ipath[PATH_MAX_LEN + 24];
+
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", full, i);
+		a->n_bundles = i + 1;
+		if (parse_svid_bundle(c, json_array_get(v, i), ipath, &a->bundles[i]) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(a->bundles[k].trust_domain, a->bundles[i].trust_domain) == 0)
+				return fail(c, ipath,
+				            "trust domain \"%s\" already has a bundle (%s[%zu]); "
+				            "put all its keys in one JWKS file",
+				            a->bundles[i].trust_domain, full, k);
+	}
 	return 0;
 }
 
@@ -504,6 +604,8 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 	static const char *const keys[] = {"type", "admins", NULL};
 	static const char *const jwt_keys[] = {"type",     "admins",       "issuer",
 	                                       "audience", "clock_skew_s", NULL};
+	static const char *const svid_keys[] = {"type",         "admins",  "audience",
+	                                        "clock_skew_s", "bundles", NULL};
 	struct cfg_authenticator *list;
 	size_t n;
 	char got[96];
@@ -532,10 +634,15 @@ static int parse_authenticators(struct ctx *c, const json_t *v, struct ts_config
 		cfg->n_authenticators = i + 1;
 		if (parse_type(c, item, path, auth_types, "authenticator", &list[i].auth_type) < 0)
 			return -1;
-		if (check_keys(c, item, path, list[i].auth_type == CFG_AUTH_JWT ? jwt_keys : keys) <
-		    0)
+		if (check_keys(c, item, path,
+		               list[i].auth_type == CFG_AUTH_JWT        ? jwt_keys
+		               : list[i].auth_type == CFG_AUTH_JWT_SVID ? svid_keys
+		                                                        : keys) < 0)
 			return -1;
 		if (list[i].auth_type == CFG_AUTH_JWT && parse_jwt(c, item, path, &list[i]) < 0)
+			return -1;
+		if (list[i].auth_type == CFG_AUTH_JWT_SVID &&
+		    parse_jwt_svid(c, item, path, &list[i]) < 0)
 			return -1;
 		for (size_t k = 0; k < i; k++)
 			if (list[k].auth_type == list[i].auth_type)

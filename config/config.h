@@ -24,14 +24,24 @@
 #define CFG_PROVIDER_TPM             3
 #define CFG_PROVIDER_TRUSTED_SERVICE 4
 
+/* JwtSvid: the JWT bundle file of one trust domain. */
+struct cfg_svid_bundle {
+	char *trust_domain;
+	char *path;
+};
+
 struct cfg_authenticator {
 	uint8_t auth_type;
 	char **admins;
 	size_t n_admins;
 	/* Jwt only. */
-	char *issuer;   /* required "iss" */
-	char *audience; /* required "aud" */
+	char *issuer; /* required "iss" */
+	/* Jwt and JwtSvid. */
+	char *audience; /* required in "aud" */
 	unsigned clock_skew_s;
+	/* JwtSvid only. */
+	struct cfg_svid_bundle *bundles;
+	size_t n_bundles;
 };
 
 struct cfg_provider {

@@ -53,6 +53,10 @@ void svc_providers_free(struct svc_providers *p);
 /* Validate the providers of a configuration without starting them
  * (--check-config, reload). TS_OK or TS_E_CONFIG with a message. */
 enum ts_err svc_providers_check(const struct ts_config *cfg, char *err, size_t errlen);
+/* Load what the authenticators of a configuration read from files (the
+ * JwtSvid bundles) without enabling them (--check-config). TS_OK, or an
+ * error with a message naming the key path. */
+enum ts_err svc_auth_check(const struct ts_config *cfg, char *err, size_t errlen);
 /* Whether a configuration's provider list differs from the running one;
  * when it does, a description ("providers[1] (hsm): settings changed"). */
 bool svc_providers_differ(const struct svc_providers *p, const struct ts_config *cfg, char *what,

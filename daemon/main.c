@@ -226,7 +226,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		/* The providers' own settings too, without starting them. */
-		if (svc_providers_check(cfg, err, sizeof(err)) != TS_OK) {
+		if (svc_providers_check(cfg, err, sizeof(err)) != TS_OK ||
+		    svc_auth_check(cfg, err, sizeof(err)) != TS_OK) {
 			fprintf(stderr, "%s: %s\n", check, err);
 			config_free(cfg);
 			return 1;

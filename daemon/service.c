@@ -315,24 +315,44 @@ static void state_free(struct svc_state *st)
 	free(st);
 }
 
-static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
+/* Enable cfg's authenticators in set; only_files: just those that read
+ * files at start (JwtSvid), as --check-config does. */
+static enum ts_err add_authenticators(struct auth_set *set, const struct ts_config *cfg,
+                                      struct trust_store *trust, bool only_files, char *err,
+                                      size_t errlen)
 {
-	enum ts_err rc = auth_set_new(&st->auth);
+	enum ts_err rc;
 
-	if (rc != TS_OK)
-		return rc;
-	for (size_t i = 0; i < st->cfg->n_authenticators; i++) {
-		const struct cfg_authenticator *a = &st->cfg->authenticators[i];
+	for (size_t i = 0; i < cfg->n_authenticators; i++) {
+		const struct cfg_authenticator *a = &cfg->authenticators[i];
+		/* The bundle list in auth's form (the same two strings). */
+		struct auth_svid_bundle bundles[64];
+		char why[400] = "";
 		struct auth_settings s = {
 		        .admins = (const char *const *)a->admins,
 		        .n_admins = a->n_admins,
-		        .trust = st->trust,
+		        .trust = trust,
 		        .jwt = {.issuer = a->issuer,
 		                .audience = a->audience,
 		                .skew_s = a->clock_skew_s},
+		        .svid = {.audience = a->audience,
+		                 .skew_s = a->clock_skew_s,
+		                 .bundles = bundles,
+		                 .n_bundles = a->n_bundles < 64 ? a->n_bundles : 64},
+		        .err = why,
+		        .errlen = sizeof(why),
 		};
 
-		rc = auth_set_add(st->auth, a->auth_type, &s);
+		if (only_files && a->auth_type != CFG_AUTH_JWT_SVID)
+			continue;
+		for (size_t k = 0; k < s.svid.n_bundles; k++)
+			bundles[k] = (struct auth_svid_bundle){a->bundles[k].trust_domain,
+			                                       a->bundles[k].path};
+		rc = auth_set_add(set, a->auth_type, &s);
+		if (rc != TS_OK && why[0] != '\0') {
+			snprintf(err, errlen, "authenticators[%zu].%s", i, why);
+			return rc;
+		}
 		if (rc != TS_OK) {
 			snprintf(err, errlen, "authenticators[%zu]: cannot enable %s: %s", i,
 			         wire_auth_type_name(a->auth_type)
@@ -348,6 +368,28 @@ static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
 			        i, a->n_admins > 0 ? ", its admins included" : "");
 	}
 	return TS_OK;
+}
+
+static enum ts_err build_auth(struct svc_state *st, char *err, size_t errlen)
+{
+	enum ts_err rc = auth_set_new(&st->auth);
+
+	if (rc != TS_OK)
+		return rc;
+	return add_authenticators(st->auth, st->cfg, st->trust, false, err, errlen);
+}
+
+enum ts_err svc_auth_check(const struct ts_config *cfg, char *err, size_t errlen)
+{
+	struct auth_set *set = NULL;
+	enum ts_err rc = auth_set_new(&set);
+
+	if (rc == TS_OK)
+		rc = add_authenticators(set, cfg, NULL, true, err, errlen);
+	else
+		snprintf(err, errlen, "out of memory");
+	auth_set_free(set);
+	return rc;
 }
 
 enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_store *trust,

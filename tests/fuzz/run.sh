@@ -9,7 +9,7 @@ secs=${2:-20}
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/tessera-fuzz-run.XXXXXX)
 status=0
-for t in request stream config attrs jwt ts_codec; do
+for t in request stream config attrs jwt ts_codec svid; do
   bin="$build/tests/fuzz/fuzz_$t"
   [ -x "$bin" ] || { echo "fuzz_$t: not built"; status=1; continue; }
   mkdir -p "$work/$t"

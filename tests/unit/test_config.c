@@ -95,9 +95,9 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 Test(config, example_files_parse)
 {
 	static const char *const files[] = {"tesserad.json", "direct-and-unix-peer.json",
-	                                    "development.json", "identity.json"};
+	                                    "development.json", "identity.json", "spiffe.json"};
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char path[512];
 		struct ts_config *c;
 
@@ -401,9 +401,6 @@ Test(config, authenticators)
 	                "authenticators[1]");
 	assert_rejected("{\"authenticators\": [{\"type\": \"Jwt\"}]}", "authenticators[0]");
 	cr_assert(strstr(err, "trust.peer_user") != NULL, "%s", err);
-	assert_rejected("{\"authenticators\": [{\"type\": \"JwtSvid\"}]}",
-	                "authenticators[0].type");
-	cr_assert(strstr(err, "not available in this build") != NULL, "%s", err);
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"issuer\": \"x\"}]}",
 	                "authenticators[0].issuer");
 	assert_rejected("{\"trust\": {\"peer_uid\": 5}, \"authenticators\": [{\"type\": "
@@ -441,6 +438,80 @@ Test(config, authenticators)
 	assert_rejected("{\"authenticators\": [{\"type\": \"Direct\", \"admins\": "
 	                "[{\"name\": \"\"}]}]}",
 	                "authenticators[0].admins[0].name");
+}
+
+#define SVID_HEAD \
+	"{\"authenticators\": [{\"type\": \"UnixPeerCredentials\"}, {\"type\": \"JwtSvid\", "
+
+Test(config, jwt_svid_takes_an_audience_a_skew_and_one_bundle_per_trust_domain)
+{
+	struct ts_config *c =
+	        load(SVID_HEAD "\"audience\": \"tessera\", \"clock_skew_s\": 5, "
+	                       "\"admins\": [{\"name\": \"spiffe://example.org/admin\"}], "
+	                       "\"bundles\": [{\"trust_domain\": \"example.org\", "
+	                       "\"path\": \"/etc/tessera/spiffe/example.org.jwks\"}, "
+	                       "{\"trust_domain\": \"other.test\", \"path\": \"/b\"}]}]}");
+	const struct cfg_authenticator *a;
+
+	cr_assert_not_null(c, "%s", err);
+	a = &c->authenticators[1];
+	cr_assert_eq(a->auth_type, CFG_AUTH_JWT_SVID);
+	cr_assert_str_eq(a->audience, "tessera");
+	cr_assert_eq(a->clock_skew_s, 5);
+	cr_assert_eq(a->n_bundles, 2);
+	cr_assert_str_eq(a->bundles[0].trust_domain, "example.org");
+	cr_assert_str_eq(a->bundles[0].path, "/etc/tessera/spiffe/example.org.jwks");
+	cr_assert_str_eq(a->bundles[1].trust_domain, "other.test");
+	cr_assert_str_eq(a->admins[0], "spiffe://example.org/admin");
+	config_free(c);
+	c = load(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": \"a\", "
+	                   "\"path\": \"/a\"}]}]}");
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->authenticators[1].clock_skew_s, 30);
+	config_free(c);
+
+	assert_rejected(SVID_HEAD "\"bundles\": [{\"trust_domain\": \"a\", \"path\": \"/a\"}]}]}",
+	                "authenticators[1]");
+	cr_assert(strstr(err, "audience") != NULL, "%s", err);
+	assert_rejected(SVID_HEAD "\"audience\": \"t\"}]}", "authenticators[1].bundles");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": []}]}",
+	                "authenticators[1].bundles");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": {}}]}",
+	                "authenticators[1].bundles");
+	assert_rejected(SVID_HEAD "\"audience\": \"\", \"bundles\": [{\"trust_domain\": \"a\", "
+	                          "\"path\": \"/a\"}]}]}",
+	                "authenticators[1].audience");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [\"/a\"]}]}",
+	                "authenticators[1].bundles[0]");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"path\": \"/a\"}]}]}",
+	                "authenticators[1].bundles[0]");
+	cr_assert(strstr(err, "trust_domain") != NULL, "%s", err);
+	assert_rejected(SVID_HEAD
+	                "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": \"a\"}]}]}",
+	                "authenticators[1].bundles[0]");
+	cr_assert(strstr(err, "path") != NULL, "%s", err);
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": "
+	                          "\"spiffe://a\", \"path\": \"/a\"}]}]}",
+	                "authenticators[1].bundles[0].trust_domain");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": "
+	                          "\"Example.org\", \"path\": \"/a\"}]}]}",
+	                "authenticators[1].bundles[0].trust_domain");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": "
+	                          "\"a\", \"path\": \"a.jwks\"}]}]}",
+	                "authenticators[1].bundles[0].path");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": "
+	                          "\"a\", \"path\": \"/a\", \"url\": \"x\"}]}]}",
+	                "authenticators[1].bundles[0].url");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"bundles\": [{\"trust_domain\": "
+	                          "\"a\", \"path\": \"/a\"}, {\"trust_domain\": \"a\", "
+	                          "\"path\": \"/b\"}]}]}",
+	                "authenticators[1].bundles[1]");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"clock_skew_s\": 301, \"bundles\": "
+	                          "[{\"trust_domain\": \"a\", \"path\": \"/a\"}]}]}",
+	                "authenticators[1].clock_skew_s");
+	assert_rejected(SVID_HEAD "\"audience\": \"t\", \"issuer\": \"x\", \"bundles\": "
+	                          "[{\"trust_domain\": \"a\", \"path\": \"/a\"}]}]}",
+	                "authenticators[1].issuer");
 }
 
 Test(config, providers)
