@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "providers/pkcs11/pkcs11-priv.h"
 #include "providers/software/software-priv.h"
 
 static const struct prov_ops *const registry[] = {
         &prov_software_ops,
+        &prov_pkcs11_ops,
 };
 
 const struct prov_ops *prov_find(uint8_t id)
