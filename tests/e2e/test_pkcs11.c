@@ -700,3 +700,85 @@ Test(pkcs11, the_pin_may_come_from_a_systemd_credential)
 	cr_assert(strstr(out, "providers[0].user_pin_credential") != NULL, "%s", out);
 	cr_assert(strstr(out, "CKR_PIN_INCORRECT") != NULL, "%s", out);
 }
+
+/* Restart the fixture's daemon with extra provider settings. */
+static void restart_with(const char *extra)
+{
+	tessera_close(c);
+	cr_assert_eq(td_stop(&d), 0);
+	td_start(&d, config(extra));
+	c = client_as("alice");
+}
+
+Test(pkcs11, exportable_keys_need_allow_export_and_the_export_flag)
+{
+	struct tessera_key_spec spec = p256;
+	uint8_t *k = NULL, *pub = NULL, h[32] = {3}, *sig = NULL;
+	size_t n = 0, publen = 0, len = 0;
+	EVP_PKEY *pk;
+	char *out;
+
+	spec.usage |= TESSERA_USAGE_EXPORT;
+	/* By default the instance makes no exportable keys. */
+	cr_assert_eq(tessera_generate_key(c, P11, "x", &spec), 1133);
+	cr_assert_eq(count(token_objects(), "alice/x"), 0);
+	restart_with("\"allow_export\": true,");
+	cr_assert_eq(tessera_generate_key(c, P11, "x", &spec), TESSERA_OK);
+	out = token_objects();
+	/* The one private key on the token may leave it. */
+	cr_assert_eq(count(out, "Private Key Object"), 1, "%s", out);
+	cr_assert_eq(count(out, "never extractable"), 0, "%s", out);
+	cr_assert_eq(count(out, "sensitive"), 0, "%s", out);
+	cr_assert_eq(tessera_export_key(c, P11, "x", &k, &n), TESSERA_OK);
+	cr_assert_eq(n, 32);
+	cr_assert_eq(tessera_export_public_key(c, P11, "x", &pub, &publen), TESSERA_OK);
+	/* The scalar exported is the key the token signs with: imported back
+	 * as a second key, it has the same public point. */
+	{
+		uint8_t *pub2 = NULL;
+		size_t pub2len = 0;
+
+		cr_assert_eq(tessera_import_key(c, P11, "copy", &p256, k, n), TESSERA_OK);
+		cr_assert_eq(tessera_export_public_key(c, P11, "copy", &pub2, &pub2len),
+		             TESSERA_OK);
+		cr_assert_eq(pub2len, publen);
+		cr_assert_arr_eq(pub2, pub, publen);
+		free(pub2);
+	}
+	cr_assert_eq(tessera_sign_hash(c, P11, "x", "ecdsa-sha256", h, 32, &sig, &len), TESSERA_OK);
+	pk = ec_public("prime256v1", pub, publen);
+	cr_assert(openssl_verify_ecdsa(pk, h, 32, sig, len));
+	EVP_PKEY_free(pk);
+	free(sig);
+	free(pub);
+	free(k);
+}
+
+Test(pkcs11, software_public_operations_verify_and_encrypt_with_openssl)
+{
+	struct tessera_key_spec rsa = {.type = "rsa",
+	                               .bits = 2048,
+	                               .alg = "rsa-pkcs1",
+	                               .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+	uint8_t h[32] = {5}, *sig = NULL, *ct = NULL, *pt = NULL;
+	size_t len = 0, ctlen = 0, ptlen = 0;
+
+	restart_with("\"software_public_operations\": true,");
+	cr_assert_eq(tessera_generate_key(c, P11, "s", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_sign_hash(c, P11, "s", "ecdsa-sha256", h, 32, &sig, &len), TESSERA_OK);
+	cr_assert_eq(tessera_verify_hash(c, P11, "s", "ecdsa-sha256", h, 32, sig, len), TESSERA_OK);
+	sig[0] ^= 1;
+	cr_assert_eq(tessera_verify_hash(c, P11, "s", "ecdsa-sha256", h, 32, sig, len), 1149);
+	free(sig);
+	cr_assert_eq(tessera_generate_key(c, P11, "e", &rsa), TESSERA_OK);
+	cr_assert_eq(tessera_asymmetric_encrypt(c, P11, "e", "rsa-pkcs1", (const uint8_t *)"hi", 2,
+	                                        NULL, 0, &ct, &ctlen),
+	             TESSERA_OK);
+	cr_assert_eq(tessera_asymmetric_decrypt(c, P11, "e", "rsa-pkcs1", ct, ctlen, NULL, 0, &pt,
+	                                        &ptlen),
+	             TESSERA_OK);
+	cr_assert_eq(ptlen, 2);
+	cr_assert_arr_eq(pt, "hi", 2);
+	free(pt);
+	free(ct);
+}
