@@ -174,7 +174,7 @@ static int build_alg(const char *name, struct alg_pb *p)
 		p->aead.aead_with_default_length_tag =
 		        name[0] == 'c'
 		                ? PSA_ALGORITHM__ALGORITHM__AEAD__AEAD_WITH_DEFAULT_LENGTH_TAG__CHACHA20_POLY1305
-		        : name[5] == 'g'
+		        : name[4] == 'g'
 		                ? PSA_ALGORITHM__ALGORITHM__AEAD__AEAD_WITH_DEFAULT_LENGTH_TAG__GCM
 		                : PSA_ALGORITHM__ALGORITHM__AEAD__AEAD_WITH_DEFAULT_LENGTH_TAG__CCM;
 		return 0;

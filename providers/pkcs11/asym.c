@@ -214,6 +214,16 @@ static bool alg_ok(struct p11 *p, const struct psa_attrs *a)
 		default:
 			return false;
 		}
+	case PSA_AC_AEAD:
+	case PSA_AC_MAC: {
+		CK_MECHANISM_TYPE m;
+
+		return hash_ok && p11_secret_mech(alg, &m) && p11_has_mech(p, m, NULL) &&
+		       (alg->cls == PSA_AC_AEAD) == (a->type == PSA_KT_AES);
+	}
+	case PSA_AC_KEY_AGREEMENT:
+		return !rsa && alg->kind == PSA_KA_ECDH && alg->kdf == 0 &&
+		       p11_has_mech(p, CKM_ECDH1_DERIVE, NULL);
 	case PSA_AC_ASYM_ENC:
 		if (!rsa || !hash_ok)
 			return false;
@@ -232,7 +242,7 @@ enum ts_err p11_can_do(void *ctx, const struct psa_attrs *a, int check)
 	bool pair = a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_ECC_PAIR;
 	size_t oid_len;
 
-	if (check == 4 || (check == 2 && !pair))
+	if (check == 4)
 		return TS_E_PSA_NOT_SUPPORTED;
 	switch (a->type) {
 	case PSA_KT_RSA_PAIR:
@@ -247,8 +257,21 @@ enum ts_err p11_can_do(void *ctx, const struct psa_attrs *a, int check)
 		    (a->bits != 0 && p11_ec_oid(a->bits, &oid_len) == NULL))
 			return TS_E_PSA_NOT_SUPPORTED;
 		break;
+	case PSA_KT_AES:
+		/* Secret key sizes are in bytes in CK_MECHANISM_INFO. */
+		if (!bits_in(p, CKM_AES_KEY_GEN, a->bits / 8) ||
+		    (a->bits != 0 && a->bits != 128 && a->bits != 192 && a->bits != 256))
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
+	case PSA_KT_HMAC:
+		if (!p11_has_mech(p, CKM_GENERIC_SECRET_KEY_GEN, NULL) || a->bits % 8 != 0 ||
+		    a->bits > 4096)
+			return TS_E_PSA_NOT_SUPPORTED;
+		break;
 	default:
 		return TS_E_PSA_NOT_SUPPORTED;
 	}
+	if (check == 2 && !pair && a->type != PSA_KT_AES && a->type != PSA_KT_HMAC)
+		return TS_E_PSA_NOT_SUPPORTED;
 	return alg_ok(p, a) ? TS_OK : TS_E_PSA_NOT_SUPPORTED;
 }

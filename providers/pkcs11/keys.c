@@ -259,7 +259,7 @@ static bool policy_mech(const struct psa_alg *alg, CK_MECHANISM_TYPE *ret)
 		}
 		return false;
 	default:
-		return false;
+		return p11_secret_mech(alg, ret);
 	}
 }
 
@@ -316,6 +316,103 @@ static enum ts_err build_templates(struct p11 *p, const struct prov_key *k, CK_K
 	return TS_OK;
 }
 
+/* ---- secret keys: one object ---- */
+
+static bool secret_size_ok(const struct psa_attrs *a, uint32_t bits)
+{
+	if (a->type == PSA_KT_AES)
+		return bits == 128 || bits == 192 || bits == 256;
+	return a->type == PSA_KT_HMAC && bits >= 8 && bits % 8 == 0 && bits <= 4096;
+}
+
+/* The template of a secret key; value (import) may be NULL. */
+static enum ts_err secret_template(struct p11 *p, const struct prov_key *k, struct key_tmpl *t,
+                                   CK_ULONG *value_len, const uint8_t *value, size_t len)
+{
+	const struct psa_attrs *a = k->attrs;
+	bool exportable = (a->usage & PSA_USAGE_EXPORT) != 0;
+	const char *label = k->label != NULL ? k->label : "tessera";
+	bool mac = a->type == PSA_KT_HMAC;
+
+	if (exportable && !p->allow_export)
+		return TS_E_PSA_NOT_PERMITTED;
+	memset(t, 0, sizeof(*t));
+	t->priv_cls = CKO_SECRET_KEY;
+	t->kt = mac ? CKK_GENERIC_SECRET : CKK_AES;
+	add(&t->priv, CKA_CLASS, &t->priv_cls, sizeof(t->priv_cls));
+	add(&t->priv, CKA_KEY_TYPE, &t->kt, sizeof(t->kt));
+	add_bool(&t->priv, CKA_TOKEN, true);
+	add_bool(&t->priv, CKA_PRIVATE, true);
+	add(&t->priv, CKA_ID, k->ref, k->ref_len);
+	add(&t->priv, CKA_LABEL, label, strlen(label));
+	add_bool(&t->priv, CKA_SENSITIVE, !exportable);
+	add_bool(&t->priv, CKA_EXTRACTABLE, exportable);
+	add_bool(&t->priv, CKA_ENCRYPT, !mac && (a->usage & PSA_USAGE_ENCRYPT));
+	add_bool(&t->priv, CKA_DECRYPT, !mac && (a->usage & PSA_USAGE_DECRYPT));
+	add_bool(&t->priv, CKA_SIGN,
+	         mac && (a->usage & (PSA_USAGE_SIGN_MESSAGE | PSA_USAGE_SIGN_HASH)));
+	add_bool(&t->priv, CKA_VERIFY,
+	         mac && (a->usage & (PSA_USAGE_VERIFY_MESSAGE | PSA_USAGE_VERIFY_HASH)));
+	add_bool(&t->priv, CKA_WRAP, false);
+	add_bool(&t->priv, CKA_UNWRAP, false);
+	add_bool(&t->priv, CKA_DERIVE, false);
+	if (p11_secret_mech(&a->alg, &t->allowed))
+		add(&t->priv, CKA_ALLOWED_MECHANISMS, &t->allowed, sizeof(t->allowed));
+	if (value != NULL)
+		add(&t->priv, CKA_VALUE, value, len);
+	else
+		add(&t->priv, CKA_VALUE_LEN, value_len, sizeof(*value_len));
+	return TS_OK;
+}
+
+static enum ts_err generate_secret(struct p11 *p, const struct prov_key *k)
+{
+	CK_ULONG len = k->attrs->bits / 8;
+	CK_MECHANISM m = {k->attrs->type == PSA_KT_AES ? CKM_AES_KEY_GEN
+	                                               : CKM_GENERIC_SECRET_KEY_GEN,
+	                  NULL, 0};
+	struct key_tmpl t;
+	CK_OBJECT_HANDLE o;
+	CK_SESSION_HANDLE s;
+	enum ts_err err;
+	CK_RV rv;
+
+	if (!secret_size_ok(k->attrs, k->attrs->bits))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (!p11_has_mech(p, m.mechanism, NULL))
+		return TS_E_PSA_NOT_SUPPORTED;
+	err = secret_template(p, k, &t, &len, NULL, 0);
+	if (err != TS_OK)
+		return err;
+	s = p11_session_get(p);
+	rv = p->f->C_GenerateKey(s, &m, t.priv.a, t.priv.n, &o);
+	p11_session_put(p, s);
+	return p11_status(rv);
+}
+
+static enum ts_err import_secret(struct p11 *p, const struct prov_key *k, const uint8_t *data,
+                                 size_t len, uint32_t *ret_bits)
+{
+	uint32_t bits = (uint32_t)len * 8;
+	struct key_tmpl t;
+	CK_OBJECT_HANDLE o;
+	CK_SESSION_HANDLE s;
+	enum ts_err err;
+	CK_RV rv;
+
+	if ((k->attrs->bits != 0 && k->attrs->bits != bits) || !secret_size_ok(k->attrs, bits))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	err = secret_template(p, k, &t, NULL, data, len);
+	if (err != TS_OK)
+		return err;
+	s = p11_session_get(p);
+	rv = p->f->C_CreateObject(s, t.priv.a, t.priv.n, &o);
+	p11_session_put(p, s);
+	if (rv == CKR_OK)
+		*ret_bits = bits;
+	return p11_status(rv);
+}
+
 /* ---- generation ---- */
 
 static enum ts_err check_rsa_bits(struct p11 *p, uint32_t bits)
@@ -367,8 +464,10 @@ enum ts_err p11_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 			return err;
 		add(&t.pub, CKA_MODULUS_BITS, &bits, sizeof(bits));
 		add(&t.pub, CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537));
+	} else if (a->type == PSA_KT_AES || a->type == PSA_KT_HMAC) {
+		return generate_secret(p, k);
 	} else {
-		return TS_E_PSA_NOT_SUPPORTED; /* public keys are imported; no secret keys yet */
+		return TS_E_PSA_NOT_SUPPORTED; /* public keys are imported */
 	}
 	s = p11_session_get(p);
 	rv = p->f->C_GenerateKeyPair(s, &m, t.pub.a, t.pub.n, t.priv.a, t.priv.n, &pub, &priv);
@@ -547,10 +646,10 @@ out:
 	return err;
 }
 
-/* Whether a bare point lies on the curve (tokens need not check). */
-static bool ec_point_valid(const char *curve, const uint8_t *pt, size_t len)
+bool p11_ec_point_valid(uint32_t bits, const uint8_t *pt, size_t len)
 {
-	EC_GROUP *g = EC_GROUP_new_by_curve_name(OBJ_sn2nid(curve));
+	const char *curve = ec_curve_name(bits);
+	EC_GROUP *g = curve != NULL ? EC_GROUP_new_by_curve_name(OBJ_sn2nid(curve)) : NULL;
 	EC_POINT *q = g != NULL ? EC_POINT_new(g) : NULL;
 	bool ok = q != NULL && len > 0 && pt[0] == 0x04 &&
 	          EC_POINT_oct2point(g, q, pt, len, NULL) == 1;
@@ -602,7 +701,7 @@ static enum ts_err import_ecc(struct p11 *p, const struct prov_key *k, const uin
 		if (err != TS_OK)
 			return err;
 	} else {
-		if (!ec_point_valid(curve, data, len))
+		if (!p11_ec_point_valid(bits, data, len))
 			return TS_E_PSA_INVALID_ARGUMENT;
 		memcpy(point, data, len);
 		point_len = len;
@@ -698,6 +797,8 @@ enum ts_err p11_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 		err = import_ecc(ctx, k, data, len, ret_bits);
 	else if (a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC)
 		err = import_rsa(ctx, k, data, len, ret_bits);
+	else if (a->type == PSA_KT_AES || a->type == PSA_KT_HMAC)
+		err = import_secret(ctx, k, data, len, ret_bits);
 	else
 		err = TS_E_PSA_NOT_SUPPORTED;
 	if (err != TS_OK)
@@ -723,16 +824,18 @@ enum ts_err p11_export_key(void *ctx, const struct prov_key *k, uint8_t **ret, s
 		return p11_export_public_key(ctx, k, ret, ret_len);
 	if (!p->allow_export)
 		return TS_E_PSA_NOT_PERMITTED;
-	if (a->type != PSA_KT_ECC_PAIR)
+	if (a->type == PSA_KT_AES || a->type == PSA_KT_HMAC)
+		n = a->bits / 8;
+	else if (a->type != PSA_KT_ECC_PAIR)
 		return TS_E_PSA_NOT_SUPPORTED; /* RSA private keys: not yet */
 	s = p11_session_get(p);
-	err = p11_find(p, s, k, CKO_PRIVATE_KEY, &o);
+	err = p11_find(p, s, k, a->type == PSA_KT_ECC_PAIR ? CKO_PRIVATE_KEY : CKO_SECRET_KEY, &o);
 	if (err == TS_OK)
 		err = p11_get_attr(p, s, o, CKA_VALUE, &v, &vl);
 	p11_session_put(p, s);
 	if (err != TS_OK)
 		return err;
-	/* PSA: the scalar padded to the curve size. */
+	/* PSA: the scalar padded to the curve size; a secret key as it is. */
 	out = vl <= n ? calloc(1, n) : NULL;
 	if (out == NULL) {
 		ts_free_secret(v, vl);

@@ -81,6 +81,20 @@ enum ts_err p11_public_of(struct p11 *p, CK_SESSION_HANDLE s, const struct prov_
 /* CKA_EC_PARAMS (DER OID) of a SECP-R1 curve size, or NULL. */
 const uint8_t *p11_ec_oid(uint32_t bits, size_t *ret_len);
 
+/* Whether a bare uncompressed point lies on the SECP-R1 curve of this size. */
+bool p11_ec_point_valid(uint32_t bits, const uint8_t *pt, size_t len);
+
+/* symmetric.c */
+/* The mechanism of an AEAD or MAC policy, false when the provider has none. */
+bool p11_secret_mech(const struct psa_alg *alg, CK_MECHANISM_TYPE *ret);
+enum ts_err p11_aead(void *ctx, const struct prov_key *k, const struct psa_alg *alg, bool encrypt,
+                     const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
+                     const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+enum ts_err p11_mac(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                    const uint8_t *in, size_t in_len, uint8_t **ret, size_t *ret_len);
+enum ts_err p11_key_agreement(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                              const uint8_t *peer, size_t peer_len, uint8_t **ret, size_t *ret_len);
+
 /* sign.c */
 enum ts_err p11_sign_hash(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
                           const uint8_t *hash, size_t hash_len, uint8_t **ret_sig, size_t *ret_len);

@@ -20,6 +20,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <sqlite3.h>
@@ -781,4 +782,153 @@ Test(pkcs11, software_public_operations_verify_and_encrypt_with_openssl)
 	cr_assert_arr_eq(pt, "hi", 2);
 	free(pt);
 	free(ct);
+}
+
+Test(pkcs11, aes_gcm_on_the_token_matches_openssl)
+{
+	static const uint8_t key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+	                                12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+	                                23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+	static const uint8_t nonce[12] = {9, 9, 9};
+	struct tessera_key_spec spec = {.type = "aes",
+	                                .bits = 256,
+	                                .alg = "aes-gcm",
+	                                .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT};
+	uint8_t *ct = NULL, *pt = NULL, want[64];
+	size_t ctlen = 0, ptlen = 0;
+	int n = 0, fin = 0;
+	EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+
+	/* An imported key, so OpenSSL can compute what the token must give. */
+	cr_assert_eq(tessera_import_key(c, P11, "gcm", &spec, key, 32), TESSERA_OK);
+	cr_assert_eq(tessera_aead_encrypt(c, P11, "gcm", "aes-gcm", nonce, 12,
+	                                  (const uint8_t *)"ad", 2, (const uint8_t *)"plaintext", 9,
+	                                  &ct, &ctlen),
+	             TESSERA_OK);
+	cr_assert_eq(ctlen, 9 + 16);
+	cr_assert_eq(EVP_EncryptInit_ex(e, EVP_aes_256_gcm(), NULL, key, nonce), 1);
+	cr_assert_eq(EVP_EncryptUpdate(e, NULL, &n, (const uint8_t *)"ad", 2), 1);
+	cr_assert_eq(EVP_EncryptUpdate(e, want, &n, (const uint8_t *)"plaintext", 9), 1);
+	cr_assert_eq(EVP_EncryptFinal_ex(e, want + n, &fin), 1);
+	cr_assert_eq(EVP_CIPHER_CTX_ctrl(e, EVP_CTRL_GCM_GET_TAG, 16, want + 9), 1);
+	EVP_CIPHER_CTX_free(e);
+	cr_assert_arr_eq(ct, want, 25);
+	cr_assert_eq(tessera_aead_decrypt(c, P11, "gcm", "aes-gcm", nonce, 12,
+	                                  (const uint8_t *)"ad", 2, ct, ctlen, &pt, &ptlen),
+	             TESSERA_OK);
+	cr_assert_eq(ptlen, 9);
+	cr_assert_arr_eq(pt, "plaintext", 9);
+	free(pt);
+	/* A changed tag or associated data does not decrypt. */
+	{
+		int rc = tessera_aead_decrypt(c, P11, "gcm", "aes-gcm", nonce, 12,
+		                              (const uint8_t *)"aD", 2, ct, ctlen, &pt, &ptlen);
+
+		cr_assert_eq(rc, 1149, "%d", rc);
+	}
+	ct[ctlen - 1] ^= 1;
+	cr_assert_eq(tessera_aead_decrypt(c, P11, "gcm", "aes-gcm", nonce, 12,
+	                                  (const uint8_t *)"ad", 2, ct, ctlen, &pt, &ptlen),
+	             1149);
+	free(ct);
+	/* A generated key round-trips too. */
+	cr_assert_eq(tessera_generate_key(c, P11, "gcm2", &spec), TESSERA_OK);
+	cr_assert_eq(tessera_aead_encrypt(c, P11, "gcm2", "aes-gcm", nonce, 12, NULL, 0,
+	                                  (const uint8_t *)"x", 1, &ct, &ctlen),
+	             TESSERA_OK);
+	cr_assert_eq(tessera_aead_decrypt(c, P11, "gcm2", "aes-gcm", nonce, 12, NULL, 0, ct, ctlen,
+	                                  &pt, &ptlen),
+	             TESSERA_OK);
+	cr_assert_eq(ptlen, 1);
+	free(pt);
+	free(ct);
+	/* CCM is not on SoftHSM: the provider says so. */
+	spec.alg = "aes-ccm";
+	cr_assert_eq(tessera_can_do_crypto(c, P11, 2, &spec), 1134);
+	spec.alg = "aes-gcm";
+	cr_assert_eq(tessera_can_do_crypto(c, P11, 2, &spec), TESSERA_OK);
+}
+
+Test(pkcs11, hmac_on_the_token_matches_openssl)
+{
+	uint8_t key[32], *mac = NULL, want[32];
+	unsigned int wlen = 0;
+	size_t len = 0;
+	struct tessera_key_spec spec = {.type = "hmac",
+	                                .bits = 256,
+	                                .alg = "hmac-sha256",
+	                                .usage = TESSERA_USAGE_SIGN_MESSAGE |
+	                                         TESSERA_USAGE_VERIFY_MESSAGE};
+
+	memset(key, 0x5a, sizeof(key));
+	cr_assert_eq(tessera_import_key(c, P11, "mac", &spec, key, 32), TESSERA_OK);
+	cr_assert_eq(tessera_mac_compute(c, P11, "mac", "hmac-sha256", (const uint8_t *)"data", 4,
+	                                 &mac, &len),
+	             TESSERA_OK);
+	HMAC(EVP_sha256(), key, 32, (const uint8_t *)"data", 4, want, &wlen);
+	cr_assert_eq(len, 32);
+	cr_assert_arr_eq(mac, want, 32);
+	cr_assert_eq(tessera_mac_verify(c, P11, "mac", "hmac-sha256", (const uint8_t *)"data", 4,
+	                                mac, len),
+	             TESSERA_OK);
+	mac[0] ^= 1;
+	cr_assert_eq(tessera_mac_verify(c, P11, "mac", "hmac-sha256", (const uint8_t *)"data", 4,
+	                                mac, len),
+	             1149);
+	free(mac);
+	cr_assert_eq(tessera_generate_key(c, P11, "mac2", &spec), TESSERA_OK);
+	cr_assert_eq(tessera_mac_compute(c, P11, "mac2", "hmac-sha256", (const uint8_t *)"d", 1,
+	                                 &mac, &len),
+	             TESSERA_OK);
+	cr_assert_eq(len, 32);
+	free(mac);
+}
+
+Test(pkcs11, raw_ecdh_on_the_token_matches_openssl)
+{
+	struct tessera_key_spec spec = {
+	        .type = "ecc", .bits = 256, .alg = "ecdh", .usage = TESSERA_USAGE_DERIVE};
+	EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "prime256v1"), *ours;
+	uint8_t point[65], *secret = NULL, want[32];
+	size_t plen = 0, len = 0, wlen = sizeof(want);
+	EVP_PKEY_CTX *pc;
+
+	cr_assert_eq(tessera_generate_key(c, P11, "dh", &spec), TESSERA_OK);
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(peer, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	                                             point, sizeof(point), &plen),
+	             1);
+	cr_assert_eq(tessera_raw_key_agreement(c, P11, "dh", "ecdh", point, plen, &secret, &len),
+	             TESSERA_OK);
+	ours = exported_public("dh", "prime256v1");
+	pc = EVP_PKEY_CTX_new(peer, NULL);
+	cr_assert_eq(EVP_PKEY_derive_init(pc), 1);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(pc, ours), 1);
+	cr_assert_eq(EVP_PKEY_derive(pc, want, &wlen), 1);
+	EVP_PKEY_CTX_free(pc);
+	cr_assert_eq(len, 32);
+	cr_assert_arr_eq(secret, want, 32);
+	free(secret);
+	/* A point off the curve is refused. */
+	point[30] ^= 1;
+	cr_assert_eq(tessera_raw_key_agreement(c, P11, "dh", "ecdh", point, plen, &secret, &len),
+	             1135);
+	EVP_PKEY_free(ours);
+	EVP_PKEY_free(peer);
+}
+
+Test(pkcs11, list_opcodes_names_what_the_provider_serves)
+{
+	uint32_t *ops = NULL;
+	size_t n = 0;
+	int seen = 0;
+
+	cr_assert_eq(tessera_list_opcodes(c, P11, &ops, &n), TESSERA_OK);
+	for (size_t i = 0; i < n; i++) {
+		seen += ops[i] == WIRE_OP_PSA_SIGN_HASH || ops[i] == WIRE_OP_PSA_AEAD_ENCRYPT ||
+		        ops[i] == WIRE_OP_PSA_RAW_KEY_AGREEMENT;
+		/* no unauthenticated ciphers */
+		cr_assert_neq(ops[i], WIRE_OP_PSA_CIPHER_ENCRYPT);
+	}
+	cr_assert_eq(seen, 3);
+	free(ops);
 }
