@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "client/tessera.h"
@@ -931,4 +933,158 @@ Test(pkcs11, list_opcodes_names_what_the_provider_serves)
 	}
 	cr_assert_eq(seen, 3);
 	free(ops);
+}
+
+/* ---- concurrency and crashes ---- */
+
+struct signer {
+	pthread_t t;
+	int failures;
+};
+
+static void *sign_loop(void *arg)
+{
+	struct signer *s = arg;
+	struct tessera_client *cl = client_as("alice");
+	uint8_t h[32] = {1}, *sig = NULL;
+	size_t len = 0;
+
+	for (int i = 0; i < 8; i++) {
+		if (tessera_sign_hash(cl, P11, "shared", "ecdsa-sha256", h, 32, &sig, &len) !=
+		    TESSERA_OK) {
+			s->failures++;
+			continue;
+		}
+		if (tessera_verify_hash(cl, P11, "shared", "ecdsa-sha256", h, 32, sig, len) !=
+		    TESSERA_OK)
+			s->failures++;
+		free(sig);
+	}
+	tessera_close(cl);
+	return NULL;
+}
+
+Test(pkcs11, sixty_four_clients_share_a_pool_of_four_sessions_without_an_error)
+{
+	static struct signer s[64];
+
+	cr_assert_eq(tessera_generate_key(c, P11, "shared", &p256), TESSERA_OK);
+	for (int i = 0; i < 64; i++)
+		cr_assert_eq(pthread_create(&s[i].t, NULL, sign_loop, &s[i]), 0);
+	for (int i = 0; i < 64; i++) {
+		pthread_join(s[i].t, NULL);
+		cr_assert_eq(s[i].failures, 0, "client %d: %d failures", i, s[i].failures);
+	}
+}
+
+/* The CKA_IDs on the token (each once, however many objects carry it). */
+static size_t token_ids(char ids[][40], size_t max)
+{
+	const char *out = token_objects(), *q = out;
+	size_t n = 0;
+
+	while ((q = strstr(q, "ID:         ")) != NULL) {
+		char id[40] = "";
+		bool dup = false;
+
+		q += 12;
+		sscanf(q, "%39[0-9a-f]", id);
+		for (size_t i = 0; i < n; i++)
+			dup = dup || strcmp(ids[i], id) == 0;
+		if (!dup && n < max)
+			snprintf(ids[n++], 40, "%s", id);
+	}
+	return n;
+}
+
+/* The references of the key store's records, whatever their state. */
+static size_t store_ids(char ids[][40], size_t max)
+{
+	char path[160];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/keystore.sqlite3", d.dir);
+	cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db,
+	                                "SELECT lower(hex(ref)) FROM keys WHERE length(ref) > 0",
+	                                -1, &st, NULL),
+	             SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW && n < max)
+		snprintf(ids[n++], 40, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+#define CHURN_KEYS 200
+
+static struct {
+	pthread_t t;
+	volatile int stop;
+	int state[CHURN_KEYS]; /* 1 creation acknowledged, 2 destruction acknowledged */
+} churn;
+
+static void *churn_loop(void *arg)
+{
+	struct tessera_client *cl = client_as("alice");
+	char name[16];
+
+	(void)arg;
+	for (int i = 0; i < CHURN_KEYS && !churn.stop; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		if (tessera_generate_key(cl, P11, name, &p256) != TESSERA_OK)
+			break;
+		churn.state[i] = 1;
+		if (i % 2 == 0)
+			continue;
+		if (tessera_destroy_key(cl, P11, name) != TESSERA_OK)
+			break;
+		churn.state[i] = 2;
+	}
+	tessera_close(cl);
+	return NULL;
+}
+
+Test(pkcs11, sigkill_during_creations_and_destructions_leaves_token_and_key_store_in_step)
+{
+	static char tok[512][40], store[512][40];
+	size_t nt, ns;
+	int acknowledged = 0;
+
+	cr_assert_eq(pthread_create(&churn.t, NULL, churn_loop, NULL), 0);
+	usleep((useconds_t)td_scale(400) * 1000);
+	/* Killed mid-loop; started again on the same token and key store. */
+	cr_assert_eq(td_restart(&d, SIGKILL), 128 + SIGKILL);
+	churn.stop = 1;
+	pthread_join(churn.t, NULL);
+	nt = token_ids(tok, 512);
+	ns = store_ids(store, 512);
+	/* Every object on the token belongs to a key the store knows, and the
+	 * other way round. */
+	cr_assert_eq(nt, ns, "%zu token IDs, %zu key store records", nt, ns);
+	for (size_t i = 0; i < nt; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < ns; k++)
+			known = known || strcmp(tok[i], store[k]) == 0;
+		cr_assert(known, "token object %s is not in the key store", tok[i]);
+	}
+	/* No acknowledged key is lost, none acknowledged destroyed is back. */
+	for (int i = 0; i < CHURN_KEYS; i++) {
+		char name[16];
+		uint8_t *pub = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (churn.state[i] == 0)
+			continue;
+		acknowledged++;
+		snprintf(name, sizeof(name), "c%d", i);
+		rc = tessera_export_public_key(c, P11, name, &pub, &len);
+		free(pub);
+		cr_assert_eq(rc, churn.state[i] == 1 ? TESSERA_OK : 1140, "%s", name);
+	}
+	cr_assert_gt(acknowledged, 0, "the loop made no key before the kill");
 }
