@@ -56,7 +56,7 @@ static enum ts_err encrypt_in_software(struct p11 *p, const struct prov_key *k,
 	size_t der_len = 0;
 	enum ts_err err = p11_public_of(p, s, k, &der, &der_len);
 
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err != TS_OK)
 		return err;
 	pub.type = PSA_KT_RSA_PUBLIC;
@@ -79,7 +79,7 @@ enum ts_err p11_asym_crypt(void *ctx, const struct prov_key *k, const struct psa
 	CK_OBJECT_HANDLE o;
 	uint8_t *out;
 	enum ts_err err;
-	CK_RV rv;
+	CK_RV rv = CKR_OK;
 
 	if (a->type != PSA_KT_RSA_PAIR && (a->type != PSA_KT_RSA_PUBLIC || !encrypt))
 		return TS_E_PSA_INVALID_ARGUMENT;
@@ -109,12 +109,13 @@ enum ts_err p11_asym_crypt(void *ctx, const struct prov_key *k, const struct psa
 		/* Plaintext too long for the key and padding. */
 		if (encrypt && (rv == CKR_DATA_LEN_RANGE || rv == CKR_DATA_INVALID))
 			err = TS_E_PSA_INVALID_ARGUMENT;
-		/* A ciphertext that does not decrypt says nothing more than that. */
-		if (!encrypt && rv != CKR_OK && err != TS_E_PSA_HARDWARE_FAILURE &&
-		    err != TS_E_PSA_NOT_PERMITTED && err != TS_E_PSA_INSUFFICIENT_MEMORY)
-			err = TS_E_PSA_INVALID_PADDING;
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
+	/* A ciphertext that does not decrypt says nothing more than that
+	 * (SoftHSM: CKR_ENCRYPTED_DATA_INVALID, or CKR_GENERAL_ERROR). */
+	if (!encrypt && (err == TS_E_PSA_INVALID_ARGUMENT || rv == CKR_GENERAL_ERROR ||
+	                 rv == CKR_FUNCTION_FAILED))
+		err = TS_E_PSA_INVALID_PADDING;
 	if (err != TS_OK || n > size) {
 		ts_free_secret(out, size);
 		return err != TS_OK ? err : TS_E_PSA_COMMUNICATION_FAILURE;
@@ -175,7 +176,7 @@ void p11_probe_oaep(struct p11 *p)
 		(void)p->f->C_DestroyObject(s, pub);
 		(void)p->f->C_DestroyObject(s, priv);
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, TS_OK);
 }
 
 /* ---- CanDoCrypto, from the token's mechanism list ---- */

@@ -166,7 +166,7 @@ enum ts_err p11_reserve_ref(void *ctx, const struct psa_attrs *a, uint8_t **ret_
 			break;
 		err = TS_E_PSA_GENERIC_ERROR;
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err != TS_OK) {
 		free(id);
 		return err;
@@ -196,7 +196,7 @@ static enum ts_err destroy_all(struct p11 *p, const struct prov_key *k)
 				err = p11_status(rv);
 		}
 	} while (err == TS_OK && n > 0);
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	return err;
 }
 
@@ -386,7 +386,7 @@ static enum ts_err generate_secret(struct p11 *p, const struct prov_key *k)
 		return err;
 	s = p11_session_get(p);
 	rv = p->f->C_GenerateKey(s, &m, t.priv.a, t.priv.n, &o);
-	p11_session_put(p, s);
+	p11_session_put(p, s, p11_status(rv));
 	return p11_status(rv);
 }
 
@@ -407,7 +407,7 @@ static enum ts_err import_secret(struct p11 *p, const struct prov_key *k, const 
 		return err;
 	s = p11_session_get(p);
 	rv = p->f->C_CreateObject(s, t.priv.a, t.priv.n, &o);
-	p11_session_put(p, s);
+	p11_session_put(p, s, p11_status(rv));
 	if (rv == CKR_OK)
 		*ret_bits = bits;
 	return p11_status(rv);
@@ -471,7 +471,7 @@ enum ts_err p11_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_
 	}
 	s = p11_session_get(p);
 	rv = p->f->C_GenerateKeyPair(s, &m, t.pub.a, t.pub.n, t.priv.a, t.priv.n, &pub, &priv);
-	p11_session_put(p, s);
+	p11_session_put(p, s, p11_status(rv));
 	if (rv != CKR_OK)
 		return p11_status(rv);
 	*ret_mat = NULL;
@@ -594,7 +594,7 @@ enum ts_err p11_export_public_key(void *ctx, const struct prov_key *k, uint8_t *
 		return TS_E_PSA_INVALID_ARGUMENT;
 	s = p11_session_get(p);
 	err = p11_public_of(p, s, k, ret, ret_len);
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	return err;
 }
 
@@ -667,7 +667,7 @@ static enum ts_err create_objects(struct p11 *p, struct key_tmpl *t, bool with_p
 
 	if (rv == CKR_OK && with_private)
 		rv = p->f->C_CreateObject(s, t->priv.a, t->priv.n, &o);
-	p11_session_put(p, s);
+	p11_session_put(p, s, p11_status(rv));
 	/* A half-made pair is removed by the core's destroy_key on failure. */
 	return p11_status(rv);
 }
@@ -832,7 +832,7 @@ enum ts_err p11_export_key(void *ctx, const struct prov_key *k, uint8_t **ret, s
 	err = p11_find(p, s, k, a->type == PSA_KT_ECC_PAIR ? CKO_PRIVATE_KEY : CKO_SECRET_KEY, &o);
 	if (err == TS_OK)
 		err = p11_get_attr(p, s, o, CKA_VALUE, &v, &vl);
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err != TS_OK)
 		return err;
 	/* PSA: the scalar padded to the curve size; a secret key as it is. */

@@ -31,6 +31,10 @@ struct p11 {
 	CK_SESSION_HANDLE *sessions;
 	unsigned n_sessions, n_free;
 	CK_SESSION_HANDLE *free_list;
+	/* The user PIN, kept to log in again when the token dropped every
+	 * session (and so the login); wiped at fini. NULL: no login. */
+	char *pin;
+	size_t pin_len;
 
 	/* What the token says it can do (C_GetMechanismList). */
 	CK_MECHANISM_TYPE *mechs;
@@ -44,9 +48,12 @@ enum ts_err p11_status(CK_RV rv);
 /* The name of a CK_RV for messages ("CKR_PIN_INCORRECT"). */
 const char *p11_rv_name(CK_RV rv);
 
-/* Take a session from the pool (waits while all are in use); give it back. */
+/* Take a session from the pool (waits while all are in use); give it back
+ * with the status of what was done on it: after a device or communication
+ * failure the session is checked and, when the token dropped it (or the
+ * login), replaced by a new one before anyone else takes it. */
 CK_SESSION_HANDLE p11_session_get(struct p11 *p);
-void p11_session_put(struct p11 *p, CK_SESSION_HANDLE s);
+void p11_session_put(struct p11 *p, CK_SESSION_HANDLE s, enum ts_err err);
 
 /* Whether the token lists the mechanism; its info when ret_info is set. */
 bool p11_has_mech(const struct p11 *p, CK_MECHANISM_TYPE m, CK_MECHANISM_INFO *ret_info);

@@ -200,7 +200,8 @@ static enum ts_err p11_check_settings(const char *settings, const char *path, ch
 	X(CKR_OK)                                                                                                           \
 	X(CKR_HOST_MEMORY)                                                                                                  \
 	X(CKR_SLOT_ID_INVALID)                                                                                              \
-	X(CKR_GENERAL_ERROR) X(CKR_FUNCTION_FAILED) X(CKR_ARGUMENTS_BAD) X(CKR_ATTRIBUTE_READ_ONLY) X(                      \
+	X(CKR_GENERAL_ERROR)                                                                                                \
+	X(CKR_FUNCTION_FAILED) X(CKR_ARGUMENTS_BAD) X(CKR_ATTRIBUTE_READ_ONLY) X(                                           \
 	        CKR_ATTRIBUTE_SENSITIVE) X(CKR_ATTRIBUTE_TYPE_INVALID) X(CKR_ATTRIBUTE_VALUE_INVALID)                       \
 	        X(CKR_DATA_INVALID) X(CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(CKR_DEVICE_MEMORY) X(                       \
 	                CKR_DEVICE_REMOVED) X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE)                   \
@@ -295,8 +296,48 @@ CK_SESSION_HANDLE p11_session_get(struct p11 *p)
 	return s;
 }
 
-void p11_session_put(struct p11 *p, CK_SESSION_HANDLE s)
+/* Log the user in on a session (the login is the application's). */
+static CK_RV login(struct p11 *p, CK_SESSION_HANDLE s)
 {
+	CK_RV rv;
+
+	if (p->pin == NULL)
+		return CKR_OK;
+	rv = p->f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR)p->pin, (CK_ULONG)p->pin_len);
+	return rv == CKR_USER_ALREADY_LOGGED_IN ? CKR_OK : rv;
+}
+
+/* After a failure: a session the token no longer has (or that lost the
+ * login) is replaced. A token that is gone keeps the old handle, and the
+ * next failure tries again. */
+static CK_SESSION_HANDLE check_session(struct p11 *p, CK_SESSION_HANDLE s)
+{
+	CK_SESSION_INFO info;
+	CK_SESSION_HANDLE fresh;
+	CK_RV rv = p->f->C_GetSessionInfo(s, &info);
+
+	if (rv == CKR_OK && (p->pin == NULL || info.state == CKS_RW_USER_FUNCTIONS))
+		return s;
+	if (rv == CKR_OK) {
+		(void)login(p, s); /* the login was lost, the session is fine */
+		return s;
+	}
+	if (p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &fresh) !=
+	    CKR_OK)
+		return s;
+	(void)p->f->C_CloseSession(s);
+	(void)login(p, fresh);
+	for (unsigned i = 0; i < p->n_sessions; i++)
+		if (p->sessions[i] == s)
+			p->sessions[i] = fresh;
+	return fresh;
+}
+
+void p11_session_put(struct p11 *p, CK_SESSION_HANDLE s, enum ts_err err)
+{
+	if (err == TS_E_PSA_HARDWARE_FAILURE || err == TS_E_PSA_COMMUNICATION_FAILURE ||
+	    err == TS_E_PSA_NOT_PERMITTED)
+		s = check_session(p, s);
 	pthread_mutex_lock(&p->lock);
 	p->free_list[p->n_free++] = s;
 	pthread_cond_signal(&p->cond);
@@ -479,6 +520,8 @@ static void p11_fini(void *ctx)
 	}
 	if (p->lib != NULL)
 		dlclose(p->lib);
+	if (p->pin != NULL)
+		ts_free_secret(p->pin, P11_PIN_MAX + 1);
 	pthread_cond_destroy(&p->cond);
 	pthread_mutex_destroy(&p->lock);
 	free(p->sessions);
@@ -553,10 +596,11 @@ static enum ts_err open_sessions(struct p11 *p, const struct p11_settings *s, co
 	rc = read_pin(s, path, &pin, &pin_len, err, errlen);
 	if (rc != TS_OK || pin == NULL)
 		return rc;
+	p->pin = pin;
+	p->pin_len = pin_len;
 	/* Login is the application's, shared by every session. */
-	rv = p->f->C_Login(p->sessions[0], CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)pin_len);
-	ts_free_secret(pin, P11_PIN_MAX + 1);
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+	rv = login(p, p->sessions[0]);
+	if (rv != CKR_OK) {
 		snprintf(err, errlen, "%s.%s: the token refused the user login: %s%s", path,
 		         s->pin_file != NULL ? "user_pin_file" : "user_pin_credential",
 		         p11_rv_name(rv),
@@ -647,7 +691,7 @@ static enum ts_err p11_generate_random(void *ctx, uint8_t *out, size_t len)
 		out += chunk;
 		len -= chunk;
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, p11_status(rv));
 	return rv == CKR_OK ? TS_OK : p11_status(rv);
 }
 

@@ -142,7 +142,7 @@ enum ts_err p11_sign_hash(void *ctx, const struct prov_key *k, const struct psa_
 			rv = p->f->C_Sign(s, (CK_BYTE_PTR)j.in, j.in_len, sig, &n);
 		err = p11_status(rv);
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	OPENSSL_cleanse(j.buf, sizeof(j.buf));
 	if (err == TS_OK && n != j.sig_len)
 		err = TS_E_PSA_COMMUNICATION_FAILURE; /* not the size this key signs */
@@ -166,7 +166,7 @@ static enum ts_err verify_in_software(struct p11 *p, const struct prov_key *k,
 	size_t der_len = 0;
 	enum ts_err err = p11_public_of(p, s, k, &der, &der_len);
 
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err != TS_OK)
 		return err;
 	pub.type = pub.type == PSA_KT_RSA_PAIR   ? PSA_KT_RSA_PUBLIC
@@ -207,6 +207,6 @@ enum ts_err p11_verify_hash(void *ctx, const struct prov_key *k, const struct ps
 		if (rv == CKR_DATA_LEN_RANGE || rv == CKR_DATA_INVALID)
 			err = TS_E_PSA_INVALID_SIGNATURE;
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	return err;
 }

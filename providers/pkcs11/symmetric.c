@@ -101,7 +101,7 @@ enum ts_err p11_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 			}
 		}
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err == TS_OK && n != size)
 		err = TS_E_PSA_COMMUNICATION_FAILURE;
 	if (err != TS_OK) {
@@ -139,7 +139,7 @@ enum ts_err p11_mac(void *ctx, const struct prov_key *k, const struct psa_alg *a
 			rv = p->f->C_Sign(s, (CK_BYTE_PTR)in, (CK_ULONG)in_len, out, &n);
 		err = p11_status(rv);
 	}
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err == TS_OK && n != psa_hash_size(alg->hash))
 		err = TS_E_PSA_COMMUNICATION_FAILURE;
 	if (err != TS_OK) {
@@ -190,7 +190,7 @@ enum ts_err p11_key_agreement(void *ctx, const struct prov_key *k, const struct 
 		err = p11_get_attr(p, s, secret, CKA_VALUE, &v, &vl);
 	if (secret != CK_INVALID_HANDLE)
 		(void)p->f->C_DestroyObject(s, secret);
-	p11_session_put(p, s);
+	p11_session_put(p, s, err);
 	if (err == TS_OK && vl != size) {
 		ts_free_secret(v, vl);
 		err = TS_E_PSA_COMMUNICATION_FAILURE;
