@@ -37,9 +37,10 @@
 
 static struct td d;
 static struct tessera_client *c;
-static char hsm[64];     /* the test's SoftHSM directory */
-static char module[128]; /* libsofthsm2.so */
-static char tmpl[4096];  /* the daemon's configuration template */
+static char hsm[64];        /* the test's SoftHSM directory */
+static char module[128];    /* libsofthsm2.so */
+static const char *library; /* what the provider loads: module, or the fault module */
+static char tmpl[4096];     /* the daemon's configuration template */
 
 static const char *softhsm_module(void)
 {
@@ -90,6 +91,7 @@ static void make_token(void)
 	snprintf(path, sizeof(path), "%s/pin", hsm);
 	write_file(path, PIN "\n", 0600);
 	snprintf(module, sizeof(module), "%s", softhsm_module());
+	library = module;
 }
 
 /* The configuration, with extra provider settings (JSON members, each
@@ -104,7 +106,7 @@ static const char *config(const char *extra)
 	         " \"authenticators\": [{\"type\": \"Direct\"}],"
 	         " \"providers\": [{\"type\": \"Pkcs11\", %s \"library_path\": \"%s\","
 	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s/pin\"}]}",
-	         extra, module, hsm);
+	         extra, library, hsm);
 	return tmpl;
 }
 
@@ -140,6 +142,8 @@ static void teardown(void)
 		cr_assert_eq(td_stop(&d), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hsm);
 	(void)system(cmd);
+	unsetenv("P11FAULT_MODULE");
+	unsetenv("P11FAULT_CTL");
 }
 
 TestSuite(pkcs11, .init = setup, .fini = teardown, .timeout = 120);
@@ -1087,4 +1091,99 @@ Test(pkcs11, sigkill_during_creations_and_destructions_leaves_token_and_key_stor
 		cr_assert_eq(rc, churn.state[i] == 1 ? TESSERA_OK : 1140, "%s", name);
 	}
 	cr_assert_gt(acknowledged, 0, "the loop made no key before the kill");
+}
+
+/* ---- faults SoftHSM cannot produce, from the fault-injecting module ---- */
+
+#define FAULT_MODULE TESSERA_BUILD_DIR "/tests/e2e/libp11fault.so"
+
+static char ctl[160];
+
+static void set_fault(const char *line)
+{
+	write_file(ctl, line, 0600);
+}
+
+/* The provider on the fault module (which forwards to SoftHSM). */
+static void use_fault_module(const char *extra)
+{
+	snprintf(ctl, sizeof(ctl), "%s/fault", hsm);
+	set_fault("");
+	setenv("P11FAULT_MODULE", module, 1);
+	setenv("P11FAULT_CTL", ctl, 1);
+	library = FAULT_MODULE;
+	restart_with(extra);
+}
+
+static int sign_p256(const char *name)
+{
+	uint8_t h[32] = {4}, *sig = NULL;
+	size_t len = 0;
+	int rc = tessera_sign_hash(c, P11, name, "ecdsa-sha256", h, 32, &sig, &len);
+
+	free(sig);
+	return rc;
+}
+
+Test(pkcs11, a_session_the_token_dropped_is_replaced_and_the_login_restored)
+{
+	/* One session: when the token drops it, the login goes with it. */
+	use_fault_module("\"sessions\": 1,");
+	cr_assert_eq(tessera_generate_key(c, P11, "k", &p256), TESSERA_OK);
+	cr_assert_eq(sign_p256("k"), TESSERA_OK);
+	set_fault("C_Sign 0xb3 1"); /* CKR_SESSION_HANDLE_INVALID */
+	cr_assert_eq(sign_p256("k"), 1145);
+	/* The next request runs on a new, logged-in session (the private key
+	 * needs the login). */
+	cr_assert_eq(sign_p256("k"), TESSERA_OK);
+	cr_assert_eq(sign_p256("k"), TESSERA_OK);
+}
+
+Test(pkcs11, a_removed_device_is_a_hardware_failure_and_serving_resumes)
+{
+	uint8_t *r = NULL;
+
+	use_fault_module("");
+	cr_assert_eq(tessera_generate_key(c, P11, "k", &p256), TESSERA_OK);
+	set_fault("C_Sign 0x32 1"); /* CKR_DEVICE_REMOVED */
+	cr_assert_eq(sign_p256("k"), 1147);
+	cr_assert_eq(sign_p256("k"), TESSERA_OK);
+	set_fault("C_GenerateRandom 0x32 0"); /* gone until further notice */
+	cr_assert_eq(tessera_generate_random(c, P11, 16, &r), 1147);
+	cr_assert_eq(tessera_generate_random(c, P11, 16, &r), 1147);
+	set_fault("");
+	cr_assert_eq(tessera_generate_random(c, P11, 16, &r), TESSERA_OK);
+	free(r);
+}
+
+Test(pkcs11, a_full_token_is_insufficient_storage_and_leaves_no_key_behind)
+{
+	struct tessera_key_info *k = NULL;
+	size_t n = 0;
+
+	use_fault_module("");
+	set_fault("C_GenerateKeyPair 0x31 1"); /* CKR_DEVICE_MEMORY */
+	cr_assert_eq(tessera_generate_key(c, P11, "big", &p256), 1142);
+	cr_assert_eq(tessera_list_keys(c, &k, &n), TESSERA_OK);
+	cr_assert_eq(n, 0);
+	tessera_key_info_free(k, n);
+	cr_assert_eq(count(token_objects(), "alice/big"), 0);
+	/* Room again: the name is free. */
+	cr_assert_eq(tessera_generate_key(c, P11, "big", &p256), TESSERA_OK);
+	cr_assert_eq(sign_p256("big"), TESSERA_OK);
+}
+
+Test(pkcs11, a_locked_pin_stops_the_start_naming_the_setting)
+{
+	char cfg[4096];
+
+	snprintf(ctl, sizeof(ctl), "%s/fault", hsm);
+	set_fault("C_Login 0xa4 0"); /* CKR_PIN_LOCKED */
+	setenv("P11FAULT_MODULE", module, 1);
+	setenv("P11FAULT_CTL", ctl, 1);
+	snprintf(cfg, sizeof(cfg),
+	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
+	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s/pin\"}]}",
+	         FAULT_MODULE, hsm);
+	expect_start_error(cfg, "providers[0].user_pin_file", "CKR_PIN_LOCKED");
 }
