@@ -1187,3 +1187,80 @@ Test(pkcs11, a_locked_pin_stops_the_start_naming_the_setting)
 	         FAULT_MODULE, hsm);
 	expect_start_error(cfg, "providers[0].user_pin_file", "CKR_PIN_LOCKED");
 }
+
+Test(pkcs11, two_tokens_are_two_instances_and_each_key_lives_on_its_own)
+{
+	char cmd[256], cfg[4096], *out;
+
+	snprintf(cmd, sizeof(cmd),
+	         "softhsm2-util --init-token --free --label Second --so-pin 12345678 --pin "
+	         "654321 >/dev/null");
+	cr_assert_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pin2", hsm);
+	write_file(cmd, "654321", 0600);
+	snprintf(cfg, sizeof(cfg),
+	         "{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"},"
+	         " \"listener\": {\"socket_path\": \"%%1$s\", \"timeout_ms\": 5000},"
+	         " \"authenticators\": [{\"type\": \"Direct\"}],"
+	         " \"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
+	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s/pin\"},"
+	         " {\"type\": \"Pkcs11\", \"name\": \"second\", \"library_path\": \"%s\","
+	         " \"token_label\": \"Second\", \"user_pin_file\": \"%s/pin2\"}]}",
+	         module, hsm, module, hsm);
+	tessera_close(c);
+	cr_assert_eq(td_stop(&d), 0);
+	td_start(&d, cfg);
+	c = client_as("alice");
+	cr_assert_eq(tessera_generate_key(c, P11, "one", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, 0x80, "two", &p256), TESSERA_OK);
+	cr_assert_eq(sign_p256("one"), TESSERA_OK);
+	{
+		uint8_t h[32] = {1}, *sig = NULL;
+		size_t len = 0;
+
+		cr_assert_eq(tessera_sign_hash(c, 0x80, "two", "ecdsa-sha256", h, 32, &sig, &len),
+		             TESSERA_OK);
+		free(sig);
+		cr_assert_eq(tessera_sign_hash(c, 0x80, "one", "ecdsa-sha256", h, 32, &sig, &len),
+		             1140);
+	}
+	cr_assert_eq(sign_p256("two"), 1140);
+	/* Each object is on its own token. */
+	out = token_objects();
+	cr_assert_eq(count(out, "alice/one"), 2, "%s", out);
+	cr_assert_eq(count(out, "alice/two"), 0, "%s", out);
+}
+
+Test(pkcs11, rsa_3072_and_4096_keys_are_made_on_the_token)
+{
+	struct tessera_key_spec spec = {.type = "rsa",
+	                                .bits = 3072,
+	                                .alg = "rsa-pkcs1-sha256",
+	                                .usage = TESSERA_USAGE_SIGN_HASH |
+	                                         TESSERA_USAGE_VERIFY_HASH};
+	uint8_t h[32] = {2}, *sig = NULL;
+	size_t len = 0;
+	EVP_PKEY *pk;
+
+	/* Slow generation stays out of the valgrind run. */
+	if (td_under_valgrind())
+		cr_skip_test("RSA 3072/4096 generation under valgrind takes minutes");
+	for (int bits = 3072; bits <= 4096; bits += 1024) {
+		char name[16];
+
+		spec.bits = (uint32_t)bits;
+		snprintf(name, sizeof(name), "rsa%d", bits);
+		cr_assert_eq(tessera_generate_key(c, P11, name, &spec), TESSERA_OK);
+		cr_assert_eq(tessera_sign_hash(c, P11, name, "rsa-pkcs1-sha256", h, 32, &sig, &len),
+		             TESSERA_OK);
+		cr_assert_eq(len, (size_t)bits / 8);
+		pk = exported_public(name, NULL);
+		cr_assert_eq(EVP_PKEY_get_bits(pk), bits);
+		cr_assert(openssl_verify_rsa(pk, 0, EVP_sha256(), h, 32, sig, len));
+		EVP_PKEY_free(pk);
+		free(sig);
+	}
+	/* Sizes the provider does not make. */
+	spec.bits = 1000;
+	cr_assert_eq(tessera_generate_key(c, P11, "odd", &spec), 1134);
+}
