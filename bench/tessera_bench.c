@@ -5,7 +5,7 @@
  *   tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N] [--processes]
  *                 [--connect-per-request] [--duration SEC | --requests N]
  *                 [--baseline-threads N] [--json] [--idle N | --slow N]
- *                 [--io-threads N] [--flood N]
+ *                 [--io-threads N] [--flood N] [--provider ID]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
  * aead-16k, random-32, generate-destroy, fairness, or all (default). For each
@@ -22,6 +22,9 @@
  * directory (and stops it afterwards), with core.io_threads set to
  * --io-threads (default 0: one event loop per CPU) and the authenticators
  * UnixPeerCredentials (the clients of every OP) and Direct (fairness).
+ * --provider ID runs the key operations on another provider of a daemon
+ * given with --socket (a PKCS#11 token: ID 2); tessera-p11-baseline
+ * (p11_baseline.c) is the in-process baseline for that case.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -90,6 +93,7 @@ struct opts {
 	int slow;       /* --slow: those connections send half a header and stall */
 	int io_threads; /* --spawn: the daemon's core.io_threads */
 	int flood;      /* fairness: connections of the flooding tenant */
+	int provider;   /* --provider: the wire provider ID the key operations use */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -109,7 +113,8 @@ struct figures {
 	double client_cpu_us_per_req; /* this process (the clients), threads mode */
 };
 
-static struct opts opt = {.clients = 1, .persistent = 1, .duration = 3.0, .flood = 2};
+static struct opts opt = {
+        .clients = 1, .persistent = 1, .duration = 3.0, .flood = 2, .provider = 1};
 static pid_t daemon_pid;
 static uint8_t sig_ecdsa[72];
 static size_t sig_ecdsa_len;
@@ -158,22 +163,24 @@ static int daemon_op(struct tessera_client *c, enum op op, int worker)
 	case OP_PING:
 		return tessera_ping(c, &maj, &min);
 	case OP_SIGN_ECDSA:
-		rc = tessera_sign_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32, &out, &len);
+		rc = tessera_sign_hash(c, (uint8_t)opt.provider, "bench-ecdsa", "ecdsa-sha256",
+		                       hash32, 32, &out, &len);
 		break;
 	case OP_VERIFY_ECDSA:
-		return tessera_verify_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32,
-		                           sig_ecdsa, sig_ecdsa_len);
+		return tessera_verify_hash(c, (uint8_t)opt.provider, "bench-ecdsa", "ecdsa-sha256",
+		                           hash32, 32, sig_ecdsa, sig_ecdsa_len);
 	case OP_SIGN_RSA_PSS:
-		rc = tessera_sign_hash(c, 1, "bench-rsa", "rsa-pss-sha256", hash32, 32, &out, &len);
+		rc = tessera_sign_hash(c, (uint8_t)opt.provider, "bench-rsa", "rsa-pss-sha256",
+		                       hash32, 32, &out, &len);
 		break;
 	case OP_AEAD_64:
 	case OP_AEAD_16K:
-		rc = tessera_aead_encrypt(c, 1, "bench-aes", "aes-gcm", nonce12, 12, NULL, 0,
-		                          plain16k, op == OP_AEAD_64 ? 64 : sizeof(plain16k), &out,
-		                          &len);
+		rc = tessera_aead_encrypt(c, (uint8_t)opt.provider, "bench-aes", "aes-gcm", nonce12,
+		                          12, NULL, 0, plain16k,
+		                          op == OP_AEAD_64 ? 64 : sizeof(plain16k), &out, &len);
 		break;
 	case OP_RANDOM_32:
-		rc = tessera_generate_random(c, 1, 32, &out);
+		rc = tessera_generate_random(c, (uint8_t)opt.provider, 32, &out);
 		break;
 	default: {
 		char name[48];
@@ -183,9 +190,9 @@ static int daemon_op(struct tessera_client *c, enum op op, int worker)
 		                                .usage = TESSERA_USAGE_SIGN_HASH};
 
 		snprintf(name, sizeof(name), "bench-gd-%d-%d", (int)getpid(), worker);
-		rc = tessera_generate_key(c, 1, name, &spec);
+		rc = tessera_generate_key(c, (uint8_t)opt.provider, name, &spec);
 		if (rc == TESSERA_OK)
-			rc = tessera_destroy_key(c, 1, name);
+			rc = tessera_destroy_key(c, (uint8_t)opt.provider, name);
 		return rc;
 	}
 	}
@@ -216,17 +223,17 @@ static int setup_keys(void)
 
 	if (c == NULL)
 		return -1;
-	tessera_destroy_key(c, 1, "bench-ecdsa");
-	tessera_destroy_key(c, 1, "bench-rsa");
-	tessera_destroy_key(c, 1, "bench-aes");
-	rc = tessera_generate_key(c, 1, "bench-ecdsa", &ecdsa);
+	tessera_destroy_key(c, (uint8_t)opt.provider, "bench-ecdsa");
+	tessera_destroy_key(c, (uint8_t)opt.provider, "bench-rsa");
+	tessera_destroy_key(c, (uint8_t)opt.provider, "bench-aes");
+	rc = tessera_generate_key(c, (uint8_t)opt.provider, "bench-ecdsa", &ecdsa);
 	if (rc == TESSERA_OK)
-		rc = tessera_generate_key(c, 1, "bench-rsa", &rsa);
+		rc = tessera_generate_key(c, (uint8_t)opt.provider, "bench-rsa", &rsa);
 	if (rc == TESSERA_OK)
-		rc = tessera_generate_key(c, 1, "bench-aes", &aes);
+		rc = tessera_generate_key(c, (uint8_t)opt.provider, "bench-aes", &aes);
 	if (rc == TESSERA_OK)
-		rc = tessera_sign_hash(c, 1, "bench-ecdsa", "ecdsa-sha256", hash32, 32, &sig,
-		                       &sig_ecdsa_len);
+		rc = tessera_sign_hash(c, (uint8_t)opt.provider, "bench-ecdsa", "ecdsa-sha256",
+		                       hash32, 32, &sig, &sig_ecdsa_len);
 	if (rc == TESSERA_OK && sig_ecdsa_len <= sizeof(sig_ecdsa))
 		memcpy(sig_ecdsa, sig, sig_ecdsa_len);
 	free(sig);
@@ -1023,6 +1030,8 @@ static void usage(FILE *out)
 	             "                     [--io-threads N] (--spawn: tesserad's event loops)\n"
 	             "                     [--flood N]  (fairness: flooding connections, "
 	             "default 2)\n"
+	             "                     [--provider ID] (the provider of the key operations, "
+	             "default 1)\n"
 	             "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
@@ -1046,6 +1055,7 @@ int main(int argc, char **argv)
 	        {"slow", required_argument, NULL, 'w'},
 	        {"io-threads", required_argument, NULL, 'I'},
 	        {"flood", required_argument, NULL, 'F'},
+	        {"provider", required_argument, NULL, 'P'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -1110,6 +1120,17 @@ int main(int argc, char **argv)
 		case 'I':
 			opt.io_threads = atoi(optarg);
 			break;
+		case 'P': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 1 || n > 255) {
+				fprintf(stderr, "tessera-bench: --provider: expected 1 to 255\n");
+				return 2;
+			}
+			opt.provider = (int)n;
+			break;
+		}
 		case 'F': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
