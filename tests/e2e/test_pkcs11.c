@@ -1264,3 +1264,28 @@ Test(pkcs11, rsa_3072_and_4096_keys_are_made_on_the_token)
 	spec.bits = 1000;
 	cr_assert_eq(tessera_generate_key(c, P11, "odd", &spec), 1134);
 }
+
+Test(pkcs11, an_imported_rsa_key_pair_signs_on_the_token)
+{
+	EVP_PKEY *gen = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	unsigned char *der = NULL;
+	int dlen = i2d_PrivateKey(gen, &der);
+	struct tessera_key_spec spec = {.type = "rsa",
+	                                .bits = 0,
+	                                .alg = "rsa-pkcs1-sha256",
+	                                .usage = TESSERA_USAGE_SIGN_HASH |
+	                                         TESSERA_USAGE_VERIFY_HASH};
+	uint8_t h[32] = {8}, *sig = NULL;
+	size_t len = 0;
+
+	cr_assert_gt(dlen, 0);
+	cr_assert_eq(tessera_import_key(c, P11, "rsapair", &spec, der, (size_t)dlen), TESSERA_OK);
+	OPENSSL_clear_free(der, (size_t)dlen);
+	cr_assert_eq(tessera_sign_hash(c, P11, "rsapair", "rsa-pkcs1-sha256", h, 32, &sig, &len),
+	             TESSERA_OK);
+	cr_assert(openssl_verify_rsa(gen, 0, EVP_sha256(), h, 32, sig, len));
+	free(sig);
+	/* Garbage is not a key. */
+	cr_assert_eq(tessera_import_key(c, P11, "junk", &spec, h, 32), 1135);
+	EVP_PKEY_free(gen);
+}
