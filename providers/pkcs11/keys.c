@@ -98,18 +98,94 @@ static enum ts_err find_objects(struct p11 *p, CK_SESSION_HANDLE s, const uint8_
 	return p11_status(rv);
 }
 
+/* ---- the handle cache: CKA_ID and class -> object handle ---- */
+
+static struct p11_handle *cache_slot(struct p11 *p, const uint8_t *id, CK_OBJECT_CLASS cls)
+{
+	/* The IDs are random: their first bytes are a hash already. */
+	unsigned h = ((unsigned)id[0] | (unsigned)id[1] << 8) + (unsigned)cls;
+
+	return &p->handles[h % P11_HANDLE_SLOTS];
+}
+
+static bool cache_get(struct p11 *p, const uint8_t *id, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *ret)
+{
+	struct p11_handle *e;
+	bool hit;
+
+	pthread_mutex_lock(&p->lock);
+	e = cache_slot(p, id, cls);
+	hit = e->used && e->cls == cls && memcmp(e->id, id, P11_ID_LEN) == 0;
+	if (hit)
+		*ret = e->h;
+	pthread_mutex_unlock(&p->lock);
+	return hit;
+}
+
+static void cache_put(struct p11 *p, const uint8_t *id, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE h)
+{
+	struct p11_handle *e;
+
+	pthread_mutex_lock(&p->lock);
+	e = cache_slot(p, id, cls);
+	memcpy(e->id, id, P11_ID_LEN);
+	e->cls = cls;
+	e->h = h;
+	e->used = true;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void cache_forget(struct p11 *p, const uint8_t *id)
+{
+	static const CK_OBJECT_CLASS classes[] = {CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_SECRET_KEY};
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+		struct p11_handle *e = cache_slot(p, id, classes[i]);
+
+		if (e->used && memcmp(e->id, id, P11_ID_LEN) == 0)
+			e->used = false;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether a cached handle still names the object: handles are the
+ * module's, and a module may give a freed one to a new object. One call,
+ * where a search takes three (and SoftHSM scans its token directory). */
+static bool still_ours(struct p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, const uint8_t *id,
+                       CK_OBJECT_CLASS cls)
+{
+	uint8_t got[P11_ID_LEN];
+	CK_OBJECT_CLASS got_cls = (CK_OBJECT_CLASS)-1;
+	CK_ATTRIBUTE t[] = {{CKA_ID, got, sizeof(got)}, {CKA_CLASS, &got_cls, sizeof(got_cls)}};
+
+	return p->f->C_GetAttributeValue(s, h, t, 2) == CKR_OK && t[0].ulValueLen == P11_ID_LEN &&
+	       memcmp(got, id, P11_ID_LEN) == 0 && got_cls == cls;
+}
+
 enum ts_err p11_find(struct p11 *p, CK_SESSION_HANDLE s, const struct prov_key *k,
                      CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *ret)
 {
+	bool cacheable = k->ref_len == P11_ID_LEN;
+	CK_OBJECT_HANDLE h;
 	CK_ULONG n = 0;
 	enum ts_err err;
 
 	if (k->ref_len == 0)
 		return TS_E_PSA_DOES_NOT_EXIST;
-	err = find_objects(p, s, k->ref, k->ref_len, &cls, ret, 1, &n);
+	if (cacheable && cache_get(p, k->ref, cls, &h) && still_ours(p, s, h, k->ref, cls)) {
+		*ret = h;
+		return TS_OK;
+	}
+	err = find_objects(p, s, k->ref, k->ref_len, &cls, &h, 1, &n);
 	if (err != TS_OK)
 		return err;
-	return n == 1 ? TS_OK : TS_E_PSA_DOES_NOT_EXIST;
+	if (n != 1)
+		return TS_E_PSA_DOES_NOT_EXIST;
+	if (cacheable)
+		cache_put(p, k->ref, cls, h);
+	*ret = h;
+	return TS_OK;
 }
 
 enum ts_err p11_get_attr(struct p11 *p, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
@@ -186,6 +262,8 @@ static enum ts_err destroy_all(struct p11 *p, const struct prov_key *k)
 
 	if (k->ref_len == 0)
 		return TS_OK;
+	if (k->ref_len == P11_ID_LEN)
+		cache_forget(p, k->ref);
 	s = p11_session_get(p);
 	do {
 		err = find_objects(p, s, k->ref, k->ref_len, NULL, o, 4, &n);

@@ -17,6 +17,16 @@ extern const struct prov_ops prov_pkcs11_ops;
 /* CKA_IDs tesserad allocates: random, this long. */
 #define P11_ID_LEN 16
 
+/* Object handles found, kept by CKA_ID and class (checked at each use). */
+#define P11_HANDLE_SLOTS 1024
+
+struct p11_handle {
+	uint8_t id[P11_ID_LEN];
+	CK_OBJECT_CLASS cls;
+	CK_OBJECT_HANDLE h;
+	bool used;
+};
+
 struct p11 {
 	void *lib;
 	CK_FUNCTION_LIST_PTR f;
@@ -35,6 +45,8 @@ struct p11 {
 	 * session (and so the login); wiped at fini. NULL: no login. */
 	char *pin;
 	size_t pin_len;
+
+	struct p11_handle handles[P11_HANDLE_SLOTS]; /* under lock */
 
 	/* What the token says it can do (C_GetMechanismList). */
 	CK_MECHANISM_TYPE *mechs;
