@@ -1,7 +1,10 @@
 /*
  * tessera-p11-baseline: a PKCS#11 module's own ECDSA P-256 sign rate, in
- * process (C_SignInit + C_Sign on a session key, one session per thread,
- * one login), as the baseline of `tessera-bench --provider 2`.
+ * process (C_SignInit + C_Sign, one session per thread, one login), as the
+ * baseline of `tessera-bench --provider 2`: first on a session key (in
+ * memory), then on a token key, the kind tesserad uses (SoftHSM's file
+ * backend checks a token object's file on each use); the token key is
+ * destroyed afterwards.
  *
  *   tessera-p11-baseline --module PATH --token-label LABEL --pin-file FILE
  *                        [--threads N] [--duration SEC]
@@ -155,16 +158,31 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(pin, 0, sizeof(pin));
-	t0 = now();
-	for (int i = 0; i < threads; i++)
-		pthread_create(&tids[i], NULL, worker, &sessions[i]);
-	usleep((useconds_t)(duration * 1e6));
-	atomic_store(&stop, 1);
-	for (int i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
-	t1 = now();
-	printf("PKCS#11 in process, ECDSA P-256 C_SignInit+C_Sign, %d thread(s): %.0f signs/s\n",
-	       threads, (double)atomic_load(&signs) / (t1 - t0));
+	for (int token = 0; token < 2; token++) {
+		if (token) {
+			pub[0].pValue = &yes;
+			priv[0].pValue = &yes;
+			if (f->C_GenerateKeyPair(sessions[0], &gen, pub, 2, priv, 2, &pubkey,
+			                         &key) != CKR_OK)
+				return 1;
+		}
+		atomic_store(&stop, 0);
+		atomic_store(&signs, 0);
+		t0 = now();
+		for (int i = 0; i < threads; i++)
+			pthread_create(&tids[i], NULL, worker, &sessions[i]);
+		usleep((useconds_t)(duration * 1e6));
+		atomic_store(&stop, 1);
+		for (int i = 0; i < threads; i++)
+			pthread_join(tids[i], NULL);
+		t1 = now();
+		printf("PKCS#11 in process, ECDSA P-256 C_SignInit+C_Sign, %s key, %d thread(s): "
+		       "%.0f signs/s\n",
+		       token ? "token" : "session", threads,
+		       (double)atomic_load(&signs) / (t1 - t0));
+	}
+	(void)f->C_DestroyObject(sessions[0], key);
+	(void)f->C_DestroyObject(sessions[0], pubkey);
 	for (int i = 0; i < threads; i++)
 		(void)f->C_CloseSession(sessions[i]);
 	(void)f->C_Finalize(NULL);
