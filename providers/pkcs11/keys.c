@@ -810,19 +810,21 @@ static enum ts_err import_ecc(struct p11 *p, const struct prov_key *k, const uin
 	return err;
 }
 
+/* The RSA key components, as OpenSSL and PKCS#11 name them. */
+static const char *const names[] = {
+        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
+        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
+        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
+        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
+};
+static const CK_ATTRIBUTE_TYPE types[] = {
+        CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
+        CKA_PRIME_2, CKA_EXPONENT_1,      CKA_EXPONENT_2,       CKA_COEFFICIENT,
+};
+
 static enum ts_err import_rsa(struct p11 *p, const struct prov_key *k, const uint8_t *data,
                               size_t len, uint32_t *ret_bits)
 {
-	static const char *const names[] = {
-	        OSSL_PKEY_PARAM_RSA_N,         OSSL_PKEY_PARAM_RSA_E,
-	        OSSL_PKEY_PARAM_RSA_D,         OSSL_PKEY_PARAM_RSA_FACTOR1,
-	        OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
-	        OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
-	};
-	static const CK_ATTRIBUTE_TYPE types[] = {
-	        CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_PRIVATE_EXPONENT, CKA_PRIME_1,
-	        CKA_PRIME_2, CKA_EXPONENT_1,      CKA_EXPONENT_2,       CKA_COEFFICIENT,
-	};
 	const struct psa_attrs *a = k->attrs;
 	bool pair = a->type == PSA_KT_RSA_PAIR;
 	const uint8_t *q = data;
@@ -888,6 +890,70 @@ enum ts_err p11_import_key(void *ctx, const struct prov_key *k, const uint8_t *d
 
 /* ---- export of private keys (EXPORT flag and allow_export only) ---- */
 
+/* A DER RSAPrivateKey from the token's components. */
+static enum ts_err export_rsa(struct p11 *p, const struct prov_key *k, uint8_t **ret,
+                              size_t *ret_len)
+{
+	CK_SESSION_HANDLE s = p11_session_get(p);
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	OSSL_PARAM *ps = NULL;
+	EVP_PKEY *pk = NULL;
+	BIGNUM *bn[8] = {0};
+	unsigned char *der = NULL;
+	CK_OBJECT_HANDLE o;
+	int dlen = 0;
+	enum ts_err err = p11_find(p, s, k, CKO_PRIVATE_KEY, &o);
+
+	for (size_t i = 0; err == TS_OK && i < 8; i++) {
+		uint8_t *v = NULL;
+		size_t vl = 0;
+
+		err = p11_get_attr(p, s, o, types[i], &v, &vl);
+		if (err != TS_OK)
+			break;
+		/* Secure BIGNUMs: the builder then keeps them apart and
+		 * OSSL_PARAM_free wipes them. */
+		bn[i] = BN_secure_new();
+		if (bn[i] != NULL && BN_bin2bn(v, (int)vl, bn[i]) == NULL) {
+			BN_clear_free(bn[i]);
+			bn[i] = NULL;
+		}
+		ts_free_secret(v, vl);
+		if (bn[i] == NULL || bld == NULL ||
+		    OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]) != 1)
+			err = TS_E_NOMEM;
+	}
+	p11_session_put(p, s, err);
+	if (err != TS_OK)
+		goto out;
+	err = TS_E_PSA_COMMUNICATION_FAILURE; /* components that make no key */
+	ps = OSSL_PARAM_BLD_to_param(bld);
+	if (ps == NULL || pc == NULL || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_KEYPAIR, ps) != 1)
+		goto out;
+	dlen = i2d_PrivateKey(pk, &der);
+	if (dlen <= 0)
+		goto out;
+	err = TS_E_NOMEM;
+	*ret = malloc((size_t)dlen);
+	if (*ret == NULL)
+		goto out;
+	memcpy(*ret, der, (size_t)dlen);
+	*ret_len = (size_t)dlen;
+	err = TS_OK;
+out:
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)dlen);
+	EVP_PKEY_free(pk);
+	OSSL_PARAM_free(ps);
+	OSSL_PARAM_BLD_free(bld);
+	EVP_PKEY_CTX_free(pc);
+	for (size_t i = 0; i < 8; i++)
+		BN_clear_free(bn[i]);
+	return err;
+}
+
 enum ts_err p11_export_key(void *ctx, const struct prov_key *k, uint8_t **ret, size_t *ret_len)
 {
 	struct p11 *p = ctx;
@@ -904,8 +970,10 @@ enum ts_err p11_export_key(void *ctx, const struct prov_key *k, uint8_t **ret, s
 		return TS_E_PSA_NOT_PERMITTED;
 	if (a->type == PSA_KT_AES || a->type == PSA_KT_HMAC)
 		n = a->bits / 8;
+	else if (a->type == PSA_KT_RSA_PAIR)
+		return export_rsa(p, k, ret, ret_len);
 	else if (a->type != PSA_KT_ECC_PAIR)
-		return TS_E_PSA_NOT_SUPPORTED; /* RSA private keys: not yet */
+		return TS_E_PSA_NOT_SUPPORTED;
 	s = p11_session_get(p);
 	err = p11_find(p, s, k, a->type == PSA_KT_ECC_PAIR ? CKO_PRIVATE_KEY : CKO_SECRET_KEY, &o);
 	if (err == TS_OK)

@@ -1293,3 +1293,140 @@ Test(pkcs11, an_imported_rsa_key_pair_signs_on_the_token)
 	cr_assert_eq(tessera_import_key(c, P11, "junk", &spec, h, 32), 1135);
 	EVP_PKEY_free(gen);
 }
+
+Test(pkcs11, exported_rsa_and_aes_keys_are_the_keys_the_token_uses)
+{
+	struct tessera_key_spec rsa = {.type = "rsa",
+	                               .bits = 2048,
+	                               .alg = "rsa-pkcs1-sha256",
+	                               .usage = TESSERA_USAGE_SIGN_HASH |
+	                                        TESSERA_USAGE_VERIFY_HASH | TESSERA_USAGE_EXPORT};
+	struct tessera_key_spec aes = {.type = "aes",
+	                               .bits = 128,
+	                               .alg = "aes-gcm",
+	                               .usage = TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT |
+	                                        TESSERA_USAGE_EXPORT};
+	uint8_t *der = NULL, *key = NULL, *ct = NULL, h[32] = {6}, *sig = NULL, nonce[12] = {0};
+	size_t dlen = 0, klen = 0, ctlen = 0, len = 0;
+	const uint8_t *q;
+	EVP_PKEY *pk;
+
+	restart_with("\"allow_export\": true,");
+	cr_assert_eq(tessera_generate_key(c, P11, "r", &rsa), TESSERA_OK);
+	cr_assert_eq(tessera_export_key(c, P11, "r", &der, &dlen), TESSERA_OK);
+	q = der;
+	pk = d2i_PrivateKey(EVP_PKEY_RSA, NULL, &q, (long)dlen);
+	cr_assert_not_null(pk);
+	cr_assert_eq(EVP_PKEY_get_bits(pk), 2048);
+	/* What the token signs verifies with the exported key. */
+	cr_assert_eq(tessera_sign_hash(c, P11, "r", "rsa-pkcs1-sha256", h, 32, &sig, &len),
+	             TESSERA_OK);
+	cr_assert(openssl_verify_rsa(pk, 0, EVP_sha256(), h, 32, sig, len));
+	EVP_PKEY_free(pk);
+	free(sig);
+	free(der);
+
+	cr_assert_eq(tessera_generate_key(c, P11, "a", &aes), TESSERA_OK);
+	cr_assert_eq(tessera_export_key(c, P11, "a", &key, &klen), TESSERA_OK);
+	cr_assert_eq(klen, 16);
+	cr_assert_eq(tessera_aead_encrypt(c, P11, "a", "aes-gcm", nonce, 12, NULL, 0,
+	                                  (const uint8_t *)"abc", 3, &ct, &ctlen),
+	             TESSERA_OK);
+	{
+		EVP_CIPHER_CTX *e = EVP_CIPHER_CTX_new();
+		uint8_t want[3 + 16];
+		int n = 0, fin = 0;
+
+		cr_assert_eq(EVP_EncryptInit_ex(e, EVP_aes_128_gcm(), NULL, key, nonce), 1);
+		cr_assert_eq(EVP_EncryptUpdate(e, want, &n, (const uint8_t *)"abc", 3), 1);
+		cr_assert_eq(EVP_EncryptFinal_ex(e, want + n, &fin), 1);
+		cr_assert_eq(EVP_CIPHER_CTX_ctrl(e, EVP_CTRL_GCM_GET_TAG, 16, want + 3), 1);
+		EVP_CIPHER_CTX_free(e);
+		cr_assert_eq(ctlen, sizeof(want));
+		cr_assert_arr_eq(ct, want, sizeof(want));
+	}
+	free(ct);
+	free(key);
+}
+
+Test(pkcs11, check_config_validates_the_settings_without_loading_the_module)
+{
+	char cfg[1024], path[160], cmd[512], out[2048];
+	FILE *p;
+	size_t n;
+	int status;
+
+	snprintf(path, sizeof(path), "%s/check.json", hsm);
+	/* A module that does not exist: only a start would find out. */
+	write_file(
+	        path,
+	        "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"/nonexistent/x.so\","
+	        " \"token_label\": \"T\", \"user_pin_file\": \"/nonexistent/pin\"}]}",
+	        0600);
+	snprintf(cmd, sizeof(cmd), "%s --check-config %s 2>&1", TESSERAD, path);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+	/* What is wrong in the settings themselves is found. */
+	snprintf(cfg, sizeof(cfg),
+	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"lib.so\"}]}");
+	write_file(path, cfg, 0600);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+	cr_assert(strstr(out, "providers[0].library_path") != NULL, "%s", out);
+	write_file(path,
+	           "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"/x.so\","
+	           " \"sessions\": 0, \"token_label\": \"T\"}]}",
+	           0600);
+	p = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	status = pclose(p);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
+	cr_assert(strstr(out, "providers[0].sessions") != NULL, "%s", out);
+}
+
+Test(pkcs11, a_token_that_is_gone_does_not_stop_the_other_providers)
+{
+	char cfg[4096];
+	uint8_t *r = NULL;
+	struct tessera_key_spec spec = p256;
+
+	snprintf(ctl, sizeof(ctl), "%s/fault", hsm);
+	set_fault("");
+	setenv("P11FAULT_MODULE", module, 1);
+	setenv("P11FAULT_CTL", ctl, 1);
+	snprintf(cfg, sizeof(cfg),
+	         "{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"},"
+	         " \"listener\": {\"socket_path\": \"%%1$s\", \"timeout_ms\": 5000},"
+	         " \"authenticators\": [{\"type\": \"Direct\"}],"
+	         " \"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
+	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s/pin\"},"
+	         " {\"type\": \"Software\"}]}",
+	         FAULT_MODULE, hsm);
+	tessera_close(c);
+	cr_assert_eq(td_stop(&d), 0);
+	td_start(&d, cfg);
+	c = client_as("alice");
+	cr_assert_eq(tessera_generate_key(c, P11, "hw", &p256), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, 1, "sw", &spec), TESSERA_OK);
+	set_fault("C_Sign 0x32 0"); /* the token is gone */
+	cr_assert_eq(sign_p256("hw"), 1147);
+	{
+		uint8_t h[32] = {4}, *sig = NULL;
+		size_t len = 0;
+
+		cr_assert_eq(tessera_sign_hash(c, 1, "sw", "ecdsa-sha256", h, 32, &sig, &len),
+		             TESSERA_OK);
+		free(sig);
+	}
+	cr_assert_eq(tessera_generate_random(c, 1, 8, &r), TESSERA_OK);
+	free(r);
+	set_fault("");
+	cr_assert_eq(sign_p256("hw"), TESSERA_OK);
+}
