@@ -137,11 +137,17 @@ static void teardown(void)
 {
 	char cmd[128];
 
+	/* Runs once more after a test that cleaned up before skipping. */
 	tessera_close(c);
+	c = NULL;
 	if (d.pid > 0)
 		cr_assert_eq(td_stop(&d), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hsm);
-	(void)system(cmd);
+	d.pid = 0;
+	if (hsm[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", hsm);
+		(void)system(cmd);
+		hsm[0] = '\0';
+	}
 	unsetenv("P11FAULT_MODULE");
 	unsetenv("P11FAULT_CTL");
 }
@@ -1249,8 +1255,10 @@ Test(pkcs11, rsa_3072_and_4096_keys_are_made_on_the_token)
 	EVP_PKEY *pk;
 
 	/* Slow generation stays out of the valgrind run. */
-	if (td_under_valgrind())
+	if (td_under_valgrind()) {
+		teardown(); /* a skipped test's .fini does not run */
 		cr_skip_test("RSA 3072/4096 generation under valgrind takes minutes");
+	}
 	for (int bits = 3072; bits <= 4096; bits += 1024) {
 		char name[16];
 
