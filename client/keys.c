@@ -807,7 +807,6 @@ static int hash_value(const char *name)
 		int v;
 	} hashes[] = {
 	        {"sha1", PSA_ALGORITHM__ALGORITHM__HASH__SHA_1},
-	        {"sha1", PSA_ALGORITHM__ALGORITHM__HASH__SHA_1},
 	        {"sha224", PSA_ALGORITHM__ALGORITHM__HASH__SHA_224},
 	        {"sha256", PSA_ALGORITHM__ALGORITHM__HASH__SHA_256},
 	        {"sha384", PSA_ALGORITHM__ALGORITHM__HASH__SHA_384},
