@@ -5,7 +5,7 @@
  *   tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N] [--processes]
  *                 [--connect-per-request] [--duration SEC | --requests N]
  *                 [--baseline-threads N] [--json] [--idle N | --slow N]
- *                 [--io-threads N] [--flood N]
+ *                 [--io-threads N] [--flood N] [--provider ID]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
  * aead-16k, random-32, generate-destroy, fairness, or all (default). For each
@@ -22,6 +22,9 @@
  * directory (and stops it afterwards), with core.io_threads set to
  * --io-threads (default 0: one event loop per CPU) and the authenticators
  * UnixPeerCredentials (the clients of every OP) and Direct (fairness).
+ * --provider ID runs the key operations on another provider of a daemon
+ * given with --socket (a PKCS#11 token: ID 2); tessera-p11-baseline
+ * (p11_baseline.c) is the in-process baseline for that case.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1123,22 +1126,22 @@ int main(int argc, char **argv)
 		case 'I':
 			opt.io_threads = atoi(optarg);
 			break;
+		case 'P': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end != '\0' || n < 1 || n > 255) {
+				fprintf(stderr, "tessera-bench: --provider: expected 1 to 255\n");
+				return 2;
+			}
+			opt.provider = (int)n;
+			break;
+		}
 		case 'F': {
 			char *end;
 			long n = strtol(optarg, &end, 10);
 
 			opt.flood = *end == '\0' && n >= 1 && n <= 64 ? (int)n : -1;
-			break;
-		}
-		case 'P': {
-			char *end;
-			long n = strtol(optarg, &end, 0);
-
-			if (*end != '\0' || n < 1 || n > 255) {
-				usage(stderr);
-				return 2;
-			}
-			opt.provider = (int)n;
 			break;
 		}
 		case 'h':

@@ -58,6 +58,7 @@ static int hash_suffix(const char *name, const char *prefix)
 		const char *s;
 		int v;
 	} hashes[] = {
+	        {"sha1", PSA_ALGORITHM__ALGORITHM__HASH__SHA_1},
 	        {"sha224", PSA_ALGORITHM__ALGORITHM__HASH__SHA_224},
 	        {"sha256", PSA_ALGORITHM__ALGORITHM__HASH__SHA_256},
 	        {"sha384", PSA_ALGORITHM__ALGORITHM__HASH__SHA_384},

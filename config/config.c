@@ -332,7 +332,7 @@ static const struct named_type auth_types[] = {
 static const struct named_type provider_types[] = {
         {"Software", CFG_PROVIDER_SOFTWARE, true},
         {"MbedCrypto", CFG_PROVIDER_SOFTWARE, true}, /* Parsec's name for the same slot */
-        {"Pkcs11", CFG_PROVIDER_PKCS11, false},
+        {"Pkcs11", CFG_PROVIDER_PKCS11, true},
         {"Tpm", CFG_PROVIDER_TPM, true},
         {"TrustedService", CFG_PROVIDER_TRUSTED_SERVICE, true},
         {NULL, 0, false},

@@ -8,6 +8,7 @@
  */
 #include "daemon/daemon-priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,8 +88,16 @@ static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb
 	size_t attrs_len = 0, mat_len = 0, ref_len = 0;
 	uint32_t bits = 0, asked = pb->key_bits;
 	bool reserved = false;
+	char *label = NULL;
 	enum ts_err err;
 
+	/* What a device may show on its object; the key is found by its ref. */
+	if (asprintf(&label, "%u:%s/%s", r->id.auth_type, r->id.name != NULL ? r->id.name : "",
+	             r->args.key_name) < 0) {
+		label = NULL;
+		return TS_E_NOMEM;
+	}
+	k.label = label;
 	err = wire_pack(&pb->base, &attrs, &attrs_len);
 	if (err != TS_OK)
 		goto out;
@@ -132,6 +141,7 @@ out:
 	}
 	free(attrs);
 	free(ref);
+	free(label);
 	ts_free_secret(mat, mat_len);
 	return err;
 }

@@ -63,6 +63,10 @@ enum prov_hash {
  *             no reserve_ref. Unique among the instance's live keys and
  *             constant for a key's life, so a provider may cache handles by
  *             it.
+ *   label:    set for generate_key and import_key only (NULL elsewhere): a
+ *             printable name of the tenant's key ("<auth type>:<application>/
+ *             <key name>") that a device may show on its object (a PKCS#11
+ *             CKA_LABEL); never used to find the key.
  */
 struct prov_key {
 	const struct psa_attrs *attrs;
@@ -70,6 +74,7 @@ struct prov_key {
 	size_t material_len;
 	const uint8_t *ref;
 	size_t ref_len;
+	const char *label;
 };
 
 /* Parameters and results of TPM-style key attestation (ActivateCredential,

@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "providers/pkcs11/pkcs11-priv.h"
 #include "providers/software/software-priv.h"
 #include "providers/tpm/tpm-priv.h"
 #include "providers/trusted_services/ts-priv.h"
 
 static const struct prov_ops *const registry[] = {
         &prov_software_ops,
+        &prov_pkcs11_ops,
         &prov_tpm_ops,
         &prov_trusted_services_ops,
 };
