@@ -67,7 +67,7 @@ run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefin
 # waits to valgrind's pace).
 echo "=== valgrind memcheck (e2e)"
 if [ -f build-test/build.ninja ]; then
-  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress providers store)
+  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress providers store migrate svid parsec_cli ts tpm pkcs11)
   if TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
       --timeout-multiplier 6 --suite e2e "${vg_suites[@]}" \
       >/tmp/tessera-valgrind.log 2>&1; then
@@ -99,7 +99,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
     -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || status=1
 fi
 if ninja -C build-fuzz tests/fuzz/fuzz_request tests/fuzz/fuzz_stream tests/fuzz/fuzz_config \
-    tests/fuzz/fuzz_attrs tests/fuzz/fuzz_jwt; then
+    tests/fuzz/fuzz_attrs tests/fuzz/fuzz_jwt tests/fuzz/fuzz_ts_codec tests/fuzz/fuzz_svid; then
   echo "=== fuzz (${FUZZ_SECONDS:-20} s per target)"
   fuzz_out=$(tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-20}")
   echo "$fuzz_out"
