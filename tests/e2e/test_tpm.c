@@ -953,7 +953,8 @@ static void kdfa(const uint8_t *key, size_t key_len, const char *label, const ui
 		in[n++] = (uint8_t)i;
 		memcpy(in + n, label, strlen(label) + 1); /* with its 0 */
 		n += strlen(label) + 1;
-		memcpy(in + n, ctx_u, u_len);
+		if (u_len > 0)
+			memcpy(in + n, ctx_u, u_len);
 		n += u_len;
 		in[n++] = (uint8_t)(bits >> 24);
 		in[n++] = (uint8_t)(bits >> 16);
