@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "common/secmem.h"
+#include "providers/software/software-priv.h"
 
 #define P11_MAX_SESSIONS 64
 #define P11_PIN_MAX      256
@@ -203,11 +204,12 @@ static enum ts_err p11_check_settings(const char *settings, const char *path, ch
 	X(CKR_GENERAL_ERROR)                                                                                                \
 	X(CKR_FUNCTION_FAILED)                                                                                              \
 	X(CKR_ARGUMENTS_BAD)                                                                                                \
-	X(CKR_ATTRIBUTE_READ_ONLY) X(CKR_ATTRIBUTE_SENSITIVE) X(CKR_ATTRIBUTE_TYPE_INVALID) X(                              \
-	        CKR_ATTRIBUTE_VALUE_INVALID) X(CKR_DATA_INVALID) X(CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR)                  \
-	        X(CKR_DEVICE_MEMORY) X(CKR_DEVICE_REMOVED) X(CKR_ENCRYPTED_DATA_INVALID) X(                                 \
-	                CKR_ENCRYPTED_DATA_LEN_RANGE) X(CKR_FUNCTION_NOT_SUPPORTED) X(CKR_KEY_HANDLE_INVALID)               \
-	                X(CKR_KEY_SIZE_RANGE) X(CKR_KEY_TYPE_INCONSISTENT) X(CKR_KEY_FUNCTION_NOT_PERMITTED) X(             \
+	X(CKR_ATTRIBUTE_READ_ONLY)                                                                                          \
+	X(CKR_ATTRIBUTE_SENSITIVE) X(CKR_ATTRIBUTE_TYPE_INVALID) X(CKR_ATTRIBUTE_VALUE_INVALID) X(                          \
+	        CKR_DATA_INVALID) X(CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(CKR_DEVICE_MEMORY)                            \
+	        X(CKR_DEVICE_REMOVED) X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE) X(                      \
+	                CKR_FUNCTION_NOT_SUPPORTED) X(CKR_KEY_HANDLE_INVALID) X(CKR_KEY_SIZE_RANGE)                         \
+	                X(CKR_KEY_TYPE_INCONSISTENT) X(CKR_KEY_FUNCTION_NOT_PERMITTED) X(                                   \
 	                        CKR_MECHANISM_INVALID) X(CKR_MECHANISM_PARAM_INVALID) X(CKR_OBJECT_HANDLE_INVALID)          \
 	                        X(CKR_OPERATION_ACTIVE) X(CKR_PIN_INCORRECT) X(CKR_PIN_INVALID) X(                          \
 	                                CKR_PIN_LEN_RANGE) X(CKR_PIN_EXPIRED) X(CKR_PIN_LOCKED) X(CKR_SESSION_CLOSED)       \
@@ -726,29 +728,12 @@ bool p11_hash_mech(unsigned hash, CK_MECHANISM_TYPE *ret_mech, CK_MECHANISM_TYPE
 static enum ts_err p11_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
                                     uint8_t *out, size_t outsize, size_t *ret_len)
 {
-	static const char *const names[] = {
-	        [PROV_HASH_SHA_1] = "SHA1",     [PROV_HASH_SHA_224] = "SHA224",
-	        [PROV_HASH_SHA_256] = "SHA256", [PROV_HASH_SHA_384] = "SHA384",
-	        [PROV_HASH_SHA_512] = "SHA512",
-	};
-	EVP_MD *md;
-	unsigned int n = 0;
-	enum ts_err err = TS_E_PSA_NOT_SUPPORTED;
-
 	(void)ctx;
-	if ((unsigned)alg >= sizeof(names) / sizeof(names[0]) || names[alg] == NULL)
-		return err;
-	md = EVP_MD_fetch(NULL, names[alg], NULL);
-	if (md == NULL)
-		return err;
-	err = TS_E_PSA_BUFFER_TOO_SMALL;
-	if ((size_t)EVP_MD_get_size(md) <= outsize) {
-		err = EVP_Digest(in, len, out, &n, md, NULL) == 1 ? TS_OK : TS_E_PSA_GENERIC_ERROR;
-		if (err == TS_OK)
-			*ret_len = n;
-	}
-	EVP_MD_free(md);
-	return err;
+	/* The hashes a token key's mechanisms take; OpenSSL's code, shared
+	 * with the software provider, computes them. */
+	if (!p11_hash_mech(alg, NULL, NULL))
+		return TS_E_PSA_NOT_SUPPORTED;
+	return prov_software_ops.hash_compute(NULL, alg, in, len, out, outsize, ret_len);
 }
 
 const struct prov_ops prov_pkcs11_ops = {

@@ -5,9 +5,8 @@
 
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "common/secmem.h"
+#include "providers/software/software-priv.h"
 
 enum ts_err tpm_generate_random(void *ctx, uint8_t *out, size_t len)
 {
@@ -69,23 +68,8 @@ static const char *hash_name(enum prov_hash alg)
 enum ts_err tpm_hash_compute(void *ctx, enum prov_hash alg, const uint8_t *in, size_t len,
                              uint8_t *out, size_t outsize, size_t *ret_len)
 {
-	const char *name = hash_name(alg);
-	EVP_MD *md = NULL;
-	unsigned int n = 0;
-	enum ts_err err = TS_E_PSA_NOT_SUPPORTED;
-
 	(void)ctx;
-	if (name == NULL || (md = EVP_MD_fetch(NULL, name, NULL)) == NULL)
-		goto out;
-	err = TS_E_PSA_BUFFER_TOO_SMALL;
-	if ((size_t)EVP_MD_get_size(md) > outsize)
-		goto out;
-	err = TS_E_PSA_GENERIC_ERROR;
-	if (EVP_Digest(in, len, out, &n, md, NULL) != 1)
-		goto out;
-	*ret_len = n;
-	err = TS_OK;
-out:
-	EVP_MD_free(md);
-	return err;
+	if (hash_name(alg) == NULL)
+		return TS_E_PSA_NOT_SUPPORTED; /* not a hash a TPM key is bound to */
+	return prov_software_ops.hash_compute(NULL, alg, in, len, out, outsize, ret_len);
 }
