@@ -21,7 +21,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "common/secmem.h"
 #include "providers/software/software-priv.h"
