@@ -241,6 +241,14 @@ bool tsp_ref_id(const struct prov_key *k, uint32_t *ret)
 	return true;
 }
 
+enum ts_err tsp_key_alg(const struct prov_key *k, const struct psa_alg *alg, uint32_t *ret_id,
+                        uint32_t *ret_alg)
+{
+	if (!tsp_ref_id(k, ret_id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	return tsp_alg(alg, ret_alg);
+}
+
 static enum ts_err key_exists(struct tsp *p, uint32_t id, bool *ret)
 {
 	size_t len, n;
@@ -532,9 +540,7 @@ static enum ts_err tsp_sign_hash(void *ctx, const struct prov_key *k, const stru
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
@@ -554,9 +560,7 @@ static enum ts_err tsp_verify_hash(void *ctx, const struct prov_key *k, const st
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
@@ -577,9 +581,7 @@ static enum ts_err tsp_asym_crypt(void *ctx, const struct prov_key *k, const str
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
@@ -642,9 +644,7 @@ static enum ts_err tsp_key_agreement(void *ctx, const struct prov_key *k, const 
 	uint32_t id, a;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);

@@ -59,6 +59,10 @@ enum ts_err tsp_call_data(struct tsp *p, uint32_t opcode, size_t req_len, uint8_
                           size_t *ret_len);
 /* The partition key ID a key's reference names; false for one not ours. */
 bool tsp_ref_id(const struct prov_key *k, uint32_t *ret);
+/* The key's partition ID and the algorithm's PSA value, for an operation on
+ * a key: TS_E_PSA_DOES_NOT_EXIST for a reference not ours, tsp_alg's errors. */
+enum ts_err tsp_key_alg(const struct prov_key *k, const struct psa_alg *alg, uint32_t *ret_id,
+                        uint32_t *ret_alg);
 
 /* The symmetric families (ts-symmetric.c), each one request's worth of
  * multipart steps under the lock, in pieces of TSP_CHUNK bytes. */

@@ -118,9 +118,7 @@ enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 	bool open = false;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	if (!encrypt && in_len < tag_len)
@@ -208,9 +206,7 @@ enum ts_err tsp_cipher(void *ctx, const struct prov_key *k, const struct psa_alg
 	bool open = false;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	if (!encrypt && in_len < iv_len)
@@ -272,9 +268,7 @@ static enum ts_err mac_run(struct tsp *p, const struct prov_key *k, const struct
 	bool open = false;
 	enum ts_err err;
 
-	if (!tsp_ref_id(k, &id))
-		return TS_E_PSA_DOES_NOT_EXIST;
-	err = tsp_alg(alg, &a);
+	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
