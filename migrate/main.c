@@ -417,8 +417,8 @@ static enum outcome migrate_tpm(const struct opts *o, struct targets *ts, const 
 
 	open_tpm(o, ts);
 	if (t->ops == NULL) {
-		snprintf(what, whatlen, "TPM key (provider \"%s\"): %s", m->provider_name,
-		         t->why_none);
+		snprintf(what, whatlen, "%s key (provider \"%s\"): %s",
+		         mig_provider_label(m->provider), m->provider_name, t->why_none);
 		return OUT_SKIPPED;
 	}
 	if (mig_tpm_convert(m, &pa, &native, &native_len, why, sizeof(why)) < 0 ||
