@@ -432,8 +432,8 @@ static enum outcome migrate_tpm(const struct opts *o, struct targets *ts, const 
 		         ts_strerror(err));
 		goto out;
 	}
-	snprintf(desc, sizeof(desc), "%s, %u bits (TPM key)",
-	         mig_psa_type_name(pa.type, tname, sizeof(tname)), (unsigned)pa.bits);
+	snprintf(desc, sizeof(desc), "%s, %u bits (TPM key, into Tpm instance \"%s\")",
+	         mig_psa_type_name(pa.type, tname, sizeof(tname)), (unsigned)pa.bits, t->instance);
 	err = t->ops->import_native(t->ctx, &k, native, native_len, &mat, &mat_len);
 	if (err != TS_OK) {
 		snprintf(what, whatlen, "%s: %s", desc, tpm_refusal(err));

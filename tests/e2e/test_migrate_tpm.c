@@ -439,9 +439,9 @@ Test(migrate_tpm, parsec_tpm_keys_are_taken_over_and_tesserad_signs_with_them)
 	snprintf(args, sizeof(args), "--sqlite %s", kim);
 	cr_assert_eq(migrate(args), 1, "a key failed: exit 1\n%s", out);
 	assert_out("import   Direct \"alice\" key \"parsec-ec\": ECC key pair SECP_R1, 256 bits "
-	           "(TPM key)");
-	assert_out(
-	        "import   Direct \"alice\" key \"parsec-rsa\": RSA key pair, 2048 bits (TPM key)");
+	           "(TPM key, into Tpm instance \"tpm0\")");
+	assert_out("import   Direct \"alice\" key \"parsec-rsa\": RSA key pair, 2048 bits (TPM "
+	           "key, into Tpm instance \"tpm0\")");
 	assert_out("would import 2, already present 0, skipped 1, failed 2");
 
 	snprintf(args, sizeof(args), "--sqlite %s --apply", kim);
@@ -450,7 +450,8 @@ Test(migrate_tpm, parsec_tpm_keys_are_taken_over_and_tesserad_signs_with_them)
 	assert_out("imported Direct \"alice\" key \"parsec-rsa\"");
 	/* Made on another TPM: it does not load under this one's root key. */
 	assert_out("failed   Direct \"alice\" key \"other-tpm\": ECC key pair SECP_R1, 256 bits "
-	           "(TPM key): the TPM does not load it under its root key");
+	           "(TPM key, into Tpm instance \"tpm0\"): the TPM does not load it under its root "
+	           "key");
 	assert_out("failed   Direct \"bob\" key \"mislabelled\": TPM key: its public part is not "
 	           "the mapping's key type");
 	assert_out("skipped  Internal \"\" key \"RootKeyTPM\": Parsec's own key");
@@ -459,7 +460,7 @@ Test(migrate_tpm, parsec_tpm_keys_are_taken_over_and_tesserad_signs_with_them)
 	/* Idempotent: nothing new the second time. */
 	cr_assert_eq(migrate(args), 1, "%s", out);
 	assert_out("present  Direct \"alice\" key \"parsec-ec\": ECC key pair SECP_R1, 256 bits "
-	           "(TPM key): already in Tessera (migrated before)");
+	           "(TPM key, into Tpm instance \"tpm0\"): already in Tessera (migrated before)");
 	assert_out("imported 0, already present 2, skipped 1, failed 2");
 	assert_out("nothing new to import");
 
