@@ -332,8 +332,9 @@ int mig_tpm_convert(const struct mig_entry *m, struct mig_psa_attrs *ret_attrs,
 		return -1;
 	}
 	if (((a.type & 0xff00) == 0x7000 || (a.type & 0xff00) == 0x7100) != (priv_len > 0)) {
-		snprintf(why, whylen, "TPM key: a %s without %s private part",
-		         priv_len > 0 ? "public key" : "key pair", priv_len > 0 ? "a" : "its");
+		snprintf(why, whylen, "%s",
+		         priv_len > 0 ? "TPM key: a public key with a private part"
+		                      : "TPM key: a key pair without its private part");
 		return -1;
 	}
 	if (rebuild(&a, variant == 0, n, n_len, x, x_len, y, y_len, &pub, why, whylen) < 0)
