@@ -24,6 +24,7 @@
 #include "keystore/keystore.h"
 #include "migrate/parsec.h"
 #include "migrate/psamap.h"
+#include "migrate/tpm.h"
 #include "providers/provider.h"
 #include "wire/psa.h"
 
@@ -33,7 +34,7 @@
 #define NAME_MAX_BYTES 255
 
 struct opts {
-	const char *config, *state_dir, *kek, *instance;
+	const char *config, *state_dir, *kek, *instance, *tpm_instance;
 	const char *sqlite, *on_disk, *mbed_dir;
 	unsigned on_disk_auth;
 	bool apply, quiet;
@@ -43,7 +44,15 @@ struct target {
 	const struct prov_ops *ops;
 	void *ctx;
 	const char *instance;
-	struct ks *ks; /* NULL in a dry run on a store that does not exist yet */
+	struct ks *ks;        /* NULL in a dry run on a store that does not exist yet */
+	const char *why_none; /* a TPM target that could not be opened: why */
+	bool tried;           /* a TPM target is opened at the first TPM key */
+};
+
+/* The providers keys go to. */
+struct targets {
+	struct target soft, tpm;
+	const struct ts_config *cfg;
 };
 
 struct counts {
@@ -79,6 +88,8 @@ static void usage(FILE *f)
 	        "      --kek-file PATH        the key-encryption key file\n"
 	        "      --instance NAME        the Software provider instance to import into\n"
 	        "                             (default: the first Software provider)\n"
+	        "      --tpm-instance NAME    the Tpm provider instance Parsec's TPM keys go to\n"
+	        "                             (default: the first Tpm provider)\n"
 	        "Run:\n"
 	        "      --apply                write the keys (default: only report)\n"
 	        "  -q, --quiet                print only the counts and the failures\n"
@@ -267,15 +278,192 @@ static int existing(const struct target *t, const struct ks_key_id *kid, const u
 	return rc;
 }
 
-static enum outcome migrate_one(const struct opts *o, const struct target *t,
-                                const struct mig_entry *m, char *what, size_t whatlen)
+/* Write one converted key under kid (in a dry run, only look for a
+ * conflict). */
+static enum outcome store_key(const struct opts *o, const struct target *t,
+                              const struct ks_key_id *kid, const uint8_t *ref, size_t ref_len,
+                              const uint8_t *attrs, size_t attrs_len, const uint8_t *mat,
+                              size_t mat_len, const char *desc, char *what, size_t whatlen)
+{
+	char why[512];
+	enum ts_err err;
+
+	switch (existing(t, kid, attrs, attrs_len, mat, mat_len, why, sizeof(why))) {
+	case 1:
+		snprintf(what, whatlen, "%s: already in Tessera (migrated before)", desc);
+		return OUT_PRESENT;
+	case 2:
+		snprintf(what, whatlen, "%s: %s", desc, why);
+		return OUT_SKIPPED;
+	}
+	if (!o->apply) {
+		snprintf(what, whatlen, "%s", desc);
+		return OUT_IMPORTED;
+	}
+	err = ks_reserve(t->ks, kid, t->instance, ref, ref_len, attrs, attrs_len);
+	if (err == TS_E_PSA_ALREADY_EXISTS) {
+		snprintf(what, whatlen,
+		         "%s: a Tessera key of that name exists (another instance, or being "
+		         "created or destroyed); not overwritten",
+		         desc);
+		return OUT_SKIPPED;
+	}
+	if (err == TS_OK) {
+		err = ks_commit(t->ks, kid, NULL, 0, attrs, attrs_len, mat, mat_len);
+		if (err != TS_OK)
+			(void)ks_abort(t->ks, kid);
+	}
+	if (err != TS_OK) {
+		snprintf(what, whatlen, "%s: the key store refuses it (%s%s)", desc,
+		         ts_strerror(err),
+		         err == TS_E_PSA_INSUFFICIENT_STORAGE
+		                 ? "; past the tenant's quotas in the configuration?"
+		                 : "");
+		return OUT_FAILED;
+	}
+	snprintf(what, whatlen, "%s", desc);
+	return OUT_IMPORTED;
+}
+
+/* ---- Parsec's TPM keys ---- */
+
+/* Start the Tpm instance Parsec's TPM keys go to, at the first such key (a
+ * store without TPM keys needs no TPM). */
+static void open_tpm(const struct opts *o, struct targets *ts)
+{
+	static char why[600];
+	struct target *t = &ts->tpm;
+	const struct cfg_provider *p = NULL;
+	char path[32], err[512];
+
+	if (t->tried)
+		return;
+	t->tried = true;
+	for (size_t i = 0; i < ts->cfg->n_providers && p == NULL; i++) {
+		const struct cfg_provider *c = &ts->cfg->providers[i];
+
+		if (c->provider_id == CFG_PROVIDER_TPM &&
+		    (o->tpm_instance == NULL || strcmp(o->tpm_instance, c->name) == 0)) {
+			p = c;
+			snprintf(path, sizeof(path), "providers[%zu]", i);
+		}
+	}
+	t->ops = prov_find(CFG_PROVIDER_TPM);
+	if (p == NULL) {
+		if (o->tpm_instance != NULL)
+			snprintf(why, sizeof(why),
+			         "--tpm-instance %s: no Tpm provider of that name in the "
+			         "configuration",
+			         o->tpm_instance);
+		else
+			snprintf(why, sizeof(why),
+			         "the configuration has no Tpm provider to take it (add one, "
+			         "with the TPM Parsec used)");
+		t->why_none = why;
+		t->ops = NULL;
+		return;
+	}
+	if (t->ops == NULL || t->ops->import_native == NULL || t->ops->reserve_ref == NULL) {
+		snprintf(why, sizeof(why), "this build's Tpm provider cannot take over keys");
+		t->why_none = why;
+		t->ops = NULL;
+		return;
+	}
+	if ((t->ops->check_settings != NULL &&
+	     t->ops->check_settings(p->settings, path, err, sizeof(err)) != TS_OK) ||
+	    (t->ops->init != NULL &&
+	     t->ops->init(p->settings, path, &t->ctx, err, sizeof(err)) != TS_OK)) {
+		snprintf(why, sizeof(why), "the Tpm provider \"%s\" does not start: %s", p->name,
+		         err);
+		t->why_none = why;
+		t->ops = NULL;
+		t->ctx = NULL;
+		return;
+	}
+	t->instance = p->name;
+	t->ks = ts->soft.ks;
+}
+
+/* Why the Tpm provider refused a key, for the report. */
+static const char *tpm_refusal(enum ts_err err)
+{
+	switch (err) {
+	case TS_E_PSA_DATA_INVALID:
+		return "the TPM does not load it under its root key: the key was made in "
+		       "another TPM, or under another primary (the TPM was cleared since), or is "
+		       "damaged";
+	case TS_E_PSA_NOT_SUPPORTED:
+		return "Tessera's TPM provider does not serve a key of these attributes on "
+		       "this TPM";
+	case TS_E_PSA_INVALID_ARGUMENT:
+		return "its public part does not match the mapping's attributes";
+	default:
+		return ts_strerror(err);
+	}
+}
+
+static enum outcome migrate_tpm(const struct opts *o, struct targets *ts, const struct mig_entry *m,
+                                const struct ks_key_id *kid, char *what, size_t whatlen)
+{
+	struct target *t = &ts->tpm;
+	struct mig_psa_attrs pa;
+	struct psa_attrs a;
+	struct prov_key k = {.attrs = &a};
+	uint8_t *native = NULL, *pb = NULL, *mat = NULL, *ref = NULL;
+	size_t native_len = 0, pb_len = 0, mat_len = 0, ref_len = 0;
+	enum outcome out = OUT_FAILED;
+	enum ts_err err;
+	char why[512], desc[160], tname[48];
+
+	open_tpm(o, ts);
+	if (t->ops == NULL) {
+		snprintf(what, whatlen, "%s key (provider \"%s\"): %s",
+		         mig_provider_label(m->provider), m->provider_name, t->why_none);
+		return OUT_SKIPPED;
+	}
+	if (mig_tpm_convert(m, &pa, &native, &native_len, why, sizeof(why)) < 0 ||
+	    mig_psa_to_pb(&pa, pa.bits, &pb, &pb_len, why, sizeof(why)) < 0) {
+		snprintf(what, whatlen, "%s", why);
+		goto out;
+	}
+	err = psa_attrs_unpack(pb, pb_len, &a);
+	if (err != TS_OK) {
+		snprintf(what, whatlen, "TPM key: attributes Tessera does not take (%s)",
+		         ts_strerror(err));
+		goto out;
+	}
+	snprintf(desc, sizeof(desc), "%s, %u bits (TPM key, into Tpm instance \"%s\")",
+	         mig_psa_type_name(pa.type, tname, sizeof(tname)), (unsigned)pa.bits, t->instance);
+	err = t->ops->import_native(t->ctx, &k, native, native_len, &mat, &mat_len);
+	if (err != TS_OK) {
+		snprintf(what, whatlen, "%s: %s", desc, tpm_refusal(err));
+		goto out;
+	}
+	err = t->ops->reserve_ref(t->ctx, &a, &ref, &ref_len);
+	if (err != TS_OK) {
+		snprintf(what, whatlen, "%s: no reference for it (%s)", desc, ts_strerror(err));
+		goto out;
+	}
+	out = store_key(o, t, kid, ref, ref_len, pb, pb_len, mat, mat_len, desc, what, whatlen);
+out:
+	if (native != NULL)
+		ts_free_secret(native, native_len);
+	if (mat != NULL)
+		ts_free_secret(mat, mat_len);
+	free(pb);
+	free(ref);
+	return out;
+}
+
+static enum outcome migrate_one(const struct opts *o, struct targets *ts, const struct mig_entry *m,
+                                char *what, size_t whatlen)
 {
 	struct ks_key_id kid = {.auth_type = (uint8_t)m->auth, .app = m->app, .name = m->name};
+	const struct target *t = &ts->soft;
 	uint8_t *attrs = NULL, *mat = NULL;
 	size_t attrs_len = 0, mat_len = 0;
 	char desc[160], why[512];
-	enum outcome out = OUT_FAILED;
-	enum ts_err err;
+	enum outcome out;
 
 	if (m->bad != NULL) {
 		snprintf(what, whatlen, "%s: %s", m->origin, m->bad);
@@ -292,9 +480,9 @@ static enum outcome migrate_one(const struct opts *o, const struct target *t,
 	}
 	switch (m->provider) {
 	case MIG_PROV_MBED_CRYPTO:
+	case MIG_PROV_TPM:
 		break;
 	case MIG_PROV_PKCS11:
-	case MIG_PROV_TPM:
 		snprintf(what, whatlen, "%s key (provider \"%s\"): provider not available yet",
 		         mig_provider_label(m->provider), m->provider_name);
 		return OUT_SKIPPED;
@@ -308,51 +496,14 @@ static enum outcome migrate_one(const struct opts *o, const struct target *t,
 		         strlen(m->name), NAME_MAX_BYTES);
 		return OUT_FAILED;
 	}
+	if (m->provider == MIG_PROV_TPM)
+		return migrate_tpm(o, ts, m, &kid, what, whatlen);
 	if (convert(o, t, m, &attrs, &attrs_len, &mat, &mat_len, desc, sizeof(desc), why,
 	            sizeof(why)) < 0) {
 		snprintf(what, whatlen, "%s", why);
 		return OUT_FAILED;
 	}
-	switch (existing(t, &kid, attrs, attrs_len, mat, mat_len, why, sizeof(why))) {
-	case 1:
-		snprintf(what, whatlen, "%s: already in Tessera (migrated before)", desc);
-		out = OUT_PRESENT;
-		goto out;
-	case 2:
-		snprintf(what, whatlen, "%s: %s", desc, why);
-		out = OUT_SKIPPED;
-		goto out;
-	}
-	if (!o->apply) {
-		snprintf(what, whatlen, "%s", desc);
-		out = OUT_IMPORTED;
-		goto out;
-	}
-	err = ks_reserve(t->ks, &kid, t->instance, NULL, 0, attrs, attrs_len);
-	if (err == TS_E_PSA_ALREADY_EXISTS) {
-		snprintf(what, whatlen,
-		         "%s: a Tessera key of that name exists (another instance, or being "
-		         "created or destroyed); not overwritten",
-		         desc);
-		out = OUT_SKIPPED;
-		goto out;
-	}
-	if (err == TS_OK) {
-		err = ks_commit(t->ks, &kid, NULL, 0, attrs, attrs_len, mat, mat_len);
-		if (err != TS_OK)
-			(void)ks_abort(t->ks, &kid);
-	}
-	if (err != TS_OK) {
-		snprintf(what, whatlen, "%s: the key store refuses it (%s%s)", desc,
-		         ts_strerror(err),
-		         err == TS_E_PSA_INSUFFICIENT_STORAGE
-		                 ? "; past the tenant's quotas in the configuration?"
-		                 : "");
-		goto out;
-	}
-	snprintf(what, whatlen, "%s", desc);
-	out = OUT_IMPORTED;
-out:
+	out = store_key(o, t, &kid, NULL, 0, attrs, attrs_len, mat, mat_len, desc, what, whatlen);
 	free(attrs);
 	ts_free_secret(mat, mat_len);
 	return out;
@@ -550,6 +701,7 @@ int main(int argc, char **argv)
 		OPT_STATE,
 		OPT_KEK,
 		OPT_INSTANCE,
+		OPT_TPM_INSTANCE,
 		OPT_APPLY
 	};
 	static const struct option longopts[] = {
@@ -561,6 +713,7 @@ int main(int argc, char **argv)
 	        {"state-dir", required_argument, NULL, OPT_STATE},
 	        {"kek-file", required_argument, NULL, OPT_KEK},
 	        {"instance", required_argument, NULL, OPT_INSTANCE},
+	        {"tpm-instance", required_argument, NULL, OPT_TPM_INSTANCE},
 	        {"apply", no_argument, NULL, OPT_APPLY},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
@@ -568,7 +721,8 @@ int main(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	struct opts o = {0};
-	struct target t = {0};
+	struct targets ts = {0};
+	struct target *t = &ts.soft;
 	struct mig_entries e = {0};
 	struct counts c = {0};
 	struct progress pg = {0};
@@ -603,6 +757,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INSTANCE:
 			o.instance = optarg;
+			break;
+		case OPT_TPM_INSTANCE:
+			o.tpm_instance = optarg;
 			break;
 		case OPT_APPLY:
 			o.apply = true;
@@ -661,17 +818,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tessera-migrate: Parsec key info store: %s\n", err);
 		goto out;
 	}
-	if (open_target(&o, cfg, &t) < 0)
+	if (open_target(&o, cfg, t) < 0)
 		goto out;
+	ts.cfg = cfg;
 
 	printf("%s %zu Parsec key mapping%s from %s into instance \"%s\" of %s\n",
 	       o.apply ? "migrating" : "dry run:", e.n, e.n == 1 ? "" : "s",
-	       o.sqlite != NULL ? o.sqlite : o.on_disk, t.instance, cfg->key_store.path);
+	       o.sqlite != NULL ? o.sqlite : o.on_disk, t->instance, cfg->key_store.path);
 	pg.on = isatty(STDERR_FILENO) && e.n >= PROGRESS_MIN;
 	pg.total = e.n;
 	for (size_t i = 0; i < e.n; i++) {
 		char what[1024];
-		enum outcome out = migrate_one(&o, &t, &e.v[i], what, sizeof(what));
+		enum outcome out = migrate_one(&o, &ts, &e.v[i], what, sizeof(what));
 
 		report(&pg, &o, out, &e.v[i], what);
 		switch (out) {
@@ -700,8 +858,10 @@ int main(int argc, char **argv)
 		printf("dry run: nothing was written; run again with --apply to import\n");
 	ret = c.failed > 0 ? 1 : 0;
 out:
-	kek_made = t.ks != NULL && ks_kek_source(t.ks) == KS_KEK_NEW_FILE;
-	close_target(&t);
+	kek_made = t->ks != NULL && ks_kek_source(t->ks) == KS_KEK_NEW_FILE;
+	if (ts.tpm.ops != NULL && ts.tpm.ops->fini != NULL)
+		ts.tpm.ops->fini(ts.tpm.ctx);
+	close_target(t);
 	if (o.apply && cfg != NULL)
 		hand_over(cfg, kek_made);
 	mig_entries_free(&e);

@@ -67,7 +67,10 @@ void mig_entries_free(struct mig_entries *e)
 		free(m->app);
 		free(m->name);
 		free(m->provider_name);
-		free(m->key_id);
+		if (m->key_id != NULL)
+			ts_free_secret(m->key_id,
+			               m->key_id_len); /* a TPM key's holds its auth value */
+		free(m->kim_attrs_raw);
 		free(m->origin);
 		free(m->bad);
 	}
@@ -131,6 +134,13 @@ static void kim_attrs(struct mig_entry *m, const uint8_t *p, size_t len)
 	uint64_t lifetime;
 
 	m->kim_attrs_ok = false;
+	free(m->kim_attrs_raw);
+	m->kim_attrs_raw = NULL;
+	m->kim_attrs_raw_len = 0;
+	if (p != NULL && len > 0 && (m->kim_attrs_raw = malloc(len)) != NULL) {
+		memcpy(m->kim_attrs_raw, p, len);
+		m->kim_attrs_raw_len = len;
+	}
 	if (p == NULL || len < 4)
 		return;
 	lifetime = le_n(p, 4);

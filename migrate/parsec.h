@@ -43,6 +43,8 @@ struct mig_entry {
 	bool kim_attrs_ok;
 	unsigned kim_type, kim_family;
 	uint64_t kim_bits;
+	uint8_t *kim_attrs_raw; /* the whole bincode attributes (TPM keys need them) */
+	size_t kim_attrs_raw_len;
 	char *origin; /* where it was read, for the report */
 	char *bad;    /* NULL, or why the mapping itself cannot be used */
 };

@@ -165,6 +165,17 @@ struct prov_ops {
 	enum ts_err (*import_key)(void *ctx, const struct prov_key *k, const uint8_t *data,
 	                          size_t len, uint8_t **ret_mat, size_t *ret_len,
 	                          uint32_t *ret_bits);
+	/* Optional: take over a key that exists in the device already, made
+	 * there by another service (tessera-migrate, for Parsec's keys), given
+	 * in the device's own form as the provider type documents it (Tpm:
+	 * docs/tpm.md). The provider checks that it can use the key (a TPM
+	 * loads it under its root key once) and returns its material.
+	 * TS_E_PSA_NOT_SUPPORTED for attributes the provider does not serve,
+	 * TS_E_PSA_INVALID_ARGUMENT for data that does not parse or does not
+	 * match the attributes, TS_E_PSA_DATA_INVALID for a key the device
+	 * refuses (made under another root key, or damaged). */
+	enum ts_err (*import_native)(void *ctx, const struct prov_key *k, const uint8_t *data,
+	                             size_t len, uint8_t **ret_mat, size_t *ret_len);
 	/* PSA export format. TS_E_PSA_NOT_PERMITTED for a key the device will
 	 * not release. */
 	enum ts_err (*export_key)(void *ctx, const struct prov_key *k, uint8_t **ret,

@@ -131,6 +131,10 @@ TPMI_ECC_CURVE tpm_curve(uint8_t family, uint32_t bits);
 /* The TPM hash for a PSA hash value, or TPM2_ALG_ERROR. */
 TPMI_ALG_HASH tpm_hash(unsigned hash);
 
+/* native.c: a key made in this TPM by another service (import_native). */
+enum ts_err tpm_import_native(void *ctx, const struct prov_key *k, const uint8_t *data, size_t len,
+                              uint8_t **ret_mat, size_t *ret_len);
+
 /* ---- cache.c ---- */
 
 /* The loaded handle of a key (loading it, and flushing the least recently

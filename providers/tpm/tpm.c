@@ -752,6 +752,7 @@ const struct prov_ops prov_tpm_ops = {
         .hash_compute = tpm_hash_compute,
         .generate_key = tpm_generate_key,
         .import_key = tpm_import_key,
+        .import_native = tpm_import_native,
         .export_public_key = tpm_export_public_key,
         .destroy_key = tpm_destroy_key,
         .sign_hash = tpm_sign_hash,

@@ -37,6 +37,7 @@
 #include "client/tessera.h"
 #include "harness.h"
 #include "prepare_key_attestation.pb-c.h"
+#include "swtpm.h"
 
 #define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
 #define TPM_ID   3
@@ -51,77 +52,14 @@ static char config[2048];
 
 /* ---- swtpm ---- */
 
-static int try_connect(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (strlen(path) >= sizeof(a.sun_path)) {
-		close(fd);
-		return -1;
-	}
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Start swtpm on tdir's sockets, with state directory number gen. */
 static void swtpm_start(int gen)
 {
-	char state[128], statearg[160], server[200], ctrl[200], log[160], ctrl_path[140];
-	int fd;
-
-	snprintf(state, sizeof(state), "%s/state%d", tdir, gen);
-	if (mkdir(state, 0700) != 0)
-		cr_assert_eq(errno, EEXIST);
-	snprintf(statearg, sizeof(statearg), "dir=%s", state);
-	snprintf(server, sizeof(server), "type=unixio,path=%s", tpm_sock);
-	snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s.ctrl", tpm_sock);
-	snprintf(log, sizeof(log), "%s/swtpm.log", tdir);
-	snprintf(ctrl_path, sizeof(ctrl_path), "%s.ctrl", tpm_sock);
-	unlink(tpm_sock);
-	unlink(ctrl_path);
-	swtpm_pid = td_fork();
-	cr_assert_neq(swtpm_pid, -1);
-	if (swtpm_pid == 0) {
-		int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-		if (lfd >= 0) {
-			dup2(lfd, 1);
-			dup2(lfd, 2);
-		}
-		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", statearg, "--server",
-		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < td_scale(500); i++) {
-		int status;
-
-		fd = try_connect(tpm_sock);
-		if (fd >= 0) {
-			close(fd);
-			return;
-		}
-		cr_assert_neq(waitpid(swtpm_pid, &status, WNOHANG), swtpm_pid,
-		              "swtpm exited at start (is it installed?)");
-		usleep(10000);
-	}
-	cr_assert_fail("swtpm did not listen on %s", tpm_sock);
+	swtpm_pid = td_swtpm_start(tdir, tpm_sock, gen);
 }
 
 static void swtpm_stop(void)
 {
-	if (swtpm_pid <= 0)
-		return;
-	kill(swtpm_pid, SIGTERM);
-	waitpid(swtpm_pid, NULL, 0);
-	swtpm_pid = 0;
+	td_swtpm_stop(&swtpm_pid);
 }
 
 /* The configuration with the provider's settings (extra: more keys). */
