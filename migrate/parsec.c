@@ -68,6 +68,7 @@ void mig_entries_free(struct mig_entries *e)
 		free(m->name);
 		free(m->provider_name);
 		free(m->key_id);
+		free(m->kim_blob);
 		free(m->origin);
 		free(m->bad);
 	}
@@ -131,6 +132,10 @@ static void kim_attrs(struct mig_entry *m, const uint8_t *p, size_t len)
 	uint64_t lifetime;
 
 	m->kim_attrs_ok = false;
+	if (p != NULL && len > 0 && (m->kim_blob = malloc(len)) != NULL) {
+		memcpy(m->kim_blob, p, len);
+		m->kim_blob_len = len;
+	}
 	if (p == NULL || len < 4)
 		return;
 	lifetime = le_n(p, 4);

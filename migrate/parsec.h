@@ -43,6 +43,10 @@ struct mig_entry {
 	bool kim_attrs_ok;
 	unsigned kim_type, kim_family;
 	uint64_t kim_bits;
+	/* The whole bincode attributes (NULL if empty or out of memory): the
+	 * only record of a PKCS#11 key's policy. */
+	uint8_t *kim_blob;
+	size_t kim_blob_len;
 	char *origin; /* where it was read, for the report */
 	char *bad;    /* NULL, or why the mapping itself cannot be used */
 };
