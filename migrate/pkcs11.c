@@ -54,6 +54,7 @@ int mig_p11_open(struct mig_p11 *t, const struct ts_config *cfg)
 		else
 			snprintf(t->err, sizeof(t->err),
 			         "the configuration has no Pkcs11 provider for PKCS#11 keys");
+		t->none = t->want == NULL;
 		return -1;
 	}
 	t->instance = p->name;
@@ -346,6 +347,13 @@ enum mig_p11_outcome mig_p11_migrate(struct mig_p11 *t, const struct ts_config *
 	enum ts_err err;
 	int rc;
 
+	if (mig_p11_open(t, cfg) < 0 && t->none) {
+		snprintf(what, whatlen,
+		         "Pkcs11 key (provider \"%s\"): the configuration has no Pkcs11 provider "
+		         "to take it; it stays on the token",
+		         m->provider_name);
+		return MIG_P11_SKIPPED;
+	}
 	if (m->key_id_len != 4) {
 		snprintf(what, whatlen, "PKCS#11 key ID of %zu bytes (a u32 is 4)", m->key_id_len);
 		return MIG_P11_FAILED;

@@ -23,6 +23,7 @@ struct mig_p11 {
 	const struct prov_ops *ops;
 	void *ctx;
 	bool tried;
+	bool none;      /* the configuration has no Pkcs11 provider at all */
 	char err[1024]; /* why it could not be opened */
 };
 
