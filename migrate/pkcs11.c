@@ -579,6 +579,16 @@ int mig_p11_adopt(struct mig_p11 *t, const struct ts_config *cfg, struct ks *ks,
 		a.usage |= U_DERIVE;
 	if (f.exportable)
 		a.usage |= U_EXPORT;
+	/* Only what the key type can do in PSA (tokens set CKA_ENCRYPT on EC
+	 * keys by default, for instance). */
+	if ((a.type & 0xcf00) == 0x4100)
+		a.usage &= ~(U_ENCRYPT | U_DECRYPT);
+	else if ((a.type & 0xcfff) == 0x4001 || a.type == 0x1100)
+		a.usage &= ~U_DERIVE;
+	if (a.type == 0x2400)
+		a.usage &= ~(U_SIGN_HASH | U_SIGN_MSG | U_VERIFY_HASH | U_VERIFY_MSG | U_DERIVE);
+	if (a.type == 0x1100)
+		a.usage &= ~(U_ENCRYPT | U_DECRYPT);
 	if (pack(&a, &attrs, &attrs_len, why, sizeof(why)) < 0) {
 		snprintf(msg, msglen, "%s", why);
 		return -1;
