@@ -280,6 +280,38 @@ static int pack(const struct mig_psa_attrs *a, uint8_t **ret, size_t *ret_len, c
 	return 0;
 }
 
+/* Who else holds the objects (a record of the instance with the same
+ * reference): one object shared by two tenants would be destroyed by
+ * either. */
+struct holder {
+	const struct ks_key_id *self;
+	const uint8_t *ref;
+	size_t ref_len;
+	char *who;
+	size_t wholen;
+	bool found;
+};
+
+static int holder_cb(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
+                     const uint8_t *attrs, size_t attrs_len)
+{
+	struct holder *h = ctx;
+
+	(void)attrs;
+	(void)attrs_len;
+	if (ref_len != h->ref_len || memcmp(ref, h->ref, ref_len) != 0)
+		return 0;
+	if (id->auth_type == h->self->auth_type && strcmp(id->app, h->self->app) == 0 &&
+	    strcmp(id->name, h->self->name) == 0)
+		return 0;
+	snprintf(h->who, h->wholen,
+	         "the token's objects are already Tessera key \"%s\" of tenant %u:\"%s\"; one "
+	         "object is never two keys",
+	         id->name, (unsigned)id->auth_type, id->app);
+	h->found = true;
+	return 1;
+}
+
 /* Record the key: 0 imported, 1 present (the same key), 2 another key of
  * that name, -1 the store refused (why). */
 static int record(struct ks *ks, const char *instance, const struct ks_key_id *kid,
@@ -312,6 +344,19 @@ static int record(struct ks *ks, const char *instance, const struct ks_key_id *k
 			         ts_strerror(err));
 			return 2;
 		}
+	}
+	if (ks != NULL) {
+		struct holder h = {
+		        .self = kid, .ref = ref, .ref_len = ref_len, .who = why, .wholen = whylen};
+
+		err = ks_each_key(ks, instance, holder_cb, &h);
+		if (err != TS_OK) {
+			snprintf(why, whylen, "the key store does not list its keys (%s)",
+			         ts_strerror(err));
+			return -1;
+		}
+		if (h.found)
+			return -1;
 	}
 	if (!apply)
 		return 0;

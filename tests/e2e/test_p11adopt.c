@@ -272,6 +272,7 @@ static void write_kim(void)
 	kim_row(db, "alice", "parsec-ec", 42, false); /* CKA_ID 0000002a: there */
 	kim_row(db, "alice", "gone", 99, false);      /* CKA_ID 00000063: no object */
 	kim_row(db, "alice", "wrong-type", 43, true); /* CKA_ID 0000002b: EC, not RSA */
+	kim_row(db, "alice", "parsec-rsa", 7, true);  /* CKA_ID 00000007 */
 	sqlite3_close(db);
 }
 
@@ -282,12 +283,14 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	char args[256], before[16384];
 	struct tessera_client *alice, *bob;
 	EVP_PKEY *pk;
-	uint8_t h[32] = {0}, *sig = NULL;
+	EVP_PKEY_CTX *pc;
+	uint8_t h[48] = {0}, *sig = NULL;
 	size_t len = 0;
 
 	/* As Parsec's provider makes them: the u32 big-endian, no label. */
 	keypair("0000002a", NULL);
 	keypair("0000002b", NULL);
+	p11tool("--keypairgen --key-type rsa:2048 --usage-sign --id 00000007");
 	write_kim();
 	p11tool("-O");
 	snprintf(before, sizeof(before), "%s", out);
@@ -301,14 +304,16 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	assert_out("fail     Direct \"alice\" key \"wrong-type\": PKCS#11 key (CKA_ID 0000002b): "
 	           "the token holds a ECC key pair SECP_R1 of 256 bits, the mapping records a "
 	           "RSA key pair of 2048 bits");
-	assert_out("would import 1, already present 0, skipped 0, failed 2");
+	assert_out("import   Direct \"alice\" key \"parsec-rsa\": RSA key pair, 2048 bits "
+	           "(PKCS#11 CKA_ID 00000007");
+	assert_out("would import 2, already present 0, skipped 0, failed 2");
 
 	snprintf(args, sizeof(args), "--sqlite %s --apply", kim);
 	cr_assert_eq(migrate(args), 1, "%s", out);
-	assert_out("imported 1, already present 0, skipped 0, failed 2");
+	assert_out("imported 2, already present 0, skipped 0, failed 2");
 	cr_assert_eq(migrate(args), 1, "%s", out);
 	assert_out("present  Direct \"alice\" key \"parsec-ec\"");
-	assert_out("imported 0, already present 1, skipped 0, failed 2");
+	assert_out("imported 0, already present 2, skipped 0, failed 2");
 	/* The token's objects are as they were (no label set, none made). */
 	p11tool("-O");
 	cr_assert_str_eq(out, before);
@@ -323,6 +328,19 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	/* Parsec's policy came along: another algorithm is refused. */
 	cr_assert_neq(tessera_sign_hash(alice, P11, "parsec-ec", "ecdsa-sha384", h, 48, &sig, &len),
 	              TESSERA_OK);
+	EVP_PKEY_free(pk);
+	/* The RSA key signs PKCS#1 v1.5 SHA-256, as Parsec's policy says. */
+	pk = token_public("00000007");
+	SHA256((const uint8_t *)"rsa", 3, h);
+	cr_assert_eq(
+	        tessera_sign_hash(alice, P11, "parsec-rsa", "rsa-pkcs1-sha256", h, 32, &sig, &len),
+	        TESSERA_OK);
+	pc = EVP_PKEY_CTX_new(pk, NULL);
+	cr_assert_eq(EVP_PKEY_verify_init(pc), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()), 1);
+	cr_assert_eq(EVP_PKEY_verify(pc, sig, len, h, 32), 1, "OpenSSL rejects it");
+	EVP_PKEY_CTX_free(pc);
+	free(sig);
 	EVP_PKEY_free(pk);
 	tessera_close(alice);
 	tessera_close(bob);
@@ -367,6 +385,11 @@ Test(p11adopt, administrator_keys_adopted_by_label_and_by_cka_id_sign_for_their_
 	                     "--alg rsa-pkcs1-sha256"),
 	             1, "%s", out);
 	assert_out("does not fit the key, a ECC key pair SECP_R1");
+	/* Objects another key of the store holds are not adopted again. */
+	cr_assert_eq(migrate("--adopt-pkcs11 --tenant Direct:bob --key-name mine --cka-id 0102 "
+	                     "--alg ecdsa-sha256"),
+	             1, "%s", out);
+	assert_out("the token's objects are already Tessera key \"by-id\" of tenant 1:\"alice\"");
 	cr_assert_eq(migrate("--adopt-pkcs11 --tenant Direct:alice --key-name x --cka-id 0103 "
 	                     "--alg ecdsa-sha256"),
 	             1, "%s", out);
