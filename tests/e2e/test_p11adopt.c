@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -202,13 +204,18 @@ static void put32(uint8_t *p, uint32_t v)
 /* Parsec's bincode Attributes: Persistent, the type (ECC pair SECP-R1
  * P-256 or RSA pair 2048), sign/verify hash and message, one algorithm
  * (ECDSA or RSA PKCS#1 v1.5 sign, with SHA-256). */
-static size_t parsec_attrs(uint8_t *b, bool rsa)
+enum kind { EC_PAIR, RSA_PAIR, EC_PUBLIC };
+
+static size_t parsec_attrs(uint8_t *b, enum kind k)
 {
+	bool rsa = k == RSA_PAIR;
 	size_t n = 0;
 
 	put32(b + n, 1); /* Persistent */
 	n += 4;
-	put32(b + n, rsa ? 9 : 10); /* RsaKeyPair / EccKeyPair */
+	put32(b + n, rsa              ? 9
+	             : k == EC_PUBLIC ? 11
+	                              : 10); /* RsaKeyPair / EccPublicKey / EccKeyPair */
 	n += 4;
 	if (!rsa) {
 		put32(b + n, 1); /* SecpR1 */
@@ -219,7 +226,7 @@ static size_t parsec_attrs(uint8_t *b, bool rsa)
 	n += 8;
 	/* export copy cache encrypt decrypt sign_message verify_message
 	 * sign_hash verify_hash derive */
-	memcpy(b + n, "\0\0\0\0\0\1\1\1\1\0", 10);
+	memcpy(b + n, k == EC_PUBLIC ? "\0\0\0\0\0\0\1\0\1\0" : "\0\0\0\0\0\1\1\1\1\0", 10);
 	n += 10;
 	put32(b + n, 5);               /* AsymmetricSignature */
 	put32(b + n + 4, rsa ? 0 : 3); /* RsaPkcs1v15Sign / Ecdsa */
@@ -235,11 +242,11 @@ static void sql(sqlite3 *db, const char *s)
 	cr_assert_eq(sqlite3_exec(db, s, NULL, NULL, &msg), SQLITE_OK, "%s: %s", s, msg);
 }
 
-static void kim_row(sqlite3 *db, const char *app, const char *name, uint32_t key_id, bool rsa)
+static void kim_row(sqlite3 *db, const char *app, const char *name, uint32_t key_id, enum kind k)
 {
 	sqlite3_stmt *st;
 	uint8_t idb[4], blob[64];
-	size_t blen = parsec_attrs(blob, rsa);
+	size_t blen = parsec_attrs(blob, k);
 
 	put32(idb, key_id); /* bincode u32: little-endian */
 	cr_assert_eq(sqlite3_prepare_v2(db,
@@ -269,10 +276,12 @@ static void write_kim(void)
 	        "provider_name TEXT NOT NULL, key_id BLOB NOT NULL, key_id_version INTEGER NOT "
 	        "NULL, key_attributes BLOB NOT NULL, key_attributes_version INTEGER NOT NULL, "
 	        "PRIMARY KEY (authenticator_id, application_name, key_name))");
-	kim_row(db, "alice", "parsec-ec", 42, false); /* CKA_ID 0000002a: there */
-	kim_row(db, "alice", "gone", 99, false);      /* CKA_ID 00000063: no object */
-	kim_row(db, "alice", "wrong-type", 43, true); /* CKA_ID 0000002b: EC, not RSA */
-	kim_row(db, "alice", "parsec-rsa", 7, true);  /* CKA_ID 00000007 */
+	kim_row(db, "alice", "parsec-ec", 42, EC_PAIR);   /* CKA_ID 0000002a: there */
+	kim_row(db, "alice", "gone", 99, EC_PAIR);        /* CKA_ID 00000063: no object */
+	kim_row(db, "alice", "wrong-type", 43, RSA_PAIR); /* CKA_ID 0000002b: EC, not RSA */
+	kim_row(db, "alice", "parsec-rsa", 7, RSA_PAIR);
+	kim_row(db, "alice", "parsec-pub", 9, EC_PUBLIC);
+	        /* CKA_ID 00000009: public only */ /* CKA_ID 00000007 */
 	sqlite3_close(db);
 }
 
@@ -284,6 +293,9 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	struct tessera_client *alice, *bob;
 	EVP_PKEY *pk;
 	EVP_PKEY_CTX *pc;
+	EVP_PKEY *peer;
+	char path[160];
+	FILE *f;
 	uint8_t h[48] = {0}, *sig = NULL;
 	size_t len = 0;
 
@@ -291,6 +303,17 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	keypair("0000002a", NULL);
 	keypair("0000002b", NULL);
 	p11tool("--keypairgen --key-type rsa:2048 --usage-sign --id 00000007");
+	/* An imported public key: Parsec makes one public object. */
+	peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	cr_assert_not_null(peer);
+	snprintf(path, sizeof(path), "%s/peer.der", hsm);
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	cr_assert_eq(i2d_PUBKEY_fp(f, peer), 1);
+	fclose(f);
+	snprintf(args, sizeof(args), "--write-object %s --type pubkey --id 00000009 --usage-sign",
+	         path);
+	p11tool(args);
 	write_kim();
 	p11tool("-O");
 	snprintf(before, sizeof(before), "%s", out);
@@ -306,14 +329,16 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	           "RSA key pair of 2048 bits");
 	assert_out("import   Direct \"alice\" key \"parsec-rsa\": RSA key pair, 2048 bits "
 	           "(PKCS#11 CKA_ID 00000007");
-	assert_out("would import 2, already present 0, skipped 0, failed 2");
+	assert_out(
+	        "import   Direct \"alice\" key \"parsec-pub\": ECC public key SECP_R1, 256 bits");
+	assert_out("would import 3, already present 0, skipped 0, failed 2");
 
 	snprintf(args, sizeof(args), "--sqlite %s --apply", kim);
 	cr_assert_eq(migrate(args), 1, "%s", out);
-	assert_out("imported 2, already present 0, skipped 0, failed 2");
+	assert_out("imported 3, already present 0, skipped 0, failed 2");
 	cr_assert_eq(migrate(args), 1, "%s", out);
 	assert_out("present  Direct \"alice\" key \"parsec-ec\"");
-	assert_out("imported 0, already present 2, skipped 0, failed 2");
+	assert_out("imported 0, already present 3, skipped 0, failed 2");
 	/* The token's objects are as they were (no label set, none made). */
 	p11tool("-O");
 	cr_assert_str_eq(out, before);
@@ -342,6 +367,34 @@ Test(p11adopt, parsec_pkcs11_keys_migrate_and_sign_missing_or_mismatched_ones_fa
 	EVP_PKEY_CTX_free(pc);
 	free(sig);
 	EVP_PKEY_free(pk);
+	/* The public key verifies what its private half (OpenSSL's) signed. */
+	{
+		uint8_t der[128], rs[64] = {0};
+		const uint8_t *q = der;
+		size_t dlen = sizeof(der);
+		ECDSA_SIG *es;
+		const BIGNUM *r, *sv;
+
+		SHA256((const uint8_t *)"pub", 3, h);
+		pc = EVP_PKEY_CTX_new(peer, NULL);
+		cr_assert_eq(EVP_PKEY_sign_init(pc), 1);
+		cr_assert_eq(EVP_PKEY_sign(pc, der, &dlen, h, 32), 1);
+		EVP_PKEY_CTX_free(pc);
+		es = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
+		cr_assert_not_null(es);
+		ECDSA_SIG_get0(es, &r, &sv);
+		BN_bn2binpad(r, rs, 32);
+		BN_bn2binpad(sv, rs + 32, 32);
+		ECDSA_SIG_free(es);
+		cr_assert_eq(tessera_verify_hash(alice, P11, "parsec-pub", "ecdsa-sha256", h, 32,
+		                                 rs, 64),
+		             TESSERA_OK);
+		rs[5] ^= 1;
+		cr_assert_neq(tessera_verify_hash(alice, P11, "parsec-pub", "ecdsa-sha256", h, 32,
+		                                  rs, 64),
+		              TESSERA_OK);
+	}
+	EVP_PKEY_free(peer);
 	tessera_close(alice);
 	tessera_close(bob);
 }
