@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "keystore/keystore.h"
 #include "migrate/parsec.h"
+#include "migrate/pkcs11.h"
 #include "migrate/psamap.h"
 #include "migrate/tpm.h"
 #include "providers/provider.h"
@@ -38,6 +39,8 @@ struct opts {
 	const char *sqlite, *on_disk, *mbed_dir;
 	unsigned on_disk_auth;
 	bool apply, quiet;
+	bool adopt; /* --adopt-pkcs11 */
+	struct mig_p11_adopt ad;
 };
 
 struct target {
@@ -52,6 +55,7 @@ struct target {
 /* The providers keys go to. */
 struct targets {
 	struct target soft, tpm;
+	struct mig_p11 p11; /* where PKCS#11 keys go, opened at the first */
 	const struct ts_config *cfg;
 };
 
@@ -67,6 +71,9 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: tessera-migrate [options] (--sqlite FILE | --on-disk DIR --on-disk-auth "
 	        "TYPE)\n"
+	        "       tessera-migrate [options] --adopt-pkcs11 --tenant AUTH:APP --key-name "
+	        "NAME\n"
+	        "                       (--cka-id HEX | --label TEXT) --alg ALG\n"
 	        "Import a Parsec installation's keys into Tessera's key store (tesserad must be\n"
 	        "stopped). A dry run unless --apply.\n"
 	        "\n"
@@ -90,6 +97,18 @@ static void usage(FILE *f)
 	        "                             (default: the first Software provider)\n"
 	        "      --tpm-instance NAME    the Tpm provider instance Parsec's TPM keys go to\n"
 	        "                             (default: the first Tpm provider)\n"
+	        "      --pkcs11-instance NAME the Pkcs11 provider instance of PKCS#11 keys\n"
+	        "                             (default: the first Pkcs11 provider)\n"
+	        "Adopting a key an HSM administrator put on the token (writes at once):\n"
+	        "      --adopt-pkcs11         record the key for the tenant\n"
+	        "      --tenant AUTH:APP      the tenant: Direct:NAME, UnixPeerCredentials:UID,\n"
+	        "                             JwtSvid:SPIFFE-ID\n"
+	        "      --key-name NAME        the tenant's name for the key\n"
+	        "      --cka-id HEX           the key's objects by CKA_ID\n"
+	        "      --label TEXT           or by CKA_LABEL (must name one key)\n"
+	        "      --alg ALG              its one algorithm: ecdsa-sha256, rsa-pkcs1-sha256,\n"
+	        "                             rsa-pss-sha256, rsa-pkcs1-crypt, rsa-oaep-sha1,\n"
+	        "                             hmac-sha256, aes-gcm, ecdh, or a PSA number\n"
 	        "Run:\n"
 	        "      --apply                write the keys (default: only report)\n"
 	        "  -q, --quiet                print only the counts and the failures\n"
@@ -455,6 +474,23 @@ out:
 	return out;
 }
 
+/* A Parsec PKCS#11 mapping: the key stays on the token (migrate/pkcs11.c). */
+static enum outcome migrate_pkcs11_one(const struct opts *o, struct targets *ts,
+                                       const struct mig_entry *m, char *what, size_t whatlen)
+{
+	switch (mig_p11_migrate(&ts->p11, ts->cfg, ts->soft.ks, o->apply, m, what, whatlen)) {
+	case MIG_P11_IMPORTED:
+		return OUT_IMPORTED;
+	case MIG_P11_PRESENT:
+		return OUT_PRESENT;
+	case MIG_P11_SKIPPED:
+		return OUT_SKIPPED;
+	case MIG_P11_FAILED:
+		break;
+	}
+	return OUT_FAILED;
+}
+
 static enum outcome migrate_one(const struct opts *o, struct targets *ts, const struct mig_entry *m,
                                 char *what, size_t whatlen)
 {
@@ -481,11 +517,8 @@ static enum outcome migrate_one(const struct opts *o, struct targets *ts, const 
 	switch (m->provider) {
 	case MIG_PROV_MBED_CRYPTO:
 	case MIG_PROV_TPM:
-		break;
 	case MIG_PROV_PKCS11:
-		snprintf(what, whatlen, "%s key (provider \"%s\"): provider not available yet",
-		         mig_provider_label(m->provider), m->provider_name);
-		return OUT_SKIPPED;
+		break;
 	default:
 		snprintf(what, whatlen, "%s key (provider \"%s\"): Tessera has no such provider",
 		         mig_provider_label(m->provider), m->provider_name);
@@ -498,6 +531,8 @@ static enum outcome migrate_one(const struct opts *o, struct targets *ts, const 
 	}
 	if (m->provider == MIG_PROV_TPM)
 		return migrate_tpm(o, ts, m, &kid, what, whatlen);
+	if (m->provider == MIG_PROV_PKCS11)
+		return migrate_pkcs11_one(o, ts, m, what, whatlen);
 	if (convert(o, t, m, &attrs, &attrs_len, &mat, &mat_len, desc, sizeof(desc), why,
 	            sizeof(why)) < 0) {
 		snprintf(what, whatlen, "%s", why);
@@ -578,6 +613,8 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 			snprintf(path, sizeof(path), "providers[%zu]", i);
 		}
 	}
+	if (p == NULL && o->adopt && o->instance == NULL)
+		goto store; /* the adoption needs no Software provider */
 	if (p == NULL) {
 		if (o->instance != NULL)
 			fprintf(stderr,
@@ -603,6 +640,7 @@ static int open_target(const struct opts *o, const struct ts_config *cfg, struct
 		fprintf(stderr, "tessera-migrate: %s\n", err);
 		return -1;
 	}
+store:
 	if (!kek_available(cfg->key_store.kek_path) && access(cred, F_OK) == 0) {
 		/* Under systemd the key is an encrypted credential that only a
 		 * unit can open: a new file key here would seal records the
@@ -691,6 +729,73 @@ static void close_target(struct target *t)
 		t->ops->fini(t->ctx);
 }
 
+/* --adopt-pkcs11: one key an HSM administrator provisioned, recorded for a
+ * tenant at once (migrate/pkcs11.c). */
+static int adopt_main(struct opts *o, struct targets *ts, const char *tenant)
+{
+	struct ts_config *cfg;
+	const char *colon = tenant != NULL ? strchr(tenant, ':') : NULL;
+	char err[1024], auth[32];
+	int ret = 1;
+
+	if (colon == NULL || colon == tenant || colon[1] == '\0' ||
+	    (size_t)(colon - tenant) >= sizeof(auth)) {
+		fprintf(stderr, "tessera-migrate: --adopt-pkcs11 needs --tenant AUTH:APP (e.g. "
+		                "Direct:alice or UnixPeerCredentials:1000)\n");
+		return 2;
+	}
+	snprintf(auth, sizeof(auth), "%.*s", (int)(colon - tenant), tenant);
+	if (parse_auth(auth, &o->ad.auth) < 0) {
+		fprintf(stderr,
+		        "tessera-migrate: --tenant: expected Direct, UnixPeerCredentials or "
+		        "JwtSvid "
+		        "before ':', not '%s'\n",
+		        auth);
+		return 2;
+	}
+	o->ad.app = colon + 1;
+	if (o->ad.name == NULL || o->ad.name[0] == '\0' || strlen(o->ad.name) > NAME_MAX_BYTES ||
+	    o->ad.alg == NULL || (o->ad.cka_id_hex == NULL) == (o->ad.label == NULL) ||
+	    o->sqlite != NULL || o->on_disk != NULL) {
+		fprintf(stderr,
+		        "tessera-migrate: --adopt-pkcs11 needs --key-name NAME (1 to %d "
+		        "bytes), --alg ALG and one of --cka-id HEX or --label TEXT, and no "
+		        "Parsec store\n",
+		        NAME_MAX_BYTES);
+		return 2;
+	}
+	o->apply = true;
+	ts_log_set_level(TS_LOG_WARN);
+	cfg = o->config != NULL ? config_load_file(o->config, err, sizeof(err))
+	                        : config_load_default(err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "tessera-migrate: %s\n", err);
+		return 1;
+	}
+	if (apply_paths(cfg, o) != 0) {
+		fprintf(stderr, "tessera-migrate: out of memory\n");
+		goto out;
+	}
+	if (open_target(o, cfg, &ts->soft) < 0)
+		goto out;
+	if (mig_p11_adopt(&ts->p11, cfg, ts->soft.ks, &o->ad, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tessera-migrate: %s\n", err);
+		goto out;
+	}
+	printf("%s \"%s\" key \"%s\" on PKCS#11 instance \"%s\": %s\n", auth_label(o->ad.auth),
+	       o->ad.app, o->ad.name, ts->p11.instance, err);
+	ret = 0;
+out : {
+	bool kek_made = ts->soft.ks != NULL && ks_kek_source(ts->soft.ks) == KS_KEK_NEW_FILE;
+
+	mig_p11_close(&ts->p11);
+	close_target(&ts->soft);
+	hand_over(cfg, kek_made);
+}
+	config_free(cfg);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -702,7 +807,14 @@ int main(int argc, char **argv)
 		OPT_KEK,
 		OPT_INSTANCE,
 		OPT_TPM_INSTANCE,
-		OPT_APPLY
+		OPT_APPLY,
+		OPT_P11_INSTANCE,
+		OPT_ADOPT,
+		OPT_TENANT,
+		OPT_KEY_NAME,
+		OPT_CKA_ID,
+		OPT_LABEL,
+		OPT_ALG
 	};
 	static const struct option longopts[] = {
 	        {"config", required_argument, NULL, 'c'},
@@ -715,6 +827,13 @@ int main(int argc, char **argv)
 	        {"instance", required_argument, NULL, OPT_INSTANCE},
 	        {"tpm-instance", required_argument, NULL, OPT_TPM_INSTANCE},
 	        {"apply", no_argument, NULL, OPT_APPLY},
+	        {"pkcs11-instance", required_argument, NULL, OPT_P11_INSTANCE},
+	        {"adopt-pkcs11", no_argument, NULL, OPT_ADOPT},
+	        {"tenant", required_argument, NULL, OPT_TENANT},
+	        {"key-name", required_argument, NULL, OPT_KEY_NAME},
+	        {"cka-id", required_argument, NULL, OPT_CKA_ID},
+	        {"label", required_argument, NULL, OPT_LABEL},
+	        {"alg", required_argument, NULL, OPT_ALG},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, 'V'},
@@ -727,7 +846,7 @@ int main(int argc, char **argv)
 	struct counts c = {0};
 	struct progress pg = {0};
 	struct ts_config *cfg = NULL;
-	const char *auth_text = NULL;
+	const char *auth_text = NULL, *tenant = NULL;
 	char err[1024];
 	int opt, ret = 1;
 	bool kek_made;
@@ -764,6 +883,27 @@ int main(int argc, char **argv)
 		case OPT_APPLY:
 			o.apply = true;
 			break;
+		case OPT_P11_INSTANCE:
+			ts.p11.want = optarg;
+			break;
+		case OPT_ADOPT:
+			o.adopt = true;
+			break;
+		case OPT_TENANT:
+			tenant = optarg;
+			break;
+		case OPT_KEY_NAME:
+			o.ad.name = optarg;
+			break;
+		case OPT_CKA_ID:
+			o.ad.cka_id_hex = optarg;
+			break;
+		case OPT_LABEL:
+			o.ad.label = optarg;
+			break;
+		case OPT_ALG:
+			o.ad.alg = optarg;
+			break;
 		case 'q':
 			o.quiet = true;
 			break;
@@ -782,6 +922,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tessera-migrate: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (o.adopt)
+		return adopt_main(&o, &ts, tenant);
 	if ((o.sqlite == NULL) == (o.on_disk == NULL)) {
 		fprintf(stderr, "tessera-migrate: give one of --sqlite FILE or --on-disk DIR\n");
 		return 2;
@@ -861,6 +1003,7 @@ out:
 	kek_made = t->ks != NULL && ks_kek_source(t->ks) == KS_KEK_NEW_FILE;
 	if (ts.tpm.ops != NULL && ts.tpm.ops->fini != NULL)
 		ts.tpm.ops->fini(ts.tpm.ctx);
+	mig_p11_close(&ts.p11);
 	close_target(t);
 	if (o.apply && cfg != NULL)
 		hand_over(cfg, kek_made);

@@ -496,7 +496,7 @@ Test(migrate, sqlite_store_dry_run_apply_and_the_keys_work_in_tesserad)
 	assert_out("import   Direct \"alice\" key \"aes\": AES, 128 bits");
 	assert_out("import   UnixPeerCredentials \"0\" key \"peer-ec\"");
 	assert_out("skip     Direct \"alice\" key \"token-key\": Pkcs11 key (provider "
-	           "\"pkcs11-provider\"): provider not available yet");
+	           "\"pkcs11-provider\"): the configuration has no Pkcs11 provider");
 	assert_out("skip     Direct \"bob\" key \"tpm-key\": Tpm key");
 	assert_out("skip     Internal \"parsec\" key \"RootKeyTPM\": Parsec's own key");
 	assert_out("fail     Direct \"alice\" key \"broken\": key file");

@@ -29,11 +29,12 @@
 
 #include "client/tessera.h"
 #include "harness.h"
+#include "p11-common.h"
 
 #define TESSERAD TESSERA_BUILD_DIR "/daemon/tesserad"
 #define P11      2
-#define LABEL    "Tessera Tests"
-#define PIN      "123456"
+#define LABEL    P11T_LABEL
+#define PIN      P11T_PIN
 
 static struct td d;
 static struct tessera_client *c;
@@ -42,55 +43,11 @@ static char module[128];    /* libsofthsm2.so */
 static const char *library; /* what the provider loads: module, or the fault module */
 static char tmpl[4096];     /* the daemon's configuration template */
 
-static const char *softhsm_module(void)
-{
-	static const char *const paths[] = {
-	        "/usr/lib/softhsm/libsofthsm2.so",
-	        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	        "/usr/local/lib/softhsm/libsofthsm2.so",
-	};
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
-		if (access(paths[i], R_OK) == 0)
-			return paths[i];
-	cr_assert_fail("SoftHSM2 is not installed (tools/install-deps.sh installs it)");
-	return NULL;
-}
-
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	cr_assert_eq(fchmod(fd, mode), 0);
-	close(fd);
-}
-
 /* A private SoftHSM configuration and one initialised token. */
 static void make_token(void)
 {
-	char path[160], text[256], cmd[512];
-
-	strcpy(hsm, "/tmp/tsp11.XXXXXX");
-	cr_assert_not_null(mkdtemp(hsm));
-	snprintf(path, sizeof(path), "%s/tokens", hsm);
-	cr_assert_eq(mkdir(path, 0700), 0);
-	snprintf(text, sizeof(text),
-	         "directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-	         "log.level = ERROR\nslots.removable = false\n",
-	         hsm);
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", hsm);
-	write_file(path, text, 0600);
-	setenv("SOFTHSM2_CONF", path, 1);
-	snprintf(cmd, sizeof(cmd),
-	         "softhsm2-util --init-token --free --label '" LABEL
-	         "' --so-pin 12345678 --pin " PIN " >/dev/null");
-	cr_assert_eq(system(cmd), 0, "softhsm2-util --init-token failed");
-	snprintf(path, sizeof(path), "%s/pin", hsm);
-	write_file(path, PIN "\n", 0600);
-	snprintf(module, sizeof(module), "%s", softhsm_module());
+	p11t_make_token(hsm);
+	snprintf(module, sizeof(module), "%s", p11t_softhsm_module());
 	library = module;
 }
 
@@ -158,21 +115,6 @@ TestSuite(pkcs11, .init = setup, .fini = teardown, .timeout = 900);
 
 /* ---- checks from outside ---- */
 
-static EVP_PKEY *ec_public(const char *curve, const uint8_t *pt, size_t len)
-{
-	OSSL_PARAM ps[3];
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *pk = NULL;
-
-	ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)curve, 0);
-	ps[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pt, len);
-	ps[2] = OSSL_PARAM_construct_end();
-	cr_assert_eq(EVP_PKEY_fromdata_init(pc), 1);
-	cr_assert_eq(EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, ps), 1);
-	EVP_PKEY_CTX_free(pc);
-	return pk;
-}
-
 static EVP_PKEY *exported_public(const char *name, const char *curve)
 {
 	uint8_t *pub = NULL;
@@ -182,7 +124,7 @@ static EVP_PKEY *exported_public(const char *name, const char *curve)
 
 	cr_assert_eq(tessera_export_public_key(c, P11, name, &pub, &len), TESSERA_OK);
 	if (curve != NULL) {
-		pk = ec_public(curve, pub, len);
+		pk = p11t_ec_public(curve, pub, len);
 	} else {
 		q = pub;
 		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)len);
@@ -190,26 +132,6 @@ static EVP_PKEY *exported_public(const char *name, const char *curve)
 	}
 	free(pub);
 	return pk;
-}
-
-/* OpenSSL's verdict on an ECDSA signature in PSA's r || s form. */
-static int openssl_verify_ecdsa(EVP_PKEY *pk, const uint8_t *h, size_t hlen, const uint8_t *sig,
-                                size_t len)
-{
-	ECDSA_SIG *s = ECDSA_SIG_new();
-	unsigned char *der = NULL;
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pk, NULL);
-	int dlen, ok;
-
-	ECDSA_SIG_set0(s, BN_bin2bn(sig, (int)len / 2, NULL),
-	               BN_bin2bn(sig + len / 2, (int)len / 2, NULL));
-	dlen = i2d_ECDSA_SIG(s, &der);
-	cr_assert_eq(EVP_PKEY_verify_init(pc), 1);
-	ok = EVP_PKEY_verify(pc, der, (size_t)dlen, h, hlen) == 1;
-	OPENSSL_free(der);
-	ECDSA_SIG_free(s);
-	EVP_PKEY_CTX_free(pc);
-	return ok;
 }
 
 static int openssl_verify_rsa(EVP_PKEY *pk, int pss, const EVP_MD *md, const uint8_t *h,
@@ -317,13 +239,13 @@ Test(pkcs11, ecdsa_signatures_of_every_curve_verify_with_openssl_on_the_exported
 		/* PSA's r || s, each as long as the curve order. */
 		cr_assert_eq(len, 2 * ((curves[i].bits + 7) / 8));
 		pk = exported_public(name, curves[i].curve);
-		cr_assert(openssl_verify_ecdsa(pk, h, hlen, sig, len), "%s", name);
+		cr_assert(p11t_verify_ecdsa(pk, h, hlen, sig, len), "%s", name);
 		cr_assert_eq(tessera_verify_hash(c, P11, name, curves[i].alg, h, hlen, sig, len),
 		             TESSERA_OK);
 		sig[3] ^= 1;
 		cr_assert_eq(tessera_verify_hash(c, P11, name, curves[i].alg, h, hlen, sig, len),
 		             1149);
-		cr_assert(!openssl_verify_ecdsa(pk, h, hlen, sig, len));
+		cr_assert(!p11t_verify_ecdsa(pk, h, hlen, sig, len));
 		EVP_PKEY_free(pk);
 		free(sig);
 	}
@@ -341,7 +263,7 @@ Test(pkcs11, messages_are_hashed_by_the_core_and_signed_on_the_token)
 	             TESSERA_OK);
 	EVP_Digest("msg", 3, h, NULL, EVP_sha256(), NULL);
 	pk = exported_public("m", "prime256v1");
-	cr_assert(openssl_verify_ecdsa(pk, h, 32, sig, len));
+	cr_assert(p11t_verify_ecdsa(pk, h, 32, sig, len));
 	cr_assert_eq(tessera_verify_message(c, P11, "m", "ecdsa-sha256", (const uint8_t *)"msg", 3,
 	                                    sig, len),
 	             TESSERA_OK);
@@ -462,8 +384,8 @@ Test(pkcs11, keys_survive_a_daemon_restart)
 	cr_assert_arr_eq(after, before, blen);
 	cr_assert_eq(tessera_sign_hash(c, P11, "kept", "ecdsa-sha256", h, 32, &sig, &len),
 	             TESSERA_OK);
-	pk = ec_public("prime256v1", before, blen);
-	cr_assert(openssl_verify_ecdsa(pk, h, 32, sig, len));
+	pk = p11t_ec_public("prime256v1", before, blen);
+	cr_assert(p11t_verify_ecdsa(pk, h, 32, sig, len));
 	EVP_PKEY_free(pk);
 	free(sig);
 	free(before);
@@ -494,7 +416,7 @@ Test(pkcs11, imported_keys_live_on_the_token_and_work)
 	EVP_Digest("abc", 3, h, NULL, EVP_sha256(), NULL);
 	cr_assert_eq(tessera_sign_hash(c, P11, "pair", "ecdsa-sha256", h, 32, &sig, &len),
 	             TESSERA_OK);
-	cr_assert(openssl_verify_ecdsa(gen, h, 32, sig, len));
+	cr_assert(p11t_verify_ecdsa(gen, h, 32, sig, len));
 	cr_assert_eq(tessera_export_public_key(c, P11, "pair", &pub, &publen), TESSERA_OK);
 	cr_assert_eq(publen, plen);
 	cr_assert_arr_eq(pub, point, plen);
@@ -621,7 +543,7 @@ static int run_daemon(const char *cfg_text, char *out, size_t outlen)
 	snprintf(path, sizeof(path), "%s/bad.json", hsm);
 	snprintf(state, sizeof(state), "%s/state", hsm);
 	mkdir(state, 0700);
-	write_file(path, cfg_text, 0600);
+	p11t_write_file(path, cfg_text, 0600);
 	snprintf(cmd, sizeof(cmd),
 	         "timeout %d %s --allow-root --config %s --state-dir %s --socket %s/x.sock 2>&1",
 	         td_scale(20000) / 1000, TESSERAD, path, state, hsm);
@@ -648,7 +570,7 @@ Test(pkcs11, a_wrong_pin_a_missing_module_or_an_unknown_token_stops_the_start_na
 	char cfg[4096], pin[160];
 
 	snprintf(pin, sizeof(pin), "%s/wrong-pin", hsm);
-	write_file(pin, "999999\n", 0600);
+	p11t_write_file(pin, "999999\n", 0600);
 	snprintf(cfg, sizeof(cfg),
 	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
 	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s\"}]}",
@@ -674,7 +596,7 @@ Test(pkcs11, a_wrong_pin_a_missing_module_or_an_unknown_token_stops_the_start_na
 	expect_start_error(cfg, "providers[0].serial_number", "no initialised token");
 
 	/* A PIN file others may read is refused. */
-	write_file(pin, PIN "\n", 0644);
+	p11t_write_file(pin, PIN "\n", 0644);
 	snprintf(cfg, sizeof(cfg),
 	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
 	         " \"token_label\": \"" LABEL "\", \"user_pin_file\": \"%s\"}]}",
@@ -702,7 +624,7 @@ Test(pkcs11, the_pin_may_come_from_a_systemd_credential)
 	snprintf(dir, sizeof(dir), "%s/creds", hsm);
 	cr_assert_eq(mkdir(dir, 0700), 0);
 	snprintf(cred, sizeof(cred), "%s/p11pin", dir);
-	write_file(cred, "999999", 0400);
+	p11t_write_file(cred, "999999", 0400);
 	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 	snprintf(cfg, sizeof(cfg),
 	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"%s\","
@@ -761,8 +683,8 @@ Test(pkcs11, exportable_keys_need_allow_export_and_the_export_flag)
 		free(pub2);
 	}
 	cr_assert_eq(tessera_sign_hash(c, P11, "x", "ecdsa-sha256", h, 32, &sig, &len), TESSERA_OK);
-	pk = ec_public("prime256v1", pub, publen);
-	cr_assert(openssl_verify_ecdsa(pk, h, 32, sig, len));
+	pk = p11t_ec_public("prime256v1", pub, publen);
+	cr_assert(p11t_verify_ecdsa(pk, h, 32, sig, len));
 	EVP_PKEY_free(pk);
 	free(sig);
 	free(pub);
@@ -1113,7 +1035,7 @@ static char ctl[160];
 
 static void set_fault(const char *line)
 {
-	write_file(ctl, line, 0600);
+	p11t_write_file(ctl, line, 0600);
 }
 
 /* The provider on the fault module (which forwards to SoftHSM). */
@@ -1209,7 +1131,7 @@ Test(pkcs11, two_tokens_are_two_instances_and_each_key_lives_on_its_own)
 	         "654321 >/dev/null");
 	cr_assert_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/pin2", hsm);
-	write_file(cmd, "654321", 0600);
+	p11t_write_file(cmd, "654321", 0600);
 	snprintf(cfg, sizeof(cfg),
 	         "{\"core\": {\"allow_root\": true, \"log_level\": \"debug\"},"
 	         " \"listener\": {\"socket_path\": \"%%1$s\", \"timeout_ms\": 5000},"
@@ -1368,7 +1290,7 @@ Test(pkcs11, check_config_validates_the_settings_without_loading_the_module)
 
 	snprintf(path, sizeof(path), "%s/check.json", hsm);
 	/* A module that does not exist: only a start would find out. */
-	write_file(
+	p11t_write_file(
 	        path,
 	        "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"/nonexistent/x.so\","
 	        " \"token_label\": \"T\", \"user_pin_file\": \"/nonexistent/pin\"}]}",
@@ -1382,17 +1304,17 @@ Test(pkcs11, check_config_validates_the_settings_without_loading_the_module)
 	/* What is wrong in the settings themselves is found. */
 	snprintf(cfg, sizeof(cfg),
 	         "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"lib.so\"}]}");
-	write_file(path, cfg, 0600);
+	p11t_write_file(path, cfg, 0600);
 	p = popen(cmd, "r");
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
 	status = pclose(p);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s", out);
 	cr_assert(strstr(out, "providers[0].library_path") != NULL, "%s", out);
-	write_file(path,
-	           "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"/x.so\","
-	           " \"sessions\": 0, \"token_label\": \"T\"}]}",
-	           0600);
+	p11t_write_file(path,
+	                "{\"providers\": [{\"type\": \"Pkcs11\", \"library_path\": \"/x.so\","
+	                " \"sessions\": 0, \"token_label\": \"T\"}]}",
+	                0600);
 	p = popen(cmd, "r");
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
