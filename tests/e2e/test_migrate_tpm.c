@@ -141,7 +141,8 @@ static void put_vec(struct buf *b, const uint8_t *p, size_t len)
 {
 	put_n(b, len, 8);
 	cr_assert_leq(b->n + len, sizeof(b->b));
-	memcpy(b->b + b->n, p, len);
+	if (len > 0)
+		memcpy(b->b + b->n, p, len);
 	b->n += len;
 }
 
