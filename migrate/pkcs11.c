@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "common/errors.h"
+#include "migrate/bincode.h"
 #include "migrate/psamap.h"
 #include "providers/pkcs11/pkcs11-adopt.h"
 #include "wire/psa.h"
@@ -82,57 +83,21 @@ void mig_p11_close(struct mig_p11 *t)
 
 /* ---- Parsec's bincode attributes, whole ---- */
 
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad;
-};
-
-static uint64_t rd_n(struct rd *r, int n)
+/* A SignHash that must name a hash or "any" (anything else is a bad
+ * mapping). */
+static uint32_t sign_hash(struct mig_bc *r)
 {
-	uint64_t v = 0;
+	unsigned h = mig_bc_sign_hash(r);
 
-	if (r->bad || r->len - r->off < (size_t)n) {
-		r->bad = true;
-		return 0;
-	}
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | r->p[r->off + (size_t)i];
-	r->off += (size_t)n;
-	return v;
-}
-
-/* psa-crypto's Hash variant -> the low byte of PSA_ALG_xxx; 0 if none. */
-static uint32_t hash_of_variant(uint32_t v)
-{
-	static const uint8_t h[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a,
-	                            0x0b, 0x0c, 0x0d, 0x10, 0x11, 0x12, 0x13};
-
-	return v < sizeof(h) ? h[v] : 0;
-}
-
-/* SignHash: Specific(Hash) or Any. */
-static uint32_t sign_hash(struct rd *r)
-{
-	uint32_t v = (uint32_t)rd_n(r, 4);
-
-	if (v == 1)
-		return 0xff;
-	if (v == 0) {
-		uint32_t h = hash_of_variant((uint32_t)rd_n(r, 4));
-
-		r->bad = r->bad || h == 0;
-		return h;
-	}
-	r->bad = true;
-	return 0;
+	r->bad = r->bad || h == 0;
+	return h;
 }
 
 /* The PSA attributes of a Parsec PKCS#11 key from its mapping: type
  * (RSA or SECP-R1), bits, usage and the one algorithm. */
 static int kim_policy(const struct mig_entry *m, struct mig_psa_attrs *a, char *why, size_t whylen)
 {
-	struct rd r = {.p = m->kim_attrs_raw, .len = m->kim_attrs_raw_len};
+	struct mig_bc r = {.p = m->kim_attrs_raw, .len = m->kim_attrs_raw_len};
 	static const uint32_t flags[] = {U_EXPORT,      U_COPY,     U_CACHE,      U_ENCRYPT,
 	                                 U_DECRYPT,     U_SIGN_MSG, U_VERIFY_MSG, U_SIGN_HASH,
 	                                 U_VERIFY_HASH, U_DERIVE};
@@ -140,17 +105,17 @@ static int kim_policy(const struct mig_entry *m, struct mig_psa_attrs *a, char *
 
 	memset(a, 0, sizeof(*a));
 	a->lifetime = 1;
-	lifetime = (uint32_t)rd_n(&r, 4);
+	lifetime = (uint32_t)mig_bc_n(&r, 4);
 	if (lifetime == 2)
-		(void)rd_n(&r, 4);
-	type = (uint32_t)rd_n(&r, 4);
+		(void)mig_bc_n(&r, 4);
+	type = (uint32_t)mig_bc_n(&r, 4);
 	if (type == 10 || type == 11)
-		family = (uint32_t)rd_n(&r, 4);
-	a->bits = (uint16_t)rd_n(&r, 8);
+		family = (uint32_t)mig_bc_n(&r, 4);
+	a->bits = (uint16_t)mig_bc_n(&r, 8);
 	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (rd_n(&r, 1) != 0)
+		if (mig_bc_n(&r, 1) != 0)
 			a->usage |= flags[i];
-	alg_v = (uint32_t)rd_n(&r, 4);
+	alg_v = (uint32_t)mig_bc_n(&r, 4);
 	if (r.bad || m->kim_attrs_raw == NULL) {
 		snprintf(why, whylen, "the mapping's attributes do not decode");
 		return -1;
@@ -184,7 +149,7 @@ static int kim_policy(const struct mig_entry *m, struct mig_psa_attrs *a, char *
 	case 0: /* None */
 		break;
 	case 5: /* AsymmetricSignature */
-		sub = (uint32_t)rd_n(&r, 4);
+		sub = (uint32_t)mig_bc_n(&r, 4);
 		switch (sub) {
 		case 0: /* RsaPkcs1v15Sign */
 			a->alg = 0x06000200 | sign_hash(&r);
@@ -209,11 +174,11 @@ static int kim_policy(const struct mig_entry *m, struct mig_psa_attrs *a, char *
 		}
 		break;
 	case 6: /* AsymmetricEncryption */
-		sub = (uint32_t)rd_n(&r, 4);
+		sub = (uint32_t)mig_bc_n(&r, 4);
 		if (sub == 0) {
 			a->alg = 0x07000200;
 		} else if (sub == 1) {
-			h = hash_of_variant((uint32_t)rd_n(&r, 4));
+			h = mig_bc_hash(mig_bc_n(&r, 4));
 			a->alg = h != 0 ? 0x07000300 | h : 0;
 			r.bad = r.bad || h == 0;
 		} else {

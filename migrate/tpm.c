@@ -26,66 +26,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "common/secmem.h"
-
-/* ---- a bounded bincode reader ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad;
-};
-
-static uint64_t rd_n(struct rd *r, int n)
-{
-	uint64_t v = 0;
-
-	if (r->bad || r->len - r->off < (size_t)n) {
-		r->bad = true;
-		return 0;
-	}
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | r->p[r->off + (size_t)i];
-	r->off += (size_t)n;
-	return v;
-}
-
-/* A Vec<u8>: its bytes stay in the input. */
-static const uint8_t *rd_bytes(struct rd *r, size_t *ret_len)
-{
-	uint64_t n = rd_n(r, 8);
-	const uint8_t *p;
-
-	if (r->bad || n > r->len - r->off) {
-		r->bad = true;
-		*ret_len = 0;
-		return NULL;
-	}
-	p = r->p + r->off;
-	r->off += (size_t)n;
-	*ret_len = (size_t)n;
-	return p;
-}
-
-/* ---- the attributes ---- */
-
-/* psa-crypto's Hash variant -> PSA's hash byte (0: none). */
-static unsigned psa_hash(uint64_t v)
-{
-	static const uint8_t h[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x08, 0x09, 0x0a,
-	                            0x0b, 0x0c, 0x0d, 0x10, 0x11, 0x12, 0x13};
-
-	return v < sizeof(h) ? h[v] : 0;
-}
-
-/* SignHash: 0 Specific(Hash), 1 Any. */
-static unsigned sign_hash(struct rd *r)
-{
-	uint64_t v = rd_n(r, 4);
-
-	if (v == 1)
-		return 0xff;
-	return v == 0 ? psa_hash(rd_n(r, 4)) : 0;
-}
+#include "migrate/bincode.h"
 
 /* The whole bincode Attributes, for the types and algorithms Parsec's TPM
  * provider takes (RSA and ECC keys; asymmetric signature and encryption). */
@@ -94,28 +35,28 @@ static int decode_attrs(const uint8_t *p, size_t len, struct mig_psa_attrs *a, c
 {
 	static const uint32_t usage_bits[] = {0x0001, 0x0002, 0x0004, 0x0100, 0x0200,
 	                                      0x0400, 0x0800, 0x1000, 0x2000, 0x4000};
-	struct rd r = {.p = p, .len = len};
+	struct mig_bc r = {.p = p, .len = len};
 	uint64_t lifetime, type, family = 0, bits, cls, kind;
 	unsigned h = 0;
 
 	memset(a, 0, sizeof(*a));
-	lifetime = rd_n(&r, 4);
+	lifetime = mig_bc_n(&r, 4);
 	if (lifetime == 2)
-		(void)rd_n(&r, 4);
-	type = rd_n(&r, 4);
+		(void)mig_bc_n(&r, 4);
+	type = mig_bc_n(&r, 4);
 	if (type == 10 || type == 11)
-		family = rd_n(&r, 4);
-	bits = rd_n(&r, 8);
+		family = mig_bc_n(&r, 4);
+	bits = mig_bc_n(&r, 8);
 	for (size_t i = 0; i < sizeof(usage_bits) / sizeof(usage_bits[0]); i++) {
-		uint64_t b = rd_n(&r, 1);
+		uint64_t b = mig_bc_n(&r, 1);
 
 		if (b > 1)
 			r.bad = true;
 		if (b == 1)
 			a->usage |= usage_bits[i];
 	}
-	cls = rd_n(&r, 4);
-	kind = rd_n(&r, 4);
+	cls = mig_bc_n(&r, 4);
+	kind = mig_bc_n(&r, 4);
 	if (r.bad || lifetime > 2) {
 		snprintf(why, whylen, "TPM key: its mapping's attributes do not decode");
 		return -1;
@@ -153,7 +94,7 @@ static int decode_attrs(const uint8_t *p, size_t len, struct mig_psa_attrs *a, c
 		static const uint32_t base[] = {0x06000200, 0, 0x06000300,
 		                                0x06000600, 0, 0x06000700};
 
-		h = sign_hash(&r);
+		h = mig_bc_sign_hash(&r);
 		a->alg = base[kind] | h;
 	} else if (cls == 5 && (kind == 1 || kind == 4)) {
 		a->alg = kind == 1 ? 0x06000200 : 0x06000600;
@@ -162,7 +103,7 @@ static int decode_attrs(const uint8_t *p, size_t len, struct mig_psa_attrs *a, c
 		a->alg = 0x07000200;
 		h = 0xff;
 	} else if (cls == 6 && kind == 1) {
-		h = psa_hash(rd_n(&r, 4));
+		h = mig_bc_hash(mig_bc_n(&r, 4));
 		a->alg = 0x07000300 | h;
 	} else {
 		snprintf(why, whylen,
@@ -287,7 +228,7 @@ static int rebuild(const struct mig_psa_attrs *a, bool rsa, const uint8_t *n, si
 int mig_tpm_convert(const struct mig_entry *m, struct mig_psa_attrs *ret_attrs,
                     uint8_t **ret_native, size_t *ret_len, char *why, size_t whylen)
 {
-	struct rd r = {.p = m->key_id, .len = m->key_id_len};
+	struct mig_bc r = {.p = m->key_id, .len = m->key_id_len};
 	const uint8_t *auth, *n = NULL, *x = NULL, *y = NULL, *priv;
 	size_t auth_len, n_len = 0, x_len = 0, y_len = 0, priv_len, ctx_len, off = 0, cap;
 	struct mig_psa_attrs a;
@@ -300,11 +241,11 @@ int mig_tpm_convert(const struct mig_entry *m, struct mig_psa_attrs *ret_attrs,
 	memset(&tpriv, 0, sizeof(tpriv));
 	if (decode_attrs(m->kim_attrs_raw, m->kim_attrs_raw_len, &a, why, whylen) < 0)
 		return -1;
-	(void)rd_n(&r, 8); /* context: sequence */
-	(void)rd_n(&r, 4); /* saved handle */
-	(void)rd_n(&r, 4); /* hierarchy */
-	(void)rd_bytes(&r, &ctx_len);
-	auth = rd_bytes(&r, &auth_len);
+	(void)mig_bc_n(&r, 8); /* context: sequence */
+	(void)mig_bc_n(&r, 4); /* saved handle */
+	(void)mig_bc_n(&r, 4); /* hierarchy */
+	(void)mig_bc_bytes(&r, &ctx_len);
+	auth = mig_bc_bytes(&r, &auth_len);
 	if (!r.bad && r.off == r.len) {
 		snprintf(why, whylen,
 		         "TPM key in an older Parsec's format (a saved context of %zu bytes, which "
@@ -313,16 +254,16 @@ int mig_tpm_convert(const struct mig_entry *m, struct mig_psa_attrs *ret_attrs,
 		         ctx_len);
 		return -1;
 	}
-	variant = rd_n(&r, 4);
+	variant = mig_bc_n(&r, 4);
 	if (variant == 0) {
-		n = rd_bytes(&r, &n_len);
+		n = mig_bc_bytes(&r, &n_len);
 	} else if (variant == 1) {
-		x = rd_bytes(&r, &x_len);
-		y = rd_bytes(&r, &y_len);
+		x = mig_bc_bytes(&r, &x_len);
+		y = mig_bc_bytes(&r, &y_len);
 	} else {
 		r.bad = true;
 	}
-	priv = rd_bytes(&r, &priv_len);
+	priv = mig_bc_bytes(&r, &priv_len);
 	if (r.bad || r.off != r.len || auth_len > sizeof(((TPM2B_AUTH *)0)->buffer) ||
 	    priv_len > sizeof(tpriv.buffer)) {
 		snprintf(why, whylen,
