@@ -249,6 +249,70 @@ struct prov_ops {
 	                          const struct prov_key *attesting, const uint8_t *credential_blob,
 	                          size_t blob_len, const uint8_t *secret, size_t secret_len,
 	                          uint8_t **ret_credential, size_t *ret_len);
+
+	/* ---- multipart operations (the PSA C API; docs/psa-api.md) ----
+	 *
+	 * Optional, all or none of mp_*. The core holds each operation for the
+	 * connection that set it up and frees it with mp_free (on abort, an
+	 * error, finish, the connection's close or idleness). The state is
+	 * the provider's; calls on one state never run concurrently. Hashing
+	 * is the core's own and never reaches a provider. kind is one of
+	 * PROV_MP_*. Outputs as for one-shot operations (malloc'd; empty
+	 * outputs may be NULL with length 0). */
+	enum ts_err (*mp_setup)(void *ctx, int kind, const struct prov_key *k,
+	                        const struct psa_alg *alg, void **ret_state);
+	/* Cipher IV or AEAD nonce (the core generates one with generate_random
+	 * when the client asks it to). TS_E_PSA_INVALID_ARGUMENT for a wrong
+	 * length. */
+	enum ts_err (*mp_set_iv)(void *ctx, void *state, const uint8_t *iv, size_t len);
+	/* AEAD only: the total lengths (CCM needs them before any data). */
+	enum ts_err (*mp_set_lengths)(void *ctx, void *state, uint64_t ad_len, uint64_t text_len);
+	/* MAC and cipher: data; AEAD: additional data when ad, else text. */
+	enum ts_err (*mp_update)(void *ctx, void *state, bool ad, const uint8_t *in, size_t len,
+	                         uint8_t **ret, size_t *ret_len);
+	/* MAC sign: the MAC in *ret; cipher: the last bytes; AEAD encrypt: the
+	 * last ciphertext bytes in *ret and the tag in *ret_tag. */
+	enum ts_err (*mp_finish)(void *ctx, void *state, uint8_t **ret, size_t *ret_len,
+	                         uint8_t **ret_tag, size_t *ret_tag_len);
+	/* MAC verify (expected: the MAC) or AEAD decrypt (expected: the tag;
+	 * the last plaintext bytes in *ret). TS_E_PSA_INVALID_SIGNATURE when
+	 * it does not verify, and then nothing is returned. */
+	enum ts_err (*mp_verify)(void *ctx, void *state, const uint8_t *expected, size_t len,
+	                         uint8_t **ret, size_t *ret_len);
+	/* Optional within mp_*: a copy of a state (MAC). */
+	enum ts_err (*mp_clone)(void *ctx, void *state, void **ret_state);
+	void (*mp_free)(void *ctx, void *state);
+
+	/* ---- key derivation (the PSA C API) ----
+	 *
+	 * Optional, all or none of kdf_*. alg is of class PSA_AC_KDF (or a
+	 * key agreement with a KDF: the core runs key_agreement and hands the
+	 * secret to kdf_input as PSA_KEY_DERIVATION_INPUT_SECRET). step values
+	 * are PSA's (0x0101 secret, 0x0102 other secret, 0x0201 label, 0x0202
+	 * salt, 0x0203 info, 0x0204 seed, 0x1001 password, 0x1002 cost). The
+	 * provider checks the order of steps (TS_E_PSA_BAD_STATE) and reports
+	 * the initial capacity at setup; the core counts the capacity down. */
+	enum ts_err (*kdf_setup)(void *ctx, const struct psa_alg *alg, void **ret_state,
+	                         uint64_t *ret_capacity);
+	enum ts_err (*kdf_input)(void *ctx, void *state, uint32_t step, const uint8_t *data,
+	                         size_t len);
+	/* A key as input (a DERIVE key's material for the secret step). */
+	enum ts_err (*kdf_input_key)(void *ctx, void *state, uint32_t step,
+	                             const struct prov_key *k);
+	enum ts_err (*kdf_input_integer)(void *ctx, void *state, uint32_t step, uint64_t value);
+	/* The next len bytes of output. */
+	enum ts_err (*kdf_output)(void *ctx, void *state, uint8_t *out, size_t len);
+	void (*kdf_free)(void *ctx, void *state);
+};
+
+/* Multipart kinds (psa_op_setup.proto's Kind, without HASH). */
+enum prov_mp_kind {
+	PROV_MP_MAC_SIGN = 2,
+	PROV_MP_MAC_VERIFY = 3,
+	PROV_MP_CIPHER_ENCRYPT = 4,
+	PROV_MP_CIPHER_DECRYPT = 5,
+	PROV_MP_AEAD_ENCRYPT = 6,
+	PROV_MP_AEAD_DECRYPT = 7,
 };
 
 /* The provider type named by a configuration "type" ("Software"), or NULL
