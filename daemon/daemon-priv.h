@@ -137,6 +137,7 @@ enum op_policy {
 	OPP_USE,    /* encryption, MAC, key agreement */
 	OPP_EXPORT, /* export: the export flag, unless public */
 	OPP_CAN_DO, /* the policy's algorithm must fit its key type */
+	OPP_COPY,   /* psa_copy_key: the copy flag */
 };
 
 /* How an algorithm must fit the key's type (policy.c). */
@@ -283,6 +284,9 @@ enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
 enum ts_err keyop_destroy(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err keyop_export(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err keyop_export_public(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_get_attributes(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err keyop_purge(struct request *r, uint8_t **ret_body, size_t *ret_len);
 /* A provider's view of a stored record: *k points into rec and *a. TS_OK, or
  * TS_E_PSA_DATA_CORRUPT when the stored attributes do not decode (k->attrs
  * is then NULL, the rest is set). */

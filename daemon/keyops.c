@@ -18,15 +18,12 @@
 
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
+#include "psa_copy_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
 #include "psa_generate_key.pb-c.h"
+#include "psa_get_key_attributes.pb-c.h"
 #include "psa_import_key.pb-c.h"
-
-static struct ks_key_id key_id(const struct request *r)
-{
-	return (struct ks_key_id){
-	        .auth_type = r->id.auth_type, .app = r->id.name, .name = r->args.key_name};
-}
+#include "psa_purge_key.pb-c.h"
 
 enum ts_err key_from_record(const struct ks_record *rec, struct psa_attrs *a, struct prov_key *k)
 {
@@ -75,15 +72,15 @@ void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *
 	         instance);
 }
 
-/* Make a key in r->prov under the name and attributes of the request: from
- * data (import) or new (data NULL). pb is the request's attributes, which
- * are stored as they came (with the size import found). */
-static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb,
-                          const uint8_t *data, size_t data_len)
+/* Make the caller's key `name` in r->prov with attributes a (pb as they
+ * came, stored so with the size import found): from data (import) or new
+ * (data NULL). */
+static enum ts_err create(struct request *r, const char *name, const struct psa_attrs *a,
+                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t data_len)
 {
 	const struct svc_provider *p = r->prov;
-	struct ks_key_id kid = key_id(r);
-	struct prov_key k = {.attrs = &r->args.attrs};
+	struct ks_key_id kid = {.auth_type = r->id.auth_type, .app = r->id.name, .name = name};
+	struct prov_key k = {.attrs = a};
 	uint8_t *attrs = NULL, *mat = NULL, *ref = NULL;
 	size_t attrs_len = 0, mat_len = 0, ref_len = 0;
 	uint32_t bits = 0, asked = pb->key_bits;
@@ -93,7 +90,7 @@ static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb
 
 	/* What a device may show on its object; the key is found by its ref. */
 	if (asprintf(&label, "%u:%s/%s", r->id.auth_type, r->id.name != NULL ? r->id.name : "",
-	             r->args.key_name) < 0) {
+	             name) < 0) {
 		label = NULL;
 		return TS_E_NOMEM;
 	}
@@ -102,7 +99,7 @@ static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb
 	if (err != TS_OK)
 		goto out;
 	if (p->ops->reserve_ref != NULL) {
-		err = p->ops->reserve_ref(p->ctx, &r->args.attrs, &ref, &ref_len);
+		err = p->ops->reserve_ref(p->ctx, a, &ref, &ref_len);
 		if (err != TS_OK)
 			goto out;
 	}
@@ -149,7 +146,7 @@ out:
 enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
 	PsaGenerateKey__Operation *op = (PsaGenerateKey__Operation *)r->msg;
-	enum ts_err err = create(r, op->attributes, NULL, 0);
+	enum ts_err err = create(r, r->args.key_name, &r->args.attrs, op->attributes, NULL, 0);
 
 	if (err != TS_OK)
 		return err;
@@ -163,8 +160,8 @@ enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
 	enum ts_err err;
 
 	/* Parsec only logs deprecated imports; so do we (nothing to refuse). */
-	err = create(r, op->attributes, op->data.data != NULL ? op->data.data : (const uint8_t *)"",
-	             op->data.len);
+	err = create(r, r->args.key_name, &r->args.attrs, op->attributes,
+	             op->data.data != NULL ? op->data.data : (const uint8_t *)"", op->data.len);
 	if (err != TS_OK)
 		return err;
 	return wire_pack(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base, ret_body,
@@ -238,4 +235,129 @@ enum ts_err keyop_export_public(struct request *r, uint8_t **ret_body, size_t *r
 	err = wire_pack(&res.base, ret_body, ret_len);
 	free(out);
 	return err;
+}
+
+/* ---- the PSA C API's key operations (docs/psa-api.md) ---- */
+
+enum ts_err keyop_get_attributes(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaGetKeyAttributes__Result res = PSA_GET_KEY_ATTRIBUTES__RESULT__INIT;
+	enum ts_err err;
+
+	/* The stored attributes are the KeyAttributes message as it was made
+	 * (with the size an import found): hand it back as it is. */
+	res.attributes =
+	        psa_key_attributes__key_attributes__unpack(NULL, r->key.attrs_len, r->key.attrs);
+	if (res.attributes == NULL)
+		return TS_E_PSA_DATA_CORRUPT;
+	err = wire_pack(&res.base, ret_body, ret_len);
+	psa_key_attributes__key_attributes__free_unpacked(res.attributes, NULL);
+	return err;
+}
+
+enum ts_err keyop_purge(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	/* Nothing of a key stays in memory between requests: the key exists
+	 * (the request path loaded it), so there is nothing to drop. */
+	(void)r;
+	return wire_pack(&(PsaPurgeKey__Result)PSA_PURGE_KEY__RESULT__INIT.base, ret_body, ret_len);
+}
+
+/* PSA's intersection of two algorithm policies: equal ones; a sign policy
+ * with any hash and the same scheme with one hash gives the latter; no
+ * algorithm on either side gives none. *ret_second tells which side's
+ * message to keep. false: nothing in common. */
+static bool alg_intersect(const struct psa_alg *src, const struct psa_alg *req, bool *ret_req)
+{
+	*ret_req = false;
+	if (src->cls == PSA_AC_NONE)
+		return true;
+	if (req->cls == PSA_AC_NONE) {
+		*ret_req = true;
+		return true;
+	}
+	if (src->cls != req->cls || src->kind != req->kind)
+		return false;
+	if (src->cls == PSA_AC_SIGN && src->hash_any != req->hash_any) {
+		*ret_req = src->hash_any;
+		return true;
+	}
+	return src->hash == req->hash && src->hash_any == req->hash_any &&
+	       src->length == req->length && src->kdf == req->kdf && src->kdf_hash == req->kdf_hash;
+}
+
+static void usage_and(PsaKeyAttributes__UsageFlags *d, const PsaKeyAttributes__UsageFlags *s)
+{
+	d->export = d->export && s->export;
+	d->copy = d->copy && s->copy;
+	d->cache = d->cache && s->cache;
+	d->encrypt = d->encrypt && s->encrypt;
+	d->decrypt = d->decrypt && s->decrypt;
+	d->sign_message = d->sign_message && s->sign_message;
+	d->verify_message = d->verify_message && s->verify_message;
+	d->sign_hash = d->sign_hash && s->sign_hash;
+	d->verify_hash = d->verify_hash && s->verify_hash;
+	d->derive = d->derive && s->derive;
+}
+
+/*
+ * psa_copy_key within one instance: the source needs the COPY flag (the
+ * policy check did that), the target's type and size are the source's
+ * (a request may leave the size 0), its usage is both policies' and its
+ * algorithm their intersection (none in common: InvalidArgument). The key
+ * travels as the provider exports it and is imported under the new name,
+ * so a device that will not release a key cannot copy it (its export error).
+ */
+enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len)
+{
+	PsaCopyKey__Operation *op = (PsaCopyKey__Operation *)r->msg;
+	PsaKeyAttributes__KeyAttributes *src;
+	PsaAlgorithm__Algorithm *keep;
+	const struct psa_attrs *sa = &r->key_attrs, *ta = &r->args.attrs;
+	struct psa_attrs target;
+	uint8_t *data = NULL;
+	size_t data_len = 0;
+	bool take_req;
+	enum ts_err err;
+
+	/* The target's name obeys the rules the request path applies to key_name. */
+	if (op->target_key_name == NULL || op->target_key_name[0] == '\0' ||
+	    wire_string_has_nul(r->payload, r->h.body_len, 2))
+		return TS_E_INVALID_ENCODING;
+	if (strlen(op->target_key_name) > OP_KEY_NAME_MAX)
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (ta->type != sa->type || ta->family != sa->family ||
+	    (ta->bits != 0 && ta->bits != sa->bits))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (!alg_intersect(&sa->alg, &ta->alg, &take_req))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	src = psa_key_attributes__key_attributes__unpack(NULL, r->key.attrs_len, r->key.attrs);
+	if (src == NULL)
+		return TS_E_PSA_DATA_CORRUPT;
+	/* The target's message: the source's, with the usage narrowed and the
+	 * algorithm of the side the intersection kept. */
+	if (src->key_policy->key_usage_flags != NULL &&
+	    op->attributes->key_policy->key_usage_flags != NULL)
+		usage_and(src->key_policy->key_usage_flags,
+		          op->attributes->key_policy->key_usage_flags);
+	else if (src->key_policy->key_usage_flags != NULL)
+		usage_and(src->key_policy->key_usage_flags,
+		          &(PsaKeyAttributes__UsageFlags)PSA_KEY_ATTRIBUTES__USAGE_FLAGS__INIT);
+	target = *sa;
+	target.usage = sa->usage & ta->usage;
+	keep = src->key_policy->key_algorithm;
+	if (take_req) {
+		/* Borrowed from the request for packing, given back before the free. */
+		src->key_policy->key_algorithm = op->attributes->key_policy->key_algorithm;
+		target.alg = ta->alg;
+	}
+	err = r->prov->ops->export_key(r->prov->ctx, &r->pkey, &data, &data_len);
+	if (err == TS_OK)
+		err = create(r, op->target_key_name, &target, src, data, data_len);
+	ts_free_secret(data, data_len);
+	src->key_policy->key_algorithm = keep;
+	psa_key_attributes__key_attributes__free_unpacked(src, NULL);
+	if (err != TS_OK)
+		return err;
+	return wire_pack(&(PsaCopyKey__Result)PSA_COPY_KEY__RESULT__INIT.base, ret_body, ret_len);
 }

@@ -33,16 +33,19 @@
 #include "psa_asymmetric_encrypt.pb-c.h"
 #include "psa_cipher_decrypt.pb-c.h"
 #include "psa_cipher_encrypt.pb-c.h"
+#include "psa_copy_key.pb-c.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
 #include "psa_generate_key.pb-c.h"
 #include "psa_generate_random.pb-c.h"
+#include "psa_get_key_attributes.pb-c.h"
 #include "psa_hash_compare.pb-c.h"
 #include "psa_hash_compute.pb-c.h"
 #include "psa_import_key.pb-c.h"
 #include "psa_mac_compute.pb-c.h"
 #include "psa_mac_verify.pb-c.h"
+#include "psa_purge_key.pb-c.h"
 #include "psa_raw_key_agreement.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 #include "psa_sign_message.pb-c.h"
@@ -294,6 +297,36 @@ static enum ts_err c_attest(const ProtobufCMessage *m, struct op_args *ret)
 }
 
 /* ---- which provider types serve what ---- */
+
+/* The PSA C API's key operations. */
+static enum ts_err c_get_attributes(const ProtobufCMessage *m, struct op_args *ret)
+{
+	return name_ok(((const PsaGetKeyAttributes__Operation *)m)->key_name, ret);
+}
+
+static enum ts_err c_purge(const ProtobufCMessage *m, struct op_args *ret)
+{
+	return name_ok(((const PsaPurgeKey__Operation *)m)->key_name, ret);
+}
+
+static enum ts_err c_copy(const ProtobufCMessage *m, struct op_args *ret)
+{
+	const PsaCopyKey__Operation *o = (const void *)m;
+
+	return name_ok(o->key_name, ret) != TS_OK ? TS_E_INVALID_ENCODING
+	                                          : attrs_ok(o->attributes, ret);
+}
+
+static bool s_any(const struct prov_ops *o)
+{
+	(void)o;
+	return true;
+}
+
+static bool s_copy(const struct prov_ops *o)
+{
+	return o->export_key != NULL && o->import_key != NULL;
+}
 
 static bool s_random(const struct prov_ops *o)
 {
@@ -645,6 +678,33 @@ static struct op_desc table[] = {
          .contract = c_attest,
          .run = cryptop_attest,
          .served_by = s_attest},
+
+        /* The PSA C API's key operations (docs/psa-api.md). */
+        {.opcode = WIRE_OP_PSA_GET_KEY_ATTRIBUTES,
+         .body = BODY(psa_get_key_attributes),
+         .cls = OPC_EXTENSION,
+         .key = OPK_USE,
+         .where = OPW_LOOP,
+         .contract = c_get_attributes,
+         .run = keyop_get_attributes,
+         .served_by = s_any},
+        {.opcode = WIRE_OP_PSA_COPY_KEY,
+         .body = BODY(psa_copy_key),
+         .cls = OPC_EXTENSION,
+         .key = OPK_USE,
+         .where = OPW_WORKER,
+         .policy = OPP_COPY,
+         .contract = c_copy,
+         .run = keyop_copy,
+         .served_by = s_copy},
+        {.opcode = WIRE_OP_PSA_PURGE_KEY,
+         .body = BODY(psa_purge_key),
+         .cls = OPC_EXTENSION,
+         .key = OPK_USE,
+         .where = OPW_LOOP,
+         .contract = c_purge,
+         .run = keyop_purge,
+         .served_by = s_any},
 };
 
 /* The wire table's facts (name, admin, needs an identity) are joined in

@@ -211,6 +211,8 @@ enum ts_err policy_check(const struct op_desc *op, const struct op_args *args,
 		               : TS_E_PSA_NOT_PERMITTED;
 	case OPP_CAN_DO:
 		return can_do(args->check_type, key);
+	case OPP_COPY:
+		return (key->usage & PSA_USAGE_COPY) != 0 ? TS_OK : TS_E_PSA_NOT_PERMITTED;
 	default:
 		return TS_OK;
 	}

@@ -61,6 +61,10 @@ static const struct wire_opcode_info opcode_table[] = {
         IDP(WIRE_OP_REMOVE_CLIENT, "RemoveClient"),
         IDP(WIRE_OP_GET_TOKEN, "GetToken"),
         IDP(WIRE_OP_REPORT_CLIENT, "ReportClient"),
+        /* The PSA Crypto API's key operations beyond Parsec's (docs/psa-api.md). */
+        OP(WIRE_OP_PSA_GET_KEY_ATTRIBUTES, "PsaGetKeyAttributes", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_COPY_KEY, "PsaCopyKey", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_PURGE_KEY, "PsaPurgeKey", CRYPTO, false, true, false),
 };
 
 const struct wire_opcode_info *wire_opcode_find(uint32_t opcode)

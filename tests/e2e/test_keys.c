@@ -20,11 +20,14 @@
 #include "harness.h"
 #include "list_clients.pb-c.h"
 #include "list_keys.pb-c.h"
+#include "psa_copy_key.pb-c.h"
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
 #include "psa_generate_key.pb-c.h"
+#include "psa_get_key_attributes.pb-c.h"
 #include "psa_import_key.pb-c.h"
+#include "psa_purge_key.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 #include "psa_sign_message.pb-c.h"
 #include "psa_verify_hash.pb-c.h"
@@ -47,7 +50,7 @@ TestSuite(keys, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- building requests ---- */
 
-enum { USE_SIGN = 1, USE_VERIFY = 2, USE_EXPORT = 4, USE_SIGN_MSG = 8 };
+enum { USE_SIGN = 1, USE_VERIFY = 2, USE_EXPORT = 4, USE_SIGN_MSG = 8, USE_COPY = 16 };
 
 struct spec {
 	int type;   /* PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_* */
@@ -143,6 +146,7 @@ static void fill_attrs(struct attrs_pb *p, const struct spec *s)
 	p->u.verify_hash = (s->usage & USE_VERIFY) != 0;
 	p->u.export = (s->usage & USE_EXPORT) != 0;
 	p->u.sign_message = (s->usage & USE_SIGN_MSG) != 0;
+	p->u.copy = (s->usage & USE_COPY) != 0;
 	if (s->sign_kind == 0) {
 		p->alg.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_NONE;
 		p->alg.none = &p->none;
@@ -881,4 +885,139 @@ Test(deprecated, allowed_when_configured, .timeout = 60)
 	who = "alice";
 	cr_assert_eq(generate("old-but-allowed", &sha1), 0);
 	cr_assert_eq(td_stop(&d), 0);
+}
+
+/* ---- the PSA C API's key extensions: attributes, copy, purge ---- */
+
+/* PsaGetKeyAttributes: the status; the attributes in *ret (free_unpacked). */
+static int get_attributes(const char *name, PsaKeyAttributes__KeyAttributes **ret)
+{
+	PsaGetKeyAttributes__Operation op = PSA_GET_KEY_ATTRIBUTES__OPERATION__INIT;
+	PsaGetKeyAttributes__Result *res;
+	struct td_resp r;
+	int st;
+
+	op.key_name = (char *)name;
+	st = call(WIRE_OP_PSA_GET_KEY_ATTRIBUTES, &op.base, &r);
+	if (st == 0) {
+		res = psa_get_key_attributes__result__unpack(NULL, r.body_len, r.body);
+		cr_assert_not_null(res);
+		cr_assert_not_null(res->attributes);
+		*ret = res->attributes;
+		res->attributes = NULL;
+		psa_get_key_attributes__result__free_unpacked(res, NULL);
+	}
+	td_resp_free(&r);
+	return st;
+}
+
+static int copy_key(const char *from, const char *to, const struct spec *s)
+{
+	struct attrs_pb ap;
+	PsaCopyKey__Operation op = PSA_COPY_KEY__OPERATION__INIT;
+
+	fill_attrs(&ap, s);
+	op.key_name = (char *)from;
+	op.target_key_name = (char *)to;
+	op.attributes = &ap.a;
+	return call(WIRE_OP_PSA_COPY_KEY, &op.base, NULL);
+}
+
+Test(keys, get_attributes_returns_what_was_made_with_the_imported_size)
+{
+	PsaKeyAttributes__KeyAttributes *a = NULL;
+	struct spec s = {ECC_PAIR, SECP_R1, 0, USE_SIGN | USE_EXPORT, ECDSA, SHA256};
+
+	/* An import that leaves the size 0 is answered with the size found. */
+	{
+		uint8_t k[32];
+
+		memset(k, 0x11, sizeof(k));
+		cr_assert_eq(import("attr-imp", &s, k, sizeof(k)), 0);
+	}
+	cr_assert_eq(get_attributes("attr-imp", &a), 0);
+	cr_assert_eq(a->key_bits, 256);
+	cr_assert_eq(a->key_type->variant_case, ECC_PAIR);
+	cr_assert_eq(a->key_type->ecc_key_pair->curve_family, SECP_R1);
+	cr_assert(a->key_policy->key_usage_flags->sign_hash);
+	cr_assert(a->key_policy->key_usage_flags->export);
+	cr_assert_not(a->key_policy->key_usage_flags->verify_hash);
+	cr_assert_eq(a->key_policy->key_algorithm->variant_case,
+	             PSA_ALGORITHM__ALGORITHM__VARIANT_ASYMMETRIC_SIGNATURE);
+	psa_key_attributes__key_attributes__free_unpacked(a, NULL);
+
+	/* Another tenant's key, and a missing one, do not exist. */
+	who = "bob";
+	cr_assert_eq(get_attributes("attr-imp", &a), 1140);
+	who = "alice";
+	cr_assert_eq(get_attributes("attr-none", &a), 1140);
+	cr_assert_eq(destroy("attr-imp"), 0);
+}
+
+Test(keys, copy_needs_the_copy_flag_and_intersects_the_policies)
+{
+	struct spec src = {ECC_PAIR, SECP_R1, 256, USE_SIGN | USE_VERIFY | USE_EXPORT | USE_COPY,
+	                   ECDSA,    0 /* any hash */};
+	struct spec narrow = {ECC_PAIR, SECP_R1, 0, USE_SIGN | USE_EXPORT, ECDSA, SHA256};
+	struct spec nocopy = {ECC_PAIR, SECP_R1, 256, USE_SIGN | USE_EXPORT, ECDSA, SHA256};
+	struct spec other_alg = {ECC_PAIR, SECP_R1, 0, USE_SIGN, PKCS1, SHA256};
+	struct spec other_type = {RSA_PAIR, 0, 0, USE_SIGN, ECDSA, SHA256};
+	PsaKeyAttributes__KeyAttributes *a = NULL;
+	uint8_t *x = NULL, *y = NULL, h[32], *sig = NULL;
+	size_t xl = 0, yl = 0, hl = 0, sl = 0;
+
+	cr_assert_eq(generate("cp-src", &src), 0);
+	cr_assert_eq(copy_key("cp-src", "cp-dst", &narrow), 0);
+	/* The copy is the same key: equal export, and it signs as the source
+	 * verifies. */
+	cr_assert_eq(export("cp-src", 0, &x, &xl), 0);
+	cr_assert_eq(export("cp-dst", 0, &y, &yl), 0);
+	cr_assert_eq(xl, yl);
+	cr_assert_eq(memcmp(x, y, xl), 0);
+	free(x);
+	free(y);
+	sha(EVP_sha256(), "copied", h, &hl);
+	cr_assert_eq(sign("cp-dst", ECDSA, SHA256, h, hl, &sig, &sl), 0);
+	cr_assert_eq(verify("cp-src", ECDSA, SHA256, h, hl, sig, sl), 0);
+	free(sig);
+	/* Its policy: both usages (no verify, no copy), the narrower algorithm. */
+	cr_assert_eq(get_attributes("cp-dst", &a), 0);
+	cr_assert_eq(a->key_bits, 256);
+	cr_assert(a->key_policy->key_usage_flags->sign_hash);
+	cr_assert_not(a->key_policy->key_usage_flags->verify_hash);
+	cr_assert_not(a->key_policy->key_usage_flags->copy);
+	cr_assert_eq(
+	        a->key_policy->key_algorithm->asymmetric_signature->ecdsa->hash_alg->variant_case,
+	        PSA_ALGORITHM__ALGORITHM__ASYMMETRIC_SIGNATURE__SIGN_HASH__VARIANT_SPECIFIC);
+	psa_key_attributes__key_attributes__free_unpacked(a, NULL);
+	/* So it cannot be copied again, and cannot verify. */
+	cr_assert_eq(copy_key("cp-dst", "cp-dst2", &narrow), 1133);
+	cr_assert_eq(verify("cp-dst", ECDSA, SHA256, h, hl, (const uint8_t *)"x", 1), 1133);
+
+	/* The rules: the target must not exist; no common algorithm, another
+	 * type or another size is InvalidArgument; no copy flag NotPermitted. */
+	cr_assert_eq(copy_key("cp-src", "cp-dst", &narrow), 1139);
+	cr_assert_eq(copy_key("cp-src", "cp-x", &other_alg), 1135);
+	cr_assert_eq(copy_key("cp-src", "cp-x", &other_type), 1135);
+	narrow.bits = 384;
+	cr_assert_eq(copy_key("cp-src", "cp-x", &narrow), 1135);
+	narrow.bits = 0;
+	cr_assert_eq(generate("cp-nocopy", &nocopy), 0);
+	cr_assert_eq(copy_key("cp-nocopy", "cp-x", &narrow), 1133);
+	cr_assert_eq(get_attributes("cp-x", &a), 1140); /* nothing was made */
+	/* Another tenant cannot copy alice's key, nor see the copy. */
+	who = "bob";
+	cr_assert_eq(copy_key("cp-src", "cp-bob", &narrow), 1140);
+	cr_assert_eq(get_attributes("cp-dst", &a), 1140);
+	who = "alice";
+
+	PsaPurgeKey__Operation pop = PSA_PURGE_KEY__OPERATION__INIT;
+
+	pop.key_name = "cp-dst";
+	cr_assert_eq(call(WIRE_OP_PSA_PURGE_KEY, &pop.base, NULL), 0);
+	pop.key_name = "cp-none";
+	cr_assert_eq(call(WIRE_OP_PSA_PURGE_KEY, &pop.base, NULL), 1140);
+	cr_assert_eq(destroy("cp-dst"), 0);
+	cr_assert_eq(destroy("cp-src"), 0);
+	cr_assert_eq(destroy("cp-nocopy"), 0);
 }
