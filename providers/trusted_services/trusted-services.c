@@ -170,6 +170,7 @@ static enum ts_err reopen(struct tsp *p)
 	if (cap < p->cap)
 		p->cap = cap; /* the buffers stay as they were: never too small */
 	p->broken = false;
+	p->epoch++; /* the old session's multipart operations are gone */
 	return TS_OK;
 }
 
@@ -700,6 +701,13 @@ const struct prov_ops prov_trusted_services_ops = {
         .cipher = tsp_cipher,
         .mac = tsp_mac,
         .mac_verify = tsp_mac_verify,
+        .mp_setup = tsp_mp_setup,
+        .mp_set_iv = tsp_mp_set_iv,
+        .mp_set_lengths = tsp_mp_set_lengths,
+        .mp_update = tsp_mp_update,
+        .mp_finish = tsp_mp_finish,
+        .mp_verify = tsp_mp_verify,
+        .mp_free = tsp_mp_free,
         .key_agreement = tsp_key_agreement,
         .can_do = tsp_can_do,
 };

@@ -48,6 +48,8 @@ struct tsp {
 	uint32_t next_id;
 	uint32_t foreign[FOREIGN_MAX];
 	size_t n_foreign;
+	uint32_t epoch;      /* sessions opened so far: multipart handles die with theirs */
+	unsigned mp_open[3]; /* multipart operations open, per family (ts-multipart.c) */
 };
 
 /* One call with p->lock held: the request in p->req[0..req_len), the
@@ -63,6 +65,43 @@ bool tsp_ref_id(const struct prov_key *k, uint32_t *ret);
  * a key: TS_E_PSA_DOES_NOT_EXIST for a reference not ours, tsp_alg's errors. */
 enum ts_err tsp_key_alg(const struct prov_key *k, const struct psa_alg *alg, uint32_t *ret_id,
                         uint32_t *ret_alg);
+
+/* Multipart operations across requests (ts-multipart.c), per family at
+ * most this many: below the partition's pool of 10, so one-shot requests
+ * still find a context and none is recycled under a client. */
+#define TSP_MP_PER_FAMILY 8u
+enum ts_err tsp_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
+                         void **ret_state);
+enum ts_err tsp_mp_set_iv(void *ctx, void *state, const uint8_t *iv, size_t len);
+enum ts_err tsp_mp_set_lengths(void *ctx, void *state, uint64_t ad_len, uint64_t text_len);
+enum ts_err tsp_mp_update(void *ctx, void *state, bool ad, const uint8_t *in, size_t len,
+                          uint8_t **ret, size_t *ret_len);
+enum ts_err tsp_mp_finish(void *ctx, void *state, uint8_t **ret, size_t *ret_len, uint8_t **ret_tag,
+                          size_t *ret_tag_len);
+enum ts_err tsp_mp_verify(void *ctx, void *state, const uint8_t *expected, size_t len,
+                          uint8_t **ret, size_t *ret_len);
+void tsp_mp_free(void *ctx, void *state);
+
+/* Multipart steps (ts-symmetric.c), called with p->lock held. */
+struct tsp_out { /* an output put together from the pieces the steps answer */
+	uint8_t *buf;
+	size_t cap, len;
+};
+enum ts_err tsp_out_init(struct tsp_out *o, size_t cap);
+/* More than the room left is a broken endpoint: COMMUNICATION_FAILURE. */
+enum ts_err tsp_out_add(struct tsp_out *o, const uint8_t *v, size_t n);
+/* Setup: the handle of a new operation. */
+enum ts_err tsp_setup(struct tsp *p, uint32_t opcode, uint32_t id, uint32_t alg,
+                      uint32_t *ret_handle);
+/* One step on the handle, with data as T1 when not NULL; the answer in
+ * p->resp[0..*ret_n). */
+enum ts_err tsp_step(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *data,
+                     size_t len, size_t *ret_n);
+void tsp_abort_op(struct tsp *p, uint32_t opcode, uint32_t handle);
+/* Updates of in, piece by piece, collecting each piece's T1 into o (NULL:
+ * the step answers nothing). */
+enum ts_err tsp_updates(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *in,
+                        size_t in_len, struct tsp_out *o);
 
 /* The symmetric families (ts-symmetric.c), each one request's worth of
  * multipart steps under the lock, in pieces of TSP_CHUNK bytes. */

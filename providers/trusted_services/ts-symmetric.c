@@ -17,13 +17,7 @@
 #include "providers/trusted_services/ts-codec.h"
 #include "providers/trusted_services/ts-psa.h"
 
-/* An output being put together from the pieces the steps answer. */
-struct out {
-	uint8_t *buf;
-	size_t cap, len;
-};
-
-static enum ts_err out_init(struct out *o, size_t cap)
+enum ts_err tsp_out_init(struct tsp_out *o, size_t cap)
 {
 	o->cap = cap;
 	o->len = 0;
@@ -31,7 +25,7 @@ static enum ts_err out_init(struct out *o, size_t cap)
 	return o->buf != NULL ? TS_OK : TS_E_NOMEM;
 }
 
-static enum ts_err out_add(struct out *o, const uint8_t *v, size_t n)
+enum ts_err tsp_out_add(struct tsp_out *o, const uint8_t *v, size_t n)
 {
 	/* An endpoint that answers more than the operation can produce is
 	 * broken, not something to make room for. */
@@ -43,9 +37,8 @@ static enum ts_err out_add(struct out *o, const uint8_t *v, size_t n)
 	return TS_OK;
 }
 
-/* Setup: the handle of a new operation. */
-static enum ts_err setup(struct tsp *p, uint32_t opcode, uint32_t id, uint32_t alg,
-                         uint32_t *ret_handle)
+enum ts_err tsp_setup(struct tsp *p, uint32_t opcode, uint32_t id, uint32_t alg,
+                      uint32_t *ret_handle)
 {
 	size_t len = 0, n = 0;
 	enum ts_err err = tsc_req_setup(p->req, p->cap, id, alg, &len);
@@ -57,10 +50,8 @@ static enum ts_err setup(struct tsp *p, uint32_t opcode, uint32_t id, uint32_t a
 	return err;
 }
 
-/* One step on the handle, with data as T1 when not NULL; the answer in
- * p->resp[0..*ret_n). */
-static enum ts_err step(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *data,
-                        size_t len, size_t *ret_n)
+enum ts_err tsp_step(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *data,
+                     size_t len, size_t *ret_n)
 {
 	size_t rlen = 0, n = 0;
 	enum ts_err err = tsc_req_step(p->req, p->cap, handle, data, len, &rlen);
@@ -72,15 +63,13 @@ static enum ts_err step(struct tsp *p, uint32_t opcode, uint32_t handle, const u
 	return err;
 }
 
-static void abort_op(struct tsp *p, uint32_t opcode, uint32_t handle)
+void tsp_abort_op(struct tsp *p, uint32_t opcode, uint32_t handle)
 {
-	(void)step(p, opcode, handle, NULL, 0, NULL);
+	(void)tsp_step(p, opcode, handle, NULL, 0, NULL);
 }
 
-/* Updates of in, piece by piece, collecting each piece's T1 into o (NULL:
- * the step answers nothing). */
-static enum ts_err updates(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *in,
-                           size_t in_len, struct out *o)
+enum ts_err tsp_updates(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *in,
+                        size_t in_len, struct tsp_out *o)
 {
 	enum ts_err err = TS_OK;
 
@@ -88,11 +77,11 @@ static enum ts_err updates(struct tsp *p, uint32_t opcode, uint32_t handle, cons
 		size_t piece = in_len - off < TSP_CHUNK ? in_len - off : TSP_CHUNK, n = 0, vlen;
 		const uint8_t *v;
 
-		err = step(p, opcode, handle, in + off, piece, &n);
+		err = tsp_step(p, opcode, handle, in + off, piece, &n);
 		if (err == TS_OK && o != NULL) {
 			err = tsc_resp_optional(p->resp, n, TSC_TAG_1, &v, &vlen);
 			if (err == TS_OK)
-				err = out_add(o, v, vlen);
+				err = tsp_out_add(o, v, vlen);
 		}
 		OPENSSL_cleanse(p->resp, n);
 	}
@@ -113,7 +102,7 @@ enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 	struct tsp *p = ctx;
 	size_t tag_len = tag_length(alg), text_len, n = 0, vlen = 0, tlen = 0;
 	const uint8_t *v, *t;
-	struct out o = {0};
+	struct tsp_out o = {0};
 	uint32_t id, a, h = 0;
 	bool open = false;
 	enum ts_err err;
@@ -126,11 +115,12 @@ enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 	text_len = encrypt ? in_len : in_len - tag_len;
 	if (ad_len > UINT32_MAX || text_len > UINT32_MAX)
 		return TS_E_PSA_INSUFFICIENT_MEMORY;
-	err = out_init(&o, encrypt ? in_len + tag_len : text_len);
+	err = tsp_out_init(&o, encrypt ? in_len + tag_len : text_len);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	err = setup(p, encrypt ? TSC_OP_AEAD_ENCRYPT_SETUP : TSC_OP_AEAD_DECRYPT_SETUP, id, a, &h);
+	err = tsp_setup(p, encrypt ? TSC_OP_AEAD_ENCRYPT_SETUP : TSC_OP_AEAD_DECRYPT_SETUP, id, a,
+	                &h);
 	open = err == TS_OK;
 	if (err == TS_OK) {
 		size_t len = 0;
@@ -142,37 +132,37 @@ enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 			err = tsp_call(p, TSC_OP_AEAD_SET_LENGTHS, len, &n);
 	}
 	if (err == TS_OK)
-		err = step(p, TSC_OP_AEAD_SET_NONCE, h, nonce != NULL ? nonce : (const uint8_t *)"",
-		           nonce_len, NULL);
+		err = tsp_step(p, TSC_OP_AEAD_SET_NONCE, h,
+		               nonce != NULL ? nonce : (const uint8_t *)"", nonce_len, NULL);
 	if (err == TS_OK)
-		err = updates(p, TSC_OP_AEAD_UPDATE_AD, h, ad, ad_len, NULL);
+		err = tsp_updates(p, TSC_OP_AEAD_UPDATE_AD, h, ad, ad_len, NULL);
 	if (err == TS_OK)
-		err = updates(p, TSC_OP_AEAD_UPDATE, h, in, text_len, &o);
+		err = tsp_updates(p, TSC_OP_AEAD_UPDATE, h, in, text_len, &o);
 	if (err == TS_OK && encrypt) {
-		err = step(p, TSC_OP_AEAD_FINISH, h, NULL, 0, &n);
+		err = tsp_step(p, TSC_OP_AEAD_FINISH, h, NULL, 0, &n);
 		open = false; /* finished, or failed: either way the operation is over */
 		if (err == TS_OK)
 			err = tsc_resp_optional(p->resp, n, TSC_TAG_1, &v, &vlen);
 		if (err == TS_OK)
 			err = tsc_resp_optional(p->resp, n, TSC_TAG_2, &t, &tlen);
 		if (err == TS_OK)
-			err = out_add(&o, v, vlen);
+			err = tsp_out_add(&o, v, vlen);
 		if (err == TS_OK && tlen != tag_len)
 			err = TS_E_PSA_COMMUNICATION_FAILURE;
 		if (err == TS_OK)
-			err = out_add(&o, t, tlen);
+			err = tsp_out_add(&o, t, tlen);
 		OPENSSL_cleanse(p->resp, n);
 	} else if (err == TS_OK) {
-		err = step(p, TSC_OP_AEAD_VERIFY, h, in + text_len, tag_len, &n);
+		err = tsp_step(p, TSC_OP_AEAD_VERIFY, h, in + text_len, tag_len, &n);
 		open = false;
 		if (err == TS_OK)
 			err = tsc_resp_optional(p->resp, n, TSC_TAG_1, &v, &vlen);
 		if (err == TS_OK)
-			err = out_add(&o, v, vlen);
+			err = tsp_out_add(&o, v, vlen);
 		OPENSSL_cleanse(p->resp, n);
 	}
 	if (open && err != TS_OK)
-		abort_op(p, TSC_OP_AEAD_ABORT, h);
+		tsp_abort_op(p, TSC_OP_AEAD_ABORT, h);
 	pthread_mutex_unlock(&p->lock);
 	if (err != TS_OK) {
 		ts_free_secret(o.buf, o.cap);
@@ -201,7 +191,7 @@ enum ts_err tsp_cipher(void *ctx, const struct prov_key *k, const struct psa_alg
 	struct tsp *p = ctx;
 	size_t iv_len = iv_length(k, alg), n = 0, vlen;
 	const uint8_t *v;
-	struct out o = {0};
+	struct tsp_out o = {0};
 	uint32_t id, a, h = 0;
 	bool open = false;
 	enum ts_err err;
@@ -212,40 +202,40 @@ enum ts_err tsp_cipher(void *ctx, const struct prov_key *k, const struct psa_alg
 	if (!encrypt && in_len < iv_len)
 		return TS_E_PSA_INVALID_ARGUMENT;
 	/* Up to one block more (padding) and the IV in front. */
-	err = out_init(&o, in_len + 16 + iv_len);
+	err = tsp_out_init(&o, in_len + 16 + iv_len);
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	err = setup(p, encrypt ? TSC_OP_CIPHER_ENCRYPT_SETUP : TSC_OP_CIPHER_DECRYPT_SETUP, id, a,
-	            &h);
+	err = tsp_setup(p, encrypt ? TSC_OP_CIPHER_ENCRYPT_SETUP : TSC_OP_CIPHER_DECRYPT_SETUP, id,
+	                a, &h);
 	open = err == TS_OK;
 	if (err == TS_OK && iv_len > 0) {
 		if (encrypt) {
-			err = step(p, TSC_OP_CIPHER_GENERATE_IV, h, NULL, 0, &n);
+			err = tsp_step(p, TSC_OP_CIPHER_GENERATE_IV, h, NULL, 0, &n);
 			if (err == TS_OK)
 				err = tsc_resp_data(p->resp, n, &v, &vlen);
 			if (err == TS_OK && vlen != iv_len)
 				err = TS_E_PSA_COMMUNICATION_FAILURE;
 			if (err == TS_OK)
-				err = out_add(&o, v, vlen);
+				err = tsp_out_add(&o, v, vlen);
 		} else {
-			err = step(p, TSC_OP_CIPHER_SET_IV, h, in, iv_len, NULL);
+			err = tsp_step(p, TSC_OP_CIPHER_SET_IV, h, in, iv_len, NULL);
 		}
 	}
 	if (err == TS_OK)
-		err = updates(p, TSC_OP_CIPHER_UPDATE, h, in + (encrypt ? 0 : iv_len),
-		              in_len - (encrypt ? 0 : iv_len), &o);
+		err = tsp_updates(p, TSC_OP_CIPHER_UPDATE, h, in + (encrypt ? 0 : iv_len),
+		                  in_len - (encrypt ? 0 : iv_len), &o);
 	if (err == TS_OK) {
-		err = step(p, TSC_OP_CIPHER_FINISH, h, NULL, 0, &n);
+		err = tsp_step(p, TSC_OP_CIPHER_FINISH, h, NULL, 0, &n);
 		open = false;
 		if (err == TS_OK)
 			err = tsc_resp_optional(p->resp, n, TSC_TAG_1, &v, &vlen);
 		if (err == TS_OK)
-			err = out_add(&o, v, vlen);
+			err = tsp_out_add(&o, v, vlen);
 		OPENSSL_cleanse(p->resp, n);
 	}
 	if (open && err != TS_OK)
-		abort_op(p, TSC_OP_CIPHER_ABORT, h);
+		tsp_abort_op(p, TSC_OP_CIPHER_ABORT, h);
 	pthread_mutex_unlock(&p->lock);
 	if (err != TS_OK) {
 		ts_free_secret(o.buf, o.cap);
@@ -272,12 +262,13 @@ static enum ts_err mac_run(struct tsp *p, const struct prov_key *k, const struct
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	err = setup(p, expect == NULL ? TSC_OP_MAC_SIGN_SETUP : TSC_OP_MAC_VERIFY_SETUP, id, a, &h);
+	err = tsp_setup(p, expect == NULL ? TSC_OP_MAC_SIGN_SETUP : TSC_OP_MAC_VERIFY_SETUP, id, a,
+	                &h);
 	open = err == TS_OK;
 	if (err == TS_OK)
-		err = updates(p, TSC_OP_MAC_UPDATE, h, in, in_len, NULL);
+		err = tsp_updates(p, TSC_OP_MAC_UPDATE, h, in, in_len, NULL);
 	if (err == TS_OK && expect == NULL) {
-		err = step(p, TSC_OP_MAC_SIGN_FINISH, h, NULL, 0, &n);
+		err = tsp_step(p, TSC_OP_MAC_SIGN_FINISH, h, NULL, 0, &n);
 		open = false;
 		if (err == TS_OK)
 			err = tsc_resp_data(p->resp, n, &v, &vlen);
@@ -294,11 +285,11 @@ static enum ts_err mac_run(struct tsp *p, const struct prov_key *k, const struct
 		}
 		OPENSSL_cleanse(p->resp, n);
 	} else if (err == TS_OK) {
-		err = step(p, TSC_OP_MAC_VERIFY_FINISH, h, expect, expect_len, NULL);
+		err = tsp_step(p, TSC_OP_MAC_VERIFY_FINISH, h, expect, expect_len, NULL);
 		open = false;
 	}
 	if (open && err != TS_OK)
-		abort_op(p, TSC_OP_MAC_ABORT, h);
+		tsp_abort_op(p, TSC_OP_MAC_ABORT, h);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }

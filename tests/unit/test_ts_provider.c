@@ -415,3 +415,200 @@ Test(ts_provider, a_truncated_or_oversized_answer_is_a_communication_failure)
 	cr_assert_eq(len, 65);
 	free(out);
 }
+
+/* ---- multipart operations across requests (the PSA C API's) ---- */
+
+static void make_key(struct psa_attrs *a, uint8_t ref[4], struct prov_key *k)
+{
+	uint8_t *mat = NULL;
+	size_t mlen = 0;
+
+	ref_of(reserve(), ref);
+	*k = (struct prov_key){.attrs = a, .ref = ref, .ref_len = 4};
+	cr_assert_eq(ops->generate_key(ctx, k, &mat, &mlen), TS_OK);
+	free(mat);
+}
+
+/* Feed in, in pieces of `piece` bytes, appending what each update releases. */
+static void feed(void *st, bool ad, const uint8_t *in, size_t len, size_t piece, uint8_t *out,
+                 size_t *out_len)
+{
+	for (size_t off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece, rl = 0;
+		uint8_t *r = NULL;
+
+		cr_assert_eq(ops->mp_update(ctx, st, ad, in + off, n, &r, &rl), TS_OK);
+		if (out != NULL && rl > 0) {
+			memcpy(out + *out_len, r, rl);
+			*out_len += rl;
+		}
+		free(r);
+	}
+}
+
+Test(ts_provider, multipart_gcm_in_any_pieces_equals_the_one_shot)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 128,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	static uint8_t text[9000], ct[9100], pt[9100];
+	uint8_t ref[4], nonce[12] = {7}, ad[40] = {1}, *one = NULL, *last = NULL, *tag = NULL;
+	size_t one_len = 0, ct_len = 0, pt_len = 0, last_len = 0, tag_len = 0;
+	struct prov_key k;
+	void *st = NULL;
+
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)(i * 7);
+	make_key(&aes, ref, &k);
+	cr_assert_eq(ops->aead(ctx, &k, &aes.alg, true, nonce, 12, ad, sizeof(ad), text,
+	                       sizeof(text), &one, &one_len),
+	             TS_OK);
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &k, &aes.alg, &st), TS_OK);
+	cr_assert_eq(ops->mp_set_lengths(ctx, st, sizeof(ad), sizeof(text)), TS_OK);
+	cr_assert_eq(ops->mp_set_iv(ctx, st, nonce, 12), TS_OK);
+	feed(st, true, ad, sizeof(ad), 7, NULL, NULL);
+	feed(st, false, text, sizeof(text), 333, ct, &ct_len); /* also over the 4 KiB chunk */
+	cr_assert_eq(ops->mp_finish(ctx, st, &last, &last_len, &tag, &tag_len), TS_OK);
+	ops->mp_free(ctx, st);
+	memcpy(ct + ct_len, last, last_len);
+	ct_len += last_len;
+	cr_assert_eq(tag_len, 16);
+	cr_assert_eq(ct_len + tag_len, one_len);
+	cr_assert_eq(memcmp(ct, one, ct_len), 0);
+	cr_assert_eq(memcmp(tag, one + ct_len, 16), 0);
+	free(last);
+
+	/* Decrypt: the plaintext comes back; a changed tag does not verify. */
+	for (int bad = 0; bad < 2; bad++) {
+		cr_assert_eq(ops->mp_setup(ctx, PROV_MP_AEAD_DECRYPT, &k, &aes.alg, &st), TS_OK);
+		cr_assert_eq(ops->mp_set_lengths(ctx, st, sizeof(ad), ct_len), TS_OK);
+		cr_assert_eq(ops->mp_set_iv(ctx, st, nonce, 12), TS_OK);
+		feed(st, true, ad, sizeof(ad), 40, NULL, NULL);
+		pt_len = 0;
+		feed(st, false, ct, ct_len, 1000, pt, &pt_len);
+		tag[0] ^= (uint8_t)bad;
+		last = NULL;
+		last_len = 0;
+		cr_assert_eq(ops->mp_verify(ctx, st, tag, tag_len, &last, &last_len),
+		             bad ? TS_E_PSA_INVALID_SIGNATURE : TS_OK);
+		ops->mp_free(ctx, st);
+		if (!bad) {
+			memcpy(pt + pt_len, last, last_len);
+			pt_len += last_len;
+			cr_assert_eq(pt_len, sizeof(text));
+			cr_assert_eq(memcmp(pt, text, sizeof(text)), 0);
+		}
+		free(last);
+	}
+	free(tag);
+	free(one);
+}
+
+Test(ts_provider, multipart_cbc_and_hmac_equal_the_one_shots)
+{
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 256,
+	                        .usage = PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT,
+	                        .alg = {.cls = PSA_AC_CIPHER, .kind = 8 /* CBC_PKCS7 */}};
+	struct psa_attrs hmac = {
+	        .type = PSA_KT_HMAC,
+	        .bits = 256,
+	        .usage = PSA_USAGE_SIGN_MESSAGE | PSA_USAGE_VERIFY_MESSAGE,
+	        .alg = {.cls = PSA_AC_MAC, .kind = PSA_MAC_HMAC, .hash = PSA_HASH_SHA_256}};
+	uint8_t ref[4], ref2[4], iv[16] = {3}, text[100], ct[200], *back = NULL, *r = NULL,
+	                         *mac = NULL;
+	size_t ct_len = 16, back_len = 0, rl = 0, mac_len = 0;
+	struct prov_key k, hk;
+	void *st = NULL;
+
+	memset(text, 'x', sizeof(text));
+	make_key(&aes, ref, &k);
+	memcpy(ct, iv, 16); /* the one-shot's form: IV || ciphertext */
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_CIPHER_ENCRYPT, &k, &aes.alg, &st), TS_OK);
+	cr_assert_eq(ops->mp_set_iv(ctx, st, iv, 5), TS_E_PSA_INVALID_ARGUMENT);
+	ops->mp_free(ctx, st); /* a failed step ends the operation */
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_CIPHER_ENCRYPT, &k, &aes.alg, &st), TS_OK);
+	cr_assert_eq(ops->mp_set_iv(ctx, st, iv, 16), TS_OK);
+	feed(st, false, text, sizeof(text), 17, ct, &ct_len);
+	cr_assert_eq(ct_len, 16 + 96, "whole blocks only before finish");
+	cr_assert_eq(ops->mp_finish(ctx, st, &r, &rl, NULL, NULL), TS_OK);
+	ops->mp_free(ctx, st);
+	cr_assert_eq(rl, 16);
+	memcpy(ct + ct_len, r, rl);
+	ct_len += rl;
+	free(r);
+	cr_assert_eq(ops->cipher(ctx, &k, &aes.alg, false, ct, ct_len, &back, &back_len), TS_OK);
+	cr_assert_eq(back_len, sizeof(text));
+	cr_assert_eq(memcmp(back, text, sizeof(text)), 0);
+	free(back);
+
+	make_key(&hmac, ref2, &hk);
+	cr_assert_eq(ops->mac(ctx, &hk, &hmac.alg, text, sizeof(text), &mac, &mac_len), TS_OK);
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &hk, &hmac.alg, &st), TS_OK);
+	feed(st, false, text, sizeof(text), 9, NULL, NULL);
+	cr_assert_eq(ops->mp_verify(ctx, st, mac, mac_len, NULL, NULL), TS_E_PSA_BAD_STATE,
+	             "a sign operation does not verify");
+	cr_assert_eq(ops->mp_finish(ctx, st, &r, &rl, NULL, NULL), TS_OK);
+	ops->mp_free(ctx, st);
+	cr_assert_eq(rl, mac_len);
+	cr_assert_eq(memcmp(r, mac, rl), 0);
+	free(r);
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_VERIFY, &hk, &hmac.alg, &st), TS_OK);
+	feed(st, false, text, sizeof(text), 100, NULL, NULL);
+	mac[3] ^= 1;
+	cr_assert_eq(ops->mp_verify(ctx, st, mac, mac_len, NULL, NULL), TS_E_PSA_INVALID_SIGNATURE);
+	ops->mp_free(ctx, st);
+	free(mac);
+}
+
+Test(ts_provider, open_operations_are_capped_below_the_pool_and_never_recycled)
+{
+	struct psa_attrs hmac = {
+	        .type = PSA_KT_HMAC,
+	        .bits = 256,
+	        .usage = PSA_USAGE_SIGN_MESSAGE | PSA_USAGE_VERIFY_MESSAGE,
+	        .alg = {.cls = PSA_AC_MAC, .kind = PSA_MAC_HMAC, .hash = PSA_HASH_SHA_256}};
+	void *st[TSP_MP_PER_FAMILY], *extra = NULL;
+	uint8_t ref[4], *mac = NULL, *r = NULL;
+	size_t mac_len = 0, rl = 0;
+	struct prov_key k;
+
+	make_key(&hmac, ref, &k);
+	for (unsigned i = 0; i < TSP_MP_PER_FAMILY; i++) {
+		cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &k, &hmac.alg, &st[i]), TS_OK);
+		feed(st[i], false, (const uint8_t *)"abc", 3, 3, NULL, NULL);
+	}
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &k, &hmac.alg, &extra),
+	             TS_E_PSA_INSUFFICIENT_MEMORY);
+	/* One-shot requests still find a context, even several of them. */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(
+		        ops->mac(ctx, &k, &hmac.alg, (const uint8_t *)"abc", 3, &mac, &mac_len),
+		        TS_OK);
+		if (i < 2)
+			free(mac);
+	}
+	/* Every open operation is still the one it was: none was recycled. */
+	for (unsigned i = 0; i < TSP_MP_PER_FAMILY; i++) {
+		cr_assert_eq(ops->mp_finish(ctx, st[i], &r, &rl, NULL, NULL), TS_OK, "op %u", i);
+		cr_assert_eq(rl, mac_len);
+		cr_assert_eq(memcmp(r, mac, rl), 0);
+		free(r);
+		ops->mp_free(ctx, st[i]);
+	}
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &k, &hmac.alg, &extra), TS_OK);
+	/* A session lost under an open operation: the operation is gone (BadState),
+	 * the next setup works in the new session. */
+	((struct tsp *)ctx)->broken = true;
+	cr_assert_eq(ops->mp_update(ctx, extra, false, (const uint8_t *)"a", 1, &r, &rl),
+	             TS_E_PSA_BAD_STATE);
+	cr_assert_eq(ops->mac(ctx, &k, &hmac.alg, (const uint8_t *)"abc", 3, &r, &rl), TS_OK);
+	free(r);
+	cr_assert_eq(ops->mp_update(ctx, extra, false, (const uint8_t *)"a", 1, &r, &rl),
+	             TS_E_PSA_BAD_STATE);
+	ops->mp_free(ctx, extra);
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &k, &hmac.alg, &extra), TS_OK);
+	ops->mp_free(ctx, extra);
+	free(mac);
+}
