@@ -53,7 +53,24 @@ struct p11 {
 	CK_ULONG n_mechs;
 	/* Refined by the start-up probe: OAEP beyond SHA-1 or with a label. */
 	bool oaep_any_hash, oaep_label;
+
+	unsigned mp_open; /* multipart operations, each on its own session (under lock) */
 };
+
+/* Multipart HMAC and AES-GCM across requests (multipart.c): each holds a
+ * session of its own, outside the pool, at most this many at once. */
+#define P11_MP_SESSIONS 16u
+enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
+                         void **ret_state);
+enum ts_err p11_mp_set_iv(void *ctx, void *state, const uint8_t *iv, size_t len);
+enum ts_err p11_mp_set_lengths(void *ctx, void *state, uint64_t ad_len, uint64_t text_len);
+enum ts_err p11_mp_update(void *ctx, void *state, bool ad, const uint8_t *in, size_t len,
+                          uint8_t **ret, size_t *ret_len);
+enum ts_err p11_mp_finish(void *ctx, void *state, uint8_t **ret, size_t *ret_len, uint8_t **ret_tag,
+                          size_t *ret_tag_len);
+enum ts_err p11_mp_verify(void *ctx, void *state, const uint8_t *expected, size_t len,
+                          uint8_t **ret, size_t *ret_len);
+void p11_mp_free(void *ctx, void *state);
 
 /* A PSA status for a CK_RV (the fallback is what the call failed with). */
 enum ts_err p11_status(CK_RV rv);
