@@ -228,17 +228,26 @@ static int decode_b64(const char *in, uint8_t **ret, size_t *ret_len)
 	return 0;
 }
 
-/* The policy algorithm of one of the caller's keys (when --alg is not given). */
-static char *key_alg(struct tessera_client *c, const char *name)
+/* The policy algorithm of one of the caller's keys in a provider (when
+ * --alg is not given): asked of that key alone; a Parsec service has no such
+ * request (OpcodeDoesNotExist), and there the caller's keys are listed. */
+static char *key_alg(struct tessera_client *c, uint8_t provider, const char *name)
 {
 	struct tessera_key_info *k;
 	size_t n;
 	char *alg = NULL;
+	int rc = tessera_key_attributes(c, provider, name, &k);
 
-	if (tessera_list_keys(c, &k, &n) != TESSERA_OK)
+	if (rc == TESSERA_OK) {
+		alg = k->alg != NULL ? strdup(k->alg) : NULL;
+		tessera_key_info_free(k, 1);
+		return alg;
+	}
+	if (rc != 9 /* OpcodeDoesNotExist */ || tessera_list_keys(c, &k, &n) != TESSERA_OK)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(k[i].name, name) == 0 && k[i].alg != NULL)
+		if (k[i].provider_id == provider && strcmp(k[i].name, name) == 0 &&
+		    k[i].alg != NULL)
 			alg = strdup(k[i].alg);
 	tessera_key_info_free(k, n);
 	return alg;
@@ -447,7 +456,7 @@ int cli_create_csr(struct tessera_client *c, uint8_t prov, const struct cli_csr 
 	size_t pub_len = 0, sig_len = 0;
 	int tbs_len, der_len = 0, rc = EXIT_STATUS, nid = 0;
 	unsigned hash_len;
-	char *alg = r->alg != NULL ? strdup(r->alg) : key_alg(c, r->key);
+	char *alg = r->alg != NULL ? strdup(r->alg) : key_alg(c, prov, r->key);
 	const EVP_MD *md = NULL;
 
 	if (alg == NULL || (nid = csr_sig_nid(alg, &md)) == 0) {
@@ -621,7 +630,7 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv)
 		}
 	} else {
 		/* sign, verify, encrypt, decrypt: the algorithm defaults to the key's policy. */
-		alg = a.alg != NULL ? strdup(a.alg) : key_alg(c, a.name);
+		alg = a.alg != NULL ? strdup(a.alg) : key_alg(c, prov, a.name);
 		if (alg == NULL) {
 			fprintf(stderr,
 			        "tessera: %s: no key \"%s\" with a named algorithm; give "

@@ -19,6 +19,7 @@
 #include "list_authenticators.pb-c.h"
 #include "list_clients.pb-c.h"
 #include "list_keys.pb-c.h"
+#include "psa_get_key_attributes.pb-c.h"
 #include "list_opcodes.pb-c.h"
 #include "list_providers.pb-c.h"
 #include "ping.pb-c.h"
@@ -771,6 +772,30 @@ void tessera_key_info_free(struct tessera_key_info *k, size_t n)
 	free(k);
 }
 
+/* One key's facts from its protobuf attributes (NULL: none known). */
+static int key_info_fill(struct tessera_key_info *k, const PsaKeyAttributes__KeyAttributes *a)
+{
+	k->type = strdup(tessera_type_name(a != NULL ? a->key_type : NULL));
+	if (a != NULL) {
+		k->bits = a->key_bits;
+		if (a->key_policy != NULL) {
+			const PsaKeyAttributes__UsageFlags *u = a->key_policy->key_usage_flags;
+
+			k->alg = tessera_alg_name(a->key_policy->key_algorithm);
+			if (u != NULL)
+				k->usage = (u->export ? TESSERA_USAGE_EXPORT : 0) |
+				           (u->encrypt ? TESSERA_USAGE_ENCRYPT : 0) |
+				           (u->decrypt ? TESSERA_USAGE_DECRYPT : 0) |
+				           (u->sign_message ? TESSERA_USAGE_SIGN_MESSAGE : 0) |
+				           (u->verify_message ? TESSERA_USAGE_VERIFY_MESSAGE : 0) |
+				           (u->sign_hash ? TESSERA_USAGE_SIGN_HASH : 0) |
+				           (u->verify_hash ? TESSERA_USAGE_VERIFY_HASH : 0) |
+				           (u->derive ? TESSERA_USAGE_DERIVE : 0);
+		}
+	}
+	return k->type != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+}
+
 int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, size_t *ret_n)
 {
 	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
@@ -787,33 +812,11 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 	out = calloc(r->n_keys ? r->n_keys : 1, sizeof(*out));
 	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
 	for (size_t i = 0; rc == TESSERA_OK && i < r->n_keys; i++) {
-		const PsaKeyAttributes__KeyAttributes *a = r->keys[i]->attributes;
-
 		out[i].provider_id = r->keys[i]->provider_id;
 		out[i].provider_name = dup_or_empty(r->keys[i]->provider_name);
 		out[i].name = dup_or_empty(r->keys[i]->name);
-		out[i].type = strdup(tessera_type_name(a != NULL ? a->key_type : NULL));
-		if (a != NULL) {
-			out[i].bits = a->key_bits;
-			if (a->key_policy != NULL) {
-				const PsaKeyAttributes__UsageFlags *u =
-				        a->key_policy->key_usage_flags;
-
-				out[i].alg = tessera_alg_name(a->key_policy->key_algorithm);
-				if (u != NULL)
-					out[i].usage =
-					        (u->export ? TESSERA_USAGE_EXPORT : 0) |
-					        (u->encrypt ? TESSERA_USAGE_ENCRYPT : 0) |
-					        (u->decrypt ? TESSERA_USAGE_DECRYPT : 0) |
-					        (u->sign_message ? TESSERA_USAGE_SIGN_MESSAGE : 0) |
-					        (u->verify_message ? TESSERA_USAGE_VERIFY_MESSAGE
-					                           : 0) |
-					        (u->sign_hash ? TESSERA_USAGE_SIGN_HASH : 0) |
-					        (u->verify_hash ? TESSERA_USAGE_VERIFY_HASH : 0) |
-					        (u->derive ? TESSERA_USAGE_DERIVE : 0);
-			}
-		}
-		if (out[i].name == NULL || out[i].type == NULL || out[i].provider_name == NULL)
+		rc = key_info_fill(&out[i], r->keys[i]->attributes);
+		if (out[i].name == NULL || out[i].provider_name == NULL)
 			rc = TESSERA_ERR_NOMEM;
 	}
 	if (rc == TESSERA_OK) {
@@ -823,6 +826,39 @@ int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, s
 		tessera_key_info_free(out, r->n_keys);
 	}
 	list_keys__result__free_unpacked(r, NULL);
+	return rc;
+}
+
+int tessera_key_attributes(struct tessera_client *c, uint8_t provider, const char *name,
+                           struct tessera_key_info **ret)
+{
+	PsaGetKeyAttributes__Operation op = PSA_GET_KEY_ATTRIBUTES__OPERATION__INIT;
+	PsaGetKeyAttributes__Result *r;
+	struct tessera_key_info *out;
+	int rc;
+
+	if (name == NULL || name[0] == '\0')
+		return TESSERA_ERR_ARG;
+	op.key_name = (char *)name;
+	rc = tessera_call(c, provider, WIRE_OP_PSA_GET_KEY_ATTRIBUTES, &op.base,
+	                  &psa_get_key_attributes__result__descriptor, (ProtobufCMessage **)&r);
+	if (rc != TESSERA_OK)
+		return rc;
+	out = calloc(1, sizeof(*out));
+	rc = out != NULL ? TESSERA_OK : TESSERA_ERR_NOMEM;
+	if (rc == TESSERA_OK) {
+		out->provider_id = provider;
+		out->provider_name = strdup("");
+		out->name = strdup(name);
+		rc = key_info_fill(out, r->attributes);
+		if (out->name == NULL || out->provider_name == NULL)
+			rc = TESSERA_ERR_NOMEM;
+	}
+	if (rc == TESSERA_OK)
+		*ret = out;
+	else if (out != NULL)
+		tessera_key_info_free(out, 1);
+	psa_get_key_attributes__result__free_unpacked(r, NULL);
 	return rc;
 }
 

@@ -160,6 +160,11 @@ struct tessera_key_info {
  * authenticated identity: status 19 otherwise). */
 int tessera_list_keys(struct tessera_client *c, struct tessera_key_info **ret, size_t *ret_n);
 void tessera_key_info_free(struct tessera_key_info *k, size_t n);
+/* One key's facts by name in one provider, with Tessera's PsaGetKeyAttributes
+ * (provider_name is ""). A Parsec service answers OpcodeDoesNotExist (9):
+ * tessera_list_keys finds the key there. Free with tessera_key_info_free(k, 1). */
+int tessera_key_attributes(struct tessera_client *c, uint8_t provider, const char *name,
+                           struct tessera_key_info **ret);
 
 /* ListClients (admins only: 19 without identity, 21 for a non-admin). */
 int tessera_list_clients(struct tessera_client *c, char ***ret, size_t *ret_n);

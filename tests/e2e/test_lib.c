@@ -131,3 +131,25 @@ Test(lib, x25519_agreement_between_two_daemon_keys)
 	free(sa);
 	free(sb);
 }
+
+Test(lib, one_keys_attributes_by_name)
+{
+	struct tessera_key_spec spec = {.type = "ecc",
+	                                .bits = 256,
+	                                .alg = "ecdsa-sha384",
+	                                .usage = TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_EXPORT};
+	struct tessera_key_info *k = NULL;
+
+	cr_assert_eq(tessera_generate_key(c, 1, "attrs", &spec), TESSERA_OK);
+	cr_assert_eq(tessera_key_attributes(c, 1, "attrs", &k), TESSERA_OK);
+	cr_assert_str_eq(k->name, "attrs");
+	cr_assert_str_eq(k->type, "ecc");
+	cr_assert_eq(k->bits, 256);
+	cr_assert_str_eq(k->alg, "ecdsa-sha384");
+	cr_assert_eq(k->usage, TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_EXPORT);
+	tessera_key_info_free(k, 1);
+	cr_assert_eq(tessera_key_attributes(c, 1, "none", &k), 1140);
+	cr_assert_eq(tessera_key_attributes(c, 1, "", &k), TESSERA_ERR_ARG);
+	cr_assert_eq(tessera_destroy_key(c, 1, "attrs"), TESSERA_OK);
+	cr_assert_eq(tessera_key_attributes(c, 1, "attrs", &k), 1140);
+}
