@@ -73,10 +73,12 @@ void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *
 }
 
 /* Make the caller's key `name` in r->prov with attributes a (pb as they
- * came, stored so with the size import found): from data (import) or new
- * (data NULL). */
+ * came, stored so with the size import found): from data (import), as a
+ * copy of the key `from` inside the device (the provider's copy_key), or
+ * new (data and from NULL). */
 static enum ts_err create(struct request *r, const char *name, const struct psa_attrs *a,
-                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t data_len)
+                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t data_len,
+                          const struct prov_key *from)
 {
 	const struct svc_provider *p = r->prov;
 	struct ks_key_id kid = {.auth_type = r->id.auth_type, .app = r->id.name, .name = name};
@@ -109,7 +111,9 @@ static enum ts_err create(struct request *r, const char *name, const struct psa_
 	reserved = true;
 	k.ref = ref;
 	k.ref_len = ref_len;
-	if (data == NULL) {
+	if (from != NULL) {
+		err = p->ops->copy_key(p->ctx, from, &k, &mat, &mat_len);
+	} else if (data == NULL) {
 		err = p->ops->generate_key(p->ctx, &k, &mat, &mat_len);
 	} else {
 		err = p->ops->import_key(p->ctx, &k, data, data_len, &mat, &mat_len, &bits);
@@ -146,7 +150,8 @@ out:
 enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
 	PsaGenerateKey__Operation *op = (PsaGenerateKey__Operation *)r->msg;
-	enum ts_err err = create(r, r->args.key_name, &r->args.attrs, op->attributes, NULL, 0);
+	enum ts_err err =
+	        create(r, r->args.key_name, &r->args.attrs, op->attributes, NULL, 0, NULL);
 
 	if (err != TS_OK)
 		return err;
@@ -161,7 +166,8 @@ enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
 
 	/* Parsec only logs deprecated imports; so do we (nothing to refuse). */
 	err = create(r, r->args.key_name, &r->args.attrs, op->attributes,
-	             op->data.data != NULL ? op->data.data : (const uint8_t *)"", op->data.len);
+	             op->data.data != NULL ? op->data.data : (const uint8_t *)"", op->data.len,
+	             NULL);
 	if (err != TS_OK)
 		return err;
 	return wire_pack(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base, ret_body,
@@ -304,9 +310,10 @@ static void usage_and(PsaKeyAttributes__UsageFlags *d, const PsaKeyAttributes__U
  * psa_copy_key within one instance: the source needs the COPY flag (the
  * policy check did that), the target's type and size are the source's
  * (a request may leave the size 0), its usage is both policies' and its
- * algorithm their intersection (none in common: InvalidArgument). The key
- * travels as the provider exports it and is imported under the new name,
- * so a device that will not release a key cannot copy it (its export error).
+ * algorithm their intersection (none in common: InvalidArgument). A
+ * provider with copy_key copies inside the device; otherwise the key travels
+ * as the provider exports it and is imported under the new name, so such a
+ * device that will not release a key cannot copy it (its export error).
  */
 enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
@@ -351,9 +358,13 @@ enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len)
 		src->key_policy->key_algorithm = op->attributes->key_policy->key_algorithm;
 		target.alg = ta->alg;
 	}
-	err = r->prov->ops->export_key(r->prov->ctx, &r->pkey, &data, &data_len);
-	if (err == TS_OK)
-		err = create(r, op->target_key_name, &target, src, data, data_len);
+	if (r->prov->ops->copy_key != NULL) {
+		err = create(r, op->target_key_name, &target, src, NULL, 0, &r->pkey);
+	} else {
+		err = r->prov->ops->export_key(r->prov->ctx, &r->pkey, &data, &data_len);
+		if (err == TS_OK)
+			err = create(r, op->target_key_name, &target, src, data, data_len, NULL);
+	}
 	ts_free_secret(data, data_len);
 	src->key_policy->key_algorithm = keep;
 	psa_key_attributes__key_attributes__free_unpacked(src, NULL);

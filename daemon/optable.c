@@ -325,7 +325,7 @@ static bool s_any(const struct prov_ops *o)
 
 static bool s_copy(const struct prov_ops *o)
 {
-	return o->export_key != NULL && o->import_key != NULL;
+	return o->copy_key != NULL || (o->export_key != NULL && o->import_key != NULL);
 }
 
 static bool s_random(const struct prov_ops *o)

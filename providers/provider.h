@@ -176,6 +176,13 @@ struct prov_ops {
 	 * refuses (made under another root key, or damaged). */
 	enum ts_err (*import_native)(void *ctx, const struct prov_key *k, const uint8_t *data,
 	                             size_t len, uint8_t **ret_mat, size_t *ret_len);
+	/* Optional: psa_copy_key inside the device (dst->ref reserved,
+	 * dst->attrs the target's policy, which the core has already
+	 * intersected with the source's); its material as generate_key's.
+	 * NULL: the core exports the source and imports it under dst, which a
+	 * device that will not release the key cannot do. */
+	enum ts_err (*copy_key)(void *ctx, const struct prov_key *src, const struct prov_key *dst,
+	                        uint8_t **ret_mat, size_t *ret_len);
 	/* PSA export format. TS_E_PSA_NOT_PERMITTED for a key the device will
 	 * not release. */
 	enum ts_err (*export_key)(void *ctx, const struct prov_key *k, uint8_t **ret,

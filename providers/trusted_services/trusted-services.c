@@ -354,8 +354,10 @@ static bool served_type(const struct psa_attrs *a)
 	}
 }
 
+/* Make the key k names: generated (data NULL, source 0), imported, or a
+ * copy of the partition key `source`. */
 static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t *data,
-                          size_t data_len, uint32_t *ret_bits)
+                          size_t data_len, uint32_t source, uint32_t *ret_bits)
 {
 	struct tsc_attrs ta;
 	size_t len = 0, n = 0;
@@ -370,12 +372,18 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 	if (err != TS_OK)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	if (data == NULL)
+	if (source != 0)
+		err = tsc_req_copy(p->req, p->cap, source, &ta, &len);
+	else if (data == NULL)
 		err = tsc_req_generate(p->req, p->cap, &ta, &len);
 	else
 		err = tsc_req_import(p->req, p->cap, &ta, data, data_len, &len);
 	if (err == TS_OK)
-		err = tsp_call(p, data == NULL ? TSC_OP_GENERATE_KEY : TSC_OP_IMPORT_KEY, len, &n);
+		err = tsp_call(p,
+		               source != 0    ? TSC_OP_COPY_KEY
+		               : data == NULL ? TSC_OP_GENERATE_KEY
+		                              : TSC_OP_IMPORT_KEY,
+		               len, &n);
 	if (err == TS_OK)
 		err = tsc_resp_id(p->resp, n, &got);
 	if (err == TS_OK && got != id) {
@@ -408,7 +416,7 @@ static enum ts_err create(struct tsp *p, const struct prov_key *k, const uint8_t
 static enum ts_err tsp_generate_key(void *ctx, const struct prov_key *k, uint8_t **ret_mat,
                                     size_t *ret_len)
 {
-	enum ts_err err = create(ctx, k, NULL, 0, NULL);
+	enum ts_err err = create(ctx, k, NULL, 0, 0, NULL);
 
 	if (err == TS_OK) {
 		/* The key lives in the partition; the store keeps only its ID. */
@@ -423,12 +431,29 @@ static enum ts_err tsp_import_key(void *ctx, const struct prov_key *k, const uin
                                   uint32_t *ret_bits)
 {
 	uint32_t bits = 0;
-	enum ts_err err = create(ctx, k, data, len, &bits);
+	enum ts_err err = create(ctx, k, data, len, 0, &bits);
 
 	if (err == TS_OK) {
 		*ret_mat = NULL;
 		*ret_len = 0;
 		*ret_bits = bits;
+	}
+	return err;
+}
+
+/* psa_copy_key in the partition: a key that may not leave it is copied too. */
+static enum ts_err tsp_copy_key(void *ctx, const struct prov_key *src, const struct prov_key *dst,
+                                uint8_t **ret_mat, size_t *ret_len)
+{
+	uint32_t source;
+	enum ts_err err;
+
+	if (!tsp_ref_id(src, &source))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	err = create(ctx, dst, NULL, 0, source, NULL);
+	if (err == TS_OK) {
+		*ret_mat = NULL;
+		*ret_len = 0;
 	}
 	return err;
 }
@@ -701,6 +726,7 @@ const struct prov_ops prov_trusted_services_ops = {
         .cipher = tsp_cipher,
         .mac = tsp_mac,
         .mac_verify = tsp_mac_verify,
+        .copy_key = tsp_copy_key,
         .mp_setup = tsp_mp_setup,
         .mp_set_iv = tsp_mp_set_iv,
         .mp_set_lengths = tsp_mp_set_lengths,

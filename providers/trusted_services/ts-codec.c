@@ -152,6 +152,17 @@ enum ts_err tsc_req_generate(uint8_t *buf, size_t cap, const struct tsc_attrs *a
 	return tsc_w_finish(&w, ret_len);
 }
 
+enum ts_err tsc_req_copy(uint8_t *buf, size_t cap, uint32_t source, const struct tsc_attrs *a,
+                         size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, source);
+	tsc_w_attrs(&w, a);
+	return tsc_w_finish(&w, ret_len);
+}
+
 enum ts_err tsc_req_import(uint8_t *buf, size_t cap, const struct tsc_attrs *a, const uint8_t *data,
                            size_t data_len, size_t *ret_len)
 {

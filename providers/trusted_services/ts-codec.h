@@ -172,6 +172,9 @@ enum tsc_find tsc_find_tlv(const uint8_t *buf, size_t len, size_t off, uint16_t 
 /* DESTROY_KEY, EXPORT_KEY, EXPORT_PUBLIC_KEY, PURGE_KEY, GET_KEY_ATTRIBUTES. */
 enum ts_err tsc_req_key_id(uint8_t *buf, size_t cap, uint32_t id, size_t *ret_len);
 enum ts_err tsc_req_generate(uint8_t *buf, size_t cap, const struct tsc_attrs *a, size_t *ret_len);
+/* COPY_KEY: the source's ID, then the target's attributes (with its ID). */
+enum ts_err tsc_req_copy(uint8_t *buf, size_t cap, uint32_t source, const struct tsc_attrs *a,
+                         size_t *ret_len);
 enum ts_err tsc_req_import(uint8_t *buf, size_t cap, const struct tsc_attrs *a, const uint8_t *data,
                            size_t data_len, size_t *ret_len);
 /* SIGN_HASH and SIGN_MESSAGE: T1 the hash or message. */

@@ -273,6 +273,62 @@ static void op_create(struct call *c, bool import)
 	tsfake_answer_id(c, id);
 }
 
+/* COPY_KEY: the source's material under a new persistent ID, with the
+ * requested policy narrowed by the source's (PSA's rule, as the service
+ * applies it): the source needs the COPY flag; type and size are the
+ * source's or zero. */
+static void op_copy(struct call *c)
+{
+	struct tsfake *f = c->f;
+	struct fkey *src = tsfake_key_of(c, NULL);
+	struct tsc_attrs raw;
+	uint8_t *mat;
+
+	if (src == NULL)
+		return;
+	if (!tsc_r_attrs(c->buf, c->req_len, 4, &raw)) {
+		c->rpc = TSC_RPC_INVALID_REQUEST_BODY;
+		return;
+	}
+	if (!(src->raw.usage & 0x2u)) {
+		c->service = TSC_PSA_ERROR_NOT_PERMITTED;
+		return;
+	}
+	if ((raw.type != 0 && raw.type != src->raw.type) ||
+	    (raw.bits != 0 && raw.bits != src->raw.bits) ||
+	    (raw.alg != 0 && src->raw.alg != 0 && raw.alg != src->raw.alg)) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+		return;
+	}
+	if (raw.lifetime == TSC_LIFETIME_VOLATILE || raw.id == 0 || raw.id > 0x3fffffffu) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+		return;
+	}
+	if (find(f, raw.id) != NULL) {
+		c->service = TSC_PSA_ERROR_ALREADY_EXISTS;
+		return;
+	}
+	if (f->n == MAX_KEYS) {
+		c->service = TSC_PSA_ERROR_INSUFF_STORAGE;
+		return;
+	}
+	mat = malloc(src->mat_len > 0 ? src->mat_len : 1);
+	if (mat == NULL) {
+		c->service = TSC_PSA_ERROR_INSUFF_MEMORY;
+		return;
+	}
+	memcpy(mat, src->mat, src->mat_len);
+	raw.type = src->raw.type;
+	raw.bits = src->raw.bits;
+	raw.usage = widen(raw.usage) & src->raw.usage;
+	if (raw.alg == 0)
+		raw.alg = src->raw.alg;
+	f->keys[f->n++] = (struct fkey){
+	        .id = raw.id, .raw = raw, .a = src->a, .mat = mat, .mat_len = src->mat_len};
+	save(f);
+	tsfake_answer_id(c, raw.id);
+}
+
 struct fkey *tsfake_key_of(struct call *c, uint32_t *ret_id)
 {
 	uint32_t id;
@@ -536,6 +592,9 @@ int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap,
 			break;
 		case TSC_OP_GET_KEY_ATTRIBUTES:
 			op_attributes(&c);
+			break;
+		case TSC_OP_COPY_KEY:
+			op_copy(&c);
 			break;
 		case TSC_OP_SIGN_HASH:
 			op_sign(&c, false, false);

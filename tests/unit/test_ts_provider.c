@@ -612,3 +612,34 @@ Test(ts_provider, open_operations_are_capped_below_the_pool_and_never_recycled)
 	ops->mp_free(ctx, extra);
 	free(mac);
 }
+
+Test(ts_provider, a_key_that_may_not_leave_the_partition_is_copied_inside_it)
+{
+	struct psa_attrs src_a = p256, dst_a = p256;
+	uint8_t sref[4], dref[4], dref2[4], h[32] = {5}, *sig = NULL, *mat = NULL, *out = NULL;
+	size_t slen = 0, mlen = 0, olen = 0;
+	struct prov_key src, dst = {.attrs = &dst_a, .ref = dref, .ref_len = 4};
+
+	src_a.usage |= PSA_USAGE_COPY; /* and no EXPORT */
+	make_key(&src_a, sref, &src);
+	cr_assert_eq(ops->export_key(ctx, &src, &out, &olen), TS_E_PSA_NOT_PERMITTED);
+	dst_a.usage = PSA_USAGE_SIGN_HASH;
+	ref_of(reserve(), dref);
+	cr_assert_eq(ops->copy_key(ctx, &src, &dst, &mat, &mlen), TS_OK);
+	cr_assert_eq(mlen, 0);
+	free(mat);
+	cr_assert(partition_has(id_of(dref)));
+	/* The copy signs, the source verifies: the same key. */
+	cr_assert_eq(ops->sign_hash(ctx, &dst, &dst_a.alg, h, 32, &sig, &slen), TS_OK);
+	cr_assert_eq(ops->verify_hash(ctx, &src, &src_a.alg, h, 32, sig, slen), TS_OK);
+	free(sig);
+	/* The target ID is taken now; a key without the COPY flag is not copied. */
+	cr_assert_eq(ops->copy_key(ctx, &src, &dst, &mat, &mlen), TS_E_PSA_ALREADY_EXISTS);
+	ref_of(reserve(), dref2);
+	{
+		struct prov_key dst2 = {.attrs = &dst_a, .ref = dref2, .ref_len = 4};
+
+		cr_assert_eq(ops->copy_key(ctx, &dst, &dst2, &mat, &mlen), TS_E_PSA_NOT_PERMITTED);
+		cr_assert_not(partition_has(id_of(dref2)));
+	}
+}
