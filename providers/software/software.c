@@ -252,4 +252,12 @@ const struct prov_ops prov_software_ops = {
         .asym_crypt = a_asym,
         .key_agreement = a_agree,
         .can_do = sw_can_do,
+        .mp_setup = sw_mp_setup,
+        .mp_set_iv = sw_mp_set_iv,
+        .mp_set_lengths = sw_mp_set_lengths,
+        .mp_update = sw_mp_update,
+        .mp_finish = sw_mp_finish,
+        .mp_verify = sw_mp_verify,
+        .mp_clone = sw_mp_clone,
+        .mp_free = sw_mp_free,
 };
