@@ -247,61 +247,355 @@ static enum ts_err cipher_finish(struct mp *m, uint8_t **ret, size_t *ret_len)
 
 /* ---- AEAD ---- */
 
+/*
+ * CCM (RFC 3610, NIST SP 800-38C) streams here on AES-ECB: OpenSSL's EVP CCM
+ * takes the whole text in one call. The CBC-MAC runs over B0, the encoded
+ * additional data and the text, each zero-padded to a block; the text is
+ * encrypted with the counter blocks A_1, A_2, ... and the tag with A_0.
+ */
+
+static enum ts_err ccm_block(struct ccm *c, const uint8_t in[16], uint8_t out[16])
+{
+	int n = 0;
+
+	if (EVP_EncryptUpdate(c->ecb, out, &n, in, CCM_BLOCK) != 1 || n != CCM_BLOCK)
+		return TS_E_PSA_GENERIC_ERROR;
+	return TS_OK;
+}
+
+/* Bytes into the CBC-MAC. */
+static enum ts_err ccm_mac(struct ccm *c, const uint8_t *in, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		c->buf[c->buf_len++] = in[i];
+		if (c->buf_len == CCM_BLOCK) {
+			for (int j = 0; j < CCM_BLOCK; j++)
+				c->mac[j] ^= c->buf[j];
+			if (ccm_block(c, c->mac, c->mac) != TS_OK)
+				return TS_E_PSA_GENERIC_ERROR;
+			c->buf_len = 0;
+		}
+	}
+	return TS_OK;
+}
+
+/* Zero-pad the CBC-MAC's current block (end of the AD, end of the text). */
+static enum ts_err ccm_mac_pad(struct ccm *c)
+{
+	static const uint8_t zeros[CCM_BLOCK];
+
+	return c->buf_len ? ccm_mac(c, zeros, CCM_BLOCK - c->buf_len) : TS_OK;
+}
+
+/* Once nonce and lengths are known: B0, the AD length's encoding, S_0. */
+static enum ts_err ccm_start(struct mp *m)
+{
+	struct ccm *c = m->ccm;
+	size_t q = 15 - c->nonce_len;
+	uint8_t b0[16], enc[10];
+	size_t enc_len = 0;
+	enum ts_err err;
+
+	/* The text length must fit in q bytes. */
+	if (q < 8 && m->text_len >> (8 * q) != 0)
+		return TS_E_PSA_INVALID_ARGUMENT;
+	b0[0] = (uint8_t)((m->ad_len > 0 ? 0x40 : 0) | ((m->tag_len - 2) / 2) << 3 | (q - 1));
+	memcpy(b0 + 1, c->nonce, c->nonce_len);
+	for (size_t i = 0; i < q; i++)
+		b0[15 - i] = (uint8_t)(i < 8 ? m->text_len >> (8 * i) : 0);
+	memset(c->mac, 0, sizeof(c->mac));
+	c->buf_len = 0;
+	if ((err = ccm_mac(c, b0, sizeof(b0))) != TS_OK)
+		return err;
+	if (m->ad_len > 0) {
+		/* RFC 3610 2.2: 2 bytes, or 0xfffe and 4 bytes, or 0xffff and 8. */
+		size_t nb = m->ad_len < 0xff00 ? 2 : m->ad_len <= 0xffffffffu ? 4 : 8;
+
+		enc_len = nb == 2 ? 2 : nb + 2;
+		enc[0] = 0xff;
+		enc[1] = nb == 4 ? 0xfe : 0xff;
+		for (size_t i = 0; i < nb; i++)
+			enc[enc_len - 1 - i] = (uint8_t)(m->ad_len >> (8 * i));
+		if ((err = ccm_mac(c, enc, enc_len)) != TS_OK)
+			return err;
+	}
+	/* A_0 masks the tag; the text starts at A_1. */
+	c->ctr[0] = (uint8_t)(q - 1);
+	memcpy(c->ctr + 1, c->nonce, c->nonce_len);
+	memset(c->ctr + 1 + c->nonce_len, 0, q);
+	if ((err = ccm_block(c, c->ctr, c->s0)) != TS_OK)
+		return err;
+	c->ctr[15] = 1;
+	c->ks_pos = CCM_BLOCK;
+	c->started = true;
+	ts_wipe(b0, sizeof(b0));
+	return TS_OK;
+}
+
+/* CTR over the text, and the plaintext into the CBC-MAC. */
+static enum ts_err ccm_crypt(struct mp *m, const uint8_t *in, size_t len, uint8_t *out)
+{
+	struct ccm *c = m->ccm;
+	size_t q = 15 - c->nonce_len;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t p;
+
+		if (c->ks_pos == CCM_BLOCK) {
+			if (ccm_block(c, c->ctr, c->ks) != TS_OK)
+				return TS_E_PSA_GENERIC_ERROR;
+			for (size_t j = 0; j < q && ++c->ctr[15 - j] == 0; j++)
+				;
+			c->ks_pos = 0;
+		}
+		out[i] = in[i] ^ c->ks[c->ks_pos++];
+		p = m->encrypt ? in[i] : out[i];
+		if (ccm_mac(c, &p, 1) != TS_OK)
+			return TS_E_PSA_GENERIC_ERROR;
+	}
+	return TS_OK;
+}
+
+/* The tag (tag_len bytes into tag[16]) once everything went in. */
+static enum ts_err ccm_tag(struct mp *m, uint8_t tag[16])
+{
+	struct ccm *c = m->ccm;
+	enum ts_err err;
+
+	if (!c->started && (err = ccm_start(m)) != TS_OK)
+		return err;
+	if ((err = ccm_mac_pad(c)) != TS_OK)
+		return err;
+	for (int i = 0; i < CCM_BLOCK; i++)
+		tag[i] = c->mac[i] ^ c->s0[i];
+	return TS_OK;
+}
+
 static enum ts_err aead_setup(struct mp *m, const struct prov_key *k)
 {
-	(void)m;
-	(void)k;
-	return TS_E_PSA_NOT_SUPPORTED;
+	uint8_t kind = m->alg.kind;
+	EVP_CIPHER *c = sw_aead_cipher(k->attrs, kind);
+	char name[32];
+	enum ts_err err = TS_E_PSA_NOT_SUPPORTED;
+
+	if (c == NULL)
+		return err;
+	m->encrypt = m->kind == PROV_MP_AEAD_ENCRYPT;
+	m->tag_len = m->alg.length ? m->alg.length : AEAD_FULL_TAG;
+	err = TS_E_PSA_INVALID_ARGUMENT;
+	/* Tag lengths PSA allows: GCM 4..16, CCM even 4..16, ChaCha 16. */
+	if (m->tag_len > 16 || m->tag_len < 4 || (kind == PSA_AEAD_CCM && m->tag_len % 2) ||
+	    (kind == PSA_AEAD_CHACHA20_POLY1305 && m->tag_len != 16))
+		goto out;
+	if (k->material_len * 8 != k->attrs->bits)
+		goto out;
+	err = TS_E_NOMEM;
+	if (kind == PSA_AEAD_CCM) {
+		EVP_CIPHER *ecb;
+
+		snprintf(name, sizeof(name), "%s-%u-ECB", sw_block_prefix(k->attrs->type),
+		         k->attrs->bits);
+		if ((m->ccm = calloc(1, sizeof(*m->ccm))) == NULL ||
+		    (m->ccm->ecb = EVP_CIPHER_CTX_new()) == NULL)
+			goto out;
+		err = TS_E_PSA_GENERIC_ERROR;
+		ecb = EVP_CIPHER_fetch(NULL, name, NULL);
+		if (ecb == NULL ||
+		    EVP_EncryptInit_ex2(m->ccm->ecb, ecb, k->material, NULL, NULL) != 1 ||
+		    EVP_CIPHER_CTX_set_padding(m->ccm->ecb, 0) != 1) {
+			EVP_CIPHER_free(ecb);
+			goto out;
+		}
+		EVP_CIPHER_free(ecb);
+	} else {
+		if ((m->cx = EVP_CIPHER_CTX_new()) == NULL)
+			goto out;
+		err = TS_E_PSA_GENERIC_ERROR;
+		if (EVP_CipherInit_ex2(m->cx, c, k->material, NULL, m->encrypt, NULL) != 1)
+			goto out;
+	}
+	m->phase = PH_READY;
+	err = TS_OK;
+out:
+	EVP_CIPHER_free(c);
+	return err;
 }
 
 static enum ts_err aead_set_nonce(struct mp *m, const uint8_t *nonce, size_t len)
 {
-	(void)m;
-	(void)nonce;
-	(void)len;
-	return TS_E_PSA_BAD_STATE;
+	uint8_t kind = m->alg.kind;
+
+	if (m->iv_set)
+		return TS_E_PSA_BAD_STATE;
+	if ((kind == PSA_AEAD_CCM && (len < 7 || len > 13)) ||
+	    (kind == PSA_AEAD_CHACHA20_POLY1305 && len != 12) || len == 0)
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (kind == PSA_AEAD_CCM) {
+		if (m->lengths_set && 15 - len < 8 && m->text_len >> (8 * (15 - len)) != 0)
+			return TS_E_PSA_INVALID_ARGUMENT;
+		memcpy(m->ccm->nonce, nonce, len);
+		m->ccm->nonce_len = len;
+	} else {
+		if (kind == PSA_AEAD_GCM &&
+		    EVP_CIPHER_CTX_ctrl(m->cx, EVP_CTRL_AEAD_SET_IVLEN, (int)len, NULL) != 1)
+			return TS_E_PSA_INVALID_ARGUMENT; /* longer than OpenSSL takes */
+		if (EVP_CipherInit_ex2(m->cx, NULL, NULL, nonce, m->encrypt, NULL) != 1)
+			return TS_E_PSA_GENERIC_ERROR;
+	}
+	m->iv_set = true;
+	return TS_OK;
 }
 
 static enum ts_err aead_set_lengths(struct mp *m, uint64_t ad_len, uint64_t text_len)
 {
-	(void)m;
-	(void)ad_len;
-	(void)text_len;
-	return TS_E_PSA_BAD_STATE;
+	if (m->lengths_set || m->text_started || m->ad_seen > 0)
+		return TS_E_PSA_BAD_STATE;
+	if (m->ccm != NULL && m->iv_set && m->ccm->nonce_len > 7 &&
+	    text_len >> (8 * (15 - m->ccm->nonce_len)) != 0)
+		return TS_E_PSA_INVALID_ARGUMENT;
+	m->ad_len = ad_len;
+	m->text_len = text_len;
+	m->lengths_set = true;
+	return TS_OK;
 }
 
 static enum ts_err aead_update(struct mp *m, bool ad, const uint8_t *in, size_t len, uint8_t **ret,
                                size_t *ret_len)
 {
-	(void)m;
-	(void)ad;
-	(void)in;
-	(void)len;
-	(void)ret;
-	(void)ret_len;
-	return TS_E_PSA_BAD_STATE;
+	uint8_t *out = NULL;
+	size_t done = 0, outn = 0;
+	enum ts_err err;
+
+	if (!m->iv_set || (m->ccm != NULL && !m->lengths_set))
+		return TS_E_PSA_BAD_STATE; /* CCM needs the lengths before any data */
+	if (ad && m->text_started)
+		return TS_E_PSA_BAD_STATE;
+	if (m->lengths_set && (ad ? len > m->ad_len - m->ad_seen
+	                          : m->ad_seen != m->ad_len || len > m->text_len - m->text_seen))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (m->ccm != NULL && !m->ccm->started && (err = ccm_start(m)) != TS_OK)
+		return err;
+	if (ad) {
+		if (m->ccm != NULL) {
+			if ((err = ccm_mac(m->ccm, in, len)) != TS_OK)
+				return err;
+		}
+		while (m->ccm == NULL && done < len) {
+			size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
+			int n = 0;
+
+			if (EVP_CipherUpdate(m->cx, NULL, &n, in + done, (int)chunk) != 1)
+				return TS_E_PSA_GENERIC_ERROR;
+			done += chunk;
+		}
+		m->ad_seen += len;
+		*ret = NULL;
+		*ret_len = 0;
+		return TS_OK;
+	}
+	if (m->ccm != NULL && !m->text_started && (err = ccm_mac_pad(m->ccm)) != TS_OK)
+		return err;
+	m->text_started = true;
+	if (len == 0) {
+		*ret = NULL;
+		*ret_len = 0;
+		return TS_OK;
+	}
+	if ((out = out_buf(len)) == NULL)
+		return TS_E_NOMEM;
+	if (m->ccm != NULL) {
+		err = ccm_crypt(m, in, len, out);
+		outn = len;
+	} else {
+		for (err = TS_OK; done < len && err == TS_OK;) {
+			size_t chunk = len - done > (1u << 30) ? (1u << 30) : len - done;
+			int n = 0;
+
+			if (EVP_CipherUpdate(m->cx, out + outn, &n, in + done, (int)chunk) != 1)
+				err = TS_E_PSA_GENERIC_ERROR;
+			done += chunk;
+			outn += (size_t)n;
+		}
+	}
+	if (err != TS_OK) {
+		ts_free_secret(out, len);
+		return err;
+	}
+	m->text_seen += len;
+	give(out, len, outn, ret, ret_len);
+	return TS_OK;
+}
+
+/* Common to finish and verify: the data matches the declared lengths. */
+static enum ts_err aead_end(struct mp *m)
+{
+	if (!m->iv_set || (m->ccm != NULL && !m->lengths_set))
+		return TS_E_PSA_BAD_STATE;
+	m->phase = PH_DONE;
+	if (m->lengths_set && (m->ad_seen != m->ad_len || m->text_seen != m->text_len))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	return TS_OK;
 }
 
 static enum ts_err aead_finish(struct mp *m, uint8_t **ret, size_t *ret_len, uint8_t **ret_tag,
                                size_t *ret_tag_len)
 {
-	(void)m;
-	(void)ret;
-	(void)ret_len;
-	(void)ret_tag;
-	(void)ret_tag_len;
-	return TS_E_PSA_BAD_STATE;
+	uint8_t full[16], *tag = NULL;
+	enum ts_err err;
+	int n = 0;
+
+	if ((err = aead_end(m)) != TS_OK)
+		return err;
+	if (m->ccm != NULL) {
+		err = ccm_tag(m, full);
+	} else {
+		err = TS_E_PSA_GENERIC_ERROR;
+		/* GCM and ChaCha20-Poly1305 have nothing left to output. */
+		if (EVP_CipherFinal_ex(m->cx, full, &n) == 1 && n == 0 &&
+		    EVP_CIPHER_CTX_ctrl(m->cx, EVP_CTRL_AEAD_GET_TAG, (int)m->tag_len, full) == 1)
+			err = TS_OK;
+	}
+	if (err == TS_OK && (tag = malloc(m->tag_len)) == NULL)
+		err = TS_E_NOMEM;
+	if (err == TS_OK) {
+		memcpy(tag, full, m->tag_len);
+		*ret = NULL;
+		*ret_len = 0;
+		*ret_tag = tag;
+		*ret_tag_len = m->tag_len;
+	}
+	ts_wipe(full, sizeof(full));
+	return err;
 }
 
 static enum ts_err aead_verify(struct mp *m, const uint8_t *tag, size_t len, uint8_t **ret,
                                size_t *ret_len)
 {
-	(void)m;
-	(void)tag;
-	(void)len;
-	(void)ret;
-	(void)ret_len;
-	return TS_E_PSA_BAD_STATE;
+	uint8_t full[16];
+	enum ts_err err;
+	int n = 0;
+
+	if ((err = aead_end(m)) != TS_OK)
+		return err;
+	if (len != m->tag_len)
+		return TS_E_PSA_INVALID_SIGNATURE;
+	if (m->ccm != NULL) {
+		err = ccm_tag(m, full);
+		if (err == TS_OK && CRYPTO_memcmp(full, tag, len) != 0)
+			err = TS_E_PSA_INVALID_SIGNATURE;
+	} else {
+		err = TS_E_PSA_GENERIC_ERROR;
+		if (EVP_CIPHER_CTX_ctrl(m->cx, EVP_CTRL_AEAD_SET_TAG, (int)len, (void *)tag) == 1)
+			err = EVP_CipherFinal_ex(m->cx, full, &n) == 1 && n == 0
+			              ? TS_OK
+			              : TS_E_PSA_INVALID_SIGNATURE;
+	}
+	ts_wipe(full, sizeof(full));
+	if (err == TS_OK) {
+		*ret = NULL;
+		*ret_len = 0;
+	}
+	return err;
 }
 
 /* ---- the hooks ---- */

@@ -92,7 +92,9 @@ enum ts_err sw_aead(void *ctx, const struct psa_attrs *a, const uint8_t *key, si
 	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)(in + body_len)) !=
 	            1)
 		goto out;
-	if (body_len > 0 && EVP_CipherUpdate(cx, out, &n, in, (int)body_len) != 1) {
+	/* CCM computes (or checks) the tag in this call, even over no text. */
+	if ((body_len > 0 || ccm) &&
+	    EVP_CipherUpdate(cx, out, &n, body_len ? in : out, (int)body_len) != 1) {
 		err = encrypt ? TS_E_PSA_GENERIC_ERROR
 		              : TS_E_PSA_INVALID_SIGNATURE; /* CCM checks here */
 		goto out;

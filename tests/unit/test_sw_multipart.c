@@ -586,3 +586,363 @@ Test(sw_multipart, partial_blocks_and_bad_padding)
 		             TS_E_PSA_INVALID_PADDING, "case %d", t);
 	}
 }
+
+/* ---- AEAD ---- */
+
+static struct psa_alg aead_alg(uint8_t kind, uint32_t tag_len)
+{
+	struct psa_alg a = {.cls = PSA_AC_AEAD, .kind = kind, .length = tag_len};
+
+	return a;
+}
+
+struct aead_case {
+	const struct key *key;
+	struct psa_alg alg;
+	const uint8_t *nonce;
+	size_t nonce_len;
+	const uint8_t *ad;
+	size_t ad_len;
+	bool set_lengths;
+};
+
+/* Feed data in the chunking's pieces; text output appended to out. */
+static size_t feed(void *st, bool ad, const uint8_t *in, size_t len, enum chunking ch, uint8_t *out)
+{
+	size_t off = 0, outn = 0, n, rl = 0;
+	uint8_t *r = NULL;
+
+	for (size_t i = 0; off < len || (i == 0 && ch == CH_EMPTY_BETWEEN); i++) {
+		n = chunk_len(ch, i, len - off);
+		cr_assert_eq(sw_mp_update(ctx, st, ad, in + off, n, &r, &rl), TS_OK);
+		off += n;
+		if (ad)
+			cr_assert_eq(rl, 0);
+		else
+			cr_assert_eq(outn + rl, off, "AEAD text comes out as it goes in");
+		if (rl > 0)
+			memcpy(out + outn, r, rl);
+		outn += rl;
+		free(r);
+		r = NULL;
+	}
+	return outn;
+}
+
+static void *aead_start(const struct aead_case *c, bool encrypt, size_t text_len)
+{
+	void *st = NULL;
+
+	cr_assert_eq(sw_mp_setup(ctx, encrypt ? PROV_MP_AEAD_ENCRYPT : PROV_MP_AEAD_DECRYPT,
+	                         &c->key->k, &c->alg, &st),
+	             TS_OK);
+	/* Lengths before or after the nonce: both are allowed. */
+	if (c->set_lengths && text_len % 2)
+		cr_assert_eq(sw_mp_set_lengths(ctx, st, c->ad_len, text_len), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, c->nonce, c->nonce_len), TS_OK);
+	if (c->set_lengths && text_len % 2 == 0)
+		cr_assert_eq(sw_mp_set_lengths(ctx, st, c->ad_len, text_len), TS_OK);
+	return st;
+}
+
+/* Multipart encryption: ciphertext || tag into out; returns its length. */
+static size_t mp_aead_encrypt(const struct aead_case *c, const uint8_t *msg, size_t len,
+                              enum chunking ch, uint8_t *out)
+{
+	void *st = aead_start(c, true, len);
+	uint8_t *r = NULL, *tag = NULL;
+	size_t outn, rl = 0, tl = 0;
+
+	feed(st, true, c->ad, c->ad_len, ch, NULL);
+	outn = feed(st, false, msg, len, ch, out);
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_OK);
+	cr_assert_eq(rl, 0);
+	cr_assert_eq(tl, c->alg.length ? c->alg.length : 16);
+	memcpy(out + outn, tag, tl);
+	free(tag);
+	sw_mp_free(ctx, st);
+	return outn + tl;
+}
+
+static enum ts_err mp_aead_decrypt(const struct aead_case *c, const uint8_t *in, size_t len,
+                                   size_t tag_len, enum chunking ch, uint8_t *out)
+{
+	void *st = aead_start(c, false, len - tag_len);
+	uint8_t *r = NULL;
+	size_t rl = 0;
+	enum ts_err err;
+
+	feed(st, true, c->ad, c->ad_len, ch, NULL);
+	cr_assert_eq(feed(st, false, in, len - tag_len, ch, out), len - tag_len);
+	err = sw_mp_verify(ctx, st, in + len - tag_len, tag_len, &r, &rl);
+	if (err == TS_OK)
+		cr_assert_eq(rl, 0);
+	sw_mp_free(ctx, st);
+	return err;
+}
+
+/* Every chunking of every message equals the one-shot, decrypts, and
+ * refuses a changed tag. */
+static void check_aead(struct aead_case *c, int chunkings)
+{
+	static const size_t ad_lens[] = {0, 1, 17, 40};
+	static const size_t lens[] = {0, 1, 15, 16, 33, 100};
+	static uint8_t ad[64];
+	uint8_t msg[MAX_MSG], got[MAX_MSG + 16], back[MAX_MSG];
+	size_t tag_len = c->alg.length ? c->alg.length : 16;
+
+	fill(ad, sizeof(ad), 77);
+	c->ad = ad;
+	for (size_t ai = 0; ai < sizeof(ad_lens) / sizeof(ad_lens[0]); ai++) {
+		c->ad_len = ad_lens[ai];
+		for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+			size_t len = lens[li], one_len = 0, dec_len = 0;
+			uint8_t *one = NULL, *dec = NULL;
+
+			fill(msg, len, (unsigned)(ai * 10 + li));
+			cr_assert_eq(sw_aead(ctx, &c->key->attrs, c->key->mat,
+			                     c->key->k.material_len, &c->alg, true, c->nonce,
+			                     c->nonce_len, ad, c->ad_len, msg, len, &one, &one_len),
+			             TS_OK);
+			cr_assert_eq(one_len, len + tag_len);
+			for (int ch = 0; ch < chunkings; ch++) {
+				size_t gl = mp_aead_encrypt(c, msg, len, (enum chunking)ch, got);
+
+				cr_assert_eq(gl, one_len);
+				cr_assert_arr_eq(got, one, gl,
+				                 "kind %d nonce %zu tag %zu ad %zu len %zu ch %d",
+				                 c->alg.kind, c->nonce_len, tag_len, c->ad_len, len,
+				                 ch);
+				cr_assert_eq(mp_aead_decrypt(c, one, one_len, tag_len,
+				                             (enum chunking)ch, back),
+				             TS_OK);
+				cr_assert_arr_eq(back, msg, len);
+			}
+			cr_assert_eq(sw_aead(ctx, &c->key->attrs, c->key->mat,
+			                     c->key->k.material_len, &c->alg, false, c->nonce,
+			                     c->nonce_len, ad, c->ad_len, one, one_len, &dec,
+			                     &dec_len),
+			             TS_OK);
+			cr_assert_eq(dec_len, len);
+			cr_assert_arr_eq(dec, msg, len);
+			free(dec);
+			one[one_len - 1] ^= 0x80;
+			cr_assert_eq(mp_aead_decrypt(c, one, one_len, tag_len, CH_ODD, back),
+			             TS_E_PSA_INVALID_SIGNATURE);
+			one[one_len - 1] ^= 0x80;
+			if (len > 0) {
+				one[0] ^= 1;
+				cr_assert_eq(
+				        mp_aead_decrypt(c, one, one_len, tag_len, CH_WHOLE, back),
+				        TS_E_PSA_INVALID_SIGNATURE);
+			}
+			free(one);
+		}
+	}
+}
+
+Test(sw_multipart, gcm_any_chunking_nonce_and_tag_equals_one_shot)
+{
+	static const uint32_t sizes[] = {128, 192, 256};
+	static const size_t nonces[] = {12, 1, 8, 16, 60};
+	static const uint32_t tags[] = {0, 4, 8, 12, 13, 15, 16};
+	uint8_t nonce[64];
+	struct key key;
+
+	fill(nonce, sizeof(nonce), 3);
+	for (size_t si = 0; si < 3; si++) {
+		make_key(&key, PSA_KT_AES, sizes[si], (unsigned)si);
+		for (size_t ni = 0; ni < sizeof(nonces) / sizeof(nonces[0]); ni++) {
+			for (size_t ti = 0; ti < sizeof(tags) / sizeof(tags[0]); ti++) {
+				struct aead_case c = {.key = &key,
+				                      .alg = aead_alg(PSA_AEAD_GCM, tags[ti]),
+				                      .nonce = nonce,
+				                      .nonce_len = nonces[ni],
+				                      .set_lengths = ti % 2};
+
+				check_aead(&c, ti == 0 ? CH_COUNT : 2);
+			}
+		}
+	}
+}
+
+Test(sw_multipart, chacha20_poly1305_any_chunking_equals_one_shot)
+{
+	uint8_t nonce[12];
+	struct key key;
+
+	fill(nonce, sizeof(nonce), 8);
+	make_key(&key, PSA_KT_CHACHA20, 256, 8);
+	for (int sl = 0; sl < 2; sl++) {
+		struct aead_case c = {.key = &key,
+		                      .alg = aead_alg(PSA_AEAD_CHACHA20_POLY1305, 0),
+		                      .nonce = nonce,
+		                      .nonce_len = 12,
+		                      .set_lengths = sl};
+
+		check_aead(&c, CH_COUNT);
+	}
+}
+
+/* Our streaming CCM against OpenSSL's one-shot CCM (which sw_aead uses), for
+ * every nonce and tag length PSA allows. */
+Test(sw_multipart, ccm_streaming_equals_openssl_for_every_nonce_and_tag_length)
+{
+	static const uint32_t sizes[] = {128, 192, 256};
+	uint8_t nonce[13];
+	struct key key;
+
+	fill(nonce, sizeof(nonce), 13);
+	for (size_t si = 0; si < 3; si++) {
+		make_key(&key, PSA_KT_AES, sizes[si], (unsigned)si + 20);
+		for (size_t n = 7; n <= 13; n++) {
+			for (uint32_t t = 4; t <= 16; t += 2) {
+				struct aead_case c = {
+				        .key = &key,
+				        .alg = aead_alg(PSA_AEAD_CCM, t == 16 ? 0 : t),
+				        .nonce = nonce,
+				        .nonce_len = n,
+				        .set_lengths = true};
+
+				check_aead(&c, si == 0 ? CH_COUNT : 2);
+			}
+		}
+	}
+}
+
+/* RFC 3610 packet vector #1: AES-128, 13-byte nonce, 8 bytes of AD, 8-byte tag. */
+Test(sw_multipart, ccm_rfc3610_packet_vector_1)
+{
+	static const uint8_t k[16] = {0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+	                              0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf};
+	static const uint8_t nonce[13] = {0x00, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
+	                                  0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5};
+	static const uint8_t ad[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+	static const uint8_t ct[31] = {0x58, 0x8c, 0x97, 0x9a, 0x61, 0xc6, 0x63, 0xd2,
+	                               0xf0, 0x66, 0xd0, 0xc2, 0xc0, 0xf9, 0x89, 0x80,
+	                               0x6d, 0x5f, 0x6b, 0x61, 0xda, 0xc3, 0x84, 0x17,
+	                               0xe8, 0xd1, 0x2c, 0xfd, 0xf9, 0x26, 0xe0};
+	uint8_t pt[23], out[40];
+	struct key key;
+	struct aead_case c = {.key = &key,
+	                      .alg = aead_alg(PSA_AEAD_CCM, 8),
+	                      .nonce = nonce,
+	                      .nonce_len = 13,
+	                      .ad = ad,
+	                      .ad_len = 8,
+	                      .set_lengths = true};
+
+	for (int i = 0; i < 23; i++)
+		pt[i] = (uint8_t)(8 + i);
+	make_key(&key, PSA_KT_AES, 128, 0);
+	memcpy(key.mat, k, 16);
+	cr_assert_eq(mp_aead_encrypt(&c, pt, 23, CH_BYTES, out), 31);
+	cr_assert_arr_eq(out, ct, 31);
+}
+
+Test(sw_multipart, ccm_needs_lengths_first_and_data_that_matches_them)
+{
+	struct key key;
+	struct psa_alg alg = aead_alg(PSA_AEAD_CCM, 0);
+	uint8_t nonce[13] = {0}, buf[32] = {0}, *r = NULL, *tag = NULL;
+	size_t rl = 0, tl = 0;
+	void *st = NULL;
+
+	make_key(&key, PSA_KT_AES, 128, 1);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 6), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 14), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 13), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 13), TS_E_PSA_BAD_STATE);
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 4, &r, &rl), TS_E_PSA_BAD_STATE,
+	             "CCM: AD before the lengths");
+	cr_assert_eq(sw_mp_update(ctx, st, false, buf, 4, &r, &rl), TS_E_PSA_BAD_STATE);
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_E_PSA_BAD_STATE);
+	/* A 13-byte nonce leaves 2 bytes for the length. */
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 4, 65536), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 4, 8), TS_OK);
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 4, 8), TS_E_PSA_BAD_STATE);
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 5, &r, &rl), TS_E_PSA_INVALID_ARGUMENT,
+	             "more AD than declared");
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 2, &r, &rl), TS_OK);
+	cr_assert_eq(sw_mp_update(ctx, st, false, buf, 2, &r, &rl), TS_E_PSA_INVALID_ARGUMENT,
+	             "text before all the AD");
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 2, &r, &rl), TS_OK);
+	cr_assert_eq(sw_mp_update(ctx, st, false, buf, 3, &r, &rl), TS_OK);
+	free(r);
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 0, &r, &rl), TS_E_PSA_BAD_STATE,
+	             "AD after text");
+	cr_assert_eq(sw_mp_update(ctx, st, false, buf, 6, &r, &rl), TS_E_PSA_INVALID_ARGUMENT,
+	             "more text than declared");
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_E_PSA_INVALID_ARGUMENT,
+	             "3 of 8 bytes of text");
+	sw_mp_free(ctx, st);
+	/* An 8-byte nonce: lengths over 2^56 do not fit. */
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 0, (uint64_t)1 << 56), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 8), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 7), TS_OK);
+	sw_mp_free(ctx, st);
+}
+
+Test(sw_multipart, aead_state_and_argument_rules)
+{
+	struct key key;
+	struct psa_alg alg = aead_alg(PSA_AEAD_GCM, 0);
+	uint8_t nonce[12] = {0}, buf[32] = {0}, *r = NULL, *tag = NULL;
+	size_t rl = 0, tl = 0;
+	void *st = NULL, *cl = NULL;
+
+	make_key(&key, PSA_KT_AES, 256, 1);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 4, &r, &rl), TS_E_PSA_BAD_STATE, "no nonce");
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 0), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 12), TS_OK);
+	cr_assert_eq(sw_mp_update(ctx, st, false, buf, 4, &r, &rl), TS_OK);
+	free(r);
+	cr_assert_eq(sw_mp_update(ctx, st, true, buf, 4, &r, &rl), TS_E_PSA_BAD_STATE,
+	             "AD after text");
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 0, 4), TS_E_PSA_BAD_STATE, "lengths after text");
+	cr_assert_eq(sw_mp_verify(ctx, st, buf, 16, &r, &rl), TS_E_PSA_BAD_STATE,
+	             "verify on encryption");
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_OK);
+	cr_assert_eq(tl, 16);
+	free(tag);
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_E_PSA_BAD_STATE);
+	sw_mp_free(ctx, st);
+	/* GCM with lengths: the data must match them. */
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_DECRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 12), TS_OK);
+	cr_assert_eq(sw_mp_set_lengths(ctx, st, 1, 1), TS_OK);
+	cr_assert_eq(sw_mp_finish(ctx, st, &r, &rl, &tag, &tl), TS_E_PSA_BAD_STATE,
+	             "finish on decryption");
+	cr_assert_eq(sw_mp_verify(ctx, st, buf, 16, &r, &rl), TS_E_PSA_INVALID_ARGUMENT);
+	sw_mp_free(ctx, st);
+	/* A wrong tag length verifies nothing. */
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_DECRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 12), TS_OK);
+	cr_assert_eq(sw_mp_verify(ctx, st, buf, 15, &r, &rl), TS_E_PSA_INVALID_SIGNATURE);
+	sw_mp_free(ctx, st);
+	/* Tag lengths and nonces PSA does not allow; keys with no such AEAD. */
+	alg.length = 3;
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+	             TS_E_PSA_INVALID_ARGUMENT);
+	alg = aead_alg(PSA_AEAD_CCM, 5);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+	             TS_E_PSA_INVALID_ARGUMENT);
+	alg = aead_alg(PSA_AEAD_CHACHA20_POLY1305, 0);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+	             TS_E_PSA_NOT_SUPPORTED);
+	make_key(&key, PSA_KT_CHACHA20, 256, 1);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st), TS_OK);
+	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 8), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_mp_clone(ctx, st, &cl), TS_E_PSA_NOT_SUPPORTED);
+	sw_mp_free(ctx, st);
+	alg.length = 12;
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+	             TS_E_PSA_INVALID_ARGUMENT);
+	make_key(&key, PSA_KT_CAMELLIA, 128, 1);
+	alg = aead_alg(PSA_AEAD_GCM, 0);
+	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+	             TS_E_PSA_NOT_SUPPORTED);
+}
