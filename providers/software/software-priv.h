@@ -85,6 +85,15 @@ enum ts_err sw_mp_verify(void *ctx, void *state, const uint8_t *expected, size_t
 enum ts_err sw_mp_clone(void *ctx, void *state, void **ret_state);
 void sw_mp_free(void *ctx, void *state);
 
+/* Key derivation (kdf.c): prov_ops.kdf_*. */
+enum ts_err sw_kdf_setup(void *ctx, const struct psa_alg *alg, void **ret_state,
+                         uint64_t *ret_capacity);
+enum ts_err sw_kdf_input(void *ctx, void *state, uint32_t step, const uint8_t *data, size_t len);
+enum ts_err sw_kdf_input_key(void *ctx, void *state, uint32_t step, const struct prov_key *k);
+enum ts_err sw_kdf_input_integer(void *ctx, void *state, uint32_t step, uint64_t value);
+enum ts_err sw_kdf_output(void *ctx, void *state, uint8_t *out, size_t len);
+void sw_kdf_free(void *ctx, void *state);
+
 enum ts_err sw_can_do(void *ctx, const struct psa_attrs *a, int check);
 
 /* Provider state: the parsed-key cache (cache.c). */

@@ -260,4 +260,10 @@ const struct prov_ops prov_software_ops = {
         .mp_verify = sw_mp_verify,
         .mp_clone = sw_mp_clone,
         .mp_free = sw_mp_free,
+        .kdf_setup = sw_kdf_setup,
+        .kdf_input = sw_kdf_input,
+        .kdf_input_key = sw_kdf_input_key,
+        .kdf_input_integer = sw_kdf_input_integer,
+        .kdf_output = sw_kdf_output,
+        .kdf_free = sw_kdf_free,
 };
