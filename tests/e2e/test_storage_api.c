@@ -422,3 +422,40 @@ Test(storage_quota, the_refill_count_is_the_same_every_time)
 	cr_assert_eq(tessera_storage_set(other, ITS, 150, NULL, 0, 0), TESSERA_OK);
 	tessera_close(other);
 }
+
+/* The PSA Storage API program (tests/psa-storage): every check it makes
+ * passes, for a tenant of its own. */
+static void run_psa_program(const char *app)
+{
+	char cmd[1024], out[200];
+
+	snprintf(out, sizeof(out), "%s/psa-%s.out", d.dir, app);
+	snprintf(cmd, sizeof(cmd),
+	         "TESSERA_ENDPOINT=unix:%s TESSERA_AUTH=direct TESSERA_APP_NAME=%s "
+	         "%s/tests/psa-storage/psa-storage-prog >%s 2>&1",
+	         d.sock, app, TESSERA_BUILD_DIR, out);
+	if (system(cmd) != 0) {
+		snprintf(cmd, sizeof(cmd), "cat %s >&2", out);
+		(void)system(cmd);
+		cr_assert_fail("psa-storage-prog failed for %s", app);
+	}
+	snprintf(cmd, sizeof(cmd), "test $(grep -c '^ok ' %s) -eq 21", out);
+	cr_assert_eq(system(cmd), 0, "21 checks");
+	snprintf(cmd, sizeof(cmd), "grep -q '^# its fits 11 assets' %s", out);
+	cr_assert_eq(system(cmd), 0, "the quota decides the count");
+}
+
+Test(storage_quota, the_psa_storage_api_passes_the_arch_test_sequences)
+{
+	struct tessera_client *admin = client_as("admin_priv", TESSERA_AUTH_DIRECT);
+
+	run_psa_program("psa-prog");
+	/* Write-once uids stay: the same tenant cannot run it again until
+	 * an admin deletes it, which removes them too. */
+	struct tessera_client *prog = client_as("psa-prog", TESSERA_AUTH_DIRECT);
+	cr_assert_eq(tessera_storage_set(prog, ITS, 1, (const uint8_t *)"x", 1, 0), NOT_PERMITTED);
+	tessera_close(prog);
+	cr_assert_eq(tessera_delete_client(admin, "psa-prog"), TESSERA_OK);
+	run_psa_program("psa-prog");
+	tessera_close(admin);
+}
