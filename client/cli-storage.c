@@ -83,8 +83,8 @@ static int parse(int argc, char **argv, struct sargs *a)
 
 	memset(a, 0, sizeof(*a));
 	a->store = -1;
-	optind = 0; /* a new scan (glibc) */
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	optind = 0; /* a new scan (glibc), options before and after the UID */
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_ITS:
 		case O_PS:

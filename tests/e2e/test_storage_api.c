@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "client/tessera.h"
 #include "harness.h"
@@ -458,4 +459,53 @@ Test(storage_quota, the_psa_storage_api_passes_the_arch_test_sequences)
 	cr_assert_eq(tessera_delete_client(admin, "psa-prog"), TESSERA_OK);
 	run_psa_program("psa-prog");
 	tessera_close(admin);
+}
+
+/* ---- the CLI ---- */
+
+#define TESSERA TESSERA_BUILD_DIR "/client/tessera"
+
+/* Run a shell command line with $T standing for the tessera command as
+ * the tenant storage-user; its exit status. */
+static int cli(const char *line)
+{
+	char cmd[2048];
+	int st;
+
+	snprintf(cmd, sizeof(cmd),
+	         "T='" TESSERA " --endpoint unix:%s --auth direct --app-name storage-user'; "
+	         "D='%s'; %s",
+	         d.sock, d.dir, line);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(storage_api, the_cli_round_trips_bytes_from_a_file_and_from_stdin)
+{
+	/* Every byte value, from a file. */
+	cr_assert_eq(cli("head -c 70000 /dev/urandom > $D/in.bin && "
+	                 "$T storage set --ps 11 --file $D/in.bin --flags no-replay-protection"),
+	             0);
+	cr_assert_eq(cli("$T storage get --ps 11 > $D/out.bin && cmp $D/in.bin $D/out.bin"), 0);
+	cr_assert_eq(cli("$T storage get --ps 11 --output $D/out2.bin && cmp $D/in.bin $D/out2.bin "
+	                 "&& test \"$(stat -c %a $D/out2.bin)\" = 600"),
+	             0);
+	cr_assert_eq(cli("$T storage info --ps 11 > $D/info.txt && "
+	                 "grep -qx 'capacity: 70000' $D/info.txt && "
+	                 "grep -qx 'size: 70000' $D/info.txt && "
+	                 "grep -qx 'flags: no-replay-protection' $D/info.txt"),
+	             0);
+	/* From standard input, and a part of it back. */
+	cr_assert_eq(cli("printf 'hello storage' | $T storage set --its 12 --flags write-once"), 0);
+	cr_assert_eq(cli("test \"$($T storage get --its 12 --offset 6 --size 4)\" = stor"), 0);
+	cr_assert_eq(cli("$T storage info --its 12 | grep -qx 'flags: write-once'"), 0);
+	expect_get(c, ITS, 12, 0, 100, "hello storage", 13);
+	/* The daemon's refusals are exit status 1; usage errors 2. */
+	cr_assert_eq(cli("$T storage remove --its 12 2>/dev/null"), 1);
+	cr_assert_eq(cli("$T storage get --its 99 2>/dev/null"), 1);
+	cr_assert_eq(cli("$T storage get 12 2>/dev/null"), 2);
+	cr_assert_eq(cli("$T storage set --its 13 --flags sometimes </dev/null 2>/dev/null"), 2);
+	cr_assert_eq(cli("$T storage remove --ps 11"), 0);
+	cr_assert_eq(cli("$T storage info --ps 11 2>/dev/null"), 1);
+	cr_assert_eq(cli("$T --json storage info --its 12 | grep -q '\"flags\": 1'"), 0);
 }
