@@ -602,3 +602,120 @@ out:
 	pthread_mutex_unlock(&ks->lock);
 	return err;
 }
+
+/* ---- rotation of the key-encryption key ---- */
+
+/* One asset's row by rowid, opened under old and sealed under fresh with the
+ * same AAD (same version: nothing else changes). */
+static enum ts_err rekey_one(struct ks *ks, sqlite3_int64 rowid, const uint8_t *old,
+                             const uint8_t *fresh, bool *ret_damaged)
+{
+	sqlite3_stmt *st = NULL;
+	struct ks_asset_id id;
+	uint8_t *aad = NULL, *pt = NULL, *blob = NULL;
+	size_t aad_len = 0, pt_len = 0, blen = 0;
+	enum ts_err err;
+	int rc;
+
+	*ret_damaged = false;
+	rc = sqlite3_prepare_v2(ks->db,
+	                        "SELECT auth_type, app, store, uid, flags, capacity, version, data "
+	                        "FROM assets WHERE rowid = ?",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, rowid);
+		rc = sqlite3_step(st);
+	}
+	if (rc != SQLITE_ROW) {
+		err = ks_db_err(rc);
+		goto out;
+	}
+	id.auth_type = (uint8_t)sqlite3_column_int(st, 0);
+	id.app = (const char *)sqlite3_column_text(st, 1);
+	id.store = (uint8_t)sqlite3_column_int(st, 2);
+	id.uid = (uint64_t)sqlite3_column_int64(st, 3);
+	err = TS_E_NOMEM;
+	if (id.app == NULL ||
+	    (aad = asset_aad(&id, (uint32_t)sqlite3_column_int64(st, 4),
+	                     (uint64_t)sqlite3_column_int64(st, 5),
+	                     (uint64_t)sqlite3_column_int64(st, 6), &aad_len)) == NULL)
+		goto out;
+	memcpy(ks->kek, old, KS_KEK_LEN);
+	err = ks_unseal(ks, aad, aad_len, sqlite3_column_blob(st, 7),
+	                (size_t)sqlite3_column_bytes(st, 7), &pt, &pt_len);
+	if (err == TS_E_PSA_CORRUPTION_DETECTED) {
+		/* Opened by no key before, and by none after. */
+		*ret_damaged = true;
+		err = TS_OK;
+		goto out;
+	}
+	if (err != TS_OK)
+		goto out;
+	memcpy(ks->kek, fresh, KS_KEK_LEN);
+	err = ks_seal(ks, aad, aad_len, pt, pt_len, &blob, &blen);
+	if (err != TS_OK)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = sqlite3_prepare_v2(ks->db, "UPDATE assets SET data = ? WHERE rowid = ?", -1, &st,
+	                        NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, rowid);
+		rc = sqlite3_step(st);
+	}
+	err = rc == SQLITE_DONE ? TS_OK : ks_db_err(rc);
+out:
+	sqlite3_finalize(st);
+	free(aad);
+	free(blob);
+	ts_free_secret(pt, pt_len);
+	return err;
+}
+
+enum ts_err ks_assets_rekey(struct ks *ks, const uint8_t old[KS_KEK_LEN],
+                            const uint8_t fresh[KS_KEK_LEN], unsigned *count, unsigned *damaged)
+{
+	uint8_t saved[KS_KEK_LEN];
+	sqlite3_int64 *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	enum ts_err err = TS_OK;
+	int rc;
+
+	memcpy(saved, ks->kek, KS_KEK_LEN);
+	/* The rowids first: the rows are then changed one by one, not while
+	 * a query walks them. */
+	rc = sqlite3_prepare_v2(ks->db, "SELECT rowid FROM assets", -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			sqlite3_int64 *grown = realloc(rows, ncap * sizeof(*rows));
+
+			if (grown == NULL) {
+				err = TS_E_NOMEM;
+				break;
+			}
+			rows = grown;
+			cap = ncap;
+		}
+		rows[n++] = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (err == TS_OK && rc != SQLITE_DONE)
+		err = ks_db_err(rc);
+	for (size_t i = 0; err == TS_OK && i < n; i++) {
+		bool bad = false;
+
+		err = rekey_one(ks, rows[i], old, fresh, &bad);
+		if (err == TS_OK && bad)
+			(*damaged)++;
+		else if (err == TS_OK)
+			(*count)++;
+	}
+	free(rows);
+	memcpy(ks->kek, saved, KS_KEK_LEN);
+	ts_wipe(saved, sizeof(saved));
+	return err;
+}

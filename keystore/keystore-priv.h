@@ -125,4 +125,11 @@ int ks_bind_blob(sqlite3_stmt *st, int col, const uint8_t *p, size_t len);
  * ignores them). 0, or -1 with a message in err. */
 int ks_assets_init_schema(struct ks *ks, char *err, size_t errlen);
 
+/* For ks_rekey, in its transaction: seal every asset again under fresh
+ * (those that do not open under old are left as they are and counted in
+ * *damaged). Leaves ks->kek as it found it. TS_OK with the number re-sealed
+ * added to *count; a storage error, TS_E_NOMEM. */
+enum ts_err ks_assets_rekey(struct ks *ks, const uint8_t old[KS_KEK_LEN],
+                            const uint8_t fresh[KS_KEK_LEN], unsigned *count, unsigned *damaged);
+
 #endif

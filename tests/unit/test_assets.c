@@ -395,3 +395,25 @@ Test(assets, each_write_is_one_transaction_and_survives_reopening)
 	cr_assert_eq(sql_int("SELECT a.version = v.version FROM assets a JOIN asset_versions v"),
 	             1);
 }
+
+Test(assets, rekey_seals_assets_again_under_the_new_key)
+{
+	char fresh[160];
+	unsigned count = 0, damaged = 0;
+
+	snprintf(fresh, sizeof(fresh), "%s/new.kek", dir);
+	cr_assert_eq(ks_asset_set(ks, &alice_its_7, 0, hello, sizeof(hello)), TS_OK);
+	cr_assert_eq(ks_asset_set(ks, &alice_ps_7, KS_ASSET_NO_REPLAY_PROTECTION, hello, 3), TS_OK);
+	cr_assert_eq(ks_rekey(ks, fresh, &count, &damaged, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(damaged, 0);
+	expect_data(&alice_its_7, hello, sizeof(hello));
+	ks_close(ks);
+	ks = NULL;
+	/* The old key no longer opens the store; the new one opens the assets. */
+	cr_assert_neq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK);
+	ks = NULL;
+	cr_assert_eq(ks_open(db, fresh, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	expect_data(&alice_its_7, hello, sizeof(hello));
+	expect_data(&alice_ps_7, hello, 3);
+}
