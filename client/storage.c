@@ -66,7 +66,8 @@ static int get_piece(struct tessera_client *c, uint32_t opcode, uint64_t uid, ui
 			memcpy(out, r->data.data, r->data.len);
 		*got = r->data.len;
 	}
-	memset(r->data.data, 0, r->data.len);
+	if (r->data.len > 0)
+		memset(r->data.data, 0, r->data.len);
 	psa_storage_get__result__free_unpacked(r, NULL);
 	return rc;
 }

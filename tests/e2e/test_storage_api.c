@@ -282,7 +282,7 @@ Test(storage_api, a_range_longer_than_one_response_is_refused_not_cut)
 	op.uid = 30;
 	op.data_size = 2u << 20;
 	n = psa_storage_get__operation__get_packed_size(&op);
-	body = malloc(n);
+	body = malloc(64); /* room for any three varints */
 	psa_storage_get__operation__pack(&op, body);
 	got = NULL;
 	cr_assert_eq(tessera_request(c, 0, 0x10111, body, n, &got, &len), INVALID_ARGUMENT);
