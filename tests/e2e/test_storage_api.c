@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <sqlite3.h>
+
 #include "client/tessera.h"
 #include "harness.h"
 
@@ -508,4 +510,80 @@ Test(storage_api, the_cli_round_trips_bytes_from_a_file_and_from_stdin)
 	cr_assert_eq(cli("$T storage remove --ps 11"), 0);
 	cr_assert_eq(cli("$T storage info --ps 11 2>/dev/null"), 1);
 	cr_assert_eq(cli("$T --json storage info --its 12 | grep -q '\"flags\": 1'"), 0);
+}
+
+/* ---- the seal through the daemon ---- */
+
+/* Stop the daemon, run SQL on its store, start it again. */
+static void edit_store(const char *statement)
+{
+	char db[200];
+	sqlite3 *h;
+
+	tessera_close(c);
+	cr_assert_eq(td_halt(&d, SIGTERM), 0);
+	snprintf(db, sizeof(db), "%s/keystore.sqlite3", d.dir);
+	cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(h, statement, NULL, NULL, NULL), SQLITE_OK, "%s",
+	             sqlite3_errmsg(h));
+	sqlite3_close(h);
+	td_resume(&d);
+	c = client_as("storage-user", TESSERA_AUTH_DIRECT);
+}
+
+Test(storage_api, an_older_copy_put_back_is_refused_with_each_stores_status)
+{
+	struct tessera_storage_info info;
+	struct tessera_client *other;
+
+	cr_assert_eq(tessera_storage_set(c, ITS, 60, (const uint8_t *)"old", 3, 0), TESSERA_OK);
+	cr_assert_eq(tessera_storage_set(c, PS, 60, (const uint8_t *)"old", 3, 0), TESSERA_OK);
+	edit_store("CREATE TABLE saved AS SELECT * FROM assets WHERE uid = 60");
+	cr_assert_eq(tessera_storage_set(c, ITS, 60, (const uint8_t *)"new", 3, 0), TESSERA_OK);
+	cr_assert_eq(tessera_storage_set(c, PS, 60, (const uint8_t *)"new", 3, 0), TESSERA_OK);
+	edit_store("DELETE FROM assets WHERE uid = 60; INSERT INTO assets SELECT * FROM saved; "
+	           "DROP TABLE saved");
+	/* PS reports the failed authentication; ITS, which has no such status,
+	 * a storage failure. */
+	cr_assert_eq(get_status(c, PS, 60, 0, 3), 1149);
+	cr_assert_eq(tessera_storage_info(c, PS, 60, &info), 1149);
+	cr_assert_eq(get_status(c, ITS, 60, 0, 3), 1146);
+	cr_assert_eq(tessera_storage_info(c, ITS, 60, &info), 1146);
+	/* A damaged asset can be removed, and its uid used again. */
+	cr_assert_eq(tessera_storage_remove(c, PS, 60), TESSERA_OK);
+	cr_assert_eq(tessera_storage_set(c, PS, 60, (const uint8_t *)"again", 5, 0), TESSERA_OK);
+	expect_get(c, PS, 60, 0, 10, "again", 5);
+
+	/* Without replay protection an older copy opens, but a row given to
+	 * another tenant does not. */
+	cr_assert_eq(tessera_storage_set(c, PS, 61, (const uint8_t *)"mine", 4,
+	                                 TESSERA_STORAGE_FLAG_NO_REPLAY_PROTECTION),
+	             TESSERA_OK);
+	edit_store("UPDATE assets SET app = 'other' WHERE uid = 61");
+	other = client_as("other", TESSERA_AUTH_DIRECT);
+	cr_assert_eq(get_status(other, PS, 61, 0, 4), 1149);
+	cr_assert_eq(get_status(c, PS, 61, 0, 4), DOES_NOT_EXIST);
+	tessera_close(other);
+	/* Broken lengths: data corrupt. */
+	edit_store("UPDATE assets SET app = 'storage-user', size = 3 WHERE uid = 61");
+	cr_assert_eq(get_status(c, PS, 61, 0, 4), 1152);
+}
+
+Test(storage_api, the_core_lists_the_storage_opcodes_on_request)
+{
+	uint32_t *ops = NULL;
+	size_t n = 0, found = 0;
+
+	cr_assert_eq(tessera_list_opcodes(c, 0, &ops, &n), TESSERA_OK);
+	for (size_t i = 0; i < n; i++)
+		if ((ops[i] >= 0x10100 && ops[i] <= 0x10103) ||
+		    (ops[i] >= 0x10110 && ops[i] <= 0x10116))
+			found++;
+	free(ops);
+	cr_assert_eq(found, 11);
+	cr_assert_eq(tessera_list_opcodes(c, 1, &ops, &n), TESSERA_OK);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(ops[i] < 0x10100 || ops[i] > 0x10116, "a crypto provider lists 0x%x",
+		          ops[i]);
+	free(ops);
 }
