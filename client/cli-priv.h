@@ -20,6 +20,10 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv);
 /* Whether cmd is one of the key commands. */
 int cli_is_key_command(const char *cmd);
 
+/* tessera storage set|get|info|remove (cli-storage.c): argv[0] is
+ * "storage". Returns an exit code. */
+int cli_storage_command(struct tessera_client *c, int argc, char **argv);
+
 /* parsec-tool 0.5's spellings (cli-parsec.c): whether argv (argv[0] the
  * command) is one, given the program's name and whether parsec-tool's
  * global options were used; and running it. provider: the global -p, or -1. */

@@ -56,6 +56,13 @@ static void usage(FILE *f)
 	        "  generate-random N        N random bytes, in hex\n"
 	        "  delete-key NAME\n"
 	        "  (key commands take --provider ID; default: the daemon's first provider)\n"
+	        "  storage set (--its|--ps) UID [--file F] [--flags LIST]   store an asset\n"
+	        "                           (data from F, else standard input; LIST: write-once,\n"
+	        "                           no-confidentiality, no-replay-protection)\n"
+	        "  storage get (--its|--ps) UID [--offset N] [--size N] [--output F]\n"
+	        "                           the asset's bytes, raw, to standard output or F\n"
+	        "  storage info (--its|--ps) UID     its capacity, size and flags\n"
+	        "  storage remove (--its|--ps) UID\n"
 	        "\n"
 	        "parsec-tool 0.5's command lines work too, with its output: its flags\n"
 	        "(-k/--key-name, -n, -c, ...) or its global options -p/--provider ID and\n"
@@ -454,6 +461,8 @@ int main(int argc, char **argv)
 		rc = cmd_list_clients(c);
 	else if (strcmp(cmd, "delete-client") == 0 && optind == argc - 1)
 		rc = cmd_delete_client(c, argv[optind]);
+	else if (strcmp(cmd, "storage") == 0)
+		rc = cli_storage_command(c, argc - optind + 1, argv + optind - 1);
 	else if (cli_is_key_command(cmd))
 		rc = cli_key_command(c, argc - optind + 1, argv + optind - 1);
 	else {

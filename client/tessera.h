@@ -319,6 +319,61 @@ int tessera_hash_compare(struct tessera_client *c, uint8_t provider, const char 
 int tessera_can_do_crypto(struct tessera_client *c, uint8_t provider, int check,
                           const struct tessera_key_spec *spec);
 
+/* ---- PSA Secure Storage (docs/storage.md) ----
+ *
+ * Per caller (an identity is needed: 19 otherwise), in two stores: ITS
+ * (internal trusted storage) and PS (protected storage), each asset named
+ * by a uid (not 0). Statuses are the PSA ones plus 1000: 1133 write-once,
+ * 1134 an unknown flag, 1135 uid 0 or a bad range, 1139 exists, 1140 does
+ * not exist, 1142 past the tenant's quota, 1146 storage failure, 1149 and
+ * 1152 (PS) a record that does not authenticate or is broken. A store
+ * other than these two is TESSERA_ERR_ARG.
+ */
+#define TESSERA_STORAGE_ITS 0
+#define TESSERA_STORAGE_PS  1
+
+#define TESSERA_STORAGE_FLAG_WRITE_ONCE           (1u << 0)
+#define TESSERA_STORAGE_FLAG_NO_CONFIDENTIALITY   (1u << 1)
+#define TESSERA_STORAGE_FLAG_NO_REPLAY_PROTECTION (1u << 2)
+/* tessera_storage_support(): create and set_extended exist. */
+#define TESSERA_STORAGE_SUPPORT_SET_EXTENDED (1u << 0)
+
+struct tessera_storage_info {
+	uint64_t capacity;
+	uint64_t size;
+	uint32_t flags; /* as given when the asset was made */
+};
+
+/* ItsSet / PsSet: create or replace an asset with len bytes (data may be
+ * NULL when len is 0) and flags. */
+int tessera_storage_set(struct tessera_client *c, int store, uint64_t uid, const uint8_t *data,
+                        size_t len, uint32_t flags);
+
+/* ItsGet / PsGet: up to size bytes from offset, as many requests as the
+ * range needs (one response carries at most 1 MiB less 4 KiB); fewer only
+ * at the end of the data. *ret (malloc'd,
+ * never NULL on success, even for 0 bytes; free() it) and *ret_len; on any
+ * failure nothing is returned. */
+int tessera_storage_get(struct tessera_client *c, int store, uint64_t uid, uint64_t offset,
+                        uint64_t size, uint8_t **ret, size_t *ret_len);
+
+/* ItsGetInfo / PsGetInfo. */
+int tessera_storage_info(struct tessera_client *c, int store, uint64_t uid,
+                         struct tessera_storage_info *ret);
+
+/* ItsRemove / PsRemove. */
+int tessera_storage_remove(struct tessera_client *c, int store, uint64_t uid);
+
+/* PsCreate / PsSetExtended: PS only (TESSERA_ERR_ARG for ITS). */
+int tessera_storage_create(struct tessera_client *c, int store, uint64_t uid, uint64_t capacity,
+                           uint32_t flags);
+int tessera_storage_set_extended(struct tessera_client *c, int store, uint64_t uid,
+                                 uint64_t offset, const uint8_t *data, size_t len);
+
+/* PsGetSupport: TESSERA_STORAGE_SUPPORT_* bits in *ret (ITS: 0, no
+ * request). */
+int tessera_storage_support(struct tessera_client *c, int store, uint32_t *ret);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

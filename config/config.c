@@ -759,7 +759,9 @@ static int parse_key_store(struct ctx *c, const json_t *o, struct ts_config *cfg
 
 static int parse_quotas(struct ctx *c, const json_t *o, struct ts_config *cfg)
 {
-	static const char *const keys[] = {"max_keys_per_tenant", "max_key_bytes_per_tenant", NULL};
+	static const char *const keys[] = {"max_keys_per_tenant", "max_key_bytes_per_tenant",
+	                                   "max_assets_per_tenant", "max_asset_bytes_per_tenant",
+	                                   NULL};
 
 	if (want_object(c, o, "quotas") < 0 || check_keys(c, o, "quotas", keys) < 0)
 		return -1;
@@ -767,6 +769,10 @@ static int parse_quotas(struct ctx *c, const json_t *o, struct ts_config *cfg)
 	         cfg->quotas.max_keys_per_tenant);
 	GET_UINT(c, o, "quotas", "max_key_bytes_per_tenant", 0, (uint64_t)1 << 40,
 	         cfg->quotas.max_key_bytes_per_tenant);
+	GET_UINT(c, o, "quotas", "max_assets_per_tenant", 0, UINT32_MAX,
+	         cfg->quotas.max_assets_per_tenant);
+	GET_UINT(c, o, "quotas", "max_asset_bytes_per_tenant", 0, (uint64_t)1 << 40,
+	         cfg->quotas.max_asset_bytes_per_tenant);
 	return 0;
 }
 
@@ -791,6 +797,8 @@ static struct ts_config *config_new_defaults(void)
 	cfg->key_store.kek_path = strdup("/etc/tessera/keystore.kek");
 	cfg->quotas.max_keys_per_tenant = 10000;
 	cfg->quotas.max_key_bytes_per_tenant = 64u << 20;
+	cfg->quotas.max_assets_per_tenant = 1000;
+	cfg->quotas.max_asset_bytes_per_tenant = 16u << 20;
 	cfg->authenticators = calloc(1, sizeof(*cfg->authenticators));
 	cfg->providers = calloc(1, sizeof(*cfg->providers));
 	if (cfg->authenticators != NULL) {

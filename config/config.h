@@ -90,6 +90,10 @@ struct ts_config {
 	struct {
 		uint64_t max_keys_per_tenant;
 		uint64_t max_key_bytes_per_tenant; /* name + attributes + material + ref */
+		/* PSA storage, per tenant and store (ITS, PS): assets, and
+		 * bytes of their capacity. */
+		uint64_t max_assets_per_tenant;
+		uint64_t max_asset_bytes_per_tenant;
 	} quotas;
 	struct cfg_provider *providers;
 	size_t n_providers;

@@ -400,6 +400,10 @@ enum ts_err core_delete_client(struct request *r, uint8_t **ret_body, size_t *re
 			(void)key_destroy(r->st, p, auth_type, app, l.items[i]->name);
 	}
 	key_list_free(&l);
+	/* The client's storage assets go too, write-once ones included:
+	 * nothing else can remove those. */
+	if (err == TS_OK)
+		err = ks_assets_delete_tenant(r->st->ks, auth_type, app, NULL);
 	if (err != TS_OK)
 		return err;
 	return wire_pack(&res.base, ret_body, ret_len);

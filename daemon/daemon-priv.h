@@ -323,6 +323,20 @@ enum ts_err cryptop_can_do(struct request *r, uint8_t **ret_body, size_t *ret_le
 enum ts_err cryptop_prepare_attestation(struct request *r, uint8_t **ret_body, size_t *ret_len);
 enum ts_err cryptop_attest(struct request *r, uint8_t **ret_body, size_t *ret_len);
 
+/* ---- PSA Secure Storage on the core (storage.c) ---- */
+
+enum ts_err storage_its_set(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_its_get(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_its_get_info(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_its_remove(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_set(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_get(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_get_info(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_remove(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_create(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_set_extended(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err storage_ps_get_support(struct request *r, uint8_t **ret_body, size_t *ret_len);
+
 /* ---- the worker pool (sched.c) ---- */
 
 struct sched;

@@ -37,6 +37,13 @@
 #include "psa_destroy_key.pb-c.h"
 #include "psa_export_key.pb-c.h"
 #include "psa_export_public_key.pb-c.h"
+#include "psa_ps_create.pb-c.h"
+#include "psa_ps_get_support.pb-c.h"
+#include "psa_ps_set_extended.pb-c.h"
+#include "psa_storage_get.pb-c.h"
+#include "psa_storage_get_info.pb-c.h"
+#include "psa_storage_remove.pb-c.h"
+#include "psa_storage_set.pb-c.h"
 #include "psa_generate_key.pb-c.h"
 #include "psa_generate_random.pb-c.h"
 #include "psa_get_key_attributes.pb-c.h"
@@ -432,6 +439,26 @@ static struct op_desc table[] = {
         CORE_OP(WIRE_OP_DELETE_CLIENT, delete_client, OPC_ADMIN, OPW_WORKER, core_delete_client),
         CORE_OP(WIRE_OP_SHARE_TRUST_BUNDLE, share_trust_bundle, OPC_EXTENSION, OPW_WORKER,
                 core_share_trust_bundle),
+
+        /* PSA Secure Storage (storage.c): key-store reads and writes, on
+         * workers; the support bits are a constant. */
+        CORE_OP(WIRE_OP_ITS_SET, psa_storage_set, OPC_EXTENSION, OPW_WORKER, storage_its_set),
+        CORE_OP(WIRE_OP_ITS_GET, psa_storage_get, OPC_EXTENSION, OPW_WORKER, storage_its_get),
+        CORE_OP(WIRE_OP_ITS_GET_INFO, psa_storage_get_info, OPC_EXTENSION, OPW_WORKER,
+                storage_its_get_info),
+        CORE_OP(WIRE_OP_ITS_REMOVE, psa_storage_remove, OPC_EXTENSION, OPW_WORKER,
+                storage_its_remove),
+        CORE_OP(WIRE_OP_PS_SET, psa_storage_set, OPC_EXTENSION, OPW_WORKER, storage_ps_set),
+        CORE_OP(WIRE_OP_PS_GET, psa_storage_get, OPC_EXTENSION, OPW_WORKER, storage_ps_get),
+        CORE_OP(WIRE_OP_PS_GET_INFO, psa_storage_get_info, OPC_EXTENSION, OPW_WORKER,
+                storage_ps_get_info),
+        CORE_OP(WIRE_OP_PS_REMOVE, psa_storage_remove, OPC_EXTENSION, OPW_WORKER,
+                storage_ps_remove),
+        CORE_OP(WIRE_OP_PS_CREATE, psa_ps_create, OPC_EXTENSION, OPW_WORKER, storage_ps_create),
+        CORE_OP(WIRE_OP_PS_SET_EXTENDED, psa_ps_set_extended, OPC_EXTENSION, OPW_WORKER,
+                storage_ps_set_extended),
+        CORE_OP(WIRE_OP_PS_GET_SUPPORT, psa_ps_get_support, OPC_EXTENSION, OPW_LOOP,
+                storage_ps_get_support),
 
         /* Key life: key-store writes, on workers. */
         {.opcode = WIRE_OP_PSA_GENERATE_KEY,

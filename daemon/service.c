@@ -416,6 +416,9 @@ enum ts_err svc_state_new(struct ts_config *cfg, struct ks *ks, struct trust_sto
 	if (ks != NULL)
 		ks_set_quotas(ks, cfg->quotas.max_keys_per_tenant,
 		              cfg->quotas.max_key_bytes_per_tenant);
+	if (ks != NULL)
+		ks_set_asset_quotas(ks, cfg->quotas.max_assets_per_tenant,
+		                    cfg->quotas.max_asset_bytes_per_tenant);
 	*ret_st = st;
 	st = NULL;
 out:

@@ -55,6 +55,9 @@ struct ks {
 	uint64_t max_keys, max_bytes; /* per tenant, 0 = none; under lock */
 	struct ks_pending reported[KS_REPORTED_MAX]; /* under cache_lock */
 	size_t n_reported;
+	/* PSA storage assets (assets.c): per tenant and store, 0 = none;
+	 * under lock. */
+	uint64_t max_assets, max_asset_bytes;
 };
 
 /* What a sealed record is bound to (schema 2). */
@@ -111,5 +114,22 @@ enum ts_err ks_db_err(int rc);
 
 /* Bind a blob that may be empty: a NULL pointer would bind SQL NULL. */
 int ks_bind_blob(sqlite3_stmt *st, int col, const uint8_t *p, size_t len);
+
+/* ---- PSA storage assets (keystore/assets.c) ---- */
+
+/* What ks_seal adds to the plaintext: a format byte, the nonce, the tag. */
+#define KS_SEAL_OVERHEAD (1 + 12 + 16)
+
+/* Create the asset tables and the version counter when missing, in the
+ * caller's transaction (tables added to schema 2: a build without them
+ * ignores them). 0, or -1 with a message in err. */
+int ks_assets_init_schema(struct ks *ks, char *err, size_t errlen);
+
+/* For ks_rekey, in its transaction: seal every asset again under fresh
+ * (those that do not open under old are left as they are and counted in
+ * *damaged). Leaves ks->kek as it found it. TS_OK with the number re-sealed
+ * added to *count; a storage error, TS_E_NOMEM. */
+enum ts_err ks_assets_rekey(struct ks *ks, const uint8_t old[KS_KEK_LEN],
+                            const uint8_t fresh[KS_KEK_LEN], unsigned *count, unsigned *damaged);
 
 #endif

@@ -781,7 +781,9 @@ enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx)
 
 	pthread_mutex_lock(&ks->lock);
 	rc = sqlite3_prepare_v2(ks->db,
-	                        "SELECT DISTINCT auth_type, app FROM keys WHERE state = 2"
+	                        /* Tenants that hold only storage assets too. */
+	                        "SELECT auth_type, app FROM keys WHERE state = 2"
+	                        " UNION SELECT auth_type, app FROM assets"
 	                        " ORDER BY app, auth_type",
 	                        -1, &st, NULL);
 	if (rc == SQLITE_OK)

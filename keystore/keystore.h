@@ -204,8 +204,8 @@ enum ts_err ks_each_key(struct ks *ks, const char *provider, ks_each_cb cb, void
  * except once more, when *ret_full is set true (report "and more"). */
 bool ks_first_report(struct ks *ks, const struct ks_key_id *id, bool *ret_full);
 
-/* Distinct (auth type, application) pairs that own ready keys, sorted by
- * application then auth type. cb returns 0 to go on. TS_OK;
+/* Distinct (auth type, application) pairs that own ready keys or storage
+ * assets, sorted by application then auth type. cb returns 0 to go on. TS_OK;
  * TS_E_PSA_STORAGE_FAILURE. */
 typedef int (*ks_client_cb)(void *ctx, uint8_t auth_type, const char *app);
 enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx);
@@ -218,5 +218,100 @@ enum ts_err ks_list_clients(struct ks *ks, ks_client_cb cb, void *ctx);
  * TS_E_PSA_STORAGE_FAILURE / TS_E_NOMEM with the number handled before. */
 typedef void (*ks_recover_cb)(void *ctx, const struct ks_key_id *id, const struct ks_record *r);
 enum ts_err ks_recover(struct ks *ks, ks_recover_cb cb, void *ctx, unsigned *ret_count);
+
+/* ---- PSA Secure Storage assets (keystore/assets.c) ----
+ *
+ * An asset is (authenticator, application, store, uid) -> flags, capacity,
+ * data. The data is sealed with AES-256-GCM under the KEK, the AAD binding
+ * the whole identity tuple, the flags, the capacity and a version. Each
+ * write is one SQLite transaction and takes a fresh version from a counter
+ * of the whole store; unless the asset has KS_ASSET_NO_REPLAY_PROTECTION,
+ * its current version is also kept in a table of its own, so a row swapped
+ * for an older sealed copy of itself does not open (a copy of the whole
+ * file, with both tables, is not detected: the counter lives in the same
+ * file). Assets are not cached: every read opens the record.
+ */
+enum ks_store { KS_STORE_ITS = 1, KS_STORE_PS = 2 };
+
+/* The flags the store itself acts on (PSA_STORAGE_FLAG_* values); others
+ * are kept and echoed. */
+#define KS_ASSET_WRITE_ONCE           (1u << 0)
+#define KS_ASSET_NO_REPLAY_PROTECTION (1u << 2)
+
+/* The largest capacity of one asset, whatever the quotas say (it is sealed
+ * and opened whole). */
+#define KS_ASSET_MAX_CAPACITY (256u << 20)
+
+struct ks_asset_id {
+	uint8_t auth_type;
+	const char *app;
+	uint8_t store; /* enum ks_store */
+	uint64_t uid;
+};
+
+struct ks_asset_info {
+	uint64_t capacity;
+	uint64_t size;
+	uint32_t flags;
+};
+
+/* Per tenant and store (0 = no limit): how many assets, and how many bytes
+ * of capacity. Past either, creating or growing answers
+ * TS_E_PSA_INSUFFICIENT_STORAGE; a removal frees exactly what the asset
+ * took, so the same fill gives the same count every time. */
+void ks_set_asset_quotas(struct ks *ks, uint64_t max_assets, uint64_t max_bytes);
+
+/*
+ * Create or replace an asset with data (len bytes, NULL when 0) and flags:
+ * capacity = size = len. TS_OK; TS_E_PSA_NOT_PERMITTED when the asset exists
+ * and is write-once (checked before anything else);
+ * TS_E_PSA_INSUFFICIENT_STORAGE past a quota or KS_ASSET_MAX_CAPACITY (or a
+ * full disk); TS_E_PSA_INSUFFICIENT_ENTROPY, TS_E_NOMEM,
+ * TS_E_PSA_STORAGE_FAILURE.
+ */
+enum ts_err ks_asset_set(struct ks *ks, const struct ks_asset_id *id, uint32_t flags,
+                         const uint8_t *data, size_t len);
+
+/* Reserve an empty asset of that capacity (size 0). The quota first, then
+ * existence: TS_OK; TS_E_PSA_INSUFFICIENT_STORAGE; TS_E_PSA_ALREADY_EXISTS
+ * (also for an asset whose record is damaged); the errors of ks_asset_set.
+ * Flags are the caller's to check (PSA refuses write-once here). */
+enum ts_err ks_asset_create(struct ks *ks, const struct ks_asset_id *id, uint64_t capacity,
+                            uint32_t flags);
+
+/*
+ * Write len bytes at offset into an existing asset: size becomes
+ * max(size, offset + len), capacity stays. TS_OK (len 0: nothing changes);
+ * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_NOT_PERMITTED (write-once);
+ * TS_E_PSA_INVALID_ARGUMENT when offset > size or offset + len > capacity;
+ * the errors of ks_asset_get for a record that does not open; those of
+ * ks_asset_set.
+ */
+enum ts_err ks_asset_set_extended(struct ks *ks, const struct ks_asset_id *id, uint64_t offset,
+                                  const uint8_t *data, size_t len);
+
+/*
+ * Open an asset: TS_OK with *ret_info, and, when ret_data is not NULL, its
+ * whole data (a malloc'd secret of *ret_len = size bytes: ts_free_secret).
+ * TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_DATA_CORRUPT when the record is
+ * structurally broken (lengths that do not agree, an unknown version);
+ * TS_E_PSA_INVALID_SIGNATURE when it does not authenticate: altered, moved
+ * to another uid, store or tenant, or (with replay protection) an older
+ * copy of itself or removed behind the store's back; TS_E_NOMEM;
+ * TS_E_PSA_STORAGE_FAILURE.
+ */
+enum ts_err ks_asset_get(struct ks *ks, const struct ks_asset_id *id,
+                         struct ks_asset_info *ret_info, uint8_t **ret_data, size_t *ret_len);
+
+/* Remove an asset and its version, and erase them from the files (as key
+ * deletion does). TS_OK; TS_E_PSA_DOES_NOT_EXIST; TS_E_PSA_NOT_PERMITTED
+ * (write-once); TS_E_PSA_STORAGE_FAILURE. A damaged record can be removed. */
+enum ts_err ks_asset_remove(struct ks *ks, const struct ks_asset_id *id);
+
+/* Remove every asset of a tenant in both stores, write-once ones included
+ * (DeleteClient), and erase them. TS_OK with the number removed in
+ * *ret_count (may be NULL); TS_E_PSA_STORAGE_FAILURE. */
+enum ts_err ks_assets_delete_tenant(struct ks *ks, uint8_t auth_type, const char *app,
+                                    unsigned *ret_count);
 
 #endif

@@ -282,6 +282,9 @@ int ks_init_schema(struct ks *ks, const struct ks_legacy_provider *legacy, size_
 	/* Migrations, each in this transaction. */
 	if (version == 1 && migrate_v1(ks, legacy, n_legacy, err, errlen) < 0)
 		goto fail;
+	/* PSA storage assets: tables of their own, made when missing. */
+	if (ks_assets_init_schema(ks, err, errlen) < 0)
+		goto fail;
 	if (exec(ks->db, "COMMIT") != SQLITE_OK)
 		goto fail;
 	return 0;

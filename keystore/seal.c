@@ -375,7 +375,7 @@ enum ts_err ks_rekey(struct ks *ks, const char *new_kek_path, unsigned *ret_coun
 	uint8_t old[KS_KEK_LEN], fresh[KS_KEK_LEN];
 	struct resealed *v = NULL;
 	size_t n = 0, cap = 0;
-	unsigned damaged = 0;
+	unsigned damaged = 0, n_assets = 0;
 	sqlite3_stmt *st = NULL;
 	enum ts_err result = TS_E_KEY_INFO_MANAGER_ERROR;
 	bool began = false;
@@ -469,6 +469,9 @@ enum ts_err ks_rekey(struct ks *ks, const char *new_kek_path, unsigned *ret_coun
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* The storage assets too, in the same transaction. */
+	if (ks_assets_rekey(ks, old, fresh, &n_assets, &damaged) != TS_OK)
+		goto out;
 	/* The check value under the new key, in the same transaction. */
 	memcpy(ks->kek, fresh, KS_KEK_LEN);
 	if (sqlite3_exec(ks->db, "DELETE FROM meta WHERE key = 'kek_check'", NULL, NULL, NULL) !=
@@ -480,7 +483,7 @@ enum ts_err ks_rekey(struct ks *ks, const char *new_kek_path, unsigned *ret_coun
 	/* Old seals freed by the updates are overwritten (secure_delete) and
 	 * the WAL cut, as after a deletion. */
 	(void)sqlite3_wal_checkpoint_v2(ks->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-	*ret_count = (unsigned)n;
+	*ret_count = (unsigned)n + n_assets;
 	*ret_damaged = damaged;
 	result = TS_OK;
 out:

@@ -61,6 +61,18 @@ static const struct wire_opcode_info opcode_table[] = {
         IDP(WIRE_OP_REMOVE_CLIENT, "RemoveClient"),
         IDP(WIRE_OP_GET_TOKEN, "GetToken"),
         IDP(WIRE_OP_REPORT_CLIENT, "ReportClient"),
+        /* PSA Secure Storage (identity required). */
+        OP(WIRE_OP_ITS_SET, "ItsSet", CORE, false, true, false),
+        OP(WIRE_OP_ITS_GET, "ItsGet", CORE, false, true, false),
+        OP(WIRE_OP_ITS_GET_INFO, "ItsGetInfo", CORE, false, true, false),
+        OP(WIRE_OP_ITS_REMOVE, "ItsRemove", CORE, false, true, false),
+        OP(WIRE_OP_PS_SET, "PsSet", CORE, false, true, false),
+        OP(WIRE_OP_PS_GET, "PsGet", CORE, false, true, false),
+        OP(WIRE_OP_PS_GET_INFO, "PsGetInfo", CORE, false, true, false),
+        OP(WIRE_OP_PS_REMOVE, "PsRemove", CORE, false, true, false),
+        OP(WIRE_OP_PS_CREATE, "PsCreate", CORE, false, true, false),
+        OP(WIRE_OP_PS_SET_EXTENDED, "PsSetExtended", CORE, false, true, false),
+        OP(WIRE_OP_PS_GET_SUPPORT, "PsGetSupport", CORE, false, true, false),
         /* The PSA Crypto API's key operations beyond Parsec's (docs/psa-api.md). */
         OP(WIRE_OP_PSA_GET_KEY_ATTRIBUTES, "PsaGetKeyAttributes", CRYPTO, false, true, false),
         OP(WIRE_OP_PSA_COPY_KEY, "PsaCopyKey", CRYPTO, false, true, false),

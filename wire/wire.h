@@ -113,6 +113,11 @@ enum wire_opcode {
 	WIRE_OP_PSA_KDF_OUTPUT = 0x10222,
 };
 
+/* PSA storage: the most data ItsGet/PsGet return in one response (1 MiB
+ * less 4 KiB of headroom); a get whose range is longer is refused with
+ * PsaErrorInvalidArgument, never cut short, and clients read in pieces. */
+#define WIRE_STORAGE_GET_MAX (1048576u - 4096u)
+
 enum wire_op_class {
 	WIRE_CLASS_CORE,   /* served by the core (provider 0) */
 	WIRE_CLASS_CRYPTO, /* served by a crypto provider (1..5) */
