@@ -829,8 +829,9 @@ static struct ts_config *config_new_defaults(void)
 
 static struct ts_config *load(json_t *root, struct ctx *c)
 {
-	static const char *const keys[] = {"core",      "listener", "authenticators", "key_store",
-	                                   "providers", "trust",    "quotas",         "psa", NULL};
+	static const char *const keys[] = {"core",      "listener",  "authenticators",
+	                                   "key_store", "providers", "trust",
+	                                   "quotas",    "psa",       NULL};
 	struct ts_config *cfg;
 	const json_t *v;
 

@@ -157,8 +157,8 @@ struct op_args {
 	struct psa_attrs attrs; /* generate, import, CanDoCrypto */
 	bool has_alg;
 	struct psa_alg alg;
-	size_t input_len; /* sign/verify: the hash (or message) length */
-	int check_type;   /* CanDoCrypto: CAN_DO_CRYPTO__CHECK_TYPE__* (1 use .. 4 derive) */
+	size_t input_len;  /* sign/verify: the hash (or message) length */
+	int check_type;    /* CanDoCrypto: CAN_DO_CRYPTO__CHECK_TYPE__* (1 use .. 4 derive) */
 	bool volatile_key; /* OPK_CREATE: the body's volatile_key (field 1000) */
 };
 
@@ -296,7 +296,7 @@ struct sess_op {
 	/* What the daemon enforces whatever the client's order. */
 	bool iv_needed, iv_set, lengths_set, updated, text_started;
 	uint64_t ad_len, text_len, ad_seen, text_seen;
-	uint64_t capacity; /* KEY_DERIVATION */
+	uint64_t capacity;        /* KEY_DERIVATION */
 	struct op_tenant *tenant; /* its count in the per-tenant cap */
 };
 

@@ -73,8 +73,7 @@ void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *
  * data (import) or new (data NULL). pb is the request's attributes, which
  * are stored as they came (with the size import found). */
 static enum ts_err create(struct request *r, const char *name, const struct psa_attrs *a,
-                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data,
-                          size_t data_len)
+                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t data_len)
 {
 	const struct svc_provider *p = r->prov;
 	struct ks_key_id kid = {.auth_type = r->id.auth_type, .app = r->id.name, .name = name};

@@ -448,11 +448,10 @@ static bool s_any(const struct prov_ops *o)
 
 /* A PSA C API operation held by the daemon: its key (if any) is loaded
  * and checked by its runner, whose rules depend on the operation's kind. */
-#define MP_OP(code, pkg, field, contract_, fn)                                      \
-	{                                                                           \
-		.opcode = code, .body = BODY(pkg), .cls = OPC_EXTENSION,            \
-		.where = OPW_WORKER, .name_field = field, .contract = contract_, \
-		.run = fn, .served_by = s_any                                       \
+#define MP_OP(code, pkg, field, contract_, fn)                                                \
+	{                                                                                     \
+		.opcode = code, .body = BODY(pkg), .cls = OPC_EXTENSION, .where = OPW_WORKER, \
+		.name_field = field, .contract = contract_, .run = fn, .served_by = s_any     \
 	}
 
 static struct op_desc table[] = {
