@@ -15,6 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
 #include "harness.h"
 #include "list_keys.pb-c.h"
 #include "list_opcodes.pb-c.h"
@@ -23,6 +27,9 @@
 #include "psa_cipher_encrypt.pb-c.h"
 #include "psa_hash_compute.pb-c.h"
 #include "psa_import_key.pb-c.h"
+#include "psa_kdf_capacity.pb-c.h"
+#include "psa_kdf_input.pb-c.h"
+#include "psa_kdf_output.pb-c.h"
 #include "psa_mac_compute.pb-c.h"
 #include "psa_op_abort.pb-c.h"
 #include "psa_op_finish.pb-c.h"
@@ -719,4 +726,111 @@ Test(psa_ext, list_opcodes_shows_them_only_with_extensions)
 		td_resp_free(&r);
 	}
 	close(fd);
+}
+
+static int kdf_bytes(int fd, uint32_t h, uint32_t step, const char *data)
+{
+	PsaKdfInput__Operation op = PSA_KDF_INPUT__OPERATION__INIT;
+
+	op.handle = h;
+	op.step = step;
+	op.data.data = (uint8_t *)data;
+	op.data.len = strlen(data);
+	return xchg(fd, WIRE_OP_PSA_KDF_INPUT, "alice", &op.base, NULL);
+}
+
+static uint64_t kdf_capacity(int fd, uint32_t h)
+{
+	PsaKdfCapacity__Operation op = PSA_KDF_CAPACITY__OPERATION__INIT;
+	struct td_resp r = {0};
+	PsaKdfCapacity__Result *res;
+	uint64_t cap;
+
+	op.handle = h;
+	cr_assert_eq(xchg(fd, WIRE_OP_PSA_KDF_CAPACITY, "alice", &op.base, &r), 0);
+	res = psa_kdf_capacity__result__unpack(NULL, r.body_len, r.body);
+	cr_assert_not_null(res);
+	cap = res->capacity;
+	psa_kdf_capacity__result__free_unpacked(res, NULL);
+	td_resp_free(&r);
+	return cap;
+}
+
+Test(psa_ext, hkdf_output_equals_openssl_and_makes_a_volatile_key)
+{
+	PsaAlgorithm__Algorithm__KeyDerivation__Hkdf hk =
+	        PSA_ALGORITHM__ALGORITHM__KEY_DERIVATION__HKDF__INIT;
+	PsaAlgorithm__Algorithm__KeyDerivation kd = PSA_ALGORITHM__ALGORITHM__KEY_DERIVATION__INIT;
+	PsaAlgorithm__Algorithm a = PSA_ALGORITHM__ALGORITHM__INIT,
+	                        none = PSA_ALGORITHM__ALGORITHM__INIT;
+	PsaAlgorithm__Algorithm__None nothing = PSA_ALGORITHM__ALGORITHM__NONE__INIT;
+	PsaKdfOutput__Operation out = PSA_KDF_OUTPUT__OPERATION__INIT;
+	PsaKeyAttributes__KeyAttributes ka = PSA_KEY_ATTRIBUTES__KEY_ATTRIBUTES__INIT;
+	PsaKeyAttributes__KeyType t = PSA_KEY_ATTRIBUTES__KEY_TYPE__INIT;
+	PsaKeyAttributes__KeyType__Aes aes = PSA_KEY_ATTRIBUTES__KEY_TYPE__AES__INIT;
+	PsaKeyAttributes__KeyPolicy pol = PSA_KEY_ATTRIBUTES__KEY_POLICY__INIT;
+	PsaKeyAttributes__UsageFlags u = PSA_KEY_ATTRIBUTES__USAGE_FLAGS__INIT;
+	uint8_t want[42], got[64];
+	size_t n;
+	struct td_resp r = {0};
+	int fd = td_connect(&d), st;
+	uint32_t h;
+
+	hk.hash_alg = PSA_ALGORITHM__ALGORITHM__HASH__SHA_256;
+	kd.variant_case = PSA_ALGORITHM__ALGORITHM__KEY_DERIVATION__VARIANT_HKDF;
+	kd.hkdf = &hk;
+	a.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_KEY_DERIVATION;
+	a.key_derivation = &kd;
+	{
+		EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+		EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
+		OSSL_PARAM p[] = {
+		        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+		        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, "salt", 4),
+		        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, "secret", 6),
+		        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, "info", 4),
+		        OSSL_PARAM_construct_end()};
+
+		cr_assert_eq(EVP_KDF_derive(kc, want, sizeof(want), p), 1);
+		EVP_KDF_CTX_free(kc);
+		EVP_KDF_free(kdf);
+	}
+	h = op_setup(fd, "alice", PSA_OP_SETUP__OPERATION__KIND__KEY_DERIVATION, NULL, &a, &st);
+	cr_assert_eq(st, 0, "setup: %d", st);
+	cr_assert_eq(kdf_capacity(fd, h), 255 * 32);
+	cr_assert_eq(kdf_bytes(fd, h, 0x0202, "salt"), 0);
+	cr_assert_eq(kdf_bytes(fd, h, 0x0101, "secret"), 0);
+	cr_assert_eq(kdf_bytes(fd, h, 0x0203, "info"), 0);
+	out.handle = h;
+	out.length = sizeof(want);
+	cr_assert_eq(xchg(fd, WIRE_OP_PSA_KDF_OUTPUT, "alice", &out.base, &r), 0);
+	n = first_bytes(&r, got);
+	td_resp_free(&r);
+	cr_assert_eq(n, sizeof(want));
+	cr_assert_arr_eq(got, want, n);
+	cr_assert_eq(kdf_capacity(fd, h), 255 * 32 - 42);
+	/* The next 16 bytes as a volatile AES key. */
+	none.variant_case = PSA_ALGORITHM__ALGORITHM__VARIANT_NONE;
+	none.none = &nothing;
+	t.variant_case = PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_AES;
+	t.aes = &aes;
+	u.encrypt = true;
+	pol.key_usage_flags = &u;
+	pol.key_algorithm = &none;
+	ka.key_type = &t;
+	ka.key_bits = 128;
+	ka.key_policy = &pol;
+	out = (PsaKdfOutput__Operation)PSA_KDF_OUTPUT__OPERATION__INIT;
+	out.handle = h;
+	out.key_name = ".volatile/derived";
+	out.attributes = &ka;
+	out.volatile_key = true;
+	cr_assert_eq(xchg(fd, WIRE_OP_PSA_KDF_OUTPUT, "alice", &out.base, NULL), 0);
+	cr_assert_eq(kdf_capacity(fd, h), 255 * 32 - 58);
+	cr_assert_eq(volatile_records(), 1);
+	cr_assert_eq(op_abort(fd, "alice", h), 0);
+	close(fd);
+	for (int i = 0; i < 200 && volatile_records() != 0; i++)
+		usleep(50000);
+	cr_assert_eq(volatile_records(), 0);
 }
