@@ -834,3 +834,20 @@ Test(psa_ext, hkdf_output_equals_openssl_and_makes_a_volatile_key)
 		usleep(50000);
 	cr_assert_eq(volatile_records(), 0);
 }
+
+Test(psa_ext, a_drain_destroys_the_volatile_keys_of_open_connections)
+{
+	PsaAlgorithm__Algorithm a = alg_mac();
+	int fd = td_connect(&d);
+
+	cr_assert_eq(import(fd, "alice", ".volatile/k", true,
+	                    PSA_KEY_ATTRIBUTES__KEY_TYPE__VARIANT_HMAC, &a, hmac_key,
+	                    sizeof(hmac_key)),
+	             0);
+	(void)hash_op(fd, "alice");
+	cr_assert_eq(volatile_records(), 1);
+	cr_assert_eq(td_halt(&d, SIGTERM), 0, "a clean drain");
+	cr_assert_eq(volatile_records(), 0, "destroyed before the daemon exited");
+	td_resume(&d);
+	close(fd);
+}
