@@ -224,7 +224,8 @@ static int op_update(int fd, const char *who, uint32_t h, bool ad, const void *i
 		PsaOpUpdate__Result *res = psa_op_update__result__unpack(NULL, r.body_len, r.body);
 
 		cr_assert_not_null(res);
-		memcpy(out + *len, res->output.data, res->output.len);
+		if (res->output.len > 0)
+			memcpy(out + *len, res->output.data, res->output.len);
 		*len += res->output.len;
 		psa_op_update__result__free_unpacked(res, NULL);
 	}
@@ -260,9 +261,11 @@ static int op_finish(int fd, const char *who, uint32_t h, bool check, const uint
 		PsaOpFinish__Result *res = psa_op_finish__result__unpack(NULL, r.body_len, r.body);
 
 		cr_assert_not_null(res);
-		memcpy(out + *len, res->output.data, res->output.len);
+		if (res->output.len > 0)
+			memcpy(out + *len, res->output.data, res->output.len);
 		*len += res->output.len;
-		memcpy(out + *len, res->tag.data, res->tag.len);
+		if (res->tag.len > 0)
+			memcpy(out + *len, res->tag.data, res->tag.len);
 		*len += res->tag.len;
 		psa_op_finish__result__free_unpacked(res, NULL);
 	}
