@@ -147,6 +147,12 @@ out:
 	return err;
 }
 
+enum ts_err key_create(struct request *r, const char *name, const struct psa_attrs *a,
+                       PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t len)
+{
+	return create(r, name, a, pb, data, len, NULL);
+}
+
 enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
 	PsaGenerateKey__Operation *op = (PsaGenerateKey__Operation *)r->msg;
@@ -324,15 +330,21 @@ enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len)
 	struct psa_attrs target;
 	uint8_t *data = NULL;
 	size_t data_len = 0;
-	bool take_req;
-	enum ts_err err;
+	bool take_req, added = false;
+	const char *to;
+	enum ts_err err = TS_OK;
 
-	/* The target's name obeys the rules the request path applies to key_name. */
+	/* The target's name obeys the rules the request path applies to key_name,
+	 * a volatile one is the session's, and volatile_key says which it is. */
 	if (op->target_key_name == NULL || op->target_key_name[0] == '\0' ||
 	    wire_string_has_nul(r->payload, r->h.body_len, 2))
 		return TS_E_INVALID_ENCODING;
-	if (strlen(op->target_key_name) > OP_KEY_NAME_MAX)
+	if (strlen(op->target_key_name) > OP_KEY_NAME_MAX ||
+	    session_name_is_volatile(op->target_key_name) != op->volatile_key)
 		return TS_E_PSA_INVALID_ARGUMENT;
+	to = session_key_name(r, op->target_key_name, &err);
+	if (to == NULL)
+		return err;
 	if (ta->type != sa->type || ta->family != sa->family ||
 	    (ta->bits != 0 && ta->bits != sa->bits))
 		return TS_E_PSA_INVALID_ARGUMENT;
@@ -358,13 +370,17 @@ enum ts_err keyop_copy(struct request *r, uint8_t **ret_body, size_t *ret_len)
 		src->key_policy->key_algorithm = op->attributes->key_policy->key_algorithm;
 		target.alg = ta->alg;
 	}
-	if (r->prov->ops->copy_key != NULL) {
-		err = create(r, op->target_key_name, &target, src, NULL, 0, &r->pkey);
-	} else {
+	if (op->volatile_key)
+		err = session_add_vkey(r->sess, r->prov, r->id.auth_type, r->id.name, to, &added);
+	if (err == TS_OK && r->prov->ops->copy_key != NULL) {
+		err = create(r, to, &target, src, NULL, 0, &r->pkey);
+	} else if (err == TS_OK) {
 		err = r->prov->ops->export_key(r->prov->ctx, &r->pkey, &data, &data_len);
 		if (err == TS_OK)
-			err = create(r, op->target_key_name, &target, src, data, data_len, NULL);
+			err = create(r, to, &target, src, data, data_len, NULL);
 	}
+	if (err != TS_OK && added)
+		session_forget_vkey(r->sess, r->prov, r->id.auth_type, r->id.name, to);
 	ts_free_secret(data, data_len);
 	src->key_policy->key_algorithm = keep;
 	psa_key_attributes__key_attributes__free_unpacked(src, NULL);

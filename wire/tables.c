@@ -77,6 +77,17 @@ static const struct wire_opcode_info opcode_table[] = {
         OP(WIRE_OP_PSA_GET_KEY_ATTRIBUTES, "PsaGetKeyAttributes", CRYPTO, false, true, false),
         OP(WIRE_OP_PSA_COPY_KEY, "PsaCopyKey", CRYPTO, false, true, false),
         OP(WIRE_OP_PSA_PURGE_KEY, "PsaPurgeKey", CRYPTO, false, true, false),
+        /* The PSA Crypto API's multipart operations and key derivation (docs/protocol.md). */
+        OP(WIRE_OP_PSA_OP_SETUP, "PsaOperationSetup", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_UPDATE, "PsaOperationUpdate", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_SET_IV, "PsaOperationSetIv", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_SET_LENGTHS, "PsaOperationSetLengths", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_FINISH, "PsaOperationFinish", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_ABORT, "PsaOperationAbort", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_CLONE, "PsaOperationClone", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_INPUT, "PsaKeyDerivationInput", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_CAPACITY, "PsaKeyDerivationCapacity", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_OUTPUT, "PsaKeyDerivationOutput", CRYPTO, false, true, false),
 };
 
 const struct wire_opcode_info *wire_opcode_find(uint32_t opcode)
