@@ -19,6 +19,10 @@
  *   PSA_ERROR_INSUFFICIENT_MEMORY   to_pb: allocation failed.
  * On failure *ret is untouched; what to_pb allocated stays in the arena.
  *
+ * Policy wildcards are mapped as they are (PSA_ALG_ANY_HASH in a signature
+ * is SignHash.any): an operation that must not take a wildcard checks
+ * PSA_ALG_IS_WILDCARD() itself before converting.
+ *
  * This file never includes wire/psa.h: its usage bit macros are not the
  * specification's. The proto's usage flags are separate booleans.
  */
