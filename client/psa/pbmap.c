@@ -840,6 +840,19 @@ psa_status_t tpsa_alg_from_pb(const PsaAlgorithm__Algorithm *pb, psa_algorithm_t
 	}
 }
 
+/*
+ * What psa_key_derivation_setup() takes: a key derivation, or a key
+ * agreement followed by one, as a whole Algorithm.
+ */
+psa_status_t tpsa_kdf_setup_to_pb(psa_algorithm_t alg, PsaAlgorithm__Algorithm **ret,
+                                  struct pbarena *a)
+{
+	if (!PSA_ALG_IS_KEY_DERIVATION(alg) &&
+	    !(PSA_ALG_IS_KEY_AGREEMENT(alg) && !PSA_ALG_IS_RAW_KEY_AGREEMENT(alg)))
+		return PSA_ERROR_INVALID_ARGUMENT;
+	return tpsa_alg_to_pb(alg, ret, a);
+}
+
 /* ---- Key types ---- */
 
 /* Parsec numbers the curve families itself; the PSA values are bytes of the key type. */
@@ -918,8 +931,6 @@ psa_status_t tpsa_key_type_to_pb(psa_key_type_t type, PsaKeyAttributes__KeyType 
 	PsaKeyAttributes__KeyType *kt;
 	psa_status_t status;
 
-	if (type == PSA_KEY_TYPE_NONE)
-		return PSA_ERROR_INVALID_ARGUMENT;
 	if ((kt = NEW_MSG(a, psa_key_attributes__key_type)) == NULL)
 		return PSA_ERROR_INSUFFICIENT_MEMORY;
 
@@ -963,7 +974,8 @@ psa_status_t tpsa_key_type_to_pb(psa_key_type_t type, PsaKeyAttributes__KeyType 
 		kt->variant_case = KT_(DH_PUBLIC_KEY);
 		status = PSA_SUCCESS;
 	} else {
-		status = PSA_ERROR_NOT_SUPPORTED; /* ARIA, SM4, passwords, other DH groups... */
+		status = PSA_ERROR_NOT_SUPPORTED; /* NONE, ARIA, SM4, passwords, other DH groups...
+		                                   */
 	}
 	if (status != PSA_SUCCESS)
 		return status;
@@ -1035,7 +1047,9 @@ psa_status_t tpsa_usage_to_pb(psa_key_usage_t usage, PsaKeyAttributes__UsageFlag
 {
 	PsaKeyAttributes__UsageFlags *u;
 
-	if ((usage & ~(psa_key_usage_t)USAGE_ON_WIRE) != 0)
+	if ((usage & ~(psa_key_usage_t)(USAGE_ON_WIRE | PSA_KEY_USAGE_VERIFY_DERIVATION)) != 0)
+		return PSA_ERROR_INVALID_ARGUMENT; /* bits the specification does not define */
+	if ((usage & PSA_KEY_USAGE_VERIFY_DERIVATION) != 0)
 		return PSA_ERROR_NOT_SUPPORTED;
 	if ((u = NEW_MSG(a, psa_key_attributes__usage_flags)) == NULL)
 		return PSA_ERROR_INSUFFICIENT_MEMORY;

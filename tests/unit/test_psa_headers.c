@@ -875,8 +875,14 @@ Test(psa_pbmap, algorithms_of_another_family_are_invalid_arguments)
 	        tpsa_raw_ka_to_pb(
 	                PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, PSA_ALG_HKDF(PSA_ALG_SHA_256)), &r),
 	        PSA_ERROR_INVALID_ARGUMENT);
-	cr_assert_eq(tpsa_key_type_to_pb(PSA_KEY_TYPE_NONE, &kt, &arena),
-	             PSA_ERROR_INVALID_ARGUMENT);
+	{
+		PsaAlgorithm__Algorithm *alg = NULL;
+
+		cr_assert_eq(tpsa_kdf_setup_to_pb(PSA_ALG_ECDH, &alg, &arena),
+		             PSA_ERROR_INVALID_ARGUMENT);
+		cr_assert_null(alg);
+	}
+	(void)kt;
 	tpsa_pbarena_free(&arena);
 }
 
@@ -1021,6 +1027,7 @@ Test(psa_pbmap, inexpressible_key_types_are_not_supported)
 	        PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_TWISTED_EDWARDS),
 	        PSA_KEY_TYPE_ECC_PUBLIC_KEY(PSA_ECC_FAMILY_TWISTED_EDWARDS),
 	        PSA_KEY_TYPE_ECC_KEY_PAIR(0x99),
+	        PSA_KEY_TYPE_NONE,
 	        PSA_KEY_TYPE_ARIA,
 	        PSA_KEY_TYPE_SM4,
 	        PSA_KEY_TYPE_PASSWORD,
@@ -1083,7 +1090,8 @@ Test(psa_pbmap, usage_flags)
 	cr_assert_eq(tpsa_usage_to_pb(PSA_KEY_USAGE_VERIFY_DERIVATION, &pb, &arena),
 	             PSA_ERROR_NOT_SUPPORTED);
 	cr_assert_eq(tpsa_usage_to_pb(PSA_KEY_USAGE_EXPORT | 0x10, &pb, &arena),
-	             PSA_ERROR_NOT_SUPPORTED);
+	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(tpsa_usage_to_pb(0xffffffff, &pb, &arena), PSA_ERROR_INVALID_ARGUMENT);
 	tpsa_pbarena_free(&arena);
 }
 
@@ -1166,4 +1174,49 @@ Test(psa_pbmap, arena_memory_is_zeroed_and_freed_at_once)
 	cr_assert_null(arena.head);
 	tpsa_pbarena_free(&arena); /* again: nothing left */
 	tpsa_pbarena_free(NULL);
+}
+
+/*
+ * The statuses psa-arch-tests (the suite Trusted Services pins) expects for
+ * values that are rejected before anything reaches the daemon.
+ */
+Test(psa_pbmap, rejections_match_what_psa_arch_tests_expect)
+{
+	struct pbarena arena = PBARENA_INIT;
+	PsaAlgorithm__Algorithm *alg;
+	PsaAlgorithm__Algorithm__Hash h;
+	PsaAlgorithm__Algorithm__Mac *mac;
+	PsaKeyAttributes__KeyAttributes *ka;
+	psa_key_attributes_t attrs = PSA_KEY_ATTRIBUTES_INIT;
+
+	/* c006, c011: psa_hash_compute/_setup */
+	cr_assert_eq(tpsa_hash_to_pb(0x02ffffff, &h), PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(tpsa_hash_to_pb(0xffffffff, &h), PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(tpsa_hash_to_pb(PSA_ALG_CTR, &h), PSA_ERROR_INVALID_ARGUMENT);
+	/* c008: psa_key_derivation_setup */
+	cr_assert_eq(tpsa_kdf_setup_to_pb(
+	                     PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, PSA_ALG_HKDF(PSA_ALG_SHA_256)),
+	                     &alg, &arena),
+	             PSA_SUCCESS);
+	cr_assert_eq(tpsa_kdf_setup_to_pb(PSA_ALG_HKDF(PSA_ALG_SHA_256), &alg, &arena),
+	             PSA_SUCCESS);
+	cr_assert_eq(tpsa_kdf_setup_to_pb(PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, PSA_ALG_HKDF(0)),
+	                                  &alg, &arena),
+	             PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(
+	        tpsa_kdf_setup_to_pb(PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, 0x02ffffff), &alg, &arena),
+	        PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(tpsa_kdf_setup_to_pb(0xffffffff, &alg, &arena), PSA_ERROR_INVALID_ARGUMENT);
+	/* c026: psa_mac_sign_setup */
+	cr_assert_eq(tpsa_mac_to_pb(PSA_ALG_HMAC(0), &mac, &arena), PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(tpsa_mac_to_pb(PSA_ALG_CBC_NO_PADDING, &mac, &arena),
+	             PSA_ERROR_INVALID_ARGUMENT);
+	/* c002, c016: psa_import_key/psa_generate_key with type 0, bad usage */
+	psa_set_key_usage_flags(&attrs, PSA_KEY_USAGE_EXPORT);
+	psa_set_key_algorithm(&attrs, PSA_ALG_CTR);
+	cr_assert_eq(tpsa_attrs_to_pb(&attrs, &ka, &arena), PSA_ERROR_NOT_SUPPORTED);
+	psa_set_key_type(&attrs, PSA_KEY_TYPE_AES);
+	psa_set_key_usage_flags(&attrs, 0xffffffff);
+	cr_assert_eq(tpsa_attrs_to_pb(&attrs, &ka, &arena), PSA_ERROR_INVALID_ARGUMENT);
+	tpsa_pbarena_free(&arena);
 }
