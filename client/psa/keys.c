@@ -1,0 +1,319 @@
+/* libtessera-psa: key management over the socket. */
+#include "client/psa/psa-priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/psa/pbmap.h"
+#include "client/tessera.h"
+#include "wire/wire.h"
+
+#include "psa_copy_key.pb-c.h"
+#include "psa_destroy_key.pb-c.h"
+#include "psa_export_key.pb-c.h"
+#include "psa_export_public_key.pb-c.h"
+#include "psa_generate_key.pb-c.h"
+#include "psa_import_key.pb-c.h"
+#include "psa_purge_key.pb-c.h"
+
+psa_status_t psa_get_key_attributes(psa_key_id_t key, psa_key_attributes_t *attributes)
+{
+	struct tpsa_key *k;
+	psa_status_t st;
+
+	if (attributes == NULL)
+		return PSA_ERROR_INVALID_ARGUMENT;
+	*attributes = psa_key_attributes_init();
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_find(key, &k);
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_attrs(k);
+	if (st == PSA_SUCCESS) {
+		*attributes = k->attrs;
+		attributes->id = k->id;
+		attributes->lifetime = k->lifetime;
+	}
+	tpsa_leave();
+	return st;
+}
+
+/* The checks import and generate share before any request. */
+static psa_status_t check_new(const psa_key_attributes_t *attributes, psa_key_id_t *key)
+{
+	if (key != NULL)
+		*key = PSA_KEY_ID_NULL;
+	if (attributes == NULL || key == NULL)
+		return PSA_ERROR_INVALID_ARGUMENT;
+	if (attributes->type == PSA_KEY_TYPE_NONE)
+		return PSA_ERROR_INVALID_ARGUMENT;
+	return PSA_SUCCESS;
+}
+
+/* What the daemon will hold: the attributes with their id and lifetime. */
+static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
+                           const psa_key_attributes_t *attributes, bool bits_known)
+{
+	struct tpsa_key *k =
+	        tpsa_key_add(id, provider, vol, attributes->lifetime, bits_known ? attributes : NULL);
+
+	if (k == NULL)
+		return PSA_ERROR_INSUFFICIENT_MEMORY;
+	k->attrs.id = 0;
+	k->attrs.lifetime = 0;
+	return PSA_SUCCESS;
+}
+
+psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_t *data,
+                            size_t data_length, psa_key_id_t *key)
+{
+	PsaImportKey__Operation op = PSA_IMPORT_KEY__OPERATION__INIT;
+	PsaKeyAttributes__KeyAttributes *pa = NULL;
+	struct pbarena *arena = NULL;
+	char name[TPSA_NAME_MAX];
+	uint8_t provider;
+	psa_key_id_t id;
+	bool vol;
+	psa_status_t st = check_new(attributes, key);
+
+	if (st != PSA_SUCCESS)
+		return st;
+	if (data == NULL || data_length == 0)
+		return data_length == 0 ? PSA_ERROR_INVALID_ARGUMENT : PSA_ERROR_INVALID_ARGUMENT;
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS)
+		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
+	if (st == PSA_SUCCESS)
+		st = tpsa_arena_new(&arena);
+	if (st == PSA_SUCCESS)
+		st = tpsa_attrs_to_pb(attributes, &pa, arena);
+	if (st == PSA_SUCCESS) {
+		tpsa_key_name(id, vol, name);
+		op.key_name = name;
+		op.attributes = pa;
+		op.data.data = (uint8_t *)data;
+		op.data.len = data_length;
+		op.volatile_key = vol;
+		st = tpsa_status(tpsa_call(provider, WIRE_OP_PSA_IMPORT_KEY, &op.base, NULL, NULL));
+	}
+	if (st == PSA_SUCCESS)
+		st = record(id, provider, vol, attributes, false);
+	if (st == PSA_SUCCESS)
+		*key = id;
+	tpsa_arena_free(arena);
+	tpsa_leave();
+	return st;
+}
+
+psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id_t *key)
+{
+	PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
+	PsaKeyAttributes__KeyAttributes *pa = NULL;
+	struct pbarena *arena = NULL;
+	char name[TPSA_NAME_MAX];
+	uint8_t provider;
+	psa_key_id_t id;
+	bool vol;
+	psa_status_t st = check_new(attributes, key);
+
+	if (st != PSA_SUCCESS)
+		return st;
+	if (attributes->bits == 0 || PSA_KEY_TYPE_IS_PUBLIC_KEY(attributes->type))
+		return PSA_ERROR_INVALID_ARGUMENT;
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS)
+		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
+	if (st == PSA_SUCCESS)
+		st = tpsa_arena_new(&arena);
+	if (st == PSA_SUCCESS)
+		st = tpsa_attrs_to_pb(attributes, &pa, arena);
+	if (st == PSA_SUCCESS) {
+		tpsa_key_name(id, vol, name);
+		op.key_name = name;
+		op.attributes = pa;
+		op.volatile_key = vol;
+		st = tpsa_status(tpsa_call(provider, WIRE_OP_PSA_GENERATE_KEY, &op.base, NULL, NULL));
+	}
+	if (st == PSA_SUCCESS)
+		st = record(id, provider, vol, attributes, true);
+	if (st == PSA_SUCCESS)
+		*key = id;
+	tpsa_arena_free(arena);
+	tpsa_leave();
+	return st;
+}
+
+psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *attributes,
+                          psa_key_id_t *target_key)
+{
+	PsaCopyKey__Operation op = PSA_COPY_KEY__OPERATION__INIT;
+	PsaKeyAttributes__KeyAttributes *pa = NULL;
+	struct pbarena *arena = NULL;
+	char name[TPSA_NAME_MAX], target[TPSA_NAME_MAX];
+	psa_key_attributes_t ta;
+	struct tpsa_key *k;
+	uint8_t provider;
+	psa_key_id_t id;
+	bool vol;
+	psa_status_t st;
+
+	if (target_key != NULL)
+		*target_key = PSA_KEY_ID_NULL;
+	if (attributes == NULL || target_key == NULL)
+		return PSA_ERROR_INVALID_ARGUMENT;
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_find(source_key, &k);
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_attrs(k);
+	if (st == PSA_SUCCESS) {
+		/* Type and size come from the source; they may be given only equal. */
+		if ((attributes->type != 0 && attributes->type != k->attrs.type) ||
+		    (attributes->bits != 0 && attributes->bits != k->attrs.bits))
+			st = PSA_ERROR_INVALID_ARGUMENT;
+		ta = *attributes;
+		ta.type = k->attrs.type;
+		ta.bits = k->attrs.bits;
+	}
+	if (st == PSA_SUCCESS)
+		st = tpsa_new_key_place(&ta, &provider, &vol, &id);
+	if (st == PSA_SUCCESS && provider != k->provider)
+		st = PSA_ERROR_NOT_SUPPORTED; /* copies stay in the source's provider */
+	if (st == PSA_SUCCESS)
+		st = tpsa_arena_new(&arena);
+	if (st == PSA_SUCCESS)
+		st = tpsa_attrs_to_pb(&ta, &pa, arena);
+	if (st == PSA_SUCCESS) {
+		tpsa_key_name(k->id, k->is_volatile, name);
+		tpsa_key_name(id, vol, target);
+		op.key_name = name;
+		op.target_key_name = target;
+		op.attributes = pa;
+		op.volatile_key = vol;
+		st = tpsa_key_status(
+		        tpsa_call(provider, WIRE_OP_PSA_COPY_KEY, &op.base, NULL, NULL));
+		if (st == PSA_ERROR_INVALID_HANDLE && !k->is_volatile)
+			tpsa_key_forget(source_key);
+	}
+	if (st == PSA_SUCCESS) {
+		/* The policy is the intersection the daemon made: read it back. */
+		struct tpsa_key *t = tpsa_key_add(id, provider, vol, ta.lifetime, NULL);
+
+		if (t == NULL)
+			st = PSA_ERROR_INSUFFICIENT_MEMORY;
+	}
+	if (st == PSA_SUCCESS)
+		*target_key = id;
+	tpsa_arena_free(arena);
+	tpsa_leave();
+	return st;
+}
+
+psa_status_t psa_destroy_key(psa_key_id_t key)
+{
+	PsaDestroyKey__Operation op = PSA_DESTROY_KEY__OPERATION__INIT;
+	char name[TPSA_NAME_MAX];
+	struct tpsa_key *k;
+	psa_status_t st;
+
+	if (key == PSA_KEY_ID_NULL)
+		return PSA_SUCCESS;
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS) {
+		st = tpsa_key_find(key, &k);
+		if (st == PSA_ERROR_COMMUNICATION_FAILURE && key >= PSA_KEY_ID_VENDOR_MIN) {
+			/* Its connection is gone, and the daemon destroyed it with it. */
+			tpsa_key_forget(key);
+			tpsa_leave();
+			return PSA_SUCCESS;
+		}
+	}
+	if (st == PSA_SUCCESS) {
+		tpsa_key_name(k->id, k->is_volatile, name);
+		op.key_name = name;
+		st = tpsa_key_status(
+		        tpsa_call(k->provider, WIRE_OP_PSA_DESTROY_KEY, &op.base, NULL, NULL));
+		if (st == PSA_SUCCESS || st == PSA_ERROR_INVALID_HANDLE)
+			tpsa_key_forget(key);
+	}
+	tpsa_leave();
+	return st;
+}
+
+psa_status_t psa_purge_key(psa_key_id_t key)
+{
+	PsaPurgeKey__Operation op = PSA_PURGE_KEY__OPERATION__INIT;
+	char name[TPSA_NAME_MAX];
+	struct tpsa_key *k;
+	psa_status_t st = tpsa_enter();
+
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_find(key, &k);
+	if (st == PSA_SUCCESS) {
+		tpsa_key_name(k->id, k->is_volatile, name);
+		op.key_name = name;
+		st = tpsa_key_status(
+		        tpsa_call(k->provider, WIRE_OP_PSA_PURGE_KEY, &op.base, NULL, NULL));
+		/* A daemon without the extension caches nothing the client could drop. */
+		if (st == PSA_ERROR_NOT_SUPPORTED)
+			st = PSA_SUCCESS;
+	}
+	tpsa_leave();
+	return st;
+}
+
+/* Export (pub: the public part) of key into data. */
+static psa_status_t export(psa_key_id_t key, bool pub, uint8_t *data, size_t data_size,
+                           size_t *data_length)
+{
+	PsaExportKey__Operation eo = PSA_EXPORT_KEY__OPERATION__INIT;
+	PsaExportPublicKey__Operation po = PSA_EXPORT_PUBLIC_KEY__OPERATION__INIT;
+	ProtobufCMessage *r = NULL;
+	char name[TPSA_NAME_MAX];
+	struct tpsa_key *k;
+	psa_status_t st;
+
+	if (data_length != NULL)
+		*data_length = 0;
+	if (data_length == NULL || (data == NULL && data_size > 0))
+		return PSA_ERROR_INVALID_ARGUMENT;
+	st = tpsa_enter();
+	if (st == PSA_SUCCESS)
+		st = tpsa_key_find(key, &k);
+	if (st == PSA_SUCCESS) {
+		int rc;
+
+		tpsa_key_name(k->id, k->is_volatile, name);
+		eo.key_name = po.key_name = name;
+		rc = pub ? tpsa_call(k->provider, WIRE_OP_PSA_EXPORT_PUBLIC_KEY, &po.base,
+		                     &psa_export_public_key__result__descriptor, &r)
+		         : tpsa_call(k->provider, WIRE_OP_PSA_EXPORT_KEY, &eo.base,
+		                     &psa_export_key__result__descriptor, &r);
+		st = tpsa_key_status(rc);
+		if (st == PSA_ERROR_INVALID_HANDLE && !k->is_volatile)
+			tpsa_key_forget(key);
+	}
+	if (st == PSA_SUCCESS) {
+		ProtobufCBinaryData *d = pub ? &((PsaExportPublicKey__Result *)r)->data
+		                             : &((PsaExportKey__Result *)r)->data;
+
+		st = tpsa_out(d->data, d->len, data, data_size, data_length);
+		explicit_bzero(d->data, d->len);
+	}
+	if (r != NULL)
+		protobuf_c_message_free_unpacked(r, NULL);
+	tpsa_leave();
+	return st;
+}
+
+psa_status_t psa_export_key(psa_key_id_t key, uint8_t *data, size_t data_size,
+                            size_t *data_length)
+{
+	return export(key, false, data, data_size, data_length);
+}
+
+psa_status_t psa_export_public_key(psa_key_id_t key, uint8_t *data, size_t data_size,
+                                   size_t *data_length)
+{
+	return export(key, true, data, data_size, data_length);
+}
