@@ -33,10 +33,6 @@
 extern "C" {
 #endif
 
-/* The version of the specification these headers implement. */
-#define PSA_CRYPTO_API_VERSION_MAJOR 1
-#define PSA_CRYPTO_API_VERSION_MINOR 1
-
 /*
  * Connects to tesserad (configured by the environment, as libtessera is) and
  * authenticates. Idempotent: later calls return PSA_SUCCESS at once.
