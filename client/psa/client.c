@@ -11,6 +11,7 @@
 #include "client/tessera.h"
 #include "wire/wire.h"
 
+#include "list_keys.pb-c.h"
 #include "psa_get_key_attributes.pb-c.h"
 #include "client/psa/pbmap.h"
 
@@ -326,6 +327,39 @@ psa_key_id_t tpsa_volatile_id(void)
 	return g.next_volatile++;
 }
 
+/*
+ * A daemon without PsaGetKeyAttributes (a Parsec service, or an older
+ * tesserad): the key's entry in ListKeys. 1140 when it is not listed.
+ */
+static int list_attrs(uint8_t p, const char *name, psa_key_attributes_t *ret, psa_status_t *ret_st)
+{
+	ListKeys__Operation op = LIST_KEYS__OPERATION__INIT;
+	ListKeys__Result *r = NULL;
+	int rc;
+
+	op.include_extensions = 1;
+	rc = tpsa_call(WIRE_PROVIDER_CORE, WIRE_OP_LIST_KEYS, &op.base,
+	               &list_keys__result__descriptor, (ProtobufCMessage **)&r);
+	*ret_st = tpsa_status(rc);
+	if (rc != TESSERA_OK)
+		return rc;
+	rc = 1140;
+	*ret_st = PSA_ERROR_DOES_NOT_EXIST;
+	for (size_t i = 0; i < r->n_keys; i++) {
+		const ListKeys__KeyInfo *k = r->keys[i];
+
+		if (k->provider_id != p || k->name == NULL || strcmp(k->name, name) != 0)
+			continue;
+		*ret = psa_key_attributes_init();
+		*ret_st = k->attributes != NULL ? tpsa_attrs_from_pb(k->attributes, ret)
+		                                : PSA_ERROR_COMMUNICATION_FAILURE;
+		rc = TESSERA_OK;
+		break;
+	}
+	list_keys__result__free_unpacked(r, NULL);
+	return rc;
+}
+
 /* PsaGetKeyAttributes of name on provider p into *ret (type, bits, usage, alg). */
 static int fetch_attrs(uint8_t p, const char *name, psa_key_attributes_t *ret, psa_status_t *ret_st)
 {
@@ -337,6 +371,8 @@ static int fetch_attrs(uint8_t p, const char *name, psa_key_attributes_t *ret, p
 	rc = tpsa_call(p, WIRE_OP_PSA_GET_KEY_ATTRIBUTES, &op.base,
 	               &psa_get_key_attributes__result__descriptor, (ProtobufCMessage **)&r);
 	*ret_st = tpsa_status(rc);
+	if (rc == 9) /* OpcodeDoesNotExist */
+		return list_attrs(p, name, ret, ret_st);
 	if (rc != TESSERA_OK)
 		return rc;
 	*ret = psa_key_attributes_init();
