@@ -423,6 +423,24 @@ psa_status_t tpsa_key_find(psa_key_id_t id, struct tpsa_key **ret)
 	return PSA_ERROR_INVALID_HANDLE;
 }
 
+psa_status_t tpsa_key_call(struct tpsa_key *k, uint32_t opcode, const ProtobufCMessage *op,
+                           const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret)
+{
+	int rc = tpsa_call(k->provider, opcode, op, desc, ret);
+	psa_status_t st = tpsa_key_status(rc);
+
+	if (k->is_volatile && k->generation != tpsa_generation()) {
+		if (rc == TESSERA_OK && desc != NULL && *ret != NULL) {
+			protobuf_c_message_free_unpacked(*ret, NULL);
+			*ret = NULL;
+		}
+		return PSA_ERROR_COMMUNICATION_FAILURE;
+	}
+	if (st == PSA_ERROR_INVALID_HANDLE && !k->is_volatile)
+		tpsa_key_forget(k->id);
+	return st;
+}
+
 psa_status_t tpsa_key_attrs(struct tpsa_key *k)
 {
 	char name[TPSA_NAME_MAX];
@@ -434,6 +452,8 @@ psa_status_t tpsa_key_attrs(struct tpsa_key *k)
 		return PSA_SUCCESS;
 	tpsa_key_name(k->id, k->is_volatile, name);
 	rc = fetch_attrs(k->provider, name, &a, &st);
+	if (k->is_volatile && k->generation != tpsa_generation())
+		return PSA_ERROR_COMMUNICATION_FAILURE;
 	if (rc == 1140)
 		return PSA_ERROR_INVALID_HANDLE;
 	if (st != PSA_SUCCESS)

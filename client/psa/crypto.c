@@ -27,7 +27,7 @@
 
 /* What one keyed one-shot needs: the key's provider and name, the algorithm as protobuf. */
 struct oneshot {
-	struct pbarena *arena;
+	struct pbarena arena;
 	PsaAlgorithm__Algorithm *alg;
 	struct tpsa_key *k;
 	uint8_t provider;
@@ -60,9 +60,7 @@ static psa_status_t begin(struct oneshot *o, bool keyed, psa_key_id_t key, psa_a
 		if (st != PSA_SUCCESS)
 			return st;
 	}
-	st = tpsa_arena_new(&o->arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_alg_to_pb(alg, &o->alg, o->arena);
+	st = tpsa_alg_to_pb(alg, &o->alg, &o->arena);
 	if (st == PSA_SUCCESS && (int)o->alg->variant_case != variant)
 		st = PSA_ERROR_INVALID_ARGUMENT;
 	return st;
@@ -72,20 +70,16 @@ static psa_status_t begin(struct oneshot *o, bool keyed, psa_key_id_t key, psa_a
 static psa_status_t send(struct oneshot *o, uint32_t opcode, const ProtobufCMessage *op,
                          const ProtobufCMessageDescriptor *desc)
 {
-	psa_status_t st = o->k != NULL
-	                          ? tpsa_key_status(tpsa_call(o->provider, opcode, op, desc, &o->r))
-	                          : tpsa_status(tpsa_call(o->provider, opcode, op, desc, &o->r));
-
-	if (st == PSA_ERROR_INVALID_HANDLE && o->k != NULL && !o->k->is_volatile)
-		tpsa_key_forget(o->k->id);
-	return st;
+	if (o->k != NULL)
+		return tpsa_key_call(o->k, opcode, op, desc, &o->r);
+	return tpsa_status(tpsa_call(o->provider, opcode, op, desc, &o->r));
 }
 
 static psa_status_t end(struct oneshot *o, psa_status_t st)
 {
 	if (o->r != NULL)
 		protobuf_c_message_free_unpacked(o->r, NULL);
-	tpsa_arena_free(o->arena);
+	tpsa_pbarena_free(&o->arena);
 	tpsa_leave();
 	return st;
 }

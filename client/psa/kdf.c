@@ -207,7 +207,7 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 	PsaKdfOutput__Result *r = NULL;
 	PsaKeyAttributes__KeyAttributes *pa = NULL;
 	struct tessera_psa_op_s *op;
-	struct pbarena *arena = NULL;
+	struct pbarena arena = PBARENA_INIT;
 	char name[TPSA_NAME_MAX];
 	uint8_t provider;
 	psa_key_id_t id;
@@ -231,9 +231,7 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 	if (st == PSA_SUCCESS && provider != op->provider)
 		st = PSA_ERROR_NOT_SUPPORTED;
 	if (st == PSA_SUCCESS)
-		st = tpsa_arena_new(&arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(attributes, &pa, arena);
+		st = tpsa_attrs_to_pb(attributes, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(id, vol, name);
 		m.handle = op->handle;
@@ -253,7 +251,7 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 		*key = id;
 	if (r != NULL)
 		psa_kdf_output__result__free_unpacked(r, NULL);
-	tpsa_arena_free(arena);
+	tpsa_pbarena_free(&arena);
 	tpsa_leave();
 	return st;
 }
@@ -309,9 +307,8 @@ psa_status_t psa_key_derivation_verify_key(psa_key_derivation_operation_t *opera
 		/* The expected value is read by exporting the key: only where it may be. */
 		tpsa_key_name(k->id, k->is_volatile, name);
 		m.key_name = name;
-		st = tpsa_key_status(tpsa_call(k->provider, WIRE_OP_PSA_EXPORT_KEY, &m.base,
-		                               &psa_export_key__result__descriptor,
-		                               (ProtobufCMessage **)&r));
+		st = tpsa_key_call(k, WIRE_OP_PSA_EXPORT_KEY, &m.base,
+		                   &psa_export_key__result__descriptor, (ProtobufCMessage **)&r);
 		if (st == PSA_ERROR_NOT_PERMITTED)
 			st = PSA_ERROR_NOT_SUPPORTED;
 		tpsa_op_fail(&operation->op, st);

@@ -69,7 +69,7 @@ psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_
 {
 	PsaImportKey__Operation op = PSA_IMPORT_KEY__OPERATION__INIT;
 	PsaKeyAttributes__KeyAttributes *pa = NULL;
-	struct pbarena *arena = NULL;
+	struct pbarena arena = PBARENA_INIT;
 	char name[TPSA_NAME_MAX];
 	uint8_t provider;
 	psa_key_id_t id;
@@ -84,9 +84,7 @@ psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
 	if (st == PSA_SUCCESS)
-		st = tpsa_arena_new(&arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(attributes, &pa, arena);
+		st = tpsa_attrs_to_pb(attributes, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(id, vol, name);
 		op.key_name = name;
@@ -100,7 +98,7 @@ psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_
 		st = record(id, provider, vol, attributes, false);
 	if (st == PSA_SUCCESS)
 		*key = id;
-	tpsa_arena_free(arena);
+	tpsa_pbarena_free(&arena);
 	tpsa_leave();
 	return st;
 }
@@ -109,7 +107,7 @@ psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id
 {
 	PsaGenerateKey__Operation op = PSA_GENERATE_KEY__OPERATION__INIT;
 	PsaKeyAttributes__KeyAttributes *pa = NULL;
-	struct pbarena *arena = NULL;
+	struct pbarena arena = PBARENA_INIT;
 	char name[TPSA_NAME_MAX];
 	uint8_t provider;
 	psa_key_id_t id;
@@ -124,9 +122,7 @@ psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
 	if (st == PSA_SUCCESS)
-		st = tpsa_arena_new(&arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(attributes, &pa, arena);
+		st = tpsa_attrs_to_pb(attributes, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(id, vol, name);
 		op.key_name = name;
@@ -138,7 +134,7 @@ psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id
 		st = record(id, provider, vol, attributes, true);
 	if (st == PSA_SUCCESS)
 		*key = id;
-	tpsa_arena_free(arena);
+	tpsa_pbarena_free(&arena);
 	tpsa_leave();
 	return st;
 }
@@ -148,7 +144,7 @@ psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *a
 {
 	PsaCopyKey__Operation op = PSA_COPY_KEY__OPERATION__INIT;
 	PsaKeyAttributes__KeyAttributes *pa = NULL;
-	struct pbarena *arena = NULL;
+	struct pbarena arena = PBARENA_INIT;
 	char name[TPSA_NAME_MAX], target[TPSA_NAME_MAX];
 	psa_key_attributes_t ta;
 	struct tpsa_key *k;
@@ -180,9 +176,7 @@ psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *a
 	if (st == PSA_SUCCESS && provider != k->provider)
 		st = PSA_ERROR_NOT_SUPPORTED; /* copies stay in the source's provider */
 	if (st == PSA_SUCCESS)
-		st = tpsa_arena_new(&arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(&ta, &pa, arena);
+		st = tpsa_attrs_to_pb(&ta, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(k->id, k->is_volatile, name);
 		tpsa_key_name(id, vol, target);
@@ -190,10 +184,7 @@ psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *a
 		op.target_key_name = target;
 		op.attributes = pa;
 		op.volatile_key = vol;
-		st = tpsa_key_status(
-		        tpsa_call(provider, WIRE_OP_PSA_COPY_KEY, &op.base, NULL, NULL));
-		if (st == PSA_ERROR_INVALID_HANDLE && !k->is_volatile)
-			tpsa_key_forget(source_key);
+		st = tpsa_key_call(k, WIRE_OP_PSA_COPY_KEY, &op.base, NULL, NULL);
 	}
 	if (st == PSA_SUCCESS) {
 		/* The policy is the intersection the daemon made: read it back. */
@@ -204,7 +195,7 @@ psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *a
 	}
 	if (st == PSA_SUCCESS)
 		*target_key = id;
-	tpsa_arena_free(arena);
+	tpsa_pbarena_free(&arena);
 	tpsa_leave();
 	return st;
 }
@@ -231,8 +222,10 @@ psa_status_t psa_destroy_key(psa_key_id_t key)
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(k->id, k->is_volatile, name);
 		op.key_name = name;
-		st = tpsa_key_status(
-		        tpsa_call(k->provider, WIRE_OP_PSA_DESTROY_KEY, &op.base, NULL, NULL));
+		st = tpsa_key_call(k, WIRE_OP_PSA_DESTROY_KEY, &op.base, NULL, NULL);
+		if (st == PSA_ERROR_COMMUNICATION_FAILURE && k->is_volatile &&
+		    k->generation != tpsa_generation())
+			st = PSA_SUCCESS; /* gone with its connection */
 		if (st == PSA_SUCCESS || st == PSA_ERROR_INVALID_HANDLE)
 			tpsa_key_forget(key);
 	}
@@ -252,8 +245,7 @@ psa_status_t psa_purge_key(psa_key_id_t key)
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(k->id, k->is_volatile, name);
 		op.key_name = name;
-		st = tpsa_key_status(
-		        tpsa_call(k->provider, WIRE_OP_PSA_PURGE_KEY, &op.base, NULL, NULL));
+		st = tpsa_key_call(k, WIRE_OP_PSA_PURGE_KEY, &op.base, NULL, NULL);
 		/* A daemon without the extension caches nothing the client could drop. */
 		if (st == PSA_ERROR_NOT_SUPPORTED)
 			st = PSA_SUCCESS;
@@ -281,17 +273,12 @@ static psa_status_t export(psa_key_id_t key, bool pub, uint8_t *data, size_t dat
 	if (st == PSA_SUCCESS)
 		st = tpsa_key_find(key, &k);
 	if (st == PSA_SUCCESS) {
-		int rc;
-
 		tpsa_key_name(k->id, k->is_volatile, name);
 		eo.key_name = po.key_name = name;
-		rc = pub ? tpsa_call(k->provider, WIRE_OP_PSA_EXPORT_PUBLIC_KEY, &po.base,
-		                     &psa_export_public_key__result__descriptor, &r)
-		         : tpsa_call(k->provider, WIRE_OP_PSA_EXPORT_KEY, &eo.base,
-		                     &psa_export_key__result__descriptor, &r);
-		st = tpsa_key_status(rc);
-		if (st == PSA_ERROR_INVALID_HANDLE && !k->is_volatile)
-			tpsa_key_forget(key);
+		st = pub ? tpsa_key_call(k, WIRE_OP_PSA_EXPORT_PUBLIC_KEY, &po.base,
+		                         &psa_export_public_key__result__descriptor, &r)
+		         : tpsa_key_call(k, WIRE_OP_PSA_EXPORT_KEY, &eo.base,
+		                         &psa_export_key__result__descriptor, &r);
 	}
 	if (st == PSA_SUCCESS) {
 		ProtobufCBinaryData *d = pub ? &((PsaExportPublicKey__Result *)r)->data

@@ -66,9 +66,9 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 	PsaOpSetup__Operation m = PSA_OP_SETUP__OPERATION__INIT;
 	PsaOpSetup__Result *r = NULL;
 	PsaAlgorithm__Algorithm *pa = NULL;
-	struct pbarena *arena = NULL;
+	struct pbarena arena = PBARENA_INIT;
 	char name[TPSA_NAME_MAX] = "";
-	struct tpsa_key *k;
+	struct tpsa_key *k = NULL;
 	uint8_t provider = 0;
 	psa_status_t st;
 
@@ -91,22 +91,16 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 		}
 	}
 	if (st == PSA_SUCCESS)
-		st = tpsa_arena_new(&arena);
-	if (st == PSA_SUCCESS)
-		st = tpsa_alg_to_pb(alg, &pa, arena);
+		st = tpsa_alg_to_pb(alg, &pa, &arena);
 	if (st == PSA_SUCCESS) {
-		uint64_t gen = tpsa_generation();
-
 		m.kind = (PsaOpSetup__Operation__Kind)kind;
 		m.key_name = name;
 		m.alg = pa;
-		st = keyed ? tpsa_key_status(tpsa_call(provider, WIRE_OP_PSA_OP_SETUP, &m.base,
-		                                       &psa_op_setup__result__descriptor,
-		                                       (ProtobufCMessage **)&r))
+		st = keyed ? tpsa_key_call(k, WIRE_OP_PSA_OP_SETUP, &m.base,
+		                           &psa_op_setup__result__descriptor, (ProtobufCMessage **)&r)
 		           : tpsa_status(tpsa_call(provider, WIRE_OP_PSA_OP_SETUP, &m.base,
 		                                   &psa_op_setup__result__descriptor,
 		                                   (ProtobufCMessage **)&r));
-		(void)gen;
 		if (st == PSA_SUCCESS && r->handle == 0)
 			st = PSA_ERROR_COMMUNICATION_FAILURE;
 		if (st == PSA_SUCCESS) {
@@ -120,7 +114,7 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 	}
 	if (r != NULL)
 		psa_op_setup__result__free_unpacked(r, NULL);
-	tpsa_arena_free(arena);
+	tpsa_pbarena_free(&arena);
 	tpsa_leave();
 	return st;
 }

@@ -69,6 +69,13 @@ void tpsa_key_name(psa_key_id_t id, bool is_volatile, char *buf);
  * INVALID_HANDLE for ids that name no key.
  */
 psa_status_t tpsa_key_find(psa_key_id_t id, struct tpsa_key **ret);
+/*
+ * One request naming key k: its status as PSA (DoesNotExist: INVALID_HANDLE,
+ * and a persistent key forgotten then), COMMUNICATION_FAILURE when a
+ * volatile key's connection turned out to be gone.
+ */
+psa_status_t tpsa_key_call(struct tpsa_key *k, uint32_t opcode, const ProtobufCMessage *op,
+                           const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret);
 /* Make sure k->attrs holds the key's attributes (one request if not). */
 psa_status_t tpsa_key_attrs(struct tpsa_key *k);
 /* Record a key made by this process; NULL when out of memory. */
