@@ -26,6 +26,10 @@ static struct {
 	bool software[MAX_PROVIDERS];
 	char *names[MAX_PROVIDERS];
 	size_t n_providers;
+	/* ListOpcodes per provider ID, read when first needed. */
+	uint32_t *opcodes[256];
+	size_t n_opcodes[256];
+	bool have_opcodes[256];
 	struct tpsa_key *keys;
 	size_t n_keys, cap_keys;
 	psa_key_id_t next_volatile;
@@ -75,8 +79,50 @@ static psa_status_t open_client(void)
 	return rc == TESSERA_OK ? PSA_SUCCESS : PSA_ERROR_COMMUNICATION_FAILURE;
 }
 
+/*
+ * fork(): the child must not share the parent's connection (two processes
+ * on one stream) nor its keys and operations, which belong to the parent's
+ * connection. It starts afresh, from the environment, at its next call.
+ */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&g.mu);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&g.mu);
+}
+
+static void after_fork_child(void)
+{
+	tessera_close(g.c); /* closes only the child's copy of the socket */
+	g.c = NULL;
+	for (size_t i = 0; i < g.n_providers; i++)
+		free(g.names[i]);
+	g.n_providers = 0;
+	g.have_providers = false;
+	for (size_t i = 0; i < 256; i++) {
+		free(g.opcodes[i]);
+		g.opcodes[i] = NULL;
+		g.have_opcodes[i] = false;
+	}
+	free(g.keys);
+	g.keys = NULL;
+	g.n_keys = g.cap_keys = 0;
+	pthread_mutex_init(&g.mu, NULL);
+}
+
+static void register_fork(void)
+{
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
+
 psa_status_t tpsa_enter(void)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_fork);
 	pthread_mutex_lock(&g.mu);
 	if (g.c == NULL)
 		return open_client();
@@ -164,6 +210,24 @@ static psa_status_t load_providers(void)
 	tessera_provider_info_free(p, n);
 	g.have_providers = true;
 	return PSA_SUCCESS;
+}
+
+bool tpsa_provider_has(uint8_t provider, uint32_t opcode)
+{
+	if (!g.have_opcodes[provider]) {
+		uint32_t *ops;
+		size_t n;
+
+		if (tessera_list_opcodes(g.c, provider, &ops, &n) != TESSERA_OK)
+			return false; /* asked again next time */
+		g.opcodes[provider] = ops;
+		g.n_opcodes[provider] = n;
+		g.have_opcodes[provider] = true;
+	}
+	for (size_t i = 0; i < g.n_opcodes[provider]; i++)
+		if (g.opcodes[provider][i] == opcode)
+			return true;
+	return false;
 }
 
 /* A provider type's name as the configuration spells it. */
@@ -367,12 +431,12 @@ static int fetch_attrs(uint8_t p, const char *name, psa_key_attributes_t *ret, p
 	PsaGetKeyAttributes__Result *r = NULL;
 	int rc;
 
+	if (!tpsa_provider_has(p, WIRE_OP_PSA_GET_KEY_ATTRIBUTES))
+		return list_attrs(p, name, ret, ret_st);
 	op.key_name = (char *)name;
 	rc = tpsa_call(p, WIRE_OP_PSA_GET_KEY_ATTRIBUTES, &op.base,
 	               &psa_get_key_attributes__result__descriptor, (ProtobufCMessage **)&r);
 	*ret_st = tpsa_status(rc);
-	if (rc == 9) /* OpcodeDoesNotExist */
-		return list_attrs(p, name, ret, ret_st);
 	if (rc != TESSERA_OK)
 		return rc;
 	*ret = psa_key_attributes_init();
@@ -410,11 +474,11 @@ psa_status_t tpsa_key_find(psa_key_id_t id, struct tpsa_key **ret)
 			continue;
 		if (st != PSA_SUCCESS)
 			return st;
-		k = tpsa_key_add(id, g.providers[i], false,
-		                 PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(
-		                         PSA_KEY_PERSISTENCE_DEFAULT,
-		                         provider_location(g.providers[i])),
-		                 &a);
+		k = tpsa_key_add(
+		        id, g.providers[i], false,
+		        PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(
+		                PSA_KEY_PERSISTENCE_DEFAULT, provider_location(g.providers[i])),
+		        &a);
 		if (k == NULL)
 			return PSA_ERROR_INSUFFICIENT_MEMORY;
 		*ret = k;
@@ -481,6 +545,10 @@ psa_status_t tpsa_new_key_place(const psa_key_attributes_t *attrs, uint8_t *ret_
 	if (st != PSA_SUCCESS)
 		return st;
 	*ret_volatile = pers == PSA_KEY_PERSISTENCE_VOLATILE;
+	/* Without connection sessions (a Parsec service, an older tesserad) a
+	 * "volatile" key would outlive the process. */
+	if (*ret_volatile && !tpsa_provider_has(*ret_provider, WIRE_OP_PSA_OP_SETUP))
+		return PSA_ERROR_NOT_SUPPORTED;
 	if (*ret_volatile) {
 		*ret_id = tpsa_volatile_id();
 		if (*ret_id == 0)

@@ -378,8 +378,7 @@ psa_status_t psa_cipher_decrypt(psa_key_id_t key, psa_algorithm_t alg, const uin
 /* ---- MAC */
 
 psa_status_t psa_mac_compute(psa_key_id_t key, psa_algorithm_t alg, const uint8_t *input,
-                             size_t input_length, uint8_t *mac, size_t mac_size,
-                             size_t *mac_length)
+                             size_t input_length, uint8_t *mac, size_t mac_size, size_t *mac_length)
 {
 	PsaMacCompute__Operation op = PSA_MAC_COMPUTE__OPERATION__INIT;
 	struct oneshot o;
@@ -395,7 +394,8 @@ psa_status_t psa_mac_compute(psa_key_id_t key, psa_algorithm_t alg, const uint8_
 		op.key_name = o.name;
 		op.alg = o.alg->mac;
 		op.input = BYTES(input, input_length);
-		st = send(&o, WIRE_OP_PSA_MAC_COMPUTE, &op.base, &psa_mac_compute__result__descriptor);
+		st = send(&o, WIRE_OP_PSA_MAC_COMPUTE, &op.base,
+		          &psa_mac_compute__result__descriptor);
 	}
 	if (st == PSA_SUCCESS)
 		st = out(&((PsaMacCompute__Result *)o.r)->mac, mac, mac_size, mac_length);
@@ -442,7 +442,8 @@ psa_status_t psa_hash_compute(psa_algorithm_t alg, const uint8_t *input, size_t 
 	if (st == PSA_SUCCESS) {
 		op.alg = o.alg->hash;
 		op.input = BYTES(input, input_length);
-		st = send(&o, WIRE_OP_PSA_HASH_COMPUTE, &op.base, &psa_hash_compute__result__descriptor);
+		st = send(&o, WIRE_OP_PSA_HASH_COMPUTE, &op.base,
+		          &psa_hash_compute__result__descriptor);
 	}
 	if (st == PSA_SUCCESS)
 		st = out(&((PsaHashCompute__Result *)o.r)->hash, hash, hash_size, hash_length);
@@ -473,8 +474,8 @@ psa_status_t psa_hash_compare(psa_algorithm_t alg, const uint8_t *input, size_t 
 /* ---- key agreement and random */
 
 psa_status_t psa_raw_key_agreement(psa_algorithm_t alg, psa_key_id_t private_key,
-                                   const uint8_t *peer_key, size_t peer_key_length,
-                                   uint8_t *output, size_t output_size, size_t *output_length)
+                                   const uint8_t *peer_key, size_t peer_key_length, uint8_t *output,
+                                   size_t output_size, size_t *output_length)
 {
 	PsaRawKeyAgreement__Operation op = PSA_RAW_KEY_AGREEMENT__OPERATION__INIT;
 	struct oneshot o;

@@ -86,10 +86,9 @@ psa_status_t psa_key_derivation_set_capacity(psa_key_derivation_operation_t *ope
 }
 
 /* One input: bytes, an integer (has_int), a key, or a key agreement (peer). */
-static psa_status_t input(psa_key_derivation_operation_t *operation,
-                          psa_key_derivation_step_t step, const uint8_t *data, size_t len,
-                          bool has_int, uint64_t value, bool keyed, psa_key_id_t key,
-                          bool agreement)
+static psa_status_t input(psa_key_derivation_operation_t *operation, psa_key_derivation_step_t step,
+                          const uint8_t *data, size_t len, bool has_int, uint64_t value, bool keyed,
+                          psa_key_id_t key, bool agreement)
 {
 	PsaKdfInput__Operation m = PSA_KDF_INPUT__OPERATION__INIT;
 	struct tessera_psa_op_s *op = &operation->op;
@@ -239,8 +238,8 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 		m.key_name = name;
 		m.attributes = pa;
 		m.volatile_key = vol;
-		tpsa_op_call(op, WIRE_OP_PSA_KDF_OUTPUT, &m.base, &psa_kdf_output__result__descriptor,
-		             (ProtobufCMessage **)&r, &st);
+		tpsa_op_call(op, WIRE_OP_PSA_KDF_OUTPUT, &m.base,
+		             &psa_kdf_output__result__descriptor, (ProtobufCMessage **)&r, &st);
 		if (st == PSA_ERROR_INSUFFICIENT_DATA)
 			op->state = (uint8_t)((op->state & ~TPSA_S_ERROR) | TPSA_S_EMPTY);
 	}
@@ -273,8 +272,7 @@ static psa_status_t verify_locked(struct tessera_psa_op_s *op, const uint8_t *ex
 }
 
 psa_status_t psa_key_derivation_verify_bytes(psa_key_derivation_operation_t *operation,
-                                             const uint8_t *expected_output,
-                                             size_t output_length)
+                                             const uint8_t *expected_output, size_t output_length)
 {
 	psa_status_t st;
 

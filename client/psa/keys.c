@@ -54,8 +54,8 @@ static psa_status_t check_new(const psa_key_attributes_t *attributes, psa_key_id
 static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
                            const psa_key_attributes_t *attributes, bool bits_known)
 {
-	struct tpsa_key *k =
-	        tpsa_key_add(id, provider, vol, attributes->lifetime, bits_known ? attributes : NULL);
+	struct tpsa_key *k = tpsa_key_add(id, provider, vol, attributes->lifetime,
+	                                  bits_known ? attributes : NULL);
 
 	if (k == NULL)
 		return PSA_ERROR_INSUFFICIENT_MEMORY;
@@ -128,7 +128,8 @@ psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id
 		op.key_name = name;
 		op.attributes = pa;
 		op.volatile_key = vol;
-		st = tpsa_status(tpsa_call(provider, WIRE_OP_PSA_GENERATE_KEY, &op.base, NULL, NULL));
+		st = tpsa_status(
+		        tpsa_call(provider, WIRE_OP_PSA_GENERATE_KEY, &op.base, NULL, NULL));
 	}
 	if (st == PSA_SUCCESS)
 		st = record(id, provider, vol, attributes, true);
@@ -173,8 +174,10 @@ psa_status_t psa_copy_key(psa_key_id_t source_key, const psa_key_attributes_t *a
 	}
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(&ta, &provider, &vol, &id);
-	if (st == PSA_SUCCESS && provider != k->provider)
-		st = PSA_ERROR_NOT_SUPPORTED; /* copies stay in the source's provider */
+	if (st == PSA_SUCCESS &&
+	    (provider != k->provider || /* copies stay in the source's provider */
+	     !tpsa_provider_has(provider, WIRE_OP_PSA_COPY_KEY)))
+		st = PSA_ERROR_NOT_SUPPORTED;
 	if (st == PSA_SUCCESS)
 		st = tpsa_attrs_to_pb(&ta, &pa, &arena);
 	if (st == PSA_SUCCESS) {
@@ -242,13 +245,11 @@ psa_status_t psa_purge_key(psa_key_id_t key)
 
 	if (st == PSA_SUCCESS)
 		st = tpsa_key_find(key, &k);
-	if (st == PSA_SUCCESS) {
+	/* A daemon without the extension caches nothing the client could drop. */
+	if (st == PSA_SUCCESS && tpsa_provider_has(k->provider, WIRE_OP_PSA_PURGE_KEY)) {
 		tpsa_key_name(k->id, k->is_volatile, name);
 		op.key_name = name;
 		st = tpsa_key_call(k, WIRE_OP_PSA_PURGE_KEY, &op.base, NULL, NULL);
-		/* A daemon without the extension caches nothing the client could drop. */
-		if (st == PSA_ERROR_NOT_SUPPORTED)
-			st = PSA_SUCCESS;
 	}
 	tpsa_leave();
 	return st;
@@ -293,8 +294,7 @@ static psa_status_t export(psa_key_id_t key, bool pub, uint8_t *data, size_t dat
 	return st;
 }
 
-psa_status_t psa_export_key(psa_key_id_t key, uint8_t *data, size_t data_size,
-                            size_t *data_length)
+psa_status_t psa_export_key(psa_key_id_t key, uint8_t *data, size_t data_size, size_t *data_length)
 {
 	return export(key, false, data, data_size, data_length);
 }

@@ -90,6 +90,8 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 			st = tpsa_default_provider(&provider);
 		}
 	}
+	if (st == PSA_SUCCESS && !tpsa_provider_has(provider, WIRE_OP_PSA_OP_SETUP))
+		st = PSA_ERROR_NOT_SUPPORTED;
 	if (st == PSA_SUCCESS)
 		st = tpsa_alg_to_pb(alg, &pa, &arena);
 	if (st == PSA_SUCCESS) {
@@ -97,7 +99,8 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 		m.key_name = name;
 		m.alg = pa;
 		st = keyed ? tpsa_key_call(k, WIRE_OP_PSA_OP_SETUP, &m.base,
-		                           &psa_op_setup__result__descriptor, (ProtobufCMessage **)&r)
+		                           &psa_op_setup__result__descriptor,
+		                           (ProtobufCMessage **)&r)
 		           : tpsa_status(tpsa_call(provider, WIRE_OP_PSA_OP_SETUP, &m.base,
 		                                   &psa_op_setup__result__descriptor,
 		                                   (ProtobufCMessage **)&r));
@@ -269,8 +272,8 @@ psa_status_t psa_hash_finish(psa_hash_operation_t *operation, uint8_t *hash, siz
 	st = tpsa_enter();
 	if (st == PSA_SUCCESS)
 		st = tpsa_op_check(&operation->op);
-	if (st == PSA_SUCCESS && (hash_length == NULL ||
-	                          hash_size < PSA_HASH_LENGTH(operation->op.alg)))
+	if (st == PSA_SUCCESS &&
+	    (hash_length == NULL || hash_size < PSA_HASH_LENGTH(operation->op.alg)))
 		st = tpsa_op_fail(&operation->op, hash_length == NULL ? PSA_ERROR_INVALID_ARGUMENT
 		                                                      : PSA_ERROR_BUFFER_TOO_SMALL);
 	if (st == PSA_SUCCESS)
@@ -356,8 +359,8 @@ psa_status_t psa_hash_resume(psa_hash_operation_t *operation, const uint8_t *has
 
 /* ---- MAC */
 
-static psa_status_t mac_setup(psa_mac_operation_t *operation, psa_key_id_t key,
-                              psa_algorithm_t alg, bool verify)
+static psa_status_t mac_setup(psa_mac_operation_t *operation, psa_key_id_t key, psa_algorithm_t alg,
+                              bool verify)
 {
 	psa_key_type_t type = 0;
 	psa_status_t st;
@@ -514,8 +517,8 @@ static psa_status_t set_iv(struct tessera_psa_op_s *op, bool generate, const uin
 	return st;
 }
 
-psa_status_t psa_cipher_generate_iv(psa_cipher_operation_t *operation, uint8_t *iv,
-                                    size_t iv_size, size_t *iv_length)
+psa_status_t psa_cipher_generate_iv(psa_cipher_operation_t *operation, uint8_t *iv, size_t iv_size,
+                                    size_t *iv_length)
 {
 	struct tessera_psa_op_s *op = &operation->op;
 	psa_status_t st;
@@ -557,7 +560,8 @@ psa_status_t psa_cipher_set_iv(psa_cipher_operation_t *operation, const uint8_t 
 
 size_t tpsa_cipher_update_length(const struct tessera_psa_op_s *op, size_t input_length)
 {
-	size_t bs = PSA_BLOCK_CIPHER_BLOCK_LENGTH(op->flags), total = op->capacity_hint + input_length;
+	size_t bs = PSA_BLOCK_CIPHER_BLOCK_LENGTH(op->flags),
+	       total = op->capacity_hint + input_length;
 
 	if (op->alg == PSA_ALG_ECB_NO_PADDING || op->alg == PSA_ALG_CBC_NO_PADDING ||
 	    (op->alg == PSA_ALG_CBC_PKCS7 && (op->state & TPSA_S_DECRYPT) == 0))
@@ -713,8 +717,8 @@ psa_status_t psa_aead_generate_nonce(psa_aead_operation_t *operation, uint8_t *n
 	st = tpsa_enter();
 	if (st == PSA_SUCCESS)
 		st = tpsa_op_check(op);
-	if (st == PSA_SUCCESS && (op->state & (TPSA_S_IV | TPSA_S_DECRYPT | TPSA_S_AD |
-	                                       TPSA_S_DATA)) != 0)
+	if (st == PSA_SUCCESS &&
+	    (op->state & (TPSA_S_IV | TPSA_S_DECRYPT | TPSA_S_AD | TPSA_S_DATA)) != 0)
 		st = tpsa_op_fail(op, PSA_ERROR_BAD_STATE);
 	if (st == PSA_SUCCESS && nonce_length == NULL)
 		st = tpsa_op_fail(op, PSA_ERROR_INVALID_ARGUMENT);

@@ -26,7 +26,7 @@ struct tpsa_key {
 	uint8_t provider;
 	bool is_volatile;
 	bool have_attrs;
-	uint64_t generation;       /* volatile keys: the connection they live on */
+	uint64_t generation;         /* volatile keys: the connection they live on */
 	psa_key_lifetime_t lifetime; /* as created, or as found */
 	psa_key_attributes_t attrs;  /* type, bits, usage, alg (when have_attrs) */
 };
@@ -58,6 +58,9 @@ int tpsa_call(uint8_t provider, uint32_t opcode, const ProtobufCMessage *op,
 psa_status_t tpsa_default_provider(uint8_t *ret);
 /* The provider a lifetime's location selects (NOT_SUPPORTED if none). */
 psa_status_t tpsa_location_provider(psa_key_location_t loc, uint8_t *ret);
+
+/* Whether provider serves opcode (ListOpcodes with the extensions, read once). */
+bool tpsa_provider_has(uint8_t provider, uint32_t opcode);
 
 /* The wire name of key id (buf of TPSA_NAME_MAX bytes). */
 #define TPSA_NAME_MAX 32

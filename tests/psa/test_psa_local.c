@@ -51,7 +51,7 @@ Test(psa_local, no_daemon_is_a_communication_failure)
 Test(psa_local, key_ids_checked_locally)
 {
 	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
-	uint8_t out[32];
+	uint8_t out[32] = {0};
 	size_t n = 9;
 	psa_key_id_t k = 3;
 
@@ -79,7 +79,7 @@ Test(psa_local, key_ids_checked_locally)
 
 Test(psa_local, algorithm_checks_before_any_request)
 {
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	size_t n;
 
 	cr_assert_eq(psa_hash_compute(PSA_ALG_ANY_HASH, buf, 1, buf, sizeof(buf), &n),
@@ -92,14 +92,14 @@ Test(psa_local, algorithm_checks_before_any_request)
 	             PSA_ERROR_INVALID_SIGNATURE);
 	cr_assert_eq(psa_sign_hash(1, PSA_ALG_SHA_256, buf, 32, buf, sizeof(buf), &n),
 	             PSA_ERROR_INVALID_ARGUMENT);
-	cr_assert_eq(psa_sign_hash(1, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH), buf, 32, buf, sizeof(buf),
-	                           &n),
-	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(
+	        psa_sign_hash(1, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH), buf, 32, buf, sizeof(buf), &n),
+	        PSA_ERROR_INVALID_ARGUMENT);
 	cr_assert_eq(psa_mac_compute(1, PSA_ALG_GCM, buf, 1, buf, sizeof(buf), &n),
 	             PSA_ERROR_INVALID_ARGUMENT);
-	cr_assert_eq(psa_aead_encrypt(1, PSA_ALG_CTR, buf, 12, NULL, 0, buf, 1, buf, sizeof(buf),
-	                              &n),
-	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(
+	        psa_aead_encrypt(1, PSA_ALG_CTR, buf, 12, NULL, 0, buf, 1, buf, sizeof(buf), &n),
+	        PSA_ERROR_INVALID_ARGUMENT);
 	cr_assert_eq(psa_cipher_encrypt(1, PSA_ALG_GCM, buf, 1, buf, sizeof(buf), &n),
 	             PSA_ERROR_INVALID_ARGUMENT);
 	cr_assert_eq(psa_asymmetric_encrypt(1, PSA_ALG_RSA_PKCS1V15_CRYPT, buf, 1, buf, 1, buf,
@@ -117,7 +117,7 @@ Test(psa_local, inactive_operations_are_bad_state)
 	psa_cipher_operation_t c = PSA_CIPHER_OPERATION_INIT;
 	psa_aead_operation_t a = PSA_AEAD_OPERATION_INIT;
 	psa_key_derivation_operation_t k = PSA_KEY_DERIVATION_OPERATION_INIT;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	size_t n, n2;
 
 	cr_assert_eq(psa_hash_update(&h, buf, 1), PSA_ERROR_BAD_STATE);
@@ -196,7 +196,7 @@ Test(psa_local, setup_on_an_active_object_is_bad_state)
 Test(psa_local, cipher_data_before_the_iv_then_error_state)
 {
 	psa_cipher_operation_t c;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	size_t n;
 
 	fake_active(&c.op, PSA_ALG_CBC_NO_PADDING, PSA_KEY_TYPE_AES, 0);
@@ -253,7 +253,7 @@ Test(psa_local, cipher_update_lengths)
 Test(psa_local, aead_order_and_lengths)
 {
 	psa_aead_operation_t a;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	size_t n, n2;
 
 	/* No nonce yet. */
@@ -278,8 +278,7 @@ Test(psa_local, aead_order_and_lengths)
 	             PSA_ERROR_INVALID_ARGUMENT); /* the AD is not complete */
 	fake_active(&a.op, PSA_ALG_GCM, PSA_KEY_TYPE_AES, TPSA_S_IV | TPSA_S_LENGTHS);
 	a.op.text_remaining = 4;
-	cr_assert_eq(psa_aead_update(&a, buf, 5, buf, sizeof(buf), &n),
-	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(psa_aead_update(&a, buf, 5, buf, sizeof(buf), &n), PSA_ERROR_INVALID_ARGUMENT);
 	fake_active(&a.op, PSA_ALG_GCM, PSA_KEY_TYPE_AES, TPSA_S_IV | TPSA_S_LENGTHS);
 	a.op.text_remaining = 4;
 	cr_assert_eq(psa_aead_finish(&a, buf, 16, &n, buf + 16, 16, &n2),
@@ -314,7 +313,7 @@ Test(psa_local, hash_and_mac_finish_checks)
 {
 	psa_hash_operation_t h;
 	psa_mac_operation_t m;
-	uint8_t buf[64];
+	uint8_t buf[64] = {0};
 	size_t n;
 
 	fake_active(&h.op, PSA_ALG_SHA_256, 0, 0);
@@ -341,7 +340,7 @@ Test(psa_local, hash_and_mac_finish_checks)
 Test(psa_local, an_operation_of_an_old_connection)
 {
 	psa_hash_operation_t h;
-	uint8_t buf[4];
+	uint8_t buf[4] = {0};
 
 	/* Made on generation 5; the client is on 0 (never connected). */
 	fake_active(&h.op, PSA_ALG_SHA_256, 0, 0);
