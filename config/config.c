@@ -770,6 +770,18 @@ static int parse_quotas(struct ctx *c, const json_t *o, struct ts_config *cfg)
 	return 0;
 }
 
+static int parse_psa(struct ctx *c, const json_t *o, struct ts_config *cfg)
+{
+	static const char *const keys[] = {"operation_idle_ms", "max_operations_per_tenant", NULL};
+
+	if (want_object(c, o, "psa") < 0 || check_keys(c, o, "psa", keys) < 0)
+		return -1;
+	GET_UINT(c, o, "psa", "operation_idle_ms", 1, UINT32_MAX, cfg->psa.operation_idle_ms);
+	GET_UINT(c, o, "psa", "max_operations_per_tenant", 1, 1000000,
+	         cfg->psa.max_operations_per_tenant);
+	return 0;
+}
+
 /* The built-in defaults; default.c states the same values as JSON. */
 static struct ts_config *config_new_defaults(void)
 {
@@ -791,6 +803,8 @@ static struct ts_config *config_new_defaults(void)
 	cfg->key_store.kek_path = strdup("/etc/tessera/keystore.kek");
 	cfg->quotas.max_keys_per_tenant = 10000;
 	cfg->quotas.max_key_bytes_per_tenant = 64u << 20;
+	cfg->psa.operation_idle_ms = 300000;
+	cfg->psa.max_operations_per_tenant = 64;
 	cfg->authenticators = calloc(1, sizeof(*cfg->authenticators));
 	cfg->providers = calloc(1, sizeof(*cfg->providers));
 	if (cfg->authenticators != NULL) {
@@ -815,8 +829,9 @@ static struct ts_config *config_new_defaults(void)
 
 static struct ts_config *load(json_t *root, struct ctx *c)
 {
-	static const char *const keys[] = {"core",      "listener", "authenticators", "key_store",
-	                                   "providers", "trust",    "quotas",         NULL};
+	static const char *const keys[] = {"core",      "listener",  "authenticators",
+	                                   "key_store", "providers", "trust",
+	                                   "quotas",    "psa",       NULL};
 	struct ts_config *cfg;
 	const json_t *v;
 
@@ -837,6 +852,7 @@ static struct ts_config *load(json_t *root, struct ctx *c)
 	     parse_authenticators(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "key_store")) != NULL && parse_key_store(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "quotas")) != NULL && parse_quotas(c, v, cfg) < 0) ||
+	    ((v = json_object_get(root, "psa")) != NULL && parse_psa(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "providers")) != NULL && parse_providers(c, v, cfg) < 0) ||
 	    ((v = json_object_get(root, "trust")) != NULL && parse_trust(c, v, cfg) < 0)) {
 		config_free(cfg);

@@ -91,6 +91,11 @@ struct ts_config {
 		uint64_t max_keys_per_tenant;
 		uint64_t max_key_bytes_per_tenant; /* name + attributes + material + ref */
 	} quotas;
+	/* The PSA C API's operations held by the daemon (docs/protocol.md). */
+	struct {
+		uint32_t operation_idle_ms;         /* an unused operation is freed after it */
+		unsigned max_operations_per_tenant; /* over all its connections */
+	} psa;
 	struct cfg_provider *providers;
 	size_t n_providers;
 	/* Who may share trust bundles (ShareTrustBundle). */

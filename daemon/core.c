@@ -182,6 +182,10 @@ static int add_key(void *ctx, const char *name, const char *provider, const uint
 	 * whole list for an ID they do not know). */
 	if (p == NULL || (p->extension && !l->extensions))
 		return 0;
+	/* A connection's volatile keys are its own, never listed (DeleteClient,
+	 * which lists all, destroys them too). */
+	if (!l->all && session_name_is_volatile(name))
+		return 0;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		ListKeys__KeyInfo **grown = realloc(l->items, cap * sizeof(*grown));

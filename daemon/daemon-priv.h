@@ -157,8 +157,9 @@ struct op_args {
 	struct psa_attrs attrs; /* generate, import, CanDoCrypto */
 	bool has_alg;
 	struct psa_alg alg;
-	size_t input_len; /* sign/verify: the hash (or message) length */
-	int check_type;   /* CanDoCrypto: CAN_DO_CRYPTO__CHECK_TYPE__* (1 use .. 4 derive) */
+	size_t input_len;  /* sign/verify: the hash (or message) length */
+	int check_type;    /* CanDoCrypto: CAN_DO_CRYPTO__CHECK_TYPE__* (1 use .. 4 derive) */
+	bool volatile_key; /* OPK_CREATE: the body's volatile_key (field 1000) */
 };
 
 struct op_desc {
@@ -217,6 +218,13 @@ struct request {
 	struct prov_key pkey; /* points into key and key_attrs */
 	uint8_t *out;
 	size_t out_len;
+	/* The connection's session (session.c); NULL without a connection
+	 * (dispatch_request): the PSA C API's extension operations then
+	 * answer PsaErrorBadState and volatile names exist nowhere. */
+	struct session *sess;
+	char *mapped_names[3]; /* session_key_name's results, freed with the request */
+	bool key_volatile;     /* args.key_name is a mapped ".volatile/" name */
+	bool vkey_added;       /* prepare recorded it in the session (OPK_CREATE) */
 };
 
 enum req_next {
@@ -257,6 +265,111 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
                       const struct wire_header *h, const uint8_t *payload, bool on_loop,
                       struct dispatch_reply *ret_reply);
 
+/* ---- connection sessions (session.c) and multipart operations (multipart.c) ----
+ *
+ * A session is one connection's: a serial unique in the process, the
+ * multipart operations it opened and the volatile keys it made. Only the
+ * connection's own request touches it (one at a time), or the connection's
+ * loop while no request of it is in flight (the idle sweep, the close).
+ */
+
+struct session;
+struct sched;
+
+/* Names a client gives for a connection-scoped key start with this. */
+#define SESSION_VOLATILE_PREFIX ".volatile/"
+
+/* A multipart operation (or key derivation) held for a session. */
+struct sess_op {
+	struct sess_op *next;
+	uint32_t handle;
+	int kind; /* psa_op_setup's Kind (1 hash .. 8 key derivation) */
+	/* Who set it up: any other identity is refused. */
+	uint8_t auth_type;
+	char *app;
+	const struct svc_provider *prov;
+	struct psa_alg alg;
+	uint8_t key_type; /* the key's type (cipher IV sizes); 0 for hash and KDF */
+	uint64_t last_used_ms;
+	void *md;    /* HASH: an EVP_MD_CTX */
+	void *state; /* the provider's mp_* or kdf_* state */
+	/* What the daemon enforces whatever the client's order. */
+	bool iv_needed, iv_set, lengths_set, updated, text_started;
+	uint64_t ad_len, text_len, ad_seen, text_seen;
+	uint64_t capacity;        /* KEY_DERIVATION */
+	struct op_tenant *tenant; /* its count in the per-tenant cap */
+};
+
+/* A new session with a fresh serial; NULL when out of memory. */
+struct session *session_new(void);
+uint64_t session_serial(const struct session *s);
+/* Whether it holds operations or volatile keys (its connection is then
+ * never closed for idleness). */
+bool session_holds(const struct session *s);
+/* The connection closed: free every operation now (the per-tenant counts
+ * drop at once) and destroy the volatile keys on a worker of sched (the key
+ * store and the provider may block), holding a reference to st; inline
+ * when sched is NULL or the job cannot be queued. Frees s. NULL ok. */
+void session_close(struct session *s, struct svc_state *st, struct sched *sched);
+/* Free the operations not used for idle_ms by now_ms. Whether any went. */
+bool session_sweep(struct session *s, uint64_t now_ms, uint64_t idle_ms);
+/* The clock of last use and the sweep, in ms (CLOCK_MONOTONIC); tests may
+ * install their own (NULL: the default). */
+void session_set_clock(uint64_t (*now_ms)(void));
+uint64_t session_now_ms(void);
+
+/* The key store's name for a key name a client gave: the name itself, or
+ * for ".volatile/<rest>" the session's ".volatile/<serial in hex>/<rest>"
+ * (kept with the request, freed by request_discard). NULL with *ret_err:
+ * TS_E_PSA_DOES_NOT_EXIST for a volatile name without a session,
+ * TS_E_PSA_INVALID_ARGUMENT for ".volatile/" alone or a mapped name past
+ * OP_KEY_NAME_MAX + the prefix, TS_E_NOMEM. */
+const char *session_key_name(struct request *r, const char *client_name, enum ts_err *ret_err);
+/* Whether a client's name is a volatile one. */
+bool session_name_is_volatile(const char *client_name);
+/* Record a volatile key (mapped name) made by the session's request; TS_OK
+ * also when it is recorded already (*ret_added false then). */
+enum ts_err session_add_vkey(struct session *s, const struct svc_provider *p, uint8_t auth_type,
+                             const char *app, const char *name, bool *ret_added);
+/* Forget one (destroyed, or its creation failed). */
+void session_forget_vkey(struct session *s, const struct svc_provider *p, uint8_t auth_type,
+                         const char *app, const char *name);
+
+/* Start-up, before serving: destroy every key record a crash left with a
+ * ".volatile/" name. The number destroyed. */
+unsigned session_purge_volatile(struct svc_state *st);
+
+/* Operations of a session. session_op_new reserves a place in the
+ * per-tenant cap (max_per_tenant; TS_E_PSA_INSUFFICIENT_MEMORY past it, or
+ * when the session's handles ran out) and links a zeroed operation with a
+ * fresh handle. session_op_find answers only the operation of that handle
+ * set up by that identity on that instance and not idle past idle_ms (an
+ * idle one is freed), else NULL; its last use becomes now. */
+enum ts_err session_op_new(struct session *s, const struct request *r, int kind,
+                           unsigned max_per_tenant, struct sess_op **ret);
+struct sess_op *session_op_find(struct session *s, const struct request *r, uint32_t handle,
+                                uint64_t idle_ms, bool *ret_foreign);
+/* Unlink and free (mp_free/kdf_free/the hash context). */
+void session_op_free(struct session *s, struct sess_op *op);
+/* Open operations of a tenant over every session (tests). */
+unsigned session_tenant_ops(uint8_t auth_type, const char *app);
+
+enum ts_err mp_op_setup(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_update(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_set_iv(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_set_lengths(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_finish(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_abort(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_op_clone(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_kdf_input(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_kdf_capacity(struct request *r, uint8_t **ret_body, size_t *ret_len);
+enum ts_err mp_kdf_output(struct request *r, uint8_t **ret_body, size_t *ret_len);
+
+/* The whole path with a session (tests), as dispatch_request. */
+void dispatch_request_session(struct svc_state *st, const struct auth_peer *peer,
+                              const struct wire_header *h, const uint8_t *payload,
+                              struct session *sess, struct dispatch_reply *ret_reply);
+
 /* ---- the policy (policy.c) ---- */
 
 /* Every PSA policy rule, in Parsec's order, for an operation about to run:
@@ -295,6 +408,11 @@ enum ts_err key_get(const struct svc_state *st, const struct svc_provider *p,
                     struct psa_attrs *a, struct prov_key *k);
 /* Log, once per identity, that a stored record does not open or decode. */
 void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *instance);
+/* Make a key named name (the key store's name) in r->prov from data, with
+ * the attributes a (checked already) and pb as they are stored (their
+ * key_bits replaced by the size the import found), as PsaImportKey does. */
+enum ts_err key_create(struct request *r, const char *name, const struct psa_attrs *a,
+                       PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t len);
 /* Destroy one key of a tenant in an instance (also used by DeleteClient). */
 enum ts_err key_destroy(struct svc_state *st, const struct svc_provider *p, uint8_t auth_type,
                         const char *app, const char *name);

@@ -22,12 +22,6 @@
 #include "psa_generate_key.pb-c.h"
 #include "psa_import_key.pb-c.h"
 
-static struct ks_key_id key_id(const struct request *r)
-{
-	return (struct ks_key_id){
-	        .auth_type = r->id.auth_type, .app = r->id.name, .name = r->args.key_name};
-}
-
 enum ts_err key_from_record(const struct ks_record *rec, struct psa_attrs *a, struct prov_key *k)
 {
 	bool have = psa_attrs_unpack(rec->attrs, rec->attrs_len, a) == TS_OK;
@@ -78,12 +72,12 @@ void key_report_damaged(struct ks *ks, const struct ks_key_id *kid, const char *
 /* Make a key in r->prov under the name and attributes of the request: from
  * data (import) or new (data NULL). pb is the request's attributes, which
  * are stored as they came (with the size import found). */
-static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb,
-                          const uint8_t *data, size_t data_len)
+static enum ts_err create(struct request *r, const char *name, const struct psa_attrs *a,
+                          PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t data_len)
 {
 	const struct svc_provider *p = r->prov;
-	struct ks_key_id kid = key_id(r);
-	struct prov_key k = {.attrs = &r->args.attrs};
+	struct ks_key_id kid = {.auth_type = r->id.auth_type, .app = r->id.name, .name = name};
+	struct prov_key k = {.attrs = a};
 	uint8_t *attrs = NULL, *mat = NULL, *ref = NULL;
 	size_t attrs_len = 0, mat_len = 0, ref_len = 0;
 	uint32_t bits = 0, asked = pb->key_bits;
@@ -93,7 +87,7 @@ static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb
 
 	/* What a device may show on its object; the key is found by its ref. */
 	if (asprintf(&label, "%u:%s/%s", r->id.auth_type, r->id.name != NULL ? r->id.name : "",
-	             r->args.key_name) < 0) {
+	             name) < 0) {
 		label = NULL;
 		return TS_E_NOMEM;
 	}
@@ -102,7 +96,7 @@ static enum ts_err create(struct request *r, PsaKeyAttributes__KeyAttributes *pb
 	if (err != TS_OK)
 		goto out;
 	if (p->ops->reserve_ref != NULL) {
-		err = p->ops->reserve_ref(p->ctx, &r->args.attrs, &ref, &ref_len);
+		err = p->ops->reserve_ref(p->ctx, a, &ref, &ref_len);
 		if (err != TS_OK)
 			goto out;
 	}
@@ -146,10 +140,16 @@ out:
 	return err;
 }
 
+enum ts_err key_create(struct request *r, const char *name, const struct psa_attrs *a,
+                       PsaKeyAttributes__KeyAttributes *pb, const uint8_t *data, size_t len)
+{
+	return create(r, name, a, pb, data, len);
+}
+
 enum ts_err keyop_generate(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
 	PsaGenerateKey__Operation *op = (PsaGenerateKey__Operation *)r->msg;
-	enum ts_err err = create(r, op->attributes, NULL, 0);
+	enum ts_err err = create(r, r->args.key_name, &r->args.attrs, op->attributes, NULL, 0);
 
 	if (err != TS_OK)
 		return err;
@@ -163,8 +163,8 @@ enum ts_err keyop_import(struct request *r, uint8_t **ret_body, size_t *ret_len)
 	enum ts_err err;
 
 	/* Parsec only logs deprecated imports; so do we (nothing to refuse). */
-	err = create(r, op->attributes, op->data.data != NULL ? op->data.data : (const uint8_t *)"",
-	             op->data.len);
+	err = create(r, r->args.key_name, &r->args.attrs, op->attributes,
+	             op->data.data != NULL ? op->data.data : (const uint8_t *)"", op->data.len);
 	if (err != TS_OK)
 		return err;
 	return wire_pack(&(PsaImportKey__Result)PSA_IMPORT_KEY__RESULT__INIT.base, ret_body,

@@ -42,7 +42,17 @@
 #include "psa_hash_compute.pb-c.h"
 #include "psa_import_key.pb-c.h"
 #include "psa_mac_compute.pb-c.h"
+#include "psa_kdf_capacity.pb-c.h"
+#include "psa_kdf_input.pb-c.h"
+#include "psa_kdf_output.pb-c.h"
 #include "psa_mac_verify.pb-c.h"
+#include "psa_op_abort.pb-c.h"
+#include "psa_op_clone.pb-c.h"
+#include "psa_op_finish.pb-c.h"
+#include "psa_op_set_iv.pb-c.h"
+#include "psa_op_set_lengths.pb-c.h"
+#include "psa_op_setup.pb-c.h"
+#include "psa_op_update.pb-c.h"
 #include "psa_raw_key_agreement.pb-c.h"
 #include "psa_sign_hash.pb-c.h"
 #include "psa_sign_message.pb-c.h"
@@ -89,6 +99,7 @@ static enum ts_err c_generate(const ProtobufCMessage *m, struct op_args *ret)
 {
 	const PsaGenerateKey__Operation *o = (const void *)m;
 
+	ret->volatile_key = o->volatile_key;
 	return name_ok(o->key_name, ret) != TS_OK ? TS_E_INVALID_ENCODING
 	                                          : attrs_ok(o->attributes, ret);
 }
@@ -97,6 +108,7 @@ static enum ts_err c_import(const ProtobufCMessage *m, struct op_args *ret)
 {
 	const PsaImportKey__Operation *o = (const void *)m;
 
+	ret->volatile_key = o->volatile_key;
 	return name_ok(o->key_name, ret) != TS_OK ? TS_E_INVALID_ENCODING
 	                                          : attrs_ok(o->attributes, ret);
 }
@@ -293,6 +305,45 @@ static enum ts_err c_attest(const ProtobufCMessage *m, struct op_args *ret)
 	return name_ok(o->attested_key_name, ret);
 }
 
+/* The PSA C API's operations held by the daemon (multipart.c). A key name
+ * is optional in their bodies: the contract sets it only when given, so
+ * the request path checks and maps it as for every other key name. */
+static enum ts_err c_op_setup(const ProtobufCMessage *m, struct op_args *ret)
+{
+	const PsaOpSetup__Operation *o = (const void *)m;
+
+	if (o->kind < PSA_OP_SETUP__OPERATION__KIND__HASH ||
+	    o->kind > PSA_OP_SETUP__OPERATION__KIND__KEY_DERIVATION)
+		return TS_E_INVALID_ENCODING;
+	if (alg_ok(psa_alg_from_pb(o->alg, &ret->alg), ret) != TS_OK)
+		return TS_E_INVALID_ENCODING;
+	if (o->key_name != NULL && o->key_name[0] != '\0')
+		ret->key_name = o->key_name;
+	return TS_OK;
+}
+
+static enum ts_err c_kdf_input(const ProtobufCMessage *m, struct op_args *ret)
+{
+	const PsaKdfInput__Operation *o = (const void *)m;
+
+	if (o->key_name != NULL && o->key_name[0] != '\0')
+		ret->key_name = o->key_name;
+	return TS_OK;
+}
+
+static enum ts_err c_kdf_output(const ProtobufCMessage *m, struct op_args *ret)
+{
+	const PsaKdfOutput__Operation *o = (const void *)m;
+
+	if (o->key_name != NULL && o->key_name[0] != '\0') {
+		if (attrs_ok(o->attributes, ret) != TS_OK)
+			return TS_E_INVALID_ENCODING;
+		ret->key_name = o->key_name;
+	}
+	ret->volatile_key = o->volatile_key;
+	return TS_OK;
+}
+
 /* ---- which provider types serve what ---- */
 
 static bool s_random(const struct prov_ops *o)
@@ -376,6 +427,13 @@ static bool s_attest(const struct prov_ops *o)
 {
 	return o->attest_key != NULL;
 }
+/* Hashing is the daemon's own: every instance carries it; the provider's
+ * mp_* or kdf_* hooks are asked for at setup. */
+static bool s_any(const struct prov_ops *o)
+{
+	(void)o;
+	return true;
+}
 
 /* ---- the table ---- */
 
@@ -386,6 +444,14 @@ static bool s_attest(const struct prov_ops *o)
 	{                                                                        \
 		.opcode = code, .body = BODY(pkg), .cls = cls_, .where = where_, \
 		.contract = c_none, .run = fn                                    \
+	}
+
+/* A PSA C API operation held by the daemon: its key (if any) is loaded
+ * and checked by its runner, whose rules depend on the operation's kind. */
+#define MP_OP(code, pkg, field, contract_, fn)                                                \
+	{                                                                                     \
+		.opcode = code, .body = BODY(pkg), .cls = OPC_EXTENSION, .where = OPW_WORKER, \
+		.name_field = field, .contract = contract_, .run = fn, .served_by = s_any     \
 	}
 
 static struct op_desc table[] = {
@@ -626,6 +692,20 @@ static struct op_desc table[] = {
          .contract = c_can_do,
          .run = cryptop_can_do,
          .served_by = s_can_do},
+
+        /* The PSA C API's multipart operations and key derivation, held
+         * for the connection (session.c, multipart.c): on workers, as they
+         * reach the key store and the provider. */
+        MP_OP(WIRE_OP_PSA_OP_SETUP, psa_op_setup, 2, c_op_setup, mp_op_setup),
+        MP_OP(WIRE_OP_PSA_OP_UPDATE, psa_op_update, 0, c_none, mp_op_update),
+        MP_OP(WIRE_OP_PSA_OP_SET_IV, psa_op_set_iv, 0, c_none, mp_op_set_iv),
+        MP_OP(WIRE_OP_PSA_OP_SET_LENGTHS, psa_op_set_lengths, 0, c_none, mp_op_set_lengths),
+        MP_OP(WIRE_OP_PSA_OP_FINISH, psa_op_finish, 0, c_none, mp_op_finish),
+        MP_OP(WIRE_OP_PSA_OP_ABORT, psa_op_abort, 0, c_none, mp_op_abort),
+        MP_OP(WIRE_OP_PSA_OP_CLONE, psa_op_clone, 0, c_none, mp_op_clone),
+        MP_OP(WIRE_OP_PSA_KDF_INPUT, psa_kdf_input, 4, c_kdf_input, mp_kdf_input),
+        MP_OP(WIRE_OP_PSA_KDF_CAPACITY, psa_kdf_capacity, 0, c_none, mp_kdf_capacity),
+        MP_OP(WIRE_OP_PSA_KDF_OUTPUT, psa_kdf_output, 3, c_kdf_output, mp_kdf_output),
 
         /* Attestation: hardware only, so always on a worker. */
         {.opcode = WIRE_OP_PREPARE_KEY_ATTESTATION,

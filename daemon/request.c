@@ -146,6 +146,40 @@ static enum ts_err check(struct request *r)
 	return TS_OK;
 }
 
+/*
+ * The one place where a volatile name (".volatile/<rest>", the PSA C API's
+ * connection-scoped keys) becomes the session's name in the key store, for
+ * the name the contract found: a creation must say volatile_key exactly
+ * when it uses such a name, and is recorded in the session (before it runs,
+ * so nothing it makes can outlive the connection unrecorded). Without a
+ * session a volatile key exists nowhere and none can be made.
+ */
+static enum ts_err map_key_name(struct request *r)
+{
+	bool vol = session_name_is_volatile(r->args.key_name);
+	const char *name;
+	enum ts_err err = TS_OK;
+
+	if (r->op->key == OPK_CREATE && vol != r->args.volatile_key)
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (!vol)
+		return TS_OK;
+	name = session_key_name(r, r->args.key_name, &err);
+	if (name == NULL)
+		return r->op->key == OPK_CREATE && err == TS_E_PSA_DOES_NOT_EXIST
+		               ? TS_E_PSA_NOT_SUPPORTED
+		               : err;
+	r->args.key_name = name;
+	r->key_volatile = true;
+	if (r->op->key == OPK_CREATE) {
+		if (r->id.name == NULL) /* step 13 refuses it next */
+			return TS_OK;
+		err = session_add_vkey(r->sess, r->prov, r->id.auth_type, r->id.name, name,
+		                       &r->vkey_added);
+	}
+	return err;
+}
+
 /* Step 12 onwards, up to the call. */
 static enum ts_err prepare(struct request *r)
 {
@@ -159,7 +193,7 @@ static enum ts_err prepare(struct request *r)
 	err = op->contract(r->msg, &r->args);
 	if (err != TS_OK)
 		return err;
-	if (op->key != OPK_NONE) {
+	if (r->args.key_name != NULL) {
 		/* "a\0b" would be stored as "a": refuse it rather than lose the rest. */
 		if (op->name_field != 0xFF &&
 		    wire_string_has_nul(r->payload, r->h.body_len,
@@ -171,6 +205,11 @@ static enum ts_err prepare(struct request *r)
 	/* Step 13. */
 	if (op->wire->needs_identity && r->id.name == NULL)
 		return TS_E_NOT_AUTHENTICATED;
+	if (r->args.key_name != NULL) {
+		err = map_key_name(r);
+		if (err != TS_OK)
+			return err;
+	}
 	if (op->key != OPK_NONE && r->st->ks == NULL)
 		return TS_E_KEY_INFO_MANAGER_ERROR;
 	if (op->key == OPK_USE) {
@@ -236,10 +275,18 @@ void request_run(struct request *r)
 		return;
 	r->err = r->op->run(r, &r->out, &r->out_len);
 	r->stage = STAGE_DONE;
+	if (r->key_volatile && r->sess != NULL && r->op->key == OPK_DESTROY && r->err == TS_OK)
+		session_forget_vkey(r->sess, r->prov, r->id.auth_type, r->id.name,
+		                    r->args.key_name);
 }
 
 void request_discard(struct request *r)
 {
+	/* A volatile key recorded for a creation that did not happen. */
+	if (r->vkey_added && r->sess != NULL && (r->stage != STAGE_DONE || r->err != TS_OK))
+		session_forget_vkey(r->sess, r->prov, r->id.auth_type, r->id.name,
+		                    r->args.key_name);
+	r->vkey_added = false;
 	/* Reply bodies can hold exported keys or plaintext. */
 	ts_free_secret(r->out, r->out_len);
 	r->out = NULL;
@@ -247,6 +294,10 @@ void request_discard(struct request *r)
 	r->msg = NULL;
 	ks_record_clear(&r->key);
 	ts_wipe(&r->pkey, sizeof(r->pkey));
+	for (size_t i = 0; i < sizeof(r->mapped_names) / sizeof(r->mapped_names[0]); i++) {
+		free(r->mapped_names[i]);
+		r->mapped_names[i] = NULL;
+	}
 	auth_identity_clear(&r->id);
 }
 
@@ -289,18 +340,33 @@ bool request_heavy(const struct request *r)
 	       (r->args.attrs.type == PSA_KT_RSA_PAIR || r->args.attrs.type == PSA_KT_DH_PAIR);
 }
 
-void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
-                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
-                      struct dispatch_reply *ret_reply)
+static void dispatch(struct svc_state *st, const struct auth_peer *peer,
+                     const struct wire_header *h, const uint8_t *payload, bool on_loop,
+                     struct session *sess, struct dispatch_reply *ret_reply)
 {
 	struct request r;
 	enum req_next next;
 
 	request_init(&r, st, peer, h, payload);
+	r.sess = sess;
 	next = request_prepare(&r, on_loop);
 	if (next == REQ_WORKER)
 		next = request_prepare(&r, false);
 	if (next != REQ_REPLY)
 		request_run(&r);
 	request_reply(&r, ret_reply);
+}
+
+void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
+                      const struct wire_header *h, const uint8_t *payload, bool on_loop,
+                      struct dispatch_reply *ret_reply)
+{
+	dispatch(st, peer, h, payload, on_loop, NULL, ret_reply);
+}
+
+void dispatch_request_session(struct svc_state *st, const struct auth_peer *peer,
+                              const struct wire_header *h, const uint8_t *payload,
+                              struct session *sess, struct dispatch_reply *ret_reply)
+{
+	dispatch(st, peer, h, payload, false, sess, ret_reply);
 }

@@ -38,6 +38,12 @@ struct dconn {
 	struct sched_job job; /* its slow work */
 	uint64_t tenant;
 	struct dispatch_reply reply;
+	/* The PSA C API's state of the connection (session.c): made at its
+	 * first request, freed when it closes. busy: a request of it is in
+	 * flight, so only that request touches the session. */
+	struct session *sess;
+	bool busy;
+	struct dconn *sprev, *snext; /* the shard's connections with a session */
 };
 
 /* A shard's part that is tesserad's (front_loop_data). */
@@ -55,6 +61,9 @@ struct shard {
 	struct svc_state *st;
 	unsigned in_flight; /* requests of this shard on workers */
 	struct dconn *wait_head, *wait_tail;
+	struct dconn *sessions; /* connections with a session */
+	uv_timer_t sweep;       /* frees operations idle past psa.operation_idle_ms */
+	bool sweep_open;
 };
 
 struct server {
@@ -73,6 +82,76 @@ static void give_reply(struct dispatch_reply *r, bool close, struct front_reply 
 	        .data = dispatch_reply_bytes(r), .len = r->len, .owned = r->buf, .close = close};
 	r->buf = NULL;
 	r->len = 0;
+}
+
+/* ---- sessions ---- */
+
+/* A request of the connection is over: the loop may touch its session
+ * again, and a connection holding operations or volatile keys is never
+ * closed for idleness. */
+static void request_over(struct dconn *c)
+{
+	c->busy = false;
+	front_conn_hold_idle(c->fc, session_holds(c->sess));
+}
+
+static void session_attach(struct shard *sh, struct dconn *c)
+{
+	if (c->sess != NULL)
+		return;
+	c->sess = session_new(); /* NULL: served without one (extensions: BadState) */
+	if (c->sess == NULL)
+		return;
+	c->sprev = NULL;
+	c->snext = sh->sessions;
+	if (sh->sessions != NULL)
+		sh->sessions->sprev = c;
+	sh->sessions = c;
+}
+
+static void on_closed(void *ctx, struct front_conn *fc)
+{
+	struct shard *sh = front_loop_data(front_conn_loop(fc));
+	struct dconn *c = front_conn_data(fc);
+
+	(void)ctx;
+	if (c->sess == NULL)
+		return;
+	if (c->sprev != NULL)
+		c->sprev->snext = c->snext;
+	else
+		sh->sessions = c->snext;
+	if (c->snext != NULL)
+		c->snext->sprev = c->sprev;
+	/* Operations go now; volatile keys on a worker (the scheduler runs
+	 * what was queued before it stops, so a drain destroys them too). */
+	session_close(c->sess, sh->st, sh->srv->sched);
+	c->sess = NULL;
+}
+
+static void sweep_arm(struct shard *sh);
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct shard *sh = t->data;
+	uint64_t now = session_now_ms(), idle = sh->st->cfg->psa.operation_idle_ms;
+
+	for (struct dconn *c = sh->sessions; c != NULL; c = c->snext)
+		if (!c->busy && session_sweep(c->sess, now, idle))
+			front_conn_hold_idle(c->fc, session_holds(c->sess));
+	sweep_arm(sh);
+}
+
+/* A quarter of the idle limit between sweeps, within 10 ms..1 s. */
+static void sweep_arm(struct shard *sh)
+{
+	uint64_t every = sh->st->cfg->psa.operation_idle_ms / 4;
+
+	if (every < 10)
+		every = 10;
+	if (every > 1000)
+		every = 1000;
+	uv_timer_start(&sh->sweep, on_sweep, every, 0);
 }
 
 static void answer(struct dconn *c, bool close)
@@ -174,6 +253,7 @@ static void work_finished(struct dconn *c)
 	c->st = NULL;
 	while (sh->wait_head != NULL && sh->in_flight < in_flight_limit(sh))
 		start_work(wait_take(sh));
+	request_over(c);
 	answer(c, false);
 }
 
@@ -225,6 +305,7 @@ static void start_work(struct dconn *c)
 		c->st = NULL;
 		/* The default header, then close, as for a framing error. */
 		reply_status(NULL, TS_E_PSA_INSUFFICIENT_MEMORY, &c->reply);
+		request_over(c);
 		answer(c, true);
 	}
 }
@@ -257,12 +338,16 @@ static enum front_next on_request(void *ctx, struct front_conn *fc, const struct
 	}
 	/* The shard holds a reference to sh->st and changes it only between
 	 * callbacks, so a request finished before returning needs none. */
+	session_attach(sh, c);
+	c->busy = true;
 	request_init(&c->req, sh->st, front_conn_peer(fc), h, payload);
+	c->req.sess = c->sess;
 	next = request_prepare(&c->req, true);
 	if (next != REQ_WORKER) {
 		if (next == REQ_LOOP)
 			request_run(&c->req);
 		request_reply(&c->req, &c->reply);
+		request_over(c);
 		give_reply(&c->reply, false, ret);
 		return FRONT_ANSWER;
 	}
@@ -298,6 +383,7 @@ static void on_cancel(void *ctx, struct front_conn *fc)
 	request_discard(&c->req);
 	svc_state_unref(c->st);
 	c->st = NULL;
+	c->busy = false;
 	front_reply(fc, NULL);
 }
 
@@ -311,9 +397,14 @@ static int on_loop_init(void *ctx, struct front_loop *l)
 		return -1;
 	sh->done_async.data = sh;
 	sh->done_async_open = true;
+	if (uv_timer_init(front_loop_uv(l), &sh->sweep) < 0)
+		return -1;
+	sh->sweep.data = sh;
+	sh->sweep_open = true;
 	uv_mutex_init(&sh->done_lock);
 	uv_mutex_init(&sh->st_lock);
 	sh->st = svc_state_ref(srv->st);
+	sweep_arm(sh);
 	return 0;
 }
 
@@ -327,6 +418,10 @@ static void on_loop_stop(void *ctx, struct front_loop *l)
 	if (sh->done_async_open) {
 		uv_close((uv_handle_t *)&sh->done_async, NULL);
 		sh->done_async_open = false;
+	}
+	if (sh->sweep_open) {
+		uv_close((uv_handle_t *)&sh->sweep, NULL);
+		sh->sweep_open = false;
 	}
 }
 
@@ -488,6 +583,7 @@ static const struct front_ops server_ops = {
         .wake = on_wake,
         .request = on_request,
         .cancel = on_cancel,
+        .closed = on_closed,
         .stopping = on_stopping,
         .reload = on_reload,
 };
@@ -521,6 +617,9 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 		ts_error("cannot start the worker threads");
 		goto out;
 	}
+	/* Volatile keys die with their connection; a crash's leftovers go
+	 * before anyone can connect. */
+	(void)session_purge_volatile(st);
 	if (front_listen(srv.front, &sock, err, sizeof(err)) < 0) {
 		ts_error("%s", err);
 		goto out;

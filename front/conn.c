@@ -57,6 +57,8 @@ static void on_handle_closed(uv_handle_t *h)
 
 	if (--c->open_handles > 0)
 		return;
+	if (l->f->ops->closed != NULL)
+		l->f->ops->closed(l->f->ctx, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -254,6 +256,8 @@ static void on_timer(uv_timer_t *t)
 
 	switch (c->state) {
 	case CS_READING:
+		if (c->idle && c->hold_idle)
+			return; /* held since the timer started */
 		if (c->idle) {
 			conn_close(c); /* an idle connection: no request to answer */
 			return;
@@ -279,7 +283,7 @@ static void read_idle(struct front_conn *c)
 	c->close_after_write = false;
 	c->keep_open = false;
 	c->idle = true;
-	if (idle_ms > 0)
+	if (idle_ms > 0 && !c->hold_idle)
 		uv_timer_start(&c->timer, on_timer, idle_ms, 0);
 }
 
@@ -323,6 +327,19 @@ void conn_adopt(struct front_loop *l, struct front_conn *c)
 		read_idle(c);
 	if (uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read) < 0)
 		conn_close(c);
+}
+
+void front_conn_hold_idle(struct front_conn *c, bool hold)
+{
+	bool was = c->hold_idle;
+
+	c->hold_idle = hold;
+	if (was == hold || c->state != CS_READING || !c->idle)
+		return;
+	if (hold)
+		uv_timer_stop(&c->timer);
+	else if (c->l->lim.idle_ms > 0)
+		uv_timer_start(&c->timer, on_timer, c->l->lim.idle_ms, 0);
 }
 
 struct front_loop *front_conn_loop(struct front_conn *c)

@@ -32,6 +32,7 @@ struct front_conn {
 	bool close_pending; /* closed while the program held the request */
 	bool keep_open;     /* the request being answered asked for WIRE_FLAG_KEEP_OPEN */
 	bool idle; /* between requests (or before the first, without deadline_from_accept) */
+	bool hold_idle; /* front_conn_hold_idle: no idle limit */
 	int open_handles;
 	alignas(max_align_t) unsigned char data[]; /* ops->conn_size bytes */
 };

@@ -117,6 +117,10 @@ struct front_ops {
 	 * front_reply() when it lets go of the request (at once if it can;
 	 * the reply is then dropped). Optional: without it the front waits. */
 	void (*cancel)(void *ctx, struct front_conn *c);
+	/* The connection's loop: the connection is closed (for any reason)
+	 * and its program data is freed when this returns; no request of it
+	 * is in the program's hands. Optional. */
+	void (*closed)(void *ctx, struct front_conn *c);
 	/* Main thread: a drain begins (why: "SIGTERM", "SIGINT"). Optional. */
 	void (*stopping)(void *ctx, const char *why);
 	/* Main thread: SIGHUP, when not draining. NULL: SIGHUP is left alone. */
@@ -166,6 +170,11 @@ void *front_loop_data(struct front_loop *l);
  * connection is being closed.
  */
 void front_reply(struct front_conn *c, const struct front_reply *r);
+
+/* The connection's loop: while held, the connection is never closed for
+ * idleness between requests (listener.idle_ms); letting go while it is
+ * idle starts the idle limit anew. */
+void front_conn_hold_idle(struct front_conn *c, bool hold);
 
 struct front_loop *front_conn_loop(struct front_conn *c);
 void *front_conn_data(struct front_conn *c);

@@ -61,6 +61,17 @@ static const struct wire_opcode_info opcode_table[] = {
         IDP(WIRE_OP_REMOVE_CLIENT, "RemoveClient"),
         IDP(WIRE_OP_GET_TOKEN, "GetToken"),
         IDP(WIRE_OP_REPORT_CLIENT, "ReportClient"),
+        /* The PSA Crypto API's multipart operations and key derivation (docs/protocol.md). */
+        OP(WIRE_OP_PSA_OP_SETUP, "PsaOperationSetup", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_UPDATE, "PsaOperationUpdate", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_SET_IV, "PsaOperationSetIv", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_SET_LENGTHS, "PsaOperationSetLengths", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_FINISH, "PsaOperationFinish", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_ABORT, "PsaOperationAbort", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_OP_CLONE, "PsaOperationClone", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_INPUT, "PsaKeyDerivationInput", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_CAPACITY, "PsaKeyDerivationCapacity", CRYPTO, false, true, false),
+        OP(WIRE_OP_PSA_KDF_OUTPUT, "PsaKeyDerivationOutput", CRYPTO, false, true, false),
 };
 
 const struct wire_opcode_info *wire_opcode_find(uint32_t opcode)

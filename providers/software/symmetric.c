@@ -15,16 +15,15 @@
 
 #define AEAD_FULL_TAG 16
 
-static const char *block_prefix(uint8_t type)
+const char *sw_block_prefix(uint8_t type)
 {
 	return type == PSA_KT_AES ? "AES" : type == PSA_KT_CAMELLIA ? "CAMELLIA" : NULL;
 }
 
-/* OpenSSL's cipher for an AEAD on a key. */
-static EVP_CIPHER *aead_cipher(const struct psa_attrs *a, uint8_t kind)
+EVP_CIPHER *sw_aead_cipher(const struct psa_attrs *a, uint8_t kind)
 {
 	char name[32];
-	const char *pfx = block_prefix(a->type);
+	const char *pfx = sw_block_prefix(a->type);
 
 	if (kind == PSA_AEAD_CHACHA20_POLY1305)
 		return a->type == PSA_KT_CHACHA20
@@ -42,7 +41,7 @@ enum ts_err sw_aead(void *ctx, const struct psa_attrs *a, const uint8_t *key, si
                     const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t in_len,
                     uint8_t **ret, size_t *ret_len)
 {
-	EVP_CIPHER *c = aead_cipher(a, alg->kind);
+	EVP_CIPHER *c = sw_aead_cipher(a, alg->kind);
 	EVP_CIPHER_CTX *cx = NULL;
 	size_t tag_len = alg->length ? alg->length : AEAD_FULL_TAG;
 	size_t body_len, out_len;
@@ -93,7 +92,9 @@ enum ts_err sw_aead(void *ctx, const struct psa_attrs *a, const uint8_t *key, si
 	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, (void *)(in + body_len)) !=
 	            1)
 		goto out;
-	if (body_len > 0 && EVP_CipherUpdate(cx, out, &n, in, (int)body_len) != 1) {
+	/* CCM computes (or checks) the tag in this call, even over no text. */
+	if ((body_len > 0 || ccm) &&
+	    EVP_CipherUpdate(cx, out, &n, body_len ? in : out, (int)body_len) != 1) {
 		err = encrypt ? TS_E_PSA_GENERIC_ERROR
 		              : TS_E_PSA_INVALID_SIGNATURE; /* CCM checks here */
 		goto out;
@@ -117,19 +118,16 @@ out:
 	return err;
 }
 
-/* Cipher values of psa_algorithm.Cipher. */
-enum { C_STREAM = 1, C_CTR, C_CFB, C_OFB, C_XTS, C_ECB, C_CBC_NOPAD, C_CBC_PKCS7 };
-
-static EVP_CIPHER *plain_cipher(const struct psa_attrs *a, uint8_t kind, int *ret_pad)
+EVP_CIPHER *sw_plain_cipher(const struct psa_attrs *a, uint8_t kind, int *ret_pad)
 {
 	static const char *const modes[] = {
-	        [C_CTR] = "CTR", [C_CFB] = "CFB",       [C_OFB] = "OFB",
-	        [C_ECB] = "ECB", [C_CBC_NOPAD] = "CBC", [C_CBC_PKCS7] = "CBC"};
-	const char *pfx = block_prefix(a->type);
+	        [SW_C_CTR] = "CTR", [SW_C_CFB] = "CFB",       [SW_C_OFB] = "OFB",
+	        [SW_C_ECB] = "ECB", [SW_C_CBC_NOPAD] = "CBC", [SW_C_CBC_PKCS7] = "CBC"};
+	const char *pfx = sw_block_prefix(a->type);
 	char name[32];
 
-	*ret_pad = kind == C_CBC_PKCS7;
-	if (kind == C_STREAM)
+	*ret_pad = kind == SW_C_CBC_PKCS7;
+	if (kind == SW_C_STREAM)
 		return a->type == PSA_KT_CHACHA20 ? EVP_CIPHER_fetch(NULL, "ChaCha20", NULL) : NULL;
 	if (pfx == NULL || kind >= sizeof(modes) / sizeof(modes[0]) || modes[kind] == NULL)
 		return NULL;
@@ -142,7 +140,7 @@ enum ts_err sw_cipher(void *ctx, const struct psa_attrs *a, const uint8_t *key, 
                       uint8_t **ret, size_t *ret_len)
 {
 	int pad = 0, n1 = 0, n2 = 0;
-	EVP_CIPHER *c = plain_cipher(a, alg->kind, &pad);
+	EVP_CIPHER *c = sw_plain_cipher(a, alg->kind, &pad);
 	EVP_CIPHER_CTX *cx = NULL;
 	uint8_t iv[16], *out = NULL;
 	size_t iv_len, block, cap = 0;
@@ -204,20 +202,15 @@ out:
 	return err;
 }
 
-enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
-                   const struct psa_alg *alg, const uint8_t *in, size_t in_len, uint8_t **ret,
-                   size_t *ret_len)
+enum ts_err sw_mac_start(const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+                         const struct psa_alg *alg, EVP_MAC_CTX **ret, size_t *ret_full_len)
 {
 	EVP_MAC *mac = NULL;
 	EVP_MAC_CTX *mx = NULL;
 	OSSL_PARAM params[2];
-	uint8_t full[EVP_MAX_MD_SIZE];
-	size_t full_len = 0, out_len;
 	char cipher[32];
-	uint8_t *out;
 	enum ts_err err = TS_E_PSA_NOT_SUPPORTED;
 
-	(void)ctx;
 	if (alg->kind == PSA_MAC_HMAC) {
 		const EVP_MD *md = sw_md(alg->hash);
 
@@ -226,8 +219,8 @@ enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, siz
 		mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 		                                             (char *)EVP_MD_get0_name(md), 0);
-	} else if (alg->kind == PSA_MAC_CMAC && block_prefix(a->type) != NULL) {
-		snprintf(cipher, sizeof(cipher), "%s-%u-CBC", block_prefix(a->type), a->bits);
+	} else if (alg->kind == PSA_MAC_CMAC && sw_block_prefix(a->type) != NULL) {
+		snprintf(cipher, sizeof(cipher), "%s-%u-CBC", sw_block_prefix(a->type), a->bits);
 		mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
 		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0);
 	} else {
@@ -236,7 +229,34 @@ enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, siz
 	params[1] = OSSL_PARAM_construct_end();
 	err = TS_E_PSA_GENERIC_ERROR;
 	if (mac == NULL || (mx = EVP_MAC_CTX_new(mac)) == NULL ||
-	    EVP_MAC_init(mx, key, key_len, params) != 1 || EVP_MAC_update(mx, in, in_len) != 1 ||
+	    EVP_MAC_init(mx, key, key_len, params) != 1)
+		goto out;
+	*ret_full_len = EVP_MAC_CTX_get_mac_size(mx);
+	*ret = mx;
+	mx = NULL;
+	err = TS_OK;
+out:
+	EVP_MAC_CTX_free(mx);
+	EVP_MAC_free(mac);
+	return err;
+}
+
+enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, size_t key_len,
+                   const struct psa_alg *alg, const uint8_t *in, size_t in_len, uint8_t **ret,
+                   size_t *ret_len)
+{
+	EVP_MAC_CTX *mx = NULL;
+	uint8_t full[EVP_MAX_MD_SIZE];
+	size_t full_len = 0, out_len;
+	uint8_t *out;
+	enum ts_err err;
+
+	(void)ctx;
+	err = sw_mac_start(a, key, key_len, alg, &mx, &full_len);
+	if (err != TS_OK)
+		return err;
+	err = TS_E_PSA_GENERIC_ERROR;
+	if (EVP_MAC_update(mx, in, in_len) != 1 ||
 	    EVP_MAC_final(mx, full, &full_len, sizeof(full)) != 1)
 		goto out;
 	out_len = alg->length ? alg->length : full_len;
@@ -254,6 +274,5 @@ enum ts_err sw_mac(void *ctx, const struct psa_attrs *a, const uint8_t *key, siz
 out:
 	ts_wipe(full, sizeof(full));
 	EVP_MAC_CTX_free(mx);
-	EVP_MAC_free(mac);
 	return err;
 }

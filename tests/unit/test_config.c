@@ -86,6 +86,8 @@ Test(config, embedded_default_states_exactly_the_builtin_defaults)
 	cr_assert_str_eq(a->key_store.kek_path, b->key_store.kek_path);
 	cr_assert_eq(a->quotas.max_keys_per_tenant, b->quotas.max_keys_per_tenant);
 	cr_assert_eq(a->quotas.max_key_bytes_per_tenant, b->quotas.max_key_bytes_per_tenant);
+	cr_assert_eq(a->psa.operation_idle_ms, b->psa.operation_idle_ms);
+	cr_assert_eq(a->psa.max_operations_per_tenant, b->psa.max_operations_per_tenant);
 	cr_assert_eq(a->n_providers, b->n_providers);
 	cr_assert_str_eq(a->providers[0].name, b->providers[0].name);
 	config_free(a);
@@ -292,6 +294,8 @@ Test(config, strict_types)
 	assert_rejected("{\"quotas\": {\"max_key_bytes_per_tenant\": \"1M\"}}",
 	                "quotas.max_key_bytes_per_tenant");
 	assert_rejected("{\"quotas\": {\"max_keys\": 5}}", "quotas.max_keys");
+	assert_rejected("{\"psa\": {\"operation_idle_ms\": 0}}", "psa.operation_idle_ms");
+	assert_rejected("{\"psa\": {\"max_operations\": 5}}", "psa.max_operations");
 }
 
 Test(config, kek_and_quotas)

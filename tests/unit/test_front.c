@@ -27,6 +27,8 @@ static pid_t child;
 static uv_timer_t later_timer;
 static struct front_conn *later_conn;
 static struct wire_header later_h;
+static unsigned n_closed;
+static uint32_t idle_ms = 60000;
 
 static void answer(const struct wire_header *h, struct front_reply *ret)
 {
@@ -72,12 +74,29 @@ static enum front_next on_request(void *ctx, struct front_conn *c, const struct 
 		uv_timer_start(&later_timer, on_later, 50, 0);
 		return FRONT_LATER;
 	}
+	/* The idle hold: ListProviders takes it, ListOpcodes lets go. */
+	if (h->opcode == WIRE_OP_LIST_PROVIDERS || h->opcode == WIRE_OP_LIST_OPCODES)
+		front_conn_hold_idle(c, h->opcode == WIRE_OP_LIST_PROVIDERS);
 	answer(h, ret);
+	/* ListAuthenticators: the status says how many connections closed. */
+	if (h->opcode == WIRE_OP_LIST_AUTHENTICATORS) {
+		struct wire_header r;
+
+		wire_header_response(h, (uint16_t)n_closed, 0, &r);
+		wire_header_encode(&r, ret->owned);
+	}
 	return FRONT_ANSWER;
 }
 
+static void on_closed(void *ctx, struct front_conn *c)
+{
+	(void)ctx;
+	(void)c;
+	n_closed++;
+}
+
 static const struct front_ops ops = {
-        .loop_init = loop_init, .loop_stop = loop_stop, .request = on_request};
+        .loop_init = loop_init, .loop_stop = loop_stop, .request = on_request, .closed = on_closed};
 
 static void serve(unsigned per_uid)
 {
@@ -85,7 +104,7 @@ static void serve(unsigned per_uid)
 	                           .n_loops = 1,
 	                           .limits = {.body_limit = 4096,
 	                                      .timeout_ms = 2000,
-	                                      .idle_ms = 60000,
+	                                      .idle_ms = idle_ms,
 	                                      .max_conns = 16,
 	                                      .max_per_uid = per_uid},
 	                           .deadline_from_accept = true,
@@ -284,4 +303,33 @@ Test(front, sigterm_closes_idle_connections_and_exits_cleanly)
 	close(fd);
 	cr_assert_eq(stop(), 0);
 	cr_assert_neq(access(path, F_OK), 0, "the socket file it made is left behind");
+}
+
+Test(front, a_held_connection_is_not_closed_for_idleness)
+{
+	struct wire_header h;
+	int fd, other;
+
+	idle_ms = 200; /* the child inherits it */
+	start(8);
+	fd = connect_to();
+	send_req(fd, WIRE_OP_LIST_PROVIDERS, WIRE_FLAG_KEEP_OPEN, 0);
+	cr_assert_eq(read_header(fd, &h), 0);
+	/* A plain connection goes after 200 ms... */
+	other = connect_to();
+	send_req(other, WIRE_OP_PING, WIRE_FLAG_KEEP_OPEN, 0);
+	cr_assert_eq(read_header(other, &h), 0);
+	cr_assert(closed(other), "an idle connection stays open");
+	close(other);
+	/* ...while the held one, idle longer, is still served. */
+	usleep(300000);
+	send_req(fd, WIRE_OP_LIST_AUTHENTICATORS, WIRE_FLAG_KEEP_OPEN, 0);
+	cr_assert_eq(read_header(fd, &h), 0);
+	cr_assert_geq(h.status, 2, "the closed callback ran (the first probe and the plain one)");
+	/* Let go: the idle limit applies again. */
+	send_req(fd, WIRE_OP_LIST_OPCODES, WIRE_FLAG_KEEP_OPEN, 0);
+	cr_assert_eq(read_header(fd, &h), 0);
+	cr_assert(closed(fd), "released and idle, yet open");
+	close(fd);
+	cr_assert_eq(stop(), 0);
 }
