@@ -64,6 +64,40 @@ static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
 	return PSA_SUCCESS;
 }
 
+/*
+ * The size of an imported key where the data alone tells it (0: ask the
+ * daemon later): unstructured keys, and the curves whose scalar or point
+ * length names one size.
+ */
+static size_t import_bits(psa_key_type_t type, const uint8_t *data, size_t len)
+{
+	size_t n = len;
+
+	if (PSA_KEY_TYPE_IS_UNSTRUCTURED(type))
+		return len * 8;
+	if (!PSA_KEY_TYPE_IS_ECC(type))
+		return 0;
+	if (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_MONTGOMERY)
+		return len == 32 ? 255 : len == 56 ? 448 : 0;
+	if (PSA_KEY_TYPE_IS_ECC_PUBLIC_KEY(type)) {
+		if (len < 3 || data[0] != 0x04 || len % 2 == 0)
+			return 0;
+		n = (len - 1) / 2;
+	}
+	switch (PSA_KEY_TYPE_ECC_GET_FAMILY(type)) {
+	case PSA_ECC_FAMILY_SECP_R1:
+		return n == 66 ? 521 : n == 24 || n == 28 || n == 32 || n == 48 ? n * 8 : 0;
+	case PSA_ECC_FAMILY_SECP_K1:
+		return n == 24 || n == 32 ? n * 8 : 0;
+	case PSA_ECC_FAMILY_BRAINPOOL_P_R1:
+		return n == 20 || n == 24 || n == 28 || n == 32 || n == 40 || n == 48 || n == 64
+		               ? n * 8
+		               : 0;
+	default:
+		return 0;
+	}
+}
+
 psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_t *data,
                             size_t data_length, psa_key_id_t *key)
 {
@@ -94,8 +128,13 @@ psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_
 		op.volatile_key = vol;
 		st = tpsa_status(tpsa_call(provider, WIRE_OP_PSA_IMPORT_KEY, &op.base, NULL, NULL));
 	}
-	if (st == PSA_SUCCESS)
-		st = record(id, provider, vol, attributes, false);
+	if (st == PSA_SUCCESS) {
+		psa_key_attributes_t known = *attributes;
+
+		if (known.bits == 0)
+			known.bits = import_bits(known.type, data, data_length);
+		st = record(id, provider, vol, &known, known.bits != 0);
+	}
 	if (st == PSA_SUCCESS)
 		*key = id;
 	tpsa_pbarena_free(&arena);
