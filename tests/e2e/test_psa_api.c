@@ -320,6 +320,42 @@ Test(psa_api, volatile_key_lives_with_the_connection)
 	cr_assert_eq(psa_export_key(k1, out, sizeof(out), &n), PSA_ERROR_INVALID_HANDLE);
 }
 
+/* Makes a volatile key and reports its id through the exit status (id - VENDOR_MIN). */
+static int child_makes_a_volatile_key(void)
+{
+	psa_key_id_t k =
+	        import_key(VOL, PSA_KEY_TYPE_AES, PSA_KEY_USAGE_EXPORT, PSA_ALG_CTR, aes_key, 16);
+	uint8_t out[16];
+	size_t n;
+
+	if (psa_export_key(k, out, sizeof(out), &n) != PSA_SUCCESS)
+		return 99;
+	return (int)(k - PSA_KEY_ID_VENDOR_MIN);
+}
+
+Test(psa_api, volatile_key_of_an_exited_process_is_gone)
+{
+	char name[48];
+	uint8_t out[16], *data = NULL;
+	size_t n, len;
+	int off;
+	struct tessera_client *c;
+
+	if (!daemon_has(WIRE_OP_PSA_OP_SETUP))
+		cr_skip_test("the daemon has no connection sessions (volatile keys) yet");
+	off = in_child("alice", child_makes_a_volatile_key);
+	cr_assert_lt(off, 99);
+	snprintf(name, sizeof(name), ".volatile/%u", (unsigned)(PSA_KEY_ID_VENDOR_MIN + off));
+	/* Not listed, not reachable by its name, not by its id in another process. */
+	cr_assert(!listed("alice", name));
+	c = raw_client("alice");
+	cr_assert_eq(tessera_export_key(c, 1, name, &data, &len), 1140);
+	tessera_close(c);
+	cr_assert_eq(
+	        psa_export_key(PSA_KEY_ID_VENDOR_MIN + (psa_key_id_t)off, out, sizeof(out), &n),
+	        PSA_ERROR_INVALID_HANDLE);
+}
+
 /* ---- signatures, encryption */
 
 /* An OpenSSL P-256 public key from PSA's uncompressed point. */
