@@ -568,6 +568,12 @@ int tpsa_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t n)
 	return d != 0;
 }
 
+void tpsa_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
 void tpsa_free_secret(void *p, size_t n)
 {
 	if (p == NULL)

@@ -90,7 +90,7 @@ static psa_status_t out(ProtobufCBinaryData *d, uint8_t *dst, size_t dst_size, s
 	psa_status_t st = tpsa_out(d->data, d->len, dst, dst_size, ret_len);
 
 	if (d->len > 0)
-		explicit_bzero(d->data, d->len);
+		tpsa_wipe(d->data, d->len);
 	return st;
 }
 
@@ -531,13 +531,13 @@ psa_status_t psa_generate_random(uint8_t *output, size_t output_size)
 		if (st == PSA_SUCCESS) {
 			memcpy(output + done, r->random_bytes.data, op.size);
 			done += op.size;
-			explicit_bzero(r->random_bytes.data, r->random_bytes.len);
+			tpsa_wipe(r->random_bytes.data, r->random_bytes.len);
 		}
 		if (r != NULL)
 			psa_generate_random__result__free_unpacked(r, NULL);
 	}
 	if (st != PSA_SUCCESS)
-		explicit_bzero(output, output_size);
+		tpsa_wipe(output, output_size);
 	tpsa_leave();
 	return st;
 }

@@ -176,7 +176,7 @@ static psa_status_t output_locked(struct tessera_psa_op_s *op, uint8_t *out, siz
 		memcpy(out, r->output.data, len);
 	}
 	if (r != NULL) {
-		explicit_bzero(r->output.data, r->output.len);
+		tpsa_wipe(r->output.data, r->output.len);
 		psa_kdf_output__result__free_unpacked(r, NULL);
 	}
 	return st;
@@ -193,7 +193,7 @@ psa_status_t psa_key_derivation_output_bytes(psa_key_derivation_operation_t *ope
 	if (st == PSA_SUCCESS)
 		st = output_locked(&operation->op, output, output_length);
 	if (st != PSA_SUCCESS && output != NULL && output_length > 0)
-		explicit_bzero(output, output_length);
+		tpsa_wipe(output, output_length);
 	tpsa_leave();
 	return st;
 }
@@ -314,7 +314,7 @@ psa_status_t psa_key_derivation_verify_key(psa_key_derivation_operation_t *opera
 	if (st == PSA_SUCCESS)
 		st = verify_locked(&operation->op, r->data.data, r->data.len);
 	if (r != NULL) {
-		explicit_bzero(r->data.data, r->data.len);
+		tpsa_wipe(r->data.data, r->data.len);
 		psa_export_key__result__free_unpacked(r, NULL);
 	}
 	tpsa_leave();

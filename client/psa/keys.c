@@ -325,7 +325,7 @@ static psa_status_t export(psa_key_id_t key, bool pub, uint8_t *data, size_t dat
 		                             : &((PsaExportKey__Result *)r)->data;
 
 		st = tpsa_out(d->data, d->len, data, data_size, data_length);
-		explicit_bzero(d->data, d->len);
+		tpsa_wipe(d->data, d->len);
 	}
 	if (r != NULL)
 		protobuf_c_message_free_unpacked(r, NULL);

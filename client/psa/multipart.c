@@ -179,7 +179,7 @@ static psa_status_t feed(struct tessera_psa_op_s *op, const uint8_t *input, size
 				memcpy(out + produced, r->output.data, r->output.len);
 			if (st == PSA_SUCCESS)
 				produced += r->output.len;
-			explicit_bzero(r->output.data, r->output.len);
+			tpsa_wipe(r->output.data, r->output.len);
 		}
 		if (r != NULL)
 			psa_op_update__result__free_unpacked(r, NULL);
@@ -188,7 +188,7 @@ static psa_status_t feed(struct tessera_psa_op_s *op, const uint8_t *input, size
 	if (ret_out != NULL)
 		*ret_out = st == PSA_SUCCESS ? produced : 0;
 	if (st != PSA_SUCCESS && out != NULL && produced > 0)
-		explicit_bzero(out, produced);
+		tpsa_wipe(out, produced);
 	return st;
 }
 
@@ -229,7 +229,7 @@ static psa_status_t finish(struct tessera_psa_op_s *op, bool check, const uint8_
 		tpsa_op_fail(op, st);
 	}
 	if (r != NULL) {
-		explicit_bzero(r->output.data, r->output.len);
+		tpsa_wipe(r->output.data, r->output.len);
 		psa_op_finish__result__free_unpacked(r, NULL);
 	}
 	return st;

@@ -99,6 +99,9 @@ psa_status_t tpsa_new_key_place(const psa_key_attributes_t *attrs, uint8_t *ret_
 /* Constant-time comparison: 0 when equal. */
 int tpsa_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t n);
 
+/* Zero n bytes that may hold secrets (p may be NULL when n is 0). */
+void tpsa_wipe(void *p, size_t n);
+
 /* Zero and free a buffer that may hold secrets. */
 void tpsa_free_secret(void *p, size_t n);
 
