@@ -224,7 +224,8 @@ static int op_update(int fd, const char *who, uint32_t h, bool ad, const void *i
 		PsaOpUpdate__Result *res = psa_op_update__result__unpack(NULL, r.body_len, r.body);
 
 		cr_assert_not_null(res);
-		memcpy(out + *len, res->output.data, res->output.len);
+		if (res->output.len > 0)
+			memcpy(out + *len, res->output.data, res->output.len);
 		*len += res->output.len;
 		psa_op_update__result__free_unpacked(res, NULL);
 	}
@@ -260,9 +261,11 @@ static int op_finish(int fd, const char *who, uint32_t h, bool check, const uint
 		PsaOpFinish__Result *res = psa_op_finish__result__unpack(NULL, r.body_len, r.body);
 
 		cr_assert_not_null(res);
-		memcpy(out + *len, res->output.data, res->output.len);
+		if (res->output.len > 0)
+			memcpy(out + *len, res->output.data, res->output.len);
 		*len += res->output.len;
-		memcpy(out + *len, res->tag.data, res->tag.len);
+		if (res->tag.len > 0)
+			memcpy(out + *len, res->tag.data, res->tag.len);
 		*len += res->tag.len;
 		psa_op_finish__result__free_unpacked(res, NULL);
 	}
@@ -850,4 +853,33 @@ Test(psa_ext, a_drain_destroys_the_volatile_keys_of_open_connections)
 	cr_assert_eq(volatile_records(), 0, "destroyed before the daemon exited");
 	td_resume(&d);
 	close(fd);
+}
+
+/* A short operation idle limit, a long connection one. */
+#define CONFIG_SHORT_OPS                                                                      \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", \"log_error_details\": " \
+	"true},"                                                                              \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000, "                   \
+	"\"idle_timeout_ms\": 60000},"                                                        \
+	" \"authenticators\": [{\"type\": \"Direct\"}],"                                      \
+	" \"psa\": {\"max_operations_per_tenant\": 4, \"operation_idle_ms\": 300},"           \
+	" \"providers\": [{\"type\": \"Software\"}]}"
+
+Test(psa_ext, the_sweep_frees_idle_operations)
+{
+	uint32_t h[CAP];
+	int fd1, fd2;
+
+	cr_assert_eq(td_stop(&d), 0);
+	td_start(&d, CONFIG_SHORT_OPS);
+	fd1 = td_connect(&d);
+	fd2 = td_connect(&d);
+	cr_assert_eq(open_all(fd1, "alice", CAP, h), CAP);
+	/* Nothing on fd1 looks its operations up: only the sweep can free
+	 * them, and then the cap has room on fd2. */
+	cr_assert_eq(open_all(fd2, "alice", CAP, NULL), CAP);
+	for (int i = 0; i < CAP; i++)
+		cr_assert_eq(op_update(fd1, "alice", h[i], false, "x", 1, NULL, NULL), 1137);
+	close(fd1);
+	close(fd2);
 }

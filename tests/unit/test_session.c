@@ -23,6 +23,10 @@ struct fake {
 	int live;           /* mp_* and kdf_* states not freed */
 	unsigned destroyed; /* destroy_key calls */
 	enum ts_err fail_update;
+	uint32_t last_step; /* what kdf_input saw last */
+	uint8_t last_input[32];
+	size_t last_input_len;
+	struct psa_alg agreed_alg; /* what key_agreement was asked to run */
 };
 
 struct fstate {
@@ -171,9 +175,23 @@ static enum ts_err f_kdf_input(void *ctx, void *state, uint32_t step, const uint
 {
 	(void)ctx;
 	(void)state;
-	(void)step;
-	(void)d;
-	(void)n;
+	fk.last_step = step;
+	fk.last_input_len = n < sizeof(fk.last_input) ? n : sizeof(fk.last_input);
+	memcpy(fk.last_input, d, fk.last_input_len);
+	return TS_OK;
+}
+
+static enum ts_err f_key_agreement(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
+                                   const uint8_t *peer, size_t peer_len, uint8_t **ret,
+                                   size_t *ret_len)
+{
+	(void)ctx;
+	(void)k;
+	(void)peer;
+	fk.agreed_alg = *alg;
+	*ret = malloc(6);
+	memcpy(*ret, "shared", 6);
+	*ret_len = peer_len > 0 ? 6 : 0;
 	return TS_OK;
 }
 
@@ -212,6 +230,7 @@ static const struct prov_ops fake_ops = {
         .generate_random = f_random,
         .import_key = f_import,
         .destroy_key = f_destroy,
+        .key_agreement = f_key_agreement,
         .mp_setup = f_mp_setup,
         .mp_set_iv = f_mp_set_iv,
         .mp_set_lengths = f_mp_set_lengths,
@@ -821,7 +840,7 @@ Test(session, leftover_volatile_records_are_purged_at_start)
 	/* As after a crash: the records are there, the session is not. */
 	cr_assert_eq(session_purge_volatile(st), 1);
 	cr_assert_eq(fk.destroyed, 1);
-	free(s); /* what session_close would have destroyed is gone already */
+	session_close(s, NULL, NULL); /* frees its records of them, destroys nothing */
 	cr_assert_eq(session_purge_volatile(st), 0);
 }
 
@@ -903,4 +922,67 @@ Test(session, key_derivation_makes_a_volatile_key)
 	cr_assert_eq(result_uint(&r), 100 - 32);
 	session_close(s, st, NULL);
 	cr_assert_eq(fk.destroyed, 1);
+}
+
+Test(session, a_key_agreement_input_feeds_the_shared_secret)
+{
+	struct session *s = session_new();
+	struct pb h = {0}, hkdf = {0}, with = {0}, ka = {0}, alg = {0};
+	struct pb fam = {0}, t = {0}, u = {0}, pol = {0}, a = {0}, b = {0}, other = {0};
+	struct result r;
+	uint32_t handle;
+
+	/* ECDH followed by HKDF-SHA-256. */
+	f_uint(&h, 1, 7);
+	f_msg(&hkdf, 1, &h);
+	f_uint(&with, 1, 2);
+	f_msg(&with, 2, &hkdf);
+	f_msg(&ka, 2, &with);
+	f_msg(&alg, 8, &ka);
+	/* A P-256 key pair allowed to derive with exactly that. */
+	f_uint(&fam, 1, 2);
+	f_msg(&t, 11, &fam);
+	f_uint(&u, 10, 1);
+	f_msg(&pol, 1, &u);
+	f_msg(&pol, 2, &alg);
+	f_msg(&a, 1, &t);
+	f_uint(&a, 2, 256);
+	f_msg(&a, 3, &pol);
+	cr_assert_eq(import(s, "alice", "ec", false, &a, "private key bytes"), 0);
+	r = setup_op(s, "alice", 8, NULL, &alg);
+	cr_assert_eq(r.status, 0);
+	handle = (uint32_t)result_uint(&r);
+	f_uint(&b, 1, handle);
+	f_uint(&b, 2, 0x0101);
+	f_str(&b, 4, "ec");
+	f_str(&b, 7, "peer public key");
+	f_uint(&b, 8, 1);
+	cr_assert_eq(run(s, WIRE_OP_PSA_KDF_INPUT, "alice", &b).status, 0);
+	cr_assert_eq(fk.last_step, 0x0101);
+	cr_assert_eq(fk.last_input_len, 6);
+	cr_assert_arr_eq(fk.last_input, "shared", 6);
+	cr_assert_eq(fk.agreed_alg.cls, PSA_AC_KEY_AGREEMENT);
+	cr_assert_eq(fk.agreed_alg.kdf, 0, "the raw agreement runs, the KDF is the operation's");
+	cr_assert_eq(abort_op(s, "alice", handle), 0);
+	/* A key whose policy is another algorithm may not. */
+	r = setup_op(s, "alice", 8, NULL, &alg);
+	handle = (uint32_t)result_uint(&r);
+	f_msg(&other, 9, &hkdf);
+	pol = (struct pb){0};
+	f_msg(&pol, 1, &u);
+	f_msg(&pol, 2, &other);
+	a = (struct pb){0};
+	f_msg(&a, 1, &t);
+	f_uint(&a, 2, 256);
+	f_msg(&a, 3, &pol);
+	cr_assert_eq(import(s, "alice", "ec2", false, &a, "private key bytes"), 0);
+	b = (struct pb){0};
+	f_uint(&b, 1, handle);
+	f_uint(&b, 2, 0x0101);
+	f_str(&b, 4, "ec2");
+	f_str(&b, 7, "peer public key");
+	f_uint(&b, 8, 1);
+	cr_assert_eq(run(s, WIRE_OP_PSA_KDF_INPUT, "alice", &b).status, 1133);
+	cr_assert_eq(fk.live, 0, "the refused derivation is freed");
+	session_close(s, st, NULL);
 }

@@ -946,3 +946,46 @@ Test(sw_multipart, aead_state_and_argument_rules)
 	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
 	             TS_E_PSA_NOT_SUPPORTED);
 }
+
+/* Past 255 counter blocks the CCM counter carries into its next byte. */
+Test(sw_multipart, ccm_long_text_carries_the_counter)
+{
+	static uint8_t msg[9000], got[9000 + 16];
+	uint8_t nonce[13], ad[300];
+	struct key key;
+
+	fill(msg, sizeof(msg), 1);
+	fill(ad, sizeof(ad), 2);
+	fill(nonce, sizeof(nonce), 3);
+	make_key(&key, PSA_KT_AES, 256, 4);
+	for (size_t n = 7; n <= 13; n += 3) {
+		struct aead_case c = {.key = &key,
+		                      .alg = aead_alg(PSA_AEAD_CCM, 12),
+		                      .nonce = nonce,
+		                      .nonce_len = n,
+		                      .ad = ad,
+		                      .ad_len = sizeof(ad),
+		                      .set_lengths = true};
+		uint8_t *one = NULL;
+		size_t one_len = 0;
+
+		cr_assert_eq(sw_aead(ctx, &key.attrs, key.mat, 32, &c.alg, true, nonce, n, ad,
+		                     sizeof(ad), msg, sizeof(msg), &one, &one_len),
+		             TS_OK);
+		cr_assert_eq(mp_aead_encrypt(&c, msg, sizeof(msg), CH_ODD, got), one_len);
+		cr_assert_arr_eq(got, one, one_len, "nonce %zu", n);
+		cr_assert_eq(mp_aead_decrypt(&c, one, one_len, 12, CH_BLOCKS, got), TS_OK);
+		cr_assert_arr_eq(got, msg, sizeof(msg));
+		free(one);
+	}
+}
+
+Test(sw_multipart, provider_table_offers_the_hooks)
+{
+	const struct prov_ops *o = &prov_software_ops;
+
+	cr_assert(o->mp_setup && o->mp_set_iv && o->mp_set_lengths && o->mp_update &&
+	          o->mp_finish && o->mp_verify && o->mp_clone && o->mp_free);
+	cr_assert(o->kdf_setup && o->kdf_input && o->kdf_input_key && o->kdf_input_integer &&
+	          o->kdf_output && o->kdf_free);
+}
