@@ -243,9 +243,16 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 		if (st == PSA_ERROR_INSUFFICIENT_DATA)
 			op->state = (uint8_t)((op->state & ~TPSA_S_ERROR) | TPSA_S_EMPTY);
 	}
-	if (st == PSA_SUCCESS &&
-	    tpsa_key_add(id, provider, vol, attributes->lifetime, NULL) == NULL)
-		st = PSA_ERROR_INSUFFICIENT_MEMORY;
+	if (st == PSA_SUCCESS) {
+		/* Made from exactly these attributes (the daemon checked them). */
+		struct tpsa_key *nk =
+		        tpsa_key_add(id, provider, vol, attributes->lifetime, attributes);
+
+		if (nk == NULL)
+			st = PSA_ERROR_INSUFFICIENT_MEMORY;
+		else
+			nk->attrs.id = nk->attrs.lifetime = 0;
+	}
 	if (st == PSA_SUCCESS)
 		*key = id;
 	if (r != NULL)

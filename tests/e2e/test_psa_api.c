@@ -871,6 +871,49 @@ Test(psa_api, key_derivation_hkdf)
 	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 16), PSA_ERROR_INSUFFICIENT_DATA);
 	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
 	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 16), PSA_ERROR_BAD_STATE);
+
+	/* The same bytes as a key; then verified, in constant time, by the library. */
+	psa_key_attributes_t ka = PSA_KEY_ATTRIBUTES_INIT;
+	psa_key_id_t derived = 0;
+	uint8_t wrong[16];
+	size_t n;
+
+	for (int round = 0; round < 3; round++) {
+		cr_assert_eq(psa_key_derivation_setup(&op, alg), PSA_SUCCESS);
+		cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT,
+		                                            salt, sizeof(salt)),
+		             PSA_SUCCESS);
+		cr_assert_eq(
+		        psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, secret),
+		        PSA_SUCCESS);
+		cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO,
+		                                            info, sizeof(info)),
+		             PSA_SUCCESS);
+		if (round == 0) {
+			psa_set_key_type(&ka, PSA_KEY_TYPE_AES);
+			psa_set_key_bits(&ka, 128);
+			psa_set_key_usage_flags(&ka, PSA_KEY_USAGE_EXPORT);
+			cr_assert_eq(psa_key_derivation_output_key(&ka, &op, &derived),
+			             PSA_SUCCESS);
+			cr_assert_geq(derived, PSA_KEY_ID_VENDOR_MIN);
+			cr_assert_eq(psa_export_key(derived, out, sizeof(out), &n), PSA_SUCCESS);
+			cr_assert_eq(n, 16);
+			cr_assert_arr_eq(out, okm, 16);
+			cr_assert_eq(psa_get_key_attributes(derived, &ka), PSA_SUCCESS);
+			cr_assert_eq(psa_get_key_bits(&ka), 128);
+		} else if (round == 1) {
+			cr_assert_eq(psa_key_derivation_verify_bytes(&op, okm, sizeof(okm)),
+			             PSA_SUCCESS);
+		} else {
+			memcpy(wrong, okm, sizeof(wrong));
+			wrong[15] ^= 1;
+			cr_assert_eq(psa_key_derivation_verify_bytes(&op, wrong, sizeof(wrong)),
+			             PSA_ERROR_INVALID_SIGNATURE);
+			cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 1),
+			             PSA_ERROR_BAD_STATE);
+		}
+		cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+	}
 }
 
 Test(psa_api, operations_fail_after_the_connection_is_lost)
