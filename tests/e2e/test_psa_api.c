@@ -14,6 +14,8 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 #include <openssl/sha.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -932,4 +934,140 @@ Test(psa_api, operations_fail_after_the_connection_is_lost)
 	/* A new operation on the new connection works. */
 	cr_assert_eq(psa_hash_setup(&op, PSA_ALG_SHA_256), PSA_SUCCESS);
 	cr_assert_eq(psa_hash_finish(&op, h, sizeof(h), &n), PSA_SUCCESS);
+}
+
+/* ---- threads */
+
+struct worker {
+	psa_key_id_t key;
+	int failures;
+};
+
+static void *sign_and_hash(void *arg)
+{
+	struct worker *w = arg;
+	psa_algorithm_t alg = PSA_ALG_ECDSA(PSA_ALG_SHA_256);
+	uint8_t msg[32], sig[64], h[32];
+	size_t n;
+
+	for (int i = 0; i < 25; i++) {
+		memset(msg, i, sizeof(msg));
+		if (psa_sign_message(w->key, alg, msg, sizeof(msg), sig, sizeof(sig), &n) !=
+		            PSA_SUCCESS ||
+		    psa_verify_message(w->key, alg, msg, sizeof(msg), sig, n) != PSA_SUCCESS ||
+		    psa_hash_compute(PSA_ALG_SHA_256, msg, sizeof(msg), h, sizeof(h), &n) !=
+		            PSA_SUCCESS)
+			w->failures++;
+	}
+	return NULL;
+}
+
+Test(psa_api, threads_share_the_connection)
+{
+	psa_key_id_t k = make_key(0, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                          PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE,
+	                          PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+	struct worker w[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		w[i].key = k;
+		w[i].failures = 0;
+		cr_assert_eq(pthread_create(&t[i], NULL, sign_and_hash, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(w[i].failures, 0, "thread %d: %d failed calls", i, w[i].failures);
+	}
+}
+
+/* ---- the daemon's cap on operations, per tenant */
+
+#define CAP 3
+#define CAP_CONFIG                                                                            \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", \"log_error_details\": " \
+	"true},"                                                                              \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000},"                   \
+	" \"authenticators\": [{\"type\": \"Direct\"}],"                                      \
+	" \"psa\": {\"max_operations_per_tenant\": 3},"                                       \
+	" \"providers\": [{\"type\": \"Software\"}]}"
+
+static void cap_setup(void)
+{
+	td_start(&d, CAP_CONFIG);
+	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
+	setenv("TESSERA_ENDPOINT", ep, 1);
+	use_app("alice");
+}
+
+TestSuite(psa_cap, .init = cap_setup, .fini = teardown, .timeout = 120);
+
+/* Opens the whole cap of hash operations; 0 when all opened and one more was refused. */
+static int open_cap(psa_hash_operation_t *ops)
+{
+	psa_hash_operation_t extra = PSA_HASH_OPERATION_INIT;
+
+	for (int i = 0; i < CAP; i++) {
+		ops[i] = psa_hash_operation_init();
+		if (psa_hash_setup(&ops[i], PSA_ALG_SHA_256) != PSA_SUCCESS)
+			return 1;
+	}
+	return psa_hash_setup(&extra, PSA_ALG_SHA_256) == PSA_ERROR_INSUFFICIENT_MEMORY ? 0 : 2;
+}
+
+static int child_opens_the_cap(void)
+{
+	psa_hash_operation_t ops[CAP];
+
+	return open_cap(ops);
+}
+
+/* Opens the cap, then dies without closing anything. */
+static int child_killed_holding_the_cap(void)
+{
+	psa_hash_operation_t ops[CAP];
+
+	if (open_cap(ops) != 0)
+		return 1;
+	raise(SIGKILL);
+	return 2;
+}
+
+Test(psa_cap, a_tenant_at_its_cap_leaves_others_alone)
+{
+	psa_hash_operation_t ops[CAP];
+	uint8_t h[32];
+	size_t n;
+
+	if (!daemon_has(WIRE_OP_PSA_OP_SETUP))
+		cr_skip_test("the daemon has no multipart operation handles yet");
+	cr_assert_eq(open_cap(ops), 0);
+	/* bob, at the same time, has his own cap. */
+	cr_assert_eq(in_child("bob", child_opens_the_cap), 0);
+	/* One finished: one more fits. */
+	cr_assert_eq(psa_hash_finish(&ops[0], h, sizeof(h), &n), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_setup(&ops[0], PSA_ALG_SHA_256), PSA_SUCCESS);
+	for (int i = 0; i < CAP; i++)
+		cr_assert_eq(psa_hash_abort(&ops[i]), PSA_SUCCESS);
+}
+
+Test(psa_cap, a_killed_process_leaves_no_operation_behind)
+{
+	psa_hash_operation_t ops[CAP];
+	int status = in_child("alice", child_killed_holding_the_cap);
+
+	if (!daemon_has(WIRE_OP_PSA_OP_SETUP))
+		cr_skip_test("the daemon has no multipart operation handles yet");
+	cr_assert_eq(status, 100, "the child was not killed holding its operations");
+	/* Its connection closed with it: alice can open her whole cap again. */
+	for (int tries = 0;; tries++) {
+		int rc = open_cap(ops);
+
+		for (int i = 0; i < CAP; i++)
+			psa_hash_abort(&ops[i]);
+		if (rc == 0)
+			break;
+		cr_assert_lt(tries, 50, "the killed process's operations are still counted");
+		usleep((useconds_t)td_scale(100) * 1000);
+	}
 }
