@@ -1071,3 +1071,102 @@ Test(psa_cap, a_killed_process_leaves_no_operation_behind)
 		usleep((useconds_t)td_scale(100) * 1000);
 	}
 }
+
+/* ---- two provider instances: lifetimes and TESSERA_PSA_PROVIDER */
+
+#define MULTI_CONFIG                                                                          \
+	"{\"core\": {\"allow_root\": true, \"log_level\": \"debug\", \"log_error_details\": " \
+	"true},"                                                                              \
+	" \"listener\": {\"socket_path\": \"%1$s\", \"timeout_ms\": 1000},"                   \
+	" \"authenticators\": [{\"type\": \"Direct\"}],"                                      \
+	" \"providers\": [{\"type\": \"Software\", \"name\": \"first\"},"                     \
+	"                 {\"type\": \"Software\", \"name\": \"second\"}]}"
+
+static void multi_setup(void)
+{
+	td_start(&d, MULTI_CONFIG);
+	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
+	setenv("TESSERA_ENDPOINT", ep, 1);
+	unsetenv("TESSERA_PSA_PROVIDER");
+	use_app("alice");
+}
+
+TestSuite(psa_multi, .init = multi_setup, .fini = teardown, .timeout = 120);
+
+/* The provider ID app's ListKeys shows name on, or -1. */
+static int provider_of(const char *app, const char *name)
+{
+	struct tessera_client *c = raw_client(app);
+	struct tessera_key_info *k;
+	size_t n;
+	int found = -1;
+
+	cr_assert_eq(tessera_list_keys(c, &k, &n), TESSERA_OK);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(k[i].name, name) == 0)
+			found = (int)k[i].provider_id;
+	tessera_key_info_free(k, n);
+	tessera_close(c);
+	return found;
+}
+
+static psa_status_t import_at(psa_key_id_t id, psa_key_location_t loc)
+{
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+	psa_key_id_t k;
+
+	psa_set_key_id(&a, id);
+	psa_set_key_lifetime(&a, PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(
+	                                 PSA_KEY_PERSISTENCE_DEFAULT, loc));
+	psa_set_key_type(&a, PSA_KEY_TYPE_AES);
+	psa_set_key_usage_flags(&a, PSA_KEY_USAGE_EXPORT);
+	return psa_import_key(&a, aes_key, 16, &k);
+}
+
+/* A new process finds key 9 on the second instance, and reports where. */
+static int child_finds_key_9(void)
+{
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+	uint8_t out[16];
+	size_t n;
+
+	if (psa_export_key(9, out, sizeof(out), &n) != PSA_SUCCESS || n != 16)
+		return 1;
+	if (psa_get_key_attributes(9, &a) != PSA_SUCCESS)
+		return 2;
+	return psa_get_key_lifetime(&a) == PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(
+	                                           PSA_KEY_PERSISTENCE_DEFAULT, 0x800080)
+	               ? 0
+	               : 3;
+}
+
+static int child_with_second_as_default(void)
+{
+	setenv("TESSERA_PSA_PROVIDER", "second", 1);
+	return import_at(10, PSA_KEY_LOCATION_LOCAL_STORAGE) == PSA_SUCCESS ? 0 : 1;
+}
+
+static int child_with_unknown_provider(void)
+{
+	setenv("TESSERA_PSA_PROVIDER", "third", 1);
+	return import_at(11, PSA_KEY_LOCATION_LOCAL_STORAGE) == PSA_ERROR_NOT_SUPPORTED ? 0 : 1;
+}
+
+Test(psa_multi, locations_select_instances)
+{
+	cr_assert_eq(import_at(8, PSA_KEY_LOCATION_LOCAL_STORAGE), PSA_SUCCESS);
+	cr_assert_eq(provider_of("alice", "psa-key-8"), 1);
+	cr_assert_eq(import_at(9, 0x800080), PSA_SUCCESS);
+	cr_assert_eq(provider_of("alice", "psa-key-9"), 0x80);
+	/* One id is one key, whichever instance is asked. */
+	cr_assert_eq(import_at(9, PSA_KEY_LOCATION_LOCAL_STORAGE), PSA_ERROR_ALREADY_EXISTS);
+	/* Both instances are software: no secure element. */
+	cr_assert_eq(import_at(12, PSA_KEY_LOCATION_PRIMARY_SECURE_ELEMENT),
+	             PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(import_at(12, 0x800081), PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(in_child("alice", child_finds_key_9), 0);
+	cr_assert_eq(in_child("alice", child_with_second_as_default), 0);
+	cr_assert_eq(provider_of("alice", "psa-key-10"), 0x80);
+	cr_assert_eq(in_child("alice", child_with_unknown_provider), 0);
+	cr_assert_eq(provider_of("alice", "psa-key-11"), -1);
+}
