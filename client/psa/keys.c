@@ -61,6 +61,11 @@ static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
 		return PSA_ERROR_INSUFFICIENT_MEMORY;
 	k->attrs.id = 0;
 	k->attrs.lifetime = 0;
+	/* As the daemon records them (and another process reads them back). */
+	if (k->attrs.usage & PSA_KEY_USAGE_SIGN_HASH)
+		k->attrs.usage |= PSA_KEY_USAGE_SIGN_MESSAGE;
+	if (k->attrs.usage & PSA_KEY_USAGE_VERIFY_HASH)
+		k->attrs.usage |= PSA_KEY_USAGE_VERIFY_MESSAGE;
 	return PSA_SUCCESS;
 }
 

@@ -172,6 +172,21 @@ static int child_reads_key_7(void)
 	return n == 16 && memcmp(out, aes_key, 16) == 0 ? 0 : 2;
 }
 
+static int child_reads_key_8_usage(void)
+{
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+
+	if (psa_get_key_attributes(8, &a) != PSA_SUCCESS)
+		return 1;
+	return psa_get_key_usage_flags(&a) ==
+	                               (PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_SIGN_MESSAGE) &&
+	                       psa_get_key_bits(&a) == 256 &&
+	                       psa_get_key_type(&a) ==
+	                               PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1)
+	               ? 0
+	               : 2;
+}
+
 static int child_does_not_see_key_7(void)
 {
 	uint8_t out[16];
@@ -217,6 +232,14 @@ Test(psa_api, persistent_key_by_id_and_attributes)
 
 	/* Another process finds it by id; another tenant does not. */
 	cr_assert_eq(in_child("alice", child_reads_key_7), 0);
+	/* SIGN_HASH grants SIGN_MESSAGE: reported alike here and from another process. */
+	psa_key_id_t sk = make_key(8, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                           PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+
+	cr_assert_eq(psa_get_key_attributes(sk, &a), PSA_SUCCESS);
+	cr_assert_eq(psa_get_key_usage_flags(&a),
+	             PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_SIGN_MESSAGE);
+	cr_assert_eq(in_child("alice", child_reads_key_8_usage), 0);
 	cr_assert_eq(in_child("bob", child_does_not_see_key_7), 0);
 
 	/* The daemon restarts: the connection is new, the key is the same. */
