@@ -4,7 +4,8 @@
  * flags (C99, pedantic), and run against a daemon by psa-runner (the
  * environment names the endpoint). It uses only the specification's API:
  * a persistent ECDSA key by id, a signature verified, the public key's
- * size from the size macro, a hash, random bytes, a destroyed key's id.
+ * size from the size macro, a hash, random bytes, a destroyed key's id,
+ * operation objects started as the specification allows.
  * Exit 0 when all hold; otherwise 1, naming the first that failed.
  */
 #include <stdio.h>
@@ -33,8 +34,20 @@ int main(void)
 	psa_key_id_t key = 0;
 	psa_status_t st;
 
+	/* The specification's three ways to start an operation object (this must
+	 * compile with -Wall -Wextra -pedantic -Werror). */
+	psa_cipher_operation_t ops[] = {
+	        psa_cipher_operation_init(), PSA_CIPHER_OPERATION_INIT, {0}};
+	psa_hash_operation_t hop = {0};
+	size_t i;
+
 	if ((st = psa_crypto_init()) != PSA_SUCCESS)
 		return failed("psa_crypto_init", st);
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if ((st = psa_cipher_abort(&ops[i])) != PSA_SUCCESS)
+			return failed("psa_cipher_abort of an inactive object", st);
+	if ((st = psa_hash_update(&hop, msg, 1)) != PSA_ERROR_BAD_STATE)
+		return failed("psa_hash_update of an inactive object", st);
 	psa_set_key_id(&attrs, 4242);
 	psa_set_key_type(&attrs, type);
 	psa_set_key_bits(&attrs, 256);
