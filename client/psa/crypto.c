@@ -55,14 +55,13 @@ static psa_status_t begin(struct oneshot *o, bool keyed, psa_key_id_t key, psa_a
 			return st;
 		o->provider = o->k->provider;
 		tpsa_key_name(o->k->id, o->k->is_volatile, o->name);
-	} else {
-		st = tpsa_default_provider(&o->provider);
-		if (st != PSA_SUCCESS)
-			return st;
 	}
+	/* Keyless: the algorithm is all there is to check before a request. */
 	st = tpsa_alg_to_pb(alg, &o->alg, &o->arena);
 	if (st == PSA_SUCCESS && (int)o->alg->variant_case != variant)
 		st = PSA_ERROR_INVALID_ARGUMENT;
+	if (st == PSA_SUCCESS && !keyed)
+		st = tpsa_default_provider(&o->provider);
 	return st;
 }
 
@@ -459,7 +458,8 @@ psa_status_t psa_hash_compare(psa_algorithm_t alg, const uint8_t *input, size_t 
 
 	if (!PSA_ALG_IS_HASH(alg) || alg == PSA_ALG_ANY_HASH)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	if (hash_length != PSA_HASH_LENGTH(alg))
+	/* (An unknown hash has no length: NOT_SUPPORTED, from the mapping.) */
+	if (PSA_HASH_LENGTH(alg) != 0 && hash_length != PSA_HASH_LENGTH(alg))
 		return PSA_ERROR_INVALID_SIGNATURE;
 	st = begin(&o, false, 0, alg, V(HASH));
 	if (st == PSA_SUCCESS) {
