@@ -50,6 +50,28 @@ static psa_status_t check_new(const psa_key_attributes_t *attributes, psa_key_id
 	return PSA_SUCCESS;
 }
 
+/*
+ * The attributes as protobuf. A permitted algorithm the wire cannot express
+ * (a zero tag length, a KDF it has no name for, ...) is one no operation
+ * can use through the daemon either: the key is made with no permitted
+ * algorithm, which allows nothing more than the one asked for.
+ */
+static psa_status_t policy_to_pb(const psa_key_attributes_t *attributes,
+                                 PsaKeyAttributes__KeyAttributes **ret, struct pbarena *arena)
+{
+	psa_status_t st = tpsa_attrs_to_pb(attributes, ret, arena);
+	PsaAlgorithm__Algorithm *alg;
+
+	if (st == PSA_ERROR_NOT_SUPPORTED && attributes->alg != PSA_ALG_NONE &&
+	    tpsa_alg_to_pb(attributes->alg, &alg, arena) == PSA_ERROR_NOT_SUPPORTED) {
+		psa_key_attributes_t none = *attributes;
+
+		none.alg = PSA_ALG_NONE;
+		st = tpsa_attrs_to_pb(&none, ret, arena);
+	}
+	return st;
+}
+
 /* What the daemon will hold: the attributes with their id and lifetime. */
 static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
                            const psa_key_attributes_t *attributes, bool bits_known)
@@ -123,7 +145,7 @@ psa_status_t psa_import_key(const psa_key_attributes_t *attributes, const uint8_
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
 	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(attributes, &pa, &arena);
+		st = policy_to_pb(attributes, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(id, vol, name);
 		op.key_name = name;
@@ -166,7 +188,7 @@ psa_status_t psa_generate_key(const psa_key_attributes_t *attributes, psa_key_id
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(attributes, &provider, &vol, &id);
 	if (st == PSA_SUCCESS)
-		st = tpsa_attrs_to_pb(attributes, &pa, &arena);
+		st = policy_to_pb(attributes, &pa, &arena);
 	if (st == PSA_SUCCESS) {
 		tpsa_key_name(id, vol, name);
 		op.key_name = name;

@@ -1193,3 +1193,22 @@ Test(psa_multi, locations_select_instances)
 	cr_assert_eq(in_child("alice", child_with_unknown_provider), 0);
 	cr_assert_eq(provider_of("alice", "psa-key-11"), -1);
 }
+
+Test(psa_api, a_policy_the_wire_cannot_express_permits_nothing)
+{
+	psa_algorithm_t alg =
+	        PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, PSA_ALG_HKDF_EXTRACT(PSA_ALG_SHA_256));
+	psa_key_type_t t = PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1);
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+	psa_key_id_t k = make_key(0, t, 256, PSA_KEY_USAGE_DERIVE, alg);
+	uint8_t pub[65], s[32];
+	size_t n, m;
+
+	cr_assert_eq(psa_get_key_attributes(k, &a), PSA_SUCCESS);
+	cr_assert_eq(psa_get_key_algorithm(&a), alg);
+	cr_assert_eq(psa_export_public_key(k, pub, sizeof(pub), &n), PSA_SUCCESS);
+	/* Made with no permitted algorithm: plain ECDH, which the asked policy does not
+	 * allow either, is refused. */
+	cr_assert_eq(psa_raw_key_agreement(PSA_ALG_ECDH, k, pub, n, s, sizeof(s), &m),
+	             PSA_ERROR_NOT_PERMITTED);
+}
