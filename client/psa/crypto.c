@@ -268,7 +268,7 @@ static psa_status_t aead(bool enc, psa_key_id_t key, psa_algorithm_t alg, const 
 	if (output_length == NULL)
 		return PSA_ERROR_INVALID_ARGUMENT;
 	*output_length = 0;
-	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg))
+	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg) || TPSA_AEAD_TAG_BITS(alg) == 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
 	st = begin(&o, true, key, alg, V(AEAD));
 	if (st != PSA_SUCCESS)

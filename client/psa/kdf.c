@@ -200,6 +200,33 @@ psa_status_t psa_key_derivation_output_bytes(psa_key_derivation_operation_t *ope
 	return st;
 }
 
+/* Whether bits is a size the specification defines for the ECC family's curves. */
+static bool ecc_size_valid(psa_ecc_family_t family, size_t bits)
+{
+	static const struct {
+		psa_ecc_family_t family;
+		size_t bits[7];
+	} sizes[] = {
+	        {PSA_ECC_FAMILY_SECP_R1, {192, 224, 256, 384, 521}},
+	        {PSA_ECC_FAMILY_SECP_K1, {192, 224, 256}},
+	        {PSA_ECC_FAMILY_SECP_R2, {160}},
+	        {PSA_ECC_FAMILY_SECT_K1, {163, 233, 239, 283, 409, 571}},
+	        {PSA_ECC_FAMILY_SECT_R1, {163, 233, 283, 409, 571}},
+	        {PSA_ECC_FAMILY_SECT_R2, {163}},
+	        {PSA_ECC_FAMILY_BRAINPOOL_P_R1, {160, 192, 224, 256, 320, 384, 512}},
+	        {PSA_ECC_FAMILY_FRP, {256}},
+	        {PSA_ECC_FAMILY_MONTGOMERY, {255, 448}},
+	        {PSA_ECC_FAMILY_TWISTED_EDWARDS, {255, 448}},
+	};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (sizes[i].family == family)
+			for (size_t j = 0; j < 7 && sizes[i].bits[j] != 0; j++)
+				if (sizes[i].bits[j] == bits)
+					return true;
+	return false;
+}
+
 psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attributes,
                                            psa_key_derivation_operation_t *operation,
                                            psa_key_id_t *key)
@@ -228,6 +255,11 @@ psa_status_t psa_key_derivation_output_key(const psa_key_attributes_t *attribute
 	/* Public keys cannot be derived (the specification's INVALID_ARGUMENT). */
 	if (st == PSA_SUCCESS && (attributes->bits == 0 || attributes->type == 0 ||
 	                          PSA_KEY_TYPE_IS_PUBLIC_KEY(attributes->type)))
+		st = PSA_ERROR_INVALID_ARGUMENT;
+	/* A curve size that does not exist is an argument error, before the daemon
+	 * says whether it derives asymmetric keys at all. */
+	if (st == PSA_SUCCESS && PSA_KEY_TYPE_IS_ECC_KEY_PAIR(attributes->type) &&
+	    !ecc_size_valid(PSA_KEY_TYPE_ECC_GET_FAMILY(attributes->type), attributes->bits))
 		st = PSA_ERROR_INVALID_ARGUMENT;
 	if (st == PSA_SUCCESS)
 		st = tpsa_new_key_place(attributes, &provider, &vol, &id);

@@ -20,6 +20,9 @@ struct tessera_client;
 /* Largest input sent in one multipart update request. */
 #define TPSA_UPDATE_CHUNK 65536u
 
+/* The tag length an AEAD algorithm encodes (bits 16-21; 0 is no valid tag). */
+#define TPSA_AEAD_TAG_BITS(alg) (((alg) >> 16) & 0x3fu)
+
 /* One key this process knows of. */
 struct tpsa_key {
 	psa_key_id_t id;

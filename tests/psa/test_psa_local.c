@@ -104,6 +104,9 @@ Test(psa_local, algorithm_checks_before_any_request)
 	cr_assert_eq(
 	        psa_aead_encrypt(1, PSA_ALG_CTR, buf, 12, NULL, 0, buf, 1, buf, sizeof(buf), &n),
 	        PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(psa_aead_encrypt(1, PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_CCM, 0), buf, 12,
+	                              NULL, 0, buf, 1, buf, sizeof(buf), &n),
+	             PSA_ERROR_INVALID_ARGUMENT);
 	cr_assert_eq(psa_cipher_encrypt(1, PSA_ALG_GCM, buf, 1, buf, sizeof(buf), &n),
 	             PSA_ERROR_INVALID_ARGUMENT);
 	cr_assert_eq(psa_asymmetric_encrypt(1, PSA_ALG_RSA_PKCS1V15_CRYPT, buf, 1, buf, 1, buf,
