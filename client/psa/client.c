@@ -150,7 +150,9 @@ psa_status_t tpsa_status(int rc)
 		return PSA_SUCCESS;
 	if (rc > 1000 && rc < 1000 + 256)
 		return (psa_status_t)(1000 - rc);
-	if (rc == 9) /* OpcodeDoesNotExist */
+	/* OpcodeDoesNotExist; DeprecatedPrimitive (DES, ARC4, MD5, SHA-1 keys the
+	 * daemon refuses to make) */
+	if (rc == 9 || rc == 22)
 		return PSA_ERROR_NOT_SUPPORTED;
 	if (rc == TESSERA_ERR_NOMEM)
 		return PSA_ERROR_INSUFFICIENT_MEMORY;

@@ -30,7 +30,8 @@ Test(psa_local, status_mapping)
 	cr_assert_eq(tpsa_status(1134), PSA_ERROR_NOT_SUPPORTED);
 	cr_assert_eq(tpsa_status(1149), PSA_ERROR_INVALID_SIGNATURE);
 	cr_assert_eq(tpsa_status(1137), PSA_ERROR_BAD_STATE);
-	cr_assert_eq(tpsa_status(9), PSA_ERROR_NOT_SUPPORTED); /* OpcodeDoesNotExist */
+	cr_assert_eq(tpsa_status(9), PSA_ERROR_NOT_SUPPORTED);  /* OpcodeDoesNotExist */
+	cr_assert_eq(tpsa_status(22), PSA_ERROR_NOT_SUPPORTED); /* DeprecatedPrimitive */
 	cr_assert_eq(tpsa_status(11), PSA_ERROR_COMMUNICATION_FAILURE);
 	cr_assert_eq(tpsa_status(19), PSA_ERROR_COMMUNICATION_FAILURE);
 	cr_assert_eq(tpsa_status(-1), PSA_ERROR_COMMUNICATION_FAILURE);
