@@ -38,6 +38,13 @@ psa_status_t psa_get_key_attributes(psa_key_id_t key, psa_key_attributes_t *attr
 	return st;
 }
 
+/* Every usage flag the specification defines. */
+#define TPSA_USAGE_DEFINED                                                                         \
+	(PSA_KEY_USAGE_EXPORT | PSA_KEY_USAGE_COPY | PSA_KEY_USAGE_CACHE | PSA_KEY_USAGE_ENCRYPT | \
+	 PSA_KEY_USAGE_DECRYPT | PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE |       \
+	 PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH | PSA_KEY_USAGE_DERIVE |              \
+	 PSA_KEY_USAGE_VERIFY_DERIVATION)
+
 /* The checks import and generate share before any request. */
 static psa_status_t check_new(const psa_key_attributes_t *attributes, psa_key_id_t *key)
 {
@@ -47,6 +54,8 @@ static psa_status_t check_new(const psa_key_attributes_t *attributes, psa_key_id
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if (attributes->type == PSA_KEY_TYPE_NONE) /* as Mbed TLS, and psa-arch-tests, answer */
 		return PSA_ERROR_NOT_SUPPORTED;
+	if ((attributes->usage & ~TPSA_USAGE_DEFINED) != 0) /* a flag the API does not define */
+		return PSA_ERROR_INVALID_ARGUMENT;
 	return PSA_SUCCESS;
 }
 

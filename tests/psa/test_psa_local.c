@@ -76,6 +76,9 @@ Test(psa_local, key_ids_checked_locally)
 	cr_assert_eq(psa_import_key(&a, out, 16, &k), PSA_ERROR_NOT_SUPPORTED); /* no type */
 	psa_set_key_type(&a, PSA_KEY_TYPE_AES);
 	cr_assert_eq(psa_generate_key(&a, &k), PSA_ERROR_INVALID_ARGUMENT); /* no size */
+	psa_set_key_bits(&a, 128);
+	psa_set_key_usage_flags(&a, 0xffffffffu);
+	cr_assert_eq(psa_generate_key(&a, &k), PSA_ERROR_INVALID_ARGUMENT); /* undefined flags */
 }
 
 Test(psa_local, algorithm_checks_before_any_request)
