@@ -561,6 +561,70 @@ psa_status_t tpsa_new_key_place(const psa_key_attributes_t *attrs, uint8_t *ret_
 	return PSA_SUCCESS;
 }
 
+/* Does the key's policy algorithm permit alg (exactly, or as an any-hash signature policy)? */
+static bool policy_permits(psa_algorithm_t policy, psa_algorithm_t alg)
+{
+	if (policy == alg)
+		return true;
+	return PSA_ALG_IS_SIGN_HASH(policy) && PSA_ALG_SIGN_GET_HASH(policy) == PSA_ALG_ANY_HASH &&
+	       (policy & ~0xffu) == (alg & ~0xffu);
+}
+
+/* The status Mbed TLS gives for alg on a key of type t that the algorithm does not fit. */
+static psa_status_t misfit(psa_key_type_t t, psa_algorithm_t alg, psa_key_usage_t need)
+{
+	if (PSA_ALG_IS_SIGN(alg)) {
+		bool fits = PSA_KEY_TYPE_IS_RSA(t)
+		                    ? PSA_ALG_IS_RSA_PKCS1V15_SIGN(alg) || PSA_ALG_IS_RSA_PSS(alg)
+		            : PSA_KEY_TYPE_IS_ECC(t) ? PSA_ALG_IS_ECDSA(alg)
+		                                     : false;
+
+		if (need & (PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_SIGN_MESSAGE))
+			return !PSA_KEY_TYPE_IS_KEY_PAIR(t) || !fits ? PSA_ERROR_INVALID_ARGUMENT
+			                                             : PSA_SUCCESS;
+		if (PSA_KEY_TYPE_IS_RSA(t) || PSA_KEY_TYPE_IS_ECC(t))
+			return fits ? PSA_SUCCESS : PSA_ERROR_INVALID_ARGUMENT;
+		return PSA_ERROR_NOT_SUPPORTED; /* verify with a key that verifies nothing */
+	}
+	if (PSA_ALG_IS_ASYMMETRIC_ENCRYPTION(alg))
+		return PSA_KEY_TYPE_IS_RSA(t) && (need == PSA_KEY_USAGE_ENCRYPT ||
+		                                  PSA_KEY_TYPE_IS_KEY_PAIR(t))
+		               ? PSA_SUCCESS
+		               : PSA_ERROR_INVALID_ARGUMENT;
+	if (PSA_ALG_IS_MAC(alg))
+		return (PSA_ALG_IS_HMAC(alg) ? t == PSA_KEY_TYPE_HMAC
+		                             : PSA_BLOCK_CIPHER_BLOCK_LENGTH(t) > 1)
+		               ? PSA_SUCCESS
+		               : PSA_ERROR_INVALID_ARGUMENT;
+	if (PSA_ALG_IS_CIPHER(alg))
+		return (PSA_ALG_IS_STREAM_CIPHER(alg) ? t == PSA_KEY_TYPE_CHACHA20
+		                                      : PSA_BLOCK_CIPHER_BLOCK_LENGTH(t) > 1)
+		               ? PSA_SUCCESS
+		               : PSA_ERROR_INVALID_ARGUMENT;
+	if (PSA_ALG_IS_RAW_KEY_AGREEMENT(alg))
+		return (PSA_ALG_IS_ECDH(alg) ? PSA_KEY_TYPE_IS_ECC_KEY_PAIR(t)
+		                             : PSA_KEY_TYPE_IS_DH(t) && PSA_KEY_TYPE_IS_KEY_PAIR(t))
+		               ? PSA_SUCCESS
+		               : PSA_ERROR_INVALID_ARGUMENT;
+	return PSA_SUCCESS;
+}
+
+psa_status_t tpsa_refine_not_permitted(struct tpsa_key *k, psa_algorithm_t alg,
+                                       psa_key_usage_t need, psa_status_t st)
+{
+	psa_status_t fit;
+
+	/* The daemon answers NotPermitted for a key of the wrong type, as Parsec
+	 * does; the specification (and Mbed TLS) answer that only for the policy.
+	 * When the policy allows the use, the refusal was the type's. */
+	if (st != PSA_ERROR_NOT_PERMITTED || tpsa_key_attrs(k) != PSA_SUCCESS)
+		return st;
+	if ((k->attrs.usage & need) == 0 || !policy_permits(k->attrs.alg, alg))
+		return st;
+	fit = misfit(k->attrs.type, alg, need);
+	return fit != PSA_SUCCESS ? fit : st;
+}
+
 int tpsa_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t n)
 {
 	volatile uint8_t d = 0;

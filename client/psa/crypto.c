@@ -27,6 +27,8 @@
 
 /* What one keyed one-shot needs: the key's provider and name, the algorithm as protobuf. */
 struct oneshot {
+	psa_algorithm_t alg_value;
+	psa_key_usage_t need; /* the usage flag the operation needs */
 	struct pbarena arena;
 	PsaAlgorithm__Algorithm *alg;
 	struct tpsa_key *k;
@@ -41,11 +43,13 @@ struct oneshot {
  * Always pair with end().
  */
 static psa_status_t begin(struct oneshot *o, bool keyed, psa_key_id_t key, psa_algorithm_t alg,
-                          int variant)
+                          int variant, psa_key_usage_t need)
 {
 	psa_status_t st;
 
 	memset(o, 0, sizeof(*o));
+	o->alg_value = alg;
+	o->need = need;
 	st = tpsa_enter();
 	if (st != PSA_SUCCESS)
 		return st;
@@ -70,7 +74,8 @@ static psa_status_t send(struct oneshot *o, uint32_t opcode, const ProtobufCMess
                          const ProtobufCMessageDescriptor *desc)
 {
 	if (o->k != NULL)
-		return tpsa_key_call(o->k, opcode, op, desc, &o->r);
+		return tpsa_refine_not_permitted(o->k, o->alg_value, o->need,
+		                                 tpsa_key_call(o->k, opcode, op, desc, &o->r));
 	return tpsa_status(tpsa_call(o->provider, opcode, op, desc, &o->r));
 }
 
@@ -111,7 +116,7 @@ psa_status_t psa_sign_hash(psa_key_id_t key, psa_algorithm_t alg, const uint8_t 
 	*signature_length = 0;
 	if (!PSA_ALG_IS_SIGN_HASH(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE));
+	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE), PSA_KEY_USAGE_SIGN_HASH);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->asymmetric_signature;
@@ -133,7 +138,7 @@ psa_status_t psa_verify_hash(psa_key_id_t key, psa_algorithm_t alg, const uint8_
 
 	if (!PSA_ALG_IS_SIGN_HASH(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE));
+	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE), PSA_KEY_USAGE_VERIFY_HASH);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->asymmetric_signature;
@@ -157,7 +162,7 @@ psa_status_t psa_sign_message(psa_key_id_t key, psa_algorithm_t alg, const uint8
 	*signature_length = 0;
 	if (!PSA_ALG_IS_SIGN_MESSAGE(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE));
+	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE), PSA_KEY_USAGE_SIGN_MESSAGE);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->asymmetric_signature;
@@ -181,7 +186,7 @@ psa_status_t psa_verify_message(psa_key_id_t key, psa_algorithm_t alg, const uin
 
 	if (!PSA_ALG_IS_SIGN_MESSAGE(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE));
+	st = begin(&o, true, key, alg, V(ASYMMETRIC_SIGNATURE), PSA_KEY_USAGE_VERIFY_MESSAGE);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->asymmetric_signature;
@@ -210,7 +215,8 @@ static psa_status_t asym(bool enc, psa_key_id_t key, psa_algorithm_t alg, const 
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if (alg == PSA_ALG_RSA_PKCS1V15_CRYPT && salt_length > 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(ASYMMETRIC_ENCRYPTION));
+	st = begin(&o, true, key, alg, V(ASYMMETRIC_ENCRYPTION),
+	           enc ? PSA_KEY_USAGE_ENCRYPT : PSA_KEY_USAGE_DECRYPT);
 	if (st != PSA_SUCCESS)
 		return end(&o, st);
 	if (enc) {
@@ -270,7 +276,8 @@ static psa_status_t aead(bool enc, psa_key_id_t key, psa_algorithm_t alg, const 
 	*output_length = 0;
 	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg) || TPSA_AEAD_TAG_BITS(alg) == 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(AEAD));
+	st = begin(&o, true, key, alg, V(AEAD),
+	           enc ? PSA_KEY_USAGE_ENCRYPT : PSA_KEY_USAGE_DECRYPT);
 	if (st != PSA_SUCCESS)
 		return end(&o, st);
 	if (enc) {
@@ -335,7 +342,8 @@ static psa_status_t cipher(bool enc, psa_key_id_t key, psa_algorithm_t alg, cons
 	*output_length = 0;
 	if (!PSA_ALG_IS_CIPHER(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(CIPHER));
+	st = begin(&o, true, key, alg, V(CIPHER),
+	           enc ? PSA_KEY_USAGE_ENCRYPT : PSA_KEY_USAGE_DECRYPT);
 	if (st != PSA_SUCCESS)
 		return end(&o, st);
 	if (enc) {
@@ -388,7 +396,7 @@ psa_status_t psa_mac_compute(psa_key_id_t key, psa_algorithm_t alg, const uint8_
 	*mac_length = 0;
 	if (!PSA_ALG_IS_MAC(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(MAC));
+	st = begin(&o, true, key, alg, V(MAC), PSA_KEY_USAGE_SIGN_MESSAGE);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->mac;
@@ -410,7 +418,7 @@ psa_status_t psa_mac_verify(psa_key_id_t key, psa_algorithm_t alg, const uint8_t
 
 	if (!PSA_ALG_IS_MAC(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = begin(&o, true, key, alg, V(MAC));
+	st = begin(&o, true, key, alg, V(MAC), PSA_KEY_USAGE_VERIFY_MESSAGE);
 	if (st == PSA_SUCCESS) {
 		op.key_name = o.name;
 		op.alg = o.alg->mac;
@@ -437,7 +445,7 @@ psa_status_t psa_hash_compute(psa_algorithm_t alg, const uint8_t *input, size_t 
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if (hash_size < PSA_HASH_LENGTH(alg))
 		return PSA_ERROR_BUFFER_TOO_SMALL;
-	st = begin(&o, false, 0, alg, V(HASH));
+	st = begin(&o, false, 0, alg, V(HASH), 0);
 	if (st == PSA_SUCCESS) {
 		op.alg = o.alg->hash;
 		op.input = BYTES(input, input_length);
@@ -461,7 +469,7 @@ psa_status_t psa_hash_compare(psa_algorithm_t alg, const uint8_t *input, size_t 
 	/* (An unknown hash has no length: NOT_SUPPORTED, from the mapping.) */
 	if (PSA_HASH_LENGTH(alg) != 0 && hash_length != PSA_HASH_LENGTH(alg))
 		return PSA_ERROR_INVALID_SIGNATURE;
-	st = begin(&o, false, 0, alg, V(HASH));
+	st = begin(&o, false, 0, alg, V(HASH), 0);
 	if (st == PSA_SUCCESS) {
 		op.alg = o.alg->hash;
 		op.input = BYTES(input, input_length);
@@ -488,7 +496,7 @@ psa_status_t psa_raw_key_agreement(psa_algorithm_t alg, psa_key_id_t private_key
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if (private_key == 0)
 		return PSA_ERROR_INVALID_HANDLE;
-	st = begin(&o, true, private_key, alg, V(KEY_AGREEMENT));
+	st = begin(&o, true, private_key, alg, V(KEY_AGREEMENT), PSA_KEY_USAGE_DERIVE);
 	if (st == PSA_SUCCESS && o.alg->key_agreement->variant_case !=
 	                                 PSA_ALGORITHM__ALGORITHM__KEY_AGREEMENT__VARIANT_RAW)
 		st = PSA_ERROR_INVALID_ARGUMENT;

@@ -60,6 +60,25 @@ int tpsa_op_call(struct tessera_psa_op_s *op, uint32_t opcode, const ProtobufCMe
 	return rc;
 }
 
+/* The usage flag an operation of kind needs. */
+static psa_key_usage_t kind_usage(int kind)
+{
+	switch (kind) {
+	case PSA_OP_SETUP__OPERATION__KIND__MAC_SIGN:
+		return PSA_KEY_USAGE_SIGN_MESSAGE;
+	case PSA_OP_SETUP__OPERATION__KIND__MAC_VERIFY:
+		return PSA_KEY_USAGE_VERIFY_MESSAGE;
+	case PSA_OP_SETUP__OPERATION__KIND__CIPHER_ENCRYPT:
+	case PSA_OP_SETUP__OPERATION__KIND__AEAD_ENCRYPT:
+		return PSA_KEY_USAGE_ENCRYPT;
+	case PSA_OP_SETUP__OPERATION__KIND__CIPHER_DECRYPT:
+	case PSA_OP_SETUP__OPERATION__KIND__AEAD_DECRYPT:
+		return PSA_KEY_USAGE_DECRYPT;
+	default:
+		return PSA_KEY_USAGE_DERIVE;
+	}
+}
+
 psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, psa_key_id_t key,
                            psa_algorithm_t alg, psa_key_type_t *ret_type)
 {
@@ -98,9 +117,11 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 		m.kind = (PsaOpSetup__Operation__Kind)kind;
 		m.key_name = name;
 		m.alg = pa;
-		st = keyed ? tpsa_key_call(k, WIRE_OP_PSA_OP_SETUP, &m.base,
-		                           &psa_op_setup__result__descriptor,
-		                           (ProtobufCMessage **)&r)
+		st = keyed ? tpsa_refine_not_permitted(
+		                     k, alg, kind_usage(kind),
+		                     tpsa_key_call(k, WIRE_OP_PSA_OP_SETUP, &m.base,
+		                                   &psa_op_setup__result__descriptor,
+		                                   (ProtobufCMessage **)&r))
 		           : tpsa_status(tpsa_call(provider, WIRE_OP_PSA_OP_SETUP, &m.base,
 		                                   &psa_op_setup__result__descriptor,
 		                                   (ProtobufCMessage **)&r));

@@ -82,6 +82,10 @@ psa_status_t tpsa_key_find(psa_key_id_t id, struct tpsa_key **ret);
  */
 psa_status_t tpsa_key_call(struct tpsa_key *k, uint32_t opcode, const ProtobufCMessage *op,
                            const ProtobufCMessageDescriptor *desc, ProtobufCMessage **ret);
+/* A NOT_PERMITTED from the daemon for a use the key's policy allows, of an
+ * algorithm its type does not fit: the specification's status for that. */
+psa_status_t tpsa_refine_not_permitted(struct tpsa_key *k, psa_algorithm_t alg,
+                                       psa_key_usage_t need, psa_status_t st);
 /* Make sure k->attrs holds the key's attributes (one request if not). */
 psa_status_t tpsa_key_attrs(struct tpsa_key *k);
 /* Record a key made by this process; NULL when out of memory. */

@@ -1212,3 +1212,34 @@ Test(psa_api, a_policy_the_wire_cannot_express_permits_nothing)
 	cr_assert_eq(psa_raw_key_agreement(PSA_ALG_ECDH, k, pub, n, s, sizeof(s), &m),
 	             PSA_ERROR_NOT_PERMITTED);
 }
+
+Test(psa_api, an_algorithm_the_key_type_does_not_fit)
+{
+	const uint8_t raw[16] = {1};
+	uint8_t out[64], h[32] = {0};
+	size_t n;
+	psa_algorithm_t ecdsa = PSA_ALG_ECDSA(PSA_ALG_SHA_256);
+	psa_key_id_t aes = import_key(0, PSA_KEY_TYPE_AES, PSA_KEY_USAGE_SIGN_HASH, ecdsa, raw, 16);
+	psa_key_id_t data =
+	        import_key(0, PSA_KEY_TYPE_RAW_DATA, PSA_KEY_USAGE_ENCRYPT, PSA_ALG_CTR, raw, 16);
+	psa_key_id_t hmac =
+	        import_key(0, PSA_KEY_TYPE_HMAC, PSA_KEY_USAGE_SIGN_MESSAGE, PSA_ALG_CMAC, raw, 16);
+	psa_cipher_operation_t op = PSA_CIPHER_OPERATION_INIT;
+
+	/* The policy allows the use: the type is what does not fit. */
+	cr_assert_eq(psa_sign_hash(aes, ecdsa, h, 32, out, sizeof(out), &n),
+	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(psa_cipher_encrypt(data, PSA_ALG_CTR, raw, 16, out, sizeof(out), &n),
+	             PSA_ERROR_INVALID_ARGUMENT);
+	cr_assert_eq(psa_mac_compute(hmac, PSA_ALG_CMAC, raw, 16, out, sizeof(out), &n),
+	             PSA_ERROR_INVALID_ARGUMENT);
+	if (daemon_has(WIRE_OP_PSA_OP_SETUP))
+		cr_assert_eq(psa_cipher_encrypt_setup(&op, data, PSA_ALG_CTR),
+		             PSA_ERROR_INVALID_ARGUMENT);
+	/* The policy does not allow it: NOT_PERMITTED, whatever the type. */
+	cr_assert_eq(
+	        psa_sign_hash(aes, PSA_ALG_ECDSA(PSA_ALG_SHA_384), h, 32, out, sizeof(out), &n),
+	        PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_cipher_decrypt(data, PSA_ALG_CTR, out, 32, out, sizeof(out), &n),
+	             PSA_ERROR_NOT_PERMITTED);
+}
