@@ -371,6 +371,7 @@ struct tpsa_key *tpsa_key_add(psa_key_id_t id, uint8_t provider, bool is_volatil
 	if (attrs != NULL) {
 		k->attrs = *attrs;
 		k->have_attrs = true;
+		k->have_policy = true;
 	}
 	return k;
 }
@@ -525,7 +526,7 @@ psa_status_t tpsa_key_attrs(struct tpsa_key *k)
 	if (st != PSA_SUCCESS)
 		return st;
 	k->attrs = a;
-	k->have_attrs = true;
+	k->have_attrs = k->have_policy = true;
 	return PSA_SUCCESS;
 }
 
@@ -586,11 +587,12 @@ static psa_status_t misfit(psa_key_type_t t, psa_algorithm_t alg, psa_key_usage_
 			return fits ? PSA_SUCCESS : PSA_ERROR_INVALID_ARGUMENT;
 		return PSA_ERROR_NOT_SUPPORTED; /* verify with a key that verifies nothing */
 	}
-	if (PSA_ALG_IS_ASYMMETRIC_ENCRYPTION(alg))
-		return PSA_KEY_TYPE_IS_RSA(t) && (need == PSA_KEY_USAGE_ENCRYPT ||
-		                                  PSA_KEY_TYPE_IS_KEY_PAIR(t))
-		               ? PSA_SUCCESS
-		               : PSA_ERROR_INVALID_ARGUMENT;
+	if (PSA_ALG_IS_ASYMMETRIC_ENCRYPTION(alg)) {
+		if (!PSA_KEY_TYPE_IS_ASYMMETRIC(t) ||
+		    (need == PSA_KEY_USAGE_DECRYPT && !PSA_KEY_TYPE_IS_KEY_PAIR(t)))
+			return PSA_ERROR_INVALID_ARGUMENT;
+		return PSA_KEY_TYPE_IS_RSA(t) ? PSA_SUCCESS : PSA_ERROR_NOT_SUPPORTED;
+	}
 	if (PSA_ALG_IS_MAC(alg))
 		return (PSA_ALG_IS_HMAC(alg) ? t == PSA_KEY_TYPE_HMAC
 		                             : PSA_BLOCK_CIPHER_BLOCK_LENGTH(t) > 1)
@@ -617,7 +619,7 @@ psa_status_t tpsa_refine_not_permitted(struct tpsa_key *k, psa_algorithm_t alg,
 	/* The daemon answers NotPermitted for a key of the wrong type, as Parsec
 	 * does; the specification (and Mbed TLS) answer that only for the policy.
 	 * When the policy allows the use, the refusal was the type's. */
-	if (st != PSA_ERROR_NOT_PERMITTED || tpsa_key_attrs(k) != PSA_SUCCESS)
+	if (st != PSA_ERROR_NOT_PERMITTED || (!k->have_policy && tpsa_key_attrs(k) != PSA_SUCCESS))
 		return st;
 	if ((k->attrs.usage & need) == 0 || !policy_permits(k->attrs.alg, alg))
 		return st;

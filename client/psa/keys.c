@@ -85,11 +85,11 @@ static psa_status_t policy_to_pb(const psa_key_attributes_t *attributes,
 static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
                            const psa_key_attributes_t *attributes, bool bits_known)
 {
-	struct tpsa_key *k = tpsa_key_add(id, provider, vol, attributes->lifetime,
-	                                  bits_known ? attributes : NULL);
+	struct tpsa_key *k = tpsa_key_add(id, provider, vol, attributes->lifetime, attributes);
 
 	if (k == NULL)
 		return PSA_ERROR_INSUFFICIENT_MEMORY;
+	k->have_attrs = bits_known; /* type, usage and algorithm are known anyway */
 	k->attrs.id = 0;
 	k->attrs.lifetime = 0;
 	/* As the daemon records them (and another process reads them back). */
@@ -105,12 +105,61 @@ static psa_status_t record(psa_key_id_t id, uint8_t provider, bool vol,
  * daemon later): unstructured keys, and the curves whose scalar or point
  * length names one size.
  */
+/* One DER header at *p (tag expected): the content's length, or -1. */
+static long der_item(const uint8_t **p, const uint8_t *end, uint8_t tag)
+{
+	size_t len, nbytes;
+
+	if (end - *p < 2 || **p != tag)
+		return -1;
+	(*p)++;
+	len = *(*p)++;
+	if (len & 0x80) {
+		nbytes = len & 0x7f;
+		if (nbytes == 0 || nbytes > 3 || (size_t)(end - *p) < nbytes)
+			return -1;
+		for (len = 0; nbytes > 0; nbytes--)
+			len = len << 8 | *(*p)++;
+	}
+	return len <= (size_t)(end - *p) ? (long)len : -1;
+}
+
+/* The modulus size of PSA's RSA formats (DER RSAPublicKey or RSAPrivateKey), or 0. */
+static size_t rsa_bits(psa_key_type_t type, const uint8_t *data, size_t len)
+{
+	const uint8_t *p = data, *end = data + len;
+	size_t bits;
+	long n;
+
+	if (der_item(&p, end, 0x30) < 0)
+		return 0;
+	if (type == PSA_KEY_TYPE_RSA_KEY_PAIR) { /* the version comes first */
+		if ((n = der_item(&p, end, 0x02)) < 0)
+			return 0;
+		p += n;
+	}
+	if ((n = der_item(&p, end, 0x02)) <= 0)
+		return 0;
+	while (n > 0 && *p == 0) {
+		p++;
+		n--;
+	}
+	if (n == 0)
+		return 0;
+	bits = (size_t)n * 8;
+	for (uint8_t top = *p; (top & 0x80) == 0; top = (uint8_t)(top << 1))
+		bits--;
+	return bits;
+}
+
 static size_t import_bits(psa_key_type_t type, const uint8_t *data, size_t len)
 {
 	size_t n = len;
 
 	if (PSA_KEY_TYPE_IS_UNSTRUCTURED(type))
 		return len * 8;
+	if (PSA_KEY_TYPE_IS_RSA(type))
+		return rsa_bits(type, data, len);
 	if (!PSA_KEY_TYPE_IS_ECC(type))
 		return 0;
 	if (PSA_KEY_TYPE_ECC_GET_FAMILY(type) == PSA_ECC_FAMILY_MONTGOMERY)

@@ -28,7 +28,8 @@ struct tpsa_key {
 	psa_key_id_t id;
 	uint8_t provider;
 	bool is_volatile;
-	bool have_attrs;
+	bool have_attrs;             /* attrs complete (the size too) */
+	bool have_policy;            /* attrs.type, usage and alg known */
 	uint64_t generation;         /* volatile keys: the connection they live on */
 	psa_key_lifetime_t lifetime; /* as created, or as found */
 	psa_key_attributes_t attrs;  /* type, bits, usage, alg (when have_attrs) */

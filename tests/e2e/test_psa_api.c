@@ -495,6 +495,27 @@ Test(psa_api, rsa_oaep_encrypt_decrypt)
 	cr_assert_eq(psa_asymmetric_encrypt(k, PSA_ALG_RSA_PKCS1V15_CRYPT, msg, sizeof(msg), label,
 	                                    sizeof(label), ct, sizeof(ct), &ct_len),
 	             PSA_ERROR_INVALID_ARGUMENT);
+
+	/* Its public key imported: the size read from the DER, encryption to it works. */
+	uint8_t pub[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE];
+	size_t pub_len;
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+
+	cr_assert_eq(psa_export_public_key(k, pub, sizeof(pub), &pub_len), PSA_SUCCESS);
+	psa_key_id_t p = import_key(0, PSA_KEY_TYPE_RSA_PUBLIC_KEY, PSA_KEY_USAGE_ENCRYPT, alg, pub,
+	                            pub_len);
+
+	cr_assert_eq(psa_get_key_attributes(p, &a), PSA_SUCCESS);
+	cr_assert_eq(psa_get_key_bits(&a), 2048);
+	cr_assert_eq(
+	        psa_asymmetric_encrypt(p, alg, msg, sizeof(msg), NULL, 0, ct, sizeof(ct), &ct_len),
+	        PSA_SUCCESS);
+	cr_assert_eq(psa_asymmetric_decrypt(k, alg, ct, ct_len, NULL, 0, pt, sizeof(pt), &pt_len),
+	             PSA_SUCCESS);
+	cr_assert_arr_eq(pt, msg, sizeof(msg));
+	/* A public key decrypts nothing. */
+	cr_assert_eq(psa_asymmetric_decrypt(p, alg, ct, ct_len, NULL, 0, pt, sizeof(pt), &pt_len),
+	             PSA_ERROR_NOT_PERMITTED);
 	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
 }
 
