@@ -563,7 +563,7 @@ psa_status_t tpsa_new_key_place(const psa_key_attributes_t *attrs, uint8_t *ret_
 }
 
 /* Does the key's policy algorithm permit alg (exactly, or as an any-hash signature policy)? */
-static bool policy_permits(psa_algorithm_t policy, psa_algorithm_t alg)
+bool tpsa_policy_permits(psa_algorithm_t policy, psa_algorithm_t alg)
 {
 	if (policy == alg)
 		return true;
@@ -621,7 +621,7 @@ psa_status_t tpsa_refine_not_permitted(struct tpsa_key *k, psa_algorithm_t alg,
 	 * When the policy allows the use, the refusal was the type's. */
 	if (st != PSA_ERROR_NOT_PERMITTED || (!k->have_policy && tpsa_key_attrs(k) != PSA_SUCCESS))
 		return st;
-	if ((k->attrs.usage & need) == 0 || !policy_permits(k->attrs.alg, alg))
+	if ((k->attrs.usage & need) == 0 || !tpsa_policy_permits(k->attrs.alg, alg))
 		return st;
 	fit = misfit(k->attrs.type, alg, need);
 	return fit != PSA_SUCCESS ? fit : st;

@@ -392,6 +392,8 @@ static psa_status_t mac_setup(psa_mac_operation_t *operation, psa_key_id_t key, 
 		return PSA_ERROR_BAD_STATE;
 	if (!PSA_ALG_IS_MAC(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
+	if (TPSA_MAC_TOO_SHORT(alg))
+		return PSA_ERROR_NOT_SUPPORTED;
 	st = tpsa_op_setup(&operation->op,
 	                   verify ? PSA_OP_SETUP__OPERATION__KIND__MAC_VERIFY
 	                          : PSA_OP_SETUP__OPERATION__KIND__MAC_SIGN,
@@ -673,7 +675,7 @@ static psa_status_t aead_setup(psa_aead_operation_t *operation, psa_key_id_t key
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if ((operation->op.state & TPSA_S_ACTIVE) != 0)
 		return PSA_ERROR_BAD_STATE;
-	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg) || TPSA_AEAD_TAG_BITS(alg) == 0)
+	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg) || TPSA_ALG_LENGTH_FIELD(alg) == 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
 	st = tpsa_op_setup(&operation->op,
 	                   decrypt ? PSA_OP_SETUP__OPERATION__KIND__AEAD_DECRYPT

@@ -20,8 +20,9 @@ struct tessera_client;
 /* Largest input sent in one multipart update request. */
 #define TPSA_UPDATE_CHUNK 65536u
 
-/* The tag length an AEAD algorithm encodes (bits 16-21; 0 is no valid tag). */
-#define TPSA_AEAD_TAG_BITS(alg) (((alg) >> 16) & 0x3fu)
+/* The length an AEAD algorithm's tag or a truncated MAC has (bits 16-21): 0
+ * is no valid tag, and a MAC at full length. */
+#define TPSA_ALG_LENGTH_FIELD(alg) (((alg) >> 16) & 0x3fu)
 
 /* One key this process knows of. */
 struct tpsa_key {
@@ -103,6 +104,11 @@ psa_key_id_t tpsa_volatile_id(void);
  */
 psa_status_t tpsa_new_key_place(const psa_key_attributes_t *attrs, uint8_t *ret_provider,
                                 bool *ret_volatile, psa_key_id_t *ret_id);
+
+/* Whether the key's policy algorithm permits alg. */
+bool tpsa_policy_permits(psa_algorithm_t policy, psa_algorithm_t alg);
+/* A MAC truncated below what libtessera-psa takes (4 bytes, as Mbed TLS). */
+#define TPSA_MAC_TOO_SHORT(alg) (TPSA_ALG_LENGTH_FIELD(alg) > 0 && TPSA_ALG_LENGTH_FIELD(alg) < 4)
 
 /* Constant-time comparison: 0 when equal. */
 int tpsa_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t n);
