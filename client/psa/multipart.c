@@ -109,6 +109,8 @@ psa_status_t tpsa_op_setup(struct tessera_psa_op_s *op, int kind, bool keyed, ps
 			st = tpsa_default_provider(&provider);
 		}
 	}
+	if (st == PSA_SUCCESS && PSA_ALG_IS_MAC(alg) && TPSA_MAC_TOO_SHORT(alg))
+		st = PSA_ERROR_NOT_SUPPORTED; /* after the key, as in the one-shots */
 	if (st == PSA_SUCCESS && !tpsa_provider_has(provider, WIRE_OP_PSA_OP_SETUP))
 		st = PSA_ERROR_NOT_SUPPORTED;
 	if (st == PSA_SUCCESS)
@@ -392,8 +394,6 @@ static psa_status_t mac_setup(psa_mac_operation_t *operation, psa_key_id_t key, 
 		return PSA_ERROR_BAD_STATE;
 	if (!PSA_ALG_IS_MAC(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	if (TPSA_MAC_TOO_SHORT(alg))
-		return PSA_ERROR_NOT_SUPPORTED;
 	st = tpsa_op_setup(&operation->op,
 	                   verify ? PSA_OP_SETUP__OPERATION__KIND__MAC_VERIFY
 	                          : PSA_OP_SETUP__OPERATION__KIND__MAC_SIGN,
