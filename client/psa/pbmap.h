@@ -6,18 +6,25 @@
  * Statuses, the same for every function below:
  *   PSA_SUCCESS                     *ret holds the result.
  *   PSA_ERROR_INVALID_ARGUMENT      to_pb: the value is not of the family the function
- *                                   converts (a MAC algorithm given to tpsa_sign_to_pb, key
- *                                   type NONE).
- *   PSA_ERROR_NOT_SUPPORTED         to_pb: a valid value the protobuf cannot express
- *                                   (SM3, RSA-PSS with any salt, EdDSA, HKDF-Extract, PBKDF2,
- *                                   "at least this length" wildcards, twisted Edwards curves,
- *                                   PSA_KEY_USAGE_VERIFY_DERIVATION, unknown bits...);
+ *                                   converts (a MAC algorithm given to tpsa_sign_to_pb);
+ *                                   usage bits the specification does not define.
+ *   PSA_ERROR_NOT_SUPPORTED         to_pb: a value the protobuf cannot express (SM3, RSA-PSS
+ *                                   with any salt, EdDSA, HKDF-Extract, PBKDF2, "at least this
+ *                                   length" wildcards, a vendor bit, key type NONE, ARIA,
+ *                                   twisted Edwards curves, PSA_KEY_USAGE_VERIFY_DERIVATION,
+ *                                   an unassigned algorithm of a known family...);
  *                                   from_pb: a length the PSA encoding cannot hold.
+ * (These follow what psa-arch-tests expects of psa_import_key, psa_generate_key,
+ * psa_hash_setup and psa_key_derivation_setup.)
  *   PSA_ERROR_COMMUNICATION_FAILURE from_pb: a malformed message (a missing sub-message, an
  *                                   unset oneof, an enum value that is NONE or unknown): the
  *                                   daemon's reply cannot be read.
  *   PSA_ERROR_INSUFFICIENT_MEMORY   to_pb: allocation failed.
  * On failure *ret is untouched; what to_pb allocated stays in the arena.
+ *
+ * Policy wildcards are mapped as they are (PSA_ALG_ANY_HASH in a signature
+ * is SignHash.any): an operation that must not take a wildcard checks
+ * PSA_ALG_IS_WILDCARD() itself before converting.
  *
  * This file never includes wire/psa.h: its usage bit macros are not the
  * specification's. The proto's usage flags are separate booleans.
@@ -105,6 +112,9 @@ psa_status_t tpsa_ka_to_pb(psa_algorithm_t alg, PsaAlgorithm__Algorithm__KeyAgre
 psa_status_t tpsa_ka_from_pb(const PsaAlgorithm__Algorithm__KeyAgreement *pb, psa_algorithm_t *ret);
 psa_status_t tpsa_kdf_to_pb(psa_algorithm_t alg, PsaAlgorithm__Algorithm__KeyDerivation **ret,
                             struct pbarena *a);
+/* For psa_key_derivation_setup(): a KDF or a key agreement with a KDF, else INVALID_ARGUMENT. */
+psa_status_t tpsa_kdf_setup_to_pb(psa_algorithm_t alg, PsaAlgorithm__Algorithm **ret,
+                                  struct pbarena *a);
 psa_status_t tpsa_kdf_from_pb(const PsaAlgorithm__Algorithm__KeyDerivation *pb,
                               psa_algorithm_t *ret);
 
