@@ -986,3 +986,35 @@ Test(session, a_key_agreement_input_feeds_the_shared_secret)
 	cr_assert_eq(fk.live, 0, "the refused derivation is freed");
 	session_close(s, st, NULL);
 }
+
+Test(session, malformed_bodies_and_missing_identities_are_refused_before_anything)
+{
+	struct session *s = session_new();
+	struct pb a = alg_sha256(), b = {0};
+	struct auth_peer peer = {.valid = true, .uid = 1000};
+	struct wire_header h, out;
+	struct dispatch_reply reply = {0};
+	struct result r;
+
+	r = setup_op(s, "alice", 0, NULL, &a);
+	cr_assert_eq(r.status, 16, "kind NONE");
+	r = setup_op(s, "alice", 9, NULL, &a);
+	cr_assert_eq(r.status, 16, "an unknown kind");
+	f_uint(&b, 1, 1);
+	cr_assert_eq(run(s, WIRE_OP_PSA_OP_SETUP, "alice", &b).status, 16, "no algorithm");
+	r = setup_op(s, "alice", 1, "a key", &a);
+	cr_assert_eq(r.status, 1135, "a hash takes no key");
+	cr_assert_eq(update(s, "alice", 0, "x"), 1137, "handle 0");
+	cr_assert_eq(finish(s, "alice", 12345).status, 1137, "a handle never issued");
+	/* No authentication: NotAuthenticated, and nothing was opened. */
+	b = (struct pb){0};
+	f_uint(&b, 1, 1);
+	f_msg(&b, 3, &a);
+	wire_header_request(&h, WIRE_OP_PSA_OP_SETUP, 1, 0, (uint32_t)b.n, 0);
+	dispatch_request_session(st, &peer, &h, b.b, s, &reply);
+	wire_header_decode(dispatch_reply_bytes(&reply), &out);
+	dispatch_reply_free(&reply);
+	cr_assert_eq(out.status, 19);
+	cr_assert_not(session_holds(s));
+	session_close(s, st, NULL);
+}
