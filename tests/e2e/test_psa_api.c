@@ -724,6 +724,18 @@ Test(psa_api, multipart_hash_and_clone)
 	cr_assert_eq(psa_hash_finish(&op, h2, 16, &n), PSA_ERROR_BUFFER_TOO_SMALL);
 	cr_assert_eq(psa_hash_abort(&op), PSA_SUCCESS);
 	cr_assert_eq(psa_hash_suspend(&op, h2, sizeof(h2), &n), PSA_ERROR_NOT_SUPPORTED);
+
+	/* An update larger than one request carries goes in pieces. */
+	size_t big_len = 200000;
+	uint8_t *big = malloc(big_len);
+
+	for (size_t i = 0; i < big_len; i++)
+		big[i] = (uint8_t)(i * 7);
+	SHA256(big, big_len, expect);
+	cr_assert_eq(psa_hash_setup(&op, PSA_ALG_SHA_256), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_update(&op, big, big_len), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_verify(&op, expect, 32), PSA_SUCCESS);
+	free(big);
 }
 
 Test(psa_api, multipart_mac)
