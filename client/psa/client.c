@@ -172,14 +172,16 @@ int tpsa_call(uint8_t provider, uint32_t opcode, const ProtobufCMessage *op,
 	return tessera_call(g.c, provider, opcode, op, desc, ret_result);
 }
 
+static psa_status_t load_providers(void);
+
 psa_status_t psa_crypto_init(void)
 {
 	psa_status_t st = tpsa_enter();
-	uint8_t p;
 
-	/* Connects, and reads the providers once. */
+	/* Connects, and reads the providers once (a TESSERA_PSA_PROVIDER that
+	 * names none is reported by the calls that need it). */
 	if (st == PSA_SUCCESS)
-		st = tpsa_default_provider(&p);
+		st = load_providers();
 	tpsa_leave();
 	return st;
 }
