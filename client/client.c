@@ -47,6 +47,8 @@ struct tessera_client {
 	/* JWT_SVID: the file read before each request, or the fixed token. */
 	char *svid_file;
 	char *svid_fixed;
+	/* Counts the connections opened (tessera_connection_generation). */
+	uint64_t generation;
 };
 
 void tessera_options_init(struct tessera_options *o)
@@ -194,6 +196,11 @@ const char *tessera_endpoint(const struct tessera_client *c)
 	return c->endpoint;
 }
 
+uint64_t tessera_connection_generation(const struct tessera_client *c)
+{
+	return c->generation;
+}
+
 const char *tessera_strerror(int rc)
 {
 	const char *name;
@@ -266,6 +273,7 @@ static int connect_endpoint(struct tessera_client *c)
 		return TESSERA_ERR_CONNECT;
 	}
 	c->fd = fd;
+	c->generation++;
 	return TESSERA_OK;
 }
 

@@ -105,6 +105,12 @@ const char *tessera_strerror(int rc);
 /* The endpoint the client talks to (for messages). */
 const char *tessera_endpoint(const struct tessera_client *c);
 
+/* A counter that changes each time the client opens a new connection (0
+ * before the first). State the daemon keeps per connection (volatile keys,
+ * multipart operations) is gone once it differs from the value seen when
+ * that state was made. */
+uint64_t tessera_connection_generation(const struct tessera_client *c);
+
 /*
  * One request with a ready-made protobuf body. Returns the response status
  * (TESSERA_OK or a positive Parsec status) with the response body in

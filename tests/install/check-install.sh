@@ -173,6 +173,68 @@ if [ -n "$pcflags" ] && [ -f "$header" ]; then
   done
 fi
 
+# --- libtessera-psa: the shared library, its exports, psa/ headers,
+# tessera-psa.pc, and a PSA program built with pkg-config's flags (and
+# PKG_CONFIG_SYSROOT_DIR into the staged tree) run against a daemon that
+# $TESSERA_PSA_RUNNER (tests/install/psa-runner.c) starts.
+psalib=$dest$libdir/libtessera-psa.so.$version
+if [ ! -f "$psalib" ] || [ -L "$psalib" ]; then
+  fail "no regular file $libdir/libtessera-psa.so.$version"
+else
+  soname=$(readelf -d "$psalib" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
+  [ "$soname" = "libtessera-psa.so.$major" ] || fail "libtessera-psa's soname is '$soname'"
+  [ -L "$dest$libdir/libtessera-psa.so" ] || fail "$libdir/libtessera-psa.so is not a symlink"
+  nm -D --defined-only "$psalib" | awk '{print $NF}' | sed 's/@.*//' | sort -u >"$tmp/psa-exported"
+  grep -vx -e 'TESSERA_PSA_1' -e 'psa_[a-z0-9_]*' "$tmp/psa-exported" >"$tmp/psa-foreign" || true
+  if [ -s "$tmp/psa-foreign" ]; then
+    fail "libtessera-psa exports $(wc -l <"$tmp/psa-foreign") symbols that are not the PSA API," \
+      "such as $(head -n 8 "$tmp/psa-foreign" | tr '\n' ' ')"
+  fi
+  # wire/'s own psa_* helpers are inside, but must not be exported.
+  for sym in psa_attrs_from_pb psa_alg_from_pb psa_hash_size; do
+    grep -qx "$sym" "$tmp/psa-exported" && fail "libtessera-psa exports the internal $sym"
+  done
+  for sym in psa_crypto_init psa_import_key psa_sign_hash psa_aead_update psa_key_derivation_output_key; do
+    grep -qx "$sym" "$tmp/psa-exported" || fail "libtessera-psa does not export $sym"
+  done
+fi
+for h in crypto.h crypto_types.h crypto_values.h crypto_sizes.h crypto_struct.h error.h; do
+  [ -f "$dest$includedir/psa/$h" ] || fail "no $includedir/psa/$h"
+  if [ -f "$dest$includedir/psa/$h" ] && grep -n '^#include *"client/\|^#include *"wire/\|^#include *"common/' "$dest$includedir/psa/$h"; then
+    fail "the installed psa/$h includes a header of the tree"
+  fi
+done
+if [ ! -f "$pcdir/tessera-psa.pc" ]; then
+  fail "no $libdir/pkgconfig/tessera-psa.pc"
+else
+  # The sysroot form: the .pc file's own prefix, prefixed with the staged tree.
+  psaflags=$(env PKG_CONFIG_LIBDIR="$pcdir" PKG_CONFIG_PATH="$pcdir" \
+               PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs tessera-psa || true)
+  echo "pkg-config --cflags --libs tessera-psa: $psaflags"
+  case " $psaflags " in *" -ltessera-psa "*) ;; *) fail "pkg-config gives no -ltessera-psa" ;; esac
+  read -r -a pflags <<<"$psaflags"
+  if ! "${cc[@]}" -std=c99 -pedantic -Wall -Wextra -Werror -o "$tmp/consumer-psa" \
+       "$src/tests/install/consumer-psa.c" "${pflags[@]}" 2>"$tmp/cc-psa.log"; then
+    cat "$tmp/cc-psa.log"
+    fail "the PSA consumer does not build with pkg-config's flags"
+  else
+    readelf -d "$tmp/consumer-psa" | grep -q "(NEEDED).*\[libtessera-psa.so.$major\]" ||
+      fail "the PSA consumer is not linked against libtessera-psa.so.$major"
+    if readelf -d "$tmp/consumer-psa" | grep -q "(NEEDED).*\[libtessera.so"; then
+      fail "the PSA consumer needs libtessera too (libtessera-psa should carry it)"
+    fi
+    if [ -z "${TESSERA_PSA_RUNNER:-}" ]; then
+      echo "no TESSERA_PSA_RUNNER: the PSA consumer is built but not run"
+    elif ! TESSERA_PSA_CONSUMER="$tmp/consumer-psa" TESSERA_PSA_LIBDIR="$dest$libdir" \
+         "$TESSERA_PSA_RUNNER" --jobs=1 >"$tmp/psa-run.log" 2>&1; then
+      cat "$tmp/psa-run.log"
+      fail "the PSA consumer failed against the daemon"
+    else
+      echo "the PSA consumer passed against a daemon"
+    fi
+  fi
+fi
+
 if [ "$errors" -ne 0 ]; then
   echo "$errors check(s) failed"
   exit 1

@@ -41,19 +41,29 @@ struct tessera_psa_op_s {
 	size_t capacity_hint;
 };
 
+/*
+ * Each object begins with a scalar, so that the specification's "= {0}"
+ * (also inside an array's initializer) is complete without -Wmissing-braces
+ * warnings; the library never uses it.
+ */
 struct psa_hash_operation_s {
+	uint32_t reserved_;
 	struct tessera_psa_op_s op;
 };
 struct psa_mac_operation_s {
+	uint32_t reserved_;
 	struct tessera_psa_op_s op;
 };
 struct psa_cipher_operation_s {
+	uint32_t reserved_;
 	struct tessera_psa_op_s op;
 };
 struct psa_aead_operation_s {
+	uint32_t reserved_;
 	struct tessera_psa_op_s op;
 };
 struct psa_key_derivation_s {
+	uint32_t reserved_;
 	struct tessera_psa_op_s op;
 };
 
@@ -67,7 +77,7 @@ struct psa_key_derivation_s {
 #define TESSERA_PSA_OP_ZERO_INIT_ {}
 #else
 #define TESSERA_PSA_ZERO_INIT_    {0}
-#define TESSERA_PSA_OP_ZERO_INIT_ {{0}}
+#define TESSERA_PSA_OP_ZERO_INIT_ {0}
 #endif
 /* clang-format on */
 #define PSA_KEY_ATTRIBUTES_INIT           TESSERA_PSA_ZERO_INIT_
