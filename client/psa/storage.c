@@ -1,66 +1,28 @@
 /*
- * psa_its_* and psa_ps_* (PSA Secure Storage API 1.0) over tesserad, with
- * libtessera. There is no init call in the Storage API (and programs such
- * as psa-arch-tests' storage suites call none), so the first call opens one
- * client for the process; a mutex makes each call whole, since a client
- * serves one request at a time.
- *
- * The client is configured by the environment: the endpoint from
- * $TESSERA_ENDPOINT, else libtessera's ($PARSEC_SERVICE_ENDPOINT, else the
- * default socket); the authentication from $TESSERA_AUTH (none, direct,
- * unix-peer, jwt, jwt-svid; default unix-peer), with $TESSERA_APP_NAME for
- * direct.
+ * psa_its_* and psa_ps_* (PSA Secure Storage API 1.0) over tesserad, on
+ * libtessera-psa's one client (client.c: configured by the environment,
+ * one call at a time). There is no init call in the Storage API (and
+ * programs such as psa-arch-tests' storage suites call none): the first
+ * call of any PSA function opens the client.
  */
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/psa/psa-priv.h"
 #include "client/tessera.h"
 #include "psa/internal_trusted_storage.h"
 #include "psa/protected_storage.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct tessera_client *client; /* under lock */
-static bool support_known;            /* under lock */
+static bool support_known; /* between tpsa_enter and tpsa_leave */
 static uint32_t support_bits;
 
-/* The options the environment gives. 0, or -1 when it names an unknown
- * authentication. */
-static int options_from_env(struct tessera_options *o)
-{
-	static const struct {
-		const char *name;
-		uint8_t type;
-	} auths[] = {
-	        {"none", TESSERA_AUTH_NONE},           {"direct", TESSERA_AUTH_DIRECT},
-	        {"unix-peer", TESSERA_AUTH_UNIX_PEER}, {"jwt", TESSERA_AUTH_JWT},
-	        {"jwt-svid", TESSERA_AUTH_JWT_SVID},
-	};
-	const char *auth = getenv("TESSERA_AUTH");
-
-	tessera_options_init(o);
-	o->endpoint = getenv("TESSERA_ENDPOINT");
-	o->app_name = getenv("TESSERA_APP_NAME");
-	if (auth == NULL || auth[0] == '\0')
-		return 0;
-	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++)
-		if (strcmp(auth, auths[i].name) == 0) {
-			o->auth_type = auths[i].type;
-			return 0;
-		}
-	return -1;
-}
-
-/* The process's client, opened at the first call; NULL when it cannot be
- * made (tried again at the next call). Caller holds the lock. */
+/* The library's one client, opened at the first call of any PSA function
+ * (tpsa_enter); NULL when it cannot be made (tried again at the next call).
+ * tpsa_leave() must follow in any case. */
 static struct tessera_client *get_client(void)
 {
-	struct tessera_options o;
-
-	if (client == NULL && options_from_env(&o) == 0 && tessera_open(&o, &client) != TESSERA_OK)
-		client = NULL;
-	return client;
+	return tpsa_enter() == PSA_SUCCESS ? tpsa_client() : NULL;
 }
 
 /* A libtessera result as a PSA status: 1000 + N is -N; a transport or
@@ -87,11 +49,10 @@ static psa_status_t do_set(bool ps, psa_storage_uid_t uid, size_t len, const voi
 
 	if (data == NULL && len != 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_set(c, store_of(ps), uid, data, len, flags)
 	               : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	return status_of(rc, ps);
 }
 
@@ -105,11 +66,10 @@ static psa_status_t do_get(bool ps, psa_storage_uid_t uid, size_t offset, size_t
 
 	if (ret_len == NULL || (out == NULL && size != 0))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_get(c, store_of(ps), uid, offset, size, &got, &len)
 	               : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	if (rc != TESSERA_OK)
 		return status_of(rc, ps); /* the caller's buffer untouched */
 	/* libtessera never returns more than asked; only what came is
@@ -134,10 +94,9 @@ static psa_status_t do_get_info(bool ps, psa_storage_uid_t uid, struct psa_stora
 
 	if (ret == NULL)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_info(c, store_of(ps), uid, &info) : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	if (rc == TESSERA_OK) {
 		if (info.capacity > SIZE_MAX || info.size > SIZE_MAX)
 			return ps ? PSA_ERROR_GENERIC_ERROR : PSA_ERROR_STORAGE_FAILURE;
@@ -153,10 +112,9 @@ static psa_status_t do_remove(bool ps, psa_storage_uid_t uid)
 	struct tessera_client *c;
 	int rc;
 
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_remove(c, store_of(ps), uid) : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	return status_of(rc, ps);
 }
 
@@ -210,11 +168,10 @@ psa_status_t psa_ps_create(psa_storage_uid_t uid, size_t capacity,
 	struct tessera_client *c;
 	int rc;
 
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_create(c, TESSERA_STORAGE_PS, uid, capacity, create_flags)
 	               : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	return status_of(rc, true);
 }
 
@@ -226,12 +183,11 @@ psa_status_t psa_ps_set_extended(psa_storage_uid_t uid, size_t data_offset, size
 
 	if (p_data == NULL && data_length != 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	pthread_mutex_lock(&lock);
 	c = get_client();
 	rc = c != NULL ? tessera_storage_set_extended(c, TESSERA_STORAGE_PS, uid, data_offset,
 	                                              p_data, data_length)
 	               : TESSERA_ERR_CONNECT;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	return status_of(rc, true);
 }
 
@@ -240,12 +196,11 @@ uint32_t psa_ps_get_support(void)
 	struct tessera_client *c;
 	uint32_t bits = 0;
 
-	pthread_mutex_lock(&lock);
 	/* Asked once: the answer cannot change while the daemon runs, and
 	 * the function has no way to report a failure (then 0, and asked
 	 * again next time). */
+	c = get_client();
 	if (!support_known) {
-		c = get_client();
 		if (c != NULL &&
 		    tessera_storage_support(c, TESSERA_STORAGE_PS, &bits) == TESSERA_OK) {
 			support_bits = bits;
@@ -253,6 +208,6 @@ uint32_t psa_ps_get_support(void)
 		}
 	}
 	bits = support_known ? support_bits : 0;
-	pthread_mutex_unlock(&lock);
+	tpsa_leave();
 	return bits;
 }
