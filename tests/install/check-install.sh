@@ -198,12 +198,16 @@ else
     grep -qx "$sym" "$tmp/psa-exported" || fail "libtessera-psa does not export $sym"
   done
 fi
-for h in crypto.h crypto_types.h crypto_values.h crypto_sizes.h crypto_struct.h error.h; do
-  [ -f "$dest$includedir/psa/$h" ] || fail "no $includedir/psa/$h"
-  if [ -f "$dest$includedir/psa/$h" ] && grep -n '^#include *"client/\|^#include *"wire/\|^#include *"common/' "$dest$includedir/psa/$h"; then
+# Under tessera-psa/: Mbed TLS's package owns $includedir/psa/crypto.h.
+for h in crypto.h crypto_types.h crypto_values.h crypto_sizes.h crypto_struct.h error.h \
+         storage_common.h internal_trusted_storage.h protected_storage.h; do
+  f=$dest$includedir/tessera-psa/psa/$h
+  [ -f "$f" ] || fail "no $includedir/tessera-psa/psa/$h"
+  if [ -f "$f" ] && grep -n '^#include *"client/\|^#include *"wire/\|^#include *"common/' "$f"; then
     fail "the installed psa/$h includes a header of the tree"
   fi
 done
+[ -e "$dest$includedir/psa" ] && fail "headers installed in $includedir/psa, where Mbed TLS has its own"
 if [ ! -f "$pcdir/tessera-psa.pc" ]; then
   fail "no $libdir/pkgconfig/tessera-psa.pc"
 else
@@ -212,6 +216,7 @@ else
                PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs tessera-psa || true)
   echo "pkg-config --cflags --libs tessera-psa: $psaflags"
   case " $psaflags " in *" -ltessera-psa "*) ;; *) fail "pkg-config gives no -ltessera-psa" ;; esac
+  case " $psaflags " in *"/tessera-psa "*) ;; *) fail "pkg-config gives no -I for include/tessera-psa" ;; esac
   read -r -a pflags <<<"$psaflags"
   if ! "${cc[@]}" -std=c99 -pedantic -Wall -Wextra -Werror -o "$tmp/consumer-psa" \
        "$src/tests/install/consumer-psa.c" "${pflags[@]}" 2>"$tmp/cc-psa.log"; then
