@@ -1,0 +1,227 @@
+/*
+ * The PSA Crypto C API (libtessera-psa) against tesserad whose default
+ * provider is Trusted Services, on the test endpoint's stand-in: keys made
+ * in the partition by PSA key ID, signatures OpenSSL verifies, multipart
+ * MAC, cipher and AEAD held in the partition across requests (within the
+ * provider's cap below the partition's pool), a key that may not leave the
+ * partition copied inside it, hashing done by the daemon, and key
+ * derivation answered NotSupported (the provider has none).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "harness.h"
+#include "psa/crypto.h"
+#include "ts-e2e.h"
+
+static char ep[160];
+
+static void setup(void)
+{
+	static char config[1024];
+
+	make_store();
+	snprintf(config, sizeof(config),
+	         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": \"libts\","
+	         " \"libts_path\": \"%s\"}, {\"type\": \"Software\"}]}",
+	         CONFIG_HEAD, FAKE_LIBTS);
+	td_start(&d, config);
+	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
+	setenv("TESSERA_ENDPOINT", ep, 1);
+	setenv("TESSERA_AUTH", "direct", 1);
+	setenv("TESSERA_APP_NAME", "psa-on-ts", 1);
+	unsetenv("TESSERA_PSA_PROVIDER");
+	cr_assert_eq(psa_crypto_init(), PSA_SUCCESS);
+}
+
+static void teardown(void)
+{
+	cr_assert_eq(td_stop(&d), 0);
+	remove_store();
+}
+
+TestSuite(psa_ts, .init = setup, .fini = teardown, .timeout = 300);
+
+static psa_key_id_t make(psa_key_id_t id, psa_key_type_t type, size_t bits, psa_key_usage_t usage,
+                         psa_algorithm_t alg, const uint8_t *data, size_t len)
+{
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+	psa_key_id_t got = 0;
+
+	psa_set_key_id(&a, id);
+	psa_set_key_type(&a, type);
+	psa_set_key_bits(&a, bits);
+	psa_set_key_usage_flags(&a, usage);
+	psa_set_key_algorithm(&a, alg);
+	cr_assert_eq(data != NULL ? psa_import_key(&a, data, len, &got)
+	                          : psa_generate_key(&a, &got),
+	             PSA_SUCCESS);
+	cr_assert_eq(got, id);
+	return got;
+}
+
+Test(psa_ts, a_partition_key_by_id_signs_and_a_copy_of_it_stays_inside)
+{
+	psa_key_id_t k =
+	        make(101, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	             PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH | PSA_KEY_USAGE_COPY,
+	             PSA_ALG_ECDSA(PSA_ALG_SHA_256), NULL, 0);
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT, got = PSA_KEY_ATTRIBUTES_INIT;
+	uint8_t h[32], sig[PSA_SIGNATURE_MAX_SIZE], pub[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE],
+	        priv[PSA_EXPORT_KEY_PAIR_MAX_SIZE];
+	size_t hl = 0, sl = 0, pl = 0, xl = 0;
+	psa_key_id_t copy = 0;
+	EVP_PKEY *pk;
+
+	sha(EVP_sha256(), "in the partition", 16, h, &hl);
+	cr_assert_eq(psa_sign_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sizeof(sig), &sl),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_export_public_key(k, pub, sizeof(pub), &pl), PSA_SUCCESS);
+	pk = ec_public("prime256v1", pub, pl);
+	cr_assert(openssl_ecdsa_ok(pk, h, hl, sig, sl));
+	EVP_PKEY_free(pk);
+	/* No EXPORT flag: the partition keeps it; a copy is made inside. */
+	cr_assert_eq(psa_export_key(k, priv, sizeof(priv), &xl), PSA_ERROR_NOT_PERMITTED);
+	psa_set_key_id(&a, 102);
+	psa_set_key_usage_flags(&a, PSA_KEY_USAGE_VERIFY_HASH);
+	psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+	cr_assert_eq(psa_copy_key(k, &a, &copy), PSA_SUCCESS);
+	cr_assert_eq(copy, 102);
+	cr_assert_eq(psa_verify_hash(copy, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sl),
+	             PSA_SUCCESS);
+	cr_assert_eq(
+	        psa_sign_hash(copy, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sizeof(sig), &sl),
+	        PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_get_key_attributes(copy, &got), PSA_SUCCESS);
+	cr_assert_eq(psa_get_key_bits(&got), 256);
+	cr_assert_eq(psa_get_key_usage_flags(&got) & PSA_KEY_USAGE_SIGN_HASH, 0);
+	cr_assert_eq(psa_destroy_key(copy), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+}
+
+Test(psa_ts, multipart_gcm_cbc_and_hmac_run_in_the_partition)
+{
+	static const uint8_t key[16] = {1, 2, 3}, nonce[12] = {9}, iv[16] = {4};
+	uint8_t text[5000], ct[5200], one[5200], out[5200], tag[16], mac[32], mac1[32];
+	size_t n = 0, total = 0, one_len = 0, tl = 0, ml = 0, m1 = 0;
+	psa_aead_operation_t op = PSA_AEAD_OPERATION_INIT;
+	psa_cipher_operation_t cop = PSA_CIPHER_OPERATION_INIT;
+	psa_mac_operation_t mop = PSA_MAC_OPERATION_INIT;
+	psa_key_id_t gk, ck, hk;
+
+	memset(text, 't', sizeof(text));
+	gk = make(110, PSA_KEY_TYPE_AES, 128, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT,
+	          PSA_ALG_GCM, key, sizeof(key));
+	cr_assert_eq(psa_aead_encrypt(gk, PSA_ALG_GCM, nonce, 12, NULL, 0, text, sizeof(text), one,
+	                              sizeof(one), &one_len),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_aead_encrypt_setup(&op, gk, PSA_ALG_GCM), PSA_SUCCESS);
+	cr_assert_eq(psa_aead_set_nonce(&op, nonce, 12), PSA_SUCCESS);
+	for (size_t off = 0; off < sizeof(text); off += 1000) {
+		cr_assert_eq(
+		        psa_aead_update(&op, text + off, 1000, ct + total, sizeof(ct) - total, &n),
+		        PSA_SUCCESS);
+		cr_assert_eq(n, 1000, "GCM releases each update whole");
+		total += n;
+	}
+	cr_assert_eq(
+	        psa_aead_finish(&op, ct + total, sizeof(ct) - total, &n, tag, sizeof(tag), &tl),
+	        PSA_SUCCESS);
+	total += n;
+	cr_assert_eq(total + tl, one_len);
+	cr_assert_eq(memcmp(ct, one, total), 0);
+	cr_assert_eq(memcmp(tag, one + total, tl), 0);
+
+	ck = make(111, PSA_KEY_TYPE_AES, 128, PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT,
+	          PSA_ALG_CBC_PKCS7, key, sizeof(key));
+	total = 0;
+	cr_assert_eq(psa_cipher_encrypt_setup(&cop, ck, PSA_ALG_CBC_PKCS7), PSA_SUCCESS);
+	cr_assert_eq(psa_cipher_set_iv(&cop, iv, 16), PSA_SUCCESS);
+	cr_assert_eq(psa_cipher_update(&cop, text, 100, out, sizeof(out), &n), PSA_SUCCESS);
+	cr_assert_eq(n, 96, "whole blocks only");
+	total = n;
+	cr_assert_eq(psa_cipher_finish(&cop, out + total, sizeof(out) - total, &n), PSA_SUCCESS);
+	total += n;
+	cr_assert_eq(total, 112);
+	/* The one-shot decrypt of IV || ciphertext gives the text back. */
+	memmove(out + 16, out, total);
+	memcpy(out, iv, 16);
+	cr_assert_eq(psa_cipher_decrypt(ck, PSA_ALG_CBC_PKCS7, out, total + 16, ct, sizeof(ct), &n),
+	             PSA_SUCCESS);
+	cr_assert_eq(n, 100);
+	cr_assert_eq(memcmp(ct, text, 100), 0);
+
+	hk = make(112, PSA_KEY_TYPE_HMAC, 256,
+	          PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE,
+	          PSA_ALG_HMAC(PSA_ALG_SHA_256), NULL, 0);
+	cr_assert_eq(psa_mac_compute(hk, PSA_ALG_HMAC(PSA_ALG_SHA_256), text, sizeof(text), mac1,
+	                             sizeof(mac1), &m1),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_mac_sign_setup(&mop, hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)), PSA_SUCCESS);
+	cr_assert_eq(psa_mac_update(&mop, text, 3000), PSA_SUCCESS);
+	cr_assert_eq(psa_mac_update(&mop, text + 3000, sizeof(text) - 3000), PSA_SUCCESS);
+	cr_assert_eq(psa_mac_sign_finish(&mop, mac, sizeof(mac), &ml), PSA_SUCCESS);
+	cr_assert_eq(ml, m1);
+	cr_assert_eq(memcmp(mac, mac1, ml), 0);
+	cr_assert_eq(psa_destroy_key(gk), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(ck), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
+}
+
+Test(psa_ts, the_partitions_pool_is_never_recycled_under_a_client)
+{
+	psa_mac_operation_t ops[9];
+	psa_key_id_t hk = make(120, PSA_KEY_TYPE_HMAC, 256, PSA_KEY_USAGE_SIGN_MESSAGE,
+	                       PSA_ALG_HMAC(PSA_ALG_SHA_256), NULL, 0);
+	uint8_t mac[32], mac1[32];
+	size_t ml = 0, m1 = 0;
+
+	cr_assert_eq(psa_mac_compute(hk, PSA_ALG_HMAC(PSA_ALG_SHA_256), (const uint8_t *)"x", 1,
+	                             mac1, sizeof(mac1), &m1),
+	             PSA_SUCCESS);
+	for (int i = 0; i < 9; i++)
+		ops[i] = psa_mac_operation_init();
+	/* 8 per family in the partition (its pool is 10 for every client). */
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(psa_mac_sign_setup(&ops[i], hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)),
+		             PSA_SUCCESS, "operation %d", i);
+		cr_assert_eq(psa_mac_update(&ops[i], (const uint8_t *)"x", 1), PSA_SUCCESS);
+	}
+	cr_assert_eq(psa_mac_sign_setup(&ops[8], hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)),
+	             PSA_ERROR_INSUFFICIENT_MEMORY);
+	/* One-shot MACs still run, and every open operation is intact. */
+	cr_assert_eq(psa_mac_compute(hk, PSA_ALG_HMAC(PSA_ALG_SHA_256), (const uint8_t *)"x", 1,
+	                             mac, sizeof(mac), &ml),
+	             PSA_SUCCESS);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(psa_mac_sign_finish(&ops[i], mac, sizeof(mac), &ml), PSA_SUCCESS);
+		cr_assert_eq(memcmp(mac, mac1, m1), 0);
+	}
+	cr_assert_eq(psa_mac_abort(&ops[8]), PSA_SUCCESS);
+	cr_assert_eq(psa_mac_sign_setup(&ops[8], hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)), PSA_SUCCESS);
+	cr_assert_eq(psa_mac_abort(&ops[8]), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
+}
+
+Test(psa_ts, hashing_is_the_daemons_and_derivation_is_not_the_partitions)
+{
+	psa_hash_operation_t h = PSA_HASH_OPERATION_INIT;
+	psa_key_derivation_operation_t kd = PSA_KEY_DERIVATION_OPERATION_INIT;
+	uint8_t d1[32], d2[32];
+	size_t l1 = 0, l2 = 0;
+
+	cr_assert_eq(psa_hash_setup(&h, PSA_ALG_SHA_256), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_update(&h, (const uint8_t *)"ab", 2), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_update(&h, (const uint8_t *)"c", 1), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_finish(&h, d1, sizeof(d1), &l1), PSA_SUCCESS);
+	sha(EVP_sha256(), "abc", 3, d2, &l2);
+	cr_assert_eq(l1, l2);
+	cr_assert_eq(memcmp(d1, d2, l1), 0);
+	cr_assert_eq(psa_key_derivation_setup(&kd, PSA_ALG_HKDF(PSA_ALG_SHA_256)),
+	             PSA_ERROR_NOT_SUPPORTED);
+	cr_assert_eq(psa_key_derivation_abort(&kd), PSA_SUCCESS);
+}
