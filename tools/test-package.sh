@@ -78,8 +78,8 @@ built=$(date +%s)
 debs=("$tmp"/*.deb)
 changes=("$tmp"/*.changes)
 names=$(for d in "${debs[@]}"; do dpkg-deb -f "$d" Package; done | sort | tr '\n' ' ')
-[ "$names" = "libtessera-dev libtessera0 tessera " ] ||
-  fail "binary packages are '$names', expected libtessera-dev libtessera0 tessera"
+[ "$names" = "libtessera-dev libtessera-psa-dev libtessera-psa0 libtessera0 tessera " ] ||
+  fail "binary packages are '$names', expected libtessera-dev libtessera-psa-dev libtessera-psa0 libtessera0 tessera"
 
 # Build-Depends names the package of every library meson found through
 # pkg-config, and of protoc-c: a new dependency() fails this until it is there.
@@ -143,6 +143,16 @@ done
 ls "$root/usr/lib/$multiarch"/libtessera.so.0.* >/dev/null 2>&1 || fail "no libtessera.so.0.* (libtessera0)"
 [ -f "$root/usr/include/tessera/tessera.h" ] || fail "no tessera.h (libtessera-dev)"
 [ -f "$root/usr/lib/$multiarch/pkgconfig/tessera.pc" ] || fail "no tessera.pc (libtessera-dev)"
+[ -L "$root/usr/lib/$multiarch/libtessera-psa.so" ] || fail "no libtessera-psa.so link (libtessera-psa-dev)"
+ls "$root/usr/lib/$multiarch"/libtessera-psa.so.0.* >/dev/null 2>&1 ||
+  fail "no libtessera-psa.so.0.* (libtessera-psa0)"
+for h in crypto.h internal_trusted_storage.h protected_storage.h; do
+  [ -f "$root/usr/include/tessera-psa/psa/$h" ] || fail "no tessera-psa/psa/$h (libtessera-psa-dev)"
+done
+# Mbed TLS's libmbedtls-dev owns /usr/include/psa: nothing of ours goes there.
+[ -e "$root/usr/include/psa" ] && fail "a package installs /usr/include/psa (Mbed TLS's)"
+[ -f "$root/usr/lib/$multiarch/pkgconfig/tessera-psa.pc" ] ||
+  fail "no tessera-psa.pc (libtessera-psa-dev)"
 
 # Each unit runs a program the package ships, at the path the unit names.
 for u in "$root"/lib/systemd/system/*.service; do
@@ -257,6 +267,21 @@ C
   else
     cat "$tmp/cc.log"
     fail "a program using the unpacked libtessera-dev does not build or run"
+  fi
+  # And one against libtessera-psa-dev, through its pkg-config file only.
+  cat >"$tmp/use-psa.c" <<'C'
+#include <psa/crypto.h>
+#include <psa/protected_storage.h>
+int main(void) { return PSA_ALG_SHA_256 == 0x02000009 && PSA_HASH_LENGTH(PSA_ALG_SHA_256) == 32 ? 0 : 1; }
+C
+  cflags=$(PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root/usr/lib/$multiarch/pkgconfig \
+             pkg-config --cflags --libs tessera-psa) || fail "pkg-config tessera-psa"
+  if cc -std=c99 -Wall -Werror -o "$tmp/use-psa" "$tmp/use-psa.c" $cflags 2>"$tmp/cc-psa.log" &&
+     LD_LIBRARY_PATH="$root/usr/lib/$multiarch" "$tmp/use-psa"; then
+    :
+  else
+    cat "$tmp/cc-psa.log"
+    fail "a program using the unpacked libtessera-psa-dev does not build or run"
   fi
 fi
 
