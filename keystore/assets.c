@@ -249,9 +249,13 @@ static enum ts_err open_row(const struct ks *ks, const struct ks_asset_id *id, c
 	if (r->broken || r->blob == NULL || r->blob_len < KS_SEAL_OVERHEAD ||
 	    r->blob_len - KS_SEAL_OVERHEAD != r->size)
 		return TS_E_PSA_DATA_CORRUPT;
-	/* Replay protection: the row must carry the version written last. */
-	if (!(r->flags & KS_ASSET_NO_REPLAY_PROTECTION) &&
-	    (!r->has_counter || r->counter != r->version))
+	/* Replay protection: the row must carry the version written last. A
+	 * version row exists exactly when the last write was protected, so
+	 * when there is one it decides, whatever the row's own flags say (an
+	 * older copy written with NO_REPLAY_PROTECTION put back over a newer
+	 * protected one must not open); without one, only a row that says it
+	 * takes no protection opens. */
+	if (r->has_counter ? r->counter != r->version : !(r->flags & KS_ASSET_NO_REPLAY_PROTECTION))
 		return TS_E_PSA_INVALID_SIGNATURE;
 	aad = asset_aad(id, r->flags, r->capacity, r->version, &aad_len);
 	if (aad == NULL)

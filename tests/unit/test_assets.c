@@ -289,19 +289,25 @@ Test(assets, a_broken_record_is_data_corrupt)
 	cr_assert_eq(ks_asset_set_extended(ks, &alice_ps_7, 0, hello, 1), TS_E_PSA_DATA_CORRUPT);
 }
 
-/* Keep a copy of the asset's row, write it again, then put the copy back. */
-static void restore_old_copy(uint32_t flags)
+/* Keep a copy of the asset's row (written with old_flags), write it again
+ * (with new_flags), then put the copy back. */
+static void restore_copy(uint32_t old_flags, uint32_t new_flags)
 {
-	cr_assert_eq(ks_asset_set(ks, &alice_ps_7, flags, (const uint8_t *)"old", 3), TS_OK);
+	cr_assert_eq(ks_asset_set(ks, &alice_ps_7, old_flags, (const uint8_t *)"old", 3), TS_OK);
 	ks_close(ks);
 	ks = NULL;
 	sql("CREATE TABLE saved AS SELECT * FROM assets");
 	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
-	cr_assert_eq(ks_asset_set(ks, &alice_ps_7, flags, (const uint8_t *)"new", 3), TS_OK);
+	cr_assert_eq(ks_asset_set(ks, &alice_ps_7, new_flags, (const uint8_t *)"new", 3), TS_OK);
 	ks_close(ks);
 	ks = NULL;
 	sql("DELETE FROM assets; INSERT INTO assets SELECT * FROM saved; DROP TABLE saved");
 	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+}
+
+static void restore_old_copy(uint32_t flags)
+{
+	restore_copy(flags, flags);
 }
 
 Test(assets, an_older_copy_restored_does_not_open)
@@ -315,6 +321,16 @@ Test(assets, an_older_copy_restored_does_not_open)
 	ks = NULL;
 	sql("UPDATE assets SET version = (SELECT version FROM asset_versions)");
 	cr_assert_eq(ks_open(db, kek, NULL, 0, &ks, err, sizeof(err)), TS_OK, "%s", err);
+	cr_assert_eq(get(&alice_ps_7, &info, NULL, NULL), TS_E_PSA_INVALID_SIGNATURE);
+}
+
+/* The newer write is protected: an older copy that was written without
+ * protection does not open either (its own flags do not decide). */
+Test(assets, an_older_unprotected_copy_does_not_replace_a_protected_asset)
+{
+	struct ks_asset_info info;
+
+	restore_copy(KS_ASSET_NO_REPLAY_PROTECTION, 0);
 	cr_assert_eq(get(&alice_ps_7, &info, NULL, NULL), TS_E_PSA_INVALID_SIGNATURE);
 }
 
