@@ -19,6 +19,7 @@
  */
 #include "daemon/daemon-priv.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -462,6 +463,23 @@ struct purge_ctx {
 	bool nomem;
 };
 
+/* Whether a stored name is one session_key_name made: the prefix, the
+ * serial in 1 to 16 hex digits, "/", and the client's rest. Only such a
+ * record is a volatile key; a key a Parsec client or tessera-migrate made
+ * before the prefix was reserved (".volatile/x") is never purged. */
+static bool stored_name_is_volatile(const char *name)
+{
+	const char *p;
+	size_t digits = 0;
+
+	if (!session_name_is_volatile(name))
+		return false;
+	for (p = name + strlen(SESSION_VOLATILE_PREFIX);
+	     isxdigit((unsigned char)*p) && !isupper((unsigned char)*p); p++)
+		digits++;
+	return digits >= 1 && digits <= 16 && p[0] == '/' && p[1] != '\0';
+}
+
 static int purge_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
                      const uint8_t *attrs, size_t attrs_len)
 {
@@ -472,7 +490,7 @@ static int purge_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, 
 	(void)ref_len;
 	(void)attrs;
 	(void)attrs_len;
-	if (!session_name_is_volatile(id->name))
+	if (!stored_name_is_volatile(id->name))
 		return 0;
 	k = calloc(1, sizeof(*k));
 	if (k != NULL) {

@@ -529,6 +529,16 @@ static enum outcome migrate_one(const struct opts *o, struct targets *ts, const 
 		         strlen(m->name), NAME_MAX_BYTES);
 		return OUT_FAILED;
 	}
+	/* The PSA C API's volatile keys take this prefix (docs/psa-api.md):
+	 * a client's request naming such a key reaches its own connection's
+	 * volatile key, so an imported one would be unreachable. */
+	if (strncmp(m->name, ".volatile/", 10) == 0) {
+		snprintf(
+		        what, whatlen,
+		        "the name starts with \".volatile/\", which Tessera reserves for the PSA C "
+		        "API's volatile keys; rename it in Parsec first");
+		return OUT_FAILED;
+	}
 	if (m->provider == MIG_PROV_TPM)
 		return migrate_tpm(o, ts, m, &kid, what, whatlen);
 	if (m->provider == MIG_PROV_PKCS11)
@@ -762,6 +772,12 @@ static int adopt_main(struct opts *o, struct targets *ts, const char *tenant)
 		        "bytes), --alg ALG and one of --cka-id HEX or --label TEXT, and no "
 		        "Parsec store\n",
 		        NAME_MAX_BYTES);
+		return 2;
+	}
+	if (strncmp(o->ad.name, ".volatile/", 10) == 0) {
+		fprintf(stderr,
+		        "tessera-migrate: --key-name: names starting with \".volatile/\" are "
+		        "reserved for the PSA C API's volatile keys\n");
 		return 2;
 	}
 	o->apply = true;

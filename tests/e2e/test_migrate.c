@@ -673,6 +673,11 @@ Test(migrate, bad_arguments_and_stores_are_refused_with_a_reason)
 	write_sqlite_kim();
 	cr_assert_eq(migrate(args), 1);
 	assert_out("--instance other: no Software provider of that name");
+	/* The PSA C API's volatile names are reserved. */
+	cr_assert_eq(migrate("--adopt-pkcs11 --tenant Direct:app --key-name .volatile/k --alg "
+	                     "ecdsa-sha256 --label L"),
+	             2);
+	assert_out("reserved for the PSA C API's volatile keys");
 }
 
 /* A key record exactly as Mbed TLS writes it: the "PSA storage save:

@@ -835,13 +835,24 @@ Test(session, leftover_volatile_records_are_purged_at_start)
 	struct session *s = session_new();
 	struct pb mac = alg_hmac(), a = attrs(2, 0, U_SIGN_MSG, &mac);
 
+	struct ks_key_id legacy = {.auth_type = 1, .app = "alice", .name = ".volatile/legacy"};
+	struct ks_record rec = {0};
+
 	cr_assert_eq(import(s, "alice", ".volatile/k", true, &a, "kb"), 0);
 	cr_assert_eq(import(s, "alice", "persistent", false, &a, "kb"), 0);
+	/* A key a Parsec client named so before the prefix was reserved (or
+	 * one tessera-migrate brought): not a session's, never purged. */
+	cr_assert_eq(ks_reserve(ks, &legacy, "f", NULL, 0, (const uint8_t *)"a", 1), TS_OK);
+	cr_assert_eq(
+	        ks_commit(ks, &legacy, NULL, 0, (const uint8_t *)"a", 1, (const uint8_t *)"m", 1),
+	        TS_OK);
 	/* As after a crash: the records are there, the session is not. */
 	cr_assert_eq(session_purge_volatile(st), 1);
 	cr_assert_eq(fk.destroyed, 1);
 	session_close(s, NULL, NULL); /* frees its records of them, destroys nothing */
 	cr_assert_eq(session_purge_volatile(st), 0);
+	cr_assert_eq(ks_get(ks, &legacy, "f", &rec), TS_OK);
+	ks_record_clear(&rec);
 }
 
 Test(session, key_derivation_capacity_and_output)
