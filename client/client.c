@@ -580,7 +580,7 @@ again:
 		rc = load_svid(c);
 		if (rc == TESSERA_OK && strcmp(sent, c->token) != 0) {
 			ts_free_secret(sent, strlen(sent));
-			free(*ret_body);
+			ts_free_secret(*ret_body, *ret_len);
 			*ret_body = NULL;
 			goto again;
 		}
@@ -588,7 +588,7 @@ again:
 		return 11;
 	}
 	if (rc == 11 && c->auth_type == TESSERA_AUTH_JWT && !fresh_token) {
-		free(*ret_body);
+		ts_free_secret(*ret_body, *ret_len);
 		*ret_body = NULL;
 		rc = ensure_token(c, 1, &fresh_token);
 		if (rc != TESSERA_OK)
@@ -610,9 +610,10 @@ int tessera_call(struct tessera_client *c, uint8_t provider, uint32_t opcode,
 		return TESSERA_ERR_NOMEM;
 	protobuf_c_message_pack(op, buf);
 	rc = tessera_request(c, provider, opcode, buf, n, &rbody, &rlen);
-	free(buf);
+	/* Either may hold a key, plaintext or a secret: wiped, then freed. */
+	ts_free_secret(buf, n);
 	if (rc != TESSERA_OK) {
-		free(rbody);
+		ts_free_secret(rbody, rlen);
 		return rc;
 	}
 	if (desc != NULL) {
@@ -620,7 +621,7 @@ int tessera_call(struct tessera_client *c, uint8_t provider, uint32_t opcode,
 		if (*ret_result == NULL)
 			rc = TESSERA_ERR_PROTOCOL;
 	}
-	free(rbody);
+	ts_free_secret(rbody, rlen);
 	return rc;
 }
 

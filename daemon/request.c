@@ -35,7 +35,7 @@ void dispatch_reply_free(struct dispatch_reply *r)
 {
 	if (r == NULL)
 		return;
-	free(r->buf);
+	ts_free_secret(r->buf, r->len); /* it may hold an exported key or plaintext */
 	r->buf = NULL;
 	r->len = 0;
 }

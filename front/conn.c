@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/errors.h"
+#include "common/secmem.h"
 
 static void conn_read_next(struct front_conn *c);
 static void on_timer(uv_timer_t *t);
@@ -42,9 +43,11 @@ static void status_reply(enum ts_err err, struct front_reply *ret)
 	ret->len = WIRE_HEADER_LEN;
 }
 
+/* A reply can hold secrets (an exported key, plaintext, asset data): wiped
+ * before it is freed. */
 static void reply_drop(struct front_reply *r)
 {
-	free(r->owned);
+	ts_free_secret(r->owned, r->len);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -177,7 +180,7 @@ void front_reply(struct front_conn *c, const struct front_reply *r)
 	wire_framer_release(&c->fr);
 	if (c->close_pending) {
 		if (r != NULL)
-			free(r->owned);
+			ts_free_secret(r->owned, r->len);
 		c->state = CS_WRITING; /* leave CS_PROGRAM so conn_close proceeds */
 		conn_close(c);
 		return;
