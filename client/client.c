@@ -198,7 +198,7 @@ const char *tessera_endpoint(const struct tessera_client *c)
 
 uint64_t tessera_connection_generation(const struct tessera_client *c)
 {
-	return c->generation;
+	return c != NULL ? c->generation : 0;
 }
 
 const char *tessera_strerror(int rc)

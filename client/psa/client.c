@@ -33,16 +33,26 @@ static struct {
 	struct tpsa_key *keys;
 	size_t n_keys, cap_keys;
 	psa_key_id_t next_volatile;
+	/* $TESSERA_PSA_PROVIDER as it was when the client was made (read once:
+	 * a later setenv changes nothing, and getenv races with it). */
+	char *provider_env;
+	/* Added to the client's connection count: a forked child starts past
+	 * every generation its parent used, so an object it inherited never
+	 * matches a connection of its own (whose handles restart at 1). */
+	uint64_t gen_base;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* The client's options from the environment (docs/psa-api.md). */
 static psa_status_t open_client(void)
 {
 	struct tessera_options o;
-	const char *auth = getenv("TESSERA_AUTH"), *t = getenv("TESSERA_TIMEOUT_MS");
+	const char *auth = getenv("TESSERA_AUTH"), *t = getenv("TESSERA_TIMEOUT_MS"), *env;
 	int rc;
 
 	tessera_options_init(&o);
+	env = getenv("TESSERA_PSA_PROVIDER");
+	free(g.provider_env);
+	g.provider_env = env != NULL ? strdup(env) : NULL;
 	o.endpoint = getenv("TESSERA_ENDPOINT");
 	if (o.endpoint != NULL && o.endpoint[0] == '\0')
 		o.endpoint = NULL;
@@ -96,6 +106,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+	g.gen_base += tessera_connection_generation(g.c) + 1;
 	tessera_close(g.c); /* closes only the child's copy of the socket */
 	g.c = NULL;
 	for (size_t i = 0; i < g.n_providers; i++)
@@ -141,7 +152,7 @@ struct tessera_client *tpsa_client(void)
 
 uint64_t tpsa_generation(void)
 {
-	return tessera_connection_generation(g.c);
+	return g.gen_base + tessera_connection_generation(g.c);
 }
 
 psa_status_t tpsa_status(int rc)
@@ -265,7 +276,7 @@ static bool provider_listed(uint8_t id)
 psa_status_t tpsa_default_provider(uint8_t *ret)
 {
 	psa_status_t st = load_providers();
-	const char *env = getenv("TESSERA_PSA_PROVIDER");
+	const char *env = g.provider_env;
 
 	if (st != PSA_SUCCESS)
 		return st;

@@ -27,6 +27,11 @@ psa_status_t psa_get_key_attributes(psa_key_id_t key, psa_key_attributes_t *attr
 	st = tpsa_enter();
 	if (st == PSA_SUCCESS)
 		st = tpsa_key_find(key, &k);
+	/* A volatile key lives with its connection, which may be gone without
+	 * the library knowing yet: the daemon is asked rather than the cache
+	 * (a lost connection answers PSA_ERROR_COMMUNICATION_FAILURE). */
+	if (st == PSA_SUCCESS && k->is_volatile)
+		k->have_attrs = false;
 	if (st == PSA_SUCCESS)
 		st = tpsa_key_attrs(k);
 	if (st == PSA_SUCCESS) {

@@ -345,7 +345,10 @@ psa_status_t psa_hash_clone(const psa_hash_operation_t *source_operation,
 		st = tpsa_status(tpsa_call(src.provider, WIRE_OP_PSA_OP_CLONE, &m.base,
 		                           &psa_op_clone__result__descriptor,
 		                           (ProtobufCMessage **)&r));
-		if (st == PSA_SUCCESS && src.generation != (uint32_t)tpsa_generation())
+		/* A new connection, whatever the daemon said: the handle named
+		 * nothing there (its BadState is not the caller's). The source's
+		 * next call finds the generation changed too. */
+		if (src.generation != (uint32_t)tpsa_generation())
 			st = PSA_ERROR_COMMUNICATION_FAILURE;
 		if (st == PSA_SUCCESS && r->handle == 0)
 			st = PSA_ERROR_COMMUNICATION_FAILURE;

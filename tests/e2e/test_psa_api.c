@@ -1283,3 +1283,69 @@ Test(psa_api, an_algorithm_the_key_type_does_not_fit)
 	cr_assert_eq(psa_cipher_decrypt(data, PSA_ALG_CTR, out, 32, out, sizeof(out), &n),
 	             PSA_ERROR_NOT_PERMITTED);
 }
+
+/* An operation object inherited across fork() names nothing in the child:
+ * the child's own first operation (handle 1 on its first connection, as
+ * the parent's was) is never reached through it. */
+Test(psa_api, an_operation_inherited_across_fork_is_not_the_childs)
+{
+	psa_hash_operation_t a = PSA_HASH_OPERATION_INIT;
+	pid_t pid;
+	int status;
+
+	cr_assert_eq(psa_hash_setup(&a, PSA_ALG_SHA_256), PSA_SUCCESS);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		static const uint8_t empty_sha256[4] = {0xe3, 0xb0, 0xc4, 0x42};
+		psa_hash_operation_t b = PSA_HASH_OPERATION_INIT;
+		uint8_t h[32];
+		size_t n = 0;
+		int bad = 0;
+
+		bad |= psa_hash_setup(&b, PSA_ALG_SHA_256) != PSA_SUCCESS;
+		bad |= psa_hash_update(&a, (const uint8_t *)"parent", 6) !=
+		       PSA_ERROR_COMMUNICATION_FAILURE;
+		bad |= psa_hash_finish(&b, h, sizeof(h), &n) != PSA_SUCCESS;
+		bad |= memcmp(h, empty_sha256, 4) != 0; /* nothing went into b */
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The parent's operation is its own still. */
+	cr_assert_eq(psa_hash_update(&a, (const uint8_t *)"abc", 3), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_abort(&a), PSA_SUCCESS);
+}
+
+Test(psa_api, a_lost_connection_is_a_communication_failure_for_clone_and_volatile_attributes)
+{
+	psa_hash_operation_t a = PSA_HASH_OPERATION_INIT, b = PSA_HASH_OPERATION_INIT;
+	psa_key_attributes_t at = PSA_KEY_ATTRIBUTES_INIT;
+	static const uint8_t key[16] = {1};
+	psa_key_id_t k = 0;
+
+	psa_set_key_type(&at, PSA_KEY_TYPE_AES);
+	psa_set_key_usage_flags(&at, PSA_KEY_USAGE_ENCRYPT);
+	psa_set_key_algorithm(&at, PSA_ALG_CTR);
+	cr_assert_eq(psa_import_key(&at, key, sizeof(key), &k), PSA_SUCCESS); /* volatile */
+	cr_assert_eq(psa_get_key_attributes(k, &at), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_setup(&a, PSA_ALG_SHA_256), PSA_SUCCESS);
+	cr_assert_eq(td_restart(&d, SIGTERM), 0);
+	cr_assert_eq(psa_get_key_attributes(k, &at), PSA_ERROR_COMMUNICATION_FAILURE,
+	             "the key died with its connection; the cache does not say so");
+	cr_assert_eq(psa_hash_clone(&a, &b), PSA_ERROR_COMMUNICATION_FAILURE);
+	cr_assert_eq(psa_hash_abort(&a), PSA_SUCCESS);
+	cr_assert_eq(psa_hash_abort(&b), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+}
+
+Test(psa_api, the_provider_variable_is_read_once)
+{
+	uint8_t h[32] = {0};
+	size_t n = 0;
+
+	cr_assert_eq(psa_hash_compute(PSA_ALG_SHA_256, h, 4, h, sizeof(h), &n), PSA_SUCCESS);
+	setenv("TESSERA_PSA_PROVIDER", "no-such-provider", 1);
+	cr_assert_eq(psa_hash_compute(PSA_ALG_SHA_256, h, 4, h, sizeof(h), &n), PSA_SUCCESS);
+	unsetenv("TESSERA_PSA_PROVIDER");
+}

@@ -235,7 +235,9 @@
 #define PSA_ALG_IS_HASH_AND_SIGN(alg)                                                             \
 	(PSA_ALG_IS_RSA_PSS(alg) || PSA_ALG_IS_RSA_PKCS1V15_SIGN(alg) || PSA_ALG_IS_ECDSA(alg) || \
 	 PSA_ALG_IS_HASH_EDDSA(alg))
-#define PSA_ALG_IS_SIGN_HASH(alg) PSA_ALG_IS_SIGN(alg)
+/* Every signature algorithm but PureEdDSA, which signs messages only
+ * (the specification's errata to the 1.1 example). */
+#define PSA_ALG_IS_SIGN_HASH(alg) (PSA_ALG_IS_SIGN(alg) && (alg) != PSA_ALG_PURE_EDDSA)
 #define PSA_ALG_IS_SIGN_MESSAGE(alg)                           \
 	(PSA_ALG_IS_SIGN(alg) && (alg) != PSA_ALG_ECDSA_ANY && \
 	 (alg) != PSA_ALG_RSA_PKCS1V15_SIGN_RAW)
