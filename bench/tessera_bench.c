@@ -40,6 +40,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -907,12 +908,18 @@ static int spawn_daemon(const char *providers)
 	return -1;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
 /* Stop what --spawn* started (tesserad, swtpm) and remove spawn_dir. Safe
  * to call more than once, and with nothing started. */
 static void stop_daemon(void)
 {
-	char cmd[128];
-
 	if (spawn_dir[0] == '\0')
 		return;
 	if (daemon_pid > 0) {
@@ -925,8 +932,7 @@ static void stop_daemon(void)
 		waitpid(swtpm_pid, NULL, 0);
 		swtpm_pid = 0;
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", spawn_dir);
-	if (system(cmd) != 0)
+	if (nftw(spawn_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "tessera-bench: could not remove %s\n", spawn_dir);
 	spawn_dir[0] = '\0';
 }
