@@ -1,6 +1,7 @@
 /*
  * tessera-bench's parts outside tessera_bench.c: the sign-hash limit server
- * (limit.c) and the fairness case (fairness.c).
+ * (limit.c), the fairness case (fairness.c) and the
+ * in-process baselines of the hardware providers (p11.c, tpm.c).
  */
 #ifndef TESSERA_BENCH_BENCH_PRIV_H
 #define TESSERA_BENCH_BENCH_PRIV_H
@@ -67,5 +68,45 @@ struct fairness_result {
  * victim's key could not be made (a message on stderr).
  */
 int fairness_run(const struct fairness_params *p, struct fairness_result *ret);
+
+/* ---- p11.c ---- */
+
+struct p11_baseline_params {
+	const char *module;   /* the PKCS#11 module's path */
+	const char *label;    /* the token's label */
+	const char *pin_file; /* the user PIN, first line */
+	int threads;          /* 1-64: one session each */
+	double duration;      /* each phase, seconds */
+};
+
+struct p11_baseline_result {
+	double session_rps; /* C_SignInit + C_Sign per second, session key */
+	double token_rps;   /* the same on a token key (CKA_TOKEN), as tesserad's */
+};
+
+/*
+ * The module's own ECDSA P-256 sign rate in this process: dlopen, log in,
+ * sign on `threads` sessions with a session key, then with a token key
+ * (each destroyed afterwards), C_Finalize and dlclose. 0 and *ret filled in,
+ * or -1 (a message on stderr).
+ */
+int p11_baseline_run(const struct p11_baseline_params *p, struct p11_baseline_result *ret);
+
+/* ---- tpm.c ---- */
+
+struct tpm_baseline_result {
+	double rps; /* Esys_Sign per second, one thread */
+	double p50_us, p99_us;
+	long count;
+};
+
+/*
+ * ESAPI's own ECDSA P-256 TPM2_Sign on the TPM the TCTI string names
+ * ("swtpm:path=..."): a primary storage key in the owner hierarchy and an
+ * ECC P-256 signing key under it, password sessions, then Esys_Sign on a
+ * 32-byte digest for `duration` s; both keys flushed and the TCTI closed
+ * afterwards. 0 and *ret filled in, or -1 (a message on stderr).
+ */
+int tpm_baseline_run(const char *tcti, double duration, struct tpm_baseline_result *ret);
 
 #endif

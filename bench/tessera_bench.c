@@ -6,6 +6,7 @@
  *                 [--connect-per-request] [--duration SEC | --requests N]
  *                 [--baseline-threads N] [--json] [--idle N | --slow N]
  *                 [--io-threads N] [--flood N] [--provider ID]
+ *                 [--spawn-hsm | --spawn-tpm]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
  * aead-16k, random-32, generate-destroy, fairness, or all (default). For each
@@ -23,12 +24,23 @@
  * --io-threads (default 0: one event loop per CPU) and the authenticators
  * UnixPeerCredentials (the clients of every OP) and Direct (fairness).
  * --provider ID runs the key operations on another provider of a daemon
- * given with --socket (a PKCS#11 token: ID 2); tessera-p11-baseline
- * (p11_baseline.c) is the in-process baseline for that case.
+ * given with --socket (a PKCS#11 token: ID 2, a TPM: ID 3).
+ * --spawn-hsm is --spawn with a SoftHSM2 token made in the temporary
+ * directory, the Pkcs11 provider (and Software) in the daemon and the key
+ * operations on provider 2 (default: sign-ecdsa-p256 only); sign-ecdsa-p256
+ * also gets SoftHSM's own C_SignInit + C_Sign in this process (p11.c, on
+ * --baseline-threads threads, token key) as its "hw ratio", measured while
+ * the daemon is idle. --spawn-tpm is the same with a swtpm on a Unix socket,
+ * the Tpm provider (password sessions) on provider 3, and ESAPI's own
+ * Esys_Sign (tpm.c, one thread) on that swtpm as the baseline, measured
+ * before the daemon starts: the provider keeps its connection to the TPM
+ * open, and swtpm serves one connection at a time. Everything started is
+ * stopped, and the directory removed, on every exit (also on SIGINT/TERM).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -42,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,6 +107,16 @@ struct opts {
 	int io_threads; /* --spawn: the daemon's core.io_threads */
 	int flood;      /* fairness: connections of the flooding tenant */
 	int provider;   /* --provider: wire ID the key operations go to (1) */
+	int hw;         /* --spawn-hsm, --spawn-tpm: HW_HSM, HW_TPM; else 0 */
+};
+
+enum { HW_HSM = 1, HW_TPM };
+
+/* The in-process baseline of a hardware provider, for sign-ecdsa-p256. */
+struct hw_figures {
+	double rps;
+	double session_rps;    /* HW_HSM: the same on a session key */
+	double p50_us, p99_us; /* HW_TPM: one thread's latency */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -680,23 +703,157 @@ static int measure_limit(struct figures *f)
 
 /* ---- running the daemon (--spawn) ---- */
 
+/* spawn_dir: the temporary directory of --spawn (and of the SoftHSM token
+ * and the swtpm of --spawn-hsm / --spawn-tpm), removed by stop_daemon(). */
 static char spawn_dir[64];
+static pid_t swtpm_pid;
+static char tpm_sock[100];
+static struct p11_baseline_params hsm;
+static char hsm_module[128], hsm_pin[128];
+static struct tpm_baseline_result tpm_base;
 
-static int spawn_daemon(const char *argv0)
+#define HSM_LABEL "Tessera Bench"
+
+static int make_spawn_dir(void)
 {
-	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128], cfg[128];
+	if (spawn_dir[0] != '\0')
+		return 0;
+	snprintf(spawn_dir, sizeof(spawn_dir), "/tmp/tessera-bench.XXXXXX");
+	if (mkdtemp(spawn_dir) == NULL) {
+		spawn_dir[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int write_private_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, text, len) == (ssize_t)len;
+	return close(fd) == 0 && ok ? 0 : -1;
+}
+
+/* --spawn-hsm: a SoftHSM2 configuration and token under spawn_dir/hsm, the
+ * user PIN in a 0600 file; SOFTHSM2_CONF set for this process and the
+ * daemon. */
+static int make_hsm_token(void)
+{
+	static const char *const modules[] = {
+	        "/usr/lib/softhsm/libsofthsm2.so",
+	        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+	        "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+	        "/usr/local/lib/softhsm/libsofthsm2.so",
+	};
+	char dir[96], path[128], text[256], cmd[320];
+
+	for (size_t i = 0; i < sizeof(modules) / sizeof(modules[0]) && !hsm_module[0]; i++)
+		if (access(modules[i], R_OK) == 0)
+			snprintf(hsm_module, sizeof(hsm_module), "%s", modules[i]);
+	if (!hsm_module[0]) {
+		fprintf(stderr, "tessera-bench: SoftHSM2 is not installed (libsofthsm2.so)\n");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s/hsm", spawn_dir);
+	snprintf(path, sizeof(path), "%s/tokens", dir);
+	if (mkdir(dir, 0700) != 0 || mkdir(path, 0700) != 0)
+		return -1;
+	snprintf(text, sizeof(text),
+	         "directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n"
+	         "slots.removable = false\n",
+	         path);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
+	if (write_private_file(path, text) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	/* The PINs of a throw-away token in a temporary directory. */
+	snprintf(cmd, sizeof(cmd),
+	         "softhsm2-util --init-token --free --label '" HSM_LABEL
+	         "' --so-pin 12345678 --pin 123456 >/dev/null");
+	if (system(cmd) != 0) {
+		fprintf(stderr, "tessera-bench: softhsm2-util --init-token failed\n");
+		return -1;
+	}
+	snprintf(hsm_pin, sizeof(hsm_pin), "%s/pin", dir);
+	if (write_private_file(hsm_pin, "123456\n") != 0)
+		return -1;
+	hsm = (struct p11_baseline_params){.module = hsm_module,
+	                                   .label = HSM_LABEL,
+	                                   .pin_file = hsm_pin,
+	                                   .threads = opt.baseline_threads,
+	                                   .duration = opt.duration < 1 ? 1 : opt.duration};
+	return 0;
+}
+
+/* --spawn-tpm: swtpm on spawn_dir/tpm/tpm.sock (control socket beside it),
+ * its state and log in that directory; 0 once it accepts connections. */
+static int start_swtpm(void)
+{
+	char dir[72], state[128], server[160], ctrl[160], log[128];
+
+	snprintf(dir, sizeof(dir), "%s/tpm", spawn_dir);
+	if (mkdir(dir, 0700) != 0)
+		return -1;
+	snprintf(tpm_sock, sizeof(tpm_sock), "%s/tpm.sock", dir);
+	snprintf(state, sizeof(state), "dir=%s", dir);
+	snprintf(server, sizeof(server), "type=unixio,path=%s", tpm_sock);
+	snprintf(ctrl, sizeof(ctrl), "type=unixio,path=%s.ctrl", tpm_sock);
+	snprintf(log, sizeof(log), "%s/swtpm.log", dir);
+	swtpm_pid = fork();
+	if (swtpm_pid < 0)
+		return -1;
+	if (swtpm_pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execlp("swtpm", "swtpm", "socket", "--tpm2", "--tpmstate", state, "--server",
+		       server, "--ctrl", ctrl, "--flags", "not-need-init,startup-clear",
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		int up;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", tpm_sock);
+		up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (up)
+			return 0;
+		if (waitpid(swtpm_pid, NULL, WNOHANG) == swtpm_pid) {
+			swtpm_pid = 0;
+			fprintf(stderr,
+			        "tessera-bench: swtpm exited at start (is it installed?)\n");
+			return -1;
+		}
+		usleep(10000);
+	}
+	fprintf(stderr, "tessera-bench: swtpm did not listen on %s\n", tpm_sock);
+	return -1;
+}
+
+/* Start tesserad with `providers` (a JSON array, or "" for the default). */
+static int spawn_daemon(const char *providers)
+{
+	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128], cfg[128], log[128];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	FILE *f;
 
-	(void)argv0;
-	if (n <= 0)
+	if (n <= 0 || make_spawn_dir() != 0)
 		return -1;
 	self[n] = '\0';
 	snprintf(exe, sizeof(exe), "%s/../daemon/tesserad", dirname(self));
-	snprintf(spawn_dir, sizeof(spawn_dir), "/tmp/tessera-bench.XXXXXX");
-	if (mkdtemp(spawn_dir) == NULL)
-		return -1;
 	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
+	snprintf(log, sizeof(log), "%s/tesserad.log", spawn_dir);
 	/* Room for --idle connections, all from this one uid; Direct for the
 	 * two tenants of the fairness case. */
 	snprintf(cfg, sizeof(cfg), "%s/tesserad.json", spawn_dir);
@@ -708,17 +865,18 @@ static int spawn_daemon(const char *argv0)
 	        " \"idle_timeout_ms\": 600000, \"timeout_ms\": 600000},"
 	        " \"core\": {\"allow_root\": true, \"log_level\": \"warn\", \"io_threads\": %d},"
 	        " \"authenticators\": [{\"type\": \"UnixPeerCredentials\"}, {\"type\": "
-	        "\"Direct\"}]}\n",
-	        opt.idle + 4096, opt.idle + 4096, opt.io_threads);
+	        "\"Direct\"}]%s%s}\n",
+	        opt.idle + 4096, opt.idle + 4096, opt.io_threads,
+	        providers[0] ? ", \"providers\": " : "", providers);
 	fclose(f);
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
 		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
+		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		char kek[4200];
 
+		dup2(fd, 1);
+		dup2(lfd >= 0 ? lfd : fd, 2);
 		snprintf(kek, sizeof(kek), "%s/secrets/kek", spawn_dir);
 		execl(exe, exe, "--config", cfg, "--socket", sock, "--state-dir", spawn_dir,
 		      "--kek-file", kek, (char *)NULL);
@@ -736,22 +894,71 @@ static int spawn_daemon(const char *argv0)
 			return 0;
 		}
 		tessera_close(c);
+		if (waitpid(daemon_pid, NULL, WNOHANG) == daemon_pid) {
+			daemon_pid = 0;
+			break;
+		}
 	}
-	fprintf(stderr, "tessera-bench: %s did not start\n", exe);
+	fprintf(stderr, "tessera-bench: %s did not start; its log:\n", exe);
+	f = fopen(log, "r");
+	for (int c; f != NULL && (c = fgetc(f)) != EOF;)
+		fputc(c, stderr);
+	if (f != NULL)
+		fclose(f);
 	return -1;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Stop what --spawn* started (tesserad, swtpm) and remove spawn_dir. Safe
+ * to call more than once, and with nothing started. */
 static void stop_daemon(void)
 {
-	char cmd[128];
-
-	if (spawn_dir[0] == '\0' || daemon_pid <= 0)
+	if (spawn_dir[0] == '\0')
 		return;
-	kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, NULL, 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", spawn_dir);
-	if (system(cmd) != 0)
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = 0;
+	}
+	if (swtpm_pid > 0) {
+		kill(swtpm_pid, SIGTERM);
+		waitpid(swtpm_pid, NULL, 0);
+		swtpm_pid = 0;
+	}
+	if (nftw(spawn_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		fprintf(stderr, "tessera-bench: could not remove %s\n", spawn_dir);
+	spawn_dir[0] = '\0';
+}
+
+/* SIGINT, SIGTERM, SIGHUP during a --spawn run: stop the children and
+ * remove the directory with async-signal-safe calls only, then exit. */
+static void on_signal(int sig)
+{
+	char *const rm[] = {"rm", "-rf", spawn_dir, NULL};
+	pid_t pid;
+
+	if (daemon_pid > 0)
+		kill(daemon_pid, SIGTERM);
+	if (swtpm_pid > 0)
+		kill(swtpm_pid, SIGTERM);
+	if (daemon_pid > 0)
+		waitpid(daemon_pid, NULL, 0);
+	if (swtpm_pid > 0)
+		waitpid(swtpm_pid, NULL, 0);
+	if (spawn_dir[0] != '\0' && (pid = fork()) == 0) {
+		execv("/bin/rm", rm);
+		_exit(127);
+	} else if (spawn_dir[0] != '\0' && pid > 0) {
+		waitpid(pid, NULL, 0);
+	}
+	_exit(128 + sig);
 }
 
 /* The daemon's pid, from the socket's peer credentials. */
@@ -896,9 +1103,16 @@ out:
 
 /* ---- output ---- */
 
-/* limit: the limit server's figures for this operation, or NULL. */
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+/* limit: the limit server's figures for this operation, or NULL; hw: the
+ * hardware provider's in-process baseline, or NULL. */
 static void print_row(enum op op, const struct figures *f, double base_rps,
-                      const struct figures *echo, const struct figures *limit)
+                      const struct figures *echo, const struct figures *limit,
+                      const struct hw_figures *hw)
 {
 	if (opt.json) {
 		printf("    {\"op\": \"%s\", \"clients\": %d, \"mode\": \"%s\", \"connection\": "
@@ -925,6 +1139,18 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 			       "%.1f, \"limit_cpu_us_per_req\": %.2f, \"limit_ratio\": %.3f",
 			       opt.baseline_threads, limit->rps, limit->p50, limit->p99,
 			       limit->cpu_us_per_req, f->rps / limit->rps);
+		if (hw != NULL && opt.hw == HW_HSM)
+			printf(", \"hw_baseline\": \"softhsm2 C_SignInit+C_Sign in process, "
+			       "token key, %d threads\", \"hw_baseline_rps\": %.1f, "
+			       "\"hw_baseline_session_key_rps\": %.1f, \"hw_ratio\": %.3f",
+			       opt.baseline_threads, hw->rps, hw->session_rps,
+			       ratio(f->rps, hw->rps));
+		else if (hw != NULL)
+			printf(", \"hw_baseline\": \"esys Esys_Sign in process, same swtpm before "
+			       "tesserad, 1 thread\", \"hw_baseline_rps\": %.1f, "
+			       "\"hw_baseline_p50_us\": %.1f, \"hw_baseline_p99_us\": %.1f, "
+			       "\"hw_ratio\": %.3f",
+			       hw->rps, hw->p50_us, hw->p99_us, ratio(f->rps, hw->rps));
 		if (op != OP_PING)
 			printf("}");
 		return;
@@ -944,14 +1170,18 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 		       "limit server (%d loops); limit ratio %.2fx\n",
 		       "", limit->rps, limit->p50, limit->p99, limit->p999, limit->cpu_us_per_req,
 		       opt.baseline_threads, f->rps / limit->rps);
+	if (hw != NULL && opt.hw == HW_HSM)
+		printf("%-18s %8.0f/s  softhsm in process x%d, token key (session key %.0f/s): "
+		       "hw ratio %.2fx\n",
+		       "", hw->rps, opt.baseline_threads, hw->session_rps, ratio(f->rps, hw->rps));
+	else if (hw != NULL)
+		printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f us  Esys_Sign in process x1, same "
+		       "swtpm "
+		       "(before tesserad connected): hw ratio %.2fx\n",
+		       "", hw->rps, hw->p50_us, hw->p99_us, ratio(f->rps, hw->rps));
 	if (f->errors)
 		printf("%-18s %ld errors, the first: %s\n", "", f->errors,
 		       tessera_strerror(f->first_error));
-}
-
-static double ratio(double a, double b)
-{
-	return b > 0 ? a / b : 0;
 }
 
 static void print_fairness(const struct fairness_result *r)
@@ -1027,18 +1257,23 @@ static int run_fairness(int first)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N]\n"
-	             "                     [--processes] [--connect-per-request]\n"
-	             "                     [--duration SEC | --requests N] [--baseline-threads N] "
-	             "[--json]\n"
-	             "                     [--idle N]   (Ping p99 with N idle connections open)\n"
-	             "                     [--slow N]   (the same with N stalled half-headers)\n"
-	             "                     [--io-threads N] (--spawn: tesserad's event loops)\n"
-	             "                     [--flood N]  (fairness: flooding connections, "
-	             "default 2)\n"
-	             "                     [--provider ID] (key operations' provider, default 1;\n"
-	             "                                      3: the TPM)\n"
-	             "OP: all (default)");
+	fprintf(out,
+	        "usage: tessera-bench [--socket PATH | --spawn] [--op OP] [--clients N]\n"
+	        "                     [--processes] [--connect-per-request]\n"
+	        "                     [--duration SEC | --requests N] [--baseline-threads N] "
+	        "[--json]\n"
+	        "                     [--idle N]   (Ping p99 with N idle connections open)\n"
+	        "                     [--slow N]   (the same with N stalled half-headers)\n"
+	        "                     [--io-threads N] (--spawn: tesserad's event loops)\n"
+	        "                     [--flood N]  (fairness: flooding connections, "
+	        "default 2)\n"
+	        "                     [--provider ID] (key operations' provider, default 1;\n"
+	        "                                      3: the TPM)\n"
+	        "                     [--spawn-hsm]  (spawn with a SoftHSM2 token, provider 2,\n"
+	        "                                     + SoftHSM's own sign rate in process)\n"
+	        "                     [--spawn-tpm]  (spawn with a swtpm, provider 3,\n"
+	        "                                     + ESAPI's own Esys_Sign in process)\n"
+	        "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
 	fprintf(out, ", fairness\n");
@@ -1062,6 +1297,8 @@ int main(int argc, char **argv)
 	        {"io-threads", required_argument, NULL, 'I'},
 	        {"flood", required_argument, NULL, 'F'},
 	        {"provider", required_argument, NULL, 'P'},
+	        {"spawn-hsm", no_argument, NULL, 'H'},
+	        {"spawn-tpm", no_argument, NULL, 'T'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -1076,6 +1313,16 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			spawn = 1;
+			break;
+		case 'H':
+		case 'T':
+			if (opt.hw != 0) {
+				fprintf(stderr,
+				        "tessera-bench: --spawn-hsm or --spawn-tpm, once\n");
+				return 2;
+			}
+			spawn = 1;
+			opt.hw = ch == 'H' ? HW_HSM : HW_TPM;
 			break;
 		case 'o': {
 			int found = strcmp(optarg, "all") == 0;
@@ -1159,6 +1406,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (opt.hw != 0) {
+		if (opt.provider != 1 || opt.idle > 0) {
+			fprintf(stderr,
+			        "tessera-bench: --spawn-hsm/--spawn-tpm choose the provider "
+			        "and take no --idle/--slow\n");
+			return 2;
+		}
+		opt.provider = opt.hw == HW_HSM ? 2 : 3;
+		/* Sign-hash ECDSA P-256 unless other operations are asked for. */
+		if (n_ops == 0 && !want_all && !fairness)
+			ops[n_ops++] = OP_SIGN_ECDSA;
+	}
 	if (n_ops == 0 && (want_all || !fairness)) {
 		for (int i = 0; i < OP_COUNT; i++)
 			ops[n_ops++] = i;
@@ -1167,7 +1426,48 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(plain16k, 0x5a, sizeof(plain16k));
 	if (spawn) {
-		if (spawn_daemon(argv[0]) != 0) {
+		char providers[512] = "";
+
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+		if (make_spawn_dir() != 0) {
+			fprintf(stderr, "tessera-bench: cannot make a temporary directory\n");
+			return 1;
+		}
+		if (opt.hw == HW_HSM) {
+			if (make_hsm_token() != 0) {
+				stop_daemon();
+				return 1;
+			}
+			snprintf(providers, sizeof(providers),
+			         "[{\"type\": \"Pkcs11\", \"library_path\": \"%s\", "
+			         "\"token_label\": \"" HSM_LABEL "\", \"user_pin_file\": \"%s\"}, "
+			         "{\"type\": \"Software\"}]",
+			         hsm_module, hsm_pin);
+		} else if (opt.hw == HW_TPM) {
+			char tcti[160];
+
+			/* The provider keeps its TCTI connection open while the
+			 * daemon runs and swtpm serves one at a time, so ESAPI's
+			 * baseline runs on the same swtpm before the daemon starts. */
+			if (start_swtpm() != 0) {
+				stop_daemon();
+				return 1;
+			}
+			snprintf(tcti, sizeof(tcti), "swtpm:path=%s", tpm_sock);
+			if (tpm_baseline_run(tcti, opt.duration < 1 ? 1 : opt.duration,
+			                     &tpm_base) != 0) {
+				stop_daemon();
+				return 1;
+			}
+			/* Password sessions, as the baseline's. */
+			snprintf(providers, sizeof(providers),
+			         "[{\"type\": \"Tpm\", \"tcti\": \"%s\", \"hmac_sessions\": "
+			         "false}, {\"type\": \"Software\"}]",
+			         tcti);
+		}
+		if (spawn_daemon(providers) != 0) {
 			stop_daemon();
 			return 1;
 		}
@@ -1204,13 +1504,14 @@ int main(int argc, char **argv)
 		       opt.requests ? "fixed request count" : "fixed duration");
 	for (int i = 0; i < n_ops; i++) {
 		struct figures f, echo = {0}, limit = {0};
+		struct hw_figures hw = {0};
 		double base = 0;
 
 		if (measure_warm((enum op)ops[i], &f) != 0) {
 			stop_daemon();
 			return 1;
 		}
-		if (ops[i] == OP_SIGN_ECDSA &&
+		if (ops[i] == OP_SIGN_ECDSA && opt.provider == 1 &&
 		    (measure_limit(&limit) != 0 || limit.count == 0 || limit.errors != 0)) {
 			fprintf(stderr, "tessera-bench: the limit server failed: %s\n",
 			        limit.errors ? tessera_strerror(limit.first_error)
@@ -1230,11 +1531,26 @@ int main(int argc, char **argv)
 		} else {
 			base = measure_local((enum op)ops[i]);
 		}
+		if (ops[i] == OP_SIGN_ECDSA && opt.hw == HW_HSM) {
+			struct p11_baseline_result r;
+
+			/* The daemon is idle now; its token objects stay. */
+			if (p11_baseline_run(&hsm, &r) != 0) {
+				stop_daemon();
+				return 1;
+			}
+			hw = (struct hw_figures){.rps = r.token_rps, .session_rps = r.session_rps};
+		} else if (ops[i] == OP_SIGN_ECDSA && opt.hw == HW_TPM) {
+			hw = (struct hw_figures){.rps = tpm_base.rps,
+			                         .p50_us = tpm_base.p50_us,
+			                         .p99_us = tpm_base.p99_us};
+		}
 		if (opt.json && !first)
 			printf(",\n");
 		first = 0;
 		print_row((enum op)ops[i], &f, base, &echo,
-		          ops[i] == OP_SIGN_ECDSA ? &limit : NULL);
+		          ops[i] == OP_SIGN_ECDSA && opt.provider == 1 ? &limit : NULL,
+		          ops[i] == OP_SIGN_ECDSA && opt.hw != 0 ? &hw : NULL);
 		bad |= f.errors != 0;
 	}
 	if (fairness) {
