@@ -325,6 +325,10 @@ static enum ts_err attesting_key(struct request *r, const char *name, struct ks_
 	*ret_have = false;
 	if (name == NULL || name[0] == '\0')
 		return TS_OK;
+	/* A volatile name is this connection's, as for every key name. */
+	name = session_key_name(r, name, &err);
+	if (name == NULL)
+		return err;
 	err = key_get(r->st, r->prov, &r->id, name, rec, a, k);
 	*ret_have = err == TS_OK;
 	return err;

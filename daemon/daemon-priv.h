@@ -226,6 +226,7 @@ struct request {
 	char *mapped_names[3]; /* session_key_name's results, freed with the request */
 	bool key_volatile;     /* args.key_name is a mapped ".volatile/" name */
 	bool vkey_added;       /* prepare recorded it in the session (OPK_CREATE) */
+	bool key_made;         /* create() made a key (it exists even if the reply fails) */
 };
 
 enum req_next {
@@ -312,6 +313,10 @@ bool session_holds(const struct session *s);
  * store and the provider may block), holding a reference to st; inline
  * when sched is NULL or the job cannot be queued. Frees s. NULL ok. */
 void session_close(struct session *s, struct svc_state *st, struct sched *sched);
+/* The scheduler on which the event loops free a closed or idle operation's
+ * provider state (NULL: freed where it is released; set before serving,
+ * cleared before the scheduler stops). */
+void session_set_scheduler(struct sched *sched);
 /* Free the operations not used for idle_ms by now_ms. Whether any went. */
 bool session_sweep(struct session *s, uint64_t now_ms, uint64_t idle_ms);
 /* The clock of last use and the sweep, in ms (CLOCK_MONOTONIC); tests may

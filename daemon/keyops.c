@@ -129,6 +129,8 @@ static enum ts_err create(struct request *r, const char *name, const struct psa_
 	if (err != TS_OK)
 		goto out;
 	err = ks_commit(r->st->ks, &kid, NULL, 0, attrs, attrs_len, mat, mat_len);
+	if (err == TS_OK)
+		r->key_made = true;
 out:
 	if (err != TS_OK && reserved) {
 		k.material = mat;

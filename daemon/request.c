@@ -282,11 +282,13 @@ void request_run(struct request *r)
 
 void request_discard(struct request *r)
 {
-	/* A volatile key recorded for a creation that did not happen. */
-	if (r->vkey_added && r->sess != NULL && (r->stage != STAGE_DONE || r->err != TS_OK))
+	/* A volatile key recorded for a creation that did not happen (one made
+	 * whose reply then failed exists, and stays the session's). */
+	if (r->vkey_added && r->sess != NULL && !r->key_made)
 		session_forget_vkey(r->sess, r->prov, r->id.auth_type, r->id.name,
 		                    r->args.key_name);
 	r->vkey_added = false;
+	r->key_made = false;
 	/* Reply bodies can hold exported keys or plaintext. */
 	ts_free_secret(r->out, r->out_len);
 	r->out = NULL;

@@ -620,6 +620,7 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 	/* Volatile keys die with their connection; a crash's leftovers go
 	 * before anyone can connect. */
 	(void)session_purge_volatile(st);
+	session_set_scheduler(srv.sched);
 	if (front_listen(srv.front, &sock, err, sizeof(err)) < 0) {
 		ts_error("%s", err);
 		goto out;
@@ -638,6 +639,8 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 out:
 	front_free(srv.front); /* removes the socket file */
 	/* Every request is answered: the workers are idle. */
+	/* Jobs queued so far still run in sched_free; nothing queues more. */
+	session_set_scheduler(NULL);
 	sched_free(srv.sched);
 	svc_state_unref(srv.st);
 	return rc;

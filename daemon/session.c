@@ -169,7 +169,10 @@ bool session_holds(const struct session *s)
 	return s != NULL && (s->ops != NULL || s->vkeys != NULL);
 }
 
-static void op_release(struct sess_op *op)
+/* Free what an operation holds: its hash context, or the provider's state
+ * (which may call into a device: an abort in the partition, a PKCS#11
+ * session closed). */
+static void op_release_state(struct sess_op *op)
 {
 	if (op->md != NULL)
 		EVP_MD_CTX_free(op->md);
@@ -177,10 +180,78 @@ static void op_release(struct sess_op *op)
 		op->prov->ops->kdf_free(op->prov->ctx, op->state);
 	else if (op->state != NULL)
 		op->prov->ops->mp_free(op->prov->ctx, op->state);
+	op->md = op->state = NULL;
+}
+
+static void op_release(struct sess_op *op)
+{
+	op_release_state(op);
 	if (op->tenant != NULL)
 		tenant_give(op->tenant);
 	free(op->app);
 	free(op);
+}
+
+/* ---- releasing from an event loop ---- */
+
+/* Where a loop hands a provider's state to be freed (session_set_scheduler). */
+static struct sched *release_sched;
+
+void session_set_scheduler(struct sched *sched)
+{
+	release_sched = sched;
+}
+
+struct release_job {
+	struct sched_job job;
+	struct sess_op *op;
+};
+
+static void release_job_run(struct sched_job *j)
+{
+	op_release_state(((struct release_job *)j)->op);
+}
+
+static void release_job_done(struct sched_job *j)
+{
+	struct release_job *rj = (struct release_job *)j;
+
+	op_release(rj->op);
+	free(rj);
+}
+
+/*
+ * On an event loop (a connection closed, the idle sweep): the tenant's
+ * place in its cap is given back at once, and a provider's state is freed
+ * on a worker under the instance's concurrency limit, since freeing it may
+ * wait for the device (Trusted Services' lock while another tenant's key
+ * is made) and the loop serves every connection of its shard. Without a
+ * scheduler, or when the job cannot be queued, it is freed here.
+ */
+static void op_release_from_loop(struct sess_op *op, uint64_t tenant)
+{
+	struct release_job *rj;
+
+	if (op->tenant != NULL) {
+		tenant_give(op->tenant);
+		op->tenant = NULL;
+	}
+	if (op->state == NULL || release_sched == NULL) {
+		op_release(op);
+		return;
+	}
+	rj = calloc(1, sizeof(*rj));
+	if (rj != NULL) {
+		rj->op = op;
+		rj->job = (struct sched_job){.tenant = tenant,
+		                             .prov = op->prov,
+		                             .run = release_job_run,
+		                             .done = release_job_done};
+		if (sched_submit(release_sched, &rj->job) == TS_OK)
+			return;
+		free(rj);
+	}
+	op_release(op);
 }
 
 void session_op_free(struct session *s, struct sess_op *op)
@@ -273,7 +344,7 @@ bool session_sweep(struct session *s, uint64_t now_ms, uint64_t idle_ms)
 
 		if (now_ms - op->last_used_ms >= idle_ms) {
 			*pp = op->next;
-			op_release(op);
+			op_release_from_loop(op, s->serial);
 			any = true;
 		} else {
 			pp = &op->next;
@@ -420,11 +491,14 @@ void session_close(struct session *s, struct svc_state *st, struct sched *sched)
 
 	if (s == NULL)
 		return;
-	/* Operations hold memory (and at most a provider's session, which
-	 * mp_free gives back without waiting): freed here, so the tenant's
-	 * cap has room again at once. */
-	while (s->ops != NULL)
-		session_op_free(s, s->ops);
+	/* The tenant's cap has room again at once; a provider's state is
+	 * freed on a worker (op_release_from_loop). */
+	while (s->ops != NULL) {
+		struct sess_op *op = s->ops;
+
+		s->ops = op->next;
+		op_release_from_loop(op, s->serial);
+	}
 	if (s->vkeys != NULL) {
 		vj = sched != NULL && st != NULL ? calloc(1, sizeof(*vj)) : NULL;
 		if (vj != NULL) {

@@ -75,7 +75,13 @@ enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const st
 	}
 	if (is_mac(m)) {
 		m->mac_len = psa_hash_size(alg->hash);
-		if (alg->length != 0 && alg->length < m->mac_len)
+		/* A truncated MAC of 4 bytes up to the full length, as the
+		 * software provider takes it. */
+		if (alg->length != 0 && (alg->length < 4 || alg->length > m->mac_len)) {
+			free(m);
+			return TS_E_PSA_INVALID_ARGUMENT;
+		}
+		if (alg->length != 0)
 			m->mac_len = alg->length;
 	} else {
 		m->tag_len = alg->length != 0 ? alg->length : 16;

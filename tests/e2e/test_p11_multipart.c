@@ -108,6 +108,13 @@ Test(p11mp, hmac_in_pieces_equals_the_one_shot_and_truncated_macs_verify)
 	free(r);
 
 	trunc = h.a.alg;
+	/* Truncations of 4 bytes up to the full length only. */
+	trunc.length = 3;
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &h.k, &trunc, &st),
+	             TS_E_PSA_INVALID_ARGUMENT);
+	trunc.length = 33;
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &h.k, &trunc, &st),
+	             TS_E_PSA_INVALID_ARGUMENT);
 	trunc.length = 10;
 	for (int bad = 0; bad < 2; bad++) {
 		cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_VERIFY, &h.k, &trunc, &st), TS_OK);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -224,4 +226,45 @@ Test(psa_ts, hashing_is_the_daemons_and_derivation_is_not_the_partitions)
 	cr_assert_eq(psa_key_derivation_setup(&kd, PSA_ALG_HKDF(PSA_ALG_SHA_256)),
 	             PSA_ERROR_NOT_SUPPORTED);
 	cr_assert_eq(psa_key_derivation_abort(&kd), PSA_SUCCESS);
+}
+
+/* A client that exits with operations open in the partition: the daemon
+ * aborts them there (on a worker, not the loop), so the provider's slots
+ * come back and another process can open as many. */
+Test(psa_ts, operations_of_a_process_that_exits_are_aborted_in_the_partition)
+{
+	psa_key_id_t hk = make(130, PSA_KEY_TYPE_HMAC, 256, PSA_KEY_USAGE_SIGN_MESSAGE,
+	                       PSA_ALG_HMAC(PSA_ALG_SHA_256), NULL, 0);
+	psa_mac_operation_t ops[8];
+	int status, opened = 0;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 8; i++) {
+			ops[i] = psa_mac_operation_init();
+			bad |= psa_mac_sign_setup(&ops[i], hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)) !=
+			       PSA_SUCCESS;
+		}
+		_exit(bad); /* with all eight open */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The daemon learns of the close and frees on a worker: retried a while. */
+	for (int tries = 0; tries < 100 && opened < 8; tries++) {
+		for (; opened < 8; opened++) {
+			ops[opened] = psa_mac_operation_init();
+			if (psa_mac_sign_setup(&ops[opened], hk, PSA_ALG_HMAC(PSA_ALG_SHA_256)) !=
+			    PSA_SUCCESS)
+				break;
+		}
+		if (opened < 8)
+			usleep((useconds_t)td_scale(20) * 1000);
+	}
+	cr_assert_eq(opened, 8, "the exited process's operations were not given back");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(psa_mac_abort(&ops[i]), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
 }
