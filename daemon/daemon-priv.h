@@ -298,8 +298,9 @@ struct sess_op {
 	/* What the daemon enforces whatever the client's order. */
 	bool iv_needed, iv_set, lengths_set, updated, text_started;
 	uint64_t ad_len, text_len, ad_seen, text_seen;
-	uint64_t capacity;        /* KEY_DERIVATION */
-	struct op_tenant *tenant; /* its count in the per-tenant cap */
+	uint64_t capacity;             /* KEY_DERIVATION */
+	struct op_tenant *tenant;      /* its count in the per-tenant cap */
+	struct op_tenant *inst_tenant; /* and in the tenant's share of the instance's slots */
 };
 
 /* A new session with a fresh serial; NULL when out of memory. */

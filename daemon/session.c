@@ -48,8 +48,12 @@ struct session {
 };
 
 /* One tenant's open operations over every session. */
+/* A tenant's open operations: over every instance (inst NULL, the
+ * psa.max_operations_per_tenant cap), or on one instance whose provider
+ * has a fixed number of slots (its share of them). */
 struct op_tenant {
 	struct op_tenant *next;
+	const void *inst;
 	uint8_t auth_type;
 	unsigned n;
 	char app[]; /* NUL-terminated */
@@ -90,14 +94,15 @@ static const char *app_of(const char *app)
 
 /* A place for one more operation of the tenant, or NULL past the cap (or
  * out of memory). */
-static struct op_tenant *tenant_take(uint8_t auth_type, const char *app, unsigned cap)
+static struct op_tenant *tenant_take(uint8_t auth_type, const char *app, const void *inst,
+                                     unsigned cap)
 {
 	struct op_tenant *t;
 
 	app = app_of(app);
 	pthread_mutex_lock(&tenants_lock);
 	for (t = tenants; t != NULL; t = t->next)
-		if (t->auth_type == auth_type && strcmp(t->app, app) == 0)
+		if (t->auth_type == auth_type && t->inst == inst && strcmp(t->app, app) == 0)
 			break;
 	if (t == NULL) {
 		size_t len = strlen(app) + 1;
@@ -105,6 +110,7 @@ static struct op_tenant *tenant_take(uint8_t auth_type, const char *app, unsigne
 		t = calloc(1, sizeof(*t) + len);
 		if (t != NULL) {
 			t->auth_type = auth_type;
+			t->inst = inst;
 			memcpy(t->app, app, len);
 			t->next = tenants;
 			tenants = t;
@@ -188,6 +194,8 @@ static void op_release(struct sess_op *op)
 	op_release_state(op);
 	if (op->tenant != NULL)
 		tenant_give(op->tenant);
+	if (op->inst_tenant != NULL)
+		tenant_give(op->inst_tenant);
 	free(op->app);
 	free(op);
 }
@@ -236,6 +244,10 @@ static void op_release_from_loop(struct sess_op *op, uint64_t tenant)
 		tenant_give(op->tenant);
 		op->tenant = NULL;
 	}
+	if (op->inst_tenant != NULL) {
+		tenant_give(op->inst_tenant);
+		op->inst_tenant = NULL;
+	}
 	if (op->state == NULL || release_sched == NULL) {
 		op_release(op);
 		return;
@@ -281,7 +293,22 @@ enum ts_err session_op_new(struct session *s, const struct request *r, int kind,
 		free(op);
 		return TS_E_PSA_INSUFFICIENT_MEMORY;
 	}
-	op->tenant = tenant_take(r->id.auth_type, r->id.name, max_per_tenant);
+	op->tenant = tenant_take(r->id.auth_type, r->id.name, NULL, max_per_tenant);
+	/* A provider with a fixed number of slots for the whole instance (a
+	 * partition's pool, a token's sessions): one tenant takes at most half,
+	 * so it cannot lock every other tenant out of it. Hashing is the
+	 * daemon's own. */
+	if (op->tenant != NULL && kind != 1 /* HASH */ && r->prov != NULL &&
+	    r->prov->ops->mp_slots != NULL) {
+		unsigned share = r->prov->ops->mp_slots(r->prov->ctx) / 2;
+
+		op->inst_tenant =
+		        tenant_take(r->id.auth_type, r->id.name, r->prov, share > 0 ? share : 1);
+		if (op->inst_tenant == NULL) {
+			tenant_give(op->tenant);
+			op->tenant = NULL;
+		}
+	}
 	if (op->tenant == NULL) {
 		free(op->app);
 		free(op);

@@ -286,6 +286,11 @@ struct prov_ops {
 	 * it does not verify, and then nothing is returned. */
 	enum ts_err (*mp_verify)(void *ctx, void *state, const uint8_t *expected, size_t len,
 	                         uint8_t **ret, size_t *ret_len);
+	/* Optional: how many operations (mp_* and kdf_* states) the instance
+	 * can hold open at once over every tenant, when that is fixed (a
+	 * partition's pool, a token's sessions); the core then gives one
+	 * tenant at most half of them. NULL: no such limit. */
+	unsigned (*mp_slots)(void *ctx);
 	/* Optional within mp_*: a copy of a state (MAC). */
 	enum ts_err (*mp_clone)(void *ctx, void *state, void **ret_state);
 	void (*mp_free)(void *ctx, void *state);

@@ -46,6 +46,12 @@ static bool is_mac(const struct p11_mp *m)
 	return m->kind == PROV_MP_MAC_SIGN || m->kind == PROV_MP_MAC_VERIFY;
 }
 
+unsigned p11_mp_slots(void *ctx)
+{
+	(void)ctx;
+	return P11_MP_SESSIONS;
+}
+
 enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
                          void **ret_state)
 {

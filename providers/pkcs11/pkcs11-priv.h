@@ -60,6 +60,7 @@ struct p11 {
 /* Multipart HMAC and AES-GCM across requests (multipart.c): each holds a
  * session of its own, outside the pool, at most this many at once. */
 #define P11_MP_SESSIONS 16u
+unsigned p11_mp_slots(void *ctx);
 enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
                          void **ret_state);
 enum ts_err p11_mp_set_iv(void *ctx, void *state, const uint8_t *iv, size_t len);

@@ -204,9 +204,10 @@ static enum ts_err p11_check_settings(const char *settings, const char *path, ch
 	X(CKR_FUNCTION_FAILED)                                                                                              \
 	X(CKR_ARGUMENTS_BAD)                                                                                                \
 	X(CKR_ATTRIBUTE_READ_ONLY)                                                                                          \
-	X(CKR_ATTRIBUTE_SENSITIVE) X(CKR_ATTRIBUTE_TYPE_INVALID) X(CKR_ATTRIBUTE_VALUE_INVALID) X(                          \
-	        CKR_DATA_INVALID) X(CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(CKR_DEVICE_MEMORY)                            \
-	        X(CKR_DEVICE_REMOVED) X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE) X(                      \
+	X(CKR_ATTRIBUTE_SENSITIVE)                                                                                          \
+	X(CKR_ATTRIBUTE_TYPE_INVALID) X(CKR_ATTRIBUTE_VALUE_INVALID) X(CKR_DATA_INVALID) X(                                 \
+	        CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(CKR_DEVICE_MEMORY) X(CKR_DEVICE_REMOVED)                          \
+	        X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE) X(                                            \
 	                CKR_FUNCTION_NOT_SUPPORTED) X(CKR_KEY_HANDLE_INVALID) X(CKR_KEY_SIZE_RANGE)                         \
 	                X(CKR_KEY_TYPE_INCONSISTENT) X(CKR_KEY_FUNCTION_NOT_PERMITTED) X(                                   \
 	                        CKR_MECHANISM_INVALID) X(CKR_MECHANISM_PARAM_INVALID) X(CKR_OBJECT_HANDLE_INVALID)          \
@@ -761,6 +762,7 @@ const struct prov_ops prov_pkcs11_ops = {
         .verify_hash = p11_verify_hash,
         .aead = p11_aead,
         .mac = p11_mac,
+        .mp_slots = p11_mp_slots,
         .mp_setup = p11_mp_setup,
         .mp_set_iv = p11_mp_set_iv,
         .mp_set_lengths = p11_mp_set_lengths,

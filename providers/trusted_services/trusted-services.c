@@ -727,6 +727,7 @@ const struct prov_ops prov_trusted_services_ops = {
         .mac = tsp_mac,
         .mac_verify = tsp_mac_verify,
         .copy_key = tsp_copy_key,
+        .mp_slots = tsp_mp_slots,
         .mp_setup = tsp_mp_setup,
         .mp_set_iv = tsp_mp_set_iv,
         .mp_set_lengths = tsp_mp_set_lengths,

@@ -84,6 +84,12 @@ static void failed(struct tsp *p, struct tsp_mp *m, enum ts_err err)
 		m->open = false;
 }
 
+unsigned tsp_mp_slots(void *ctx)
+{
+	(void)ctx;
+	return TSP_MP_PER_FAMILY; /* per family; the core shares it out whole */
+}
+
 enum ts_err tsp_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
                          void **ret_state)
 {

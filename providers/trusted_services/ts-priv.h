@@ -70,6 +70,7 @@ enum ts_err tsp_key_alg(const struct prov_key *k, const struct psa_alg *alg, uin
  * most this many: below the partition's pool of 10, so one-shot requests
  * still find a context and none is recycled under a client. */
 #define TSP_MP_PER_FAMILY 8u
+unsigned tsp_mp_slots(void *ctx);
 enum ts_err tsp_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
                          void **ret_state);
 enum ts_err tsp_mp_set_iv(void *ctx, void *state, const uint8_t *iv, size_t len);
