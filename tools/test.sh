@@ -67,7 +67,7 @@ run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefin
 # waits to valgrind's pace).
 echo "=== valgrind memcheck (e2e)"
 if [ -f build-test/build.ninja ]; then
-  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress providers store migrate svid parsec_cli ts tpm pkcs11 migrate_tpm p11adopt p11mp storage_api psa_ext psa_api psa_ts)
+  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress providers store migrate svid parsec_cli ts tpm pkcs11 migrate_tpm p11adopt p11mp storage_api psa_ext psa_api psa_ts ts_proc)
   if TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
       --timeout-multiplier 6 --suite e2e "${vg_suites[@]}" \
       >/tmp/tessera-valgrind.log 2>&1; then

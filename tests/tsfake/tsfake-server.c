@@ -176,11 +176,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	while (!term) {
+		int ready = poll(p, n, -1);
+
+		/* A SIGHUP sent before a request was sent is seen before the
+		 * request is served: it is delivered by the time poll returns. */
 		if (hup) {
 			hup = 0;
 			(void)restart(&sv);
 		}
-		if (poll(p, n, -1) < 0)
+		if (ready < 0)
 			continue; /* a signal */
 		for (size_t i = n; i-- > 1;) {
 			if (p[i].revents == 0 || serve(&sv, p[i].fd))
