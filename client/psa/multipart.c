@@ -272,17 +272,24 @@ psa_status_t psa_hash_setup(psa_hash_operation_t *operation, psa_algorithm_t alg
 	                     NULL);
 }
 
-psa_status_t psa_hash_update(psa_hash_operation_t *operation, const uint8_t *input,
-                             size_t input_length)
+/* Hash and MAC updates: data in, nothing out. */
+static psa_status_t update_no_output(struct tessera_psa_op_s *op, const uint8_t *input,
+                                     size_t input_length)
 {
 	psa_status_t st = tpsa_enter();
 
 	if (st == PSA_SUCCESS)
-		st = tpsa_op_check(&operation->op);
+		st = tpsa_op_check(op);
 	if (st == PSA_SUCCESS && input_length > 0)
-		st = feed(&operation->op, input, input_length, false, NULL, 0, NULL);
+		st = feed(op, input, input_length, false, NULL, 0, NULL);
 	tpsa_leave();
 	return st;
+}
+
+psa_status_t psa_hash_update(psa_hash_operation_t *operation, const uint8_t *input,
+                             size_t input_length)
+{
+	return update_no_output(&operation->op, input, input_length);
 }
 
 psa_status_t psa_hash_finish(psa_hash_operation_t *operation, uint8_t *hash, size_t hash_size,
@@ -424,14 +431,7 @@ psa_status_t psa_mac_verify_setup(psa_mac_operation_t *operation, psa_key_id_t k
 psa_status_t psa_mac_update(psa_mac_operation_t *operation, const uint8_t *input,
                             size_t input_length)
 {
-	psa_status_t st = tpsa_enter();
-
-	if (st == PSA_SUCCESS)
-		st = tpsa_op_check(&operation->op);
-	if (st == PSA_SUCCESS && input_length > 0)
-		st = feed(&operation->op, input, input_length, false, NULL, 0, NULL);
-	tpsa_leave();
-	return st;
+	return update_no_output(&operation->op, input, input_length);
 }
 
 psa_status_t psa_mac_sign_finish(psa_mac_operation_t *operation, uint8_t *mac, size_t mac_size,
