@@ -120,7 +120,8 @@ struct ts_baseline_result {
 /*
  * libts's own ECDSA P-256 SIGN_HASH in this process: dlopen `libts` (a
  * libts.so.2, or the test endpoint's stand-in), open `service` with its
- * locator and one session, generate a volatile key there, then SIGN_HASH on
+ * locator and one session, generate a persistent key there (an ID below
+ * the provider's range, from this process's ID), then SIGN_HASH on
  * a 32-byte digest for `duration` s, requests and answers through the
  * provider's packed-c codec; the key destroyed, the session closed and the
  * library unloaded afterwards. 0 and *ret filled in, or -1 (a message on

@@ -3,8 +3,9 @@
  * of tessera-bench --spawn-ts. The library is dlopened and its crypto
  * service opened with the calls the provider's libts transport makes; the
  * requests are written and the answers read with the provider's packed-c
- * codec (ts-codec.c, linked), so what lies between the two figures is the
- * daemon: the wire protocol, the core and the provider around the codec.
+ * codec (ts-codec.c, linked), and the key is persistent, as the provider's
+ * are, so what lies between the two figures is the daemon: the wire
+ * protocol, the core and the provider around the codec.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench-priv.h"
 #include "providers/trusted_services/ts-codec.h"
@@ -25,6 +27,13 @@
 #define TSB_TYPE_ECC_SECP_R1  0x7112u
 #define TSB_ALG_ECDSA_SHA256  0x06000609u
 #define TSB_USAGE_SIGN_VERIFY (0x00001000u | 0x00002000u)
+
+/* The baseline's persistent key IDs: 0x3e000000 + this process's ID, below
+ * the provider's range (TSP_KEY_ID_MIN, 0x3f000000), so that a key the
+ * daemon made is never taken. */
+#define TSB_KEY_ID_BASE 0x3e000000u
+#define TSB_KEY_ID_SPAN 0x00ffffffu
+#define TSB_KEY_TRIES   8
 
 struct tsb_api {
 	void (*locator_init)(void);
@@ -159,11 +168,11 @@ int ts_baseline_run(const char *libts, const char *service, double duration,
 	struct tsb *t = calloc(1, sizeof(*t));
 	struct tsc_attrs attrs = {.type = TSB_TYPE_ECC_SECP_R1,
 	                          .bits = 256,
-	                          .lifetime = TSC_LIFETIME_VOLATILE,
+	                          .lifetime = TSC_LIFETIME_PERSISTENT,
 	                          .usage = TSB_USAGE_SIGN_VERIFY,
 	                          .alg = TSB_ALG_ECDSA_SHA256};
 	const char *step = "dlopen";
-	uint32_t id = 0;
+	uint32_t id = 0, got = 0;
 	int have_key = 0, rc = -1;
 	int32_t rpc = 0;
 	int64_t status = 0;
@@ -189,12 +198,23 @@ int ts_baseline_run(const char *libts, const char *service, double duration,
 	t->session = t->api.context_open(t->ctx);
 	if (t->session == NULL)
 		goto out;
+	/* A persistent key, as the provider makes: an ID another run left
+	 * behind (ALREADY_EXISTS) is left alone and the next one tried. */
 	step = "GENERATE_KEY";
-	if (tsc_req_generate(t->req, sizeof(t->req), &attrs, &len) != TS_OK ||
-	    tsb_call(t, TSC_OP_GENERATE_KEY, len, &len, &rpc, &status) != 0 ||
-	    tsc_resp_id(t->resp, len, &id) != TS_OK)
+	for (int i = 0; i < TSB_KEY_TRIES && !have_key; i++) {
+		attrs.id = TSB_KEY_ID_BASE + (((uint32_t)getpid() + (uint32_t)i) % TSB_KEY_ID_SPAN);
+		if (tsc_req_generate(t->req, sizeof(t->req), &attrs, &len) != TS_OK)
+			goto out;
+		if (tsb_call(t, TSC_OP_GENERATE_KEY, len, &len, &rpc, &status) == 0)
+			have_key = 1;
+		else if (rpc != TSC_RPC_SUCCESS || status != TSC_PSA_ERROR_ALREADY_EXISTS)
+			goto out;
+	}
+	if (!have_key)
 		goto out;
-	have_key = 1;
+	id = attrs.id;
+	if (tsc_resp_id(t->resp, len, &got) != TS_OK || got != id)
+		goto out;
 	step = NULL;
 	rc = tsb_sign_loop(t, id, duration, ret);
 out:
