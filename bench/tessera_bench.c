@@ -854,7 +854,8 @@ static int start_swtpm(void)
 }
 
 /* --spawn-ts: the library, --libts or the test endpoint's libts stand-in
- * beside this build's tessera-bench; 0 when it can be read. */
+ * beside this build's tessera-bench; 0 when it can be read (or is a bare
+ * name). */
 static int ts_library(void)
 {
 	char self[PATH_MAX];
@@ -869,7 +870,8 @@ static int ts_library(void)
 		         dirname(self));
 		opt.libts = ts_fake;
 	}
-	if (access(opt.libts, R_OK) != 0) {
+	/* A bare name is dlopen()'s to look up, as libts_path's is. */
+	if (strchr(opt.libts, '/') != NULL && access(opt.libts, R_OK) != 0) {
 		fprintf(stderr, "tessera-bench: --spawn-ts: cannot read %s%s\n", opt.libts,
 		        opt.libts == ts_fake ? " (the test endpoint: build tests/tsfake)" : "");
 		return -1;
