@@ -115,7 +115,7 @@ struct opts {
 	int flood;      /* fairness: connections of the flooding tenant */
 	int provider;   /* --provider: wire ID the key operations go to (1) */
 	int hw;         /* --spawn-hsm, -tpm, -ts: HW_HSM, HW_TPM, HW_TS; else 0 */
-	/* --libts: the library of --spawn-ts (after it: the test endpoint's) */
+	/* --libts: the library of --spawn-ts; ts_library() sets the test endpoint. */
 	const char *libts;
 };
 
