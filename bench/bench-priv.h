@@ -1,7 +1,7 @@
 /*
  * tessera-bench's parts outside tessera_bench.c: the sign-hash limit server
  * (limit.c), the fairness case (fairness.c) and the
- * in-process baselines of the hardware providers (p11.c, tpm.c).
+ * in-process baselines of the hardware providers (p11.c, tpm.c, ts.c).
  */
 #ifndef TESSERA_BENCH_BENCH_PRIV_H
 #define TESSERA_BENCH_BENCH_PRIV_H
@@ -108,5 +108,26 @@ struct tpm_baseline_result {
  * afterwards. 0 and *ret filled in, or -1 (a message on stderr).
  */
 int tpm_baseline_run(const char *tcti, double duration, struct tpm_baseline_result *ret);
+
+/* ---- ts.c ---- */
+
+struct ts_baseline_result {
+	double rps; /* SIGN_HASH per second, one session */
+	double p50_us, p99_us;
+	long count;
+};
+
+/*
+ * libts's own ECDSA P-256 SIGN_HASH in this process: dlopen `libts` (a
+ * libts.so.2, or the test endpoint's stand-in), open `service` with its
+ * locator and one session, generate a persistent key there (an ID below
+ * the provider's range, from this process's ID), then SIGN_HASH on
+ * a 32-byte digest for `duration` s, requests and answers through the
+ * provider's packed-c codec; the key destroyed, the session closed and the
+ * library unloaded afterwards. 0 and *ret filled in, or -1 (a message on
+ * stderr).
+ */
+int ts_baseline_run(const char *libts, const char *service, double duration,
+                    struct ts_baseline_result *ret);
 
 #endif

@@ -6,7 +6,7 @@
  *                 [--connect-per-request] [--duration SEC | --requests N]
  *                 [--baseline-threads N] [--json] [--idle N | --slow N]
  *                 [--io-threads N] [--flood N] [--provider ID]
- *                 [--spawn-hsm | --spawn-tpm]
+ *                 [--spawn-hsm | --spawn-tpm | --spawn-ts [--libts PATH]]
  *
  * OP: ping, sign-ecdsa-p256, verify-ecdsa-p256, sign-rsa2048-pss, aead-64,
  * aead-16k, random-32, generate-destroy, fairness, or all (default). For each
@@ -34,8 +34,15 @@
  * the Tpm provider (password sessions) on provider 3, and ESAPI's own
  * Esys_Sign (tpm.c, one thread) on that swtpm as the baseline, measured
  * before the daemon starts: the provider keeps its connection to the TPM
- * open, and swtpm serves one connection at a time. Everything started is
- * stopped, and the directory removed, on every exit (also on SIGINT/TERM).
+ * open, and swtpm serves one connection at a time. --spawn-ts is the same
+ * with the TrustedService provider (transport libts; libts_path: --libts,
+ * by default the test endpoint's libts stand-in of this build) on provider
+ * 4, and SIGN_HASH on the same library in this process (ts.c: one session,
+ * the provider's codec) as the baseline, measured while the daemon is idle;
+ * the stand-in keeps its keys in $TSFAKE_STORE, set to a file of the
+ * daemon's and one of this process's in the temporary directory. Everything
+ * started is stopped, and the directory removed, on every exit (also on
+ * SIGINT/TERM).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -107,16 +114,18 @@ struct opts {
 	int io_threads; /* --spawn: the daemon's core.io_threads */
 	int flood;      /* fairness: connections of the flooding tenant */
 	int provider;   /* --provider: wire ID the key operations go to (1) */
-	int hw;         /* --spawn-hsm, --spawn-tpm: HW_HSM, HW_TPM; else 0 */
+	int hw;         /* --spawn-hsm, -tpm, -ts: HW_HSM, HW_TPM, HW_TS; else 0 */
+	/* --libts: the library of --spawn-ts; ts_library() sets the test endpoint. */
+	const char *libts;
 };
 
-enum { HW_HSM = 1, HW_TPM };
+enum { HW_HSM = 1, HW_TPM, HW_TS };
 
 /* The in-process baseline of a hardware provider, for sign-ecdsa-p256. */
 struct hw_figures {
 	double rps;
 	double session_rps;    /* HW_HSM: the same on a session key */
-	double p50_us, p99_us; /* HW_TPM: one thread's latency */
+	double p50_us, p99_us; /* HW_TPM, HW_TS: one thread's latency */
 };
 
 /* What one worker measured; lives in shared memory for --processes. */
@@ -711,6 +720,9 @@ static char tpm_sock[100];
 static struct p11_baseline_params hsm;
 static char hsm_module[128], hsm_pin[128];
 static struct tpm_baseline_result tpm_base;
+static char ts_fake[PATH_MAX];
+
+#define TS_SERVICE "sn:trustedfirmware.org:crypto:0"
 
 #define HSM_LABEL "Tessera Bench"
 
@@ -839,6 +851,47 @@ static int start_swtpm(void)
 	}
 	fprintf(stderr, "tessera-bench: swtpm did not listen on %s\n", tpm_sock);
 	return -1;
+}
+
+/* --spawn-ts: the library, --libts or the test endpoint's libts stand-in
+ * beside this build's tessera-bench; 0 when it can be read (or is a bare
+ * name). */
+static int ts_library(void)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (opt.libts == NULL) {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n <= 0)
+			return -1;
+		self[n] = '\0';
+		snprintf(ts_fake, sizeof(ts_fake), "%s/../tests/tsfake/libtsfake-libts.so",
+		         dirname(self));
+		opt.libts = ts_fake;
+	}
+	/* A bare name is dlopen()'s to look up, as libts_path's is. */
+	if (strchr(opt.libts, '/') != NULL && access(opt.libts, R_OK) != 0) {
+		fprintf(stderr, "tessera-bench: --spawn-ts: cannot read %s%s\n", opt.libts,
+		        opt.libts == ts_fake ? " (the test endpoint: build tests/tsfake)" : "");
+		return -1;
+	}
+	if (strchr(opt.libts, '"') != NULL || strchr(opt.libts, '\\') != NULL) {
+		fprintf(stderr, "tessera-bench: --libts: no quotes or backslashes, please\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* --spawn-ts: TSFAKE_STORE, where the test endpoint keeps its persistent
+ * keys, set to spawn_dir/ts-<who>.store (a real libts ignores it); the
+ * daemon inherits the one set when it starts. */
+static int ts_store(const char *who)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/ts-%s.store", spawn_dir, who);
+	return setenv("TSFAKE_STORE", path, 1) == 0 ? 0 : -1;
 }
 
 /* Start tesserad with `providers` (a JSON array, or "" for the default). */
@@ -1145,6 +1198,12 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 			       "\"hw_baseline_session_key_rps\": %.1f, \"hw_ratio\": %.3f",
 			       opt.baseline_threads, hw->rps, hw->session_rps,
 			       ratio(f->rps, hw->rps));
+		else if (hw != NULL && opt.hw == HW_TS)
+			printf(", \"hw_baseline\": \"libts SIGN_HASH in process, %s, 1 session\", "
+			       "\"hw_baseline_rps\": %.1f, \"hw_baseline_p50_us\": %.1f, "
+			       "\"hw_baseline_p99_us\": %.1f, \"hw_ratio\": %.3f",
+			       opt.libts == ts_fake ? "the test endpoint" : opt.libts, hw->rps,
+			       hw->p50_us, hw->p99_us, ratio(f->rps, hw->rps));
 		else if (hw != NULL)
 			printf(", \"hw_baseline\": \"esys Esys_Sign in process, same swtpm before "
 			       "tesserad, 1 thread\", \"hw_baseline_rps\": %.1f, "
@@ -1174,6 +1233,12 @@ static void print_row(enum op op, const struct figures *f, double base_rps,
 		printf("%-18s %8.0f/s  softhsm in process x%d, token key (session key %.0f/s): "
 		       "hw ratio %.2fx\n",
 		       "", hw->rps, opt.baseline_threads, hw->session_rps, ratio(f->rps, hw->rps));
+	else if (hw != NULL && opt.hw == HW_TS)
+		printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f us  libts SIGN_HASH in process x1 "
+		       "(%s): hw ratio %.2fx\n",
+		       "", hw->rps, hw->p50_us, hw->p99_us,
+		       opt.libts == ts_fake ? "the test endpoint" : opt.libts,
+		       ratio(f->rps, hw->rps));
 	else if (hw != NULL)
 		printf("%-18s %8.0f/s  p50 %7.1f  p99 %7.1f us  Esys_Sign in process x1, same "
 		       "swtpm "
@@ -1273,6 +1338,10 @@ static void usage(FILE *out)
 	        "                                     + SoftHSM's own sign rate in process)\n"
 	        "                     [--spawn-tpm]  (spawn with a swtpm, provider 3,\n"
 	        "                                     + ESAPI's own Esys_Sign in process)\n"
+	        "                     [--spawn-ts [--libts PATH]] (spawn with the TrustedService\n"
+	        "                                     provider over libts, provider 4: PATH or\n"
+	        "                                     the test endpoint; + libts's own\n"
+	        "                                     SIGN_HASH in process)\n"
 	        "OP: all (default)");
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(out, ", %s", op_names[i]);
@@ -1299,6 +1368,8 @@ int main(int argc, char **argv)
 	        {"provider", required_argument, NULL, 'P'},
 	        {"spawn-hsm", no_argument, NULL, 'H'},
 	        {"spawn-tpm", no_argument, NULL, 'T'},
+	        {"spawn-ts", no_argument, NULL, 'X'},
+	        {"libts", required_argument, NULL, 'L'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -1316,13 +1387,17 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 		case 'T':
+		case 'X':
 			if (opt.hw != 0) {
-				fprintf(stderr,
-				        "tessera-bench: --spawn-hsm or --spawn-tpm, once\n");
+				fprintf(stderr, "tessera-bench: --spawn-hsm, --spawn-tpm or "
+				                "--spawn-ts, once\n");
 				return 2;
 			}
 			spawn = 1;
-			opt.hw = ch == 'H' ? HW_HSM : HW_TPM;
+			opt.hw = ch == 'H' ? HW_HSM : ch == 'T' ? HW_TPM : HW_TS;
+			break;
+		case 'L':
+			opt.libts = optarg;
 			break;
 		case 'o': {
 			int found = strcmp(optarg, "all") == 0;
@@ -1406,14 +1481,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (opt.libts != NULL && opt.hw != HW_TS) {
+		fprintf(stderr, "tessera-bench: --libts goes with --spawn-ts\n");
+		return 2;
+	}
 	if (opt.hw != 0) {
 		if (opt.provider != 1 || opt.idle > 0) {
 			fprintf(stderr,
-			        "tessera-bench: --spawn-hsm/--spawn-tpm choose the provider "
-			        "and take no --idle/--slow\n");
+			        "tessera-bench: --spawn-hsm/--spawn-tpm/--spawn-ts choose the "
+			        "provider and take no --idle/--slow\n");
 			return 2;
 		}
-		opt.provider = opt.hw == HW_HSM ? 2 : 3;
+		opt.provider = opt.hw == HW_HSM ? 2 : opt.hw == HW_TPM ? 3 : 4;
 		/* Sign-hash ECDSA P-256 unless other operations are asked for. */
 		if (n_ops == 0 && !want_all && !fairness)
 			ops[n_ops++] = OP_SIGN_ECDSA;
@@ -1426,7 +1505,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	memset(plain16k, 0x5a, sizeof(plain16k));
 	if (spawn) {
-		char providers[512] = "";
+		char providers[512 + PATH_MAX] = "";
 
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
@@ -1466,8 +1545,24 @@ int main(int argc, char **argv)
 			         "[{\"type\": \"Tpm\", \"tcti\": \"%s\", \"hmac_sessions\": "
 			         "false}, {\"type\": \"Software\"}]",
 			         tcti);
+		} else if (opt.hw == HW_TS) {
+			if (ts_library() != 0 || ts_store("daemon") != 0) {
+				stop_daemon();
+				return 1;
+			}
+			snprintf(providers, sizeof(providers),
+			         "[{\"type\": \"TrustedService\", \"transport\": \"libts\", "
+			         "\"libts_path\": \"%s\", \"service\": \"" TS_SERVICE "\"}, "
+			         "{\"type\": \"Software\"}]",
+			         opt.libts);
 		}
 		if (spawn_daemon(providers) != 0) {
+			stop_daemon();
+			return 1;
+		}
+		/* The daemon has its own endpoint (its instance of the stand-in
+		 * is in its process); this process's gets a store of its own. */
+		if (opt.hw == HW_TS && ts_store("bench") != 0) {
 			stop_daemon();
 			return 1;
 		}
@@ -1540,6 +1635,17 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			hw = (struct hw_figures){.rps = r.token_rps, .session_rps = r.session_rps};
+		} else if (ops[i] == OP_SIGN_ECDSA && opt.hw == HW_TS) {
+			struct ts_baseline_result r;
+
+			/* The daemon is idle now; its key stays. */
+			if (ts_baseline_run(opt.libts, TS_SERVICE,
+			                    opt.duration < 1 ? 1 : opt.duration, &r) != 0) {
+				stop_daemon();
+				return 1;
+			}
+			hw = (struct hw_figures){
+			        .rps = r.rps, .p50_us = r.p50_us, .p99_us = r.p99_us};
 		} else if (ops[i] == OP_SIGN_ECDSA && opt.hw == HW_TPM) {
 			hw = (struct hw_figures){.rps = tpm_base.rps,
 			                         .p50_us = tpm_base.p50_us,
