@@ -392,28 +392,35 @@ psa_status_t psa_hash_resume(psa_hash_operation_t *operation, const uint8_t *has
 
 /* ---- MAC */
 
+/* MAC, cipher and AEAD setup: the keyed operation made, the key's type
+ * kept (for the size macros) and the direction marked. */
+static psa_status_t keyed_setup(struct tessera_psa_op_s *op, int kind, bool second,
+                                psa_key_id_t key, psa_algorithm_t alg)
+{
+	psa_key_type_t type = 0;
+	psa_status_t st = tpsa_op_setup(op, kind, true, key, alg, &type);
+
+	if (st == PSA_SUCCESS) {
+		op->flags = type;
+		if (second)
+			op->state |= TPSA_S_DECRYPT;
+	}
+	return st;
+}
+
 static psa_status_t mac_setup(psa_mac_operation_t *operation, psa_key_id_t key, psa_algorithm_t alg,
                               bool verify)
 {
-	psa_key_type_t type = 0;
-	psa_status_t st;
-
 	if (operation == NULL)
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if ((operation->op.state & TPSA_S_ACTIVE) != 0)
 		return PSA_ERROR_BAD_STATE;
 	if (!PSA_ALG_IS_MAC(alg) || PSA_ALG_IS_WILDCARD(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = tpsa_op_setup(&operation->op,
+	return keyed_setup(&operation->op,
 	                   verify ? PSA_OP_SETUP__OPERATION__KIND__MAC_VERIFY
 	                          : PSA_OP_SETUP__OPERATION__KIND__MAC_SIGN,
-	                   true, key, alg, &type);
-	if (st == PSA_SUCCESS) {
-		operation->op.flags = type;
-		if (verify)
-			operation->op.state |= TPSA_S_DECRYPT;
-	}
-	return st;
+	                   verify, key, alg);
 }
 
 psa_status_t psa_mac_sign_setup(psa_mac_operation_t *operation, psa_key_id_t key,
@@ -483,7 +490,6 @@ psa_status_t psa_mac_abort(psa_mac_operation_t *operation)
 static psa_status_t cipher_setup(psa_cipher_operation_t *operation, psa_key_id_t key,
                                  psa_algorithm_t alg, bool decrypt)
 {
-	psa_key_type_t type = 0;
 	psa_status_t st;
 
 	if (operation == NULL)
@@ -492,18 +498,13 @@ static psa_status_t cipher_setup(psa_cipher_operation_t *operation, psa_key_id_t
 		return PSA_ERROR_BAD_STATE;
 	if (!PSA_ALG_IS_CIPHER(alg))
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = tpsa_op_setup(&operation->op,
-	                   decrypt ? PSA_OP_SETUP__OPERATION__KIND__CIPHER_DECRYPT
-	                           : PSA_OP_SETUP__OPERATION__KIND__CIPHER_ENCRYPT,
-	                   true, key, alg, &type);
-	if (st == PSA_SUCCESS) {
-		operation->op.flags = type;
-		if (decrypt)
-			operation->op.state |= TPSA_S_DECRYPT;
-		/* Modes without an IV are ready for data at once. */
-		if (PSA_CIPHER_IV_LENGTH(type, alg) == 0)
-			operation->op.state |= TPSA_S_IV;
-	}
+	st = keyed_setup(&operation->op,
+	                 decrypt ? PSA_OP_SETUP__OPERATION__KIND__CIPHER_DECRYPT
+	                         : PSA_OP_SETUP__OPERATION__KIND__CIPHER_ENCRYPT,
+	                 decrypt, key, alg);
+	/* Modes without an IV are ready for data at once. */
+	if (st == PSA_SUCCESS && PSA_CIPHER_IV_LENGTH(operation->op.flags, alg) == 0)
+		operation->op.state |= TPSA_S_IV;
 	return st;
 }
 
@@ -671,25 +672,16 @@ static bool is_ccm(psa_algorithm_t alg)
 static psa_status_t aead_setup(psa_aead_operation_t *operation, psa_key_id_t key,
                                psa_algorithm_t alg, bool decrypt)
 {
-	psa_key_type_t type = 0;
-	psa_status_t st;
-
 	if (operation == NULL)
 		return PSA_ERROR_INVALID_ARGUMENT;
 	if ((operation->op.state & TPSA_S_ACTIVE) != 0)
 		return PSA_ERROR_BAD_STATE;
 	if (!PSA_ALG_IS_AEAD(alg) || PSA_ALG_IS_WILDCARD(alg) || TPSA_ALG_LENGTH_FIELD(alg) == 0)
 		return PSA_ERROR_INVALID_ARGUMENT;
-	st = tpsa_op_setup(&operation->op,
+	return keyed_setup(&operation->op,
 	                   decrypt ? PSA_OP_SETUP__OPERATION__KIND__AEAD_DECRYPT
 	                           : PSA_OP_SETUP__OPERATION__KIND__AEAD_ENCRYPT,
-	                   true, key, alg, &type);
-	if (st == PSA_SUCCESS) {
-		operation->op.flags = type;
-		if (decrypt)
-			operation->op.state |= TPSA_S_DECRYPT;
-	}
-	return st;
+	                   decrypt, key, alg);
 }
 
 psa_status_t psa_aead_encrypt_setup(psa_aead_operation_t *operation, psa_key_id_t key,
