@@ -130,4 +130,14 @@ struct ts_baseline_result {
 int ts_baseline_run(const char *libts, const char *service, double duration,
                     struct ts_baseline_result *ret);
 
+/* ---- spawn.c ---- */
+
+/* Start the build's tesserad (daemon/tesserad beside the running program's
+ * bench/ directory) with the configuration file config, listening on sock,
+ * its store in dir and its KEK in dir/secrets/kek; its stderr to log (NULL:
+ * discarded). The child's pid, or -1. */
+pid_t bench_exec_tesserad(const char *dir, const char *config, const char *sock, const char *log);
+/* Remove dir and everything in it, without a shell. 0, or -1. */
+int bench_remove_tree(const char *dir);
+
 #endif

@@ -14,8 +14,6 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +28,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "bench-priv.h"
 #include "psa/crypto.h"
 
 static double duration = 1.0;
@@ -62,42 +61,31 @@ static bool socket_up(const char *path)
 
 static int spawn_daemon(void)
 {
-	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128], cfg[128], kek[128], ep[160];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char sock[128], cfg[128], ep[160];
 	FILE *f;
 
-	if (n <= 0)
-		return -1;
-	self[n] = '\0';
-	snprintf(exe, sizeof(exe), "%s/../daemon/tesserad", dirname(self));
 	snprintf(spawn_dir, sizeof(spawn_dir), "/tmp/tessera-psa-bench.XXXXXX");
-	if (mkdtemp(spawn_dir) == NULL)
+	if (mkdtemp(spawn_dir) == NULL) {
+		spawn_dir[0] = '\0';
 		return -1;
+	}
 	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
 	snprintf(cfg, sizeof(cfg), "%s/tesserad.json", spawn_dir);
-	snprintf(kek, sizeof(kek), "%s/secrets/kek", spawn_dir);
 	f = fopen(cfg, "w");
 	if (f == NULL)
 		return -1;
 	fprintf(f, "{\"core\": {\"allow_root\": true, \"log_level\": \"warn\"},"
 	           " \"listener\": {\"idle_timeout_ms\": 600000}}\n");
 	fclose(f);
-	daemon_pid = fork();
-	if (daemon_pid < 0)
+	daemon_pid = bench_exec_tesserad(spawn_dir, cfg, sock, NULL);
+	if (daemon_pid < 0) {
+		daemon_pid = 0;
 		return -1;
-	if (daemon_pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(exe, exe, "--config", cfg, "--socket", sock, "--state-dir", spawn_dir,
-		      "--kek-file", kek, (char *)NULL);
-		_exit(127);
 	}
 	for (int i = 0; i < 400 && !socket_up(sock); i++)
 		usleep(25000);
 	if (!socket_up(sock)) {
-		fprintf(stderr, "tessera-psa-bench: %s did not start\n", exe);
+		fprintf(stderr, "tessera-psa-bench: tesserad did not start\n");
 		return -1;
 	}
 	snprintf(ep, sizeof(ep), "unix:%s", sock);
@@ -107,16 +95,14 @@ static int spawn_daemon(void)
 
 static void stop_daemon(void)
 {
-	char cmd[128];
-
-	if (daemon_pid <= 0)
-		return;
-	kill(daemon_pid, SIGTERM);
-	waitpid(daemon_pid, NULL, 0);
-	daemon_pid = 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", spawn_dir);
-	if (system(cmd) != 0)
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = 0;
+	}
+	if (spawn_dir[0] != '\0' && bench_remove_tree(spawn_dir) != 0)
 		fprintf(stderr, "tessera-psa-bench: could not remove %s\n", spawn_dir);
+	spawn_dir[0] = '\0';
 }
 
 /* ---- the two sides of each row ---- */

@@ -47,7 +47,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -897,14 +896,11 @@ static int ts_store(const char *who)
 /* Start tesserad with `providers` (a JSON array, or "" for the default). */
 static int spawn_daemon(const char *providers)
 {
-	char self[PATH_MAX], exe[PATH_MAX + 32], sock[128], cfg[128], log[128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char sock[128], cfg[128], log[128];
 	FILE *f;
 
-	if (n <= 0 || make_spawn_dir() != 0)
+	if (make_spawn_dir() != 0)
 		return -1;
-	self[n] = '\0';
-	snprintf(exe, sizeof(exe), "%s/../daemon/tesserad", dirname(self));
 	snprintf(sock, sizeof(sock), "%s/api.sock", spawn_dir);
 	snprintf(log, sizeof(log), "%s/tesserad.log", spawn_dir);
 	/* Room for --idle connections, all from this one uid; Direct for the
@@ -922,18 +918,10 @@ static int spawn_daemon(const char *providers)
 	        opt.idle + 4096, opt.idle + 4096, opt.io_threads,
 	        providers[0] ? ", \"providers\": " : "", providers);
 	fclose(f);
-	daemon_pid = fork();
-	if (daemon_pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-		int lfd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		char kek[4200];
-
-		dup2(fd, 1);
-		dup2(lfd >= 0 ? lfd : fd, 2);
-		snprintf(kek, sizeof(kek), "%s/secrets/kek", spawn_dir);
-		execl(exe, exe, "--config", cfg, "--socket", sock, "--state-dir", spawn_dir,
-		      "--kek-file", kek, (char *)NULL);
-		_exit(127);
+	daemon_pid = bench_exec_tesserad(spawn_dir, cfg, sock, log);
+	if (daemon_pid < 0) {
+		daemon_pid = 0;
+		return -1;
 	}
 	snprintf(opt.endpoint, sizeof(opt.endpoint), "unix:%s", sock);
 	for (int i = 0; i < 200; i++) {
@@ -952,21 +940,13 @@ static int spawn_daemon(const char *providers)
 			break;
 		}
 	}
-	fprintf(stderr, "tessera-bench: %s did not start; its log:\n", exe);
+	fprintf(stderr, "tessera-bench: tesserad did not start; its log:\n");
 	f = fopen(log, "r");
 	for (int c; f != NULL && (c = fgetc(f)) != EOF;)
 		fputc(c, stderr);
 	if (f != NULL)
 		fclose(f);
 	return -1;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path) != 0 && errno != ENOENT ? -1 : 0;
 }
 
 /* Stop what --spawn* started (tesserad, swtpm) and remove spawn_dir. Safe
@@ -985,7 +965,7 @@ static void stop_daemon(void)
 		waitpid(swtpm_pid, NULL, 0);
 		swtpm_pid = 0;
 	}
-	if (nftw(spawn_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+	if (bench_remove_tree(spawn_dir) != 0)
 		fprintf(stderr, "tessera-bench: could not remove %s\n", spawn_dir);
 	spawn_dir[0] = '\0';
 }
