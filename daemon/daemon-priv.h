@@ -61,13 +61,16 @@ enum ts_err svc_auth_check(const struct ts_config *cfg, char *err, size_t errlen
  * when it does, a description ("providers[1] (hsm): settings changed"). */
 bool svc_providers_differ(const struct svc_providers *p, const struct ts_config *cfg, char *what,
                           size_t whatlen);
+struct svc_state;
 /* At start-up, before any request: every record a crash left "creating" or
  * "destroying" is handed to its instance's recover_key (with the reference
- * recorded at reserve time) and removed; then each instance with an
- * adopt_key hook is told of each of its live keys. Failures are logged.
- * TS_OK, or TS_E_CONFIG when an instance refuses its keys (adopt_key said
- * TS_E_CONFIG): tesserad must not start. */
-enum ts_err svc_recover_keys(struct ks *ks, const struct svc_providers *provs);
+ * recorded at reserve time) and removed; then, in one walk over each
+ * instance's keys, an instance with an adopt_key hook is told of each of
+ * its live keys, and the volatile keys a crash left (their connection is
+ * gone) are destroyed after it. Failures are logged. TS_OK, or TS_E_CONFIG
+ * when an instance refuses its keys (adopt_key said TS_E_CONFIG): tesserad
+ * must not start. *ret_purged (may be NULL): volatile keys destroyed. */
+enum ts_err svc_recover_keys(struct svc_state *st, unsigned *ret_purged);
 /* The instance with that wire ID, or NULL. */
 const struct svc_provider *svc_providers_by_wire_id(const struct svc_providers *p, uint8_t id);
 /* The instance with that name, or NULL. */
@@ -276,6 +279,7 @@ void dispatch_request(struct svc_state *st, const struct auth_peer *peer,
  */
 
 struct session;
+struct vkey; /* a volatile key a session made (session.c) */
 struct sched;
 
 /* Names a client gives for a connection-scoped key start with this. */
@@ -342,9 +346,14 @@ enum ts_err session_add_vkey(struct session *s, const struct svc_provider *p, ui
 void session_forget_vkey(struct session *s, const struct svc_provider *p, uint8_t auth_type,
                          const char *app, const char *name);
 
-/* Start-up, before serving: destroy every key record a crash left with a
- * ".volatile/" name. The number destroyed. */
-unsigned session_purge_volatile(struct svc_state *st);
+/* Start-up, before serving, on the one walk over the stored keys: a
+ * record a crash left with a volatile name (one session_key_name made) is
+ * put on *list (nothing else is; TS_E_NOMEM when it cannot be), and
+ * session_destroy_leftovers destroys the list's keys and frees it,
+ * answering how many there were (st NULL: frees it, destroys nothing). */
+enum ts_err session_note_leftover(struct vkey **list, const struct svc_provider *p,
+                                  const struct ks_key_id *id);
+unsigned session_destroy_leftovers(struct svc_state *st, struct vkey *list);
 
 /* Operations of a session. session_op_new reserves a place in the
  * per-tenant cap (max_per_tenant; TS_E_PSA_INSUFFICIENT_MEMORY past it, or

@@ -313,7 +313,7 @@ int main(int argc, char **argv)
 		svc_providers_free(provs);
 		return 1;
 	}
-	if (svc_recover_keys(ks, provs) != TS_OK) {
+	if (svc_recover_keys(st, NULL) != TS_OK) {
 		svc_state_unref(st);
 		ks_close(ks);
 		trust_store_free(trust);

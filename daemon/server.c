@@ -617,9 +617,6 @@ int server_run(struct svc_state *st, const struct server_opts *opts)
 		ts_error("cannot start the worker threads");
 		goto out;
 	}
-	/* Volatile keys die with their connection; a crash's leftovers go
-	 * before anyone can connect. */
-	(void)session_purge_volatile(st);
 	session_set_scheduler(srv.sched);
 	if (front_listen(srv.front, &sock, err, sizeof(err)) < 0) {
 		ts_error("%s", err);

@@ -256,51 +256,65 @@ static void recover_one(void *ctx, const struct ks_key_id *id, const struct ks_r
 
 struct adopt_ctx {
 	const struct svc_provider *p;
+	struct vkey *leftovers;
 	unsigned failed, refused;
+	bool nomem;
 };
 
 static int adopt_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
                      const uint8_t *attrs, size_t attrs_len)
 {
 	struct adopt_ctx *c = ctx;
-	struct psa_attrs a;
-	bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
-	struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
 
-	enum ts_err rc;
+	if (c->p->ops->adopt_key != NULL) {
+		struct psa_attrs a;
+		bool have = psa_attrs_unpack(attrs, attrs_len, &a) == TS_OK;
+		struct prov_key k = {.attrs = have ? &a : NULL, .ref = ref, .ref_len = ref_len};
+		enum ts_err rc = c->p->ops->adopt_key(c->p->ctx, &k);
 
-	(void)id;
-	rc = c->p->ops->adopt_key(c->p->ctx, &k);
-	if (rc == TS_E_CONFIG)
-		c->refused++;
-	else if (rc != TS_OK)
-		c->failed++;
+		if (rc == TS_E_CONFIG)
+			c->refused++;
+		else if (rc != TS_OK)
+			c->failed++;
+	}
+	/* Collected here, destroyed after the walk: the key store's callbacks
+	 * must not call it, and the instance has been told of the key first. */
+	if (session_note_leftover(&c->leftovers, c->p, id) != TS_OK)
+		c->nomem = true;
 	return 0;
 }
 
-enum ts_err svc_recover_keys(struct ks *ks, const struct svc_providers *provs)
+enum ts_err svc_recover_keys(struct svc_state *st, unsigned *ret_purged)
 {
+	const struct svc_providers *provs = st->provs;
 	enum ts_err rc = TS_OK;
-	unsigned n = 0;
+	unsigned n = 0, purged = 0;
 
-	if (ks_recover(ks, recover_one, (void *)provs, &n) != TS_OK)
+	if (ks_recover(st->ks, recover_one, (void *)provs, &n) != TS_OK)
 		ts_warn("key store recovery did not complete; it is retried at the next start");
 	else if (n > 0)
 		ts_info("key store recovery: %u unfinished key(s) removed", n);
 	for (size_t i = 0; i < provs->n; i++) {
 		struct adopt_ctx c = {.p = &provs->v[i]};
+		bool walked = ks_each_key(st->ks, c.p->name, adopt_one, &c) == TS_OK;
 
-		if (c.p->ops->adopt_key == NULL)
-			continue;
-		if (ks_each_key(ks, c.p->name, adopt_one, &c) != TS_OK || c.failed > 0)
+		if (!walked || c.failed > 0)
 			ts_warn("provider %s: %u of its keys could not be taken up", c.p->name,
 			        c.failed);
+		if (!walked || c.nomem)
+			ts_warn("provider %s: not every volatile key left by the last run could "
+			        "be listed; the next start destroys the rest",
+			        c.p->name);
 		if (c.refused > 0) {
 			ts_error("provider %s refuses %u of its keys: not starting (see above)",
 			         c.p->name, c.refused);
 			rc = TS_E_CONFIG;
 		}
+		/* An instance that refuses its keys is not asked to destroy any. */
+		purged += session_destroy_leftovers(c.refused > 0 ? NULL : st, c.leftovers);
 	}
+	if (ret_purged != NULL)
+		*ret_purged = purged;
 	return rc;
 }
 

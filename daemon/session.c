@@ -558,12 +558,6 @@ void session_close(struct session *s, struct svc_state *st, struct sched *sched)
 
 /* ---- start-up ---- */
 
-struct purge_ctx {
-	const struct svc_provider *p;
-	struct vkey *list;
-	bool nomem;
-};
-
 /* Whether a stored name is one session_key_name made: the prefix, the
  * serial in 1 to 16 hex digits, "/", and the client's rest. Only such a
  * record is a volatile key; a key a Parsec client or tessera-migrate made
@@ -581,21 +575,16 @@ static bool stored_name_is_volatile(const char *name)
 	return digits >= 1 && digits <= 16 && p[0] == '/' && p[1] != '\0';
 }
 
-static int purge_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, size_t ref_len,
-                     const uint8_t *attrs, size_t attrs_len)
+enum ts_err session_note_leftover(struct vkey **list, const struct svc_provider *p,
+                                  const struct ks_key_id *id)
 {
-	struct purge_ctx *c = ctx;
 	struct vkey *k;
 
-	(void)ref;
-	(void)ref_len;
-	(void)attrs;
-	(void)attrs_len;
 	if (!stored_name_is_volatile(id->name))
-		return 0;
+		return TS_OK;
 	k = calloc(1, sizeof(*k));
 	if (k != NULL) {
-		k->p = c->p;
+		k->p = p;
 		k->auth_type = id->auth_type;
 		k->app = strdup(app_of(id->app));
 		k->name = strdup(id->name);
@@ -603,32 +592,29 @@ static int purge_one(void *ctx, const struct ks_key_id *id, const uint8_t *ref, 
 	if (k == NULL || k->app == NULL || k->name == NULL) {
 		if (k != NULL)
 			vkey_free(k);
-		c->nomem = true;
-		return 1;
+		return TS_E_NOMEM;
 	}
-	k->next = c->list;
-	c->list = k;
-	return 0;
+	k->next = *list;
+	*list = k;
+	return TS_OK;
 }
 
-unsigned session_purge_volatile(struct svc_state *st)
+unsigned session_destroy_leftovers(struct svc_state *st, struct vkey *list)
 {
 	unsigned n = 0;
 
-	if (st->ks == NULL)
-		return 0;
-	for (size_t i = 0; i < st->provs->n; i++) {
-		struct purge_ctx c = {.p = &st->provs->v[i]};
+	for (struct vkey *k = list; k != NULL; k = k->next)
+		n++;
+	if (st == NULL) {
+		while (list != NULL) {
+			struct vkey *k = list;
 
-		/* Collected first: the key store's callbacks must not call it. */
-		if (ks_each_key(st->ks, c.p->name, purge_one, &c) != TS_OK || c.nomem)
-			ts_warn("provider %s: not every volatile key left by the last run could "
-			        "be listed",
-			        c.p->name);
-		for (struct vkey *k = c.list; k != NULL; k = k->next)
-			n++;
-		destroy_vkeys(st, c.list);
+			list = k->next;
+			vkey_free(k);
+		}
+		return 0;
 	}
+	destroy_vkeys(st, list);
 	if (n > 0)
 		ts_info("%u volatile key(s) left by the last run destroyed", n);
 	return n;

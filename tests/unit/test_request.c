@@ -540,7 +540,7 @@ Test(request, start_up_hands_unfinished_keys_to_recovery_and_live_ones_to_adopti
 	/* A creation a crash interrupted: reserved with its reference, never
 	 * committed. */
 	cr_assert_eq(ks_reserve(ks, &half, "a", ref, sizeof(ref), NULL, 0), TS_OK);
-	cr_assert_eq(svc_recover_keys(ks, provs), TS_OK);
+	cr_assert_eq(svc_recover_keys(st, NULL), TS_OK);
 	cr_assert_eq(calls(tpa, TP_RECOVER), 1);
 	cr_assert_eq(tpa->recovered_ref_len, 4, "recovery did not get the recorded reference");
 	cr_assert_arr_eq(tpa->recovered_ref, ref, 4);

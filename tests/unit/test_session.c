@@ -837,6 +837,7 @@ Test(session, leftover_volatile_records_are_purged_at_start)
 
 	struct ks_key_id legacy = {.auth_type = 1, .app = "alice", .name = ".volatile/legacy"};
 	struct ks_record rec = {0};
+	unsigned purged = 99;
 
 	cr_assert_eq(import(s, "alice", ".volatile/k", true, &a, "kb"), 0);
 	cr_assert_eq(import(s, "alice", "persistent", false, &a, "kb"), 0);
@@ -847,10 +848,12 @@ Test(session, leftover_volatile_records_are_purged_at_start)
 	        ks_commit(ks, &legacy, NULL, 0, (const uint8_t *)"a", 1, (const uint8_t *)"m", 1),
 	        TS_OK);
 	/* As after a crash: the records are there, the session is not. */
-	cr_assert_eq(session_purge_volatile(st), 1);
+	cr_assert_eq(svc_recover_keys(st, &purged), TS_OK);
+	cr_assert_eq(purged, 1);
 	cr_assert_eq(fk.destroyed, 1);
 	session_close(s, NULL, NULL); /* frees its records of them, destroys nothing */
-	cr_assert_eq(session_purge_volatile(st), 0);
+	cr_assert_eq(svc_recover_keys(st, &purged), TS_OK);
+	cr_assert_eq(purged, 0);
 	cr_assert_eq(ks_get(ks, &legacy, "f", &rec), TS_OK);
 	ks_record_clear(&rec);
 }
