@@ -8,7 +8,8 @@
  *
  * PKCS#11 takes GCM's nonce and additional data when the operation starts,
  * while PSA gives them step by step: both are kept here and the token's
- * operation starts at the first text (or at the end). GCM decryption is not
+ * operation starts at the first text (or at the end); the additional data
+ * is bounded by P11_MP_MAX_AD. GCM decryption is not
  * offered in parts: PKCS#11 releases no plaintext before the tag is checked
  * (SoftHSM 2.6 buffers it and then fails the second C_DecryptUpdate with
  * CKR_BUFFER_TOO_SMALL for the whole amount), so the plaintext would come
@@ -37,8 +38,8 @@ struct p11_mp {
 	bool ended;     /* finished or failed in the token */
 	uint8_t nonce[256];
 	size_t nonce_len;
-	uint8_t *ad;
-	size_t ad_len;
+	uint8_t *ad; /* GCM: the additional data, given whole to C_EncryptInit */
+	size_t ad_len, ad_cap;
 };
 
 static bool is_mac(const struct p11_mp *m)
@@ -166,9 +167,9 @@ static enum ts_err gcm_start(struct p11 *p, struct p11_mp *m)
 		return TS_E_PSA_BAD_STATE;
 	rv = p->f->C_EncryptInit(m->s, &mech, m->o);
 	m->started = rv == CKR_OK;
-	ts_free_secret(m->ad, m->ad_len);
+	ts_free_secret(m->ad, m->ad_cap);
 	m->ad = NULL;
-	m->ad_len = 0;
+	m->ad_len = m->ad_cap = 0;
 	return p11_status(rv);
 }
 
@@ -215,18 +216,30 @@ enum ts_err p11_mp_update(void *ctx, void *state, bool ad, const uint8_t *in, si
 	}
 	if (ad) {
 		uint8_t *grown;
+		size_t cap;
 
-		if (m->started || len > SIZE_MAX / 2 - m->ad_len)
+		if (m->started)
 			return TS_E_PSA_BAD_STATE;
-		grown = malloc(m->ad_len + len + 1);
-		if (grown == NULL)
-			return TS_E_NOMEM;
-		if (m->ad_len > 0)
-			memcpy(grown, m->ad, m->ad_len);
+		/* The token takes the additional data whole at the start: it is
+		 * kept here, up to a bound (a request's own limit does not cap
+		 * the sum of many). */
+		if (len > P11_MP_MAX_AD - m->ad_len)
+			return TS_E_PSA_INSUFFICIENT_MEMORY;
+		if (m->ad_len + len > m->ad_cap) {
+			cap = m->ad_cap < 256 ? 256 : m->ad_cap;
+			while (cap < m->ad_len + len)
+				cap *= 2;
+			grown = malloc(cap);
+			if (grown == NULL)
+				return TS_E_NOMEM;
+			if (m->ad_len > 0)
+				memcpy(grown, m->ad, m->ad_len);
+			ts_free_secret(m->ad, m->ad_cap);
+			m->ad = grown;
+			m->ad_cap = cap;
+		}
 		if (len > 0)
-			memcpy(grown + m->ad_len, in, len);
-		ts_free_secret(m->ad, m->ad_len);
-		m->ad = grown;
+			memcpy(m->ad + m->ad_len, in, len);
 		m->ad_len += len;
 		*ret = NULL;
 		*ret_len = 0;
@@ -335,7 +348,7 @@ void p11_mp_free(void *ctx, void *state)
 	/* Closing the session ends whatever operation it still has. */
 	if (m->s != CK_INVALID_HANDLE)
 		(void)p->f->C_CloseSession(m->s);
-	ts_free_secret(m->ad, m->ad_len);
+	ts_free_secret(m->ad, m->ad_cap);
 	OPENSSL_cleanse(m->nonce, sizeof(m->nonce));
 	free(m);
 	pthread_mutex_lock(&p->lock);

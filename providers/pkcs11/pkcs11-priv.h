@@ -60,6 +60,9 @@ struct p11 {
 /* Multipart HMAC and AES-GCM across requests (multipart.c): each holds a
  * session of its own, outside the pool, at most this many at once. */
 #define P11_MP_SESSIONS 16u
+/* The additional data one GCM operation in parts may gather before its
+ * first text (PsaErrorInsufficientMemory past it). */
+#define P11_MP_MAX_AD ((size_t)1 << 20)
 unsigned p11_mp_slots(void *ctx);
 enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const struct psa_alg *alg,
                          void **ret_state);
