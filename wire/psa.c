@@ -11,6 +11,20 @@ static bool hash_valid(int h)
 	return h >= 1 && h <= PSA_HASH_MAX;
 }
 
+bool psa_aead_tag_length_valid(unsigned aead, size_t tag_len)
+{
+	switch (aead) {
+	case PSA_AEAD_GCM:
+		return tag_len == 4 || tag_len == 8 || (tag_len >= 12 && tag_len <= 16);
+	case PSA_AEAD_CCM:
+		return tag_len >= 4 && tag_len <= 16 && tag_len % 2 == 0;
+	case PSA_AEAD_CHACHA20_POLY1305:
+		return tag_len == 16;
+	default:
+		return false;
+	}
+}
+
 size_t psa_hash_size(unsigned hash)
 {
 	static const uint8_t sizes[PSA_HASH_MAX + 1] = {

@@ -128,4 +128,8 @@ enum ts_err psa_attrs_unpack(const uint8_t *buf, size_t len, struct psa_attrs *r
 /* Digest size of a hash value in bytes; 0 for an unknown value. */
 size_t psa_hash_size(unsigned hash);
 
+/* Whether PSA allows that tag length for the AEAD (enum psa_aead_kind):
+ * GCM 4, 8 and 12 to 16 bytes, CCM 4 to 16 even, ChaCha20-Poly1305 16. */
+bool psa_aead_tag_length_valid(unsigned aead, size_t tag_len);
+
 #endif

@@ -92,9 +92,9 @@ enum ts_err p11_mp_setup(void *ctx, int kind, const struct prov_key *k, const st
 			m->mac_len = alg->length;
 	} else {
 		m->tag_len = alg->length != 0 ? alg->length : 16;
-		if (m->tag_len < 4 || m->tag_len > 16) {
+		if (!psa_aead_tag_length_valid(PSA_AEAD_GCM, m->tag_len)) {
 			free(m);
-			return TS_E_PSA_NOT_SUPPORTED;
+			return TS_E_PSA_INVALID_ARGUMENT;
 		}
 	}
 	pthread_mutex_lock(&p->lock);

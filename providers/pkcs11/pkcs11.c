@@ -196,37 +196,36 @@ static enum ts_err p11_check_settings(const char *settings, const char *path, ch
 
 /* ---- status mapping ---- */
 
-#define RV_LIST(X)                                                                                                          \
-	X(CKR_OK)                                                                                                           \
-	X(CKR_HOST_MEMORY)                                                                                                  \
-	X(CKR_SLOT_ID_INVALID)                                                                                              \
-	X(CKR_GENERAL_ERROR)                                                                                                \
-	X(CKR_FUNCTION_FAILED)                                                                                              \
-	X(CKR_ARGUMENTS_BAD)                                                                                                \
-	X(CKR_ATTRIBUTE_READ_ONLY)                                                                                          \
-	X(CKR_ATTRIBUTE_SENSITIVE)                                                                                          \
-	X(CKR_ATTRIBUTE_TYPE_INVALID) X(CKR_ATTRIBUTE_VALUE_INVALID) X(CKR_DATA_INVALID) X(                                 \
-	        CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(CKR_DEVICE_MEMORY) X(CKR_DEVICE_REMOVED)                          \
-	        X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE) X(                                            \
-	                CKR_FUNCTION_NOT_SUPPORTED) X(CKR_KEY_HANDLE_INVALID) X(CKR_KEY_SIZE_RANGE)                         \
-	                X(CKR_KEY_TYPE_INCONSISTENT) X(CKR_KEY_FUNCTION_NOT_PERMITTED) X(                                   \
-	                        CKR_MECHANISM_INVALID) X(CKR_MECHANISM_PARAM_INVALID) X(CKR_OBJECT_HANDLE_INVALID)          \
-	                        X(CKR_OPERATION_ACTIVE) X(CKR_PIN_INCORRECT) X(CKR_PIN_INVALID) X(                          \
-	                                CKR_PIN_LEN_RANGE) X(CKR_PIN_EXPIRED) X(CKR_PIN_LOCKED) X(CKR_SESSION_CLOSED)       \
-	                                X(CKR_SESSION_COUNT) X(CKR_SESSION_HANDLE_INVALID) X(                               \
-	                                        CKR_SIGNATURE_INVALID) X(CKR_SIGNATURE_LEN_RANGE)                           \
-	                                        X(CKR_TEMPLATE_INCOMPLETE) X(CKR_TEMPLATE_INCONSISTENT) X(                  \
-	                                                CKR_TOKEN_NOT_PRESENT) X(CKR_TOKEN_NOT_RECOGNIZED)                  \
-	                                                X(CKR_USER_ALREADY_LOGGED_IN) X(                                    \
-	                                                        CKR_USER_NOT_LOGGED_IN) X(CKR_USER_PIN_NOT_INITIALIZED)     \
-	                                                        X(CKR_USER_TYPE_INVALID) X(                                 \
-	                                                                CKR_DOMAIN_PARAMS_INVALID)                          \
-	                                                                X(CKR_CURVE_NOT_SUPPORTED) X(                       \
-	                                                                        CKR_BUFFER_TOO_SMALL)                       \
-	                                                                        X(CKR_RANDOM_NO_RNG) X(                     \
-	                                                                                CKR_CRYPTOKI_NOT_INITIALIZED)       \
-	                                                                                X(CKR_CRYPTOKI_ALREADY_INITIALIZED) \
-	                                                                                        X(CKR_STATE_UNSAVEABLE)
+#define RV_LIST(X)                                                                                                     \
+	X(CKR_OK)                                                                                                      \
+	X(CKR_HOST_MEMORY)                                                                                             \
+	X(CKR_SLOT_ID_INVALID)                                                                                         \
+	X(CKR_GENERAL_ERROR)                                                                                           \
+	X(CKR_FUNCTION_FAILED)                                                                                         \
+	X(CKR_ARGUMENTS_BAD)                                                                                           \
+	X(CKR_ATTRIBUTE_READ_ONLY)                                                                                     \
+	X(CKR_ATTRIBUTE_SENSITIVE)                                                                                     \
+	X(CKR_ATTRIBUTE_TYPE_INVALID)                                                                                  \
+	X(CKR_ATTRIBUTE_VALUE_INVALID) X(CKR_DATA_INVALID) X(CKR_DATA_LEN_RANGE) X(CKR_DEVICE_ERROR) X(                \
+	        CKR_DEVICE_MEMORY) X(CKR_DEVICE_REMOVED) X(CKR_ENCRYPTED_DATA_INVALID) X(CKR_ENCRYPTED_DATA_LEN_RANGE) \
+	        X(CKR_FUNCTION_NOT_SUPPORTED) X(CKR_KEY_HANDLE_INVALID) X(CKR_KEY_SIZE_RANGE) X(                       \
+	                CKR_KEY_TYPE_INCONSISTENT) X(CKR_KEY_FUNCTION_NOT_PERMITTED) X(CKR_MECHANISM_INVALID)          \
+	                X(CKR_MECHANISM_PARAM_INVALID) X(CKR_OBJECT_HANDLE_INVALID) X(                                 \
+	                        CKR_OPERATION_ACTIVE) X(CKR_PIN_INCORRECT) X(CKR_PIN_INVALID)                          \
+	                        X(CKR_PIN_LEN_RANGE) X(CKR_PIN_EXPIRED) X(CKR_PIN_LOCKED) X(                           \
+	                                CKR_SESSION_CLOSED) X(CKR_SESSION_COUNT) X(CKR_SESSION_HANDLE_INVALID)         \
+	                                X(CKR_SIGNATURE_INVALID) X(CKR_SIGNATURE_LEN_RANGE) X(                         \
+	                                        CKR_TEMPLATE_INCOMPLETE) X(CKR_TEMPLATE_INCONSISTENT)                  \
+	                                        X(CKR_TOKEN_NOT_PRESENT) X(CKR_TOKEN_NOT_RECOGNIZED) X(                \
+	                                                CKR_USER_ALREADY_LOGGED_IN) X(CKR_USER_NOT_LOGGED_IN)          \
+	                                                X(CKR_USER_PIN_NOT_INITIALIZED) X(                             \
+	                                                        CKR_USER_TYPE_INVALID) X(CKR_DOMAIN_PARAMS_INVALID)    \
+	                                                        X(CKR_CURVE_NOT_SUPPORTED) X(                          \
+	                                                                CKR_BUFFER_TOO_SMALL)                          \
+	                                                                X(CKR_RANDOM_NO_RNG) X(                        \
+	                                                                        CKR_CRYPTOKI_NOT_INITIALIZED)          \
+	                                                                        X(CKR_CRYPTOKI_ALREADY_INITIALIZED)    \
+	                                                                                X(CKR_STATE_UNSAVEABLE)
 
 const char *p11_rv_name(CK_RV rv)
 {

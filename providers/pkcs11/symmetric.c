@@ -60,8 +60,9 @@ enum ts_err p11_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 
 	if (k->attrs->type != PSA_KT_AES || alg->kind != PSA_AEAD_GCM)
 		return TS_E_PSA_NOT_SUPPORTED;
-	/* SoftHSM (as the standard) takes tags of 4..16 bytes. */
-	if (tag < 4 || tag > 16 || nonce_len == 0 || nonce_len > 256)
+	if (!psa_aead_tag_length_valid(PSA_AEAD_GCM, tag))
+		return TS_E_PSA_INVALID_ARGUMENT;
+	if (nonce_len == 0 || nonce_len > 256)
 		return TS_E_PSA_NOT_SUPPORTED;
 	if (!encrypt && in_len < tag)
 		return TS_E_PSA_INVALID_SIGNATURE;

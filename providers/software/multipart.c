@@ -383,9 +383,7 @@ static enum ts_err aead_setup(struct mp *m, const struct prov_key *k)
 	m->encrypt = m->kind == PROV_MP_AEAD_ENCRYPT;
 	m->tag_len = m->alg.length ? m->alg.length : AEAD_FULL_TAG;
 	err = TS_E_PSA_INVALID_ARGUMENT;
-	/* Tag lengths PSA allows: GCM 4..16, CCM even 4..16, ChaCha 16. */
-	if (m->tag_len > 16 || m->tag_len < 4 || (kind == PSA_AEAD_CCM && m->tag_len % 2) ||
-	    (kind == PSA_AEAD_CHACHA20_POLY1305 && m->tag_len != 16))
+	if (!psa_aead_tag_length_valid(kind, m->tag_len))
 		goto out;
 	if (k->material_len * 8 != k->attrs->bits)
 		goto out;

@@ -54,9 +54,7 @@ enum ts_err sw_aead(void *ctx, const struct psa_attrs *a, const uint8_t *key, si
 		return TS_E_PSA_NOT_SUPPORTED;
 	if (key_len * 8 != a->bits)
 		goto out;
-	/* Tag lengths PSA allows: GCM 4..16, CCM even 4..16, ChaCha 16. */
-	if (tag_len > 16 || tag_len < 4 || (ccm && tag_len % 2) ||
-	    (alg->kind == PSA_AEAD_CHACHA20_POLY1305 && tag_len != 16))
+	if (!psa_aead_tag_length_valid(alg->kind, tag_len))
 		goto out;
 	if ((ccm && (nonce_len < 7 || nonce_len > 13)) ||
 	    (alg->kind == PSA_AEAD_CHACHA20_POLY1305 && nonce_len != 12) ||

@@ -923,10 +923,24 @@ Test(sw_multipart, aead_state_and_argument_rules)
 	cr_assert_eq(sw_mp_set_iv(ctx, st, nonce, 12), TS_OK);
 	cr_assert_eq(sw_mp_verify(ctx, st, buf, 15, &r, &rl), TS_E_PSA_INVALID_SIGNATURE);
 	sw_mp_free(ctx, st);
-	/* Tag lengths and nonces PSA does not allow; keys with no such AEAD. */
-	alg.length = 3;
-	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
-	             TS_E_PSA_INVALID_ARGUMENT);
+	/* Tag lengths and nonces PSA does not allow (GCM: 4, 8, 12..16 only);
+	 * keys with no such AEAD. */
+	for (uint32_t t = 1; t <= 17; t++) {
+		bool allowed = t == 4 || t == 8 || (t >= 12 && t <= 16);
+		uint8_t *one = NULL;
+		size_t one_len = 0;
+
+		alg.length = t;
+		cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
+		             allowed ? TS_OK : TS_E_PSA_INVALID_ARGUMENT, "GCM tag of %u", t);
+		if (allowed)
+			sw_mp_free(ctx, st);
+		cr_assert_eq(prov_software_ops.aead(ctx, &key.k, &alg, true, nonce, 12, NULL, 0,
+		                                    buf, 4, &one, &one_len),
+		             allowed ? TS_OK : TS_E_PSA_INVALID_ARGUMENT, "one-shot GCM tag of %u",
+		             t);
+		free(one);
+	}
 	alg = aead_alg(PSA_AEAD_CCM, 5);
 	cr_assert_eq(sw_mp_setup(ctx, PROV_MP_AEAD_ENCRYPT, &key.k, &alg, &st),
 	             TS_E_PSA_INVALID_ARGUMENT);
