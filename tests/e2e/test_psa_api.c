@@ -910,9 +910,10 @@ Test(psa_api, key_derivation_hkdf)
 	                         0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b};
 	const uint8_t salt[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 	const uint8_t info[10] = {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9};
-	/* RFC 5869 test case 1, first 16 bytes of OKM. */
+	/* RFC 5869 test case 1, first 16 bytes of OKM, and the 4 after them. */
 	const uint8_t okm[16] = {0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a,
 	                         0x90, 0x43, 0x4f, 0x64, 0xd0, 0x36, 0x2f, 0x2a};
+	const uint8_t okm_next[4] = {0x2d, 0x2d, 0x0a, 0x90};
 	uint8_t out[16];
 	size_t cap;
 	psa_key_id_t secret;
@@ -974,6 +975,13 @@ Test(psa_api, key_derivation_hkdf)
 			wrong[15] ^= 1;
 			cr_assert_eq(psa_key_derivation_verify_bytes(&op, wrong, sizeof(wrong)),
 			             PSA_ERROR_INVALID_SIGNATURE);
+			/* A mismatch does not end the operation: the stream goes on
+			 * after the 16 bytes compared. */
+			cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 4), PSA_SUCCESS);
+			cr_assert_arr_eq(out, okm_next, 4);
+			/* No key can be the PASSWORD_HASH key verify_key needs. */
+			cr_assert_eq(psa_key_derivation_verify_key(&op, derived),
+			             PSA_ERROR_INVALID_ARGUMENT);
 			cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 1),
 			             PSA_ERROR_BAD_STATE);
 		}
