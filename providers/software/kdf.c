@@ -30,8 +30,9 @@
 /* KeyDerivation oneof numbers. */
 enum { KDF_HKDF = 1, KDF_TLS12_PRF = 2, KDF_TLS12_PSK_TO_MS = 3 };
 
-/* PSA_TLS12_PSK_TO_MS_PSK_MAX_SIZE */
-#define PSK_MAX 64
+/* PSA_TLS12_PSK_TO_MS_PSK_MAX_SIZE as our header (and Mbed TLS) define it:
+ * RFC 4279's 64-octet minimum that implementations must take, doubled. */
+#define PSK_MAX 128
 /* The master secret is all PSK-to-MS makes. */
 #define MASTER_SECRET_LEN 48
 

@@ -308,15 +308,15 @@ static size_t premaster(const uint8_t *other, size_t olen, bool have_other, cons
 
 Test(sw_kdf, tls12_psk_to_ms_with_and_without_other_secret)
 {
-	uint8_t psk[65], other[48], seed[64], pms[4 + 65 + 65], got[48], oracle[48];
+	uint8_t psk[128], other[48], seed[64], pms[4 + 128 + 128], got[48], oracle[48];
 	static const uint8_t label[] = "master secret";
-	static const size_t psk_lens[] = {0, 1, 16, 64};
+	static const size_t psk_lens[] = {0, 1, 16, 64, 65, 128};
 
 	fill(psk, sizeof(psk), 7);
 	fill(other, sizeof(other), 200);
 	fill(seed, sizeof(seed), 1);
 	for (unsigned h = 7; h <= 8; h++) {
-		for (size_t pi = 0; pi < 4; pi++) {
+		for (size_t pi = 0; pi < sizeof(psk_lens) / sizeof(psk_lens[0]); pi++) {
 			for (int with_other = 0; with_other < 2; with_other++) {
 				struct psa_alg alg = kdf_alg(PSK_TO_MS, (uint8_t)h);
 				size_t len = psk_lens[pi];
@@ -346,17 +346,17 @@ Test(sw_kdf, tls12_psk_to_ms_with_and_without_other_secret)
 	}
 }
 
-Test(sw_kdf, psk_over_64_bytes_is_refused)
+Test(sw_kdf, psk_over_128_bytes_is_refused)
 {
 	struct psa_alg alg = kdf_alg(PSK_TO_MS, PSA_HASH_SHA_256);
-	uint8_t psk[65] = {0};
+	uint8_t psk[129] = {0};
 	uint64_t cap;
 	void *st = NULL;
 
 	cr_assert_eq(sw_kdf_setup(ctx, &alg, &st, &cap), TS_OK);
 	cr_assert_eq(sw_kdf_input(ctx, st, SEED, psk, 32), TS_OK);
-	cr_assert_eq(sw_kdf_input(ctx, st, SECRET, psk, 65), TS_E_PSA_INVALID_ARGUMENT);
-	cr_assert_eq(sw_kdf_input(ctx, st, SECRET, psk, 64), TS_OK);
+	cr_assert_eq(sw_kdf_input(ctx, st, SECRET, psk, 129), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(sw_kdf_input(ctx, st, SECRET, psk, 128), TS_OK);
 	sw_kdf_free(ctx, st);
 }
 
