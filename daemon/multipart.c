@@ -143,11 +143,24 @@ static enum ts_err pack_wiped(const ProtobufCMessage *m, uint8_t **a, size_t a_l
 
 /* ---- setup ---- */
 
+/* CCM's generated nonce: 15 - L bytes, L the smallest length field of at
+ * least 2 bytes that holds the declared plaintext length (PSA_ALG_CCM). */
+static size_t ccm_nonce_length(const struct sess_op *op)
+{
+	size_t l = 2;
+
+	if (!op->lengths_set)
+		return 13; /* refused by the provider: CCM needs the lengths first */
+	while (l < 8 && (op->text_len >> (8 * l)) != 0)
+		l++;
+	return 15 - l;
+}
+
 /* A cipher that takes an IV or nonce, and the length generate makes. */
 static size_t iv_length(const struct sess_op *op)
 {
 	if (is_aead(op->kind))
-		return op->alg.kind == PSA_AEAD_CCM ? 13 : 12;
+		return op->alg.kind == PSA_AEAD_CCM ? ccm_nonce_length(op) : 12;
 	if (op->alg.kind == CIPHER_ECB_NO_PADDING)
 		return 0;
 	if (op->alg.kind == CIPHER_STREAM)

@@ -900,6 +900,24 @@ Test(psa_api, multipart_aead_gcm_and_ccm)
 	cr_assert_eq(one_len, n + m + t);
 	cr_assert_arr_eq(one, ct, n + m);
 	cr_assert_arr_eq(one + n + m, tag, t);
+
+	/* A generated CCM nonce leaves the length field the declared text
+	 * needs: 15 - L bytes, L >= 2 (13 up to 64 KiB - 1, 12 beyond). */
+	{
+		static const struct {
+			size_t text, nonce;
+		} want[] = {{0, 13}, {0xffff, 13}, {0x10000, 12}, {70000, 12}, {0x1000000, 11}};
+		uint8_t gen[PSA_AEAD_NONCE_MAX_SIZE];
+
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			cr_assert_eq(psa_aead_encrypt_setup(&op, kc, ccm), PSA_SUCCESS);
+			cr_assert_eq(psa_aead_set_lengths(&op, 0, want[i].text), PSA_SUCCESS);
+			cr_assert_eq(psa_aead_generate_nonce(&op, gen, sizeof(gen), &m),
+			             PSA_SUCCESS, "text of %zu bytes", want[i].text);
+			cr_assert_eq(m, want[i].nonce, "text of %zu bytes", want[i].text);
+			cr_assert_eq(psa_aead_abort(&op), PSA_SUCCESS);
+		}
+	}
 }
 
 Test(psa_api, key_derivation_hkdf)
