@@ -339,6 +339,63 @@ Test(ts, chacha20_poly1305_matches_openssl)
 	aead_matches_openssl("chacha20", "chacha20-poly1305", "ChaCha20-Poly1305", 777);
 }
 
+/* AES-CCM (the service streams it on Mbed TLS; the stand-in on the software
+ * provider's CCM): the partition's ciphertext is OpenSSL's, OpenSSL's is
+ * decrypted in the partition, a damaged tag or text is InvalidSignature,
+ * for the shortest, a middle and the longest nonce and more than the
+ * buffer holds. */
+Test(ts, aes_ccm_matches_openssl_both_ways)
+{
+	static const size_t nonces[] = {7, 12, 13}, lens[] = {0, 31, 20000};
+	static uint8_t key[16], nonce[13], ad[100], pt[20000], ct[20016], back[20016];
+	uint8_t *out = NULL, *plain = NULL, tag[16];
+	size_t out_len = 0, plain_len = 0;
+
+	memset(key, 0x5c, sizeof(key));
+	memset(ad, 0x0a, sizeof(ad));
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 13 + 1);
+	import_sym("ccm", "aes", "aes-ccm", key, sizeof(key));
+	for (int i = 0; i < 3; i++) {
+		size_t nl = nonces[i], len = lens[i];
+
+		memset(nonce, 0x30 + i, sizeof(nonce));
+		cr_assert_eq(tessera_aead_encrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), pt, len, &out, &out_len),
+		             TESSERA_OK, "nonce %zu", nl);
+		cr_assert_eq(out_len, len + 16);
+		cr_assert(openssl_ccm(1, key, sizeof(key), nonce, nl, ad, sizeof(ad), pt, len, ct,
+		                      tag, 16));
+		cr_assert_eq(memcmp(out, ct, len), 0, "the partition's ciphertext is OpenSSL's");
+		cr_assert_eq(memcmp(out + len, tag, 16), 0, "and so is its tag (nonce %zu)", nl);
+		free(out);
+		memcpy(back, ct, len);
+		memcpy(back + len, tag, 16);
+		cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), back, len + 16, &plain, &plain_len),
+		             TESSERA_OK);
+		cr_assert_eq(plain_len, len);
+		cr_assert(len == 0 || memcmp(plain, pt, len) == 0);
+		free(plain);
+		back[len + 15] ^= 0x80;
+		cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), back, len + 16, &plain, &plain_len),
+		             1149, "a damaged tag");
+		back[len + 15] ^= 0x80;
+		if (len > 0) {
+			back[0] ^= 1;
+			cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+			                                  sizeof(ad), back, len + 16, &plain,
+			                                  &plain_len),
+			             1149, "a damaged text");
+		}
+	}
+	/* A nonce CCM does not take. */
+	cr_assert_eq(tessera_aead_encrypt(c, TS, "ccm", "aes-ccm", nonce, 6, ad, sizeof(ad), pt, 16,
+	                                  &out, &out_len),
+	             1135);
+}
+
 Test(ts, aes_cbc_pkcs7_and_ctr_match_openssl)
 {
 	static const char *const algs[] = {"aes-cbc-pkcs7", "aes-ctr"};

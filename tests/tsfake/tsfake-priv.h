@@ -41,6 +41,7 @@ struct fop {
 	EVP_MAC_CTX *mctx;
 	size_t tag_len;
 	bool iv_set;
+	void *ccm; /* AES-CCM: the software provider's streaming state (sw_mp_*) */
 };
 
 struct tsfake {
