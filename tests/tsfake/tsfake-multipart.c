@@ -381,8 +381,12 @@ static void cipher_step(struct call *c, uint32_t opcode)
 		     EVP_CipherUpdate(o->cctx, out, &outl, in, (int)in_len) != 1) ||
 		    (opcode == TSC_OP_CIPHER_FINISH &&
 		     EVP_CipherFinal_ex(o->cctx, out, &outl) != 1))
-			c->service = opcode == TSC_OP_CIPHER_FINISH ? TSC_PSA_ERROR_INVALID_PADDING
-			                                            : TSC_PSA_ERROR_GENERIC;
+			c->service =
+			        opcode != TSC_OP_CIPHER_FINISH ? TSC_PSA_ERROR_GENERIC
+			        /* a partial block without padding (ECB, CBC): Mbed TLS's answer */
+			        : o->alg.kind == 6 || o->alg.kind == 7
+			                ? TSC_PSA_ERROR_INVALID_ARG
+			                : TSC_PSA_ERROR_INVALID_PADDING;
 		else
 			tsfake_answer_data(c, out, (size_t)outl);
 		OPENSSL_cleanse(out, in_len + 32);
