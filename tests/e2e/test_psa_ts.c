@@ -237,6 +237,51 @@ Test(psa_ts, ccm_with_several_tag_lengths_matches_openssl)
 	}
 }
 
+/* In a forked child, as tenant app: psa_purge_key(id); 0 when it answered want. */
+static int child_purges(const char *app, psa_key_id_t id, psa_status_t want)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		setenv("TESSERA_APP_NAME", app, 1);
+		_exit(psa_purge_key(id) == want ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* psa_purge_key on a partition key reaches the partition's PURGE_KEY (the
+ * core alone answered it before), the key signs after it; another tenant
+ * does not see the key, and purging it sends nothing. */
+Test(psa_ts, purge_reaches_the_partition_and_the_key_still_signs)
+{
+	psa_key_id_t k = make(130, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                      PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+	                      PSA_ALG_ECDSA(PSA_ALG_SHA_256), NULL, 0);
+	uint8_t h[32], sig[PSA_SIGNATURE_MAX_SIZE];
+	size_t hl = 0, sl = 0;
+
+	cr_assert_eq(fake_purges(), 0);
+	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
+	cr_assert_eq(fake_purges(), 1, "the partition saw one PURGE_KEY");
+	sha(EVP_sha256(), "after the purge", 15, h, &hl);
+	cr_assert_eq(psa_sign_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sizeof(sig), &sl),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_verify_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sl),
+	             PSA_SUCCESS);
+	/* DoesNotExist from the daemon, which the PSA API reports as INVALID_HANDLE. */
+	cr_assert_eq(child_purges("someone-else", k, PSA_ERROR_INVALID_HANDLE), 0,
+	             "another tenant's key does not exist for it");
+	cr_assert_eq(psa_purge_key(131), PSA_ERROR_INVALID_HANDLE, "no such key");
+	cr_assert_eq(fake_purges(), 1, "neither reached the partition");
+	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
+	cr_assert_eq(fake_purges(), 2);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+	cr_assert_eq(psa_purge_key(k), PSA_ERROR_INVALID_HANDLE, "a destroyed key");
+}
+
 /* In a forked child, as tenant app: open n MAC operations (PSA_SUCCESS
  * each) and then one more (want), and exit 0 when all were as expected. */
 static int child_opens(const char *app, psa_key_id_t hk, int n, psa_status_t want)

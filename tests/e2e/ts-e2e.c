@@ -50,6 +50,8 @@ void remove_store(void)
 	unlink(store);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", store);
 	unlink(tmp);
+	snprintf(tmp, sizeof(tmp), "%s.purges", store);
+	unlink(tmp);
 	rmdir(store_dir);
 }
 
@@ -248,4 +250,21 @@ bool openssl_ccm(int enc, const uint8_t *key, size_t key_len, const uint8_t *non
 	EVP_CIPHER_CTX_free(ctx);
 	EVP_CIPHER_free(ciph);
 	return ok;
+}
+
+/* The PURGE_KEY calls the endpoint served on the store (tsfake.h). */
+unsigned fake_purges(void)
+{
+	char name[160];
+	unsigned n = 0;
+	FILE *fp;
+
+	snprintf(name, sizeof(name), "%s.purges", store);
+	fp = fopen(name, "r");
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%u", &n) != 1)
+		n = 0;
+	fclose(fp);
+	return n;
 }

@@ -61,4 +61,7 @@ bool openssl_ccm(int enc, const uint8_t *key, size_t key_len, const uint8_t *non
                  size_t nonce_len, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
                  uint8_t *out, uint8_t *tag, size_t tag_len);
 
+/* How many PURGE_KEY calls the test endpoint served on the store ("<store>.purges"). */
+unsigned fake_purges(void);
+
 #endif

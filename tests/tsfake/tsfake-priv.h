@@ -54,6 +54,7 @@ struct tsfake {
 	struct fop ops[3][POOL];
 	uint32_t next_handle;
 	uint64_t seq;
+	unsigned purges; /* PURGE_KEY calls served (tsfake_purge_count) */
 };
 
 struct call {
