@@ -314,7 +314,8 @@ static int call_bytes(struct tessera_client *c, uint8_t provider, uint32_t opcod
 		psa_export_key__result__free_unpacked(r, NULL);
 		return TESSERA_ERR_NOMEM;
 	}
-	memcpy(*ret, r->data.data, r->data.len);
+	if (r->data.len > 0) /* an empty field has no data pointer */
+		memcpy(*ret, r->data.data, r->data.len);
 	*ret_len = r->data.len;
 	psa_export_key__result__free_unpacked(r, NULL);
 	return TESSERA_OK;

@@ -271,9 +271,15 @@ enum ts_err keyop_get_attributes(struct request *r, uint8_t **ret_body, size_t *
 
 enum ts_err keyop_purge(struct request *r, uint8_t **ret_body, size_t *ret_len)
 {
-	/* Nothing of a key stays in memory between requests: the key exists
-	 * (the request path loaded it), so there is nothing to drop. */
-	(void)r;
+	/* The key exists for the caller (the request path loaded it). Nothing
+	 * of it stays in the daemon's memory between requests; a provider
+	 * whose device caches keys drops its copies. */
+	if (r->prov->ops->purge_key != NULL) {
+		enum ts_err err = r->prov->ops->purge_key(r->prov->ctx, &r->pkey);
+
+		if (err != TS_OK)
+			return err;
+	}
 	return wire_pack(&(PsaPurgeKey__Result)PSA_PURGE_KEY__RESULT__INIT.base, ret_body, ret_len);
 }
 

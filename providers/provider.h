@@ -194,6 +194,11 @@ struct prov_ops {
 	 * longer decode). An error leaves the record "destroying" and the
 	 * destruction is retried at the next start. */
 	enum ts_err (*destroy_key)(void *ctx, const struct prov_key *k);
+	/* Optional: psa_purge_key, called after the core's checks (the key
+	 * exists for the caller): drop the copies of the key the device keeps
+	 * in volatile memory; the stored key stays and works as before. NULL:
+	 * nothing of a key outlives a request (the core answers success). */
+	enum ts_err (*purge_key)(void *ctx, const struct prov_key *k);
 
 	enum ts_err (*sign_hash)(void *ctx, const struct prov_key *k, const struct psa_alg *alg,
 	                         const uint8_t *hash, size_t hash_len, uint8_t **ret_sig,

@@ -510,6 +510,32 @@ static enum ts_err tsp_destroy_key(void *ctx, const struct prov_key *k)
 	return err;
 }
 
+/* psa_purge_key in the partition. Mbed TLS answers DOES_NOT_EXIST for a
+ * persistent key that is stored but not in a key slot (never used since the
+ * partition started, or purged already), where PSA has success: the key is
+ * read first (GET_KEY_ATTRIBUTES loads it into a slot, and answers for a
+ * key the partition does not hold), then PURGE_KEY drops the slot. */
+static enum ts_err tsp_purge_key(void *ctx, const struct prov_key *k)
+{
+	struct tsp *p = ctx;
+	size_t len = 0, n = 0;
+	uint32_t id;
+	enum ts_err err;
+
+	if (!tsp_ref_id(k, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	pthread_mutex_lock(&p->lock);
+	err = tsc_req_key_id(p->req, p->cap, id, &len);
+	if (err == TS_OK)
+		err = tsp_call(p, TSC_OP_GET_KEY_ATTRIBUTES, len, &n);
+	if (err == TS_OK)
+		err = tsc_req_key_id(p->req, p->cap, id, &len);
+	if (err == TS_OK)
+		err = tsp_call(p, TSC_OP_PURGE_KEY, len, &n);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
 static void tsp_recover_key(void *ctx, const struct prov_key *k)
 {
 	/* A creation or destruction the daemon did not finish: the ID was
@@ -719,6 +745,7 @@ const struct prov_ops prov_trusted_services_ops = {
         .export_key = tsp_export_key,
         .export_public_key = tsp_export_public_key,
         .destroy_key = tsp_destroy_key,
+        .purge_key = tsp_purge_key,
         .sign_hash = tsp_sign_hash,
         .verify_hash = tsp_verify_hash,
         .asym_crypt = tsp_asym_crypt,

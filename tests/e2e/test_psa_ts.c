@@ -174,6 +174,114 @@ Test(psa_ts, multipart_gcm_cbc_and_hmac_run_in_the_partition)
 	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
 }
 
+/* AES-CCM with shortened tags, one-shot and multipart (the lengths set
+ * first, as CCM needs), against OpenSSL; a damaged tag is INVALID_SIGNATURE. */
+Test(psa_ts, ccm_with_several_tag_lengths_matches_openssl)
+{
+	static const size_t tags[] = {4, 8, 14};
+	static const uint8_t key[32] = {7, 7, 7}, nonce[11] = {3, 1, 4}, ad[20] = {2};
+	uint8_t text[3000], one[3100], ct[3100], tag[16], back[3100];
+	size_t n = 0, total = 0, tl = 0, one_len = 0;
+
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)(i * 5);
+	for (int i = 0; i < 3; i++) {
+		psa_algorithm_t alg = PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_CCM, tags[i]);
+		psa_aead_operation_t op = PSA_AEAD_OPERATION_INIT;
+		psa_key_id_t k =
+		        make(120 + i, PSA_KEY_TYPE_AES, 256,
+		             PSA_KEY_USAGE_ENCRYPT | PSA_KEY_USAGE_DECRYPT, alg, key, sizeof(key));
+
+		cr_assert_eq(psa_aead_encrypt(k, alg, nonce, sizeof(nonce), ad, sizeof(ad), text,
+		                              sizeof(text), one, sizeof(one), &one_len),
+		             PSA_SUCCESS);
+		cr_assert_eq(one_len, sizeof(text) + tags[i]);
+		cr_assert(openssl_ccm(1, key, sizeof(key), nonce, sizeof(nonce), ad, sizeof(ad),
+		                      text, sizeof(text), ct, tag, tags[i]));
+		cr_assert_eq(memcmp(one, ct, sizeof(text)), 0, "tag length %zu", tags[i]);
+		cr_assert_eq(memcmp(one + sizeof(text), tag, tags[i]), 0, "tag length %zu",
+		             tags[i]);
+
+		/* The same in pieces, held in the partition across requests. */
+		total = 0;
+		cr_assert_eq(psa_aead_encrypt_setup(&op, k, alg), PSA_SUCCESS);
+		cr_assert_eq(psa_aead_set_lengths(&op, sizeof(ad), sizeof(text)), PSA_SUCCESS);
+		cr_assert_eq(psa_aead_set_nonce(&op, nonce, sizeof(nonce)), PSA_SUCCESS);
+		cr_assert_eq(psa_aead_update_ad(&op, ad, sizeof(ad)), PSA_SUCCESS);
+		for (size_t off = 0; off < sizeof(text); off += 1000) {
+			cr_assert_eq(psa_aead_update(&op, text + off, 1000, back + total,
+			                             sizeof(back) - total, &n),
+			             PSA_SUCCESS);
+			total += n;
+		}
+		cr_assert_eq(psa_aead_finish(&op, back + total, sizeof(back) - total, &n, tag,
+		                             sizeof(tag), &tl),
+		             PSA_SUCCESS);
+		total += n;
+		cr_assert_eq(total, sizeof(text));
+		cr_assert_eq(tl, tags[i]);
+		cr_assert_eq(memcmp(back, ct, total), 0);
+		cr_assert_eq(memcmp(tag, one + sizeof(text), tl), 0);
+
+		/* OpenSSL's ciphertext decrypted in the partition; a damaged tag refused. */
+		cr_assert_eq(psa_aead_decrypt(k, alg, nonce, sizeof(nonce), ad, sizeof(ad), one,
+		                              one_len, back, sizeof(back), &n),
+		             PSA_SUCCESS);
+		cr_assert_eq(n, sizeof(text));
+		cr_assert_eq(memcmp(back, text, n), 0);
+		one[one_len - 1] ^= 4;
+		cr_assert_eq(psa_aead_decrypt(k, alg, nonce, sizeof(nonce), ad, sizeof(ad), one,
+		                              one_len, back, sizeof(back), &n),
+		             PSA_ERROR_INVALID_SIGNATURE, "tag length %zu", tags[i]);
+		cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+	}
+}
+
+/* In a forked child, as tenant app: psa_purge_key(id); 0 when it answered want. */
+static int child_purges(const char *app, psa_key_id_t id, psa_status_t want)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		setenv("TESSERA_APP_NAME", app, 1);
+		_exit(psa_purge_key(id) == want ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* psa_purge_key on a partition key reaches the partition's PURGE_KEY (the
+ * core alone answered it before), the key signs after it; another tenant
+ * does not see the key, and purging it sends nothing. */
+Test(psa_ts, purge_reaches_the_partition_and_the_key_still_signs)
+{
+	psa_key_id_t k = make(130, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                      PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+	                      PSA_ALG_ECDSA(PSA_ALG_SHA_256), NULL, 0);
+	uint8_t h[32], sig[PSA_SIGNATURE_MAX_SIZE];
+	size_t hl = 0, sl = 0;
+
+	cr_assert_eq(fake_purges(), 0);
+	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
+	cr_assert_eq(fake_purges(), 1, "the partition saw one PURGE_KEY");
+	sha(EVP_sha256(), "after the purge", 15, h, &hl);
+	cr_assert_eq(psa_sign_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sizeof(sig), &sl),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_verify_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sl),
+	             PSA_SUCCESS);
+	/* DoesNotExist from the daemon, which the PSA API reports as INVALID_HANDLE. */
+	cr_assert_eq(child_purges("someone-else", k, PSA_ERROR_INVALID_HANDLE), 0,
+	             "another tenant's key does not exist for it");
+	cr_assert_eq(psa_purge_key(131), PSA_ERROR_INVALID_HANDLE, "no such key");
+	cr_assert_eq(fake_purges(), 1, "neither reached the partition");
+	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
+	cr_assert_eq(fake_purges(), 2);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+	cr_assert_eq(psa_purge_key(k), PSA_ERROR_INVALID_HANDLE, "a destroyed key");
+}
+
 /* In a forked child, as tenant app: open n MAC operations (PSA_SUCCESS
  * each) and then one more (want), and exit 0 when all were as expected. */
 static int child_opens(const char *app, psa_key_id_t hk, int n, psa_status_t want)

@@ -339,6 +339,63 @@ Test(ts, chacha20_poly1305_matches_openssl)
 	aead_matches_openssl("chacha20", "chacha20-poly1305", "ChaCha20-Poly1305", 777);
 }
 
+/* AES-CCM (the service streams it on Mbed TLS; the stand-in on the software
+ * provider's CCM): the partition's ciphertext is OpenSSL's, OpenSSL's is
+ * decrypted in the partition, a damaged tag or text is InvalidSignature,
+ * for the shortest, a middle and the longest nonce and more than the
+ * buffer holds. */
+Test(ts, aes_ccm_matches_openssl_both_ways)
+{
+	static const size_t nonces[] = {7, 12, 13}, lens[] = {0, 31, 20000};
+	static uint8_t key[16], nonce[13], ad[100], pt[20000], ct[20016], back[20016];
+	uint8_t *out = NULL, *plain = NULL, tag[16];
+	size_t out_len = 0, plain_len = 0;
+
+	memset(key, 0x5c, sizeof(key));
+	memset(ad, 0x0a, sizeof(ad));
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 13 + 1);
+	import_sym("ccm", "aes", "aes-ccm", key, sizeof(key));
+	for (int i = 0; i < 3; i++) {
+		size_t nl = nonces[i], len = lens[i];
+
+		memset(nonce, 0x30 + i, sizeof(nonce));
+		cr_assert_eq(tessera_aead_encrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), pt, len, &out, &out_len),
+		             TESSERA_OK, "nonce %zu", nl);
+		cr_assert_eq(out_len, len + 16);
+		cr_assert(openssl_ccm(1, key, sizeof(key), nonce, nl, ad, sizeof(ad), pt, len, ct,
+		                      tag, 16));
+		cr_assert_eq(memcmp(out, ct, len), 0, "the partition's ciphertext is OpenSSL's");
+		cr_assert_eq(memcmp(out + len, tag, 16), 0, "and so is its tag (nonce %zu)", nl);
+		free(out);
+		memcpy(back, ct, len);
+		memcpy(back + len, tag, 16);
+		cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), back, len + 16, &plain, &plain_len),
+		             TESSERA_OK);
+		cr_assert_eq(plain_len, len);
+		cr_assert(len == 0 || memcmp(plain, pt, len) == 0);
+		free(plain);
+		back[len + 15] ^= 0x80;
+		cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+		                                  sizeof(ad), back, len + 16, &plain, &plain_len),
+		             1149, "a damaged tag");
+		back[len + 15] ^= 0x80;
+		if (len > 0) {
+			back[0] ^= 1;
+			cr_assert_eq(tessera_aead_decrypt(c, TS, "ccm", "aes-ccm", nonce, nl, ad,
+			                                  sizeof(ad), back, len + 16, &plain,
+			                                  &plain_len),
+			             1149, "a damaged text");
+		}
+	}
+	/* A nonce CCM does not take. */
+	cr_assert_eq(tessera_aead_encrypt(c, TS, "ccm", "aes-ccm", nonce, 6, ad, sizeof(ad), pt, 16,
+	                                  &out, &out_len),
+	             1135);
+}
+
 Test(ts, aes_cbc_pkcs7_and_ctr_match_openssl)
 {
 	static const char *const algs[] = {"aes-cbc-pkcs7", "aes-ctr"};
@@ -370,6 +427,79 @@ Test(ts, aes_cbc_pkcs7_and_ctr_match_openssl)
 		free(out);
 		free(plain);
 	}
+}
+
+/* OpenSSL's AES-128 in mode (no padding), one-shot. */
+static size_t openssl_block_mode(const char *mode, int enc, const uint8_t *key, const uint8_t *iv,
+                                 const uint8_t *in, size_t len, uint8_t *out)
+{
+	char name[24];
+	EVP_CIPHER *ciph;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0, m = 0;
+
+	snprintf(name, sizeof(name), "AES-128-%s", mode);
+	ciph = EVP_CIPHER_fetch(NULL, name, NULL);
+	cr_assert_not_null(ciph);
+	cr_assert_eq(EVP_CipherInit_ex2(ctx, ciph, key, iv, enc, NULL), 1);
+	cr_assert_eq(EVP_CIPHER_CTX_set_padding(ctx, 0), 1);
+	cr_assert_eq(EVP_CipherUpdate(ctx, out, &n, in, (int)len), 1);
+	cr_assert_eq(EVP_CipherFinal_ex(ctx, out + n, &m), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(ciph);
+	return (size_t)(n + m);
+}
+
+/* ECB (no padding, no IV), CFB and OFB (IV || text, the IV drawn in the
+ * partition): the partition's output is OpenSSL's, and OpenSSL's is
+ * decrypted in the partition; ECB on a partial block is InvalidArgument. */
+Test(ts, aes_ecb_cfb_and_ofb_match_openssl_both_ways)
+{
+	static const char *const algs[] = {"aes-ecb", "aes-cfb", "aes-ofb"};
+	static const char *const modes[] = {"ECB", "CFB", "OFB"};
+	static uint8_t key[16], iv[16], pt[9000], ct[9100], back[9100];
+	uint8_t *out = NULL, *plain = NULL;
+	size_t out_len = 0, plain_len = 0, n;
+
+	memset(key, 0x6b, sizeof(key));
+	memset(iv, 0x17, sizeof(iv));
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(i * 3 + 7);
+	for (int a = 0; a < 3; a++) {
+		bool ecb = a == 0;
+		/* Whole blocks for ECB; any length for the stream modes (over the buffer too). */
+		size_t len = ecb ? 8192 + 64 : 9000 - 3, ivl = ecb ? 0 : 16;
+		char name[8];
+
+		snprintf(name, sizeof(name), "m%d", a);
+		import_sym(name, "aes", algs[a], key, sizeof(key));
+		cr_assert_eq(tessera_cipher_encrypt(c, TS, name, algs[a], pt, len, &out, &out_len),
+		             TESSERA_OK, "%s", algs[a]);
+		cr_assert_eq(out_len, ivl + len, "%s", algs[a]);
+		n = openssl_block_mode(modes[a], 1, key, ecb ? NULL : out, pt, len, ct);
+		cr_assert_eq(n, len);
+		cr_assert_eq(memcmp(out + ivl, ct, len), 0, "%s: the partition's is OpenSSL's",
+		             algs[a]);
+		free(out);
+		/* OpenSSL's ciphertext, under an IV of ours, decrypted in the partition. */
+		n = openssl_block_mode(modes[a], 1, key, ecb ? NULL : iv, pt, len, ct);
+		memcpy(back, iv, ivl);
+		memcpy(back + ivl, ct, n);
+		cr_assert_eq(tessera_cipher_decrypt(c, TS, name, algs[a], back, ivl + n, &plain,
+		                                    &plain_len),
+		             TESSERA_OK, "%s", algs[a]);
+		cr_assert_eq(plain_len, len);
+		cr_assert_eq(memcmp(plain, pt, len), 0, "%s", algs[a]);
+		free(plain);
+	}
+	cr_assert_eq(tessera_cipher_encrypt(c, TS, "m0", "aes-ecb", pt, 33, &out, &out_len), 1135,
+	             "ECB takes whole blocks only");
+	cr_assert_eq(tessera_cipher_decrypt(c, TS, "m0", "aes-ecb", ct, 17, &plain, &plain_len),
+	             1135);
+	/* And the key still works. */
+	cr_assert_eq(tessera_cipher_encrypt(c, TS, "m0", "aes-ecb", pt, 32, &out, &out_len),
+	             TESSERA_OK);
+	free(out);
 }
 
 Test(ts, hmac_and_cmac_match_openssl)

@@ -535,3 +535,71 @@ Test(ts_proc, latency_over_the_client_timeout_is_a_timeout_and_the_daemon_keeps_
 	fake_set_latency(&fake, 0);
 	cr_assert_eq(sign_with(c, "k"), TESSERA_OK);
 }
+
+/* ---- forced statuses and damaged answers ---- */
+
+/* Each fault of the endpoint in its own process gives the status the
+ * in-process stand-in's does (test_ts.c, test_ts_provider.c), the other
+ * provider answers meanwhile, and the partition serves again once the
+ * fault is gone. */
+Test(ts_proc, each_fault_of_the_endpoint_is_a_clear_status_and_the_daemon_keeps_serving)
+{
+	static const struct {
+		int32_t rpc, service;
+		uint32_t damage;
+		int want;
+		const char *what;
+	} faults[] = {
+	        {-5, 0, FAKE_DAMAGE_NONE, COMM_FAILURE, "FF-A transport failure"},
+	        {-1, 0, FAKE_DAMAGE_NONE, COMM_FAILURE, "RPC internal error"},
+	        {-8, 0, FAKE_DAMAGE_NONE, 1141, "resource failure: InsufficientMemory"},
+	        {0, -147, FAKE_DAMAGE_NONE, 1147, "PSA_ERROR_HARDWARE_FAILURE"},
+	        {0, -146, FAKE_DAMAGE_NONE, 1146, "PSA_ERROR_STORAGE_FAILURE"},
+	        {0, 0, FAKE_DAMAGE_TRUNCATE, COMM_FAILURE, "a truncated answer"},
+	        {0, 0, FAKE_DAMAGE_OVERSIZE, COMM_FAILURE, "an answer over the buffer"},
+	};
+	uint8_t *rnd = NULL;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "k", &p256), TESSERA_OK);
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		int rc;
+
+		fake_set_fault(&fake, faults[i].rpc, faults[i].service, faults[i].damage);
+		rc = sign_with(c, "k");
+		cr_assert_eq(rc, faults[i].want, "%s: %d %s", faults[i].what, rc,
+		             tessera_strerror(rc));
+		rc = sign_with(c, "k");
+		cr_assert_eq(rc, faults[i].want, "%s again: %d", faults[i].what, rc);
+		cr_assert_eq(tessera_generate_random(c, SW, 16, &rnd), TESSERA_OK);
+		free(rnd);
+		fake_set_fault(&fake, 0, 0, FAKE_DAMAGE_NONE);
+		cr_assert_eq(sign_with(c, "k"), TESSERA_OK, "after %s", faults[i].what);
+	}
+	cr_assert_eq(tessera_destroy_key(c, TS, "k"), TESSERA_OK);
+	cr_assert_eq(fake_key_ids(&fake, NULL, 0), 0);
+}
+
+/* The same switches from the server's environment at start, as the
+ * in-process stand-in reads them. */
+Test(ts_proc, faults_from_the_endpoints_environment)
+{
+	int rc;
+
+	cr_assert_eq(tessera_generate_key(c, TS, "k", &p256), TESSERA_OK);
+	fake_stop(&fake, SIGTERM);
+	cr_assert_eq(setenv("TSFAKE_FAULT", "0,-147", 1), 0);
+	fake_start(&fake, store_dir);
+	unsetenv("TSFAKE_FAULT");
+	/* The first request may meet the old session gone. */
+	rc = sign_with(c, "k");
+	cr_assert(rc == 1147 || rc == COMM_FAILURE, "%d %s", rc, tessera_strerror(rc));
+	cr_assert_eq(sign_with(c, "k"), 1147);
+	fake_stop(&fake, SIGTERM);
+	cr_assert_eq(setenv("TSFAKE_RESPONSE", "truncate", 1), 0);
+	fake_start(&fake, store_dir);
+	unsetenv("TSFAKE_RESPONSE");
+	cr_assert_eq(sign_with(c, "k"), COMM_FAILURE);
+	cr_assert_eq(sign_with(c, "k"), COMM_FAILURE);
+	fake_set_fault(&fake, 0, 0, FAKE_DAMAGE_NONE);
+	cr_assert_eq(sign_with(c, "k"), TESSERA_OK);
+}

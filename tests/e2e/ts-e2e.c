@@ -50,6 +50,8 @@ void remove_store(void)
 	unlink(store);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", store);
 	unlink(tmp);
+	snprintf(tmp, sizeof(tmp), "%s.purges", store);
+	unlink(tmp);
 	rmdir(store_dir);
 }
 
@@ -217,4 +219,52 @@ void aead_matches_openssl(const char *type, const char *alg, const char *ossl, s
 	                                  len + 16, &plain, &plain_len),
 	             1149);
 	free(out);
+}
+
+/* ---- AES-CCM by OpenSSL, one-shot (it cannot stream CCM) ---- */
+
+bool openssl_ccm(int enc, const uint8_t *key, size_t key_len, const uint8_t *nonce,
+                 size_t nonce_len, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
+                 uint8_t *out, uint8_t *tag, size_t tag_len)
+{
+	char name[24];
+	EVP_CIPHER *ciph;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	bool ok;
+
+	snprintf(name, sizeof(name), "AES-%zu-CCM", key_len * 8);
+	ciph = EVP_CIPHER_fetch(NULL, name, NULL);
+	cr_assert_not_null(ciph);
+	cr_assert_eq(EVP_CipherInit_ex2(ctx, ciph, NULL, NULL, enc, NULL), 1);
+	cr_assert_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, (int)nonce_len, NULL), 1);
+	cr_assert_eq(
+	        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, (int)tag_len, enc ? NULL : tag), 1);
+	cr_assert_eq(EVP_CipherInit_ex2(ctx, NULL, key, nonce, enc, NULL), 1);
+	cr_assert_eq(EVP_CipherUpdate(ctx, NULL, &n, NULL, (int)len), 1); /* the length first */
+	if (ad_len > 0)
+		cr_assert_eq(EVP_CipherUpdate(ctx, NULL, &n, ad, (int)ad_len), 1);
+	ok = EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1;
+	if (ok && enc)
+		cr_assert_eq(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, (int)tag_len, tag), 1);
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(ciph);
+	return ok;
+}
+
+/* The PURGE_KEY calls the endpoint served on the store (tsfake.h). */
+unsigned fake_purges(void)
+{
+	char name[160];
+	unsigned n = 0;
+	FILE *fp;
+
+	snprintf(name, sizeof(name), "%s.purges", store);
+	fp = fopen(name, "r");
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%u", &n) != 1)
+		n = 0;
+	fclose(fp);
+	return n;
 }

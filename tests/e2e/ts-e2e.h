@@ -55,4 +55,13 @@ void import_sym(const char *name, const char *type, const char *alg, const uint8
 /* AEAD of len bytes on the TS provider against OpenSSL's cipher ossl, both ways. */
 void aead_matches_openssl(const char *type, const char *alg, const char *ossl, size_t len);
 
+/* AES-CCM (key_len 16, 24 or 32) by OpenSSL: encrypt writes out and tag; decrypt checks
+ * tag and writes out, false when the tag does not match. */
+bool openssl_ccm(int enc, const uint8_t *key, size_t key_len, const uint8_t *nonce,
+                 size_t nonce_len, const uint8_t *ad, size_t ad_len, const uint8_t *in, size_t len,
+                 uint8_t *out, uint8_t *tag, size_t tag_len);
+
+/* How many PURGE_KEY calls the test endpoint served on the store ("<store>.purges"). */
+unsigned fake_purges(void);
+
 #endif

@@ -119,6 +119,17 @@ void fake_set_latency(const struct fake_proc *fp, unsigned ms)
 	cr_assert_eq(fake_ctl(fp, FAKE_CTL_LATENCY, req, sizeof(req), NULL, 0, &n), 0);
 }
 
+void fake_set_fault(const struct fake_proc *fp, int32_t rpc, int32_t service, uint32_t damage)
+{
+	uint8_t req[12];
+	size_t n;
+
+	put_le32(req, (uint32_t)rpc);
+	put_le32(req + 4, (uint32_t)service);
+	put_le32(req + 8, damage);
+	cr_assert_eq(fake_ctl(fp, FAKE_CTL_FAULT, req, sizeof(req), NULL, 0, &n), 0);
+}
+
 size_t fake_key_ids(const struct fake_proc *fp, uint32_t *ids, size_t cap)
 {
 	static uint8_t buf[8192];

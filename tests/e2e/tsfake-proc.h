@@ -17,6 +17,12 @@
 #define FAKE_CTL_RESTART 0xffffff00u
 #define FAKE_CTL_KEYS    0xffffff01u
 #define FAKE_CTL_LATENCY 0xffffff02u
+#define FAKE_CTL_FAULT   0xffffff03u
+
+/* Damage to every answer (TSFAKE_DAMAGE_*). */
+#define FAKE_DAMAGE_NONE     0u
+#define FAKE_DAMAGE_TRUNCATE 1u
+#define FAKE_DAMAGE_OVERSIZE 2u
 
 struct fake_proc {
 	pid_t pid;
@@ -34,6 +40,9 @@ int fake_stop(struct fake_proc *fp, int sig);
 int32_t fake_ctl(const struct fake_proc *fp, uint32_t opcode, const uint8_t *req, size_t req_len,
                  uint8_t *resp, size_t cap, size_t *ret_len);
 void fake_set_latency(const struct fake_proc *fp, unsigned ms);
+/* From now on every call answers this RPC status (when not 0) or service
+ * status, and every answer is damaged so; all 0: back to normal. */
+void fake_set_fault(const struct fake_proc *fp, int32_t rpc, int32_t service, uint32_t damage);
 /* The key IDs the endpoint holds, up to cap; how many. */
 size_t fake_key_ids(const struct fake_proc *fp, uint32_t *ids, size_t cap);
 

@@ -41,6 +41,7 @@ struct fop {
 	EVP_MAC_CTX *mctx;
 	size_t tag_len;
 	bool iv_set;
+	void *ccm; /* AES-CCM: the software provider's streaming state (sw_mp_*) */
 };
 
 struct tsfake {
@@ -53,6 +54,7 @@ struct tsfake {
 	struct fop ops[3][POOL];
 	uint32_t next_handle;
 	uint64_t seq;
+	unsigned purges; /* PURGE_KEY calls served (tsfake_purge_count) */
 };
 
 struct call {

@@ -6,7 +6,10 @@
  *
  * Faults: TSFAKE_LATENCY_MS (or the latency control message) sleeps before
  * each answer; SIGHUP (or the restart control message) loses volatile state
- * as a restarted partition does. Killed, it can be started again alone on
+ * as a restarted partition does; TSFAKE_FAULT="rpc,service" forces the
+ * status of every call and TSFAKE_RESPONSE="truncate" or "oversize" damages
+ * every answer, as in the in-process stand-in (or the fault control
+ * message, which also clears them). Killed, it can be started again alone on
  * the same socket and store.
  */
 #include <poll.h>
@@ -38,8 +41,26 @@ struct server {
 	struct tsfake *f;
 	const char *store;
 	unsigned latency_ms;
+	int32_t fault_rpc, fault_service; /* forced on every call when not both 0 */
+	uint32_t damage;                  /* TSFAKE_DAMAGE_* */
 	uint8_t buf[TSFAKE_BUFFER];
 };
+
+/* The fault switches of the environment, named as the in-process stand-in's. */
+static void faults_from_env(struct server *sv)
+{
+	const char *fault = getenv("TSFAKE_FAULT"), *how = getenv("TSFAKE_RESPONSE");
+	int rpc = 0, service = 0;
+
+	if (fault != NULL && sscanf(fault, "%d,%d", &rpc, &service) == 2) {
+		sv->fault_rpc = rpc;
+		sv->fault_service = service;
+	}
+	if (how != NULL && strcmp(how, "truncate") == 0)
+		sv->damage = TSFAKE_DAMAGE_TRUNCATE;
+	else if (how != NULL && strcmp(how, "oversize") == 0)
+		sv->damage = TSFAKE_DAMAGE_OVERSIZE;
+}
 
 /* A new fake on the same store: volatile keys and multipart contexts gone.
  * Handles keep counting up, so an old one names nothing new. */
@@ -84,6 +105,15 @@ static size_t control(struct server *sv, uint32_t opcode, size_t req_len, int32_
 		else
 			*rpc = TSC_RPC_INVALID_REQUEST_BODY;
 		break;
+	case TSFAKE_CTL_FAULT:
+		if (req_len == 12 && tsfake_get32(sv->buf + 8) <= TSFAKE_DAMAGE_OVERSIZE) {
+			sv->fault_rpc = (int32_t)tsfake_get32(sv->buf);
+			sv->fault_service = (int32_t)tsfake_get32(sv->buf + 4);
+			sv->damage = tsfake_get32(sv->buf + 8);
+		} else {
+			*rpc = TSC_RPC_INVALID_REQUEST_BODY;
+		}
+		break;
 	default:
 		*rpc = TSC_RPC_INVALID_VALUE;
 	}
@@ -98,6 +128,7 @@ static bool serve(struct server *sv, int fd)
 	size_t resp_len = 0;
 	int64_t service = 0;
 	int32_t rpc;
+	bool oversize = false;
 
 	if (!tsfake_read_all(fd, head, TSFAKE_REQ_HEAD))
 		return false;
@@ -111,16 +142,27 @@ static bool serve(struct server *sv, int fd)
 	} else {
 		if (cap > sizeof(sv->buf))
 			cap = sizeof(sv->buf);
+		if (sv->fault_rpc != 0 || sv->fault_service != 0)
+			tsfake_force(sv->f, sv->fault_rpc, sv->fault_service);
 		rpc = tsfake_call(sv->f, opcode, sv->buf, cap, req_len, &resp_len, &service);
+		if (sv->damage == TSFAKE_DAMAGE_TRUNCATE && resp_len > 0)
+			resp_len--;
+		else if (sv->damage == TSFAKE_DAMAGE_OVERSIZE)
+			oversize = true;
 		if (sv->latency_ms > 0)
 			pause_ms(sv->latency_ms);
 	}
 	tsfake_put32(head, (uint32_t)rpc);
 	tsfake_put32(head + 4, (uint32_t)(uint64_t)service);
 	tsfake_put32(head + 8, (uint32_t)((uint64_t)service >> 32));
-	tsfake_put32(head + 12, (uint32_t)resp_len);
+	if (oversize) { /* the buffer whole (zeros after the answer) and one byte more */
+		memset(sv->buf + resp_len, 0, sizeof(sv->buf) - resp_len);
+		resp_len = sizeof(sv->buf);
+	}
+	tsfake_put32(head + 12, (uint32_t)resp_len + (oversize ? 1u : 0u));
 	if (!tsfake_write_all(fd, head, TSFAKE_RESP_HEAD) ||
-	    !tsfake_write_all(fd, sv->buf, resp_len))
+	    !tsfake_write_all(fd, sv->buf, resp_len) ||
+	    (oversize && !tsfake_write_all(fd, (const uint8_t *)"", 1)))
 		return false;
 	explicit_bzero(sv->buf, sizeof(sv->buf));
 	return true;
@@ -158,6 +200,7 @@ int main(int argc, char **argv)
 	}
 	if (latency != NULL)
 		sv.latency_ms = (unsigned)strtoul(latency, NULL, 10);
+	faults_from_env(&sv);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -13,7 +13,17 @@
  *                       persistent keys of the store;
  *   TSFAKE_CTL_KEYS     the IDs of the keys held, u32 each;
  *   TSFAKE_CTL_LATENCY  request: u32 milliseconds to sleep before each
- *                       answer from now on.
+ *                       answer from now on;
+ *   TSFAKE_CTL_FAULT    request: i32 RPC status, i32 service status, u32
+ *                       damage (TSFAKE_DAMAGE_*): from now on every call
+ *                       answers that RPC status (when not 0) or, on RPC
+ *                       success, that service status without doing
+ *                       anything (both 0: calls run), and its answer is
+ *                       damaged so; all three 0 clears the fault.
+ *
+ * A TSFAKE_DAMAGE_OVERSIZE answer claims TSFAKE_BUFFER + 1 bytes and sends
+ * as many (zeros after the real answer): the socket stand-in reads them all
+ * and hands on the claim, as libts would a broken endpoint's.
  */
 #ifndef TESSERA_TESTS_TSFAKE_SOCK_H
 #define TESSERA_TESTS_TSFAKE_SOCK_H
@@ -32,6 +42,11 @@
 #define TSFAKE_CTL_RESTART 0xffffff00u
 #define TSFAKE_CTL_KEYS    0xffffff01u
 #define TSFAKE_CTL_LATENCY 0xffffff02u
+#define TSFAKE_CTL_FAULT   0xffffff03u
+
+#define TSFAKE_DAMAGE_NONE     0u
+#define TSFAKE_DAMAGE_TRUNCATE 1u /* the answer's last byte dropped */
+#define TSFAKE_DAMAGE_OVERSIZE 2u /* one byte more than the buffer claimed */
 
 static inline void tsfake_put32(uint8_t *p, uint32_t v)
 {

@@ -129,6 +129,27 @@ size_t tsfake_key_count(const struct tsfake *f)
 	return f->n;
 }
 
+unsigned tsfake_purge_count(const struct tsfake *f)
+{
+	return f->purges;
+}
+
+unsigned tsfake_purges_in(const char *store_path)
+{
+	char name[4200];
+	unsigned n = 0;
+	FILE *fp;
+
+	snprintf(name, sizeof(name), "%s.purges", store_path);
+	fp = fopen(name, "r");
+	if (fp == NULL)
+		return 0;
+	if (fscanf(fp, "%u", &n) != 1)
+		n = 0;
+	fclose(fp);
+	return n;
+}
+
 static struct fkey *find(struct tsfake *f, uint32_t id)
 {
 	for (size_t i = 0; i < f->n; i++)
@@ -354,6 +375,30 @@ static void op_destroy(struct call *c)
 	ts_free_secret(k->mat, k->mat_len);
 	*k = f->keys[--f->n];
 	save(f);
+}
+
+/* PURGE_KEY: the key's cached copy dropped; nothing is cached here, so
+ * only counted. A key it does not hold is INVALID_HANDLE, as elsewhere
+ * (Mbed TLS answers DOES_NOT_EXIST also for a stored key not in a slot:
+ * the provider reads the key first, see tsp_purge_key). */
+static void op_purge(struct call *c)
+{
+	char name[4200];
+	FILE *fp;
+	unsigned n;
+
+	if (tsfake_key_of(c, NULL) == NULL)
+		return;
+	c->f->purges++;
+	if (c->f->store == NULL)
+		return;
+	n = tsfake_purges_in(c->f->store) + 1;
+	snprintf(name, sizeof(name), "%s.purges", c->f->store);
+	fp = fopen(name, "w");
+	if (fp != NULL) {
+		fprintf(fp, "%u\n", n);
+		fclose(fp);
+	}
 }
 
 static void op_export(struct call *c, bool public)
@@ -595,6 +640,9 @@ int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap,
 			break;
 		case TSC_OP_COPY_KEY:
 			op_copy(&c);
+			break;
+		case TSC_OP_PURGE_KEY:
+			op_purge(&c);
 			break;
 		case TSC_OP_SIGN_HASH:
 			op_sign(&c, false, false);

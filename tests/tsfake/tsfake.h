@@ -43,4 +43,10 @@ void tsfake_force(struct tsfake *f, int32_t rpc, int32_t service);
 /* How many keys it holds. */
 size_t tsfake_key_count(const struct tsfake *f);
 
+/* How many PURGE_KEY calls it served for a key it holds. With a store, every
+ * fake on that store (in any process) also counts them in the file
+ * "<store>.purges", one decimal number: tsfake_purges_in(store) reads it. */
+unsigned tsfake_purge_count(const struct tsfake *f);
+unsigned tsfake_purges_in(const char *store_path);
+
 #endif

@@ -48,6 +48,8 @@ static void teardown(void)
 	unlink(store);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", store);
 	unlink(tmp);
+	snprintf(tmp, sizeof(tmp), "%s.purges", store);
+	unlink(tmp);
 	rmdir(dir);
 }
 
@@ -644,4 +646,42 @@ Test(ts_provider, a_key_that_may_not_leave_the_partition_is_copied_inside_it)
 		cr_assert_eq(ops->copy_key(ctx, &dst, &dst2, &mat, &mlen), TS_E_PSA_NOT_PERMITTED);
 		cr_assert_not(partition_has(id_of(dref2)));
 	}
+}
+
+/* psa_purge_key reaches the partition's PURGE_KEY (after a read, which puts
+ * the key in a slot as Mbed TLS wants it there), and the key works after;
+ * a key the partition does not hold is DoesNotExist, as for every other
+ * operation, and sends no PURGE_KEY. */
+Test(ts_provider, purge_reaches_the_partition_and_the_key_still_signs)
+{
+	uint32_t id = reserve();
+	uint8_t ref[4], h[32] = {1, 2, 3}, *sig = NULL;
+	size_t sig_len = 0;
+	struct prov_key k = {.attrs = &p256, .ref = ref, .ref_len = 4};
+
+	cr_assert_not_null(ops->purge_key);
+	cr_assert_eq(generate(id), TS_OK);
+	ref_of(id, ref);
+	cr_assert_eq(tsfake_purges_in(store), 0);
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_OK);
+	cr_assert_eq(tsfake_purges_in(store), 1, "one PURGE_KEY reached the partition");
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_OK, "purging twice is no error");
+	cr_assert_eq(tsfake_purges_in(store), 2);
+	cr_assert_eq(ops->sign_hash(ctx, &k, &p256.alg, h, sizeof(h), &sig, &sig_len), TS_OK);
+	cr_assert_eq(sig_len, 64);
+	free(sig);
+	cr_assert(partition_has(id), "the stored key stays");
+
+	ref_of(id + 1, ref); /* ours by range, never made */
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_E_PSA_DOES_NOT_EXIST);
+	ref_of(0x1234, ref); /* outside the provider's range: not one of ours */
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_E_PSA_DOES_NOT_EXIST);
+	cr_assert_eq(tsfake_purges_in(store), 2, "no PURGE_KEY for a key not held");
+
+	/* A status the partition forces reaches the caller. */
+	ref_of(id, ref);
+	cr_assert_eq(setenv("TSFAKE_FAULT", "0,-146", 1), 0);
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_E_PSA_STORAGE_FAILURE);
+	unsetenv("TSFAKE_FAULT");
+	cr_assert_eq(ops->purge_key(ctx, &k), TS_OK);
 }
