@@ -863,3 +863,212 @@ Test(migrate, a_store_keyed_by_a_systemd_credential_needs_the_credential)
 	cr_assert(!exists(path), "nothing written");
 	cr_assert(!exists(kek));
 }
+
+/* ---- the layout a real Parsec 1.1.0 writes ---- */
+
+/* The key_attributes blobs a Parsec 1.1.0 service (Mbed Crypto provider,
+ * SQLite key info manager) wrote for keys made by parsec-tool-style
+ * requests, byte for byte as observed (docs/migrating-from-parsec.md, "What
+ * the importer was checked against"): unlike the test blobs above they carry
+ * the whole policy, and a key imported without a size records 0 bits. */
+static const char attrs_ecdsa_p256[] = "010000000a000000010000000001000000000000"
+                                       "0000000000010101010005000000030000000000000006000000";
+static const char attrs_rsa_sign[] = "0100000009000000000800000000000000000000000101010100"
+                                     "05000000000000000000000006000000";
+static const char attrs_rsa_oaep[] = "0100000009000000000800000000000000000001010000000000"
+                                     "060000000100000006000000";
+static const char attrs_rsa_pkcs1_crypt[] = "01000000090000000008000000000000000000010100000000"
+                                            "000600000000000000";
+static const char attrs_aes_no_alg[] = "010000000300000000000000000000000000000100000000000000"
+                                       "000000";
+static const char attrs_aes_gcm[] = "010000000300000000000000000000000000000100000000000004000000"
+                                    "0000000001000000";
+static const char attrs_ecc_public[] = "010000000b00000001000000000000000000000000000000000000"
+                                       "0100010000000000";
+static const char attrs_rsa_public[] = "010000000800000000000000000000000000000100000000000000"
+                                       "000000";
+
+static void kim_row_hex(sqlite3 *db, int auth, const char *app, const char *name, uint32_t id,
+                        const char *attrs_hex)
+{
+	uint8_t *blob = NULL;
+	size_t len = td_unhex(attrs_hex, &blob);
+
+	cr_assert_gt(len, 0);
+	kim_row_blob(db, auth, app, name, UUID_MBED, "mbed-crypto-provider", id, blob, len);
+	free(blob);
+}
+
+/* The key's alg and usage as ListKeys reports them. */
+static void assert_listed(struct tessera_client *cl, const char *name, const char *type,
+                          uint32_t bits, const char *alg, uint32_t usage)
+{
+	struct tessera_key_info *keys = NULL;
+	size_t n = 0;
+	bool found = false;
+
+	cr_assert_eq(tessera_list_keys(cl, &keys, &n), TESSERA_OK);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i].name, name) != 0)
+			continue;
+		found = true;
+		cr_assert_str_eq(keys[i].type, type, "%s", name);
+		cr_assert_eq(keys[i].bits, bits, "%s: %u bits", name, keys[i].bits);
+		if (alg == NULL)
+			cr_assert_null(keys[i].alg, "%s: %s", name, keys[i].alg);
+		else
+			cr_assert(keys[i].alg != NULL && strcmp(keys[i].alg, alg) == 0, "%s: %s",
+			          name, keys[i].alg ? keys[i].alg : "(none)");
+		cr_assert_eq(keys[i].usage, usage, "%s: usage %#x", name, keys[i].usage);
+	}
+	tessera_key_info_free(keys, n);
+	cr_assert(found, "%s is listed", name);
+}
+
+/* RSA ciphertext made with OpenSSL from the original key's public part. */
+static size_t rsa_encrypt(EVP_PKEY *pk, int oaep, const char *msg, uint8_t *ct, size_t ct_size)
+{
+	EVP_PKEY_CTX *ec = EVP_PKEY_CTX_new(pk, NULL);
+	size_t len = ct_size;
+
+	cr_assert_eq(EVP_PKEY_encrypt_init(ec), 1);
+	if (oaep) {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(ec, RSA_PKCS1_OAEP_PADDING), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_oaep_md(ec, EVP_sha256()), 1);
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_mgf1_md(ec, EVP_sha256()), 1);
+	} else {
+		cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(ec, RSA_PKCS1_PADDING), 1);
+	}
+	cr_assert_eq(EVP_PKEY_encrypt(ec, ct, &len, (const uint8_t *)msg, strlen(msg)), 1);
+	EVP_PKEY_CTX_free(ec);
+	return len;
+}
+
+Test(migrate, a_store_laid_out_as_parsec_1_1_0_writes_it_works_in_tesserad)
+{
+	static const uint8_t nonce[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	uint8_t sc[32], aes256[32], pt_point[65], ct[512], want[64], *der = NULL, *got = NULL;
+	size_t point_len = 0, ct_len, got_len = 0;
+	int der_len, want_len = 0, fin = 0;
+	char args[512];
+	struct tessera_client *alice, *bob, *ptool;
+	EVP_CIPHER_CTX *gcm;
+	sqlite3 *db;
+
+	/* Key files with the headers Parsec 1.1.0's Mbed TLS 3.0.0 wrote: key
+	 * IDs from 2 (Parsec increments its counter, which starts at
+	 * PSA_KEY_ID_USER_MIN, before use), a gap where a generation failed. */
+	ec_scalar(ec_key, sc);
+	write_key_file(2, T_ECC_P256_PAIR, 256, U_SIGN_ANY, A_ECDSA_SHA256, sc, 32);
+	der_len = i2d_PrivateKey(rsa_key, &der);
+	cr_assert_gt(der_len, 0);
+	write_key_file(3, T_RSA_PAIR, 2048, U_SIGN_ANY, A_PKCS1_SHA256, der, (size_t)der_len);
+	write_key_file(4, T_RSA_PAIR, 2048, U_ENCRYPT | U_DECRYPT, 0x07000309, der,
+	               (size_t)der_len);
+	write_key_file(10, T_RSA_PAIR, 2048, U_ENCRYPT | U_DECRYPT, 0x07000200, der,
+	               (size_t)der_len);
+	OPENSSL_free(der);
+	cr_assert_eq(RAND_bytes(aes256, sizeof(aes256)), 1);
+	write_key_file(8, T_AES, 256, U_ENCRYPT, 0, aes256, sizeof(aes256));
+	write_key_file(9, T_AES, 128, U_ENCRYPT, A_GCM, aes_key, sizeof(aes_key));
+	cr_assert_eq(EVP_PKEY_get_octet_string_param(peer_key, OSSL_PKEY_PARAM_PUB_KEY, pt_point,
+	                                             sizeof(pt_point), &point_len),
+	             1);
+	cr_assert_eq(point_len, 65);
+	write_key_file(13, 0x4112, 256, 0x2800, 0, pt_point, point_len);
+	der = NULL;
+	der_len = i2d_PublicKey(rsa_key, &der);
+	cr_assert_gt(der_len, 0);
+	write_key_file(14, 0x4001, 2048, U_ENCRYPT, 0, der, (size_t)der_len);
+	OPENSSL_free(der);
+	ec_scalar(carol_key, sc);
+	write_key_file(17, T_ECC_P256_PAIR, 256, U_SIGN_ANY, A_ECDSA_SHA256, sc, 32);
+
+	write_sqlite_kim();
+	cr_assert_eq(sqlite3_open(kim, &db), SQLITE_OK);
+	sql(db, "DELETE FROM key_mapping");
+	kim_row_hex(db, 1, "alice", "ec-p256", 2, attrs_ecdsa_p256);
+	kim_row_hex(db, 1, "alice", "rsa-sign", 3, attrs_rsa_sign);
+	kim_row_hex(db, 1, "alice", "rsa-enc", 4, attrs_rsa_oaep);
+	kim_row_hex(db, 1, "alice", "aes", 8, attrs_aes_no_alg);
+	kim_row_hex(db, 1, "bob", "aes128", 9, attrs_aes_gcm);
+	kim_row_hex(db, 1, "parsec-tool", "pt-rsa", 10, attrs_rsa_pkcs1_crypt);
+	kim_row_hex(db, 1, "bob", "alice-ec-pub", 13, attrs_ecc_public);
+	kim_row_hex(db, 1, "bob", "alice-rsa-pub", 14, attrs_rsa_public);
+	kim_row_hex(db, 3, "1000", "u1000-ec", 17, attrs_ecdsa_p256);
+	sqlite3_close(db);
+
+	snprintf(args, sizeof(args), "--kek-file %s --sqlite %s --mbed-dir %s", kek, kim, mbed_dir);
+	cr_assert_eq(migrate(args), 0, "%s", out);
+	assert_out("would import 9, already present 0, skipped 0, failed 0");
+	strcat(args, " --apply");
+	cr_assert_eq(migrate(args), 0, "%s", out);
+	assert_out("imported Direct \"alice\" key \"aes\": AES, 256 bits (Mbed Crypto key 8)");
+	assert_out("imported Direct \"bob\" key \"alice-ec-pub\": ECC public key SECP_R1, 256 bits "
+	           "(Mbed Crypto key 13)");
+	assert_out("imported Direct \"bob\" key \"alice-rsa-pub\": RSA public key, 2048 bits "
+	           "(Mbed Crypto key 14)");
+	assert_out("imported UnixPeerCredentials \"1000\" key \"u1000-ec\"");
+	assert_out("imported 9, already present 0, skipped 0, failed 0");
+
+	start_on_state();
+	alice = client(TESSERA_AUTH_DIRECT, "alice");
+	bob = client(TESSERA_AUTH_DIRECT, "bob");
+	ptool = client(TESSERA_AUTH_DIRECT, "parsec-tool");
+	/* The policies Parsec 1.1.0's ListKeys reported for these keys; the
+	 * size where Parsec recorded 0 is the key's (as tesserad's own import
+	 * records it). */
+	assert_listed(alice, "ec-p256", "ecc", 256, "ecdsa-sha256",
+	              TESSERA_USAGE_SIGN_MESSAGE | TESSERA_USAGE_VERIFY_MESSAGE |
+	                      TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH);
+	assert_listed(alice, "rsa-sign", "rsa", 2048, "rsa-pkcs1-sha256",
+	              TESSERA_USAGE_SIGN_MESSAGE | TESSERA_USAGE_VERIFY_MESSAGE |
+	                      TESSERA_USAGE_SIGN_HASH | TESSERA_USAGE_VERIFY_HASH);
+	assert_listed(alice, "rsa-enc", "rsa", 2048, "rsa-oaep-sha256",
+	              TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT);
+	assert_listed(alice, "aes", "aes", 256, NULL, TESSERA_USAGE_ENCRYPT);
+	assert_listed(bob, "aes128", "aes", 128, "aes-gcm", TESSERA_USAGE_ENCRYPT);
+	assert_listed(bob, "alice-ec-pub", "ecc-public", 256, NULL,
+	              TESSERA_USAGE_VERIFY_MESSAGE | TESSERA_USAGE_VERIFY_HASH);
+	assert_listed(bob, "alice-rsa-pub", "rsa-public", 2048, NULL, TESSERA_USAGE_ENCRYPT);
+	assert_listed(ptool, "pt-rsa", "rsa", 2048, "rsa-pkcs1",
+	              TESSERA_USAGE_ENCRYPT | TESSERA_USAGE_DECRYPT);
+
+	assert_signs(alice, "ec-p256", "ecdsa-sha256", ec_key);
+	assert_signs(alice, "rsa-sign", "rsa-pkcs1-sha256", rsa_key);
+	ct_len = rsa_encrypt(rsa_key, 1, "to alice", ct, sizeof(ct));
+	cr_assert_eq(tessera_asymmetric_decrypt(alice, 1, "rsa-enc", "rsa-oaep-sha256", ct, ct_len,
+	                                        NULL, 0, &got, &got_len),
+	             TESSERA_OK);
+	cr_assert(got_len == 8 && memcmp(got, "to alice", 8) == 0, "OAEP decrypts");
+	free(got);
+	ct_len = rsa_encrypt(rsa_key, 0, "to parsec-tool", ct, sizeof(ct));
+	cr_assert_eq(tessera_asymmetric_decrypt(ptool, 1, "pt-rsa", "rsa-pkcs1", ct, ct_len, NULL,
+	                                        0, &got, &got_len),
+	             TESSERA_OK);
+	cr_assert(got_len == 14 && memcmp(got, "to parsec-tool", 14) == 0, "PKCS#1 decrypts");
+	free(got);
+
+	/* bob's AES-128 key encrypts as the original key does (AES-GCM, the
+	 * ciphertext and tag); decrypt was not in its policy. */
+	gcm = EVP_CIPHER_CTX_new();
+	cr_assert_eq(EVP_EncryptInit_ex(gcm, EVP_aes_128_gcm(), NULL, aes_key, nonce), 1);
+	cr_assert_eq(EVP_EncryptUpdate(gcm, NULL, &want_len, (const uint8_t *)"ad", 2), 1);
+	cr_assert_eq(EVP_EncryptUpdate(gcm, want, &want_len, (const uint8_t *)"aead", 4), 1);
+	cr_assert_eq(EVP_EncryptFinal_ex(gcm, want + want_len, &fin), 1);
+	cr_assert_eq(EVP_CIPHER_CTX_ctrl(gcm, EVP_CTRL_GCM_GET_TAG, 16, want + want_len + fin), 1);
+	EVP_CIPHER_CTX_free(gcm);
+	cr_assert_eq(tessera_aead_encrypt(bob, 1, "aes128", "aes-gcm", nonce, sizeof(nonce),
+	                                  (const uint8_t *)"ad", 2, (const uint8_t *)"aead", 4,
+	                                  &got, &got_len),
+	             TESSERA_OK);
+	cr_assert_eq(got_len, 4 + 16);
+	cr_assert_arr_eq(got, want, got_len, "the AES key is the one Parsec had");
+	free(got);
+	cr_assert_neq(tessera_aead_decrypt(bob, 1, "aes128", "aes-gcm", nonce, sizeof(nonce),
+	                                   (const uint8_t *)"ad", 2, want, 20, &got, &got_len),
+	              TESSERA_OK, "encrypt-only, as in Parsec");
+	tessera_close(alice);
+	tessera_close(bob);
+	tessera_close(ptool);
+}
