@@ -405,9 +405,12 @@ static int exchange(struct tessera_client *c, const uint8_t *req, size_t req_len
 	}
 	wire_header_decode(first, &h);
 	extra = got - WIRE_HEADER_LEN;
-	/* Nothing may follow the response: requests are not pipelined here. */
-	if (h.magic != WIRE_MAGIC || h.hdr_size != WIRE_HEADER_SIZE_VALUE || h.opcode != opcode ||
-	    extra > h.body_len) {
+	/* Nothing may follow the response: requests are not pipelined here.
+	 * The opcode is the request's, except in a bodiless error: Parsec
+	 * answers an opcode it does not know (OpcodeDoesNotExist) with a
+	 * default header, opcode Ping on the core provider. */
+	if (h.magic != WIRE_MAGIC || h.hdr_size != WIRE_HEADER_SIZE_VALUE ||
+	    (h.opcode != opcode && (h.status == 0 || h.body_len != 0)) || extra > h.body_len) {
 		drop_connection(c);
 		ts_wipe(first, got);
 		return TESSERA_ERR_PROTOCOL;

@@ -20,6 +20,7 @@ enum behaviour {
 	WRONG_OPCODE, /* answer with another opcode */
 	STATUS_21,    /* answer AdminOperation */
 	PARSEC_LIKE,  /* flags 0 in every response, close after each (Parsec) */
+	PARSEC_NO_OP, /* Parsec's answer to an opcode it does not know */
 };
 
 struct fake {
@@ -84,6 +85,14 @@ static void *serve(void *arg)
 				r.body_len = 1u << 30;
 			if (f->how == WRONG_OPCODE)
 				r.opcode = WIRE_OP_LIST_KEYS;
+			/* A default header: Ping on the core provider, status
+			 * OpcodeDoesNotExist, no body; or, for Ping, a success. */
+			if (f->how == PARSEC_NO_OP && h.opcode != WIRE_OP_PING) {
+				r.opcode = WIRE_OP_PING;
+				r.provider = 0;
+				r.status = 9;
+				r.body_len = 0;
+			}
 			if (f->how == STATUS_21)
 				r.body_len = 0;
 			/* tesserad keeps a connection open for a client that asks. */
@@ -282,6 +291,19 @@ Test(client, wrong_opcode_is_protocol_error)
 	start_fake(WRONG_OPCODE);
 	c = client_for_fake(2000, TESSERA_AUTH_NONE);
 	cr_assert_eq(tessera_ping(c, &maj, &min), TESSERA_ERR_PROTOCOL);
+	tessera_close(c);
+	stop_fake();
+}
+
+Test(client, parsecs_answer_to_an_unknown_opcode_is_its_status)
+{
+	struct tessera_client *c;
+	struct tessera_key_info *keys = NULL;
+	size_t n = 0;
+
+	start_fake(PARSEC_NO_OP);
+	c = client_for_fake(2000, TESSERA_AUTH_NONE);
+	cr_assert_eq(tessera_list_keys(c, &keys, &n), 9);
 	tessera_close(c);
 	stop_fake();
 }
