@@ -41,6 +41,7 @@ struct fop {
 	EVP_MAC_CTX *mctx;
 	size_t tag_len;
 	bool iv_set;
+	uint64_t fed; /* cipher update input so far (the Mbed TLS output check) */
 };
 
 struct tsfake {
