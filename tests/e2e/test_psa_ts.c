@@ -22,6 +22,16 @@
 
 static char ep[160];
 
+/* TS_LIBTS names a libts built elsewhere (Trusted Services' linux-pc build,
+ * the real crypto service on Mbed TLS) to run the suite against instead of
+ * the stand-in; every test here runs on either. */
+static const char *libts_under_test(void)
+{
+	const char *v = getenv("TS_LIBTS");
+
+	return v != NULL && v[0] != '\0' ? v : FAKE_LIBTS;
+}
+
 static void setup(void)
 {
 	static char config[1024];
@@ -30,7 +40,7 @@ static void setup(void)
 	snprintf(config, sizeof(config),
 	         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": \"libts\","
 	         " \"libts_path\": \"%s\"}, {\"type\": \"Software\"}]}",
-	         CONFIG_HEAD, FAKE_LIBTS);
+	         CONFIG_HEAD, libts_under_test());
 	td_start(&d, config);
 	snprintf(ep, sizeof(ep), "unix:%s", d.sock);
 	setenv("TESSERA_ENDPOINT", ep, 1);
