@@ -29,6 +29,8 @@ struct tsp_mp {
 	uint32_t handle;
 	uint32_t epoch; /* the session it lives in */
 	bool open;      /* not finished, verified or aborted in the partition */
+	bool counted;   /* a CBC-PKCS7 decryption: its input is counted in fed */
+	uint64_t fed;   /* (see tsp_updates_fed) */
 };
 
 static int family_of(int kind)
@@ -108,6 +110,7 @@ enum ts_err tsp_mp_setup(void *ctx, int kind, const struct prov_key *k, const st
 		return TS_E_NOMEM;
 	m->kind = kind;
 	m->family = family_of(kind);
+	m->counted = kind == PROV_MP_CIPHER_DECRYPT && alg->kind == 8; /* CBC-PKCS7 */
 	pthread_mutex_lock(&p->lock);
 	if (p->mp_open[m->family] >= TSP_MP_PER_FAMILY) {
 		err = TS_E_PSA_INSUFFICIENT_MEMORY;
@@ -196,7 +199,8 @@ enum ts_err tsp_mp_update(void *ctx, void *state, bool ad, const uint8_t *in, si
 	pthread_mutex_lock(&p->lock);
 	err = usable(p, m);
 	if (err == TS_OK) {
-		err = tsp_updates(p, opcode, m->handle, in, len, output ? &o : NULL);
+		err = tsp_updates_fed(p, opcode, m->handle, in, len, output ? &o : NULL,
+		                      m->counted ? &m->fed : NULL);
 		failed(p, m, err);
 	}
 	pthread_mutex_unlock(&p->lock);

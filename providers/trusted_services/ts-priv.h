@@ -103,6 +103,15 @@ void tsp_abort_op(struct tsp *p, uint32_t opcode, uint32_t handle);
  * the step answers nothing). */
 enum ts_err tsp_updates(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *in,
                         size_t in_len, struct tsp_out *o);
+/* The same for a cipher whose updates are counted in *fed (NULL: not
+ * counted): a CBC-PKCS7 decryption. Mbed TLS, behind the real service,
+ * holds the last whole block of such a decryption back and answers
+ * BUFFER_TOO_SMALL to an update when the held block and the input's whole
+ * blocks exceed the output the service allocates (the input's length
+ * rounded up to a block); a piece of whole blocks after a multiple of 16
+ * bytes is therefore sent one byte short, the byte going with the next. */
+enum ts_err tsp_updates_fed(struct tsp *p, uint32_t opcode, uint32_t handle, const uint8_t *in,
+                            size_t in_len, struct tsp_out *o, uint64_t *fed);
 
 /* The symmetric families (ts-symmetric.c), each one request's worth of
  * multipart steps under the lock, in pieces of TSP_CHUNK bytes. */

@@ -336,6 +336,25 @@ static void free_op(struct fop *o)
 	fop_clear(o);
 }
 
+/* The service gives an update's output the input's length rounded up to a
+ * block (Mbed TLS's PSA_CIPHER_UPDATE_OUTPUT_MAX_SIZE), and Mbed TLS answers
+ * BUFFER_TOO_SMALL when the block-mode input it holds plus this input make
+ * more whole blocks than that; a CBC-PKCS7 decryption holds its last whole
+ * block back, so whole blocks after whole blocks do not fit. */
+static bool update_fits(struct fop *o, size_t in_len)
+{
+	size_t held = (size_t)(o->fed % 16);
+
+	if (o->alg.kind == 2 || o->alg.kind == 3 || o->alg.kind == 4 || o->type == PSA_KT_CHACHA20)
+		return true; /* CTR, CFB, OFB and ChaCha20 are stream ciphers there */
+	if (o->alg.kind == 8 && !o->encrypt && o->fed > 0 && held == 0)
+		held = 16;
+	if ((held + in_len) / 16 * 16 > (in_len + 15) / 16 * 16)
+		return false;
+	o->fed += in_len;
+	return true;
+}
+
 static void cipher_step(struct call *c, uint32_t opcode)
 {
 	struct fop *o = fop_of(c, FOP_CIPHER);
@@ -372,6 +391,10 @@ static void cipher_step(struct call *c, uint32_t opcode)
 			return;
 		if (opcode == TSC_OP_CIPHER_FINISH)
 			in_len = 0;
+		if (opcode == TSC_OP_CIPHER_UPDATE && !update_fits(o, in_len)) {
+			c->service = TSC_PSA_ERROR_BUFFER_SMALL;
+			return;
+		}
 		out = malloc(in_len + 32);
 		if (out == NULL) {
 			c->rpc = TSC_RPC_RESOURCE_FAILURE;

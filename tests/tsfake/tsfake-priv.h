@@ -33,6 +33,7 @@ struct fop {
 	uint32_t handle;
 	uint64_t seq; /* allocation order: the oldest is recycled when the pool is full */
 	bool encrypt; /* or, for a MAC, sign */
+	uint64_t fed; /* cipher update input so far (the Mbed TLS output check) */
 	struct psa_alg alg;
 	uint8_t type;
 	uint8_t key[64];
