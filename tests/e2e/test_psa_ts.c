@@ -32,6 +32,12 @@ static const char *libts_under_test(void)
 	return v != NULL && v[0] != '\0' ? v : FAKE_LIBTS;
 }
 
+/* Counts the stand-in keeps (its PURGE_KEY calls) are read only on it. */
+static bool on_fake(void)
+{
+	return strcmp(libts_under_test(), FAKE_LIBTS) == 0;
+}
+
 static void setup(void)
 {
 	static char config[1024];
@@ -273,9 +279,9 @@ Test(psa_ts, purge_reaches_the_partition_and_the_key_still_signs)
 	uint8_t h[32], sig[PSA_SIGNATURE_MAX_SIZE];
 	size_t hl = 0, sl = 0;
 
-	cr_assert_eq(fake_purges(), 0);
+	cr_assert(!on_fake() || fake_purges() == 0);
 	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
-	cr_assert_eq(fake_purges(), 1, "the partition saw one PURGE_KEY");
+	cr_assert(!on_fake() || fake_purges() == 1, "the partition saw one PURGE_KEY");
 	sha(EVP_sha256(), "after the purge", 15, h, &hl);
 	cr_assert_eq(psa_sign_hash(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), h, hl, sig, sizeof(sig), &sl),
 	             PSA_SUCCESS);
@@ -285,9 +291,9 @@ Test(psa_ts, purge_reaches_the_partition_and_the_key_still_signs)
 	cr_assert_eq(child_purges("someone-else", k, PSA_ERROR_INVALID_HANDLE), 0,
 	             "another tenant's key does not exist for it");
 	cr_assert_eq(psa_purge_key(131), PSA_ERROR_INVALID_HANDLE, "no such key");
-	cr_assert_eq(fake_purges(), 1, "neither reached the partition");
+	cr_assert(!on_fake() || fake_purges() == 1, "neither reached the partition");
 	cr_assert_eq(psa_purge_key(k), PSA_SUCCESS);
-	cr_assert_eq(fake_purges(), 2);
+	cr_assert(!on_fake() || fake_purges() == 2);
 	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
 	cr_assert_eq(psa_purge_key(k), PSA_ERROR_INVALID_HANDLE, "a destroyed key");
 }
