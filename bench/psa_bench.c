@@ -51,9 +51,15 @@ static bool socket_up(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool up;
 
+	size_t len = strlen(path);
+
 	if (fd < 0)
 		return false;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (len >= sizeof(sa.sun_path)) {
+		close(fd);
+		return false;
+	}
+	memcpy(sa.sun_path, path, len + 1);
 	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
 	return up;
