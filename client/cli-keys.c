@@ -336,6 +336,46 @@ int cli_ecdsa_raw_to_der(const uint8_t *rs, size_t len, uint8_t **ret, int *ret_
 }
 
 /* The X.509 signature algorithm for a PSA algorithm name (0: none). */
+/* The hash of a hash-and-sign algorithm name (ecdsa-, rsa-pkcs1-, rsa-pss-
+ * and sha1/sha224/sha256/sha384/sha512), or NULL. */
+static const EVP_MD *sig_alg_md(const char *alg)
+{
+	static const char *const prefixes[] = {"ecdsa-", "rsa-pkcs1-", "rsa-pss-"};
+	static const char *const hashes[] = {"sha1", "sha224", "sha256", "sha384", "sha512"};
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(alg, prefixes[i], n) != 0)
+			continue;
+		for (size_t j = 0; j < sizeof(hashes) / sizeof(hashes[0]); j++)
+			if (strcmp(alg + n, hashes[j]) == 0)
+				return EVP_get_digestbyname(hashes[j]);
+	}
+	return NULL;
+}
+
+/* Sign or verify a message; where the provider has no message operation
+ * (Parsec 1.1.0's Mbed Crypto provider answers PsaSignMessage with
+ * NotSupported), the message is hashed here and the hash signed or
+ * verified, as parsec-tool does. */
+static int sign_or_verify(struct tessera_client *c, uint8_t prov, const char *key, const char *alg,
+                          const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len,
+                          uint8_t **ret_sig, size_t *ret_len)
+{
+	const EVP_MD *md;
+	uint8_t hash[EVP_MAX_MD_SIZE];
+	unsigned hash_len = 0;
+	int rc = sig == NULL ? tessera_sign_message(c, prov, key, alg, in, in_len, ret_sig, ret_len)
+	                     : tessera_verify_message(c, prov, key, alg, in, in_len, sig, sig_len);
+
+	if (rc != 1134 /* PsaErrorNotSupported */ || (md = sig_alg_md(alg)) == NULL ||
+	    EVP_Digest(in, in_len, hash, &hash_len, md, NULL) != 1)
+		return rc;
+	return sig == NULL ? tessera_sign_hash(c, prov, key, alg, hash, hash_len, ret_sig, ret_len)
+	                   : tessera_verify_hash(c, prov, key, alg, hash, hash_len, sig, sig_len);
+}
+
 static int csr_sig_nid(const char *alg, const EVP_MD **ret_md)
 {
 	static const struct {
@@ -646,15 +686,16 @@ int cli_key_command(struct tessera_client *c, int argc, char **argv)
 			}
 		}
 		if (strcmp(cmd, "sign") == 0) {
-			rc = tessera_sign_message(c, prov, a.name, alg, in, in_len, &out, &out_len);
+			rc = sign_or_verify(c, prov, a.name, alg, in, in_len, NULL, 0, &out,
+			                    &out_len);
 			if (rc == TESSERA_OK)
 				print_b64("signature", out, out_len);
 		} else if (strcmp(cmd, "verify") == 0) {
 			if (a.signature == NULL || decode_b64(a.signature, &sig, &sig_len) < 0)
 				rc = -100;
 			else
-				rc = tessera_verify_message(c, prov, a.name, alg, in, in_len, sig,
-				                            sig_len);
+				rc = sign_or_verify(c, prov, a.name, alg, in, in_len, sig, sig_len,
+				                    NULL, NULL);
 			if (rc == TESSERA_OK)
 				printf(cli_json ? "{\"verified\": true}\n"
 				                : "Signature verified.\n");

@@ -23,7 +23,8 @@ static void usage(FILE *f)
 	        "Options:\n"
 	        "  --endpoint unix:/PATH   daemon socket (default: $PARSEC_SERVICE_ENDPOINT,\n"
 	        "                          else " TESSERA_DEFAULT_ENDPOINT ")\n"
-	        "  --auth none|direct|unix-peer|jwt|jwt-svid   authentication (default unix-peer)\n"
+	        "  --auth none|direct|unix-peer|jwt|jwt-svid   authentication (default unix-peer;\n"
+	        "                          none for ping and the core's listings)\n"
 	        "  --app-name NAME         application name for --auth direct\n"
 	        "  --idp unix:/PATH        tessera-idp for --auth jwt (default:\n"
 	        "                          $TESSERA_IDP_ENDPOINT, "
@@ -426,6 +427,14 @@ int main(int argc, char **argv)
 		}
 		optind = argc;
 	}
+	/* The core's queries go without a credential unless one is asked for,
+	 * as Parsec's clients send them: they then work with any authenticator
+	 * the service has (Parsec answers a credential of an authenticator it
+	 * lacks with AuthenticatorNotRegistered, even for Ping). */
+	if (!auth_given &&
+	    (strcmp(cmd, "ping") == 0 || strcmp(cmd, "list-providers") == 0 ||
+	     strcmp(cmd, "list-opcodes") == 0 || strcmp(cmd, "list-authenticators") == 0))
+		o.auth_type = TESSERA_AUTH_NONE;
 	if (o.auth_type == TESSERA_AUTH_DIRECT && o.app_name == NULL) {
 		fprintf(stderr, "tessera: --auth direct needs --app-name\n");
 		return EXIT_USAGE;
