@@ -69,7 +69,7 @@ run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefin
 # first, each with a log of its own (meson-logs/vg-SUITE.txt).
 echo "=== valgrind memcheck (e2e)"
 if [ -f build-test/build.ninja ]; then
-  vg_suites=(pkcs11 ts tpm ts_proc stress parsec_cli identity keys psa_api cli basic crash psa_ext
+  vg_suites=(pkcs11 ts ts_tee tpm ts_proc stress parsec_cli identity keys psa_api cli basic crash psa_ext
              storage_api crypt p11adopt migrate robust store core svid providers lifecycle
              migrate_tpm load psa_ts lib users mock p11mp)
   rm -f build-test/meson-logs/vg-*.txt build-test/meson-logs/vg-failed

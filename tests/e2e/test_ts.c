@@ -50,16 +50,44 @@ static bool on_fake(void)
 		}                                                                             \
 	} while (0)
 
+/* TS_TRANSPORT=tstee (the meson test ts_tee) runs the same suite through the
+ * provider's tstee transport: tesserad's ioctl code on /dev/tee0, emulated
+ * by libtsfake-tee.so preloaded into the daemon, in front of the same test
+ * endpoint. */
+static bool over_tee(void)
+{
+	const char *v = getenv("TS_TRANSPORT");
+
+	return v != NULL && strcmp(v, "tstee") == 0;
+}
+
 static void setup(void)
 {
 	static char config[1024];
 
 	make_store();
-	/* The head is an argument, so its "%1$s" reaches the harness as it is. */
-	snprintf(config, sizeof(config),
-	         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": \"libts\","
-	         " \"libts_path\": \"%s\"}, {\"type\": \"Software\"}]}",
-	         CONFIG_HEAD, libts_under_test());
+	if (over_tee()) {
+		const char *asan = getenv("ASAN_OPTIONS");
+		char opts[512];
+
+		/* As the ts_tstee suite does: only the daemon gets the device. */
+		if (asan != NULL && strstr(asan, "verify_asan_link_order") == NULL) {
+			snprintf(opts, sizeof(opts), "%s:verify_asan_link_order=0", asan);
+			cr_assert_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
+		}
+		cr_assert_eq(setenv("LD_PRELOAD", FAKE_TEE, 1), 0);
+		cr_assert_eq(setenv("TSFAKE_TEE", "1", 1), 0);
+		snprintf(config, sizeof(config),
+		         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": "
+		         "\"tstee\", \"device\": \"/dev/tee0\"}, {\"type\": \"Software\"}]}",
+		         CONFIG_HEAD);
+	} else {
+		/* The head is an argument, so its "%1$s" reaches the harness as it is. */
+		snprintf(config, sizeof(config),
+		         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": "
+		         "\"libts\", \"libts_path\": \"%s\"}, {\"type\": \"Software\"}]}",
+		         CONFIG_HEAD, libts_under_test());
+	}
 	td_start(&d, config);
 	c = client_as("alice");
 }
