@@ -143,6 +143,477 @@ Test(ts_codec, multipart_setup_step_and_lengths_layouts)
 	cr_assert_eq(tsc_resp_optional(finish, 5, 2, &v, &vlen), TS_E_PSA_COMMUNICATION_FAILURE);
 }
 
+/* ---- every opcode the provider sends, against TS v1.2.0 ----
+ *
+ * The expected bytes below are written from section 1.3 of the protocol
+ * notes and checked field by field against TS v1.2.0's
+ * protocols/service/crypto/packed-c headers (the packed structs and the TLV
+ * tag enums) and the service's packed-c serializers (how the answers are
+ * laid out). Fixed fields are little-endian u32s; a TLV is a big-endian
+ * u16 tag and a big-endian u16 length. */
+
+static void same_as(const char *what, const uint8_t *got, size_t got_len, const uint8_t *want,
+                    size_t want_len)
+{
+	cr_assert_eq(got_len, want_len, "%s: length %zu, expected %zu", what, got_len, want_len);
+	for (size_t i = 0; i < want_len; i++)
+		cr_assert_eq(got[i], want[i], "%s: byte %zu: %02x, expected %02x", what, i, got[i],
+		             want[i]);
+}
+
+#define BYTES(...) (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__})
+
+Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
+{
+	/* opcodes.h numbers each family from its base: 0x0100 core, 0x0300
+	 * cipher, 0x0400 key derivation, 0x0500 MAC, 0x0600 AEAD. */
+	static const struct {
+		const char *name;
+		uint32_t ours, theirs;
+	} ops[] = {
+	        {"GENERATE_KEY", TSC_OP_GENERATE_KEY, 0x0100 + 1},
+	        {"DESTROY_KEY", TSC_OP_DESTROY_KEY, 0x0100 + 2},
+	        {"EXPORT_KEY", TSC_OP_EXPORT_KEY, 0x0100 + 5},
+	        {"EXPORT_PUBLIC_KEY", TSC_OP_EXPORT_PUBLIC_KEY, 0x0100 + 6},
+	        {"IMPORT_KEY", TSC_OP_IMPORT_KEY, 0x0100 + 7},
+	        {"SIGN_HASH", TSC_OP_SIGN_HASH, 0x0100 + 8},
+	        {"VERIFY_HASH", TSC_OP_VERIFY_HASH, 0x0100 + 9},
+	        {"ASYMMETRIC_DECRYPT", TSC_OP_ASYMMETRIC_DECRYPT, 0x0100 + 10},
+	        {"ASYMMETRIC_ENCRYPT", TSC_OP_ASYMMETRIC_ENCRYPT, 0x0100 + 11},
+	        {"GENERATE_RANDOM", TSC_OP_GENERATE_RANDOM, 0x0100 + 12},
+	        {"COPY_KEY", TSC_OP_COPY_KEY, 0x0100 + 13},
+	        {"PURGE_KEY", TSC_OP_PURGE_KEY, 0x0100 + 14},
+	        {"GET_KEY_ATTRIBUTES", TSC_OP_GET_KEY_ATTRIBUTES, 0x0100 + 15},
+	        {"SIGN_MESSAGE", TSC_OP_SIGN_MESSAGE, 0x0100 + 16},
+	        {"VERIFY_MESSAGE", TSC_OP_VERIFY_MESSAGE, 0x0100 + 17},
+	        {"CIPHER_ENCRYPT_SETUP", TSC_OP_CIPHER_ENCRYPT_SETUP, 0x0300 + 1},
+	        {"CIPHER_DECRYPT_SETUP", TSC_OP_CIPHER_DECRYPT_SETUP, 0x0300 + 2},
+	        {"CIPHER_GENERATE_IV", TSC_OP_CIPHER_GENERATE_IV, 0x0300 + 3},
+	        {"CIPHER_SET_IV", TSC_OP_CIPHER_SET_IV, 0x0300 + 4},
+	        {"CIPHER_UPDATE", TSC_OP_CIPHER_UPDATE, 0x0300 + 5},
+	        {"CIPHER_FINISH", TSC_OP_CIPHER_FINISH, 0x0300 + 6},
+	        {"CIPHER_ABORT", TSC_OP_CIPHER_ABORT, 0x0300 + 7},
+	        {"RAW_KEY_AGREEMENT", TSC_OP_RAW_KEY_AGREEMENT, 0x0400 + 10},
+	        {"MAC_SIGN_SETUP", TSC_OP_MAC_SIGN_SETUP, 0x0500 + 1},
+	        {"MAC_VERIFY_SETUP", TSC_OP_MAC_VERIFY_SETUP, 0x0500 + 2},
+	        {"MAC_UPDATE", TSC_OP_MAC_UPDATE, 0x0500 + 3},
+	        {"MAC_SIGN_FINISH", TSC_OP_MAC_SIGN_FINISH, 0x0500 + 4},
+	        {"MAC_VERIFY_FINISH", TSC_OP_MAC_VERIFY_FINISH, 0x0500 + 5},
+	        {"MAC_ABORT", TSC_OP_MAC_ABORT, 0x0500 + 6},
+	        {"AEAD_ENCRYPT_SETUP", TSC_OP_AEAD_ENCRYPT_SETUP, 0x0600 + 1},
+	        {"AEAD_DECRYPT_SETUP", TSC_OP_AEAD_DECRYPT_SETUP, 0x0600 + 2},
+	        {"AEAD_GENERATE_NONCE", TSC_OP_AEAD_GENERATE_NONCE, 0x0600 + 3},
+	        {"AEAD_SET_NONCE", TSC_OP_AEAD_SET_NONCE, 0x0600 + 4},
+	        {"AEAD_SET_LENGTHS", TSC_OP_AEAD_SET_LENGTHS, 0x0600 + 5},
+	        {"AEAD_UPDATE_AD", TSC_OP_AEAD_UPDATE_AD, 0x0600 + 6},
+	        {"AEAD_UPDATE", TSC_OP_AEAD_UPDATE, 0x0600 + 7},
+	        {"AEAD_FINISH", TSC_OP_AEAD_FINISH, 0x0600 + 8},
+	        {"AEAD_VERIFY", TSC_OP_AEAD_VERIFY, 0x0600 + 9},
+	        {"AEAD_ABORT", TSC_OP_AEAD_ABORT, 0x0600 + 10},
+	};
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		cr_assert_eq(ops[i].ours, ops[i].theirs, "%s: %#06x, opcodes.h has %#06x",
+		             ops[i].name, ops[i].ours, ops[i].theirs);
+	/* The TLV tags the codec names are the headers' first two (every
+	 * operation numbers its records from 1). */
+	cr_assert_eq(TSC_TAG_1, 1);
+	cr_assert_eq(TSC_TAG_2, 2);
+}
+
+Test(ts_codec, key_id_requests_of_each_key_management_opcode)
+{
+	/* ts_crypto_{destroy,export,export_public,purge,get_key_attributes}_key_in:
+	 * one u32 id and no TLV. */
+	struct {
+		const char *name;
+		uint32_t id;
+		const uint8_t *want;
+		size_t want_len;
+	} v[] = {
+	        {"DESTROY_KEY", 0x3f000021, BYTES(0x21, 0x00, 0x00, 0x3f)},
+	        {"EXPORT_KEY", 0x3f000122, BYTES(0x22, 0x01, 0x00, 0x3f)},
+	        {"EXPORT_PUBLIC_KEY", 0x3f010023, BYTES(0x23, 0x00, 0x01, 0x3f)},
+	        {"PURGE_KEY", 0x3fffffff, BYTES(0xff, 0xff, 0xff, 0x3f)},
+	        {"GET_KEY_ATTRIBUTES", 0x7fffffe0, BYTES(0xe0, 0xff, 0xff, 0x7f)},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = 0;
+
+		cr_assert_eq(tsc_req_key_id(buf, sizeof(buf), v[i].id, &n), TS_OK, "%s", v[i].name);
+		same_as(v[i].name, buf, n, v[i].want, v[i].want_len);
+	}
+}
+
+Test(ts_codec, copy_key_is_the_source_id_then_the_target_attributes)
+{
+	/* ts_crypto_copy_key_in: source_key_id, then the 24-byte attributes
+	 * (here an AES-128 GCM key, persistent ID 0x3f000011, usage
+	 * ENCRYPT|DECRYPT|COPY): 28 bytes, no TLV. */
+	static const struct tsc_attrs aes = {.type = 0x2400,
+	                                     .bits = 128,
+	                                     .lifetime = 1,
+	                                     .id = 0x3f000011,
+	                                     .usage = 0x0302,
+	                                     .alg = 0x05500200};
+	static const uint8_t want[] = {
+	        0x10, 0x00, 0x00, 0x3f, /* source_key_id */
+	        0x00, 0x24, 0x00, 0x00, /* type */
+	        0x80, 0x00, 0x00, 0x00, /* key_bits */
+	        0x01, 0x00, 0x00, 0x00, /* lifetime */
+	        0x11, 0x00, 0x00, 0x3f, /* id */
+	        0x02, 0x03, 0x00, 0x00, /* policy.usage */
+	        0x00, 0x02, 0x50, 0x05, /* policy.alg */
+	};
+	size_t n = 0;
+
+	cr_assert_eq(tsc_req_copy(buf, sizeof(buf), 0x3f000010, &aes, &n), TS_OK);
+	same_as("COPY_KEY", buf, n, want, sizeof(want));
+}
+
+Test(ts_codec, sign_and_verify_message_take_the_hash_layouts)
+{
+	/* There is no sign_message.h: the service decodes SIGN_MESSAGE and
+	 * VERIFY_MESSAGE with the sign_hash / verify_hash structs (id, alg;
+	 * T1 the message, T2 the signature). */
+	static const uint8_t msg[] = {0x61, 0x62, 0x63}, sig[] = {0xde, 0xad, 0xbe, 0xef};
+	static const uint8_t sign_want[] = {0x30, 0x00, 0x00, 0x3f, 0x0a, 0x06, 0x00, 0x06,
+	                                    0x00, 0x01, 0x00, 0x03, 0x61, 0x62, 0x63};
+	static const uint8_t verify_want[] = {0x30, 0x00, 0x00, 0x3f, 0x0a, 0x06, 0x00, 0x06,
+	                                      0x00, 0x01, 0x00, 0x03, 0x61, 0x62, 0x63, 0x00,
+	                                      0x02, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef};
+	size_t n = 0;
+
+	cr_assert_eq(tsc_req_sign(buf, sizeof(buf), 0x3f000030, 0x0600060a, msg, 3, &n), TS_OK);
+	same_as("SIGN_MESSAGE", buf, n, sign_want, sizeof(sign_want));
+	cr_assert_eq(tsc_req_verify(buf, sizeof(buf), 0x3f000030, 0x0600060a, msg, 3, sig, 4, &n),
+	             TS_OK);
+	same_as("VERIFY_MESSAGE", buf, n, verify_want, sizeof(verify_want));
+}
+
+Test(ts_codec, asymmetric_decrypt_random_and_raw_agreement_layouts)
+{
+	/* ts_crypto_asymmetric_decrypt_in: id, alg; T1 ciphertext (T2 salt
+	 * left out). */
+	static const uint8_t dec_want[] = {0x40, 0x00, 0x00, 0x3f, 0x00, 0x02, 0x00,
+	                                   0x07, 0x00, 0x01, 0x00, 0x02, 0x01, 0x02};
+	/* ts_crypto_generate_random_in: size. */
+	static const uint8_t rnd_want[] = {0x00, 0x10, 0x00, 0x00};
+	/* ts_crypto_raw_key_agreement_in: alg FIRST, then private_key_id;
+	 * T1 the peer key. */
+	static const uint8_t ka_want[] = {0x00, 0x00, 0x02, 0x09, 0x50, 0x00, 0x00, 0x3f,
+	                                  0x00, 0x01, 0x00, 0x03, 0x04, 0x11, 0x22};
+	size_t n = 0;
+
+	cr_assert_eq(tsc_req_asym(buf, sizeof(buf), 0x3f000040, 0x07000200,
+	                          (const uint8_t[]){0x01, 0x02}, 2, NULL, 0, &n),
+	             TS_OK);
+	same_as("ASYMMETRIC_DECRYPT", buf, n, dec_want, sizeof(dec_want));
+	cr_assert_eq(tsc_req_random(buf, sizeof(buf), 4096, &n), TS_OK);
+	same_as("GENERATE_RANDOM", buf, n, rnd_want, sizeof(rnd_want));
+	cr_assert_eq(tsc_req_raw_agreement(buf, sizeof(buf), 0x09020000, 0x3f000050,
+	                                   (const uint8_t[]){0x04, 0x11, 0x22}, 3, &n),
+	             TS_OK);
+	same_as("RAW_KEY_AGREEMENT", buf, n, ka_want, sizeof(ka_want));
+}
+
+Test(ts_codec, setup_requests_of_the_cipher_mac_and_aead_families)
+{
+	/* ts_crypto_{cipher,mac,aead}_setup_in: key_id, alg. */
+	struct {
+		const char *name;
+		uint32_t key_id, alg;
+		const uint8_t *want;
+		size_t want_len;
+	} v[] = {
+	        {"CIPHER_ENCRYPT_SETUP", 0x3f000060, 0x04c01000, /* CTR */
+	         BYTES(0x60, 0x00, 0x00, 0x3f, 0x00, 0x10, 0xc0, 0x04)},
+	        {"CIPHER_DECRYPT_SETUP", 0x3f000061, 0x04404100, /* CBC-PKCS7 */
+	         BYTES(0x61, 0x00, 0x00, 0x3f, 0x00, 0x41, 0x40, 0x04)},
+	        {"MAC_SIGN_SETUP", 0x3f000070, 0x03800009, /* HMAC-SHA-256 */
+	         BYTES(0x70, 0x00, 0x00, 0x3f, 0x09, 0x00, 0x80, 0x03)},
+	        {"MAC_VERIFY_SETUP", 0x3f000071, 0x03c00200, /* CMAC */
+	         BYTES(0x71, 0x00, 0x00, 0x3f, 0x00, 0x02, 0xc0, 0x03)},
+	        {"AEAD_ENCRYPT_SETUP", 0x3f000080, 0x05500200, /* GCM */
+	         BYTES(0x80, 0x00, 0x00, 0x3f, 0x00, 0x02, 0x50, 0x05)},
+	        {"AEAD_DECRYPT_SETUP", 0x3f000081, 0x05480100, /* CCM, 8-byte tag */
+	         BYTES(0x81, 0x00, 0x00, 0x3f, 0x00, 0x01, 0x48, 0x05)},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = 0;
+
+		cr_assert_eq(tsc_req_setup(buf, sizeof(buf), v[i].key_id, v[i].alg, &n), TS_OK,
+		             "%s", v[i].name);
+		same_as(v[i].name, buf, n, v[i].want, v[i].want_len);
+	}
+}
+
+Test(ts_codec, step_requests_of_the_cipher_mac_and_aead_families)
+{
+	static const uint8_t iv[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	                               0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
+	static const uint8_t nonce[12] = {0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5,
+	                                  0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb};
+	static const uint8_t tag[16] = {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+	                                0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff};
+	/* Every later step's fixed part is op_handle alone; the steps with an
+	 * input carry it as T1 (the IV, data, MAC, nonce, AD, or tag), those
+	 * without send the handle and nothing else. data NULL: no T1. */
+	struct {
+		const char *name;
+		uint32_t handle;
+		const uint8_t *data;
+		size_t data_len;
+		const uint8_t *want;
+		size_t want_len;
+	} v[] = {
+	        {"CIPHER_GENERATE_IV", 0x102, NULL, 0, BYTES(0x02, 0x01, 0x00, 0x00)},
+	        {"CIPHER_SET_IV", 0x102, iv, sizeof(iv),
+	         BYTES(0x02, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x10, 0x00, 0x01, 0x02, 0x03, 0x04,
+	               0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f)},
+	        {"CIPHER_UPDATE", 0x102, (const uint8_t[]){0xa0, 0xa1, 0xa2}, 3,
+	         BYTES(0x02, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0xa0, 0xa1, 0xa2)},
+	        {"CIPHER_FINISH", 0x102, NULL, 0, BYTES(0x02, 0x01, 0x00, 0x00)},
+	        {"CIPHER_ABORT", 0x0a0b0c0d, NULL, 0, BYTES(0x0d, 0x0c, 0x0b, 0x0a)},
+	        {"MAC_SIGN_FINISH", 0x201, NULL, 0, BYTES(0x01, 0x02, 0x00, 0x00)},
+	        {"MAC_VERIFY_FINISH", 0x201, (const uint8_t[]){0xc0, 0xc1, 0xc2, 0xc3}, 4,
+	         BYTES(0x01, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x04, 0xc0, 0xc1, 0xc2, 0xc3)},
+	        /* An empty expected MAC still goes as a (zero-length) T1. */
+	        {"MAC_VERIFY_FINISH, empty", 0x201, (const uint8_t *)"", 0,
+	         BYTES(0x01, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00)},
+	        {"MAC_ABORT", 0x201, NULL, 0, BYTES(0x01, 0x02, 0x00, 0x00)},
+	        {"AEAD_SET_NONCE", 0x301, nonce, sizeof(nonce),
+	         BYTES(0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x0c, 0xb0, 0xb1, 0xb2, 0xb3, 0xb4,
+	               0xb5, 0xb6, 0xb7, 0xb8, 0xb9, 0xba, 0xbb)},
+	        {"AEAD_UPDATE_AD", 0x301, (const uint8_t[]){0xd0, 0xd1}, 2,
+	         BYTES(0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0xd0, 0xd1)},
+	        {"AEAD_UPDATE", 0x301, (const uint8_t[]){0xe0}, 1,
+	         BYTES(0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0xe0)},
+	        {"AEAD_FINISH", 0x301, NULL, 0, BYTES(0x01, 0x03, 0x00, 0x00)},
+	        {"AEAD_VERIFY", 0x301, tag, sizeof(tag),
+	         BYTES(0x01, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x10, 0xf0, 0xf1, 0xf2, 0xf3, 0xf4,
+	               0xf5, 0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff)},
+	        {"AEAD_ABORT", 0x301, NULL, 0, BYTES(0x01, 0x03, 0x00, 0x00)},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = 0;
+
+		cr_assert_eq(
+		        tsc_req_step(buf, sizeof(buf), v[i].handle, v[i].data, v[i].data_len, &n),
+		        TS_OK, "%s", v[i].name);
+		same_as(v[i].name, buf, n, v[i].want, v[i].want_len);
+	}
+}
+
+Test(ts_codec, mac_update_with_a_258_byte_chunk_has_a_big_endian_length)
+{
+	/* A value over 255 bytes shows the length's byte order: 258 is 01 02. */
+	static uint8_t data[258], want[4 + 4 + 258];
+	size_t n = 0;
+
+	memset(data, 0x5a, sizeof(data));
+	memcpy(want, (const uint8_t[]){0x01, 0x02, 0x00, 0x00, 0x00, 0x01, 0x01, 0x02}, 8);
+	memset(want + 8, 0x5a, 258);
+	cr_assert_eq(tsc_req_step(buf, sizeof(buf), 0x201, data, sizeof(data), &n), TS_OK);
+	same_as("MAC_UPDATE", buf, n, want, sizeof(want));
+}
+
+Test(ts_codec, aead_set_lengths_is_handle_ad_length_plaintext_length)
+{
+	/* ts_crypto_aead_set_lengths_in: op_handle, ad_length, plaintext_length. */
+	static const uint8_t want[] = {0x01, 0x03, 0x00, 0x00, 0x14, 0x00,
+	                               0x00, 0x00, 0x45, 0x23, 0x01, 0x00};
+	size_t n = 0;
+
+	cr_assert_eq(tsc_req_aead_lengths(buf, sizeof(buf), 0x301, 20, 0x12345, &n), TS_OK);
+	same_as("AEAD_SET_LENGTHS", buf, n, want, sizeof(want));
+}
+
+/* ---- the answers the provider parses, as the service's serializers
+ * write them ---- */
+
+Test(ts_codec, id_and_handle_answers_are_one_little_endian_u32)
+{
+	/* ts_crypto_{generate,import}_key_out.id, copy_key_out.target_key_id
+	 * and the *_setup_out.op_handle of each family. */
+	struct {
+		const char *name;
+		const uint8_t *resp;
+		size_t len;
+		uint32_t want;
+	} v[] = {
+	        {"GENERATE_KEY", BYTES(0x00, 0x00, 0x00, 0x3f), 0x3f000000},
+	        {"IMPORT_KEY", BYTES(0xe1, 0xff, 0xff, 0x7f), 0x7fffffe1},
+	        {"COPY_KEY", BYTES(0x11, 0x00, 0x00, 0x3f), 0x3f000011},
+	        {"CIPHER_ENCRYPT_SETUP", BYTES(0x02, 0x01, 0x00, 0x00), 0x102},
+	        {"CIPHER_DECRYPT_SETUP", BYTES(0x03, 0x01, 0x00, 0x00), 0x103},
+	        {"MAC_SIGN_SETUP", BYTES(0x01, 0x02, 0x00, 0x00), 0x201},
+	        {"MAC_VERIFY_SETUP", BYTES(0x02, 0x02, 0x00, 0x00), 0x202},
+	        {"AEAD_ENCRYPT_SETUP", BYTES(0x01, 0x03, 0x00, 0x00), 0x301},
+	        {"AEAD_DECRYPT_SETUP", BYTES(0x78, 0x56, 0x34, 0x12), 0x12345678},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint32_t got = 0;
+
+		cr_assert_eq(tsc_resp_id(v[i].resp, v[i].len, &got), TS_OK, "%s", v[i].name);
+		cr_assert_eq(got, v[i].want, "%s: %#x", v[i].name, got);
+		cr_assert_eq(tsc_resp_id(v[i].resp, v[i].len - 1, &got),
+		             TS_E_PSA_COMMUNICATION_FAILURE, "%s, short", v[i].name);
+	}
+}
+
+Test(ts_codec, get_key_attributes_answer_is_the_24_byte_block)
+{
+	/* ts_crypto_get_key_attributes_out, the translator's to_proto: a P-256
+	 * pair whose usage Mbed TLS widened to 0x3c01. */
+	static const uint8_t resp[] = {
+	        0x12, 0x71, 0x00, 0x00, /* type */
+	        0x00, 0x01, 0x00, 0x00, /* key_bits */
+	        0x01, 0x00, 0x00, 0x00, /* lifetime */
+	        0x07, 0x00, 0x00, 0x3f, /* id */
+	        0x01, 0x3c, 0x00, 0x00, /* policy.usage */
+	        0x09, 0x06, 0x00, 0x06, /* policy.alg */
+	};
+	struct tsc_attrs a;
+
+	cr_assert_eq(tsc_resp_attrs(resp, sizeof(resp), &a), TS_OK);
+	cr_assert_eq(a.type, 0x7112u);
+	cr_assert_eq(a.bits, 256u);
+	cr_assert_eq(a.lifetime, 1u);
+	cr_assert_eq(a.id, 0x3f000007u);
+	cr_assert_eq(a.usage, 0x3c01u);
+	cr_assert_eq(a.alg, 0x06000609u);
+}
+
+Test(ts_codec, t1_answers_of_each_opcode_with_an_output)
+{
+	/* The serializers write one T1 record and nothing else: export(_public)
+	 * key data, signature, ciphertext, plaintext, random bytes, agreement
+	 * output, IV, MAC. */
+	struct {
+		const char *name;
+		const uint8_t *resp;
+		size_t len;
+		size_t val_len;
+		uint8_t first, last;
+	} v[] = {
+	        {"EXPORT_KEY", BYTES(0x00, 0x01, 0x00, 0x04, 0x10, 0x11, 0x12, 0x13), 4, 0x10,
+	         0x13},
+	        {"EXPORT_PUBLIC_KEY", BYTES(0x00, 0x01, 0x00, 0x03, 0x04, 0x21, 0x22), 3, 0x04,
+	         0x22},
+	        {"SIGN_HASH", BYTES(0x00, 0x01, 0x00, 0x02, 0x30, 0x31), 2, 0x30, 0x31},
+	        {"SIGN_MESSAGE", BYTES(0x00, 0x01, 0x00, 0x01, 0x32), 1, 0x32, 0x32},
+	        {"ASYMMETRIC_ENCRYPT", BYTES(0x00, 0x01, 0x00, 0x02, 0x40, 0x41), 2, 0x40, 0x41},
+	        {"ASYMMETRIC_DECRYPT", BYTES(0x00, 0x01, 0x00, 0x03, 0x50, 0x51, 0x52), 3, 0x50,
+	         0x52},
+	        {"GENERATE_RANDOM", BYTES(0x00, 0x01, 0x00, 0x02, 0x60, 0x61), 2, 0x60, 0x61},
+	        {"RAW_KEY_AGREEMENT", BYTES(0x00, 0x01, 0x00, 0x02, 0x70, 0x71), 2, 0x70, 0x71},
+	        {"CIPHER_GENERATE_IV", BYTES(0x00, 0x01, 0x00, 0x02, 0x80, 0x81), 2, 0x80, 0x81},
+	        {"MAC_SIGN_FINISH", BYTES(0x00, 0x01, 0x00, 0x02, 0x90, 0x91), 2, 0x90, 0x91},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const uint8_t *val = NULL;
+		size_t vlen = 0;
+
+		cr_assert_eq(tsc_resp_data(v[i].resp, v[i].len, &val, &vlen), TS_OK, "%s",
+		             v[i].name);
+		cr_assert_eq(vlen, v[i].val_len, "%s", v[i].name);
+		cr_assert_eq(val, v[i].resp + 4, "%s", v[i].name);
+		cr_assert_eq(val[0], v[i].first, "%s", v[i].name);
+		cr_assert_eq(val[vlen - 1], v[i].last, "%s", v[i].name);
+		/* One byte short of the value: the record runs past the end. */
+		cr_assert_eq(tsc_resp_data(v[i].resp, v[i].len - 1, &val, &vlen),
+		             TS_E_PSA_COMMUNICATION_FAILURE, "%s, truncated", v[i].name);
+	}
+}
+
+Test(ts_codec, a_256_byte_rsa_signature_answer_has_a_big_endian_length)
+{
+	static uint8_t resp[4 + 256];
+	const uint8_t *val;
+	size_t vlen = 0;
+
+	memcpy(resp, (const uint8_t[]){0x00, 0x01, 0x01, 0x00}, 4);
+	memset(resp + 4, 0xa5, 256);
+	cr_assert_eq(tsc_resp_data(resp, sizeof(resp), &val, &vlen), TS_OK);
+	cr_assert_eq(vlen, 256);
+	cr_assert_eq(val, resp + 4);
+}
+
+Test(ts_codec, update_finish_and_verify_answers_may_carry_an_empty_t1)
+{
+	/* CIPHER_UPDATE, CIPHER_FINISH, AEAD_UPDATE and AEAD_VERIFY: the
+	 * service always writes T1, of length 0 when nothing came out. */
+	struct {
+		const char *name;
+		const uint8_t *resp;
+		size_t len;
+		size_t val_len;
+	} v[] = {
+	        {"CIPHER_UPDATE",
+	         BYTES(0x00, 0x01, 0x00, 0x10, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	               15),
+	         16},
+	        {"CIPHER_UPDATE, held back", BYTES(0x00, 0x01, 0x00, 0x00), 0},
+	        {"CIPHER_FINISH", BYTES(0x00, 0x01, 0x00, 0x01, 0x7e), 1},
+	        {"CIPHER_FINISH, empty", BYTES(0x00, 0x01, 0x00, 0x00), 0},
+	        {"AEAD_UPDATE", BYTES(0x00, 0x01, 0x00, 0x02, 0x7e, 0x7f), 2},
+	        {"AEAD_VERIFY", BYTES(0x00, 0x01, 0x00, 0x00), 0},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const uint8_t *val = NULL;
+		size_t vlen = 99;
+
+		cr_assert_eq(tsc_resp_optional(v[i].resp, v[i].len, TSC_TAG_1, &val, &vlen), TS_OK,
+		             "%s", v[i].name);
+		cr_assert_eq(vlen, v[i].val_len, "%s", v[i].name);
+		if (vlen > 0)
+			cr_assert_eq(val, v[i].resp + 4, "%s", v[i].name);
+	}
+}
+
+Test(ts_codec, aead_finish_answer_is_t1_ciphertext_then_t2_tag)
+{
+	/* serialize_aead_finish_resp writes both records, T1 first even when
+	 * it is empty. */
+	static const uint8_t empty_last[] = {0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x10,
+	                                     0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+	                                     0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff};
+	static const uint8_t with_last[] = {0x00, 0x01, 0x00, 0x03, 0xc0, 0xc1, 0xc2,
+	                                    0x00, 0x02, 0x00, 0x08, 0x11, 0x12, 0x13,
+	                                    0x14, 0x15, 0x16, 0x17, 0x18};
+	const uint8_t *ct, *tag;
+	size_t ct_len = 99, tag_len = 99;
+
+	cr_assert_eq(tsc_resp_optional(empty_last, sizeof(empty_last), TSC_TAG_1, &ct, &ct_len),
+	             TS_OK);
+	cr_assert_eq(ct_len, 0);
+	cr_assert_eq(tsc_resp_optional(empty_last, sizeof(empty_last), TSC_TAG_2, &tag, &tag_len),
+	             TS_OK);
+	cr_assert_eq(tag_len, 16);
+	cr_assert_eq(tag, empty_last + 8);
+	cr_assert_eq(tag[15], 0xff);
+
+	cr_assert_eq(tsc_resp_optional(with_last, sizeof(with_last), TSC_TAG_1, &ct, &ct_len),
+	             TS_OK);
+	cr_assert_eq(ct_len, 3);
+	cr_assert_eq(ct, with_last + 4);
+	cr_assert_eq(tsc_resp_optional(with_last, sizeof(with_last), TSC_TAG_2, &tag, &tag_len),
+	             TS_OK);
+	cr_assert_eq(tag_len, 8);
+	cr_assert_eq(tag, with_last + 11);
+	cr_assert_eq(tag[0], 0x11);
+	/* A tag record cut short is a broken answer, not a missing tag. */
+	cr_assert_eq(tsc_resp_optional(with_last, sizeof(with_last) - 1, TSC_TAG_2, &tag, &tag_len),
+	             TS_E_PSA_COMMUNICATION_FAILURE);
+}
+
 /* ---- the reader against hostile records ---- */
 
 Test(ts_codec, a_truncated_header_or_value_is_malformed)
