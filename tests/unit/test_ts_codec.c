@@ -1,8 +1,10 @@
 /*
  * The Trusted Services packed-c codec: golden bytes of every request the
- * provider sends (written from the protocol notes' tables, not from our
- * encoder), the TLV reader against truncated and hostile records, the
- * status mapping of both levels, and the PSA value mapping.
+ * provider sends and of every answer it parses (written from the protocol
+ * notes' tables and TS v1.2.0's packed-c headers, not from our encoder),
+ * the opcode numbers against opcodes.h, the TLV reader against truncated
+ * and hostile records, the status mapping of both levels, and the PSA
+ * value mapping.
  */
 #include <criterion/criterion.h>
 #include <string.h>
