@@ -105,6 +105,9 @@ enum ts_err tsp_mp_setup(void *ctx, int kind, const struct prov_key *k, const st
 	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
+	if ((kind == PROV_MP_AEAD_ENCRYPT || kind == PROV_MP_AEAD_DECRYPT) &&
+	    !psa_aead_tag_length_valid(alg->kind, alg->length != 0 ? alg->length : 16))
+		return TS_E_PSA_INVALID_ARGUMENT;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return TS_E_NOMEM;

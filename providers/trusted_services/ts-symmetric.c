@@ -126,6 +126,8 @@ enum ts_err tsp_aead(void *ctx, const struct prov_key *k, const struct psa_alg *
 	err = tsp_key_alg(k, alg, &id, &a);
 	if (err != TS_OK)
 		return err;
+	if (!psa_aead_tag_length_valid(alg->kind, tag_len))
+		return TS_E_PSA_INVALID_ARGUMENT; /* as the partition answers, before any call */
 	if (!encrypt && in_len < tag_len)
 		return TS_E_PSA_INVALID_SIGNATURE;
 	text_len = encrypt ? in_len : in_len - tag_len;

@@ -446,10 +446,35 @@ Test(psa_ts, operations_of_a_process_that_exits_are_aborted_in_the_partition)
 /* A CBC-PKCS7 decryption across requests in updates of whole blocks: the
  * service holds the last block back each time, and the real one sizes an
  * update's output as its input rounded up to a block. */
+Test(psa_ts, gcm_tags_psa_does_not_allow_are_refused_before_the_partition)
+{
+	static const uint8_t key[16] = {9}, nonce[12] = {1};
+	uint8_t text[40] = {4}, out[80];
+	size_t n = 0;
+
+	for (size_t t = 1; t <= 16; t++) {
+		bool allowed = t == 4 || t == 8 || t >= 12;
+		psa_algorithm_t alg = PSA_ALG_AEAD_WITH_SHORTENED_TAG(PSA_ALG_GCM, t);
+		psa_aead_operation_t op = PSA_AEAD_OPERATION_INIT;
+		psa_key_id_t k = make(150 + (psa_key_id_t)t, PSA_KEY_TYPE_AES, 128,
+		                      PSA_KEY_USAGE_ENCRYPT, alg, key, sizeof(key));
+
+		cr_assert_eq(psa_aead_encrypt(k, alg, nonce, sizeof(nonce), NULL, 0, text,
+		                              sizeof(text), out, sizeof(out), &n),
+		             allowed ? PSA_SUCCESS : PSA_ERROR_INVALID_ARGUMENT, "tag of %zu", t);
+		if (allowed)
+			cr_assert_eq(n, sizeof(text) + t);
+		cr_assert_eq(psa_aead_encrypt_setup(&op, k, alg),
+		             allowed ? PSA_SUCCESS : PSA_ERROR_INVALID_ARGUMENT, "tag of %zu", t);
+		cr_assert_eq(psa_aead_abort(&op), PSA_SUCCESS);
+		cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+	}
+}
+
 Test(psa_ts, a_multipart_cbc_pkcs7_decryption_takes_updates_of_whole_blocks)
 {
 	static const uint8_t key[16] = {7};
-	uint8_t text[4100], ct[4200], out[4200];
+	uint8_t text[9000], ct[9100], out[9100];
 	size_t n = 0, cl = 0, total = 0;
 	psa_cipher_operation_t op = PSA_CIPHER_OPERATION_INIT;
 	psa_key_id_t k;
@@ -461,11 +486,11 @@ Test(psa_ts, a_multipart_cbc_pkcs7_decryption_takes_updates_of_whole_blocks)
 	cr_assert_eq(
 	        psa_cipher_encrypt(k, PSA_ALG_CBC_PKCS7, text, sizeof(text), ct, sizeof(ct), &cl),
 	        PSA_SUCCESS);
-	cr_assert_eq(cl, 16 + 4112);
+	cr_assert_eq(cl, 16 + 9008);
 	cr_assert_eq(psa_cipher_decrypt_setup(&op, k, PSA_ALG_CBC_PKCS7), PSA_SUCCESS);
 	cr_assert_eq(psa_cipher_set_iv(&op, ct, 16), PSA_SUCCESS);
-	/* 32, 16, then 4064 (more than one piece of the partition's buffer
-	 * on top of a held block): whole blocks every time. */
+	/* 32, 16, then 8960 (three pieces of the provider's 4 KiB on top of a
+	 * held block): whole blocks every time. */
 	for (size_t off = 16, step = 32; off < cl; off += step, step = off == 48 ? 16 : cl - off) {
 		cr_assert_eq(psa_cipher_update(&op, ct + off, step, out + total,
 		                               sizeof(out) - total, &n),

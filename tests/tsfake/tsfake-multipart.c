@@ -227,6 +227,12 @@ static void op_setup(struct call *c, int fam, bool encrypt)
 		c->service = TSC_PSA_ERROR_INVALID_ARG;
 		return;
 	}
+	/* Mbed TLS refuses at setup a tag length PSA does not allow. */
+	if (fam == FOP_AEAD &&
+	    !psa_aead_tag_length_valid(alg.kind, alg.length != 0 ? alg.length : 16)) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+		return;
+	}
 	o = fop_new(c->f, fam);
 	o->encrypt = encrypt;
 	o->alg = alg;
