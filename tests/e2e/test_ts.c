@@ -67,16 +67,7 @@ static void setup(void)
 
 	make_store();
 	if (over_tee()) {
-		const char *asan = getenv("ASAN_OPTIONS");
-		char opts[512];
-
-		/* As the ts_tstee suite does: only the daemon gets the device. */
-		if (asan != NULL && strstr(asan, "verify_asan_link_order") == NULL) {
-			snprintf(opts, sizeof(opts), "%s:verify_asan_link_order=0", asan);
-			cr_assert_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
-		}
-		cr_assert_eq(setenv("LD_PRELOAD", FAKE_TEE, 1), 0);
-		cr_assert_eq(setenv("TSFAKE_TEE", "1", 1), 0);
+		ts_preload_tee();
 		snprintf(config, sizeof(config),
 		         "%s \"providers\": [{\"type\": \"TrustedService\", \"transport\": "
 		         "\"tstee\", \"device\": \"/dev/tee0\"}, {\"type\": \"Software\"}]}",

@@ -20,18 +20,7 @@
 static void tstee_setup(void)
 {
 	make_store();
-	const char *asan = getenv("ASAN_OPTIONS");
-	char opts[512];
-
-	/* Only the daemon (a child) gets the emulated device. In the ASan
-	 * build the preloaded library comes before ASan's runtime, which
-	 * ASan refuses unless told that the order is intended. */
-	if (asan != NULL && strstr(asan, "verify_asan_link_order") == NULL) {
-		snprintf(opts, sizeof(opts), "%s:verify_asan_link_order=0", asan);
-		cr_assert_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
-	}
-	cr_assert_eq(setenv("LD_PRELOAD", FAKE_TEE, 1), 0);
-	cr_assert_eq(setenv("TSFAKE_TEE", "1", 1), 0);
+	ts_preload_tee();
 	td_start(&d, TSTEE_CONFIG);
 	c = client_as("alice");
 }

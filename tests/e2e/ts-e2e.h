@@ -34,6 +34,9 @@ extern const struct tessera_key_spec p256;
 
 /* A client of d as the Direct application app. */
 struct tessera_client *client_as(const char *app);
+/* Daemons started from now on get the emulated /dev/tee0 (libtsfake-tee.so
+ * preloaded; under ASan, the preload order allowed). */
+void ts_preload_tee(void);
 /* A fresh store directory, named to the endpoint in TSFAKE_STORE. */
 void make_store(void);
 void remove_store(void);
