@@ -396,6 +396,7 @@ static void output_bytes(struct call *c)
 {
 	struct fkdf *d = kdf_of(c);
 	uint8_t *all;
+	uint64_t total;
 	uint32_t len;
 
 	if (d == NULL || !tsfake_u32_at(c, 4, &len))
@@ -415,19 +416,20 @@ static void output_bytes(struct call *c)
 		return;
 	}
 	d->state = ST_OUTPUT;
-	all = malloc(d->pos + len + 1);
+	total = d->pos + len;
+	all = malloc(total + 1);
 	if (all == NULL) {
 		c->service = TSC_PSA_ERROR_INSUFF_MEMORY;
 		return;
 	}
-	if (len > 0 && !derive(d, all, d->pos + len)) {
+	if (len > 0 && !derive(d, all, total)) {
 		c->service = TSC_PSA_ERROR_GENERIC;
 	} else {
 		d->capacity -= len;
-		tsfake_answer_data(c, all + d->pos, len);
-		d->pos += len;
+		d->pos = total;
+		tsfake_answer_data(c, all + total - len, len);
 	}
-	ts_free_secret(all, d->pos + len + 1);
+	ts_free_secret(all, total + 1);
 }
 
 static void capacity(struct call *c)
