@@ -264,6 +264,17 @@ enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint
 	return tsc_w_finish(&w, ret_len);
 }
 
+enum ts_err tsc_req_hash_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len)
+{
+	return tsc_req_key_id(buf, cap, alg, ret_len); /* one u32 */
+}
+
+enum ts_err tsc_req_hash_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_t *data,
+                              size_t data_len, size_t *ret_len)
+{
+	return tsc_req_step(buf, cap, handle, data, data_len, ret_len); /* the same layout */
+}
+
 enum ts_err tsc_req_kdf_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len)
 {
 	return tsc_req_key_id(buf, cap, alg, ret_len); /* one u32 */

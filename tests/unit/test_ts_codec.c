@@ -167,8 +167,8 @@ static void same_as(const char *what, const uint8_t *got, size_t got_len, const 
 
 Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
 {
-	/* opcodes.h numbers each family from its base: 0x0100 core, 0x0300
-	 * cipher, 0x0400 key derivation, 0x0500 MAC, 0x0600 AEAD. */
+	/* opcodes.h numbers each family from its base: 0x0100 core, 0x0200
+	 * hash, 0x0300 cipher, 0x0400 key derivation, 0x0500 MAC, 0x0600 AEAD. */
 	static const struct {
 		const char *name;
 		uint32_t ours, theirs;
@@ -195,6 +195,12 @@ Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
 	        {"CIPHER_UPDATE", TSC_OP_CIPHER_UPDATE, 0x0300 + 5},
 	        {"CIPHER_FINISH", TSC_OP_CIPHER_FINISH, 0x0300 + 6},
 	        {"CIPHER_ABORT", TSC_OP_CIPHER_ABORT, 0x0300 + 7},
+	        {"HASH_SETUP", TSC_OP_HASH_SETUP, 0x0200 + 1},
+	        {"HASH_UPDATE", TSC_OP_HASH_UPDATE, 0x0200 + 2},
+	        {"HASH_FINISH", TSC_OP_HASH_FINISH, 0x0200 + 3},
+	        {"HASH_ABORT", TSC_OP_HASH_ABORT, 0x0200 + 4},
+	        {"HASH_VERIFY", TSC_OP_HASH_VERIFY, 0x0200 + 5},
+	        {"HASH_CLONE", TSC_OP_HASH_CLONE, 0x0200 + 6},
 	        {"KEY_DERIVATION_SETUP", TSC_OP_KDF_SETUP, 0x0400 + 1},
 	        {"KEY_DERIVATION_GET_CAPACITY", TSC_OP_KDF_GET_CAPACITY, 0x0400 + 2},
 	        {"KEY_DERIVATION_SET_CAPACITY", TSC_OP_KDF_SET_CAPACITY, 0x0400 + 3},
@@ -267,6 +273,39 @@ Test(ts_codec, key_derivation_requests_of_each_opcode_sent)
 	/* A value past a TLV's 16-bit length does not go. */
 	cr_assert_eq(tsc_req_kdf_input_bytes(buf, sizeof(buf), 1, 0x0203u, buf, 70000, &n),
 	             TS_E_PSA_INSUFFICIENT_MEMORY);
+}
+
+/* hash.h: setup_in { alg }, update_in { op_handle } + TLV 1 data,
+ * finish_in / abort_in { op_handle }, verify_in { op_handle } + TLV 1 the
+ * hash, clone_in { source_op_handle }; finish answers TLV 1 the hash,
+ * setup_out and clone_out one u32 handle. Encoded only: the provider hashes
+ * in the daemon. */
+Test(ts_codec, hash_requests_and_answers)
+{
+	const uint8_t *v = NULL;
+	size_t n = 0, vlen = 0;
+	uint32_t x = 0;
+
+	cr_assert_eq(tsc_req_hash_setup(buf, sizeof(buf), 0x0200000au, &n), TS_OK);
+	same_as("setup SHA-384", buf, n, BYTES(0x0a, 0x00, 0x00, 0x02));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 0x11, (const uint8_t *)"abc", 3, &n),
+	             TS_OK);
+	same_as("update", buf, n, BYTES(0x11, 0, 0, 0, 0x00, 0x01, 0x00, 0x03, 'a', 'b', 'c'));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 0x0100, NULL, 0, &n), TS_OK);
+	same_as("finish / abort / clone", buf, n, BYTES(0x00, 0x01, 0x00, 0x00));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 2, (const uint8_t[]){0xba, 0x78}, 2, &n),
+	             TS_OK);
+	same_as("verify", buf, n, BYTES(0x02, 0, 0, 0, 0x00, 0x01, 0x00, 0x02, 0xba, 0x78));
+	/* finish_out: TLV 1, here the first 4 bytes of SHA-256("abc") in a
+	 * 4-byte record; setup_out / clone_out: the handle. */
+	cr_assert_eq(
+	        tsc_resp_data(BYTES(0x00, 0x01, 0x00, 0x04, 0xba, 0x78, 0x16, 0xbf), &v, &vlen),
+	        TS_OK);
+	cr_assert_eq(vlen, 4);
+	cr_assert_eq(v[0], 0xba);
+	cr_assert_eq(v[3], 0xbf);
+	cr_assert_eq(tsc_resp_id(BYTES(0x07, 0x00, 0x01, 0x00), &x), TS_OK);
+	cr_assert_eq(x, 0x00010007u);
 }
 
 Test(ts_codec, key_derivation_answers)
