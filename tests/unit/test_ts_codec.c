@@ -298,9 +298,9 @@ Test(ts_codec, hash_requests_and_answers)
 	same_as("verify", buf, n, BYTES(0x02, 0, 0, 0, 0x00, 0x01, 0x00, 0x02, 0xba, 0x78));
 	/* finish_out: TLV 1, here the first 4 bytes of SHA-256("abc") in a
 	 * 4-byte record; setup_out / clone_out: the handle. */
-	cr_assert_eq(
-	        tsc_resp_data(BYTES(0x00, 0x01, 0x00, 0x04, 0xba, 0x78, 0x16, 0xbf), &v, &vlen),
-	        TS_OK);
+	static const uint8_t fin[] = {0x00, 0x01, 0x00, 0x04, 0xba, 0x78, 0x16, 0xbf};
+
+	cr_assert_eq(tsc_resp_data(fin, sizeof(fin), &v, &vlen), TS_OK);
 	cr_assert_eq(vlen, 4);
 	cr_assert_eq(v[0], 0xba);
 	cr_assert_eq(v[3], 0xbf);
@@ -322,7 +322,9 @@ Test(ts_codec, key_derivation_answers)
 	cr_assert_eq(x, 8160u);
 	cr_assert_eq(tsc_resp_id(BYTES(0xe0, 0x1f, 0), &x), TS_E_PSA_COMMUNICATION_FAILURE);
 	/* output_bytes: TLV 1 with the bytes. */
-	cr_assert_eq(tsc_resp_data(BYTES(0x00, 0x01, 0x00, 0x02, 0x3c, 0xb2), &v, &vlen), TS_OK);
+	static const uint8_t outb[] = {0x00, 0x01, 0x00, 0x02, 0x3c, 0xb2};
+
+	cr_assert_eq(tsc_resp_data(outb, sizeof(outb), &v, &vlen), TS_OK);
 	cr_assert_eq(vlen, 2);
 	cr_assert_eq(v[0], 0x3c);
 	cr_assert_eq(v[1], 0xb2);
