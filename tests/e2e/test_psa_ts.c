@@ -601,6 +601,59 @@ Test(psa_ts, operations_of_a_process_that_exits_are_aborted_in_the_partition)
 	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
 }
 
+/* Derivations hold partition contexts too: a tenant's share of them (4)
+ * and no more, those of a process that exits come back (aborted on a
+ * worker), and none is recycled under its operation. */
+Test(psa_ts, derivations_are_capped_and_those_of_an_exited_process_come_back)
+{
+	psa_key_id_t dk = make(160, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_DERIVE,
+	                       PSA_ALG_HKDF(PSA_ALG_SHA_256), rfc_ikm, sizeof(rfc_ikm));
+	psa_key_derivation_operation_t ops[5];
+	uint8_t out[42];
+	int status, opened = 0;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 4; i++) {
+			ops[i] = psa_key_derivation_operation_init();
+			bad |= psa_key_derivation_setup(&ops[i], PSA_ALG_HKDF(PSA_ALG_SHA_256)) !=
+			       PSA_SUCCESS;
+		}
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int tries = 0; tries < 100 && opened < 4; tries++) {
+		for (; opened < 4; opened++) {
+			ops[opened] = psa_key_derivation_operation_init();
+			if (psa_key_derivation_setup(&ops[opened], PSA_ALG_HKDF(PSA_ALG_SHA_256)) !=
+			    PSA_SUCCESS)
+				break;
+		}
+		if (opened < 4)
+			usleep((useconds_t)td_scale(20) * 1000);
+	}
+	cr_assert_eq(opened, 4, "the exited process's derivations were not given back");
+	ops[4] = psa_key_derivation_operation_init();
+	cr_assert_eq(psa_key_derivation_setup(&ops[4], PSA_ALG_HKDF(PSA_ALG_SHA_256)),
+	             PSA_ERROR_INSUFFICIENT_MEMORY);
+	cr_assert_eq(psa_key_derivation_abort(&ops[4]), PSA_SUCCESS);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(psa_key_derivation_abort(&ops[i]), PSA_SUCCESS);
+		hkdf_from(&ops[i], dk);
+	}
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(psa_key_derivation_output_bytes(&ops[i], out, sizeof(out)),
+		             PSA_SUCCESS, "operation %d", i);
+		cr_assert_eq(memcmp(out, rfc_okm, sizeof(out)), 0, "operation %d", i);
+		cr_assert_eq(psa_key_derivation_abort(&ops[i]), PSA_SUCCESS);
+	}
+	cr_assert_eq(psa_destroy_key(dk), PSA_SUCCESS);
+}
+
 /* A CBC-PKCS7 decryption across requests in updates of whole blocks: the
  * service holds the last block back each time, and the real one sizes an
  * update's output as its input rounded up to a block. */
