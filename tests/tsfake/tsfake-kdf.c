@@ -11,7 +11,9 @@
  *     info once, both before output; TLS's seed, (PSK-to-MS's other
  *     secret,) secret, label, all before output; a step the KDF does not
  *     take is INVALID_ARGUMENT, an input out of order BAD_STATE, and a
- *     failed input aborts the operation (every later call BAD_STATE);
+ *     failed input aborts the operation (every later call BAD_STATE); the
+ *     other secret is INVALID_ARGUMENT in any form, as the real partition
+ *     answers (its premaster code below is kept for the day it does not);
  *   - an input key: ID 0 or one not there is INVALID_HANDLE, one without
  *     DERIVE usage or another algorithm NOT_PERMITTED, DERIVE keys for the
  *     secrets and RAW_DATA ones for the other steps, else INVALID_ARGUMENT;
@@ -256,7 +258,7 @@ static int32_t take_input(struct fkdf *d, uint32_t step, const uint8_t *v, size_
 	return TSC_PSA_SUCCESS;
 }
 
-static void input(struct call *c, const uint8_t *v, size_t len, uint32_t step)
+static void input(struct call *c, const uint8_t *v, size_t len, uint32_t step, bool from_key)
 {
 	struct fkdf *d = kdf_of(c);
 	int32_t st;
@@ -267,7 +269,10 @@ static void input(struct call *c, const uint8_t *v, size_t len, uint32_t step)
 		c->service = TSC_PSA_ERROR_BAD_STATE;
 		return;
 	}
-	st = take_input(d, step, v, len);
+	/* TS v1.2.0's partition refuses PSK-to-MS's other secret, as bytes or
+	 * as a DERIVE key (seen on its linux-pc libts). */
+	(void)from_key;
+	st = step == STEP_OTHER_SECRET ? TSC_PSA_ERROR_INVALID_ARG : take_input(d, step, v, len);
 	if (st != TSC_PSA_SUCCESS)
 		d->dead = true;
 	c->service = st;
@@ -281,7 +286,7 @@ static void input_bytes(struct call *c)
 
 	if (!tsfake_u32_at(c, 4, &step) || !tsfake_tlv(c, 8, TSC_TAG_1, &v, &len))
 		return;
-	input(c, v, len, step);
+	input(c, v, len, step, false);
 }
 
 static void input_key(struct call *c)
@@ -313,7 +318,7 @@ static void input_key(struct call *c)
 	} else if (secret ? k->a.type != PSA_KT_DERIVE : k->a.type != PSA_KT_RAW_DATA) {
 		c->service = TSC_PSA_ERROR_INVALID_ARG;
 	} else {
-		input(c, k->mat, k->mat_len, step);
+		input(c, k->mat, k->mat_len, step, true);
 		return;
 	}
 	d->dead = true;

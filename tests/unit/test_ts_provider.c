@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "providers/software/software-priv.h"
 #include "providers/trusted_services/ts-codec.h"
 #include "providers/trusted_services/ts-priv.h"
 #include "tsfake.h"
@@ -921,4 +922,84 @@ Test(ts_provider, derive_and_raw_data_keys_and_can_do_for_derivation)
 	cr_assert_eq(ops->export_key(ctx, &k, &out, &len), TS_OK);
 	cr_assert_eq(len, 16);
 	free(out);
+}
+
+/* One derivation on the provider (ts) or the software provider's own HMAC
+ * streaming code (!ts), inputs as (step, bytes) pairs, 48 bytes out. */
+struct kin {
+	uint32_t step;
+	const uint8_t *v;
+	size_t len;
+};
+
+static void derive_on(bool ts, const struct psa_alg *alg, const struct kin *in, size_t n,
+                      uint8_t out[48])
+{
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	cr_assert_eq(ts ? ops->kdf_setup(ctx, alg, &st, &cap) : sw_kdf_setup(NULL, alg, &st, &cap),
+	             TS_OK);
+	cr_assert_geq(cap, 48);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(ts ? ops->kdf_input(ctx, st, in[i].step, in[i].v, in[i].len)
+		                : sw_kdf_input(NULL, st, in[i].step, in[i].v, in[i].len),
+		             TS_OK, "input %zu", i);
+	cr_assert_eq(ts ? ops->kdf_output(ctx, st, out, 48) : sw_kdf_output(NULL, st, out, 48),
+	             TS_OK);
+	if (ts)
+		ops->kdf_free(ctx, st);
+	else
+		sw_kdf_free(NULL, st);
+}
+
+Test(ts_provider, psk_to_ms_in_the_partition_equals_the_software_providers)
+{
+	const struct psa_alg alg = {.cls = PSA_AC_KDF, .kind = 3, .hash = PSA_HASH_SHA_256};
+	static const uint8_t seed[64] = {1, 2, 3, 4, 5}, psk[16] = {0x50, 0x53, 0x4b},
+	                     other[32] = {0x0e, 0xc0};
+	const struct kin plain[] = {{0x0204, seed, sizeof(seed)},
+	                            {0x0101, psk, sizeof(psk)},
+	                            {0x0201, (const uint8_t *)"master secret", 13}};
+	uint8_t a[48], b[48];
+	uint8_t big[129] = {0};
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	derive_on(true, &alg, plain, 3, a);
+	derive_on(false, &alg, plain, 3, b);
+	cr_assert_eq(memcmp(a, b, 48), 0, "PSK-to-MS without an other secret");
+	/* TS v1.2.0's partition refuses the other secret (RFC 5489's ECDHE-PSK),
+	 * as bytes and as a DERIVE key alike: InvalidArgument. */
+	{
+		struct psa_attrs ok = {
+		        .type = PSA_KT_DERIVE, .usage = PSA_USAGE_DERIVE, .alg = alg};
+		uint8_t ref[4];
+		struct prov_key k;
+
+		import_derive(&ok, other, sizeof(other), ref, &k);
+		cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+		cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0102, &k), TS_E_PSA_INVALID_ARGUMENT);
+		ops->kdf_free(ctx, st);
+		cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0102, other, sizeof(other)),
+		             TS_E_PSA_INVALID_ARGUMENT);
+		ops->kdf_free(ctx, st);
+	}
+	/* A PSK over 128 bytes is refused (PSA_TLS12_PSK_TO_MS_PSK_MAX_SIZE). */
+	cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0101, big, sizeof(big)), TS_E_PSA_INVALID_ARGUMENT);
+	ops->kdf_free(ctx, st);
+	/* An input past the 8 KiB buffer is refused before anything is sent. */
+	{
+		static uint8_t huge[9000];
+
+		cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, huge, sizeof(huge)),
+		             TS_E_PSA_INSUFFICIENT_MEMORY);
+		ops->kdf_free(ctx, st);
+	}
 }
