@@ -348,6 +348,8 @@ static bool served_type(const struct psa_attrs *a)
 	case PSA_KT_AES:
 	case PSA_KT_CHACHA20:
 	case PSA_KT_HMAC:
+	case PSA_KT_DERIVE:
+	case PSA_KT_RAW_DATA:
 		return true;
 	default:
 		return false;
@@ -682,6 +684,11 @@ static bool can_do_symmetric(const struct psa_attrs *a)
 		return a->bits % 8 == 0 && a->bits <= 65536 &&
 		       (a->alg.cls == PSA_AC_NONE ||
 		        (a->alg.cls == PSA_AC_MAC && a->alg.kind == PSA_MAC_HMAC));
+	case PSA_KT_DERIVE:
+	case PSA_KT_RAW_DATA:
+		/* Inputs of the partition's KDFs (HKDF, TLS 1.2 PRF, PSK-to-MS). */
+		return a->bits % 8 == 0 && a->bits <= 65536 &&
+		       (a->alg.cls == PSA_AC_NONE || a->alg.cls == PSA_AC_KDF);
 	default:
 		return false;
 	}
@@ -714,8 +721,11 @@ static enum ts_err tsp_can_do(void *ctx, const struct psa_attrs *a, int check)
 	            a->type == PSA_KT_RSA_PAIR || a->type == PSA_KT_RSA_PUBLIC;
 
 	(void)ctx;
-	if (check == 4 || !served_type(a))
-		return TS_E_PSA_NOT_SUPPORTED; /* no key derivation */
+	if (!served_type(a))
+		return TS_E_PSA_NOT_SUPPORTED;
+	/* Derived keys are derived bytes imported: symmetric types only. */
+	if (check == 4 && asym)
+		return TS_E_PSA_NOT_SUPPORTED;
 	if (asym ? !can_do_asymmetric(a) : !can_do_symmetric(a))
 		return TS_E_PSA_NOT_SUPPORTED;
 	return tsp_alg(&a->alg, &v);
@@ -762,6 +772,12 @@ const struct prov_ops prov_trusted_services_ops = {
         .mp_finish = tsp_mp_finish,
         .mp_verify = tsp_mp_verify,
         .mp_free = tsp_mp_free,
+        .kdf_setup = tsp_kdf_setup,
+        .kdf_input = tsp_kdf_input,
+        .kdf_input_key = tsp_kdf_input_key,
+        .kdf_input_integer = tsp_kdf_input_integer,
+        .kdf_output = tsp_kdf_output,
+        .kdf_free = tsp_kdf_free,
         .key_agreement = tsp_key_agreement,
         .can_do = tsp_can_do,
 };

@@ -264,6 +264,62 @@ enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint
 	return tsc_w_finish(&w, ret_len);
 }
 
+enum ts_err tsc_req_hash_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len)
+{
+	return tsc_req_key_id(buf, cap, alg, ret_len); /* one u32 */
+}
+
+enum ts_err tsc_req_hash_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_t *data,
+                              size_t data_len, size_t *ret_len)
+{
+	return tsc_req_step(buf, cap, handle, data, data_len, ret_len); /* the same layout */
+}
+
+enum ts_err tsc_req_kdf_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len)
+{
+	return tsc_req_key_id(buf, cap, alg, ret_len); /* one u32 */
+}
+
+enum ts_err tsc_req_kdf_handle(uint8_t *buf, size_t cap, uint32_t handle, size_t *ret_len)
+{
+	return tsc_req_key_id(buf, cap, handle, ret_len);
+}
+
+enum ts_err tsc_req_kdf_input_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                    const uint8_t *data, size_t data_len, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	tsc_w_u32(&w, step);
+	tsc_w_tlv(&w, TSC_TAG_1, data, data_len);
+	return tsc_w_finish(&w, ret_len);
+}
+
+enum ts_err tsc_req_kdf_input_key(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                  uint32_t key_id, size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	tsc_w_u32(&w, step);
+	tsc_w_u32(&w, key_id);
+	return tsc_w_finish(&w, ret_len);
+}
+
+enum ts_err tsc_req_kdf_output_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t len,
+                                     size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	tsc_w_u32(&w, len);
+	return tsc_w_finish(&w, ret_len);
+}
+
 enum ts_err tsc_resp_id(const uint8_t *resp, size_t len, uint32_t *ret_id)
 {
 	return tsc_r_u32(resp, len, 0, ret_id) ? TS_OK : TS_E_PSA_COMMUNICATION_FAILURE;

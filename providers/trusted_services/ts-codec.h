@@ -60,6 +60,23 @@
 #define TSC_OP_AEAD_FINISH          0x0608u
 #define TSC_OP_AEAD_VERIFY          0x0609u
 #define TSC_OP_AEAD_ABORT           0x060au
+/* Hash (hash.h): encoded here, never sent (the daemon hashes). */
+#define TSC_OP_HASH_SETUP  0x0201u
+#define TSC_OP_HASH_UPDATE 0x0202u
+#define TSC_OP_HASH_FINISH 0x0203u
+#define TSC_OP_HASH_ABORT  0x0204u
+#define TSC_OP_HASH_VERIFY 0x0205u
+#define TSC_OP_HASH_CLONE  0x0206u
+/* Key derivation (key_derivation.h; RAW_KEY_AGREEMENT above is its 10th). */
+#define TSC_OP_KDF_SETUP         0x0401u
+#define TSC_OP_KDF_GET_CAPACITY  0x0402u
+#define TSC_OP_KDF_SET_CAPACITY  0x0403u
+#define TSC_OP_KDF_INPUT_BYTES   0x0404u
+#define TSC_OP_KDF_INPUT_KEY     0x0405u
+#define TSC_OP_KDF_OUTPUT_BYTES  0x0406u
+#define TSC_OP_KDF_OUTPUT_KEY    0x0407u
+#define TSC_OP_KDF_ABORT         0x0408u
+#define TSC_OP_KDF_KEY_AGREEMENT 0x0409u
 
 /* TLV tags (each operation numbers its own from 1). */
 #define TSC_TAG_1 1u
@@ -201,6 +218,30 @@ enum ts_err tsc_req_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_
                          size_t data_len, size_t *ret_len);
 enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint32_t ad_len,
                                  uint32_t text_len, size_t *ret_len);
+
+/* Key derivation. SETUP takes the algorithm alone and answers a handle
+ * (tsc_resp_id); GET_CAPACITY and ABORT take the handle alone
+ * (tsc_req_kdf_handle), GET_CAPACITY answering a u32 (tsc_resp_id: the
+ * service truncates its size_t to 32 bits). INPUT_BYTES: handle, step, T1
+ * the data; INPUT_KEY: handle, step, the partition key's ID; OUTPUT_BYTES:
+ * handle, the length wanted, answered as T1 (tsc_resp_data). */
+enum ts_err tsc_req_kdf_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len);
+enum ts_err tsc_req_kdf_handle(uint8_t *buf, size_t cap, uint32_t handle, size_t *ret_len);
+enum ts_err tsc_req_kdf_input_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                    const uint8_t *data, size_t data_len, size_t *ret_len);
+enum ts_err tsc_req_kdf_input_key(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                  uint32_t key_id, size_t *ret_len);
+enum ts_err tsc_req_kdf_output_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t len,
+                                     size_t *ret_len);
+
+/* Hash. SETUP takes the hash algorithm (PSA_ALG_SHA_256 0x02000009) and
+ * answers a handle; UPDATE (T1 the data) and VERIFY (T1 the expected hash)
+ * take the handle and data, FINISH, ABORT and CLONE the handle alone
+ * (data NULL). FINISH answers T1 the hash (tsc_resp_data), CLONE the new
+ * handle (tsc_resp_id). */
+enum ts_err tsc_req_hash_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len);
+enum ts_err tsc_req_hash_step(uint8_t *buf, size_t cap, uint32_t handle, const uint8_t *data,
+                              size_t data_len, size_t *ret_len);
 
 /* Responses. Each is TS_OK or TS_E_PSA_COMMUNICATION_FAILURE for a body
  * that does not hold what the operation answers with. */

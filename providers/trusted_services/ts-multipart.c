@@ -67,12 +67,15 @@ static uint32_t setup_opcode(int kind)
 
 static const uint32_t abort_opcode[] = {TSC_OP_MAC_ABORT, TSC_OP_CIPHER_ABORT, TSC_OP_AEAD_ABORT};
 
+enum ts_err tsp_op_live(const struct tsp *p, bool open, uint32_t epoch)
+{
+	return open && epoch == p->epoch && !p->broken && p->t != NULL ? TS_OK : TS_E_PSA_BAD_STATE;
+}
+
 /* With p->lock held: whether the operation can take another step. */
 static enum ts_err usable(const struct tsp *p, const struct tsp_mp *m)
 {
-	/* A broken session is reopened by the next call: its contexts are gone. */
-	return m->open && m->epoch == p->epoch && !p->broken && p->t != NULL ? TS_OK
-	                                                                     : TS_E_PSA_BAD_STATE;
+	return tsp_op_live(p, m->open, m->epoch);
 }
 
 /* A step's failure ends the operation in the partition as PSA's error

@@ -49,7 +49,7 @@ struct tsp {
 	uint32_t foreign[FOREIGN_MAX];
 	size_t n_foreign;
 	uint32_t epoch;      /* sessions opened so far: multipart handles die with theirs */
-	unsigned mp_open[3]; /* multipart operations open, per family (ts-multipart.c) */
+	unsigned mp_open[4]; /* operations open, per family (ts-multipart.c, TSP_FAM_KDF) */
 };
 
 /* One call with p->lock held: the request in p->req[0..req_len), the
@@ -82,6 +82,23 @@ enum ts_err tsp_mp_finish(void *ctx, void *state, uint8_t **ret, size_t *ret_len
 enum ts_err tsp_mp_verify(void *ctx, void *state, const uint8_t *expected, size_t len,
                           uint8_t **ret, size_t *ret_len);
 void tsp_mp_free(void *ctx, void *state);
+
+/* Whether an operation opened in session `epoch` and not yet ended can take
+ * another step, with p->lock held: a broken session is reopened by the next
+ * call, and the partition's contexts go with it (TS_E_PSA_BAD_STATE). */
+enum ts_err tsp_op_live(const struct tsp *p, bool open, uint32_t epoch);
+
+/* Key derivation across requests (ts-kdf.c): the partition's pool of
+ * derivation contexts is its own, counted in mp_open[TSP_FAM_KDF] under the
+ * same TSP_MP_PER_FAMILY cap. */
+#define TSP_FAM_KDF 3
+enum ts_err tsp_kdf_setup(void *ctx, const struct psa_alg *alg, void **ret_state,
+                          uint64_t *ret_capacity);
+enum ts_err tsp_kdf_input(void *ctx, void *state, uint32_t step, const uint8_t *data, size_t len);
+enum ts_err tsp_kdf_input_key(void *ctx, void *state, uint32_t step, const struct prov_key *k);
+enum ts_err tsp_kdf_input_integer(void *ctx, void *state, uint32_t step, uint64_t value);
+enum ts_err tsp_kdf_output(void *ctx, void *state, uint8_t *out, size_t len);
+void tsp_kdf_free(void *ctx, void *state);
 
 /* Multipart steps (ts-symmetric.c), called with p->lock held. */
 struct tsp_out { /* an output put together from the pieces the steps answer */

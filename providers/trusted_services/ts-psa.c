@@ -178,8 +178,15 @@ enum ts_err tsp_alg(const struct psa_alg *alg, uint32_t *ret)
 		else
 			err = TS_E_PSA_NOT_SUPPORTED;
 		break;
+	case PSA_AC_KDF:
+		/* HKDF, the TLS 1.2 PRF and PSK-to-MS: 0x080001hh, 0x080002hh, 0x080003hh. */
+		if (alg->kind < 1 || alg->kind > 3)
+			return TS_E_PSA_NOT_SUPPORTED;
+		err = hash_of(alg->hash, false, &h);
+		v = 0x08000000u | (uint32_t)alg->kind << 8 | h;
+		break;
 	default:
-		err = TS_E_PSA_NOT_SUPPORTED; /* key derivation */
+		err = TS_E_PSA_NOT_SUPPORTED;
 	}
 	if (err == TS_OK)
 		*ret = v;
@@ -263,6 +270,14 @@ enum ts_err tsp_alg_back(uint32_t alg, struct psa_alg *ret)
 	} else if (alg == 0x09020000u || alg == 0x09010000u) {
 		a.cls = PSA_AC_KEY_AGREEMENT;
 		a.kind = alg == 0x09020000u ? PSA_KA_ECDH : PSA_KA_FFDH;
+	} else if (base == 0x08000100u || base == 0x08000200u || base == 0x08000300u) {
+		bool any;
+
+		a.cls = PSA_AC_KDF;
+		a.kind = (uint8_t)((alg >> 8) & 0xffu);
+		err = hash_back(low, &a.hash, &any);
+		if (err == TS_OK && any)
+			err = TS_E_PSA_NOT_SUPPORTED;
 	} else if (alg == 0x07000200u) {
 		a.cls = PSA_AC_ASYM_ENC;
 		a.kind = PSA_ENC_RSA_PKCS1V15;
@@ -331,6 +346,10 @@ enum ts_err tsp_attrs_back(const struct tsc_attrs *t, struct psa_attrs *ret)
 		a.type = PSA_KT_CHACHA20;
 	} else if (t->type == 0x1100u) {
 		a.type = PSA_KT_HMAC;
+	} else if (t->type == 0x1200u) {
+		a.type = PSA_KT_DERIVE;
+	} else if (t->type == 0x1001u) {
+		a.type = PSA_KT_RAW_DATA;
 	} else {
 		return TS_E_PSA_NOT_SUPPORTED;
 	}

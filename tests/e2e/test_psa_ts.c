@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "harness.h"
 #include "psa/crypto.h"
@@ -383,10 +386,9 @@ Test(psa_ts, the_partitions_pool_is_shared_and_never_recycled_under_a_client)
 	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
 }
 
-Test(psa_ts, hashing_is_the_daemons_and_derivation_is_not_the_partitions)
+Test(psa_ts, hashing_is_the_daemons)
 {
 	psa_hash_operation_t h = PSA_HASH_OPERATION_INIT;
-	psa_key_derivation_operation_t kd = PSA_KEY_DERIVATION_OPERATION_INIT;
 	uint8_t d1[32], d2[32];
 	size_t l1 = 0, l2 = 0;
 
@@ -397,9 +399,165 @@ Test(psa_ts, hashing_is_the_daemons_and_derivation_is_not_the_partitions)
 	sha(EVP_sha256(), "abc", 3, d2, &l2);
 	cr_assert_eq(l1, l2);
 	cr_assert_eq(memcmp(d1, d2, l1), 0);
-	cr_assert_eq(psa_key_derivation_setup(&kd, PSA_ALG_HKDF(PSA_ALG_SHA_256)),
-	             PSA_ERROR_NOT_SUPPORTED);
-	cr_assert_eq(psa_key_derivation_abort(&kd), PSA_SUCCESS);
+}
+
+/* ---- key derivation in the partition ---- */
+
+/* RFC 5869 A.1 (HKDF-SHA-256). */
+static const uint8_t rfc_ikm[22] = {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+                                    0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+                                    0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b};
+static const uint8_t rfc_salt[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+static const uint8_t rfc_info[10] = {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9};
+static const uint8_t rfc_okm[42] = {
+        0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a, 0x90, 0x43, 0x4f, 0x64, 0xd0, 0x36,
+        0x2f, 0x2a, 0x2d, 0x2d, 0x0a, 0x90, 0xcf, 0x1a, 0x5a, 0x4c, 0x5d, 0xb0, 0x2d, 0x56,
+        0xec, 0xc4, 0xc5, 0xbf, 0x34, 0x00, 0x72, 0x08, 0xd5, 0xb8, 0x87, 0x18, 0x58, 0x65};
+
+/* OpenSSL's HKDF-SHA-256 of the same inputs. */
+static void openssl_hkdf(const uint8_t *ikm, size_t ikm_len, uint8_t *out, size_t len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
+	OSSL_PARAM params[] = {
+	        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
+	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)rfc_salt,
+	                                          sizeof(rfc_salt)),
+	        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)rfc_info,
+	                                          sizeof(rfc_info)),
+	        OSSL_PARAM_construct_end()};
+
+	cr_assert_not_null(kc);
+	cr_assert_eq(EVP_KDF_derive(kc, out, len, params), 1);
+	EVP_KDF_CTX_free(kc);
+	EVP_KDF_free(kdf);
+}
+
+/* HKDF-SHA-256 set up with the RFC's salt, the secret from key k, its info. */
+static void hkdf_from(psa_key_derivation_operation_t *op, psa_key_id_t k)
+{
+	*op = psa_key_derivation_operation_init();
+	cr_assert_eq(psa_key_derivation_setup(op, PSA_ALG_HKDF(PSA_ALG_SHA_256)), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(op, PSA_KEY_DERIVATION_INPUT_SALT, rfc_salt,
+	                                            sizeof(rfc_salt)),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_key(op, PSA_KEY_DERIVATION_INPUT_SECRET, k),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(op, PSA_KEY_DERIVATION_INPUT_INFO, rfc_info,
+	                                            sizeof(rfc_info)),
+	             PSA_SUCCESS);
+}
+
+static bool openssl_gcm_opens(const uint8_t key[16], const uint8_t nonce[12], const uint8_t *ct,
+                              size_t ct_len, const uint8_t *want, size_t want_len)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	uint8_t out[256];
+	int n = 0, m = 0;
+	bool ok =
+	        c != NULL && ct_len >= 16 && ct_len - 16 <= sizeof(out) &&
+	        EVP_DecryptInit_ex(c, EVP_aes_128_gcm(), NULL, key, nonce) == 1 &&
+	        EVP_DecryptUpdate(c, out, &n, ct, (int)(ct_len - 16)) == 1 &&
+	        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(ct + ct_len - 16)) == 1 &&
+	        EVP_DecryptFinal_ex(c, out + n, &m) == 1;
+
+	EVP_CIPHER_CTX_free(c);
+	return ok && (size_t)(n + m) == want_len && memcmp(out, want, want_len) == 0;
+}
+
+/* A DERIVE key made in the partition by its PSA ID feeds HKDF there: the
+ * output is RFC 5869's and OpenSSL's; output_key makes an AES key in the
+ * partition from the next bytes, which encrypts what OpenSSL opens with
+ * those bytes; the capacity runs out with INSUFFICIENT_DATA. */
+Test(psa_ts, hkdf_in_the_partition_from_a_derive_key_by_id)
+{
+	static const uint8_t nonce[12] = {7};
+	psa_key_id_t dk = make(140, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_DERIVE,
+	                       PSA_ALG_HKDF(PSA_ALG_SHA_256), rfc_ikm, sizeof(rfc_ikm));
+	psa_key_derivation_operation_t op;
+	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;
+	uint8_t out[64], ossl[64], ct[64], raw[16];
+	size_t cap = 0, n = 0;
+	psa_key_id_t aes = 0;
+
+	openssl_hkdf(rfc_ikm, sizeof(rfc_ikm), ossl, sizeof(ossl));
+	cr_assert_eq(memcmp(ossl, rfc_okm, sizeof(rfc_okm)), 0);
+
+	hkdf_from(&op, dk);
+	cr_assert_eq(psa_key_derivation_get_capacity(&op, &cap), PSA_SUCCESS);
+	cr_assert_eq(cap, 255 * 32);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 20), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out + 20, 22), PSA_SUCCESS);
+	cr_assert_eq(memcmp(out, rfc_okm, sizeof(rfc_okm)), 0, "RFC 5869 A.1's OKM");
+	/* The next 16 bytes as an AES key in the partition. */
+	psa_set_key_id(&a, 141);
+	psa_set_key_type(&a, PSA_KEY_TYPE_AES);
+	psa_set_key_bits(&a, 128);
+	psa_set_key_usage_flags(&a, PSA_KEY_USAGE_ENCRYPT);
+	psa_set_key_algorithm(&a, PSA_ALG_GCM);
+	cr_assert_eq(psa_key_derivation_output_key(&a, &op, &aes), PSA_SUCCESS);
+	cr_assert_eq(aes, 141);
+	cr_assert_eq(psa_export_key(aes, raw, sizeof(raw), &n), PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_aead_encrypt(aes, PSA_ALG_GCM, nonce, 12, NULL, 0,
+	                              (const uint8_t *)"derived in the partition", 24, ct,
+	                              sizeof(ct), &n),
+	             PSA_SUCCESS);
+	cr_assert(openssl_gcm_opens(ossl + 42, nonce, ct, n,
+	                            (const uint8_t *)"derived in the partition", 24),
+	          "OpenSSL opens it with HKDF's bytes 42..57");
+	/* 58 bytes given out; what is left lowered to 6, then 7 asked for. */
+	cr_assert_eq(psa_key_derivation_get_capacity(&op, &cap), PSA_SUCCESS);
+	cr_assert_eq(cap, 255 * 32 - 58);
+	cr_assert_eq(psa_key_derivation_set_capacity(&op, 6), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 7), PSA_ERROR_INSUFFICIENT_DATA);
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+
+	/* The partition's own capacity: 255 * 32 bytes, and not one more. */
+	hkdf_from(&op, dk);
+	{
+		static uint8_t big[255 * 32];
+
+		cr_assert_eq(psa_key_derivation_output_bytes(&op, big, sizeof(big)), PSA_SUCCESS);
+		cr_assert_eq(memcmp(big, rfc_okm, sizeof(rfc_okm)), 0);
+		cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 1),
+		             PSA_ERROR_INSUFFICIENT_DATA);
+	}
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(aes), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(dk), PSA_SUCCESS);
+}
+
+/* Another tenant's derive key is no key for it; a key without the DERIVE
+ * flag is refused. */
+Test(psa_ts, another_tenants_derive_key_is_an_invalid_handle)
+{
+	psa_key_id_t dk = make(150, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_DERIVE,
+	                       PSA_ALG_HKDF(PSA_ALG_SHA_256), rfc_ikm, sizeof(rfc_ikm));
+	psa_key_id_t nk = make(151, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_EXPORT,
+	                       PSA_ALG_HKDF(PSA_ALG_SHA_256), rfc_ikm, sizeof(rfc_ikm));
+	psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		psa_key_derivation_operation_t kd = PSA_KEY_DERIVATION_OPERATION_INIT;
+
+		setenv("TESSERA_APP_NAME", "psa-on-ts-eve", 1);
+		_exit(psa_key_derivation_setup(&kd, PSA_ALG_HKDF(PSA_ALG_SHA_256)) != PSA_SUCCESS ||
+		      psa_key_derivation_input_key(&kd, PSA_KEY_DERIVATION_INPUT_SECRET, dk) !=
+		              PSA_ERROR_INVALID_HANDLE);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	          "another tenant used the derive key");
+	cr_assert_eq(psa_key_derivation_setup(&op, PSA_ALG_HKDF(PSA_ALG_SHA_256)), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, nk),
+	             PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(nk), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(dk), PSA_SUCCESS);
 }
 
 /* A client that exits with operations open in the partition: the daemon
@@ -441,6 +599,59 @@ Test(psa_ts, operations_of_a_process_that_exits_are_aborted_in_the_partition)
 	for (int i = 0; i < 4; i++)
 		cr_assert_eq(psa_mac_abort(&ops[i]), PSA_SUCCESS);
 	cr_assert_eq(psa_destroy_key(hk), PSA_SUCCESS);
+}
+
+/* Derivations hold partition contexts too: a tenant's share of them (4)
+ * and no more, those of a process that exits come back (aborted on a
+ * worker), and none is recycled under its operation. */
+Test(psa_ts, derivations_are_capped_and_those_of_an_exited_process_come_back)
+{
+	psa_key_id_t dk = make(160, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_DERIVE,
+	                       PSA_ALG_HKDF(PSA_ALG_SHA_256), rfc_ikm, sizeof(rfc_ikm));
+	psa_key_derivation_operation_t ops[5];
+	uint8_t out[42];
+	int status, opened = 0;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		for (int i = 0; i < 4; i++) {
+			ops[i] = psa_key_derivation_operation_init();
+			bad |= psa_key_derivation_setup(&ops[i], PSA_ALG_HKDF(PSA_ALG_SHA_256)) !=
+			       PSA_SUCCESS;
+		}
+		_exit(bad);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	for (int tries = 0; tries < 100 && opened < 4; tries++) {
+		for (; opened < 4; opened++) {
+			ops[opened] = psa_key_derivation_operation_init();
+			if (psa_key_derivation_setup(&ops[opened], PSA_ALG_HKDF(PSA_ALG_SHA_256)) !=
+			    PSA_SUCCESS)
+				break;
+		}
+		if (opened < 4)
+			usleep((useconds_t)td_scale(20) * 1000);
+	}
+	cr_assert_eq(opened, 4, "the exited process's derivations were not given back");
+	ops[4] = psa_key_derivation_operation_init();
+	cr_assert_eq(psa_key_derivation_setup(&ops[4], PSA_ALG_HKDF(PSA_ALG_SHA_256)),
+	             PSA_ERROR_INSUFFICIENT_MEMORY);
+	cr_assert_eq(psa_key_derivation_abort(&ops[4]), PSA_SUCCESS);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(psa_key_derivation_abort(&ops[i]), PSA_SUCCESS);
+		hkdf_from(&ops[i], dk);
+	}
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(psa_key_derivation_output_bytes(&ops[i], out, sizeof(out)),
+		             PSA_SUCCESS, "operation %d", i);
+		cr_assert_eq(memcmp(out, rfc_okm, sizeof(out)), 0, "operation %d", i);
+		cr_assert_eq(psa_key_derivation_abort(&ops[i]), PSA_SUCCESS);
+	}
+	cr_assert_eq(psa_destroy_key(dk), PSA_SUCCESS);
 }
 
 /* A CBC-PKCS7 decryption across requests in updates of whole blocks: the

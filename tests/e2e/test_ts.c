@@ -574,13 +574,19 @@ Test(ts, random_bytes_come_from_the_partition)
 	free(b);
 }
 
-Test(ts, key_types_it_does_not_serve_are_not_supported)
+/* Raw-data keys (key-derivation inputs) are made in the partition too. */
+Test(ts, raw_data_keys_are_made_in_the_partition)
 {
 	struct tessera_key_spec s = {.type = "raw", .bits = 128, .usage = TESSERA_USAGE_EXPORT};
+	uint8_t *data = NULL;
+	size_t len = 0;
 
-	cr_assert_eq(tessera_generate_key(c, TS, "raw", &s), 1134);
-	/* The software provider beside it still makes one. */
-	cr_assert_eq(tessera_generate_key(c, SW, "raw", &s), TESSERA_OK);
+	cr_assert_eq(tessera_generate_key(c, TS, "raw", &s), TESSERA_OK);
+	cr_assert_eq(tessera_export_key(c, TS, "raw", &data, &len), TESSERA_OK);
+	cr_assert_eq(len, 16);
+	free(data);
+	s.bits = 12; /* not whole bytes */
+	cr_assert_neq(tessera_generate_key(c, TS, "raw12", &s), TESSERA_OK);
 }
 
 Test(ts, ecdh_in_the_partition_agrees_with_openssl)

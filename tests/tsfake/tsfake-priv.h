@@ -56,6 +56,7 @@ struct tsfake {
 	uint32_t next_handle;
 	uint64_t seq;
 	unsigned purges; /* PURGE_KEY calls served (tsfake_purge_count) */
+	void *kdf;       /* the key-derivation pool (tsfake-kdf.c) */
 };
 
 struct call {
@@ -73,10 +74,15 @@ void tsfake_answer_id(struct call *c, uint32_t id);
 void tsfake_answer_data(struct call *c, const uint8_t *data, size_t len);
 void tsfake_set_err(struct call *c, enum ts_err err);
 struct fkey *tsfake_key_of(struct call *c, uint32_t *ret_id);
+/* The same with the key ID at offset off of the request. */
+struct fkey *tsfake_key_at(struct call *c, size_t off, uint32_t *ret_id);
 bool tsfake_alg_permitted(const struct fkey *k, uint32_t alg);
 
 /* Cipher, MAC and AEAD opcodes (0x03xx, 0x05xx, 0x06xx); false for others. */
 bool tsfake_multipart(struct call *c, uint32_t opcode);
 void tsfake_multipart_free(struct tsfake *f);
+/* Key-derivation opcodes (0x0401-0x0408, tsfake-kdf.c); false for others. */
+bool tsfake_kdf(struct call *c, uint32_t opcode);
+void tsfake_kdf_free(struct tsfake *f);
 
 #endif

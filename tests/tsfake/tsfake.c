@@ -112,6 +112,7 @@ void tsfake_free(struct tsfake *f)
 	for (size_t i = 0; i < f->n; i++)
 		ts_free_secret(f->keys[i].mat, f->keys[i].mat_len);
 	tsfake_multipart_free(f);
+	tsfake_kdf_free(f);
 	if (f->sw != NULL)
 		sw_fini(f->sw);
 	free(f->store);
@@ -352,10 +353,15 @@ static void op_copy(struct call *c)
 
 struct fkey *tsfake_key_of(struct call *c, uint32_t *ret_id)
 {
+	return tsfake_key_at(c, 0, ret_id);
+}
+
+struct fkey *tsfake_key_at(struct call *c, size_t off, uint32_t *ret_id)
+{
 	uint32_t id;
 	struct fkey *k;
 
-	if (!tsfake_u32_at(c, 0, &id))
+	if (!tsfake_u32_at(c, off, &id))
 		return NULL;
 	k = find(c->f, id);
 	if (k == NULL)
@@ -669,7 +675,7 @@ int32_t tsfake_call(struct tsfake *f, uint32_t opcode, uint8_t *buf, size_t cap,
 			op_raw_agreement(&c);
 			break;
 		default:
-			if (!tsfake_multipart(&c, opcode))
+			if (!tsfake_multipart(&c, opcode) && !tsfake_kdf(&c, opcode))
 				c.rpc = TSC_RPC_INVALID_VALUE;
 		}
 	}

@@ -167,8 +167,8 @@ static void same_as(const char *what, const uint8_t *got, size_t got_len, const 
 
 Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
 {
-	/* opcodes.h numbers each family from its base: 0x0100 core, 0x0300
-	 * cipher, 0x0400 key derivation, 0x0500 MAC, 0x0600 AEAD. */
+	/* opcodes.h numbers each family from its base: 0x0100 core, 0x0200
+	 * hash, 0x0300 cipher, 0x0400 key derivation, 0x0500 MAC, 0x0600 AEAD. */
 	static const struct {
 		const char *name;
 		uint32_t ours, theirs;
@@ -195,6 +195,21 @@ Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
 	        {"CIPHER_UPDATE", TSC_OP_CIPHER_UPDATE, 0x0300 + 5},
 	        {"CIPHER_FINISH", TSC_OP_CIPHER_FINISH, 0x0300 + 6},
 	        {"CIPHER_ABORT", TSC_OP_CIPHER_ABORT, 0x0300 + 7},
+	        {"HASH_SETUP", TSC_OP_HASH_SETUP, 0x0200 + 1},
+	        {"HASH_UPDATE", TSC_OP_HASH_UPDATE, 0x0200 + 2},
+	        {"HASH_FINISH", TSC_OP_HASH_FINISH, 0x0200 + 3},
+	        {"HASH_ABORT", TSC_OP_HASH_ABORT, 0x0200 + 4},
+	        {"HASH_VERIFY", TSC_OP_HASH_VERIFY, 0x0200 + 5},
+	        {"HASH_CLONE", TSC_OP_HASH_CLONE, 0x0200 + 6},
+	        {"KEY_DERIVATION_SETUP", TSC_OP_KDF_SETUP, 0x0400 + 1},
+	        {"KEY_DERIVATION_GET_CAPACITY", TSC_OP_KDF_GET_CAPACITY, 0x0400 + 2},
+	        {"KEY_DERIVATION_SET_CAPACITY", TSC_OP_KDF_SET_CAPACITY, 0x0400 + 3},
+	        {"KEY_DERIVATION_INPUT_BYTES", TSC_OP_KDF_INPUT_BYTES, 0x0400 + 4},
+	        {"KEY_DERIVATION_INPUT_KEY", TSC_OP_KDF_INPUT_KEY, 0x0400 + 5},
+	        {"KEY_DERIVATION_OUTPUT_BYTES", TSC_OP_KDF_OUTPUT_BYTES, 0x0400 + 6},
+	        {"KEY_DERIVATION_OUTPUT_KEY", TSC_OP_KDF_OUTPUT_KEY, 0x0400 + 7},
+	        {"KEY_DERIVATION_ABORT", TSC_OP_KDF_ABORT, 0x0400 + 8},
+	        {"KEY_DERIVATION_KEY_AGREEMENT", TSC_OP_KDF_KEY_AGREEMENT, 0x0400 + 9},
 	        {"RAW_KEY_AGREEMENT", TSC_OP_RAW_KEY_AGREEMENT, 0x0400 + 10},
 	        {"MAC_SIGN_SETUP", TSC_OP_MAC_SIGN_SETUP, 0x0500 + 1},
 	        {"MAC_VERIFY_SETUP", TSC_OP_MAC_VERIFY_SETUP, 0x0500 + 2},
@@ -221,6 +236,100 @@ Test(ts_codec, opcode_numbers_are_those_of_ts_v1_2_0_opcodes_h)
 	 * operation numbers its records from 1). */
 	cr_assert_eq(TSC_TAG_1, 1);
 	cr_assert_eq(TSC_TAG_2, 2);
+}
+
+/* key_derivation.h: each *_in struct is packed little-endian u32s; only
+ * input_bytes carries a TLV (TAG_DATA = 1), and only output_bytes answers
+ * one (OUTPUT_BYTES_OUT_TAG_DATA = 1). */
+Test(ts_codec, key_derivation_requests_of_each_opcode_sent)
+{
+	size_t n = 0;
+
+	/* ts_crypto_key_derivation_setup_in { alg }: HKDF(SHA-256) 0x08000109. */
+	cr_assert_eq(tsc_req_kdf_setup(buf, sizeof(buf), 0x08000109u, &n), TS_OK);
+	same_as("setup", buf, n, BYTES(0x09, 0x01, 0x00, 0x08));
+	/* get_capacity_in and abort_in { op_handle }. */
+	cr_assert_eq(tsc_req_kdf_handle(buf, sizeof(buf), 0x01020304u, &n), TS_OK);
+	same_as("get_capacity / abort", buf, n, BYTES(0x04, 0x03, 0x02, 0x01));
+	/* input_bytes_in { op_handle, step } then TLV 1: the salt step 0x0202. */
+	cr_assert_eq(tsc_req_kdf_input_bytes(buf, sizeof(buf), 7, 0x0202u,
+	                                     (const uint8_t[]){0xaa, 0xbb, 0xcc}, 3, &n),
+	             TS_OK);
+	same_as("input_bytes", buf, n,
+	        BYTES(0x07, 0, 0, 0, 0x02, 0x02, 0, 0, 0x00, 0x01, 0x00, 0x03, 0xaa, 0xbb, 0xcc));
+	/* An empty input still sends the record (zero length). */
+	cr_assert_eq(
+	        tsc_req_kdf_input_bytes(buf, sizeof(buf), 7, 0x0203u, (const uint8_t *)"", 0, &n),
+	        TS_OK);
+	same_as("input_bytes empty", buf, n,
+	        BYTES(0x07, 0, 0, 0, 0x03, 0x02, 0, 0, 0x00, 0x01, 0x00, 0x00));
+	/* input_key_in { op_handle, step, key_id }: the secret step 0x0101. */
+	cr_assert_eq(tsc_req_kdf_input_key(buf, sizeof(buf), 9, 0x0101u, 0x3f000005u, &n), TS_OK);
+	same_as("input_key", buf, n,
+	        BYTES(0x09, 0, 0, 0, 0x01, 0x01, 0, 0, 0x05, 0x00, 0x00, 0x3f));
+	/* output_bytes_in { op_handle, output_len }. */
+	cr_assert_eq(tsc_req_kdf_output_bytes(buf, sizeof(buf), 9, 4096, &n), TS_OK);
+	same_as("output_bytes", buf, n, BYTES(0x09, 0, 0, 0, 0x00, 0x10, 0, 0));
+	/* A value past a TLV's 16-bit length does not go. */
+	cr_assert_eq(tsc_req_kdf_input_bytes(buf, sizeof(buf), 1, 0x0203u, buf, 70000, &n),
+	             TS_E_PSA_INSUFFICIENT_MEMORY);
+}
+
+/* hash.h: setup_in { alg }, update_in { op_handle } + TLV 1 data,
+ * finish_in / abort_in { op_handle }, verify_in { op_handle } + TLV 1 the
+ * hash, clone_in { source_op_handle }; finish answers TLV 1 the hash,
+ * setup_out and clone_out one u32 handle. Encoded only: the provider hashes
+ * in the daemon. */
+Test(ts_codec, hash_requests_and_answers)
+{
+	const uint8_t *v = NULL;
+	size_t n = 0, vlen = 0;
+	uint32_t x = 0;
+
+	cr_assert_eq(tsc_req_hash_setup(buf, sizeof(buf), 0x0200000au, &n), TS_OK);
+	same_as("setup SHA-384", buf, n, BYTES(0x0a, 0x00, 0x00, 0x02));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 0x11, (const uint8_t *)"abc", 3, &n),
+	             TS_OK);
+	same_as("update", buf, n, BYTES(0x11, 0, 0, 0, 0x00, 0x01, 0x00, 0x03, 'a', 'b', 'c'));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 0x0100, NULL, 0, &n), TS_OK);
+	same_as("finish / abort / clone", buf, n, BYTES(0x00, 0x01, 0x00, 0x00));
+	cr_assert_eq(tsc_req_hash_step(buf, sizeof(buf), 2, (const uint8_t[]){0xba, 0x78}, 2, &n),
+	             TS_OK);
+	same_as("verify", buf, n, BYTES(0x02, 0, 0, 0, 0x00, 0x01, 0x00, 0x02, 0xba, 0x78));
+	/* finish_out: TLV 1, here the first 4 bytes of SHA-256("abc") in a
+	 * 4-byte record; setup_out / clone_out: the handle. */
+	static const uint8_t fin[] = {0x00, 0x01, 0x00, 0x04, 0xba, 0x78, 0x16, 0xbf};
+
+	cr_assert_eq(tsc_resp_data(fin, sizeof(fin), &v, &vlen), TS_OK);
+	cr_assert_eq(vlen, 4);
+	cr_assert_eq(v[0], 0xba);
+	cr_assert_eq(v[3], 0xbf);
+	cr_assert_eq(tsc_resp_id(BYTES(0x07, 0x00, 0x01, 0x00), &x), TS_OK);
+	cr_assert_eq(x, 0x00010007u);
+}
+
+Test(ts_codec, key_derivation_answers)
+{
+	const uint8_t *v = NULL;
+	size_t vlen = 0;
+	uint32_t x = 0;
+
+	/* setup_out { op_handle } and get_capacity_out { capacity }: 8160 =
+	 * 255 * 32, HKDF(SHA-256)'s. */
+	cr_assert_eq(tsc_resp_id(BYTES(0x2a, 0, 0, 0), &x), TS_OK);
+	cr_assert_eq(x, 42u);
+	cr_assert_eq(tsc_resp_id(BYTES(0xe0, 0x1f, 0, 0), &x), TS_OK);
+	cr_assert_eq(x, 8160u);
+	cr_assert_eq(tsc_resp_id(BYTES(0xe0, 0x1f, 0), &x), TS_E_PSA_COMMUNICATION_FAILURE);
+	/* output_bytes: TLV 1 with the bytes. */
+	static const uint8_t outb[] = {0x00, 0x01, 0x00, 0x02, 0x3c, 0xb2};
+
+	cr_assert_eq(tsc_resp_data(outb, sizeof(outb), &v, &vlen), TS_OK);
+	cr_assert_eq(vlen, 2);
+	cr_assert_eq(v[0], 0x3c);
+	cr_assert_eq(v[1], 0xb2);
+	cr_assert_eq(tsc_resp_data(BYTES(0x00, 0x01, 0x00, 0x03, 0x3c, 0xb2), &v, &vlen),
+	             TS_E_PSA_COMMUNICATION_FAILURE);
 }
 
 Test(ts_codec, key_id_requests_of_each_key_management_opcode)
@@ -817,6 +926,24 @@ Test(ts_psa, attributes_take_the_raw_psa_encodings)
 	cr_assert_eq(t.type, 0x4130u);
 	a.type = PSA_KT_ARC4;
 	cr_assert_eq(tsp_key_type(&a, &t.type), TS_E_PSA_NOT_SUPPORTED);
+
+	/* PSA_KEY_TYPE_DERIVE 0x1200 and PSA_KEY_TYPE_RAW_DATA 0x1001, both ways. */
+	a = (struct psa_attrs){.type = PSA_KT_DERIVE,
+	                       .bits = 256,
+	                       .usage = PSA_USAGE_DERIVE,
+	                       .alg = {.cls = PSA_AC_KDF, .kind = 1, .hash = 7}};
+	cr_assert_eq(tsp_attrs(&a, 0x3f000001, &t), TS_OK);
+	cr_assert_eq(t.type, 0x1200u);
+	cr_assert_eq(t.usage, 0x4000u);
+	cr_assert_eq(t.alg, 0x08000109u);
+	cr_assert_eq(tsp_attrs_back(&t, &back), TS_OK);
+	cr_assert_eq(back.type, PSA_KT_DERIVE);
+	cr_assert_eq(back.alg.cls, PSA_AC_KDF);
+	a.type = PSA_KT_RAW_DATA;
+	cr_assert_eq(tsp_attrs(&a, 0x3f000001, &t), TS_OK);
+	cr_assert_eq(t.type, 0x1001u);
+	cr_assert_eq(tsp_attrs_back(&t, &back), TS_OK);
+	cr_assert_eq(back.type, PSA_KT_RAW_DATA);
 }
 
 Test(ts_psa, algorithms_and_usage_flags)
@@ -858,6 +985,33 @@ Test(ts_psa, algorithms_and_usage_flags)
 	cr_assert_eq(v, 0x09020000u);
 	ka.kdf = 1;
 	cr_assert_eq(tsp_alg(&ka, &v), TS_E_PSA_NOT_SUPPORTED, "agreement then a KDF");
+	/* PSA_ALG_HKDF(h) 0x080001hh, PSA_ALG_TLS12_PRF(h) 0x080002hh,
+	 * PSA_ALG_TLS12_PSK_TO_MS(h) 0x080003hh, and back. */
+	{
+		static const struct {
+			struct psa_alg alg;
+			uint32_t want;
+		} kdfs[] = {
+		        {{.cls = PSA_AC_KDF, .kind = 1, .hash = 7}, 0x08000109u},
+		        {{.cls = PSA_AC_KDF, .kind = 1, .hash = 9}, 0x0800010bu},
+		        {{.cls = PSA_AC_KDF, .kind = 2, .hash = 8}, 0x0800020au},
+		        {{.cls = PSA_AC_KDF, .kind = 3, .hash = 7}, 0x08000309u},
+		};
+		struct psa_alg back;
+
+		for (size_t i = 0; i < sizeof(kdfs) / sizeof(kdfs[0]); i++) {
+			cr_assert_eq(tsp_alg(&kdfs[i].alg, &v), TS_OK, "kdf %zu", i);
+			cr_assert_eq(v, kdfs[i].want, "kdf %zu: %08x", i, v);
+			cr_assert_eq(tsp_alg_back(v, &back), TS_OK, "kdf %zu", i);
+			cr_assert_eq(back.cls, PSA_AC_KDF);
+			cr_assert_eq(back.kind, kdfs[i].alg.kind);
+			cr_assert_eq(back.hash, kdfs[i].alg.hash);
+		}
+		cr_assert_eq(
+		        tsp_alg(&(struct psa_alg){.cls = PSA_AC_KDF, .kind = 4, .hash = 7}, &v),
+		        TS_E_PSA_NOT_SUPPORTED, "PBKDF2 has no mapping");
+		cr_assert_eq(tsp_alg_back(0x080001ffu, &back), TS_E_PSA_NOT_SUPPORTED);
+	}
 	cr_assert_eq(tsp_usage(PSA_USAGE_EXPORT | PSA_USAGE_SIGN_HASH | PSA_USAGE_VERIFY_HASH),
 	             0x3001u);
 	cr_assert_eq(tsp_usage(PSA_USAGE_ENCRYPT | PSA_USAGE_DECRYPT | PSA_USAGE_SIGN_MESSAGE |

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "providers/software/software-priv.h"
 #include "providers/trusted_services/ts-codec.h"
 #include "providers/trusted_services/ts-priv.h"
 #include "tsfake.h"
@@ -265,7 +266,7 @@ Test(ts_provider, statuses_of_the_partition_reach_the_caller)
 
 Test(ts_provider, only_the_keys_it_serves_are_made)
 {
-	struct psa_attrs raw = {.type = PSA_KT_RAW_DATA, .bits = 128, .alg = {.cls = PSA_AC_NONE}};
+	struct psa_attrs raw = {.type = PSA_KT_CAMELLIA, .bits = 128, .alg = {.cls = PSA_AC_NONE}};
 	struct psa_attrs aes = {.type = PSA_KT_AES,
 	                        .bits = 128,
 	                        .usage = PSA_USAGE_ENCRYPT,
@@ -684,4 +685,321 @@ Test(ts_provider, purge_reaches_the_partition_and_the_key_still_signs)
 	cr_assert_eq(ops->purge_key(ctx, &k), TS_E_PSA_STORAGE_FAILURE);
 	unsetenv("TSFAKE_FAULT");
 	cr_assert_eq(ops->purge_key(ctx, &k), TS_OK);
+}
+
+/* ---- key derivation in the partition ---- */
+
+static const struct psa_alg hkdf256 = {.cls = PSA_AC_KDF, .kind = 1, .hash = PSA_HASH_SHA_256};
+
+/* RFC 5869 A.1: HKDF-SHA-256, 22-byte IKM, 13-byte salt, 10-byte info. */
+static const uint8_t rfc_ikm[22] = {0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+                                    0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b,
+                                    0x0b, 0x0b, 0x0b, 0x0b, 0x0b, 0x0b};
+static const uint8_t rfc_salt[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+static const uint8_t rfc_info[10] = {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9};
+static const uint8_t rfc_okm[42] = {
+        0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a, 0x90, 0x43, 0x4f, 0x64, 0xd0, 0x36,
+        0x2f, 0x2a, 0x2d, 0x2d, 0x0a, 0x90, 0xcf, 0x1a, 0x5a, 0x4c, 0x5d, 0xb0, 0x2d, 0x56,
+        0xec, 0xc4, 0xc5, 0xbf, 0x34, 0x00, 0x72, 0x08, 0xd5, 0xb8, 0x87, 0x18, 0x58, 0x65};
+
+static void import_derive(struct psa_attrs *a, const uint8_t *data, size_t len, uint8_t ref[4],
+                          struct prov_key *k)
+{
+	uint8_t *mat = NULL;
+	size_t mlen = 0;
+	uint32_t bits = 0;
+
+	ref_of(reserve(), ref);
+	*k = (struct prov_key){.attrs = a, .ref = ref, .ref_len = 4};
+	cr_assert_eq(ops->import_key(ctx, k, data, len, &mat, &mlen, &bits), TS_OK);
+	cr_assert_eq(bits, len * 8);
+	a->bits = bits;
+	free(mat);
+}
+
+Test(ts_provider, hkdf_from_a_derive_key_in_the_partition_is_rfc_5869_a1)
+{
+	struct psa_attrs dk = {.type = PSA_KT_DERIVE, .usage = PSA_USAGE_DERIVE, .alg = hkdf256};
+	uint8_t ref[4], out[42];
+	uint64_t cap = 0;
+	struct prov_key k;
+	void *st = NULL;
+
+	import_derive(&dk, rfc_ikm, sizeof(rfc_ikm), ref, &k);
+	cr_assert(!partition_has(0) && partition_has(id_of(ref)), "the key is in the partition");
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(cap, 255 * 32, "the partition's initial capacity");
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0202, rfc_salt, sizeof(rfc_salt)), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &k), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, rfc_info, sizeof(rfc_info)), TS_OK);
+	/* Output continues across calls. */
+	cr_assert_eq(ops->kdf_output(ctx, st, out, 10), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, out + 10, 32), TS_OK);
+	cr_assert_eq(memcmp(out, rfc_okm, sizeof(out)), 0);
+	ops->kdf_free(ctx, st);
+
+	/* The same with the secret as bytes. */
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0202, rfc_salt, sizeof(rfc_salt)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0101, rfc_ikm, sizeof(rfc_ikm)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, rfc_info, sizeof(rfc_info)), TS_OK);
+	memset(out, 0, sizeof(out));
+	cr_assert_eq(ops->kdf_output(ctx, st, out, sizeof(out)), TS_OK);
+	cr_assert_eq(memcmp(out, rfc_okm, sizeof(out)), 0);
+	/* Past the partition's capacity: INSUFFICIENT_DATA. */
+	{
+		uint8_t *big = malloc(255 * 32);
+
+		cr_assert_not_null(big);
+		cr_assert_eq(ops->kdf_output(ctx, st, big, 255 * 32 - 42 + 1),
+		             TS_E_PSA_INSUFFICIENT_DATA);
+		free(big);
+	}
+	ops->kdf_free(ctx, st);
+}
+
+Test(ts_provider, tls12_prf_sha256_from_the_partition)
+{
+	/* The TLS 1.2 PRF (SHA-256) vector widely used for RFC 5246 5: secret,
+	 * seed, "test label", the first 100 bytes. */
+	static const uint8_t secret[] = {0x9b, 0xbe, 0x43, 0x6b, 0xa9, 0x40, 0xf0, 0x17,
+	                                 0xb1, 0x76, 0x52, 0x84, 0x9a, 0x71, 0xdb, 0x35};
+	static const uint8_t seed[] = {0xa0, 0xba, 0x9f, 0x93, 0x6c, 0xda, 0x31, 0x18,
+	                               0x27, 0xa6, 0xf7, 0x96, 0xff, 0xd5, 0x19, 0x8c};
+	static const uint8_t want[100] = {
+	        0xe3, 0xf2, 0x29, 0xba, 0x72, 0x7b, 0xe1, 0x7b, 0x8d, 0x12, 0x26, 0x20, 0x55,
+	        0x7c, 0xd4, 0x53, 0xc2, 0xaa, 0xb2, 0x1d, 0x07, 0xc3, 0xd4, 0x95, 0x32, 0x9b,
+	        0x52, 0xd4, 0xe6, 0x1e, 0xdb, 0x5a, 0x6b, 0x30, 0x17, 0x91, 0xe9, 0x0d, 0x35,
+	        0xc9, 0xc9, 0xa4, 0x6b, 0x4e, 0x14, 0xba, 0xf9, 0xaf, 0x0f, 0xa0, 0x22, 0xf7,
+	        0x07, 0x7d, 0xef, 0x17, 0xab, 0xfd, 0x37, 0x97, 0xc0, 0x56, 0x4b, 0xab, 0x4f,
+	        0xbc, 0x91, 0x66, 0x6e, 0x9d, 0xef, 0x9b, 0x97, 0xfc, 0xe3, 0x4f, 0x79, 0x67,
+	        0x89, 0xba, 0xa4, 0x80, 0x82, 0xd1, 0x22, 0xee, 0x42, 0xc5, 0xa7, 0x2e, 0x5a,
+	        0x51, 0x10, 0xff, 0xf7, 0x01, 0x87, 0x34, 0x7b, 0x66};
+	const struct psa_alg prf = {.cls = PSA_AC_KDF, .kind = 2, .hash = PSA_HASH_SHA_256};
+	uint8_t out[100];
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	cr_assert_eq(ops->kdf_setup(ctx, &prf, &st, &cap), TS_OK);
+	cr_assert_geq(cap, sizeof(out));
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0101, secret, sizeof(secret)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0201, (const uint8_t *)"test label", 10), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, out, 1), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, out + 1, 99), TS_OK);
+	cr_assert_eq(memcmp(out, want, sizeof(out)), 0);
+	ops->kdf_free(ctx, st);
+}
+
+Test(ts_provider, derivation_steps_out_of_order_and_wrong_keys_are_refused)
+{
+	struct psa_attrs dk = {.type = PSA_KT_DERIVE, .usage = PSA_USAGE_DERIVE, .alg = hkdf256};
+	struct psa_attrs nd = {.type = PSA_KT_DERIVE, .usage = PSA_USAGE_EXPORT, .alg = hkdf256};
+	uint8_t ref[4], ref2[4], foreign[4] = {0, 0, 0, 9}, out[8];
+	struct prov_key k, k2, kf;
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	import_derive(&dk, rfc_ikm, sizeof(rfc_ikm), ref, &k);
+	import_derive(&nd, rfc_ikm, sizeof(rfc_ikm), ref2, &k2);
+	/* No info yet: no output. */
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &k), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, out, 8), TS_E_PSA_BAD_STATE);
+	ops->kdf_free(ctx, st);
+	/* The salt after the secret. */
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &k), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0202, rfc_salt, 3), TS_E_PSA_BAD_STATE);
+	ops->kdf_free(ctx, st);
+	/* A number, a step HKDF does not take, a key without DERIVE usage, a
+	 * DERIVE key as the info, a reference not ours. */
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_integer(ctx, st, 0x1002, 1000), TS_E_PSA_INVALID_ARGUMENT);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, rfc_salt, 3), TS_E_PSA_INVALID_ARGUMENT);
+	ops->kdf_free(ctx, st);
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &k2), TS_E_PSA_NOT_PERMITTED);
+	ops->kdf_free(ctx, st);
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0203, &k), TS_E_PSA_INVALID_ARGUMENT);
+	ops->kdf_free(ctx, st);
+	kf = (struct prov_key){.attrs = &dk, .ref = foreign, .ref_len = 4};
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &kf), TS_E_PSA_DOES_NOT_EXIST);
+	ops->kdf_free(ctx, st);
+	/* Agreement-then-KDF is not served; a hash the partition lacks. */
+	cr_assert_eq(ops->kdf_setup(ctx,
+	                            &(struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT,
+	                                              .kind = PSA_KA_ECDH,
+	                                              .kdf = 1,
+	                                              .kdf_hash = PSA_HASH_SHA_256},
+	                            &st, &cap),
+	             TS_E_PSA_NOT_SUPPORTED);
+	cr_assert_eq(ops->kdf_setup(ctx, &(struct psa_alg){.cls = PSA_AC_KDF, .kind = 2, .hash = 3},
+	                            &st, &cap),
+	             TS_E_PSA_NOT_SUPPORTED, "TLS 1.2 PRF with MD5");
+}
+
+Test(ts_provider, derivations_are_capped_below_the_pool_and_die_with_the_session)
+{
+	void *st[TSP_MP_PER_FAMILY], *extra = NULL, *mac = NULL;
+	struct psa_attrs hmac = {
+	        .type = PSA_KT_HMAC,
+	        .bits = 256,
+	        .usage = PSA_USAGE_SIGN_MESSAGE,
+	        .alg = {.cls = PSA_AC_MAC, .kind = PSA_MAC_HMAC, .hash = PSA_HASH_SHA_256}};
+	uint8_t ref[4], out[42], first[42];
+	uint64_t cap = 0;
+	struct prov_key k;
+
+	for (unsigned i = 0; i < TSP_MP_PER_FAMILY; i++) {
+		cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st[i], &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st[i], 0x0101, rfc_ikm, sizeof(rfc_ikm)), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st[i], 0x0203, rfc_info, i + 1), TS_OK);
+	}
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &extra, &cap), TS_E_PSA_INSUFFICIENT_MEMORY);
+	/* The MAC family has its own count. */
+	make_key(&hmac, ref, &k);
+	cr_assert_eq(ops->mp_setup(ctx, PROV_MP_MAC_SIGN, &k, &hmac.alg, &mac), TS_OK);
+	ops->mp_free(ctx, mac);
+	/* None was recycled: each still answers its own output. */
+	for (unsigned i = 0; i < TSP_MP_PER_FAMILY; i++) {
+		cr_assert_eq(ops->kdf_output(ctx, st[i], out, sizeof(out)), TS_OK, "op %u", i);
+		if (i == 0)
+			memcpy(first, out, sizeof(out));
+		else
+			cr_assert_neq(memcmp(first, out, sizeof(out)), 0, "op %u", i);
+		ops->kdf_free(ctx, st[i]);
+	}
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &extra, &cap), TS_OK);
+	((struct tsp *)ctx)->broken = true;
+	cr_assert_eq(ops->kdf_input(ctx, extra, 0x0101, rfc_ikm, 4), TS_E_PSA_BAD_STATE);
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st[0], &cap), TS_OK, "a new session");
+	cr_assert_eq(ops->kdf_input(ctx, extra, 0x0101, rfc_ikm, 4), TS_E_PSA_BAD_STATE);
+	cr_assert_eq(ops->kdf_output(ctx, extra, out, 1), TS_E_PSA_BAD_STATE);
+	ops->kdf_free(ctx, extra);
+	ops->kdf_free(ctx, st[0]);
+}
+
+Test(ts_provider, derive_and_raw_data_keys_and_can_do_for_derivation)
+{
+	struct psa_attrs dk = {.type = PSA_KT_DERIVE,
+	                       .bits = 256,
+	                       .usage = PSA_USAGE_DERIVE | PSA_USAGE_EXPORT,
+	                       .alg = hkdf256};
+	struct psa_attrs raw = {.type = PSA_KT_RAW_DATA,
+	                        .bits = 128,
+	                        .usage = PSA_USAGE_DERIVE | PSA_USAGE_EXPORT,
+	                        .alg = {.cls = PSA_AC_NONE}};
+	struct psa_attrs aes = {.type = PSA_KT_AES,
+	                        .bits = 128,
+	                        .usage = PSA_USAGE_ENCRYPT,
+	                        .alg = {.cls = PSA_AC_AEAD, .kind = PSA_AEAD_GCM}};
+	uint8_t ref[4], ref2[4], *out = NULL;
+	size_t len = 0;
+	struct prov_key k;
+
+	for (int check = 1; check <= 3; check++) {
+		cr_assert_eq(ops->can_do(ctx, &dk, check), TS_OK, "derive, check %d", check);
+		cr_assert_eq(ops->can_do(ctx, &raw, check), TS_OK, "raw data, check %d", check);
+	}
+	cr_assert_eq(ops->can_do(ctx, &aes, 4), TS_OK, "derived into an AES key");
+	cr_assert_eq(ops->can_do(ctx, &dk, 4), TS_OK);
+	cr_assert_eq(ops->can_do(ctx, &p256, 4), TS_E_PSA_NOT_SUPPORTED);
+	dk.bits = 12;
+	cr_assert_eq(ops->can_do(ctx, &dk, 2), TS_E_PSA_NOT_SUPPORTED);
+	dk.bits = 256;
+	dk.alg = (struct psa_alg){.cls = PSA_AC_MAC, .kind = PSA_MAC_HMAC, .hash = 7};
+	cr_assert_eq(ops->can_do(ctx, &dk, 1), TS_E_PSA_NOT_SUPPORTED);
+	dk.alg = hkdf256;
+	/* Generated in the partition, both; exported again as they are. */
+	make_key(&dk, ref, &k);
+	cr_assert_eq(ops->export_key(ctx, &k, &out, &len), TS_OK);
+	cr_assert_eq(len, 32);
+	free(out);
+	make_key(&raw, ref2, &k);
+	cr_assert_eq(ops->export_key(ctx, &k, &out, &len), TS_OK);
+	cr_assert_eq(len, 16);
+	free(out);
+}
+
+/* One derivation on the provider (ts) or the software provider's own HMAC
+ * streaming code (!ts), inputs as (step, bytes) pairs, 48 bytes out. */
+struct kin {
+	uint32_t step;
+	const uint8_t *v;
+	size_t len;
+};
+
+static void derive_on(bool ts, const struct psa_alg *alg, const struct kin *in, size_t n,
+                      uint8_t out[48])
+{
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	cr_assert_eq(ts ? ops->kdf_setup(ctx, alg, &st, &cap) : sw_kdf_setup(NULL, alg, &st, &cap),
+	             TS_OK);
+	cr_assert_geq(cap, 48);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(ts ? ops->kdf_input(ctx, st, in[i].step, in[i].v, in[i].len)
+		                : sw_kdf_input(NULL, st, in[i].step, in[i].v, in[i].len),
+		             TS_OK, "input %zu", i);
+	cr_assert_eq(ts ? ops->kdf_output(ctx, st, out, 48) : sw_kdf_output(NULL, st, out, 48),
+	             TS_OK);
+	if (ts)
+		ops->kdf_free(ctx, st);
+	else
+		sw_kdf_free(NULL, st);
+}
+
+Test(ts_provider, psk_to_ms_in_the_partition_equals_the_software_providers)
+{
+	const struct psa_alg alg = {.cls = PSA_AC_KDF, .kind = 3, .hash = PSA_HASH_SHA_256};
+	static const uint8_t seed[64] = {1, 2, 3, 4, 5}, psk[16] = {0x50, 0x53, 0x4b},
+	                     other[32] = {0x0e, 0xc0};
+	const struct kin plain[] = {{0x0204, seed, sizeof(seed)},
+	                            {0x0101, psk, sizeof(psk)},
+	                            {0x0201, (const uint8_t *)"master secret", 13}};
+	uint8_t a[48], b[48];
+	uint8_t big[129] = {0};
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	derive_on(true, &alg, plain, 3, a);
+	derive_on(false, &alg, plain, 3, b);
+	cr_assert_eq(memcmp(a, b, 48), 0, "PSK-to-MS without an other secret");
+	/* TS v1.2.0's partition refuses the other secret (RFC 5489's ECDHE-PSK),
+	 * as bytes and as a DERIVE key alike: InvalidArgument. */
+	{
+		struct psa_attrs ok = {
+		        .type = PSA_KT_DERIVE, .usage = PSA_USAGE_DERIVE, .alg = alg};
+		uint8_t ref[4];
+		struct prov_key k;
+
+		import_derive(&ok, other, sizeof(other), ref, &k);
+		cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+		cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0102, &k), TS_E_PSA_INVALID_ARGUMENT);
+		ops->kdf_free(ctx, st);
+		cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0102, other, sizeof(other)),
+		             TS_E_PSA_INVALID_ARGUMENT);
+		ops->kdf_free(ctx, st);
+	}
+	/* A PSK over 128 bytes is refused (PSA_TLS12_PSK_TO_MS_PSK_MAX_SIZE). */
+	cr_assert_eq(ops->kdf_setup(ctx, &alg, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0204, seed, sizeof(seed)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0101, big, sizeof(big)), TS_E_PSA_INVALID_ARGUMENT);
+	ops->kdf_free(ctx, st);
+	/* An input past the 8 KiB buffer is refused before anything is sent. */
+	{
+		static uint8_t huge[9000];
+
+		cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+		cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, huge, sizeof(huge)),
+		             TS_E_PSA_INSUFFICIENT_MEMORY);
+		ops->kdf_free(ctx, st);
+	}
 }
