@@ -213,12 +213,29 @@ uint32_t tsp_usage(uint32_t usage)
 	return v;
 }
 
+/* The partition's usage for a key: the client's, and the hash usage with a
+ * message one. The daemon signs and verifies messages by hashing them and
+ * sending SIGN_HASH / VERIFY_HASH (the partition's SIGN_MESSAGE takes 64
+ * bytes at most), which Mbed TLS refuses for a key that permits only the
+ * message usage; the client's own policy is the daemon's to check, before
+ * any call. */
+static uint32_t partition_usage(uint32_t usage)
+{
+	uint32_t v = tsp_usage(usage);
+
+	if (v & 0x0400u)
+		v |= 0x1000u;
+	if (v & 0x0800u)
+		v |= 0x2000u;
+	return v;
+}
+
 enum ts_err tsp_attrs(const struct psa_attrs *a, uint32_t id, struct tsc_attrs *ret)
 {
 	struct tsc_attrs t = {.bits = a->bits,
 	                      .lifetime = TSC_LIFETIME_PERSISTENT,
 	                      .id = id,
-	                      .usage = tsp_usage(a->usage)};
+	                      .usage = partition_usage(a->usage)};
 	enum ts_err err = tsp_key_type(a, &t.type);
 
 	if (err == TS_OK)

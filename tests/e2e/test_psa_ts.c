@@ -657,6 +657,33 @@ Test(psa_ts, derivations_are_capped_and_those_of_an_exited_process_come_back)
 /* A CBC-PKCS7 decryption across requests in updates of whole blocks: the
  * service holds the last block back each time, and the real one sizes an
  * update's output as its input rounded up to a block. */
+Test(psa_ts, a_key_for_messages_only_signs_and_verifies_messages_but_no_hash)
+{
+	static const uint8_t scalar[32] = {0x11, 0x22, 0x33, 0x44, 5, 6, 7, 8, 9, 10, 11, 12};
+	static const char msg[] = "signed as a message, hashed by the daemon";
+	psa_algorithm_t alg = PSA_ALG_ECDSA(PSA_ALG_SHA_256);
+	uint8_t sig[PSA_SIGNATURE_MAX_SIZE], h[32];
+	size_t sl = 0, hl = 0;
+	psa_key_id_t k = make(170, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                      PSA_KEY_USAGE_SIGN_MESSAGE | PSA_KEY_USAGE_VERIFY_MESSAGE, alg,
+	                      scalar, sizeof(scalar));
+
+	/* The partition is asked for SIGN_HASH / VERIFY_HASH, which the key's
+	 * own policy does not name: the client's policy is still what holds. */
+	cr_assert_eq(
+	        psa_sign_message(k, alg, (const uint8_t *)msg, sizeof(msg), sig, sizeof(sig), &sl),
+	        PSA_SUCCESS);
+	cr_assert_eq(sl, 64);
+	cr_assert_eq(psa_verify_message(k, alg, (const uint8_t *)msg, sizeof(msg), sig, sl),
+	             PSA_SUCCESS);
+	sig[5] ^= 1;
+	cr_assert_eq(psa_verify_message(k, alg, (const uint8_t *)msg, sizeof(msg), sig, sl),
+	             PSA_ERROR_INVALID_SIGNATURE);
+	sha(EVP_sha256(), msg, sizeof(msg), h, &hl);
+	cr_assert_eq(psa_sign_hash(k, alg, h, hl, sig, sizeof(sig), &sl), PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+}
+
 Test(psa_ts, gcm_tags_psa_does_not_allow_are_refused_before_the_partition)
 {
 	static const uint8_t key[16] = {9}, nonce[12] = {1};
