@@ -581,11 +581,16 @@ static enum ts_err input_agreement(struct request *r, struct sess_op *op,
 
 	if (op->alg.cls != PSA_AC_KEY_AGREEMENT || r->args.key_name == NULL)
 		return TS_E_PSA_INVALID_ARGUMENT;
-	if (p->ops->key_agreement == NULL)
+	if (p->ops->key_agreement == NULL && p->ops->kdf_key_agreement == NULL)
 		return TS_E_PSA_NOT_SUPPORTED;
 	err = load_input_key(r, op, &agree_key);
 	if (err != TS_OK)
 		return err;
+	if (p->ops->kdf_key_agreement != NULL)
+		return p->ops->kdf_key_agreement(p->ctx, op->state, o->step, &r->pkey,
+		                                 o->peer_key.data != NULL ? o->peer_key.data
+		                                                          : (const uint8_t *)"",
+		                                 o->peer_key.len);
 	raw.kdf = 0;
 	raw.kdf_hash = 0;
 	err = p->ops->key_agreement(p->ctx, &r->pkey, &raw,

@@ -302,9 +302,10 @@ struct prov_ops {
 
 	/* ---- key derivation (the PSA C API) ----
 	 *
-	 * Optional, all or none of kdf_*. alg is of class PSA_AC_KDF (or a
-	 * key agreement with a KDF: the core runs key_agreement and hands the
-	 * secret to kdf_input as PSA_KEY_DERIVATION_INPUT_SECRET). step values
+	 * Optional, all or none of kdf_* (kdf_key_agreement aside). alg is of
+	 * class PSA_AC_KDF or a key agreement with a KDF: for the agreement
+	 * step the core calls kdf_key_agreement when the provider has it, else
+	 * runs key_agreement raw and hands the secret to kdf_input. step values
 	 * are PSA's (0x0101 secret, 0x0102 other secret, 0x0201 label, 0x0202
 	 * salt, 0x0203 info, 0x0204 seed, 0x1001 password, 0x1002 cost). The
 	 * provider checks the order of steps (TS_E_PSA_BAD_STATE) and reports
@@ -320,6 +321,14 @@ struct prov_ops {
 	/* The next len bytes of output. */
 	enum ts_err (*kdf_output)(void *ctx, void *state, uint8_t *out, size_t len);
 	void (*kdf_free)(void *ctx, void *state);
+	/* Optional: the agreement step of a key agreement with a KDF, done by
+	 * the provider (the shared secret need not leave it): private_key's
+	 * agreement with peer (the public key as PsaExportPublicKey gives it)
+	 * becomes input step. The core has checked the key's policy (DERIVE,
+	 * the operation's algorithm). */
+	enum ts_err (*kdf_key_agreement)(void *ctx, void *state, uint32_t step,
+	                                 const struct prov_key *private_key, const uint8_t *peer,
+	                                 size_t peer_len);
 };
 
 /* Multipart kinds (psa_op_setup.proto's Kind, without HASH). */

@@ -656,7 +656,7 @@ static bool can_do_asymmetric(const struct psa_attrs *a)
 		       (a->bits == 0 || a->bits == 256 || a->bits == 384 || a->bits == 521) &&
 		       (a->alg.cls == PSA_AC_NONE ||
 		        (a->type == PSA_KT_ECC_PAIR && a->alg.cls == PSA_AC_KEY_AGREEMENT &&
-		         a->alg.kind == PSA_KA_ECDH && a->alg.kdf == 0) ||
+		         a->alg.kind == PSA_KA_ECDH && a->alg.kdf <= 3) ||
 		        (a->alg.cls == PSA_AC_SIGN &&
 		         (a->alg.kind == PSA_SIGN_ECDSA || a->alg.kind == PSA_SIGN_ECDSA_ANY ||
 		          a->alg.kind == PSA_SIGN_DETERMINISTIC_ECDSA)));
@@ -686,9 +686,12 @@ static bool can_do_symmetric(const struct psa_attrs *a)
 		        (a->alg.cls == PSA_AC_MAC && a->alg.kind == PSA_MAC_HMAC));
 	case PSA_KT_DERIVE:
 	case PSA_KT_RAW_DATA:
-		/* Inputs of the partition's KDFs (HKDF, TLS 1.2 PRF, PSK-to-MS). */
+		/* Inputs of the partition's KDFs (HKDF, TLS 1.2 PRF, PSK-to-MS),
+		 * also after an ECDH agreement. */
 		return a->bits % 8 == 0 && a->bits <= 65536 &&
-		       (a->alg.cls == PSA_AC_NONE || a->alg.cls == PSA_AC_KDF);
+		       (a->alg.cls == PSA_AC_NONE || a->alg.cls == PSA_AC_KDF ||
+		        (a->alg.cls == PSA_AC_KEY_AGREEMENT && a->alg.kind == PSA_KA_ECDH &&
+		         a->alg.kdf >= 1 && a->alg.kdf <= 3));
 	default:
 		return false;
 	}
@@ -778,6 +781,7 @@ const struct prov_ops prov_trusted_services_ops = {
         .kdf_input_integer = tsp_kdf_input_integer,
         .kdf_output = tsp_kdf_output,
         .kdf_free = tsp_kdf_free,
+        .kdf_key_agreement = tsp_kdf_key_agreement,
         .key_agreement = tsp_key_agreement,
         .can_do = tsp_can_do,
 };

@@ -309,6 +309,20 @@ enum ts_err tsc_req_kdf_input_key(uint8_t *buf, size_t cap, uint32_t handle, uin
 	return tsc_w_finish(&w, ret_len);
 }
 
+enum ts_err tsc_req_kdf_key_agreement(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                      uint32_t key_id, const uint8_t *peer, size_t peer_len,
+                                      size_t *ret_len)
+{
+	struct tsc_writer w;
+
+	tsc_w_init(&w, buf, cap);
+	tsc_w_u32(&w, handle);
+	tsc_w_u32(&w, step);
+	tsc_w_u32(&w, key_id);
+	tsc_w_tlv(&w, TSC_TAG_1, peer, peer_len);
+	return tsc_w_finish(&w, ret_len);
+}
+
 enum ts_err tsc_req_kdf_output_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t len,
                                      size_t *ret_len)
 {

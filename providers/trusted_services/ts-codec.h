@@ -224,13 +224,18 @@ enum ts_err tsc_req_aead_lengths(uint8_t *buf, size_t cap, uint32_t handle, uint
  * (tsc_req_kdf_handle), GET_CAPACITY answering a u32 (tsc_resp_id: the
  * service truncates its size_t to 32 bits). INPUT_BYTES: handle, step, T1
  * the data; INPUT_KEY: handle, step, the partition key's ID; OUTPUT_BYTES:
- * handle, the length wanted, answered as T1 (tsc_resp_data). */
+ * handle, the length wanted, answered as T1 (tsc_resp_data); KEY_AGREEMENT:
+ * handle, step, the private key's ID, T1 the peer's public key, answering
+ * nothing (the shared secret stays in the partition, as the step's input). */
 enum ts_err tsc_req_kdf_setup(uint8_t *buf, size_t cap, uint32_t alg, size_t *ret_len);
 enum ts_err tsc_req_kdf_handle(uint8_t *buf, size_t cap, uint32_t handle, size_t *ret_len);
 enum ts_err tsc_req_kdf_input_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
                                     const uint8_t *data, size_t data_len, size_t *ret_len);
 enum ts_err tsc_req_kdf_input_key(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
                                   uint32_t key_id, size_t *ret_len);
+enum ts_err tsc_req_kdf_key_agreement(uint8_t *buf, size_t cap, uint32_t handle, uint32_t step,
+                                      uint32_t key_id, const uint8_t *peer, size_t peer_len,
+                                      size_t *ret_len);
 enum ts_err tsc_req_kdf_output_bytes(uint8_t *buf, size_t cap, uint32_t handle, uint32_t len,
                                      size_t *ret_len);
 

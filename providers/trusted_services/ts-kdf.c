@@ -12,9 +12,11 @@
  * the partition's to check; the core counts the capacity down from what the
  * partition answers right after setup.
  *
- * A key agreement followed by a KDF is not served: the core would run the
- * agreement raw, which the partition refuses for a key whose policy names
- * the agreement with its KDF.
+ * A key agreement followed by a KDF is set up in the partition with its
+ * full value (agreement | KDF), and its agreement step goes as the
+ * service's KEY_AGREEMENT (tsp_kdf_key_agreement): the partition refuses a
+ * raw agreement with a key whose policy names the agreement with its KDF,
+ * and the shared secret then never leaves it.
  */
 #include "providers/trusted_services/ts-priv.h"
 
@@ -72,9 +74,7 @@ enum ts_err tsp_kdf_setup(void *ctx, const struct psa_alg *alg, void **ret_state
 	size_t len = 0, n = 0;
 	enum ts_err err;
 
-	if (alg->cls == PSA_AC_KEY_AGREEMENT)
-		return TS_E_PSA_NOT_SUPPORTED; /* see the top of the file */
-	if (alg->cls != PSA_AC_KDF)
+	if (alg->cls != PSA_AC_KDF && !(alg->cls == PSA_AC_KEY_AGREEMENT && alg->kdf != 0))
 		return TS_E_PSA_INVALID_ARGUMENT;
 	err = tsp_alg(alg, &a);
 	if (err != TS_OK)
@@ -158,6 +158,29 @@ enum ts_err tsp_kdf_input_key(void *ctx, void *state, uint32_t step, const struc
 		err = tsc_req_kdf_input_key(p->req, p->cap, d->handle, step, id, &rlen);
 	if (err == TS_OK)
 		err = input_call(p, TSC_OP_KDF_INPUT_KEY, rlen);
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+enum ts_err tsp_kdf_key_agreement(void *ctx, void *state, uint32_t step,
+                                  const struct prov_key *private_key, const uint8_t *peer,
+                                  size_t peer_len)
+{
+	struct tsp *p = ctx;
+	struct tsp_kdf *d = state;
+	size_t rlen = 0;
+	uint32_t id;
+	enum ts_err err;
+
+	if (!tsp_ref_id(private_key, &id))
+		return TS_E_PSA_DOES_NOT_EXIST;
+	pthread_mutex_lock(&p->lock);
+	err = tsp_op_live(p, d->open, d->epoch);
+	if (err == TS_OK)
+		err = tsc_req_kdf_key_agreement(p->req, p->cap, d->handle, step, id, peer, peer_len,
+		                                &rlen);
+	if (err == TS_OK)
+		err = input_call(p, TSC_OP_KDF_KEY_AGREEMENT, rlen);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }

@@ -99,6 +99,9 @@ enum ts_err tsp_kdf_input_key(void *ctx, void *state, uint32_t step, const struc
 enum ts_err tsp_kdf_input_integer(void *ctx, void *state, uint32_t step, uint64_t value);
 enum ts_err tsp_kdf_output(void *ctx, void *state, uint8_t *out, size_t len);
 void tsp_kdf_free(void *ctx, void *state);
+enum ts_err tsp_kdf_key_agreement(void *ctx, void *state, uint32_t step,
+                                  const struct prov_key *private_key, const uint8_t *peer,
+                                  size_t peer_len);
 
 /* Multipart steps (ts-symmetric.c), called with p->lock held. */
 struct tsp_out { /* an output put together from the pieces the steps answer */

@@ -87,6 +87,20 @@ enum ts_err tsp_key_type(const struct psa_attrs *a, uint32_t *ret)
 	return TS_OK;
 }
 
+/* HKDF, the TLS 1.2 PRF and PSK-to-MS: 0x080001hh, 0x080002hh, 0x080003hh. */
+static enum ts_err kdf_value(uint8_t kind, uint8_t hash, uint32_t *ret)
+{
+	uint32_t h = 0;
+	enum ts_err err;
+
+	if (kind < 1 || kind > 3)
+		return TS_E_PSA_NOT_SUPPORTED;
+	err = hash_of(hash, false, &h);
+	if (err == TS_OK)
+		*ret = 0x08000000u | (uint32_t)kind << 8 | h;
+	return err;
+}
+
 enum ts_err tsp_alg(const struct psa_alg *alg, uint32_t *ret)
 {
 	uint32_t v = 0, h = 0;
@@ -167,23 +181,21 @@ enum ts_err tsp_alg(const struct psa_alg *alg, uint32_t *ret)
 			v = (v & ~0x003f0000u) | alg->length << 16;
 		break;
 	case PSA_AC_KEY_AGREEMENT:
-		/* Raw agreement only: one followed by a KDF is key derivation,
-		 * which the provider does not serve. */
-		if (alg->kdf != 0)
-			err = TS_E_PSA_NOT_SUPPORTED;
-		else if (alg->kind == PSA_KA_ECDH)
+		/* The agreement's value, or'ed with its KDF's when one follows:
+		 * ECDH with HKDF-SHA-256 is 0x09020000 | 0x08000109. */
+		if (alg->kind == PSA_KA_ECDH)
 			v = 0x09020000u;
 		else if (alg->kind == PSA_KA_FFDH)
 			v = 0x09010000u;
 		else
 			err = TS_E_PSA_NOT_SUPPORTED;
+		if (err == TS_OK && alg->kdf != 0) {
+			err = kdf_value(alg->kdf, alg->kdf_hash, &h);
+			v |= h;
+		}
 		break;
 	case PSA_AC_KDF:
-		/* HKDF, the TLS 1.2 PRF and PSK-to-MS: 0x080001hh, 0x080002hh, 0x080003hh. */
-		if (alg->kind < 1 || alg->kind > 3)
-			return TS_E_PSA_NOT_SUPPORTED;
-		err = hash_of(alg->hash, false, &h);
-		v = 0x08000000u | (uint32_t)alg->kind << 8 | h;
+		err = kdf_value(alg->kind, alg->hash, &v);
 		break;
 	default:
 		err = TS_E_PSA_NOT_SUPPORTED;
@@ -284,9 +296,19 @@ enum ts_err tsp_alg_back(uint32_t alg, struct psa_alg *ret)
 			err = hash_back(low, &a.hash, &a.hash_any);
 		else if (base == 0x06000300u || base == 0x06000700u)
 			err = TS_E_PSA_NOT_SUPPORTED;
-	} else if (alg == 0x09020000u || alg == 0x09010000u) {
+	} else if ((alg & 0xffff0000u) == 0x09020000u || (alg & 0xffff0000u) == 0x09010000u) {
 		a.cls = PSA_AC_KEY_AGREEMENT;
-		a.kind = alg == 0x09020000u ? PSA_KA_ECDH : PSA_KA_FFDH;
+		a.kind = (alg & 0xffff0000u) == 0x09020000u ? PSA_KA_ECDH : PSA_KA_FFDH;
+		if ((alg & 0xffffu) != 0) {
+			struct psa_alg k = {0};
+
+			/* The KDF that follows: the low half with the KDF class. */
+			err = tsp_alg_back(0x08000000u | (alg & 0xffffu), &k);
+			if (err == TS_OK && k.cls != PSA_AC_KDF)
+				err = TS_E_PSA_NOT_SUPPORTED;
+			a.kdf = k.kind;
+			a.kdf_hash = k.hash;
+		}
 	} else if (base == 0x08000100u || base == 0x08000200u || base == 0x08000300u) {
 		bool any;
 

@@ -5,7 +5,8 @@
  * MAC, cipher and AEAD held in the partition across requests (within the
  * provider's cap below the partition's pool), a key that may not leave the
  * partition copied inside it, hashing done by the daemon, and key
- * derivation answered NotSupported (the provider has none).
+ * derivation in the partition (HKDF from a DERIVE key, ECDH followed by
+ * HKDF with the shared secret kept there).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -740,4 +741,102 @@ Test(psa_ts, a_multipart_cbc_pkcs7_decryption_takes_updates_of_whole_blocks)
 	cr_assert_eq(total, sizeof(text));
 	cr_assert_eq(memcmp(out, text, total), 0);
 	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+}
+
+/* ---- a key agreement followed by a KDF, in the partition ---- */
+
+#define ECDH_HKDF PSA_ALG_KEY_AGREEMENT(PSA_ALG_ECDH, PSA_ALG_HKDF(PSA_ALG_SHA_256))
+
+/* ECDH P-256 with HKDF-SHA-256: a private key imported by PSA ID with that
+ * policy agrees in the partition with OpenSSL's peer key (the secret stays
+ * there, as the derivation's secret), and the output is OpenSSL's ECDH
+ * secret through OpenSSL's HKDF; the raw agreement is not the key's
+ * algorithm, and a key without DERIVE is refused. */
+Test(psa_ts, ecdh_then_hkdf_in_the_partition_matches_openssl)
+{
+	static const uint8_t scalar[32] = {0x1c, 0x2d, 0x3e, 0x4f, 0x50, 0x61, 0x72, 0x83,
+	                                   0x94, 0xa5, 0xb6, 0xc7, 0xd8, 0xe9, 0xfa, 0x0b,
+	                                   0x1c, 0x2d, 0x3e, 0x4f, 0x50, 0x61, 0x72, 0x83,
+	                                   0x94, 0xa5, 0xb6, 0xc7, 0xd8, 0xe9, 0xfa, 0x0b};
+	psa_key_id_t k = make(170, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                      PSA_KEY_USAGE_DERIVE, ECDH_HKDF, scalar, sizeof(scalar));
+	psa_key_id_t nd = make(171, PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1), 256,
+	                       PSA_KEY_USAGE_EXPORT, ECDH_HKDF, scalar, sizeof(scalar));
+	psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
+	EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *ours;
+	EVP_PKEY_CTX *c;
+	uint8_t pub[PSA_EXPORT_PUBLIC_KEY_MAX_SIZE], secret[32], want[48], out[48], raw[32];
+	uint8_t *peer_pub = NULL;
+	size_t pl = 0, sl = sizeof(secret), ppl, n = 0;
+
+	cr_assert_not_null(peer);
+	ppl = EVP_PKEY_get1_encoded_public_key(peer, &peer_pub);
+	cr_assert_eq(ppl, 65);
+	cr_assert_eq(psa_export_public_key(k, pub, sizeof(pub), &pl), PSA_SUCCESS);
+	ours = ec_public("prime256v1", pub, pl);
+	c = EVP_PKEY_CTX_new(peer, NULL);
+	cr_assert_eq(EVP_PKEY_derive_init(c), 1);
+	cr_assert_eq(EVP_PKEY_derive_set_peer(c, ours), 1);
+	cr_assert_eq(EVP_PKEY_derive(c, secret, &sl), 1);
+	cr_assert_eq(sl, 32);
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(ours);
+	openssl_hkdf(secret, sl, want, sizeof(want));
+
+	cr_assert_eq(psa_key_derivation_setup(&op, ECDH_HKDF), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT, rfc_salt,
+	                                            sizeof(rfc_salt)),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_key_agreement(&op, PSA_KEY_DERIVATION_INPUT_SECRET, k,
+	                                              peer_pub, ppl),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, rfc_info,
+	                                            sizeof(rfc_info)),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, 20), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out + 20, 28), PSA_SUCCESS);
+	cr_assert_eq(memcmp(out, want, sizeof(want)), 0, "OpenSSL's ECDH then HKDF");
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+
+	/* The key's policy is the agreement with its KDF: no raw agreement. */
+	cr_assert_eq(psa_raw_key_agreement(PSA_ALG_ECDH, k, peer_pub, ppl, raw, sizeof(raw), &n),
+	             PSA_ERROR_NOT_PERMITTED);
+	/* Without DERIVE usage the agreement step is refused. */
+	cr_assert_eq(psa_key_derivation_setup(&op, ECDH_HKDF), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_key_agreement(&op, PSA_KEY_DERIVATION_INPUT_SECRET, nd,
+	                                              peer_pub, ppl),
+	             PSA_ERROR_NOT_PERMITTED);
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+
+	OPENSSL_free(peer_pub);
+	EVP_PKEY_free(peer);
+	cr_assert_eq(psa_destroy_key(nd), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(k), PSA_SUCCESS);
+}
+
+/* A DERIVE key whose policy is ECDH with HKDF-SHA-256 feeds such an
+ * operation as its secret by input_key: RFC 5869 A.1's output. */
+Test(psa_ts, a_derive_key_for_ecdh_then_hkdf_is_the_secret_by_input_key)
+{
+	psa_key_id_t dk = make(172, PSA_KEY_TYPE_DERIVE, 0, PSA_KEY_USAGE_DERIVE, ECDH_HKDF,
+	                       rfc_ikm, sizeof(rfc_ikm));
+	psa_key_derivation_operation_t op = PSA_KEY_DERIVATION_OPERATION_INIT;
+	psa_key_attributes_t got = PSA_KEY_ATTRIBUTES_INIT;
+	uint8_t out[42];
+
+	cr_assert_eq(psa_get_key_attributes(dk, &got), PSA_SUCCESS);
+	cr_assert_eq(psa_get_key_algorithm(&got), ECDH_HKDF);
+	cr_assert_eq(psa_key_derivation_setup(&op, ECDH_HKDF), PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_SALT, rfc_salt,
+	                                            sizeof(rfc_salt)),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_key(&op, PSA_KEY_DERIVATION_INPUT_SECRET, dk),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_input_bytes(&op, PSA_KEY_DERIVATION_INPUT_INFO, rfc_info,
+	                                            sizeof(rfc_info)),
+	             PSA_SUCCESS);
+	cr_assert_eq(psa_key_derivation_output_bytes(&op, out, sizeof(out)), PSA_SUCCESS);
+	cr_assert_eq(memcmp(out, rfc_okm, sizeof(rfc_okm)), 0, "RFC 5869 A.1's OKM");
+	cr_assert_eq(psa_key_derivation_abort(&op), PSA_SUCCESS);
+	cr_assert_eq(psa_destroy_key(dk), PSA_SUCCESS);
 }

@@ -17,7 +17,12 @@
  *   - an input key: ID 0 or one not there is INVALID_HANDLE, one without
  *     DERIVE usage or another algorithm NOT_PERMITTED, DERIVE keys for the
  *     secrets and RAW_DATA ones for the other steps, else INVALID_ARGUMENT;
- *   - an output past the capacity is INSUFFICIENT_DATA and spends it.
+ *   - an output past the capacity is INSUFFICIENT_DATA and spends it;
+ *   - a key agreement followed by a KDF (0x0409 KEY_AGREEMENT): set up with
+ *     the full value, its agreement step ECDH on the fake's key pair with
+ *     the policy checks of Mbed TLS (DERIVE usage, the key's algorithm the
+ *     operation's, else NOT_PERMITTED; a raw agreement is refused for such
+ *     a key by the plain policy check), the secret going in as that step.
  * OpenSSL derives a whole output at once: each output derives everything up
  * to its end again and answers the new bytes.
  */
@@ -57,7 +62,8 @@ struct fkdf {
 	uint32_t handle;
 	uint64_t seq;
 	int kind;
-	uint32_t alg; /* as set up, for the input keys' policy */
+	uint32_t alg;   /* as set up, for the input keys' policy */
+	bool agreement; /* a key agreement followed by the KDF */
 	const EVP_MD *md;
 	int state;
 	bool info_set;
@@ -162,21 +168,32 @@ static struct fkdf *kdf_of(struct call *c)
 
 static void setup(struct call *c)
 {
-	struct psa_alg a;
+	struct psa_alg a = {0};
 	struct fkdf *d;
 	uint32_t alg;
+	bool agreement;
 
 	if (!tsfake_u32_at(c, 0, &alg))
 		return;
 	d = kdf_new(c);
 	if (d == NULL)
 		return;
-	if ((alg & 0x7f000000u) != 0x08000000u) {
-		c->service = TSC_PSA_ERROR_INVALID_ARG; /* not a KDF */
-	} else if (tsp_alg_back(alg, &a) != TS_OK || a.cls != PSA_AC_KDF || sw_md(a.hash) == NULL ||
+	agreement = (alg & 0x7f000000u) == 0x09000000u && (alg & 0xffffu) != 0;
+	/* a stays all zeros (no class) for a value not known */
+	if (tsp_alg_back(alg, &a) == TS_OK && agreement) {
+		/* ECDH only, then the KDF as a plain one */
+		a.cls = a.kind == PSA_KA_ECDH ? PSA_AC_KDF : PSA_AC_NONE;
+		a.kind = a.kdf;
+		a.hash = a.kdf_hash;
+	}
+	if ((alg & 0x7f000000u) != 0x08000000u && !agreement) {
+		c->service =
+		        TSC_PSA_ERROR_INVALID_ARG; /* neither a KDF nor one after an agreement */
+	} else if (a.cls != PSA_AC_KDF || sw_md(a.hash) == NULL ||
 	           (a.kind != HKDF && a.hash != PROV_HASH_SHA_256 && a.hash != PROV_HASH_SHA_384)) {
 		c->service = TSC_PSA_ERROR_NOT_SUPPORTED;
 	} else {
+		d->agreement = agreement;
 		d->kind = a.kind;
 		d->alg = alg;
 		d->md = sw_md(a.hash);
@@ -320,6 +337,53 @@ static void input_key(struct call *c)
 	} else {
 		input(c, k->mat, k->mat_len, step, true);
 		return;
+	}
+	d->dead = true;
+}
+
+/* KEY_AGREEMENT { op_handle, step, private_key_id } + T1 the peer key. */
+static void key_agreement(struct call *c)
+{
+	const struct psa_alg ecdh = {.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
+	const uint8_t *peer;
+	uint8_t *secret = NULL;
+	size_t peer_len, len = 0;
+	struct fkdf *d;
+	struct fkey *k;
+	uint32_t step, id, h;
+	enum ts_err err;
+
+	if (!tsfake_u32_at(c, 0, &h) || !tsfake_u32_at(c, 4, &step) || !tsfake_u32_at(c, 8, &id) ||
+	    !tsfake_tlv(c, 12, TSC_TAG_1, &peer, &peer_len))
+		return;
+	d = kdf_of(c);
+	if (d == NULL)
+		return;
+	if (d->dead) {
+		c->service = TSC_PSA_ERROR_BAD_STATE;
+		return;
+	}
+	k = id != 0 ? tsfake_key_at(c, 8, NULL) : NULL;
+	if (id == 0) {
+		c->service = TSC_PSA_ERROR_INVALID_HANDLE;
+	} else if (k == NULL) {
+		/* INVALID_HANDLE set */
+	} else if (!d->agreement) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+	} else if (!(k->raw.usage & 0x4000u) || !tsfake_alg_permitted(k, d->alg)) {
+		c->service = TSC_PSA_ERROR_NOT_PERMITTED;
+	} else if (k->a.type != PSA_KT_ECC_PAIR) {
+		c->service = TSC_PSA_ERROR_INVALID_ARG;
+	} else {
+		err = sw_key_agreement(c->f->sw, &k->a, k->mat, k->mat_len, &ecdh, peer, peer_len,
+		                       &secret, &len);
+		if (err != TS_OK) {
+			tsfake_set_err(c, err);
+		} else {
+			input(c, secret, len, step, true);
+			ts_free_secret(secret, len);
+			return;
+		}
 	}
 	d->dead = true;
 }
@@ -499,6 +563,9 @@ bool tsfake_kdf(struct call *c, uint32_t opcode)
 		return true;
 	case TSC_OP_KDF_ABORT:
 		abort_op(c);
+		return true;
+	case TSC_OP_KDF_KEY_AGREEMENT:
+		key_agreement(c);
 		return true;
 	default:
 		return false;

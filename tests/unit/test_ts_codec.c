@@ -275,6 +275,23 @@ Test(ts_codec, key_derivation_requests_of_each_opcode_sent)
 	             TS_E_PSA_INSUFFICIENT_MEMORY);
 }
 
+/* key_agreement_in { op_handle, step, private_key_id } then TLV 1
+ * (KEY_AGREEMENT_IN_TAG_PEER_KEY): the peer's public key. */
+Test(ts_codec, key_derivation_key_agreement_request)
+{
+	size_t n = 0;
+
+	cr_assert_eq(tsc_req_kdf_key_agreement(buf, sizeof(buf), 0x0000000bu, 0x0101u, 0x7fff0102u,
+	                                       (const uint8_t[]){0x04, 0x11, 0x22}, 3, &n),
+	             TS_OK);
+	same_as("key_agreement", buf, n,
+	        BYTES(0x0b, 0, 0, 0, 0x01, 0x01, 0, 0, 0x02, 0x01, 0xff, 0x7f, 0x00, 0x01, 0x00,
+	              0x03, 0x04, 0x11, 0x22));
+	/* A peer key past a TLV's 16-bit length does not go. */
+	cr_assert_eq(tsc_req_kdf_key_agreement(buf, sizeof(buf), 1, 0x0101u, 2, buf, 70000, &n),
+	             TS_E_PSA_INSUFFICIENT_MEMORY);
+}
+
 /* hash.h: setup_in { alg }, update_in { op_handle } + TLV 1 data,
  * finish_in / abort_in { op_handle }, verify_in { op_handle } + TLV 1 the
  * hash, clone_in { source_op_handle }; finish answers TLV 1 the hash,
@@ -983,8 +1000,32 @@ Test(ts_psa, algorithms_and_usage_flags)
 	}
 	cr_assert_eq(tsp_alg(&ka, &v), TS_OK);
 	cr_assert_eq(v, 0x09020000u);
+	/* PSA_ALG_KEY_AGREEMENT(ECDH, HKDF(SHA-256)): 0x09020000 | 0x08000109,
+	 * and back; TLS 1.2 PRF(SHA-384) after FFDH. */
 	ka.kdf = 1;
-	cr_assert_eq(tsp_alg(&ka, &v), TS_E_PSA_NOT_SUPPORTED, "agreement then a KDF");
+	cr_assert_eq(tsp_alg(&ka, &v), TS_E_PSA_NOT_SUPPORTED, "a KDF without its hash");
+	ka.kdf_hash = PSA_HASH_SHA_256;
+	cr_assert_eq(tsp_alg(&ka, &v), TS_OK);
+	cr_assert_eq(v, 0x09020109u);
+	{
+		struct psa_alg back = {0};
+
+		cr_assert_eq(tsp_alg_back(v, &back), TS_OK);
+		cr_assert(back.cls == PSA_AC_KEY_AGREEMENT && back.kind == PSA_KA_ECDH &&
+		          back.kdf == 1 && back.kdf_hash == PSA_HASH_SHA_256);
+		cr_assert_eq(tsp_alg(&(struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT,
+		                                       .kind = PSA_KA_FFDH,
+		                                       .kdf = 2,
+		                                       .kdf_hash = 8 /* SHA-384 */},
+		                     &v),
+		             TS_OK);
+		cr_assert_eq(v, 0x0901020au);
+		cr_assert_eq(tsp_alg_back(v, &back), TS_OK);
+		cr_assert(back.kind == PSA_KA_FFDH && back.kdf == 2 &&
+		          back.kdf_hash == 8 /* SHA-384 */);
+		/* Not a KDF in the low half (0x0800ff09): none known. */
+		cr_assert_eq(tsp_alg_back(0x0902ff09u, &back), TS_E_PSA_NOT_SUPPORTED);
+	}
 	/* PSA_ALG_HKDF(h) 0x080001hh, PSA_ALG_TLS12_PRF(h) 0x080002hh,
 	 * PSA_ALG_TLS12_PSK_TO_MS(h) 0x080003hh, and back. */
 	{

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/secmem.h"
 #include "providers/software/software-priv.h"
 #include "providers/trusted_services/ts-codec.h"
 #include "providers/trusted_services/ts-priv.h"
@@ -286,8 +287,10 @@ Test(ts_provider, only_the_keys_it_serves_are_made)
 	cr_assert_eq(ops->can_do(ctx, &p256, 4), TS_E_PSA_NOT_SUPPORTED);
 	ecdh.alg = (struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
 	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_OK);
-	ecdh.alg.kdf = 1; /* followed by HKDF: key derivation, not served */
+	ecdh.alg.kdf = 1; /* followed by HKDF: derived in the partition */
 	ecdh.alg.kdf_hash = PSA_HASH_SHA_256;
+	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_OK);
+	ecdh.alg.kind = PSA_KA_FFDH;
 	cr_assert_eq(ops->can_do(ctx, &ecdh, 1), TS_E_PSA_NOT_SUPPORTED);
 }
 
@@ -828,14 +831,12 @@ Test(ts_provider, derivation_steps_out_of_order_and_wrong_keys_are_refused)
 	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
 	cr_assert_eq(ops->kdf_input_key(ctx, st, 0x0101, &kf), TS_E_PSA_DOES_NOT_EXIST);
 	ops->kdf_free(ctx, st);
-	/* Agreement-then-KDF is not served; a hash the partition lacks. */
-	cr_assert_eq(ops->kdf_setup(ctx,
-	                            &(struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT,
-	                                              .kind = PSA_KA_ECDH,
-	                                              .kdf = 1,
-	                                              .kdf_hash = PSA_HASH_SHA_256},
-	                            &st, &cap),
-	             TS_E_PSA_NOT_SUPPORTED);
+	/* A raw agreement is no derivation; a hash the partition lacks. */
+	cr_assert_eq(
+	        ops->kdf_setup(ctx,
+	                       &(struct psa_alg){.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH},
+	                       &st, &cap),
+	        TS_E_PSA_INVALID_ARGUMENT);
 	cr_assert_eq(ops->kdf_setup(ctx, &(struct psa_alg){.cls = PSA_AC_KDF, .kind = 2, .hash = 3},
 	                            &st, &cap),
 	             TS_E_PSA_NOT_SUPPORTED, "TLS 1.2 PRF with MD5");
@@ -1002,4 +1003,95 @@ Test(ts_provider, psk_to_ms_in_the_partition_equals_the_software_providers)
 		             TS_E_PSA_INSUFFICIENT_MEMORY);
 		ops->kdf_free(ctx, st);
 	}
+}
+
+/* ---- a key agreement followed by a KDF ---- */
+
+static const struct psa_alg ecdh_hkdf = {
+        .cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH, .kdf = 1, .kdf_hash = PSA_HASH_SHA_256};
+
+static void import_p256(struct psa_attrs *a, const uint8_t scalar[32], uint8_t ref[4],
+                        struct prov_key *k)
+{
+	uint8_t *mat = NULL;
+	size_t mlen = 0;
+	uint32_t bits = 0;
+
+	ref_of(reserve(), ref);
+	*k = (struct prov_key){.attrs = a, .ref = ref, .ref_len = 4};
+	cr_assert_eq(ops->import_key(ctx, k, scalar, 32, &mat, &mlen, &bits), TS_OK);
+	cr_assert_eq(bits, 256);
+	free(mat);
+}
+
+/* kdf_key_agreement runs ECDH in the partition into the derivation: the
+ * output is that of HKDF over the secret a raw-ECDH key with the same scalar
+ * answers; the key's policy is checked there (no raw agreement with it, no
+ * agreement without DERIVE), and a plain KDF takes no agreement. */
+Test(ts_provider, ecdh_then_hkdf_agrees_in_the_partition)
+{
+	static const uint8_t s1[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+	                               1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	static const uint8_t s2[32] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6, 5, 4, 3,
+	                               9, 8, 7, 6, 5, 4, 3, 2, 1, 9, 8, 7, 6, 5, 4, 3};
+	struct psa_attrs a = {.type = PSA_KT_ECC_PAIR,
+	                      .family = PSA_ECC_SECP_R1,
+	                      .bits = 256,
+	                      .usage = PSA_USAGE_DERIVE,
+	                      .alg = ecdh_hkdf};
+	struct psa_attrs b = a, raw = a, nd = a;
+	const struct psa_alg ecdh = {.cls = PSA_AC_KEY_AGREEMENT, .kind = PSA_KA_ECDH};
+	uint8_t ra[4], rb[4], rr[4], rn[4], *pub = NULL, *secret = NULL, *none = NULL, out[40],
+	                                    want[40];
+	size_t pub_len = 0, slen = 0, nlen = 0;
+	struct prov_key ka, kb, kr, kn;
+	uint64_t cap = 0;
+	void *st = NULL;
+
+	raw.alg = ecdh;
+	nd.usage = PSA_USAGE_EXPORT;
+	import_p256(&a, s1, ra, &ka);
+	import_p256(&b, s2, rb, &kb);
+	import_p256(&raw, s1, rr, &kr);
+	import_p256(&nd, s1, rn, &kn);
+	cr_assert_eq(ops->export_public_key(ctx, &kb, &pub, &pub_len), TS_OK);
+	cr_assert_eq(pub_len, 65);
+	cr_assert_eq(ops->key_agreement(ctx, &kr, &ecdh, pub, pub_len, &secret, &slen), TS_OK);
+	cr_assert_eq(slen, 32);
+	cr_assert_eq(ops->key_agreement(ctx, &ka, &ecdh, pub, pub_len, &none, &nlen),
+	             TS_E_PSA_NOT_PERMITTED, "the key's algorithm is the agreement with HKDF");
+
+	/* The expected bytes: the raw secret through HKDF as bytes. */
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0202, rfc_salt, sizeof(rfc_salt)), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0101, secret, slen), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, rfc_info, sizeof(rfc_info)), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, want, sizeof(want)), TS_OK);
+	ops->kdf_free(ctx, st);
+
+	cr_assert_not_null(ops->kdf_key_agreement);
+	cr_assert_eq(ops->kdf_setup(ctx, &ecdh_hkdf, &st, &cap), TS_OK);
+	cr_assert_eq(cap, 255 * 32);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0202, rfc_salt, sizeof(rfc_salt)), TS_OK);
+	cr_assert_eq(ops->kdf_key_agreement(ctx, st, 0x0101, &ka, pub, pub_len), TS_OK);
+	cr_assert_eq(ops->kdf_input(ctx, st, 0x0203, rfc_info, sizeof(rfc_info)), TS_OK);
+	cr_assert_eq(ops->kdf_output(ctx, st, out, sizeof(out)), TS_OK);
+	cr_assert_eq(memcmp(out, want, sizeof(out)), 0);
+	ops->kdf_free(ctx, st);
+
+	/* Without DERIVE usage; a raw-ECDH key; on a plain KDF. */
+	cr_assert_eq(ops->kdf_setup(ctx, &ecdh_hkdf, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_key_agreement(ctx, st, 0x0101, &kn, pub, pub_len),
+	             TS_E_PSA_NOT_PERMITTED);
+	ops->kdf_free(ctx, st);
+	cr_assert_eq(ops->kdf_setup(ctx, &ecdh_hkdf, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_key_agreement(ctx, st, 0x0101, &kr, pub, pub_len),
+	             TS_E_PSA_NOT_PERMITTED);
+	ops->kdf_free(ctx, st);
+	cr_assert_eq(ops->kdf_setup(ctx, &hkdf256, &st, &cap), TS_OK);
+	cr_assert_eq(ops->kdf_key_agreement(ctx, st, 0x0101, &ka, pub, pub_len),
+	             TS_E_PSA_INVALID_ARGUMENT);
+	ops->kdf_free(ctx, st);
+	ts_free_secret(secret, slen);
+	free(pub);
 }
