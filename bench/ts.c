@@ -1,13 +1,12 @@
 /*
  * libts's own ECDSA P-256 SIGN_HASH, in process (bench-priv.h): the baseline
- * of tessera-bench --spawn-ts. The library is dlopened and its crypto
- * service opened with the calls the provider's libts transport makes; the
- * requests are written and the answers read with the provider's packed-c
- * codec (ts-codec.c, linked), and the key is persistent, as the provider's
- * are, so what lies between the two figures is the daemon: the wire
- * protocol, the core and the provider around the codec.
+ * of tessera-bench --spawn-ts. The library is opened and called through the
+ * provider's own libts transport (transport-libts.c, linked), the requests
+ * are written and the answers read with the provider's packed-c codec
+ * (ts-codec.c), and the key is persistent, as the provider's are, so what
+ * lies between the two figures is the daemon: the wire protocol, the core
+ * and the provider around its transport and codec.
  */
-#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +16,9 @@
 
 #include "bench-priv.h"
 #include "providers/trusted_services/ts-codec.h"
+#include "providers/trusted_services/ts-transport.h"
 
 #define TSB_MAX_SAMPLES 1000000
-/* One session buffer, as libts has on Arm Linux (and the provider keeps to). */
-#define TSB_BUFFER 8192u
 
 /* PSA encodings: ECC key pair on SECP-R1, ECDSA with SHA-256, sign and
  * verify a hash. */
@@ -35,22 +33,9 @@
 #define TSB_KEY_ID_SPAN 0x00ffffffu
 #define TSB_KEY_TRIES   8
 
-struct tsb_api {
-	void (*locator_init)(void);
-	void *(*locator_query)(const char *name);
-	void *(*context_open)(void *ctx);
-	void (*context_close)(void *ctx, void *session);
-	void (*context_relinquish)(void *ctx);
-	void *(*session_begin)(void *session, uint8_t **req_buf, size_t req_len, size_t resp_max);
-	int32_t (*session_invoke)(void *handle, uint32_t opcode, uint8_t **resp_buf,
-	                          size_t *resp_len, int64_t *service_status);
-	int32_t (*session_end)(void *handle);
-};
-
 struct tsb {
-	void *dl, *ctx, *session;
-	struct tsb_api api;
-	uint8_t req[TSB_BUFFER], resp[TSB_BUFFER];
+	void *tr; /* the transport's state (tst_libts_ops) */
+	uint8_t req[TST_PAYLOAD_MAX], resp[TST_PAYLOAD_MAX];
 };
 
 static double tsb_now(void)
@@ -68,52 +53,18 @@ static int tsb_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int tsb_resolve(struct tsb *t)
-{
-	/* dlsym's data pointer into a function pointer, by its bytes. */
-#define TSB_SYM(field, name)                                      \
-	do {                                                      \
-		void *p_ = dlsym(t->dl, name);                    \
-		if (p_ == NULL)                                   \
-			return -1;                                \
-		memcpy(&t->api.field, &p_, sizeof(t->api.field)); \
-	} while (0)
-	TSB_SYM(locator_init, "service_locator_init");
-	TSB_SYM(locator_query, "service_locator_query");
-	TSB_SYM(context_open, "service_context_open");
-	TSB_SYM(context_close, "service_context_close");
-	TSB_SYM(context_relinquish, "service_context_relinquish");
-	TSB_SYM(session_begin, "rpc_caller_session_begin");
-	TSB_SYM(session_invoke, "rpc_caller_session_invoke");
-	TSB_SYM(session_end, "rpc_caller_session_end");
-#undef TSB_SYM
-	return 0;
-}
-
 /* One call: t->req[0..req_len) out, the answer into t->resp[0..*ret_len).
  * 0, or -1 with the two statuses in *rpc and *service. */
 static int tsb_call(struct tsb *t, uint32_t opcode, size_t req_len, size_t *ret_len, int32_t *rpc,
                     int64_t *service)
 {
-	uint8_t *req_buf = NULL, *resp_buf = NULL;
-	size_t resp_len = 0;
-	void *h;
-
+	*rpc = 0;
 	*service = 0;
-	h = t->api.session_begin(t->session, &req_buf, req_len, sizeof(t->resp));
-	if (h == NULL || (req_len > 0 && req_buf == NULL)) {
+	if (tst_libts_ops.call(t->tr, opcode, t->req, req_len, t->resp, sizeof(t->resp), ret_len,
+	                       rpc, service) != TS_OK) {
 		*rpc = TSC_RPC_TRANSPORT_LAYER;
 		return -1;
 	}
-	memcpy(req_buf, t->req, req_len);
-	*rpc = t->api.session_invoke(h, opcode, &resp_buf, &resp_len, service);
-	if (*rpc == TSC_RPC_SUCCESS &&
-	    (resp_len > sizeof(t->resp) || (resp_len > 0 && resp_buf == NULL)))
-		*rpc = TSC_RPC_INVALID_RESPONSE_BODY;
-	if (*rpc == TSC_RPC_SUCCESS && resp_len > 0)
-		memcpy(t->resp, resp_buf, resp_len);
-	(void)t->api.session_end(h);
-	*ret_len = resp_len;
 	return *rpc == TSC_RPC_SUCCESS && *service == TSC_PSA_SUCCESS ? 0 : -1;
 }
 
@@ -171,7 +122,9 @@ int ts_baseline_run(const char *libts, const char *service, double duration,
 	                          .lifetime = TSC_LIFETIME_PERSISTENT,
 	                          .usage = TSB_USAGE_SIGN_VERIFY,
 	                          .alg = TSB_ALG_ECDSA_SHA256};
-	const char *step = "dlopen";
+	struct tst_settings set = {.path = "--libts", .libts_path = libts, .service = service};
+	const char *step = NULL;
+	char err[512] = "";
 	uint32_t id = 0, got = 0;
 	int have_key = 0, rc = -1;
 	int32_t rpc = 0;
@@ -181,23 +134,10 @@ int ts_baseline_run(const char *libts, const char *service, double duration,
 	memset(ret, 0, sizeof(*ret));
 	if (t == NULL)
 		return -1;
-	t->dl = dlopen(libts, RTLD_NOW | RTLD_LOCAL);
-	if (t->dl == NULL) {
-		fprintf(stderr, "ts baseline: cannot load %s: %s\n", libts, dlerror());
+	if (tst_libts_ops.open(&set, &t->tr, err, sizeof(err)) != TS_OK) {
+		fprintf(stderr, "ts baseline: %s\n", err);
 		goto out;
 	}
-	step = "not libts 2.x: a function of its session API";
-	if (tsb_resolve(t) != 0)
-		goto out;
-	t->api.locator_init();
-	step = "service_locator_query";
-	t->ctx = t->api.locator_query(service);
-	if (t->ctx == NULL)
-		goto out;
-	step = "service_context_open";
-	t->session = t->api.context_open(t->ctx);
-	if (t->session == NULL)
-		goto out;
 	/* A persistent key, as the provider makes: an ID another run left
 	 * behind (ALREADY_EXISTS) is left alone and the next one tried. */
 	step = "GENERATE_KEY";
@@ -218,7 +158,7 @@ int ts_baseline_run(const char *libts, const char *service, double duration,
 	step = NULL;
 	rc = tsb_sign_loop(t, id, duration, ret);
 out:
-	if (step != NULL && t->dl != NULL)
+	if (step != NULL)
 		fprintf(stderr,
 		        "ts baseline: %s failed on %s (rpc status %d, service status %lld)\n", step,
 		        libts, (int)rpc, (long long)status);
@@ -228,12 +168,7 @@ out:
 		        (unsigned)id, (int)rpc, (long long)status);
 		rc = -1;
 	}
-	if (t->session != NULL)
-		t->api.context_close(t->ctx, t->session);
-	if (t->ctx != NULL)
-		t->api.context_relinquish(t->ctx);
-	if (t->dl != NULL)
-		dlclose(t->dl);
+	tst_libts_ops.close(t->tr);
 	free(t);
 	return rc;
 }
