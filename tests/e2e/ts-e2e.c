@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "ts-e2e.h"
+#include "tests/tsfake/tsfake.h"
 
 struct td d;
 struct tessera_client *c;
@@ -271,16 +272,5 @@ void ts_preload_tee(void)
 /* The PURGE_KEY calls the endpoint served on the store (tsfake.h). */
 unsigned fake_purges(void)
 {
-	char name[160];
-	unsigned n = 0;
-	FILE *fp;
-
-	snprintf(name, sizeof(name), "%s.purges", store);
-	fp = fopen(name, "r");
-	if (fp == NULL)
-		return 0;
-	if (fscanf(fp, "%u", &n) != 1)
-		n = 0;
-	fclose(fp);
-	return n;
+	return tsfake_purges_in(store);
 }

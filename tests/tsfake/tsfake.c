@@ -135,22 +135,6 @@ unsigned tsfake_purge_count(const struct tsfake *f)
 	return f->purges;
 }
 
-unsigned tsfake_purges_in(const char *store_path)
-{
-	char name[4200];
-	unsigned n = 0;
-	FILE *fp;
-
-	snprintf(name, sizeof(name), "%s.purges", store_path);
-	fp = fopen(name, "r");
-	if (fp == NULL)
-		return 0;
-	if (fscanf(fp, "%u", &n) != 1)
-		n = 0;
-	fclose(fp);
-	return n;
-}
-
 static struct fkey *find(struct tsfake *f, uint32_t id)
 {
 	for (size_t i = 0; i < f->n; i++)
