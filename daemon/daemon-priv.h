@@ -350,10 +350,12 @@ void session_forget_vkey(struct session *s, const struct svc_provider *p, uint8_
  * record a crash left with a volatile name (one session_key_name made) is
  * put on *list (nothing else is; TS_E_NOMEM when it cannot be), and
  * session_destroy_leftovers destroys the list's keys and frees it,
- * answering how many there were (st NULL: frees it, destroys nothing). */
+ * answering how many there were; session_forget_leftovers frees it and
+ * destroys nothing. */
 enum ts_err session_note_leftover(struct vkey **list, const struct svc_provider *p,
                                   const struct ks_key_id *id);
 unsigned session_destroy_leftovers(struct svc_state *st, struct vkey *list);
+void session_forget_leftovers(struct vkey *list);
 
 /* Operations of a session. session_op_new reserves a place in the
  * per-tenant cap (max_per_tenant; TS_E_PSA_INSUFFICIENT_MEMORY past it, or

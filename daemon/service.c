@@ -311,7 +311,10 @@ enum ts_err svc_recover_keys(struct svc_state *st, unsigned *ret_purged)
 			rc = TS_E_CONFIG;
 		}
 		/* An instance that refuses its keys is not asked to destroy any. */
-		purged += session_destroy_leftovers(c.refused > 0 ? NULL : st, c.leftovers);
+		if (c.refused > 0)
+			session_forget_leftovers(c.leftovers);
+		else
+			purged += session_destroy_leftovers(st, c.leftovers);
 	}
 	if (ret_purged != NULL)
 		*ret_purged = purged;

@@ -599,21 +599,22 @@ enum ts_err session_note_leftover(struct vkey **list, const struct svc_provider 
 	return TS_OK;
 }
 
+void session_forget_leftovers(struct vkey *list)
+{
+	while (list != NULL) {
+		struct vkey *k = list;
+
+		list = k->next;
+		vkey_free(k);
+	}
+}
+
 unsigned session_destroy_leftovers(struct svc_state *st, struct vkey *list)
 {
 	unsigned n = 0;
 
 	for (struct vkey *k = list; k != NULL; k = k->next)
 		n++;
-	if (st == NULL) {
-		while (list != NULL) {
-			struct vkey *k = list;
-
-			list = k->next;
-			vkey_free(k);
-		}
-		return 0;
-	}
 	destroy_vkeys(st, list);
 	if (n > 0)
 		ts_info("%u volatile key(s) left by the last run destroyed", n);
