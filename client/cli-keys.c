@@ -392,11 +392,7 @@ static int csr_sig_nid(const char *alg, const EVP_MD **ret_md)
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (strcmp(alg, map[i].alg) == 0) {
-			const char *h = strrchr(alg, '-') + 1;
-
-			*ret_md = strcmp(h, "sha256") == 0   ? EVP_sha256()
-			          : strcmp(h, "sha384") == 0 ? EVP_sha384()
-			                                     : EVP_sha512();
+			*ret_md = sig_alg_md(alg);
 			return map[i].nid;
 		}
 	}
