@@ -64,29 +64,22 @@ run_suite "ASan+UBSan" build-asan -Dbuildtype=debug -Db_sanitize=address,undefin
 
 # The daemon end-to-end suites again with every tesserad under valgrind
 # memcheck (errors and definite/indirect leaks fail; the harness stretches its
-# waits to valgrind's pace and the machine's load). Each suite runs its tests
-# one after another (is_parallel: false); two suites run at a time, longest
-# first, each with a log of its own (meson-logs/vg-SUITE.txt).
+# waits to valgrind's pace). One suite at a time: with two valgrind runs side by
+# side, psa_ext intermittently reported an uninitialised value inside OpenSSL's
+# GCM decryption (EVP_DecryptFinal_ex from the software provider's aead_verify),
+# never seen in a run alone; until that is understood the pass stays serial.
 echo "=== valgrind memcheck (e2e)"
 if [ -f build-test/build.ninja ]; then
-  vg_suites=(pkcs11 ts ts_tee tpm ts_proc stress parsec_cli identity keys psa_api cli basic crash psa_ext
-             storage_api crypt p11adopt migrate robust store core svid providers lifecycle
-             migrate_tpm load psa_ts lib users mock p11mp)
-  rm -f build-test/meson-logs/vg-*.txt build-test/meson-logs/vg-failed
-  printf '%s\n' "${vg_suites[@]}" | xargs -P 2 -I{} sh -c \
-    'TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
-       --timeout-multiplier 6 --logbase vg-{} --suite e2e {} >/dev/null 2>&1 ||
-     echo {} >>build-test/meson-logs/vg-failed'
-  if [ ! -s build-test/meson-logs/vg-failed ]; then
+  vg_suites=(basic mock load robust lifecycle core keys crypt cli crash users lib identity stress providers store migrate svid parsec_cli ts ts_tee tpm pkcs11 migrate_tpm p11adopt p11mp storage_api psa_ext psa_api psa_ts ts_proc)
+  if TESSERA_VALGRIND=1 meson test -C build-test --no-rebuild --print-errorlogs \
+      --timeout-multiplier 6 --suite e2e "${vg_suites[@]}" \
+      >/tmp/tessera-valgrind.log 2>&1; then
     total_pass=$((total_pass + 1))
     echo "valgrind: ${#vg_suites[@]} suites clean"
   else
     status=1; total_fail=$((total_fail + 1))
-    for s in $(cat build-test/meson-logs/vg-failed); do
-      echo "valgrind: suite $s failed (build-test/meson-logs/vg-$s.txt):"
-      grep -E "^ *[0-9]+/[0-9]+ |FAILED|FAIL\]|Assertion|expression|lost|Invalid|uninitialised" \
-        "build-test/meson-logs/vg-$s.txt" | head -40
-    done
+    grep -E "^ *[0-9]+/[0-9]+ |FAILED|FAIL\]|Assertion|expression|lost|Invalid|uninitialised" \
+      /tmp/tessera-valgrind.log | head -60
   fi
 fi
 
